@@ -1,0 +1,75 @@
+/**
+ * The catalogue of every user-facing diagnostic. Codes are stable: tools and
+ * tests refer to them. `docs/diagnostics.md` is generated from this table
+ * (`npm run gen`), so each entry carries a title and an explanation.
+ *
+ * Ranges: MS1xxx reading files and YAML, MS2xxx structure (schema), MS3xxx
+ * names and references, MS4xxx values, parameters and expressions, MS5xxx
+ * shapes, MS6xxx warnings, MS9xxx internal.
+ */
+import type { Severity } from '../types/diagnostic.js';
+
+export interface MessageDef {
+  code: string;
+  severity: Severity;
+  title: string;
+  doc: string;
+}
+
+function m(code: string, severity: Severity, title: string, doc: string): MessageDef {
+  return { code, severity, title, doc };
+}
+
+export const Msg = {
+  yamlSyntax: m('MS1001', 'error', 'YAML syntax error', 'The file is not well-formed YAML. The message is the YAML parser\'s.'),
+  yamlTag: m('MS1002', 'error', 'YAML tag not allowed', 'Only the YAML core schema is accepted; tags such as `!!js/function` or `!custom` are refused, so a spec is always plain data.'),
+  yamlDuplicateKey: m('MS1003', 'error', 'duplicate key', 'A mapping has the same key twice; YAML would silently keep one of them.'),
+  fileRead: m('MS1004', 'error', 'file cannot be read', 'A spec file, or a file named in `use:`, does not exist or cannot be read.'),
+  notAMapping: m('MS1005', 'error', 'spec is not a mapping', 'A spec file must be a YAML mapping with `modelspec: 1` at the top.'),
+
+  unknownKey: m('MS2001', 'error', 'unknown key', 'A key that this place does not take. Unknown keys are errors rather than being ignored, so a typo never falls back to a default silently.'),
+  unknownAttribute: m('MS2002', 'error', 'unknown attribute', 'An op was given an attribute it does not have (Keras\' snake_case names are used).'),
+  missingKey: m('MS2003', 'error', 'missing required key or attribute', 'A required key (such as `modelspec`, or an op\'s required attribute such as conv2d `filters`) is missing.'),
+  wrongType: m('MS2004', 'error', 'wrong type', 'A value has the wrong type, e.g. a string where an integer is needed.'),
+  outOfRange: m('MS2005', 'error', 'value out of range', 'A number is outside the bounds the attribute allows (e.g. `filters: 0`, `rate: 1.5`).'),
+  notInEnum: m('MS2006', 'error', 'value not allowed', 'A value is not one of the allowed choices (e.g. `padding: full`).'),
+  invalidValue: m('MS2007', 'error', 'invalid value', 'A value does not have the required form (e.g. a list of the wrong length).'),
+  itemOpCount: m('MS2008', 'error', 'item must name exactly one op', 'An item of `layers` is a mapping with exactly one op or block key (plus `id`, `from`, `when`), or a `repeat`, `for`, `branches` or `share` item.'),
+  keyNotAllowedHere: m('MS2009', 'error', 'key not allowed on this kind of item', 'A key that belongs to another kind of item, e.g. `as:` on a layer.'),
+  unsupportedVersion: m('MS2010', 'error', 'unsupported format version', 'The spec asks for a `modelspec:` version this compiler does not read.'),
+
+  unknownReference: m('MS3001', 'error', 'unknown reference', 'A `from:`, `share:` or `outputs:` name is neither an input nor the id of an earlier item in scope.'),
+  forwardReference: m('MS3002', 'error', 'forward or cyclic reference', 'A reference names an item defined later. Inputs must come from items defined before, which keeps every graph acyclic; a pair of items that refer to each other is reported here.'),
+  duplicateId: m('MS3003', 'error', 'duplicate id', 'Two items of the same scope use the same `id`.'),
+  recursiveBlock: m('MS3004', 'error', 'recursive block', 'A block calls itself, directly or through other blocks. Blocks are expanded statically, so recursion is refused.'),
+  unknownOp: m('MS3005', 'error', 'unknown op or block', 'An item names neither a registered op nor a block defined in this spec or the files it `use`s.'),
+  unknownArgument: m('MS3006', 'error', 'unknown block argument', 'A block call passes an argument the block does not declare in its `params`.'),
+  missingParam: m('MS3007', 'error', 'parameter without a value', 'A parameter has no default and no value was given (`--set`, or an argument of a block call).'),
+  unknownSetParam: m('MS3008', 'error', 'unknown parameter in --set', '`--set name=value` names a parameter the spec does not declare.'),
+  blockConflict: m('MS3009', 'error', 'block defined twice', 'Two blocks of the same name are visible (in the spec and in a `use`d file, or in two `use`d files).'),
+  arity: m('MS3010', 'error', 'wrong number of inputs', 'An op received a number of inputs it cannot take: a merge (`add`, `concatenate`, ...) needs at least two, every other op exactly one.'),
+  badShare: m('MS3011', 'error', 'invalid shared layer', '`share:` must name a layer with weights (conv2d, dense, ...), not a block, a merge or an input.'),
+  noInput: m('MS3012', 'error', 'item has no input', 'The first item of a spec with several inputs (or none) must say which one it takes with `from:`.'),
+  useCycle: m('MS3013', 'error', 'use cycle', 'Files named in `use:` include each other.'),
+
+  exprSyntax: m('MS4001', 'error', 'expression syntax error', 'A `${...}` expression cannot be parsed. The language is closed: numbers, strings, booleans, null, variables, lists, arithmetic, comparisons, `&& || !`, `c ? a : b`, indexing and the functions min, max, floor, ceil, round, abs, range, len.'),
+  unknownVariable: m('MS4002', 'error', 'unknown variable', 'An expression names a variable that is neither a parameter, a `let`, nor a loop variable in scope.'),
+  exprType: m('MS4003', 'error', 'expression type error', 'An operator or function got values of the wrong type (e.g. `"a" * 2`, `range(1.5)`).'),
+  paramType: m('MS4004', 'error', 'parameter value of the wrong type', 'A parameter value (a default, `--set`, or a block argument) does not have the parameter\'s declared type.'),
+  paramRange: m('MS4005', 'error', 'parameter value out of range', 'A parameter value is outside its declared `min`/`max` or not one of its `values`.'),
+  assertFailed: m('MS4006', 'error', 'assertion failed', 'An `assert:` of the spec or of a block evaluated to false for these parameter values.'),
+  exprMath: m('MS4007', 'error', 'arithmetic error', 'Division or modulo by zero, or a result that is not a finite number.'),
+  expansionLimit: m('MS4009', 'error', 'expansion limit reached', 'Expanding `repeat`, `for` and blocks would create more nodes than the limit (200,000 by default), or a loop has an invalid count. This guards against specs that would exhaust memory.'),
+  badSetSyntax: m('MS4008', 'error', 'malformed --set value', '`--set` takes `name=value`, where the value is read as YAML (`n=18`, `input_shape=[64,64,3]`).'),
+
+  shapeMismatch: m('MS5001', 'error', 'incompatible input shapes', 'The inputs of a merge (`add`, `multiply`, `concatenate`, ...) have shapes that cannot be combined. Both shapes and the node are named.'),
+  shapeInvalid: m('MS5002', 'error', 'op cannot take this input shape', 'An op received an input of the wrong rank, or its output would have a dimension below 1 (e.g. a 5x5 kernel on a 3x3 feature map with `padding: valid`).'),
+  sharedShape: m('MS5003', 'error', 'shared layer used with another input shape', 'A `share:` item applies a layer to an input whose shape needs weights of another shape than the layer has.'),
+
+  unusedInput: m('MS6001', 'warning', 'unused input', 'A declared input does not reach any output.'),
+  deadNode: m('MS6002', 'warning', 'layer output is never used', 'An item\'s output does not reach any output of the model, so it would be computed for nothing.'),
+
+  internal: m('MS9001', 'error', 'internal error', 'A bug in modelspec. Please report it with the spec that caused it.'),
+} as const satisfies Record<string, MessageDef>;
+
+export type MsgKey = keyof typeof Msg;

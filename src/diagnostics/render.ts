@@ -1,0 +1,66 @@
+/** Rendering diagnostics: `file:line:col - error MS2002: message`, a code frame and a hint. */
+import { codeFrameColumns } from '@babel/code-frame';
+import type { Diagnostic, SourceSpan } from '../types/diagnostic.js';
+import type { Sources } from './sources.js';
+
+export interface RenderOptions {
+  /** Show a code frame under the headline (default true). */
+  frame?: boolean;
+  /** Make paths relative to this directory. */
+  cwd?: string;
+  color?: boolean;
+}
+
+function location(span: SourceSpan | undefined, sources: Sources, cwd?: string): string {
+  if (!span) return '';
+  const lc = sources.lineCol(span);
+  const file = cwd && span.file.startsWith(cwd + '/') ? span.file.slice(cwd.length + 1) : span.file;
+  return lc ? `${file}:${lc.line}:${lc.column}` : file;
+}
+
+function frame(span: SourceSpan, sources: Sources): string | undefined {
+  const src = sources.get(span.file);
+  if (!src) return undefined;
+  const start = src.lineCol(span.start);
+  let endOffset = Math.max(span.start + 1, span.end);
+  // Underline at most to the end of the first line of the span.
+  const nl = src.text.indexOf('\n', span.start);
+  if (nl >= 0 && endOffset > nl) endOffset = Math.max(span.start + 1, nl);
+  const end = src.lineCol(endOffset);
+  return codeFrameColumns(src.text, { start, end }, { highlightCode: false, linesAbove: 2, linesBelow: 1 });
+}
+
+export function renderDiagnostic(d: Diagnostic, sources: Sources, opts: RenderOptions = {}): string {
+  const loc = location(d.span, sources, opts.cwd);
+  const head = `${loc ? loc + ' - ' : ''}${d.severity} ${d.code}: ${d.message}`;
+  const lines = [head];
+  if (d.span && opts.frame !== false) {
+    const f = frame(d.span, sources);
+    if (f) lines.push(f);
+  }
+  for (const r of d.related ?? []) lines.push(`  ${location(r.span, sources, opts.cwd)}: ${r.message}`);
+  if (d.hint) lines.push(`  hint: ${d.hint}`);
+  return lines.join('\n');
+}
+
+export function renderDiagnostics(diags: readonly Diagnostic[], sources: Sources, opts: RenderOptions = {}): string {
+  return diags.map((d) => renderDiagnostic(d, sources, opts)).join('\n\n');
+}
+
+/** JSON form of a diagnostic, with positions resolved, for `--json`. */
+export function diagnosticToJson(d: Diagnostic, sources: Sources) {
+  const pos = (span: SourceSpan | undefined) => {
+    if (!span) return undefined;
+    const start = sources.lineCol(span);
+    const end = sources.get(span.file)?.lineCol(span.end);
+    return { file: span.file, line: start?.line, column: start?.column, endLine: end?.line, endColumn: end?.column };
+  };
+  return {
+    code: d.code,
+    severity: d.severity,
+    message: d.message,
+    ...(d.span ? { location: pos(d.span) } : {}),
+    ...(d.hint ? { hint: d.hint } : {}),
+    ...(d.related ? { related: d.related.map((r) => ({ message: r.message, location: pos(r.span) })) } : {}),
+  };
+}

@@ -1,0 +1,633 @@
+/**
+ * Stage 4: instantiate the checked AST for one set of parameter values.
+ * Evaluates `let`, `assert` and every expression; expands blocks, `repeat`,
+ * `for`, `when` and `branches`; resolves `from:`/`share:` references; names
+ * every node with a stable hierarchical id. The result is the graph IR.
+ *
+ * Naming: each node's id is the path of the scopes it lives in (block calls,
+ * loop iterations `stage1`, `block0`, branches `branch0`) plus its own name: its
+ * `id:`, or its op's name, suffixed `_1`, `_2` ... only when the same op occurs
+ * again in the same scope. So inserting an item changes no other item's id
+ * unless it is the same op in the same scope, and `id:` pins a name for good.
+ */
+import type { Diagnostic, SourceSpan } from '../types/diagnostic.js';
+import type { BlockScope, GraphIR, IRNode } from '../types/ir.js';
+import type { AssertDecl, BlockDecl, Item, LetDecl, ParamDecl, Ref, SpecAst, Template } from '../types/spec.js';
+import type { OpRegistry } from '../ops/index.js';
+import { diag, didYouMean, type DiagExtra } from '../diagnostics/diagnostics.js';
+import type { MsgKey } from '../diagnostics/messages.js';
+import { escapePointer, spanAt, type LoadedDocument } from '../load/yaml.js';
+import { EvalError, evaluate, show, typeName, type Scope, type Value } from '../expr/evaluate.js';
+import { freeVariables } from '../expr/parse.js';
+import { schemaValidators, translateErrors } from '../validate/ajv.js';
+import { checkParamValue } from './params.js';
+
+export interface SetValue {
+  name: string;
+  value: unknown;
+  /** Where the value was given (the `--set` argument on the command line). */
+  span: SourceSpan;
+}
+
+export const EXPAND_LIMITS = { maxNodes: 200_000, maxBlockDepth: 64 };
+
+export interface InstantiateContext {
+  registry: OpRegistry;
+  docs: Map<string, LoadedDocument>;
+  diagnostics: Diagnostic[];
+}
+
+class VarScope implements Scope {
+  readonly vars = new Map<string, Value>();
+  constructor(readonly parent?: VarScope) {}
+  get(name: string): Value | undefined {
+    return this.vars.has(name) ? this.vars.get(name) : this.parent?.get(name);
+  }
+  *names(): Iterable<string> {
+    yield* this.vars.keys();
+    if (this.parent) yield* this.parent.names();
+  }
+}
+
+class RefScope {
+  readonly refs = new Map<string, string>();
+  constructor(readonly parent?: RefScope) {}
+  get(name: string): string | undefined {
+    return this.refs.get(name) ?? this.parent?.get(name);
+  }
+  *names(): Iterable<string> {
+    yield* this.refs.keys();
+    if (this.parent) yield* this.parent.names();
+  }
+}
+
+interface Ctx {
+  vars: VarScope;
+  refs: RefScope;
+  /** Scope path of the nodes created here ('' at the top). */
+  path: string;
+  /** File the items being expanded come from. */
+  file: string;
+  /** Block call sites, innermost first. */
+  trace: SourceSpan[];
+  scopes: BlockScope[];
+  depth: number;
+}
+
+/** Marks a value that could not be computed because of an earlier error: no further diagnostics for it. */
+const POISON = '\u0000poison';
+
+class Instantiator {
+  readonly nodes: IRNode[] = [];
+  private readonly byId = new Map<string, IRNode>();
+  private readonly used = new Map<string, Set<string>>();
+  private readonly reserved = new Map<string, Set<string>>();
+  private readonly seen = new Set<string>();
+  private readonly definedIds = new Map<string, { file: string; ptr: string; start: number }[]>();
+  private limitHit = false;
+
+  constructor(private readonly ast: SpecAst, private readonly ctx: InstantiateContext) {
+    const collect = (items: readonly Item[], file: string) => {
+      for (const it of items) {
+        if (it.id) {
+          const start = this.span(file, it.ptr).start;
+          this.definedIds.set(it.id, [...(this.definedIds.get(it.id) ?? []), { file, ptr: it.ptr, start }]);
+        }
+        if (it.kind === 'repeat' || it.kind === 'for') collect(it.body, file);
+        if (it.kind === 'branches') it.branches.forEach((b) => collect(b.body, file));
+      }
+    };
+    collect(ast.body, ast.file);
+    for (const b of ast.blocks.values()) collect(b.body, b.file);
+  }
+
+  // ---- diagnostics ----------------------------------------------------------
+
+  private span(file: string, ptr: string, which: 'value' | 'key' = 'value'): SourceSpan {
+    const doc = this.ctx.docs.get(file);
+    return doc ? spanAt(doc, ptr, which) : { file, start: 0, end: 0 };
+  }
+
+  private report(key: MsgKey, message: string, span: SourceSpan | undefined, c: Ctx | undefined, extra: DiagExtra = {}): void {
+    const related = [...(extra.related ?? []), ...(c ? this.traceInfo(c) : [])];
+    const d = diag(key, message, span, { ...extra, related });
+    const k = `${d.code}|${span?.file}|${span?.start}|${d.message}`;
+    if (this.seen.has(k)) return;
+    this.seen.add(k);
+    this.ctx.diagnostics.push(d);
+  }
+
+  private traceInfo(c: Ctx) {
+    return c.trace.map((span, i) => ({ message: i === 0 ? 'in the block called here' : 'called from here', span }));
+  }
+
+  // ---- names ----------------------------------------------------------------
+
+  private usedAt(path: string): Set<string> {
+    let s = this.used.get(path);
+    if (!s) this.used.set(path, (s = new Set()));
+    return s;
+  }
+
+  private alloc(path: string, base: string): string {
+    const used = this.usedAt(path);
+    const reserved = this.reserved.get(path);
+    let name = base;
+    for (let i = 1; used.has(name) || reserved?.has(name); i++) name = `${base}_${i}`;
+    used.add(name);
+    return name;
+  }
+
+  private claim(path: string, id: string, c: Ctx, ptr: string): string {
+    const used = this.usedAt(path);
+    if (used.has(id)) {
+      this.report('duplicateId', `id '${id}' is used twice in the same scope`, this.span(c.file, `${ptr}/id`), c);
+      return this.alloc(path, id);
+    }
+    used.add(id);
+    return id;
+  }
+
+  private reserve(path: string, items: readonly Item[]): void {
+    let r = this.reserved.get(path);
+    if (!r) this.reserved.set(path, (r = new Set()));
+    for (const it of items) if (it.id) r.add(it.id);
+  }
+
+  private join(path: string, name: string): string {
+    return path ? `${path}/${name}` : name;
+  }
+
+  private addNode(node: IRNode, c: Ctx): string {
+    if (this.nodes.length >= EXPAND_LIMITS.maxNodes) {
+      if (!this.limitHit) {
+        this.limitHit = true;
+        this.report('expansionLimit', `the model expands to more than ${EXPAND_LIMITS.maxNodes} nodes`, node.span, c);
+      }
+      return POISON;
+    }
+    this.nodes.push(node);
+    this.byId.set(node.id, node);
+    return node.id;
+  }
+
+  // ---- values ---------------------------------------------------------------
+
+  /** Evaluate a template; undefined after reporting an error. */
+  value(t: Template, c: Ctx): Value | undefined {
+    switch (t.kind) {
+      case 'lit': return t.value as Value;
+      case 'list': {
+        const out: Value[] = [];
+        for (const it of t.items) {
+          const v = this.value(it, c);
+          if (v === undefined) return undefined;
+          out.push(v);
+        }
+        return out;
+      }
+      case 'map': {
+        // Maps only occur as literal data (e.g. a regularizer); keep key order.
+        const out: Record<string, unknown> = {};
+        for (const [k, v] of t.entries) {
+          const x = this.value(v, c);
+          if (x === undefined) return undefined;
+          out[k] = x;
+        }
+        return out as unknown as Value;
+      }
+      case 'expr':
+        try {
+          return evaluate(t.expr, c.vars);
+        } catch (e) {
+          if (!(e instanceof EvalError)) throw e;
+          const span = { file: t.span.file, start: t.span.start + e.start, end: t.span.start + e.end };
+          if (e.kind === 'unknownVariable') {
+            const hint = didYouMean(e.message.replace(/^unknown variable '(.*)'$/, '$1'), e.candidates);
+            this.report('unknownVariable', e.message, span, c, hint ? { hint } : { hint: `variables in scope: ${[...new Set(e.candidates)].join(', ') || 'none'}` });
+          } else {
+            this.report(e.kind === 'math' ? 'exprMath' : 'exprType', e.message, span, c);
+          }
+          return undefined;
+        }
+    }
+  }
+
+  private bindLets(lets: readonly LetDecl[], vars: VarScope, c: Ctx): boolean {
+    let ok = true;
+    for (const l of lets) {
+      const v = this.value(l.value, { ...c, vars });
+      if (v === undefined) { ok = false; continue; }
+      vars.vars.set(l.name, v);
+    }
+    return ok;
+  }
+
+  private checkAsserts(asserts: readonly AssertDecl[], c: Ctx): boolean {
+    let ok = true;
+    for (const a of asserts) {
+      const v = this.value(a.that, c);
+      if (v === undefined) { ok = false; continue; }
+      const span = a.that.kind === 'expr' ? a.that.span : this.span(c.file, a.that.ptr);
+      if (typeof v !== 'boolean') {
+        this.report('exprType', `an assert must evaluate to true or false, got ${typeName(v)} ${show(v)}`, span, c);
+        ok = false;
+      } else if (!v) {
+        const vars = a.that.kind === 'expr' ? [...freeVariables(a.that.expr)].filter((n) => c.vars.get(n) !== undefined) : [];
+        const values = vars.map((n) => `${n} = ${show(c.vars.get(n))}`).join(', ');
+        this.report('assertFailed', `${a.message}${values ? ` (${values})` : ''}`, span, c);
+        ok = false;
+      }
+    }
+    return ok;
+  }
+
+  /** Bind declared parameters from given values (arguments or --set) and defaults. */
+  private bindParams(
+    decls: readonly ParamDecl[],
+    given: Map<string, { value: unknown; span: SourceSpan; note?: string }>,
+    vars: VarScope,
+    c: Ctx,
+    missingAt: SourceSpan,
+    what: string,
+  ): boolean {
+    let ok = true;
+    for (const p of decls) {
+      const g = given.get(p.name);
+      const declSpan = this.span(c.file, p.ptr, 'key');
+      let value: unknown;
+      let span: SourceSpan;
+      if (g) { value = g.value; span = g.span; }
+      else if (p.hasDefault) { value = p.default; span = this.span(c.file, `${p.ptr}/default`); }
+      else {
+        this.report('missingParam', `${what} parameter '${p.name}' has no default and no value was given`, missingAt, c, {
+          related: [{ message: `'${p.name}' is declared here`, span: declSpan }],
+          hint: what === 'spec' ? `give it with --set ${p.name}=...` : `pass ${p.name}: ... in the call`,
+        });
+        ok = false;
+        continue;
+      }
+      const problem = checkParamValue(p, value);
+      if (problem) {
+        this.report(problem.kind === 'type' ? 'paramType' : 'paramRange', `${problem.message}${g?.note ?? ''}`, span, c, {
+          related: g ? [{ message: `'${p.name}' is declared here`, span: declSpan }] : [],
+        });
+        ok = false;
+        continue;
+      }
+      vars.vars.set(p.name, value as Value);
+    }
+    return ok;
+  }
+
+  // ---- references -----------------------------------------------------------
+
+  private resolveRef(ref: Ref, c: Ctx): string {
+    const at = this.span(c.file, ref.ptr);
+    const found = ref.name.includes('/') ? (this.byId.has(ref.name) ? ref.name : undefined) : c.refs.get(ref.name);
+    if (found) return found;
+    const defs = this.definedIds.get(ref.name) ?? [];
+    const later = defs.find((d) => d.file === c.file && d.start > at.start);
+    if (later) {
+      const where = this.span(later.file, `${later.ptr}/id`);
+      this.report('forwardReference', `'${ref.name}' is defined later in the spec; an item can only take inputs defined before it`, at, c, {
+        related: [{ message: `'${ref.name}' is defined here`, span: where }],
+        hint: 'move the item after the one it refers to; references that go both ways would make a cycle',
+      });
+    } else if (defs.length > 0) {
+      const d = defs[0]!;
+      this.report('unknownReference', `'${ref.name}' is not visible here: it is defined inside another sequence or block`, at, c, {
+        related: [{ message: `'${ref.name}' is defined here`, span: this.span(d.file, `${d.ptr}/id`) }],
+        hint: 'ids are visible in the sequence that defines them and in the sequences nested in it',
+      });
+    } else {
+      const hint = didYouMean(ref.name, c.refs.names());
+      const visible = [...new Set(c.refs.names())];
+      this.report('unknownReference', `unknown reference '${ref.name}'`, at, c, {
+        hint: hint ?? (visible.length ? `names visible here: ${visible.join(', ')}` : 'no ids are visible here'),
+      });
+    }
+    return POISON;
+  }
+
+  private inputsOf(from: readonly Ref[] | undefined, current: string | undefined, c: Ctx, itemPtr: string): string[] | undefined {
+    if (from) return from.map((r) => this.resolveRef(r, c));
+    if (current === undefined) {
+      const names = this.ast.inputs.map((i) => i.name);
+      this.report('noInput', `this item has no input: say which one it takes with from:`, this.span(c.file, itemPtr), c, {
+        hint: names.length ? `inputs: ${names.join(', ')}` : 'declare the model inputs under inputs:',
+      });
+      return undefined;
+    }
+    return [current];
+  }
+
+  // ---- items ----------------------------------------------------------------
+
+  sequence(items: readonly Item[], input: string | undefined, c: Ctx): string | undefined {
+    this.reserve(c.path, items);
+    let current = input;
+    for (const item of items) {
+      if (this.limitHit) return POISON;
+      if (item.when) {
+        const w = this.value(item.when, c);
+        if (w === undefined) continue;
+        if (typeof w !== 'boolean') {
+          const span = item.when.kind === 'expr' ? item.when.span : this.span(c.file, item.when.ptr);
+          this.report('exprType', `when: must be true or false, got ${typeName(w)} ${show(w)}`, span, c);
+          continue;
+        }
+        if (!w) continue;
+      }
+      current = this.item(item, current, c);
+    }
+    return current;
+  }
+
+  private item(item: Item, current: string | undefined, c: Ctx): string | undefined {
+    switch (item.kind) {
+      case 'layer': return this.layer(item.op, item.attrs, item, current, c);
+      case 'call': return this.call(item, current, c);
+      case 'share': return this.share(item, current, c);
+      case 'repeat': case 'for': return this.loop(item, current, c);
+      case 'branches': return this.branches(item, current, c);
+    }
+  }
+
+  private layer(op: string, attrTemplates: Map<string, Template>, item: Item & { ptr: string }, current: string | undefined, c: Ctx, mergeInputs?: string[]): string | undefined {
+    const def = this.ctx.registry.get(op)!;
+    const opPtr = item.kind === 'branches' ? `${item.ptr}/merge` : `${item.ptr}/${escapePointer(op)}`;
+    const span = this.span(c.file, opPtr, item.kind === 'branches' ? 'value' : 'key');
+    const inputs = mergeInputs ?? this.inputsOf(item.from, current, c, item.ptr);
+    if (!inputs) return undefined;
+    const attrs = this.attrs(op, attrTemplates, opPtr, c);
+    if (inputs.includes(POISON) || !attrs) return POISON;
+    if (!this.arityOk(def.arity, op, inputs.length, item.from ? this.span(c.file, `${item.ptr}/from`) : span, c)) return POISON;
+    const name = item.id ? this.claim(c.path, item.id, c, item.ptr) : this.alloc(c.path, op);
+    const id = this.join(c.path, name);
+    if (item.id) c.refs.refs.set(item.id, id);
+    return this.addNode({ id, op, attrs, inputs, span, trace: c.trace, scopes: c.scopes }, c);
+  }
+
+  private arityOk(arity: string, op: string, n: number, span: SourceSpan, c: Ctx): boolean {
+    if (arity === 'one' && n !== 1) {
+      this.report('arity', `${op} takes one input, got ${n}`, span, c, { hint: 'to combine several inputs, use a merge such as add or concatenate' });
+      return false;
+    }
+    if (arity === 'merge' && n < 2) {
+      this.report('arity', `${op} merges two or more inputs, got ${n}`, span, c, { hint: `give the inputs with from: [a, b], or use branches: with merge: ${op}` });
+      return false;
+    }
+    return true;
+  }
+
+  /** Evaluate, default and validate the attributes of an op. */
+  private attrs(op: string, templates: Map<string, Template>, opPtr: string, c: Ctx): Record<string, unknown> | undefined {
+    const def = this.ctx.registry.get(op)!;
+    const values: Record<string, unknown> = {};
+    const fromExpr = new Map<string, Template>();
+    let ok = true;
+    for (const [k, t] of templates) {
+      const v = this.value(t, c);
+      if (v === undefined) { ok = false; continue; }
+      values[k] = v;
+      if (containsExpr(t)) fromExpr.set(k, t);
+    }
+    if (!ok) return undefined;
+    const full: Record<string, unknown> = {};
+    for (const [k, a] of Object.entries(def.attrs)) {
+      if (k in values) full[k] = values[k];
+      else if (!a.required) full[k] = a.default;
+    }
+    if (fromExpr.size === 0) return full; // literals were validated with the spec schema
+    const validate = schemaValidators(this.ctx.registry).attrs(op);
+    if (validate(full)) return full;
+    const diags = translateErrors(validate.errors ?? [], {
+      registry: this.ctx.registry,
+      root: full,
+      locate: (ptr) => {
+        const attr = ptr.split('/')[1] ?? '';
+        const t = fromExpr.get(attr) ?? templates.get(attr);
+        if (t?.kind === 'expr') return t.span;
+        return this.span(c.file, `${opPtr}${ptr}`);
+      },
+      describe: (ptr) => `${op} attribute '${ptr.split('/')[1] ?? ''}'`,
+    });
+    for (const d of diags) {
+      const attr = Object.keys(full).find((k) => d.message.includes(`'${k}'`));
+      const t = attr ? fromExpr.get(attr) : undefined;
+      this.report(d.code === 'MS2004' ? 'wrongType' : d.code === 'MS2005' ? 'outOfRange' : d.code === 'MS2006' ? 'notInEnum' : 'invalidValue',
+        d.message + (t?.kind === 'expr' ? ` (from \${${t.source}})` : ''), d.span, c, d.hint ? { hint: d.hint } : {});
+    }
+    return undefined;
+  }
+
+  private call(item: Extract<Item, { kind: 'call' }>, current: string | undefined, c: Ctx): string | undefined {
+    const block = this.ast.blocks.get(item.block);
+    if (!block) return POISON; // reported by resolve
+    const callSpan = this.span(c.file, `${item.ptr}/${escapePointer(item.block)}`, 'key');
+    if (c.depth >= EXPAND_LIMITS.maxBlockDepth) {
+      this.report('expansionLimit', `blocks nest deeper than ${EXPAND_LIMITS.maxBlockDepth}`, callSpan, c);
+      return POISON;
+    }
+    const inputs = this.inputsOf(item.from, current, c, item.ptr);
+    if (!inputs) return undefined;
+    if (inputs.length !== block.inputs.length) {
+      this.report('arity', `block '${block.name}' takes ${block.inputs.length} input${block.inputs.length === 1 ? '' : 's'} (${block.inputs.join(', ')}), got ${inputs.length}`,
+        item.from ? this.span(c.file, `${item.ptr}/from`) : callSpan, c);
+      return POISON;
+    }
+    const given = new Map<string, { value: unknown; span: SourceSpan }>();
+    let ok = true;
+    for (const [k, t] of item.args) {
+      const v = this.value(t, c);
+      if (v === undefined) { ok = false; continue; }
+      given.set(k, { value: v, span: t.kind === 'expr' ? t.span : this.span(c.file, t.ptr) });
+    }
+    if (!ok || inputs.includes(POISON)) return POISON;
+    const scopeName = item.id ? this.claim(c.path, item.id, c, item.ptr) : this.alloc(c.path, block.name);
+    const path = this.join(c.path, scopeName);
+    const inner: Ctx = {
+      vars: new VarScope(),
+      refs: new RefScope(),
+      path,
+      file: block.file,
+      trace: [callSpan, ...c.trace],
+      scopes: [...c.scopes, { path, block: block.name }],
+      depth: c.depth + 1,
+    };
+    // Argument problems are reported at the call site, so the trace starts above it.
+    if (!this.bindParams(block.params, given, inner.vars, { ...inner, file: block.file, trace: c.trace }, callSpan, `block '${block.name}'`)) return POISON;
+    block.inputs.forEach((name, i) => inner.refs.refs.set(name, inputs[i]!));
+    if (!this.bindLets(block.lets, inner.vars, inner) || !this.checkAsserts(block.asserts, inner)) return POISON;
+    let out = this.sequence(block.body, inputs[0], inner);
+    if (block.output) out = this.resolveRef(block.output, inner);
+    if (item.id && out !== undefined) c.refs.refs.set(item.id, out);
+    return out;
+  }
+
+  private share(item: Extract<Item, { kind: 'share' }>, current: string | undefined, c: Ctx): string | undefined {
+    const targetId = this.resolveRef(item.target, c);
+    const inputs = this.inputsOf(item.from, current, c, item.ptr);
+    if (!inputs) return undefined;
+    if (targetId === POISON || inputs.includes(POISON)) return POISON;
+    const target = this.byId.get(targetId);
+    const span = this.span(c.file, `${item.ptr}/share`);
+    const def = target && this.ctx.registry.get(target.op);
+    if (!target || !def || !def.weights || target.op === 'input') {
+      this.report('badShare', `share: '${item.target.name}' is ${target ? `a ${target.op}` : 'not a layer'}; only layers with weights can be shared`, span, c);
+      return POISON;
+    }
+    if (!this.arityOk(def.arity, target.op, inputs.length, span, c)) return POISON;
+    const original = target.sharedWith ?? target.id;
+    const base = original.split('/').pop()!;
+    const name = item.id ? this.claim(c.path, item.id, c, item.ptr) : this.alloc(c.path, base);
+    const id = this.join(c.path, name);
+    if (item.id) c.refs.refs.set(item.id, id);
+    return this.addNode({ id, op: target.op, attrs: target.attrs, inputs, sharedWith: original, span, trace: c.trace, scopes: c.scopes }, c);
+  }
+
+  private loop(item: Extract<Item, { kind: 'repeat' | 'for' }>, current: string | undefined, c: Ctx): string | undefined {
+    let values: Value[];
+    let prefix: string;
+    if (item.kind === 'repeat') {
+      const n = this.value(item.count, c);
+      if (n === undefined) return POISON;
+      const span = item.count.kind === 'expr' ? item.count.span : this.span(c.file, item.count.ptr);
+      if (typeof n !== 'number' || !Number.isSafeInteger(n) || n < 0) {
+        this.report('wrongType', `repeat: must be a non-negative integer, got ${typeName(n)} ${show(n)}`, span, c);
+        return POISON;
+      }
+      if (n > EXPAND_LIMITS.maxNodes) {
+        this.report('expansionLimit', `repeat: ${n} is more than the node limit (${EXPAND_LIMITS.maxNodes})`, span, c);
+        return POISON;
+      }
+      values = Array.from({ length: n }, (_, i) => i);
+      prefix = item.as ?? item.id ?? 'repeat';
+    } else {
+      const list = this.value(item.in, c);
+      if (list === undefined) return POISON;
+      if (!Array.isArray(list)) {
+        const span = item.in.kind === 'expr' ? item.in.span : this.span(c.file, item.in.ptr);
+        this.report('wrongType', `for ... in: must be a list, got ${typeName(list)} ${show(list)}`, span, c);
+        return POISON;
+      }
+      values = list;
+      prefix = item.var;
+    }
+    let cur: string | undefined = current;
+    if (item.from) {
+      const inputs = this.inputsOf(item.from, current, c, item.ptr);
+      if (!inputs) return undefined;
+      if (inputs.length !== 1) { this.report('arity', `${item.kind} takes one input, got ${inputs.length}`, this.span(c.file, `${item.ptr}/from`), c); return POISON; }
+      cur = inputs[0];
+    }
+    values.forEach((v, i) => {
+      if (this.limitHit) return;
+      const suffix = item.kind === 'for' && ((typeof v === 'number' && Number.isSafeInteger(v) && v >= 0) || (typeof v === 'string' && /^[A-Za-z0-9_]+$/.test(v))) ? String(v) : String(i);
+      const path = this.join(c.path, this.alloc(c.path, `${prefix}${suffix}`));
+      const vars = new VarScope(c.vars);
+      vars.vars.set(item.kind === 'repeat' ? item.as ?? '\u0000' : item.var, item.kind === 'repeat' ? i : v);
+      const inner: Ctx = { ...c, vars, refs: new RefScope(c.refs), path };
+      if (!this.bindLets(item.lets, vars, inner)) { cur = POISON; return; }
+      cur = this.sequence(item.body, cur, inner);
+    });
+    if (item.id && cur !== undefined) c.refs.refs.set(item.id, cur);
+    return cur;
+  }
+
+  private branches(item: Extract<Item, { kind: 'branches' }>, current: string | undefined, c: Ctx): string | undefined {
+    const vars = new VarScope(c.vars);
+    const outer: Ctx = { ...c, vars };
+    if (!this.bindLets(item.lets, vars, outer)) return POISON;
+    let input = current;
+    if (item.from) {
+      const inputs = this.inputsOf(item.from, current, outer, item.ptr);
+      if (!inputs) return undefined;
+      if (inputs.length !== 1) { this.report('arity', `branches take one input, got ${inputs.length}`, this.span(c.file, `${item.ptr}/from`), c); return POISON; }
+      input = inputs[0];
+    }
+    const outs: string[] = [];
+    item.branches.forEach((b, j) => {
+      const path = this.join(c.path, this.alloc(c.path, `branch${j}`));
+      let start = input;
+      if (b.from) {
+        const inputs = this.inputsOf(b.from, input, outer, b.ptr);
+        if (!inputs) { outs.push(POISON); return; }
+        if (inputs.length !== 1) { this.report('arity', `a branch takes one input, got ${inputs.length}`, this.span(c.file, `${b.ptr}/from`), c); outs.push(POISON); return; }
+        start = inputs[0];
+      }
+      const out = this.sequence(b.body, start, { ...outer, refs: new RefScope(c.refs), path });
+      if (out === undefined) {
+        this.report('noInput', 'this branch has no input: give it from:', this.span(c.file, b.ptr), c);
+        outs.push(POISON);
+      } else outs.push(out);
+    });
+    if (item.branches.length === 1 && !item.mergeAttrs.size && outs.length === 1) {
+      if (item.id && outs[0] !== undefined) c.refs.refs.set(item.id, outs[0]);
+      return outs[0];
+    }
+    if (outs.includes(POISON)) return POISON;
+    return this.layer(item.merge, item.mergeAttrs, item, current, outer, outs);
+  }
+
+  // ---- the whole spec -------------------------------------------------------
+
+  spec(sets: readonly SetValue[]): GraphIR | undefined {
+    const ast = this.ast;
+    const root: Ctx = { vars: new VarScope(), refs: new RefScope(), path: '', file: ast.file, trace: [], scopes: [], depth: 0 };
+    const given = new Map<string, { value: unknown; span: SourceSpan; note: string }>();
+    const declared = ast.params.map((p) => p.name);
+    for (const s of sets) {
+      if (!declared.includes(s.name)) {
+        const hint = didYouMean(s.name, declared) ?? (declared.length ? `parameters: ${declared.join(', ')}` : 'this spec has no parameters');
+        this.report('unknownSetParam', `--set ${s.name}: the spec has no parameter '${s.name}'`, s.span, undefined, { hint });
+        continue;
+      }
+      given.set(s.name, { value: s.value, span: s.span, note: ` (from --set ${s.name}=${show(s.value)})` });
+    }
+    const specSpan = this.span(ast.file, '');
+    const paramsOk = this.bindParams(ast.params, given, root.vars, root, { ...specSpan, end: specSpan.start }, 'spec');
+    if (!paramsOk || this.ctx.diagnostics.some((d) => d.code === 'MS3008')) return undefined;
+    const params = Object.fromEntries(root.vars.vars);
+    root.vars = new VarScope(root.vars);
+    if (!this.bindLets(ast.lets, root.vars, root) || !this.checkAsserts(ast.asserts, root)) return undefined;
+
+    const inputIds: string[] = [];
+    for (const inp of ast.inputs) {
+      const shape = this.value(inp.shape, root);
+      if (shape === undefined) continue;
+      const span = this.span(ast.file, inp.ptr, 'key');
+      const ok = Array.isArray(shape) && shape.length > 0 && shape.every((d) => typeof d === 'number' && Number.isSafeInteger(d) && d >= 1);
+      if (!ok) {
+        const at = inp.shape.kind === 'expr' ? inp.shape.span : this.span(ast.file, inp.shape.ptr);
+        this.report('wrongType', `input '${inp.name}' shape must be a list of positive integers, got ${show(shape)}`, at, root);
+        continue;
+      }
+      this.usedAt('').add(inp.name);
+      root.refs.refs.set(inp.name, inp.name);
+      inputIds.push(this.addNode({ id: inp.name, op: 'input', attrs: { shape, dtype: inp.dtype }, inputs: [], span, trace: [], scopes: [] }, root));
+    }
+    const start = inputIds.length === 1 ? inputIds[0] : undefined;
+    const last = this.sequence(ast.body, start, root);
+    let outputs: string[];
+    if (ast.outputs) outputs = ast.outputs.map((r) => this.resolveRef(r, root));
+    else outputs = last === undefined ? [] : [last];
+    if (outputs.includes(POISON) || this.ctx.diagnostics.some((d) => d.severity === 'error')) return undefined;
+    if (ast.body.length === 0) {
+      this.report('missingKey', 'the spec has no layers', this.span(ast.file, ''), undefined);
+      return undefined;
+    }
+    return { name: ast.name, nodes: this.nodes, inputs: inputIds, outputs, params };
+  }
+}
+
+function containsExpr(t: Template): boolean {
+  return t.kind === 'expr' || (t.kind === 'list' && t.items.some(containsExpr)) || (t.kind === 'map' && t.entries.some(([, v]) => containsExpr(v)));
+}
+
+export function instantiate(ast: SpecAst, sets: readonly SetValue[], ctx: InstantiateContext): GraphIR | undefined {
+  return new Instantiator(ast, ctx).spec(sets);
+}
+
+export type { BlockDecl };

@@ -1,0 +1,163 @@
+/** Evaluation of the expression language. Values are plain JSON-like data. */
+import type { Expr } from '../types/spec.js';
+
+export type Value = number | string | boolean | null | Value[];
+
+export type EvalErrorKind = 'unknownVariable' | 'type' | 'math';
+
+export class EvalError extends Error {
+  constructor(readonly kind: EvalErrorKind, message: string, readonly start: number, readonly end: number, readonly candidates: string[] = []) {
+    super(message);
+  }
+}
+
+/** Variable lookup: a chain of scopes, innermost last. */
+export interface Scope {
+  get(name: string): Value | undefined;
+  names(): Iterable<string>;
+}
+
+export const EVAL_LIMITS = { maxSteps: 100_000, maxListLength: 100_000 };
+
+export function typeName(v: unknown): string {
+  if (v === null) return 'null';
+  if (Array.isArray(v)) return 'list';
+  if (typeof v === 'number') return Number.isInteger(v) ? 'int' : 'float';
+  if (typeof v === 'boolean') return 'bool';
+  return typeof v;
+}
+
+export function show(v: unknown): string {
+  return JSON.stringify(v) ?? String(v);
+}
+
+function deepEqual(a: Value, b: Value): boolean {
+  if (Array.isArray(a) && Array.isArray(b)) return a.length === b.length && a.every((x, i) => deepEqual(x, b[i]!));
+  return a === b;
+}
+
+export function evaluate(e: Expr, scope: Scope): Value {
+  let steps = 0;
+  const fail = (kind: EvalErrorKind, msg: string, at: Expr): never => { throw new EvalError(kind, msg, at.start, at.end); };
+  const num = (v: Value, at: Expr, what: string): number => {
+    if (typeof v !== 'number') fail('type', `${what} needs a number, got ${typeName(v)} ${show(v)}`, at);
+    return v as number;
+  };
+  const int = (v: Value, at: Expr, what: string): number => {
+    const n = num(v, at, what);
+    if (!Number.isInteger(n)) fail('type', `${what} needs an integer, got ${show(n)}`, at);
+    return n;
+  };
+  const bool = (v: Value, at: Expr, what: string): boolean => {
+    if (typeof v !== 'boolean') fail('type', `${what} needs a boolean, got ${typeName(v)} ${show(v)}`, at);
+    return v as boolean;
+  };
+  const finite = (n: number, at: Expr): number => {
+    if (!Number.isFinite(n)) fail('math', `the result is not a finite number (${n})`, at);
+    return n;
+  };
+
+  const ev = (x: Expr): Value => {
+    if (++steps > EVAL_LIMITS.maxSteps) fail('math', `evaluation takes more than ${EVAL_LIMITS.maxSteps} steps`, x);
+    switch (x.kind) {
+      case 'num': return x.value;
+      case 'str': return x.value;
+      case 'bool': return x.value;
+      case 'null': return null;
+      case 'var': {
+        const v = scope.get(x.name);
+        if (v === undefined) throw new EvalError('unknownVariable', `unknown variable '${x.name}'`, x.start, x.end, [...scope.names()]);
+        return v;
+      }
+      case 'list': return x.items.map(ev);
+      case 'unary': {
+        const v = ev(x.arg);
+        if (x.op === '!') return !bool(v, x.arg, "'!'");
+        const n = num(v, x.arg, `unary '${x.op}'`);
+        return x.op === '-' ? -n : n;
+      }
+      case 'cond': return bool(ev(x.test), x.test, 'the condition of ?:') ? ev(x.then) : ev(x.else);
+      case 'index': {
+        const t = ev(x.target);
+        const i = ev(x.index);
+        if (!Array.isArray(t) && typeof t !== 'string') fail('type', `only lists and strings can be indexed, got ${typeName(t)}`, x.target);
+        const k = int(i, x.index, 'an index');
+        const arr = t as Value[] | string;
+        const j = k < 0 ? arr.length + k : k;
+        if (j < 0 || j >= arr.length) fail('type', `index ${k} is out of range for length ${arr.length}`, x.index);
+        return arr[j]!;
+      }
+      case 'binary': {
+        if (x.op === '&&') return bool(ev(x.left), x.left, "'&&'") && bool(ev(x.right), x.right, "'&&'");
+        if (x.op === '||') return bool(ev(x.left), x.left, "'||'") || bool(ev(x.right), x.right, "'||'");
+        const a = ev(x.left);
+        const b = ev(x.right);
+        switch (x.op) {
+          case '==': return deepEqual(a, b);
+          case '!=': return !deepEqual(a, b);
+          case '+':
+            if (typeof a === 'string' && typeof b === 'string') return a + b;
+            if (Array.isArray(a) && Array.isArray(b)) return [...a, ...b];
+            if (typeof a === 'number' && typeof b === 'number') return finite(a + b, x);
+            return fail('type', `'+' cannot add ${typeName(a)} and ${typeName(b)}`, x);
+          case '<': case '<=': case '>': case '>=': {
+            if (!((typeof a === 'number' && typeof b === 'number') || (typeof a === 'string' && typeof b === 'string'))) {
+              fail('type', `'${x.op}' cannot compare ${typeName(a)} and ${typeName(b)}`, x);
+            }
+            const l = a as number | string, r = b as number | string;
+            return x.op === '<' ? l < r : x.op === '<=' ? l <= r : x.op === '>' ? l > r : l >= r;
+          }
+          default: {
+            const l = num(a, x.left, `'${x.op}'`);
+            const r = num(b, x.right, `'${x.op}'`);
+            switch (x.op) {
+              case '-': return finite(l - r, x);
+              case '*': return finite(l * r, x);
+              case '/': if (r === 0) fail('math', 'division by zero', x); return finite(l / r, x);
+              case '//': if (r === 0) fail('math', 'division by zero', x); return finite(Math.floor(l / r), x);
+              case '%': if (r === 0) fail('math', 'modulo by zero', x); return finite(l - r * Math.floor(l / r), x);
+              case '**': return finite(l ** r, x);
+            }
+          }
+        }
+        return fail('type', `unknown operator ${x.op}`, x);
+      }
+      case 'call': {
+        const args = x.args.map(ev);
+        const arity = (lo: number, hi: number) => {
+          if (args.length < lo || args.length > hi) fail('type', `${x.fn}() takes ${lo === hi ? lo : `${lo} to ${hi}`} argument${hi === 1 ? '' : 's'}, got ${args.length}`, x);
+        };
+        switch (x.fn) {
+          case 'min': case 'max': {
+            const list = args.length === 1 && Array.isArray(args[0]) ? (args[0] as Value[]) : args;
+            if (list.length === 0) fail('type', `${x.fn}() needs at least one value`, x);
+            const ns = list.map((v, i) => num(v, x.args[Math.min(i, x.args.length - 1)]!, `${x.fn}()`));
+            return x.fn === 'min' ? Math.min(...ns) : Math.max(...ns);
+          }
+          case 'floor': arity(1, 1); return Math.floor(num(args[0]!, x.args[0]!, 'floor()'));
+          case 'ceil': arity(1, 1); return Math.ceil(num(args[0]!, x.args[0]!, 'ceil()'));
+          case 'round': arity(1, 1); return Math.round(num(args[0]!, x.args[0]!, 'round()'));
+          case 'abs': arity(1, 1); return Math.abs(num(args[0]!, x.args[0]!, 'abs()'));
+          case 'len': {
+            arity(1, 1);
+            const v = args[0]!;
+            if (!Array.isArray(v) && typeof v !== 'string') fail('type', `len() needs a list or a string, got ${typeName(v)}`, x.args[0]!);
+            return (v as Value[] | string).length;
+          }
+          case 'range': {
+            arity(1, 3);
+            const ns = args.map((v, i) => int(v, x.args[i]!, 'range()'));
+            const [start, stop, step] = ns.length === 1 ? [0, ns[0]!, 1] : [ns[0]!, ns[1]!, ns[2] ?? 1];
+            if (step === 0) fail('math', 'range() step must not be zero', x);
+            const count = Math.max(0, Math.ceil((stop - start) / step));
+            if (count > EVAL_LIMITS.maxListLength) fail('math', `range() would have ${count} elements (limit ${EVAL_LIMITS.maxListLength})`, x);
+            steps += count;
+            return Array.from({ length: count }, (_, i) => start + i * step);
+          }
+        }
+        return fail('type', `unknown function ${x.fn}`, x);
+      }
+    }
+  };
+  return ev(e);
+}

@@ -1,0 +1,145 @@
+/**
+ * modelspec: YAML spec -> validated, shape-checked graph.
+ *
+ *   load (YAML + source map)  ->  validate (JSON Schema, AST)  ->  resolve (use, blocks)
+ *   ->  instantiate (params, expressions, repeat/for/when/branches)  ->  infer (shapes, params, MACs)
+ *
+ * Every stage returns new values and reports problems as diagnostics; nothing here throws at the user.
+ */
+import { readFileSync } from 'node:fs';
+import { resolve as resolvePath } from 'node:path';
+import type { Diagnostic } from './types/diagnostic.js';
+import type { GraphIR, TypedGraph } from './types/ir.js';
+import type { SpecAst } from './types/spec.js';
+import { builtinRegistry, type OpRegistry } from './ops/index.js';
+import { Sources } from './diagnostics/sources.js';
+import { diag, hasErrors, sortDiagnostics } from './diagnostics/diagnostics.js';
+import { readSpecFile, resolveSpec, type FrontEndContext, type Host } from './resolve/resolve.js';
+import { instantiate, type SetValue } from './expand/instantiate.js';
+import { parseSetArgs } from './expand/set-args.js';
+import { infer } from './infer/infer.js';
+import { lintGraph } from './infer/lint.js';
+import type { LoadedDocument } from './load/yaml.js';
+
+export interface CompileOptions {
+  registry?: OpRegistry;
+  /** Parameter values: `--set` strings (`n=18`), or values by name. */
+  set?: readonly string[] | Readonly<Record<string, unknown>>;
+  host?: Host;
+  sources?: Sources;
+}
+
+export interface FrontEndResult {
+  ok: boolean;
+  ast?: SpecAst;
+  diagnostics: Diagnostic[];
+  sources: Sources;
+  docs: Map<string, LoadedDocument>;
+}
+
+export interface CompileResult extends FrontEndResult {
+  /** The instantiated graph before inference. */
+  ir?: GraphIR;
+  /** The graph with shapes, weights, parameter counts and MACs. */
+  graph?: TypedGraph;
+}
+
+export const fsHost: Host = { readFile: (p) => readFileSync(p, 'utf8') };
+
+/** Load, validate and resolve a spec: everything that does not depend on parameter values. */
+export function parseSpec(file: string, text: string, opts: CompileOptions = {}): FrontEndResult {
+  const sources = opts.sources ?? new Sources();
+  const ctx: FrontEndContext = {
+    host: opts.host ?? fsHost,
+    registry: opts.registry ?? builtinRegistry(),
+    sources,
+    docs: new Map(),
+    diagnostics: [],
+  };
+  const built = readSpecFile(file, text, ctx);
+  let ast: SpecAst | undefined;
+  if (built) {
+    ast = resolveSpec(built, ctx);
+    if (!built.hasLayers) ctx.diagnostics.push(diag('missingKey', 'the spec has no layers: (a file with only blocks is a library for use:)', { file, start: 0, end: 0 }));
+  }
+  const ok = !hasErrors(ctx.diagnostics) && ast !== undefined;
+  return { ok, ...(ast ? { ast } : {}), diagnostics: sortDiagnostics(ctx.diagnostics), sources, docs: ctx.docs };
+}
+
+function toSets(set: CompileOptions['set'], sources: Sources): { sets: SetValue[]; diagnostics: Diagnostic[] } {
+  if (!set) return { sets: [], diagnostics: [] };
+  if (Array.isArray(set)) return parseSetArgs(set as string[], sources);
+  return parseSetArgs(Object.entries(set).map(([k, v]) => `${k}=${JSON.stringify(v)}`), sources);
+}
+
+/** Compile spec text all the way to the typed graph. */
+export function compileSource(file: string, text: string, opts: CompileOptions = {}): CompileResult {
+  const front = parseSpec(file, text, opts);
+  const diagnostics = [...front.diagnostics];
+  const { sets, diagnostics: setDiags } = toSets(opts.set, front.sources);
+  diagnostics.push(...setDiags);
+  if (!front.ok || !front.ast || setDiags.length) return { ...front, ok: false, diagnostics: sortDiagnostics(diagnostics) };
+  const registry = opts.registry ?? builtinRegistry();
+  const ir = instantiate(front.ast, sets, { registry, docs: front.docs, diagnostics });
+  if (!ir) return { ...front, ok: false, diagnostics: sortDiagnostics(diagnostics) };
+  const warnings = lintGraph(ir);
+  diagnostics.push(...warnings);
+  const typed = infer(ir, registry, diagnostics);
+  const ok = !hasErrors(diagnostics) && typed !== undefined;
+  const graph = typed && warnings.some((w) => w.code === 'MS6002' || w.code === 'MS6001') ? pruneUnreachable(typed) : typed;
+  return { ...front, ok, diagnostics: sortDiagnostics(diagnostics), ir, ...(ok && graph ? { graph } : {}) };
+}
+
+export function compileFile(path: string, opts: CompileOptions = {}): CompileResult {
+  const file = resolvePath(path);
+  const sources = opts.sources ?? new Sources();
+  let text: string;
+  try {
+    text = (opts.host ?? fsHost).readFile(file);
+  } catch (e) {
+    return {
+      ok: false,
+      diagnostics: [diag('fileRead', `cannot read '${path}' (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`, undefined)],
+      sources,
+      docs: new Map(),
+    };
+  }
+  return compileSource(file, text, { ...opts, sources });
+}
+
+/** Keep only what reaches an output: the model Keras would build. */
+function pruneUnreachable(g: TypedGraph): TypedGraph {
+  const byId = new Map(g.nodes.map((n) => [n.id, n]));
+  const live = new Set<string>();
+  const stack = [...g.outputs];
+  while (stack.length) {
+    const id = stack.pop()!;
+    if (live.has(id)) continue;
+    live.add(id);
+    stack.push(...(byId.get(id)?.inputs ?? []));
+  }
+  const nodes = g.nodes.filter((n) => live.has(n.id) || (n.op === 'input' && g.inputs.includes(n.id)));
+  const totals = { trainable: 0, nonTrainable: 0, total: 0, macs: 0 };
+  for (const n of nodes) {
+    totals.trainable += n.params.trainable;
+    totals.nonTrainable += n.params.nonTrainable;
+    totals.macs += n.macs;
+  }
+  totals.total = totals.trainable + totals.nonTrainable;
+  return { ...g, nodes, totals };
+}
+
+export { builtinRegistry, OpRegistry, ShapeError, attr } from './ops/index.js';
+export type { OpDef, AttrDef } from './ops/index.js';
+export { Sources } from './diagnostics/sources.js';
+export { renderDiagnostic, renderDiagnostics, diagnosticToJson } from './diagnostics/render.js';
+export { Msg } from './diagnostics/messages.js';
+export { generateSchema } from './validate/schema.js';
+export { formatSummary, formatFolded, summaryJson } from './report/summary.js';
+export { kerasLayerOrder } from './report/keras-order.js';
+export type { Diagnostic, SourceSpan } from './types/diagnostic.js';
+export type { GraphIR, IRNode, TypedGraph, TypedNode, WeightSpec } from './types/ir.js';
+export type { Shape, Dim } from './types/shape.js';
+export type { SpecAst } from './types/spec.js';
+export type { Host } from './resolve/resolve.js';
+export type { SetValue } from './expand/instantiate.js';

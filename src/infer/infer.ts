@@ -1,0 +1,76 @@
+/**
+ * Stage 5: one walk over the graph in definition order (a topological order by
+ * construction) that infers every node's output shape, weights, parameter
+ * counts and MACs from the op registry.
+ */
+import type { Diagnostic } from '../types/diagnostic.js';
+import type { GraphIR, ParamCount, TypedGraph, TypedNode, WeightSpec } from '../types/ir.js';
+import { formatShape, type Shape } from '../types/shape.js';
+import { ShapeError, type OpRegistry } from '../ops/index.js';
+import { diag } from '../diagnostics/diagnostics.js';
+
+function weightsEqual(a: readonly WeightSpec[], b: readonly WeightSpec[]): boolean {
+  return a.length === b.length && a.every((w, i) => w.name === b[i]!.name && w.shape.join() === b[i]!.shape.join());
+}
+
+function count(weights: readonly WeightSpec[]): ParamCount {
+  let trainable = 0, nonTrainable = 0;
+  for (const w of weights) {
+    const n = w.shape.reduce((x, y) => x * y, 1);
+    if (w.trainable) trainable += n; else nonTrainable += n;
+  }
+  return { trainable, nonTrainable };
+}
+
+export function infer(graph: GraphIR, registry: OpRegistry, diagnostics: Diagnostic[]): TypedGraph | undefined {
+  const typed = new Map<string, TypedNode>();
+  const nodes: TypedNode[] = [];
+  let failed = false;
+  for (const node of graph.nodes) {
+    const def = registry.get(node.op)!;
+    const inputShapes: Shape[] = [];
+    let poisoned = false;
+    for (const i of node.inputs) {
+      const t = typed.get(i);
+      if (!t) poisoned = true; else inputShapes.push(t.outputShape);
+    }
+    if (poisoned) { failed = true; continue; }
+    const related = node.trace.map((span, i) => ({ message: i === 0 ? 'in the block called here' : 'called from here', span }));
+    try {
+      const outputShape = def.outputShape(inputShapes, node.attrs);
+      let weights = def.weights?.(inputShapes, node.attrs) ?? [];
+      if (node.sharedWith) {
+        const original = typed.get(node.sharedWith);
+        if (original && !weightsEqual(original.weights, weights)) {
+          throw new ShapeError(
+            `shared layer '${node.sharedWith}' was built for input ${formatShape(original.inputShapes[0])} and cannot take ${formatShape(inputShapes[0])} (weights ${weights.map((w) => `${w.name} ${formatShape(w.shape, false)}`).join(', ')} vs ${original.weights.map((w) => `${w.name} ${formatShape(w.shape, false)}`).join(', ')})`,
+            'mismatch',
+          );
+        }
+        weights = [];
+      }
+      const macs = def.macs?.(inputShapes, outputShape, node.attrs) ?? 0;
+      const t: TypedNode = { ...node, outputShape, inputShapes, weights, params: count(weights), macs };
+      typed.set(node.id, t);
+      nodes.push(t);
+    } catch (e) {
+      if (!(e instanceof ShapeError)) throw e;
+      failed = true;
+      const key = node.sharedWith ? 'sharedShape' : e.kind === 'mismatch' ? 'shapeMismatch' : 'shapeInvalid';
+      const inputsText = node.inputs.map((id, k) => `${id} ${formatShape(inputShapes[k])}`).join(', ');
+      diagnostics.push(diag(key, `${e.message} at '${node.id}'`, node.span, {
+        related,
+        hint: `inputs: ${inputsText}`,
+      }));
+    }
+  }
+  if (failed) return undefined;
+  const totals = { trainable: 0, nonTrainable: 0, total: 0, macs: 0 };
+  for (const n of nodes) {
+    totals.trainable += n.params.trainable;
+    totals.nonTrainable += n.params.nonTrainable;
+    totals.macs += n.macs;
+  }
+  totals.total = totals.trainable + totals.nonTrainable;
+  return { ...graph, nodes, totals };
+}

@@ -1,0 +1,147 @@
+/**
+ * Stage 1: YAML text -> plain data plus a map from JSON pointer to source span.
+ *
+ * Only the YAML core schema is accepted (no tags beyond it), duplicate keys are
+ * errors, and mappings become prototype-less objects so keys such as
+ * `__proto__` are ordinary data.
+ */
+import { isAlias, isMap, isPair, isScalar, isSeq, LineCounter, parseDocument, type Document, type Node as YNode } from 'yaml';
+import type { Diagnostic, SourceSpan } from '../types/diagnostic.js';
+import { diag } from '../diagnostics/diagnostics.js';
+
+export interface NodeSpan {
+  start: number;
+  end: number;
+  /** For a mapping value: the span of its key. */
+  keyStart?: number;
+  keyEnd?: number;
+}
+
+export interface LoadedDocument {
+  file: string;
+  text: string;
+  value: unknown;
+  /** JSON pointer ('' is the root, '/layers/0/conv2d') -> span. */
+  spans: Map<string, NodeSpan>;
+  diagnostics: Diagnostic[];
+}
+
+export interface LoadLimits {
+  /** Nodes produced after alias expansion (guards against "billion laughs"). */
+  maxNodes: number;
+}
+
+export const DEFAULT_LOAD_LIMITS: LoadLimits = { maxNodes: 200_000 };
+
+export function escapePointer(key: string): string {
+  return key.replace(/~/g, '~0').replace(/\//g, '~1');
+}
+
+export function unescapePointer(seg: string): string {
+  return seg.replace(/~1/g, '/').replace(/~0/g, '~');
+}
+
+export function loadYaml(file: string, text: string, limits: LoadLimits = DEFAULT_LOAD_LIMITS): LoadedDocument {
+  const diagnostics: Diagnostic[] = [];
+  const spans = new Map<string, NodeSpan>();
+  const span = (start: number, end: number): SourceSpan => ({ file, start, end });
+  const doc: Document.Parsed = parseDocument(text, {
+    schema: 'core',
+    uniqueKeys: true,
+    prettyErrors: false,
+    lineCounter: new LineCounter(),
+    keepSourceTokens: false,
+  });
+  for (const e of doc.errors) {
+    const [s, t] = e.pos;
+    if (e.code === 'DUPLICATE_KEY') diagnostics.push(diag('yamlDuplicateKey', firstLine(e.message), span(s, t)));
+    else diagnostics.push(diag('yamlSyntax', firstLine(e.message), span(s, t)));
+  }
+  for (const w of doc.warnings) {
+    const [s, t] = w.pos;
+    if (w.code === 'TAG_RESOLVE_FAILED') {
+      diagnostics.push(diag('yamlTag', `${firstLine(w.message)}; specs may only use the YAML core schema`, span(s, t), {
+        hint: 'remove the tag: a spec is plain data and nothing in it is ever evaluated as code',
+      }));
+    }
+  }
+  if (diagnostics.some((d) => d.severity === 'error')) return { file, text, value: undefined, spans, diagnostics };
+
+  let budget = limits.maxNodes;
+  let exhausted = false;
+  const walk = (node: YNode | null | undefined, ptr: string, depth: number): unknown => {
+    if (--budget < 0) {
+      if (!exhausted) {
+        exhausted = true;
+        const r = node?.range;
+        diagnostics.push(diag('yamlSyntax', `the document expands to more than ${limits.maxNodes} nodes (through aliases?)`, r ? span(r[0], r[1]) : undefined));
+      }
+      return null;
+    }
+    if (node == null) return null;
+    if (isAlias(node)) {
+      const target = node.resolve(doc);
+      return walk(target as YNode | undefined, ptr, depth + 1);
+    }
+    const range = node.range;
+    const prev = spans.get(ptr);
+    if (range) spans.set(ptr, { ...prev, start: range[0], end: range[1] });
+    if (node.tag && !isStandardTag(node.tag)) {
+      diagnostics.push(diag('yamlTag', `tag ${node.tag} is not allowed; specs may only use the YAML core schema`, range ? span(range[0], range[1]) : undefined));
+    }
+    if (isScalar(node)) return node.value ?? null;
+    if (isSeq(node)) return node.items.map((it, i) => walk(it as YNode, `${ptr}/${i}`, depth + 1));
+    if (isMap(node)) {
+      const obj: Record<string, unknown> = Object.create(null);
+      for (const pair of node.items) {
+        if (!isPair(pair)) continue;
+        const k = pair.key as YNode | null;
+        let key: string;
+        if (isScalar(k)) key = String(k.value);
+        else {
+          const r = (k as YNode | null)?.range;
+          diagnostics.push(diag('yamlSyntax', 'mapping keys must be plain scalars', r ? span(r[0], r[1]) : undefined));
+          continue;
+        }
+        const childPtr = `${ptr}/${escapePointer(key)}`;
+        const kr = k.range;
+        const v = pair.value as YNode | null;
+        const vr = v?.range;
+        // A key without a value (`conv2d:`) spans its key.
+        spans.set(childPtr, {
+          start: vr ? vr[0] : kr ? kr[0] : 0,
+          end: vr ? vr[1] : kr ? kr[1] : 0,
+          ...(kr ? { keyStart: kr[0], keyEnd: kr[1] } : {}),
+        });
+        obj[key] = walk(v, childPtr, depth + 1);
+        if (vr == null && kr) spans.set(childPtr, { start: kr[0], end: kr[1], keyStart: kr[0], keyEnd: kr[1] });
+      }
+      return obj;
+    }
+    return null;
+  };
+  const value = walk(doc.contents as YNode | null, '', 0);
+  return { file, text, value, spans, diagnostics };
+}
+
+function isStandardTag(tag: string): boolean {
+  return /^tag:yaml\.org,2002:(str|int|float|bool|null|map|seq)$/.test(tag);
+}
+
+function firstLine(s: string): string {
+  return s.split('\n')[0]!.trim();
+}
+
+/** Span of the node at `ptr`, or of its nearest ancestor that has one. */
+export function spanAt(doc: Pick<LoadedDocument, 'spans' | 'file'>, ptr: string, which: 'value' | 'key' = 'value'): SourceSpan {
+  let p = ptr;
+  for (;;) {
+    const s = doc.spans.get(p);
+    if (s) {
+      if (which === 'key' && s.keyStart !== undefined) return { file: doc.file, start: s.keyStart, end: s.keyEnd! };
+      return { file: doc.file, start: s.start, end: s.end };
+    }
+    if (p === '') return { file: doc.file, start: 0, end: 0 };
+    p = p.slice(0, p.lastIndexOf('/'));
+  }
+}

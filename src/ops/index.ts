@@ -1,0 +1,32 @@
+/** The built-in ops, one family a file; `builtinRegistry()` is what `compile()` uses unless told otherwise. */
+import { OpRegistry } from './registry.js';
+import { conv2d, conv2dTranspose, depthwiseConv2d, separableConv2d } from './convolution.js';
+import { averagePooling2d, globalAveragePooling2d, globalMaxPooling2d, maxPooling2d } from './pooling.js';
+import { activation, dense, dropout, embedding, input } from './core.js';
+import { batchNormalization, layerNormalization } from './normalization.js';
+import { add, average, concatenate, maximum, minimum, multiply } from './merge.js';
+import { flatten, reshape, upSampling2d, zeroPadding2d } from './reshaping.js';
+import type { OpDef } from './types.js';
+
+export const BUILTIN_OPS: readonly OpDef[] = [
+  input,
+  conv2d, depthwiseConv2d, separableConv2d, conv2dTranspose,
+  maxPooling2d, averagePooling2d, globalAveragePooling2d, globalMaxPooling2d,
+  dense, flatten, reshape, dropout, activation, embedding,
+  batchNormalization, layerNormalization,
+  add, concatenate, multiply, average, maximum, minimum,
+  zeroPadding2d, upSampling2d,
+];
+
+let shared: OpRegistry | undefined;
+
+/** The registry of built-in ops (shared, do not mutate: `clone()` it to add plugins). */
+export function builtinRegistry(): OpRegistry {
+  shared ??= new OpRegistry(BUILTIN_OPS);
+  return shared;
+}
+
+export { OpRegistry } from './registry.js';
+export type { OpDef, AttrDef, JsonSchema, Attrs, Arity } from './types.js';
+export { ShapeError } from './types.js';
+export { attr, ACTIVATIONS, INITIALIZERS } from './attrs.js';

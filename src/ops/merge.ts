@@ -1,0 +1,76 @@
+/** Merges: add, multiply, average, maximum, minimum (element-wise) and concatenate. */
+import { attr } from './attrs.js';
+import { axisIndex } from './shape-util.js';
+import { ShapeError, type OpDef } from './types.js';
+import { formatShape, type Dim, type Shape } from '../types/shape.js';
+
+/** Keras' `_compute_elemwise_op_output_shape`: equal dims, or 1 broadcasts, None is unknown. */
+function elementwise(op: string, inputs: readonly Shape[]): Shape {
+  let out: Dim[] = [...inputs[0]!];
+  for (let k = 1; k < inputs.length; k++) {
+    const s = inputs[k]!;
+    if (s.length !== out.length) {
+      throw new ShapeError(`${op} needs inputs of the same rank, got ${inputs.map((x) => formatShape(x)).join(' and ')}`, 'mismatch');
+    }
+    out = out.map((i, j) => {
+      const d = s[j]!;
+      if (i === null || d === null) return null;
+      if (i === 1) return d;
+      if (d === 1) return i;
+      if (i !== d) {
+        throw new ShapeError(`${op} needs inputs of the same shape, got ${inputs.map((x) => formatShape(x)).join(' and ')} (axis ${j + 1}: ${i} vs ${d})`, 'mismatch');
+      }
+      return i;
+    });
+  }
+  return out;
+}
+
+function elementwiseOp(name: string, kerasClass: string, what: string): OpDef {
+  return {
+    name,
+    kerasClass,
+    category: 'merge',
+    doc: `Element-wise ${what} of two or more inputs of the same shape (Keras \`${kerasClass}\`).`,
+    arity: 'merge',
+    attrs: {},
+    outputShape: (inputs) => elementwise(name, inputs),
+  };
+}
+
+export const add = elementwiseOp('add', 'Add', 'sum');
+export const multiply = elementwiseOp('multiply', 'Multiply', 'product');
+export const average = elementwiseOp('average', 'Average', 'mean');
+export const maximum = elementwiseOp('maximum', 'Maximum', 'maximum');
+export const minimum = elementwiseOp('minimum', 'Minimum', 'minimum');
+
+export const concatenate: OpDef = {
+  name: 'concatenate',
+  kerasClass: 'Concatenate',
+  category: 'merge',
+  doc: 'Joins two or more inputs along an axis (Keras `Concatenate`); all other dimensions must agree.',
+  arity: 'merge',
+  attrs: {
+    axis: attr.axis({ default: -1, doc: 'The axis to join along (Keras numbering: -1 is the last).' }),
+  },
+  outputShape(inputs, a) {
+    const first = inputs[0]!;
+    const ax = axisIndex(a.axis as number, first, 'concatenate');
+    const out: Dim[] = [...first];
+    for (let k = 1; k < inputs.length; k++) {
+      const s = inputs[k]!;
+      const bad = s.length !== first.length || s.some((d, j) => j !== ax && d !== null && out[j] !== null && d !== out[j]);
+      if (bad) {
+        throw new ShapeError(
+          `concatenate on axis ${a.axis} needs inputs that agree on every other axis, got ${inputs.map((x) => formatShape(x)).join(' and ')}`,
+          'mismatch',
+        );
+      }
+      s.forEach((d, j) => {
+        if (j === ax) out[j] = out[j] === null || d === null ? null : out[j]! + d;
+        else if (out[j] === null) out[j] = d;
+      });
+    }
+    return out;
+  },
+};

@@ -1,0 +1,96 @@
+/** Reshaping: flatten, reshape, zero_padding2d, up_sampling2d. */
+import { attr } from './attrs.js';
+import { pair, product, requireRank } from './shape-util.js';
+import { ShapeError, type OpDef } from './types.js';
+import { formatShape, shapeSize } from '../types/shape.js';
+
+export const flatten: OpDef = {
+  name: 'flatten',
+  kerasClass: 'Flatten',
+  category: 'reshaping',
+  doc: 'Flattens each example to one dimension (Keras `Flatten`).',
+  arity: 'one',
+  attrs: {},
+  outputShape: (inputs) => [shapeSize(inputs[0]!)],
+};
+
+export const reshape: OpDef = {
+  name: 'reshape',
+  kerasClass: 'Reshape',
+  category: 'reshaping',
+  doc: 'Reshapes each example to `target_shape` (Keras `Reshape`); one dimension may be -1.',
+  arity: 'one',
+  attrs: {
+    target_shape: attr.shape({ required: true, allowMinusOne: true, doc: 'Shape of each output example, batch excluded; -1 once at most.' }),
+  },
+  outputShape(inputs, a) {
+    const target = a.target_shape as number[];
+    const unknown = target.filter((d) => d === -1).length;
+    if (unknown > 1) throw new ShapeError(`reshape target_shape ${JSON.stringify(target)} may contain -1 only once`, 'invalid', 'target_shape');
+    const size = shapeSize(inputs[0]!);
+    const known = product(target.filter((d) => d !== -1));
+    if (size === null) return target.map((d) => (d === -1 ? null : d));
+    if (unknown === 1) {
+      if (size % known !== 0) throw new ShapeError(`reshape cannot turn input ${formatShape(inputs[0]!)} (${size} values) into ${JSON.stringify(target)}`, 'invalid', 'target_shape');
+      return target.map((d) => (d === -1 ? size / known : d));
+    }
+    if (size !== known) {
+      throw new ShapeError(`reshape cannot turn input ${formatShape(inputs[0]!)} (${size} values) into ${JSON.stringify(target)} (${known} values)`, 'invalid', 'target_shape');
+    }
+    return target;
+  },
+};
+
+/** `padding` as Keras takes it: int, [rows, cols] or [[top, bottom], [left, right]]. */
+function padding2d(p: unknown): [[number, number], [number, number]] {
+  if (typeof p === 'number') return [[p, p], [p, p]];
+  const arr = p as unknown[];
+  if (Array.isArray(arr[0])) return [arr[0] as [number, number], arr[1] as [number, number]];
+  const [r, c] = arr as [number, number];
+  return [[r, r], [c, c]];
+}
+
+export const zeroPadding2d: OpDef = {
+  name: 'zero_padding2d',
+  kerasClass: 'ZeroPadding2D',
+  category: 'reshaping',
+  doc: 'Pads height and width with zeros (Keras `ZeroPadding2D`).',
+  arity: 'one',
+  attrs: {
+    padding: {
+      schema: {
+        anyOf: [
+          { type: 'integer', minimum: 0 },
+          { type: 'array', items: { type: 'integer', minimum: 0 }, minItems: 2, maxItems: 2 },
+          { type: 'array', items: { type: 'array', items: { type: 'integer', minimum: 0 }, minItems: 2, maxItems: 2 }, minItems: 2, maxItems: 2 },
+        ],
+      },
+      default: 1,
+      doc: 'int, [rows, cols] or [[top, bottom], [left, right]].',
+    },
+  },
+  outputShape(inputs, a) {
+    const i = inputs[0]!;
+    requireRank(i, 3, 'zero_padding2d');
+    const [[t, b], [l, r]] = padding2d(a.padding);
+    return [i[0] === null ? null : i[0]! + t + b, i[1] === null ? null : i[1]! + l + r, i[2]!];
+  },
+};
+
+export const upSampling2d: OpDef = {
+  name: 'up_sampling2d',
+  kerasClass: 'UpSampling2D',
+  category: 'reshaping',
+  doc: 'Repeats rows and columns (Keras `UpSampling2D`).',
+  arity: 'one',
+  attrs: {
+    size: attr.intOrPair({ min: 1, default: 2, doc: 'Upsampling factors for rows and columns.' }),
+    interpolation: attr.enum(['nearest', 'bilinear'], { default: 'nearest', doc: 'Interpolation method.' }),
+  },
+  outputShape(inputs, a) {
+    const i = inputs[0]!;
+    requireRank(i, 3, 'up_sampling2d');
+    const [sh, sw] = pair(a.size);
+    return [i[0] === null ? null : i[0]! * sh, i[1] === null ? null : i[1]! * sw, i[2]!];
+  },
+};

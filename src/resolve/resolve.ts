@@ -1,0 +1,167 @@
+/**
+ * Stage 3: resolve names across files. Loads `use:` libraries, gathers the
+ * blocks a spec can see, and checks calls statically: unknown ops or blocks,
+ * unknown block arguments, and recursion through blocks.
+ */
+import { dirname, resolve as resolvePath } from 'node:path';
+import type { Diagnostic, SourceSpan } from '../types/diagnostic.js';
+import type { BlockDecl, Item, SpecAst } from '../types/spec.js';
+import type { OpRegistry } from '../ops/index.js';
+import { diag, didYouMean } from '../diagnostics/diagnostics.js';
+import type { Sources } from '../diagnostics/sources.js';
+import { escapePointer, loadYaml, spanAt, type LoadedDocument } from '../load/yaml.js';
+import { validateDocument } from '../validate/ajv.js';
+import { AstBuilder, type AstBuild } from '../validate/to-ast.js';
+
+export interface Host {
+  readFile(path: string): string;
+}
+
+export interface FrontEndContext {
+  host: Host;
+  registry: OpRegistry;
+  sources: Sources;
+  /** Every document read, by file name (spans of items point into these). */
+  docs: Map<string, LoadedDocument>;
+  diagnostics: Diagnostic[];
+}
+
+/** Read, parse, validate and build the AST of one file. Returns undefined when it cannot go further. */
+export function readSpecFile(file: string, text: string, ctx: FrontEndContext): AstBuild | undefined {
+  ctx.sources.add(file, text);
+  const doc = loadYaml(file, text);
+  ctx.docs.set(file, doc);
+  ctx.diagnostics.push(...doc.diagnostics);
+  if (doc.diagnostics.some((d) => d.severity === 'error')) return undefined;
+  if (doc.value === null || typeof doc.value !== 'object' || Array.isArray(doc.value)) {
+    ctx.diagnostics.push(diag('notAMapping', 'a spec must be a YAML mapping that starts with `modelspec: 1`', spanAt(doc, '')));
+    return undefined;
+  }
+  const schemaDiags = validateDocument(doc, ctx.registry);
+  ctx.diagnostics.push(...schemaDiags);
+  if (schemaDiags.length > 0) return undefined;
+  const builder = new AstBuilder(doc, ctx.registry);
+  const built = builder.build();
+  ctx.diagnostics.push(...builder.diagnostics);
+  return builder.diagnostics.some((d) => d.severity === 'error') ? undefined : built;
+}
+
+/** Load the `use:` closure of a spec and attach the visible blocks; check calls. */
+export function resolveSpec(root: AstBuild, ctx: FrontEndContext): SpecAst {
+  const blocks = new Map<string, BlockDecl>();
+  const addBlocks = (list: BlockDecl[]) => {
+    for (const b of list) {
+      const prev = blocks.get(b.name);
+      if (prev && prev !== b) {
+        ctx.diagnostics.push(diag('blockConflict', `block '${b.name}' is defined twice`, blockSpan(b, ctx), {
+          related: [{ message: 'first defined here', span: blockSpan(prev, ctx) }],
+        }));
+        continue;
+      }
+      if (ctx.registry.has(b.name)) {
+        ctx.diagnostics.push(diag('blockConflict', `block '${b.name}' has the name of a built-in op`, blockSpan(b, ctx)));
+        continue;
+      }
+      blocks.set(b.name, b);
+    }
+  };
+  addBlocks(root.ownBlocks);
+  const loaded = new Map<string, AstBuild | undefined>();
+  const loadUses = (build: AstBuild, file: string, stack: string[]) => {
+    const doc = ctx.docs.get(file)!;
+    for (const use of build.uses) {
+      const path = resolvePath(dirname(file), use.path);
+      const at = spanAt(doc, use.ptr);
+      if (stack.includes(path)) {
+        ctx.diagnostics.push(diag('useCycle', `'${use.path}' is already being loaded: ${[...stack, path].map(short).join(' -> ')}`, at));
+        continue;
+      }
+      if (loaded.has(path)) continue;
+      let text: string;
+      try {
+        text = ctx.host.readFile(path);
+      } catch (e) {
+        ctx.diagnostics.push(diag('fileRead', `cannot read '${use.path}' (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`, at));
+        loaded.set(path, undefined);
+        continue;
+      }
+      const lib = readSpecFile(path, text, ctx);
+      loaded.set(path, lib);
+      if (!lib) continue;
+      addBlocks(lib.ownBlocks);
+      loadUses(lib, path, [...stack, path]);
+    }
+  };
+  loadUses(root, root.ast.file, [root.ast.file]);
+  const ast: SpecAst = { ...root.ast, blocks };
+  // A library that failed to load has reported its own errors; its blocks would only show up as unknown.
+  const libraryFailed = [...loaded.values()].some((l) => l === undefined);
+  checkCalls(ast, ctx, libraryFailed);
+  return ast;
+}
+
+function short(p: string): string {
+  return p.split('/').slice(-2).join('/');
+}
+
+function blockSpan(b: BlockDecl, ctx: FrontEndContext): SourceSpan {
+  return spanAt(ctx.docs.get(b.file)!, b.ptr, 'key');
+}
+
+function* walkItems(items: readonly Item[]): Generator<Item> {
+  for (const it of items) {
+    yield it;
+    if (it.kind === 'repeat' || it.kind === 'for') yield* walkItems(it.body);
+    if (it.kind === 'branches') for (const b of it.branches) yield* walkItems(b.body);
+  }
+}
+
+function checkCalls(ast: SpecAst, ctx: FrontEndContext, libraryFailed: boolean): void {
+  const candidates = [...ctx.registry.names().filter((n) => n !== 'input'), ...ast.blocks.keys()];
+  const check = (items: readonly Item[], file: string) => {
+    const doc = ctx.docs.get(file)!;
+    for (const it of walkItems(items)) {
+      if (it.kind !== 'call') continue;
+      const callPtr = `${it.ptr}/${escapePointer(it.block)}`;
+      const block = ast.blocks.get(it.block);
+      if (!block) {
+        if (libraryFailed) continue;
+        const hint = didYouMean(it.block, candidates);
+        ctx.diagnostics.push(diag('unknownOp', `unknown op or block '${it.block}'`, spanAt(doc, callPtr, 'key'), hint ? { hint } : {}));
+        continue;
+      }
+      const names = block.params.map((p) => p.name);
+      for (const arg of it.args.keys()) {
+        if (!names.includes(arg)) {
+          const hint = didYouMean(arg, names) ?? (names.length ? `${block.name} takes: ${names.join(', ')}` : `${block.name} takes no arguments`);
+          ctx.diagnostics.push(diag('unknownArgument', `block '${block.name}' has no parameter '${arg}'`, spanAt(doc, `${callPtr}/${escapePointer(arg)}`, 'key'), { hint }));
+        }
+      }
+    }
+  };
+  check(ast.body, ast.file);
+  for (const b of ast.blocks.values()) check(b.body, b.file);
+
+  // Recursion: depth-first search over the block call graph.
+  const state = new Map<string, 'active' | 'done'>();
+  const visit = (name: string, path: string[]) => {
+    const b = ast.blocks.get(name);
+    if (!b) return;
+    state.set(name, 'active');
+    for (const it of walkItems(b.body)) {
+      if (it.kind !== 'call' || !ast.blocks.has(it.block)) continue;
+      const s = state.get(it.block);
+      if (s === 'active') {
+        const chain = [...path, name];
+        const cycle = [...chain.slice(chain.indexOf(it.block)), it.block];
+        ctx.diagnostics.push(diag('recursiveBlock', `block '${it.block}' calls itself: ${cycle.join(' -> ')}`, spanAt(ctx.docs.get(b.file)!, `${it.ptr}/${escapePointer(it.block)}`, 'key'), {
+          hint: 'blocks are expanded before the model is built, so they cannot recurse; use repeat or for instead',
+        }));
+      } else if (s === undefined) {
+        visit(it.block, [...path, name]);
+      }
+    }
+    state.set(name, 'done');
+  };
+  for (const name of ast.blocks.keys()) if (!state.has(name)) visit(name, []);
+}

@@ -1,0 +1,67 @@
+/**
+ * The graph IR: the spec instantiated for one set of parameter values.
+ * Nodes map one-to-one to Keras layers (inputs included), in definition order.
+ */
+import type { SourceSpan } from './diagnostic.js';
+import type { Shape } from './shape.js';
+
+export interface IRNode {
+  /** Stable hierarchical id, e.g. `stage1/block0/branch0/resnet_layer/conv2d`. */
+  id: string;
+  /** Op name from the registry (`input`, `conv2d`, `add`, ...). */
+  op: string;
+  /** Attributes with expressions evaluated and Keras defaults filled in. */
+  attrs: Readonly<Record<string, unknown>>;
+  /** Ids of the nodes feeding this one, in order. */
+  inputs: readonly string[];
+  /** For `share:` nodes: the id of the node whose weights this one reuses. */
+  sharedWith?: string;
+  /** The spec item this node came from. */
+  span: SourceSpan;
+  /** Block call sites that led here, innermost first. */
+  trace: readonly SourceSpan[];
+  /** Block calls enclosing this node, outermost first: the scope path and the block's name. */
+  scopes: readonly BlockScope[];
+}
+
+export interface BlockScope {
+  path: string;
+  block: string;
+}
+
+export interface GraphIR {
+  name: string;
+  nodes: readonly IRNode[];
+  /** Ids of the input nodes, in declaration order. */
+  inputs: readonly string[];
+  /** Ids of the output nodes. */
+  outputs: readonly string[];
+  /** Parameter values the graph was instantiated with. */
+  params: Readonly<Record<string, unknown>>;
+}
+
+export interface WeightSpec {
+  name: string;
+  shape: readonly number[];
+  trainable: boolean;
+}
+
+export interface ParamCount {
+  trainable: number;
+  nonTrainable: number;
+}
+
+export interface TypedNode extends IRNode {
+  outputShape: Shape;
+  inputShapes: readonly Shape[];
+  /** Weights the layer creates (empty for a `share:` node: it owns none). */
+  weights: readonly WeightSpec[];
+  params: ParamCount;
+  /** Multiply-accumulates per example (conv, dense and their kin). */
+  macs: number;
+}
+
+export interface TypedGraph extends Omit<GraphIR, 'nodes'> {
+  nodes: readonly TypedNode[];
+  totals: ParamCount & { total: number; macs: number };
+}
