@@ -400,11 +400,10 @@ class Instantiator {
       else if (!a.required) full[k] = a.default;
     }
     if (fromExpr.size === 0) return full; // literals were validated with the spec schema
-    const validate = schemaValidators(this.ctx.registry).attrs(op);
-    if (validate(full)) return full;
-    const diags = translateErrors(validate.errors ?? [], {
+    const errors = schemaValidators(this.ctx.registry).attrs(op, full);
+    if (!errors) return full;
+    const diags = translateErrors(errors, {
       registry: this.ctx.registry,
-      root: full,
       locate: (ptr) => {
         const attr = ptr.split('/')[1] ?? '';
         const t = fromExpr.get(attr) ?? templates.get(attr);

@@ -22,7 +22,7 @@ let shared: OpRegistry | undefined;
 
 /** The registry of built-in ops (shared, do not mutate: `clone()` it to add plugins). */
 export function builtinRegistry(): OpRegistry {
-  shared ??= new OpRegistry(BUILTIN_OPS);
+  shared ??= new OpRegistry(BUILTIN_OPS, true);
   return shared;
 }
 

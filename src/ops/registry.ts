@@ -3,9 +3,12 @@ import type { OpDef } from './types.js';
 
 export class OpRegistry {
   private readonly ops = new Map<string, OpDef>();
+  /** True only for the shared registry of built-in ops (whose validators are precompiled). */
+  readonly isBuiltin: boolean;
 
-  constructor(defs: Iterable<OpDef> = []) {
+  constructor(defs: Iterable<OpDef> = [], isBuiltin = false) {
     for (const d of defs) this.register(d);
+    this.isBuiltin = isBuiltin;
   }
 
   register(def: OpDef): this {

@@ -15,19 +15,23 @@ export function kerasLayerOrder(nodes: readonly IRNode[], outputs: readonly stri
   // Iterative post-order DFS (deep ResNets would overflow a recursive one).
   for (const out of outputs) {
     const stack: { node: IRNode; next: number }[] = [];
+    const onStack = new Set<string>();
     const start = byId.get(out);
     if (!start || finished.has(start.id)) continue;
     stack.push({ node: start, next: 0 });
+    onStack.add(start.id);
     if (!layerIndex.has(layerOf(start))) layerIndex.set(layerOf(start), layerIndex.size);
     while (stack.length) {
       const top = stack[stack.length - 1]!;
       if (top.next < top.node.inputs.length) {
         const child = byId.get(top.node.inputs[top.next++]!);
-        if (!child || finished.has(child.id) || stack.some((s) => s.node === child)) continue;
+        if (!child || finished.has(child.id) || onStack.has(child.id)) continue;
         if (!layerIndex.has(layerOf(child))) layerIndex.set(layerOf(child), layerIndex.size);
         stack.push({ node: child, next: 0 });
+        onStack.add(child.id);
       } else {
         stack.pop();
+        onStack.delete(top.node.id);
         finished.add(top.node.id);
         decreasing.push(top.node);
       }

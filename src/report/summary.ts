@@ -8,8 +8,10 @@ import { formatShape, shapeToJson } from '../types/shape.js';
 import type { OpRegistry } from '../ops/index.js';
 import { kerasLayerOrder } from './keras-order.js';
 
+/** 1234567 -> "1,234,567" (not toLocaleString: loading ICU costs a cold start ~25 ms). */
 export function formatInt(n: number): string {
-  return n.toLocaleString('en-US');
+  const s = String(Math.abs(n)).replace(/\B(?=(\d{3})+(?!\d))/g, ',');
+  return n < 0 ? `-${s}` : s;
 }
 
 export function formatMacs(n: number): string {
@@ -25,12 +27,15 @@ function kerasClass(n: TypedNode, registry: OpRegistry): string {
 
 /** One row per Keras layer; a shared layer's further applications are folded into its row. */
 export function kerasRows(graph: TypedGraph) {
-  const byId = new Map(graph.nodes.map((n) => [n.id, n]));
-  const order = kerasLayerOrder(graph.nodes, graph.outputs, graph.inputs);
-  return order.map((id) => {
-    const node = byId.get(id)!;
-    const applications = graph.nodes.filter((n) => n.id === id || n.sharedWith === id);
-    return { node, applications };
+  const applications = new Map<string, TypedNode[]>();
+  for (const n of graph.nodes) {
+    const layer = n.sharedWith ?? n.id;
+    const list = applications.get(layer);
+    if (list) list.push(n); else applications.set(layer, [n]);
+  }
+  return kerasLayerOrder(graph.nodes, graph.outputs, graph.inputs).map((id) => {
+    const apps = applications.get(id)!;
+    return { node: apps[0]!, applications: apps };
   });
 }
 
@@ -135,6 +140,7 @@ export function formatFolded(graph: TypedGraph, registry: OpRegistry, depth: num
 }
 
 export function summaryJson(graph: TypedGraph, registry: OpRegistry) {
+  const rows = kerasRows(graph);
   return {
     name: graph.name,
     parameters: graph.params,
@@ -142,8 +148,8 @@ export function summaryJson(graph: TypedGraph, registry: OpRegistry) {
     macs: graph.totals.macs,
     inputs: graph.inputs,
     outputs: graph.outputs,
-    layerCount: kerasRows(graph).length,
-    layers: kerasRows(graph).map(({ node, applications }) => ({
+    layerCount: rows.length,
+    layers: rows.map(({ node, applications }) => ({
       id: node.id,
       op: node.op,
       class: kerasClass(node, registry),

@@ -3,23 +3,76 @@
  * into one clear diagnostic each: an `anyOf` of "literal or expression" reports
  * the alternative the value was meant for, not a wall of alternatives.
  */
-import AjvModule from 'ajv';
-import type { ErrorObject, ValidateFunction } from 'ajv';
+import { createRequire } from 'node:module';
+import { fileURLToPath } from 'node:url';
+import type { Ajv, ErrorObject, Options, ValidateFunction } from 'ajv';
 import type { Diagnostic } from '../types/diagnostic.js';
 import type { JsonSchema, OpRegistry } from '../ops/index.js';
 import { diag, didYouMean } from '../diagnostics/diagnostics.js';
-import { generateSchema, opAttrsLiteralSchema } from './schema.js';
+import { EXPR_PATTERN, generateSchema, opAttrsLiteralSchema } from './schema.js';
 import { spanAt, unescapePointer, type LoadedDocument } from '../load/yaml.js';
 import { show, typeName } from '../expr/evaluate.js';
 
-// ajv is published as CommonJS; its default export arrives one level down under ESM.
-const Ajv = ((AjvModule as unknown as { default?: unknown }).default ?? AjvModule) as typeof AjvModule.default;
+const require = createRequire(import.meta.url);
+
+/** Options of the fast pass/fail validators. */
+export const AJV_FAST: Options = { allErrors: false, strict: false, allowUnionTypes: true, inlineRefs: false, messages: false };
+/** Options of the validators that explain a failure: every error, with its schema and data. */
+export const AJV_DETAILED: Options = { allErrors: true, verbose: true, strict: false, allowUnionTypes: true, inlineRefs: false, messages: false };
+
+/** ajv itself is loaded only when a validator must be compiled at run time (plugins, tests from source). */
+export function newAjv(options: Options): Ajv {
+  const mod = require('ajv') as { Ajv: typeof Ajv };
+  return new mod.Ajv(options);
+}
+
+/**
+ * Validators for the built-in registry are compiled to JavaScript at build time
+ * (`scripts/build-validators.ts`, ajv standalone), so a cold `modelspec check`
+ * does not spend half a second compiling the schema: a small fast module says
+ * whether a spec is valid, and a detailed one, loaded only when it is not,
+ * says why.
+ */
+type Precompiled = Record<string, ValidateFunction>;
+export const PRECOMPILED = { fast: 'validators.generated.cjs', detailed: 'validators-detailed.generated.cjs' } as const;
+function loadPrecompiled(kind: keyof typeof PRECOMPILED): Precompiled | undefined {
+  try {
+    // The same relative path works from dist/validate/ajv.js and from the bundled dist/cli/*.js.
+    return require(fileURLToPath(new URL(`../validate/${PRECOMPILED[kind]}`, import.meta.url))) as Precompiled;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Export names of the standalone modules: `spec`, and `attrs_<op>` for each op. */
+export function validatorExports(registry: OpRegistry): Record<string, string> {
+  return {
+    spec: 'modelspec',
+    ...Object.fromEntries(registry.all().map((op) => [`attrs_${op.name}`, `modelspec-attrs#/definitions/${op.name}`])),
+  };
+}
+
+/** One schema holding the literal attribute schema of every op. */
+export function attrsSchema(registry: OpRegistry): JsonSchema {
+  return {
+    $id: 'modelspec-attrs',
+    definitions: Object.fromEntries(registry.all().map((op) => [op.name, opAttrsLiteralSchema(registry, op.name)])),
+  };
+}
+
+/** Compile the spec schema and the attribute schemas into one ajv instance. */
+export function compileAll(registry: OpRegistry, options: Options): Ajv {
+  const ajv = newAjv(options);
+  ajv.addSchema({ ...generateSchema(registry), $id: 'modelspec' });
+  ajv.addSchema(attrsSchema(registry));
+  return ajv;
+}
 
 export interface SchemaValidators {
-  schema: JsonSchema;
-  spec: ValidateFunction;
-  /** Literal attribute validators per op, for values produced by expressions. */
-  attrs(op: string): ValidateFunction;
+  /** Errors of `value` against the spec schema, or undefined when it is valid. */
+  spec(value: unknown): ErrorObject[] | undefined;
+  /** Errors of an op's evaluated attributes, or undefined when they are valid. */
+  attrs(op: string, value: unknown): ErrorObject[] | undefined;
 }
 
 const cache = new WeakMap<OpRegistry, SchemaValidators>();
@@ -27,20 +80,31 @@ const cache = new WeakMap<OpRegistry, SchemaValidators>();
 export function schemaValidators(registry: OpRegistry): SchemaValidators {
   const hit = cache.get(registry);
   if (hit) return hit;
-  const schema = generateSchema(registry);
-  const ajv = new Ajv({ allErrors: true, verbose: true, strict: false, allowUnionTypes: true });
-  const spec = ajv.compile(schema);
-  const attrValidators = new Map<string, ValidateFunction>();
+  const lazy = (kind: keyof typeof PRECOMPILED, options: Options) => {
+    let fns: ((name: string) => ValidateFunction) | undefined;
+    return (name: string): ValidateFunction => {
+      if (!fns) {
+        const pre = registry.isBuiltin ? loadPrecompiled(kind) : undefined;
+        if (pre?.spec) fns = (n) => pre[n]!;
+        else {
+          const ajv = compileAll(registry, options);
+          const exports = validatorExports(registry);
+          fns = (n) => ajv.getSchema(exports[n]!)!;
+        }
+      }
+      return fns(name);
+    };
+  };
+  const fast = lazy('fast', AJV_FAST);
+  const detailed = lazy('detailed', AJV_DETAILED);
+  const run = (name: string, value: unknown): ErrorObject[] | undefined => {
+    if (fast(name)(value)) return undefined;
+    const d = detailed(name);
+    return d(value) ? [] : [...(d.errors ?? [])];
+  };
   const v: SchemaValidators = {
-    schema,
-    spec,
-    attrs(op) {
-      const hit = attrValidators.get(op);
-      if (hit) return hit;
-      const f = ajv.compile(opAttrsLiteralSchema(registry, op));
-      attrValidators.set(op, f);
-      return f;
-    },
+    spec: (value) => run('spec', value),
+    attrs: (op, value) => run(`attrs_${op}`, value),
   };
   cache.set(registry, v);
   return v;
@@ -48,17 +112,14 @@ export function schemaValidators(registry: OpRegistry): SchemaValidators {
 
 /** Validate a loaded document against the spec schema. */
 export function validateDocument(doc: LoadedDocument, registry: OpRegistry): Diagnostic[] {
-  const v = schemaValidators(registry);
-  if (v.spec(doc.value)) return [];
-  const ctx: ErrorContext = { registry, locate: (ptr, which) => spanAt(doc, ptr, which), root: doc.value };
-  return translateErrors(v.spec.errors ?? [], ctx);
+  const errors = schemaValidators(registry).spec(doc.value);
+  if (!errors) return [];
+  return translateErrors(errors, { registry, locate: (ptr, which) => spanAt(doc, ptr, which) });
 }
 
 export interface ErrorContext {
   registry: OpRegistry;
   locate(ptr: string, which?: 'value' | 'key'): Diagnostic['span'];
-  /** The validated value, to look up data at a path. */
-  root: unknown;
   /** Describes the value at ptr for messages; default uses the path. */
   describe?(ptr: string): string;
   /** Extra related info for every diagnostic (e.g. "evaluated from"). */
@@ -112,53 +173,29 @@ function schemaExpectation(s: JsonSchema | undefined): string {
   return 'a valid value';
 }
 
-function valueAt(root: unknown, ptr: string): unknown {
-  let v: unknown = root;
-  for (const s of segments(ptr)) {
-    if (v === null || typeof v !== 'object') return undefined;
-    v = (v as Record<string, unknown>)[s];
-  }
-  return v;
-}
-
 const isExprString = (v: unknown) => typeof v === 'string' && v.startsWith('$');
 
 export function translateErrors(errors: readonly ErrorObject[], ctx: ErrorContext): Diagnostic[] {
-  let errs = [...errors];
-  // Resolve anyOf groups innermost first: each collapses to the errors of the branch the value was meant for.
-  const anyOfs = errs
-    .filter((e) => e.keyword === 'anyOf')
-    .sort((a, b) => b.instancePath.length - a.instancePath.length || b.schemaPath.length - a.schemaPath.length);
-  for (const group of anyOfs) {
-    if (!errs.includes(group)) continue;
-    const prefix = group.schemaPath.replace(/\/anyOf$/, '/anyOf/');
-    const members = errs.filter((e) => e !== group && e.schemaPath.startsWith(prefix) && e.instancePath.startsWith(group.instancePath));
-    const branches = (group.schema as JsonSchema[]) ?? [];
-    const data = group.data;
-    const byBranch = new Map<number, ErrorObject[]>();
-    for (const e of members) {
-      const idx = Number(e.schemaPath.slice(prefix.length).split('/')[0]);
-      byBranch.set(idx, [...(byBranch.get(idx) ?? []), e]);
-    }
-    const isExprBranch = (i: number) => (branches[i] as JsonSchema | undefined)?.$ref === '#/definitions/expression';
-    const matched = [...byBranch.entries()].filter(([i, es]) => {
-      if (isExprBranch(i)) return isExprString(data);
-      if (isExprString(data)) return false;
-      return !es.some((e) => e.instancePath === group.instancePath && (e.keyword === 'type' || e.keyword === 'const' || (e.keyword === 'enum' && typeof data !== 'string')));
-    });
-    let replacement: ErrorObject[];
-    if (matched.length > 0) {
-      replacement = matched[0]![1];
-    } else {
-      replacement = [{
-        ...group,
-        keyword: 'type',
-        params: { expected: schemaExpectation({ anyOf: branches }) },
-        message: 'wrong type',
-      }];
-    }
-    errs = errs.filter((e) => e !== group && !members.includes(e));
-    errs.push(...replacement);
+  // Collapse each anyOf to the errors of the alternative the value was meant for. ajv reports
+  // an anyOf's branch errors just before the anyOf error itself, so they are the trailing
+  // errors at or below its instance path; nested anyOfs are collapsed first, in order.
+  const errs: ErrorObject[] = [];
+  const within = (e: ErrorObject, path: string) => e.instancePath === path || e.instancePath.startsWith(path + '/');
+  for (const e of errors) {
+    if (e.keyword !== 'anyOf') { errs.push(e); continue; }
+    let k = errs.length;
+    while (k > 0 && within(errs[k - 1]!, e.instancePath)) k--;
+    const members = errs.splice(k);
+    errs.push(...collapseAnyOf(e, members));
+  }
+  // A misspelt required attribute shows as "unknown 'filtres'" and "missing 'filters'": keep the first,
+  // whose hint names the second.
+  const suggested = new Set<string>();
+  for (const e of errs) {
+    if (e.keyword !== 'additionalProperties') continue;
+    const known = Object.keys(((e.parentSchema as JsonSchema | undefined)?.properties as object) ?? {});
+    const m = /'(.*)'/.exec(didYouMean(String((e.params as { additionalProperty: string }).additionalProperty), known) ?? '');
+    if (m) suggested.add(`${e.instancePath}|${m[1]}`);
   }
   // ajv may report the same problem through several paths; keep one per (path, keyword, property).
   const seen = new Set<string>();
@@ -167,21 +204,48 @@ export function translateErrors(errors: readonly ErrorObject[], ctx: ErrorContex
     const key = `${e.instancePath}|${e.keyword}|${JSON.stringify(e.params)}`;
     if (seen.has(key)) continue;
     seen.add(key);
+    if (e.keyword === 'required' && suggested.has(`${e.instancePath}|${(e.params as { missingProperty: string }).missingProperty}`)) continue;
     const d = translate(e, ctx);
     if (d) out.push(ctx.related ? { ...d, related: [...(d.related ?? []), ...ctx.related] } : d);
   }
   return out;
 }
 
+const isExpressionSchema = (s: unknown) => (s as JsonSchema | undefined)?.pattern === EXPR_PATTERN;
+
+function collapseAnyOf(group: ErrorObject, members: ErrorObject[]): ErrorObject[] {
+  const branches = (group.schema as JsonSchema[] | undefined) ?? [];
+  const data = group.data;
+  const prefix = group.schemaPath + '/';
+  const exprIndex = branches.findIndex((b) => b.$ref === '#/definitions/expression');
+  // Which branch each error came from: its schema path, or (through a $ref) the expression definition.
+  const byBranch = new Map<number, ErrorObject[]>();
+  for (const m of members) {
+    const idx = m.schemaPath.startsWith(prefix) ? Number(m.schemaPath.slice(prefix.length).split('/')[0]) : isExpressionSchema(m.parentSchema) ? exprIndex : -1;
+    byBranch.set(idx, [...(byBranch.get(idx) ?? []), m]);
+  }
+  const topTypeError = (es: ErrorObject[]) =>
+    es.some((x) => x.instancePath === group.instancePath && (x.keyword === 'type' || x.keyword === 'const' || (x.keyword === 'enum' && typeof data !== 'string')));
+  const matched = [...byBranch.entries()].filter(([i, es]) => {
+    if (i < 0) return false;
+    if (i === exprIndex) return isExprString(data);
+    if (isExprString(data)) return false;
+    return !topTypeError(es);
+  });
+  if (matched.length > 0) return matched[0]![1];
+  return [{ ...group, keyword: 'type', params: { expected: schemaExpectation({ anyOf: branches }) } }];
+}
+
 function translate(e: ErrorObject, ctx: ErrorContext): Diagnostic | undefined {
   const ptr = e.instancePath;
   const what = ctx.describe?.(ptr) ?? describePath(ptr, ctx.registry);
   const data = e.data;
+  const parentSchema = e.parentSchema as JsonSchema | undefined;
   switch (e.keyword) {
     case 'additionalProperties': {
       const key = String((e.params as { additionalProperty: string }).additionalProperty);
       const childPtr = `${ptr}/${key.replace(/~/g, '~0').replace(/\//g, '~1')}`;
-      const known = Object.keys(((e.parentSchema as JsonSchema)?.properties as object) ?? {});
+      const known = Object.keys((parentSchema?.properties as object) ?? {});
       const hint = didYouMean(key, known) ?? (known.length && known.length <= 12 ? `allowed here: ${known.join(', ')}` : undefined);
       const op = opAt(ptr, ctx.registry);
       if (op) {
@@ -198,7 +262,7 @@ function translate(e: ErrorObject, ctx: ErrorContext): Diagnostic | undefined {
     case 'type': {
       const expected = (e.params as { expected?: string; type?: string }).expected ?? String((e.params as { type?: string }).type);
       const exp = /^(integer|number|string|boolean|object|array|null)$/.test(expected)
-        ? schemaExpectation({ type: expected, ...((e.parentSchema as JsonSchema)?.minimum !== undefined ? { minimum: (e.parentSchema as JsonSchema).minimum } : {}) })
+        ? schemaExpectation({ type: expected, ...(parentSchema?.minimum !== undefined ? { minimum: parentSchema.minimum } : {}) })
         : expected;
       return diag('wrongType', `${what} must be ${exp}, got ${typeName(data)} ${show(data)}`, ctx.locate(ptr));
     }
@@ -217,6 +281,9 @@ function translate(e: ErrorObject, ctx: ErrorContext): Diagnostic | undefined {
       return diag('notInEnum', `${what} must be ${show((e.params as { allowedValue: unknown }).allowedValue)}, got ${show(data)}`, ctx.locate(ptr));
     }
     case 'pattern': {
+      if (e.propertyName !== undefined) {
+        return diag('invalidValue', `the name '${e.propertyName}' in ${what} must be an identifier (letters, digits and _, not starting with a digit)`, ctx.locate(`${ptr}/${e.propertyName.replace(/~/g, '~0').replace(/\//g, '~1')}`, 'key'));
+      }
       if (typeof data === 'string' && data.startsWith('$')) {
         return diag('exprSyntax', `${what}: '${data}' is neither a variable ($name) nor an expression (\${...})`, ctx.locate(ptr));
       }
@@ -231,8 +298,7 @@ function translate(e: ErrorObject, ctx: ErrorContext): Diagnostic | undefined {
     case 'minProperties':
       return diag('invalidValue', `${what} must not be empty`, ctx.locate(ptr));
     default:
-      return diag('invalidValue', `${what} ${e.message ?? 'is invalid'}`, ctx.locate(ptr));
+      return diag('invalidValue', `${what} is invalid (${e.keyword} ${JSON.stringify(e.params)})`, ctx.locate(ptr));
   }
 }
 
-export { valueAt };

@@ -1,0 +1,83 @@
+#!/usr/bin/env node
+/**
+ * The `modelspec` command line. Each command lives in its own file and returns
+ * its output; this file parses arguments (commander), prints, and maps failures
+ * to exit codes: 0 fine, 1 problems in the input, 2 usage or internal error.
+ * Nothing here loads TensorFlow.js.
+ */
+import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
+import { registryWithPlugins, UsageError } from './plugins.js';
+import { EXIT, type CommandOutput } from './output.js';
+
+const collect = (v: string, prev: string[]) => [...prev, v];
+const nonNegativeInt = (v: string) => {
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 0) throw new InvalidArgumentError('expected a whole number >= 0');
+  return n;
+};
+
+function emit(out: CommandOutput): void {
+  if (out.stderr) process.stderr.write(out.stderr);
+  if (out.stdout) process.stdout.write(out.stdout);
+  process.exitCode = out.code;
+}
+
+export function buildProgram(): Command {
+  const program = new Command('modelspec')
+    .description('Compile declarative YAML model specs: check, summarise, build and train them.')
+    .version('0.1.0')
+    .showHelpAfterError()
+    .exitOverride();
+  const setOption = () => new Option('--set <name=value>', 'set a spec parameter; the value is read as YAML (repeatable)').default([]).argParser(collect);
+  const pluginOption = () => new Option('--plugin <module>', 'load custom ops from a JavaScript module (repeatable)').default([]).argParser(collect);
+
+  program
+    .command('check')
+    .description('validate specs and check shapes; report every problem with its position')
+    .argument('<spec...>', 'spec files')
+    .addOption(setOption())
+    .addOption(pluginOption())
+    .option('--json', 'print diagnostics as JSON')
+    .action(async (specs: string[], o: { set: string[]; plugin: string[]; json?: boolean }) => {
+      const { runCheck } = await import('./check.js');
+      emit(runCheck(specs, { set: o.set, json: !!o.json, registry: await registryWithPlugins(o.plugin) }));
+    });
+
+  program
+    .command('summary')
+    .description('print the Keras-style summary: layers, output shapes, parameters, MACs')
+    .argument('<spec>', 'spec file')
+    .addOption(setOption())
+    .addOption(pluginOption())
+    .option('--json', 'print the summary as JSON')
+    .addOption(new Option('--depth <n>', 'fold the view by block and loop below this depth').argParser(nonNegativeInt))
+    .action(async (spec: string, o: { set: string[]; plugin: string[]; json?: boolean; depth?: number }) => {
+      const { runSummary } = await import('./summary.js');
+      emit(runSummary(spec, { set: o.set, json: !!o.json, ...(o.depth !== undefined ? { depth: o.depth } : {}), registry: await registryWithPlugins(o.plugin) }));
+    });
+
+  return program;
+}
+
+export async function main(argv: string[]): Promise<void> {
+  try {
+    await buildProgram().parseAsync(argv);
+  } catch (e) {
+    if (e instanceof CommanderError) {
+      // Help and version exit 0; every other commander error is a usage error.
+      process.exitCode = e.exitCode === 0 ? EXIT.ok : EXIT.usage;
+      return;
+    }
+    if (e instanceof UsageError) {
+      process.stderr.write(`modelspec: ${e.message}\n`);
+      process.exitCode = EXIT.usage;
+      return;
+    }
+    process.stderr.write(`modelspec: internal error (MS9001): ${(e as Error).message}\n`);
+    if (process.env.MODELSPEC_DEBUG) process.stderr.write(`${(e as Error).stack}\n`);
+    else process.stderr.write('set MODELSPEC_DEBUG=1 to see where it happened, and please report it\n');
+    process.exitCode = EXIT.usage;
+  }
+}
+
+await main(process.argv);
