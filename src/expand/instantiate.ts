@@ -11,9 +11,9 @@
  * unless it is the same op in the same scope, and `id:` pins a name for good.
  */
 import type { Diagnostic, SourceSpan } from '../types/diagnostic.js';
-import type { BlockScope, GraphIR, IRNode } from '../types/ir.js';
+import type { GraphIR, IRNode, Scope as IRScope } from '../types/ir.js';
 import type { AssertDecl, BlockDecl, Item, LetDecl, ParamDecl, Ref, SpecAst, Template } from '../types/spec.js';
-import type { OpRegistry } from '../ops/index.js';
+import type { AttrDef, OpRegistry } from '../ops/index.js';
 import { diag, didYouMean, type DiagExtra } from '../diagnostics/diagnostics.js';
 import type { MsgKey } from '../diagnostics/messages.js';
 import { escapePointer, spanAt, type LoadedDocument } from '../load/yaml.js';
@@ -70,7 +70,7 @@ interface Ctx {
   file: string;
   /** Block call sites, innermost first. */
   trace: SourceSpan[];
-  scopes: BlockScope[];
+  scopes: IRScope[];
   depth: number;
 }
 
@@ -106,6 +106,14 @@ class Instantiator {
   private span(file: string, ptr: string, which: 'value' | 'key' = 'value'): SourceSpan {
     const doc = this.ctx.docs.get(file);
     return doc ? spanAt(doc, ptr, which) : { file, start: 0, end: 0 };
+  }
+
+  /** Spans of AST objects that every expansion of them needs, looked up once (deep models expand an item thousands of times). */
+  private readonly spanMemo = new WeakMap<object, SourceSpan>();
+  private memoSpan(obj: object, file: string, ptr: () => string, which: 'value' | 'key'): SourceSpan {
+    let s = this.spanMemo.get(obj);
+    if (!s) this.spanMemo.set(obj, (s = this.span(file, ptr(), which)));
+    return s;
   }
 
   private report(key: MsgKey, message: string, span: SourceSpan | undefined, c: Ctx | undefined, extra: DiagExtra = {}): void {
@@ -245,7 +253,7 @@ class Instantiator {
   /** Bind declared parameters from given values (arguments or --set) and defaults. */
   private bindParams(
     decls: readonly ParamDecl[],
-    given: Map<string, { value: unknown; span: SourceSpan; note?: string }>,
+    given: Map<string, { value: unknown; span: () => SourceSpan; note?: string }>,
     vars: VarScope,
     c: Ctx,
     missingAt: SourceSpan,
@@ -254,14 +262,15 @@ class Instantiator {
     let ok = true;
     for (const p of decls) {
       const g = given.get(p.name);
-      const declSpan = this.span(c.file, p.ptr, 'key');
+      // Spans are only needed for a diagnostic, so they are computed only then.
+      const declSpan = () => this.span(c.file, p.ptr, 'key');
       let value: unknown;
-      let span: SourceSpan;
+      let span: () => SourceSpan;
       if (g) { value = g.value; span = g.span; }
-      else if (p.hasDefault) { value = p.default; span = this.span(c.file, `${p.ptr}/default`); }
+      else if (p.hasDefault) { value = p.default; span = () => this.span(c.file, `${p.ptr}/default`); }
       else {
         this.report('missingParam', `${what} parameter '${p.name}' has no default and no value was given`, missingAt, c, {
-          related: [{ message: `'${p.name}' is declared here`, span: declSpan }],
+          related: [{ message: `'${p.name}' is declared here`, span: declSpan() }],
           hint: what === 'spec' ? `give it with --set ${p.name}=...` : `pass ${p.name}: ... in the call`,
         });
         ok = false;
@@ -269,8 +278,8 @@ class Instantiator {
       }
       const problem = checkParamValue(p, value);
       if (problem) {
-        this.report(problem.kind === 'type' ? 'paramType' : 'paramRange', `${problem.message}${g?.note ?? ''}`, span, c, {
-          related: g ? [{ message: `'${p.name}' is declared here`, span: declSpan }] : [],
+        this.report(problem.kind === 'type' ? 'paramType' : 'paramRange', `${problem.message}${g?.note ?? ''}`, span(), c, {
+          related: g ? [{ message: `'${p.name}' is declared here`, span: declSpan() }] : [],
         });
         ok = false;
         continue;
@@ -356,8 +365,8 @@ class Instantiator {
 
   private layer(op: string, attrTemplates: Map<string, Template>, item: Item & { ptr: string }, current: string | undefined, c: Ctx, mergeInputs?: string[]): string | undefined {
     const def = this.ctx.registry.get(op)!;
-    const opPtr = item.kind === 'branches' ? `${item.ptr}/merge` : `${item.ptr}/${escapePointer(op)}`;
-    const span = this.span(c.file, opPtr, item.kind === 'branches' ? 'value' : 'key');
+    const opPtr = () => (item.kind === 'branches' ? `${item.ptr}/merge` : `${item.ptr}/${escapePointer(op)}`);
+    const span = this.memoSpan(item, c.file, opPtr, item.kind === 'branches' ? 'value' : 'key');
     const inputs = mergeInputs ?? this.inputsOf(item.from, current, c, item.ptr);
     if (!inputs) return undefined;
     const attrs = this.attrs(op, attrTemplates, opPtr, c);
@@ -381,22 +390,28 @@ class Instantiator {
     return true;
   }
 
+  private readonly attrDefCache = new Map<string, [string, AttrDef][]>();
+  private attrDefs(op: string): [string, AttrDef][] {
+    let e = this.attrDefCache.get(op);
+    if (!e) this.attrDefCache.set(op, (e = Object.entries(this.ctx.registry.get(op)!.attrs)));
+    return e;
+  }
+
   /** Evaluate, default and validate the attributes of an op. */
-  private attrs(op: string, templates: Map<string, Template>, opPtr: string, c: Ctx): Record<string, unknown> | undefined {
-    const def = this.ctx.registry.get(op)!;
-    const values: Record<string, unknown> = {};
+  private attrs(op: string, templates: Map<string, Template>, opPtr: () => string, c: Ctx): Record<string, unknown> | undefined {
+    const values = new Map<string, unknown>();
     const fromExpr = new Map<string, Template>();
     let ok = true;
     for (const [k, t] of templates) {
       const v = this.value(t, c);
       if (v === undefined) { ok = false; continue; }
-      values[k] = v;
+      values.set(k, v);
       if (containsExpr(t)) fromExpr.set(k, t);
     }
     if (!ok) return undefined;
     const full: Record<string, unknown> = {};
-    for (const [k, a] of Object.entries(def.attrs)) {
-      if (k in values) full[k] = values[k];
+    for (const [k, a] of this.attrDefs(op)) {
+      if (values.has(k)) full[k] = values.get(k);
       else if (!a.required) full[k] = a.default;
     }
     if (fromExpr.size === 0) return full; // literals were validated with the spec schema
@@ -408,7 +423,7 @@ class Instantiator {
         const attr = ptr.split('/')[1] ?? '';
         const t = fromExpr.get(attr) ?? templates.get(attr);
         if (t?.kind === 'expr') return t.span;
-        return this.span(c.file, `${opPtr}${ptr}`);
+        return this.span(c.file, `${opPtr()}${ptr}`);
       },
       describe: (ptr) => `${op} attribute '${ptr.split('/')[1] ?? ''}'`,
     });
@@ -424,7 +439,7 @@ class Instantiator {
   private call(item: Extract<Item, { kind: 'call' }>, current: string | undefined, c: Ctx): string | undefined {
     const block = this.ast.blocks.get(item.block);
     if (!block) return POISON; // reported by resolve
-    const callSpan = this.span(c.file, `${item.ptr}/${escapePointer(item.block)}`, 'key');
+    const callSpan = this.memoSpan(item, c.file, () => `${item.ptr}/${escapePointer(item.block)}`, 'key');
     if (c.depth >= EXPAND_LIMITS.maxBlockDepth) {
       this.report('expansionLimit', `blocks nest deeper than ${EXPAND_LIMITS.maxBlockDepth}`, callSpan, c);
       return POISON;
@@ -436,12 +451,12 @@ class Instantiator {
         item.from ? this.span(c.file, `${item.ptr}/from`) : callSpan, c);
       return POISON;
     }
-    const given = new Map<string, { value: unknown; span: SourceSpan }>();
+    const given = new Map<string, { value: unknown; span: () => SourceSpan }>();
     let ok = true;
     for (const [k, t] of item.args) {
       const v = this.value(t, c);
       if (v === undefined) { ok = false; continue; }
-      given.set(k, { value: v, span: t.kind === 'expr' ? t.span : this.span(c.file, t.ptr) });
+      given.set(k, { value: v, span: () => (t.kind === 'expr' ? t.span : this.span(c.file, t.ptr)) });
     }
     if (!ok || inputs.includes(POISON)) return POISON;
     const scopeName = item.id ? this.claim(c.path, item.id, c, item.ptr) : this.alloc(c.path, block.name);
@@ -452,7 +467,7 @@ class Instantiator {
       path,
       file: block.file,
       trace: [callSpan, ...c.trace],
-      scopes: [...c.scopes, { path, block: block.name }],
+      scopes: [...c.scopes, { path, kind: 'block', label: block.name }],
       depth: c.depth + 1,
     };
     // Argument problems are reported at the call site, so the trace starts above it.
@@ -527,7 +542,8 @@ class Instantiator {
       const path = this.join(c.path, this.alloc(c.path, `${prefix}${suffix}`));
       const vars = new VarScope(c.vars);
       vars.vars.set(item.kind === 'repeat' ? item.as ?? '\u0000' : item.var, item.kind === 'repeat' ? i : v);
-      const inner: Ctx = { ...c, vars, refs: new RefScope(c.refs), path };
+      const label = item.kind === 'repeat' ? `${item.as ?? 'iteration'} = ${i}` : `${item.var} = ${show(v)}`;
+      const inner: Ctx = { ...c, vars, refs: new RefScope(c.refs), path, scopes: [...c.scopes, { path, kind: item.kind, label }] };
       if (!this.bindLets(item.lets, vars, inner)) { cur = POISON; return; }
       cur = this.sequence(item.body, cur, inner);
     });
@@ -556,7 +572,8 @@ class Instantiator {
         if (inputs.length !== 1) { this.report('arity', `a branch takes one input, got ${inputs.length}`, this.span(c.file, `${b.ptr}/from`), c); outs.push(POISON); return; }
         start = inputs[0];
       }
-      const out = this.sequence(b.body, start, { ...outer, refs: new RefScope(c.refs), path });
+      const scopes: IRScope[] = [...c.scopes, { path, kind: 'branch', label: item.branches.length > 1 ? `branch ${j} of ${item.merge}` : 'branch' }];
+      const out = this.sequence(b.body, start, { ...outer, refs: new RefScope(c.refs), path, scopes });
       if (out === undefined) {
         this.report('noInput', 'this branch has no input: give it from:', this.span(c.file, b.ptr), c);
         outs.push(POISON);
@@ -575,7 +592,7 @@ class Instantiator {
   spec(sets: readonly SetValue[]): GraphIR | undefined {
     const ast = this.ast;
     const root: Ctx = { vars: new VarScope(), refs: new RefScope(), path: '', file: ast.file, trace: [], scopes: [], depth: 0 };
-    const given = new Map<string, { value: unknown; span: SourceSpan; note: string }>();
+    const given = new Map<string, { value: unknown; span: () => SourceSpan; note: string }>();
     const declared = ast.params.map((p) => p.name);
     for (const s of sets) {
       if (!declared.includes(s.name)) {
@@ -583,7 +600,7 @@ class Instantiator {
         this.report('unknownSetParam', `--set ${s.name}: the spec has no parameter '${s.name}'`, s.span, undefined, { hint });
         continue;
       }
-      given.set(s.name, { value: s.value, span: s.span, note: ` (from --set ${s.name}=${show(s.value)})` });
+      given.set(s.name, { value: s.value, span: () => s.span, note: ` (from --set ${s.name}=${show(s.value)})` });
     }
     const specSpan = this.span(ast.file, '');
     const paramsOk = this.bindParams(ast.params, given, root.vars, root, { ...specSpan, end: specSpan.start }, 'spec');
@@ -621,8 +638,16 @@ class Instantiator {
   }
 }
 
+const exprMemo = new WeakMap<Template, boolean>();
 function containsExpr(t: Template): boolean {
-  return t.kind === 'expr' || (t.kind === 'list' && t.items.some(containsExpr)) || (t.kind === 'map' && t.entries.some(([, v]) => containsExpr(v)));
+  if (t.kind === 'lit') return false;
+  if (t.kind === 'expr') return true;
+  let r = exprMemo.get(t);
+  if (r === undefined) {
+    r = t.kind === 'list' ? t.items.some(containsExpr) : t.entries.some(([, v]) => containsExpr(v));
+    exprMemo.set(t, r);
+  }
+  return r;
 }
 
 export function instantiate(ast: SpecAst, sets: readonly SetValue[], ctx: InstantiateContext): GraphIR | undefined {

@@ -37,6 +37,13 @@ function deepEqual(a: Value, b: Value): boolean {
 }
 
 export function evaluate(e: Expr, scope: Scope): Value {
+  // Fast path for `$name` and literals, by far the most common expressions.
+  if (e.kind === 'var') {
+    const v = scope.get(e.name);
+    if (v !== undefined) return v;
+  } else if (e.kind === 'num' || e.kind === 'str' || e.kind === 'bool') {
+    return e.value;
+  }
   let steps = 0;
   const fail = (kind: EvalErrorKind, msg: string, at: Expr): never => { throw new EvalError(kind, msg, at.start, at.end); };
   const num = (v: Value, at: Expr, what: string): number => {

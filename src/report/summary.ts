@@ -3,7 +3,7 @@
  * output shapes with the batch dimension, parameter counts, inputs) plus MACs,
  * a tree view folded by block and loop to a given depth, and a JSON form.
  */
-import type { TypedGraph, TypedNode } from '../types/ir.js';
+import type { Scope, TypedGraph, TypedNode } from '../types/ir.js';
 import { formatShape, shapeToJson } from '../types/shape.js';
 import type { OpRegistry } from '../ops/index.js';
 import { kerasLayerOrder } from './keras-order.js';
@@ -86,7 +86,7 @@ interface TreeNode {
   children: Map<string, TreeNode>;
   nodes: TypedNode[];
   leaf?: TypedNode;
-  block?: string;
+  scope?: Scope;
 }
 
 /** The graph as a tree of scopes (blocks, loop iterations, branches) in definition order. */
@@ -102,7 +102,7 @@ export function scopeTree(graph: TypedGraph): TreeNode {
         const path = segs.slice(0, i + 1).join('/');
         c = { name: s, path, children: new Map(), nodes: [] };
         const scope = n.scopes.find((sc) => sc.path === path);
-        if (scope) c.block = scope.block;
+        if (scope) c.scope = scope;
         t.children.set(s, c);
       }
       c.nodes.push(n);
@@ -124,7 +124,7 @@ export function formatFolded(graph: TypedGraph, registry: OpRegistry, depth: num
       const folded = c.children.size > 0 && level + 1 >= depth;
       const type = c.leaf && c.children.size === 0
         ? kerasClass(c.leaf, registry) + (c.leaf.sharedWith ? ` shared with ${c.leaf.sharedWith}` : '')
-        : `${c.block ? `block ${c.block}` : 'group'}, ${c.nodes.length} layer${c.nodes.length === 1 ? '' : 's'}`;
+        : `${c.scope ? (c.scope.kind === 'block' ? `block ${c.scope.label}` : c.scope.label) : 'scope'}, ${c.nodes.length} layer${c.nodes.length === 1 ? '' : 's'}`;
       rows.push([`${'  '.repeat(level)}${c.name}${c.children.size > 0 ? (folded ? ' +' : ' -') : ''}`, type, formatShape(last.outputShape), formatInt(params), formatMacs(macs)]);
       if (!folded) visit(c, level + 1);
     }

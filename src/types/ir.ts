@@ -20,13 +20,17 @@ export interface IRNode {
   span: SourceSpan;
   /** Block call sites that led here, innermost first. */
   trace: readonly SourceSpan[];
-  /** Block calls enclosing this node, outermost first: the scope path and the block's name. */
-  scopes: readonly BlockScope[];
+  /** Scopes enclosing this node (block calls, loop iterations, branches), outermost first. */
+  scopes: readonly Scope[];
 }
 
-export interface BlockScope {
+/** A level of the id hierarchy and what made it. */
+export interface Scope {
+  /** The id prefix of the nodes inside, e.g. `stage1/block0`. */
   path: string;
-  block: string;
+  kind: 'block' | 'repeat' | 'for' | 'branch';
+  /** The block's name, the loop variable's value (`stage = 1`), or `branch 0 of add`. */
+  label: string;
 }
 
 export interface GraphIR {

@@ -1,0 +1,109 @@
+/** The built command line: exit codes, output formats, golden summaries. Runs dist/ (npm run build). */
+import { spawnSync } from 'node:child_process';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { ROOT } from './helpers.js';
+
+const CLI = `${ROOT}dist/cli/modelspec.js`;
+
+function run(...args: string[]) {
+  const r = spawnSync(process.execPath, [CLI, ...args], { cwd: ROOT, encoding: 'utf8' });
+  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+/** Compare with a golden file; UPDATE_GOLDEN=1 rewrites it (review the diff). */
+function golden(name: string, actual: string) {
+  const file = `${ROOT}test/golden/${name}`;
+  if (process.env.UPDATE_GOLDEN || !existsSync(file)) writeFileSync(file, actual);
+  expect(actual).toBe(readFileSync(file, 'utf8'));
+}
+
+beforeAll(() => {
+  if (!existsSync(CLI)) throw new Error('dist/cli/modelspec.js is missing: run npm run build first (npm ci does it)');
+});
+
+describe('modelspec check', () => {
+  it('exits 0 and says what it checked', () => {
+    const r = run('check', 'specs/mnist-cnn.yaml', 'specs/resnet-v1.yaml');
+    expect(r.code).toBe(0);
+    expect(r.stdout).toBe('specs/mnist-cnn.yaml: ok (9 layers, 80,266 params)\nspecs/resnet-v1.yaml: ok (72 layers, 274,442 params)\n');
+  });
+
+  it('exits 1 on problems in the input, with file:line:col, a code frame and no stack trace', () => {
+    const r = run('check', 'test/baselines/cases/unknown-attribute.yaml');
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain('test/baselines/cases/unknown-attribute.yaml:6:14 - error MS2002: conv2d has no attribute \'filtres\'');
+    expect(r.stderr).toContain('> 6 |   - conv2d: {filtres: 32, kernel_size: 3}');
+    expect(r.stderr).toContain("hint: did you mean 'filters'?");
+    expect(r.stderr).not.toMatch(/\n\s+at /);
+  });
+
+  it('reads --set values as YAML and checks them against the declared bounds', () => {
+    expect(run('check', 'specs/resnet-v1.yaml', '--set', 'n=5').stdout).toContain('114 layers, 470,218 params');
+    expect(run('check', 'specs/resnet-v1.yaml', '--set', 'input_shape=[64, 64, 3]').code).toBe(0);
+    const bad = run('check', 'specs/resnet-v1.yaml', '--set', 'n=0');
+    expect(bad.code).toBe(1);
+    expect(bad.stderr).toContain("<command line>:1:7 - error MS4005: parameter 'n' must be >= 1, got 0 (from --set n=0)");
+    const unknown = run('check', 'specs/resnet-v1.yaml', '--set', 'depht=3');
+    expect(unknown.code).toBe(1);
+    expect(unknown.stderr).toContain("MS3008: --set depht: the spec has no parameter 'depht'");
+    expect(run('check', 'specs/resnet-v1.yaml', '--set', 'n').stderr).toContain('MS4008');
+  });
+
+  it('exits 1 for a missing file, 2 for usage errors', () => {
+    const missing = run('check', 'specs/nope.yaml');
+    expect(missing.code).toBe(1);
+    expect(missing.stderr).toContain("MS1004: cannot read 'specs/nope.yaml' (ENOENT)");
+    expect(run('check').code).toBe(2);
+    expect(run('frobnicate').code).toBe(2);
+    expect(run('summary', 'specs/mnist-cnn.yaml', '--depth', 'x').code).toBe(2);
+    expect(run('--help').code).toBe(0);
+  });
+
+  it('--json gives machine-readable diagnostics with positions', () => {
+    const r = run('check', '--json', 'test/baselines/cases/unknown-attribute.yaml');
+    expect(r.code).toBe(1);
+    const [result] = JSON.parse(r.stdout);
+    expect(result.ok).toBe(false);
+    expect(result.diagnostics[0]).toMatchObject({ code: 'MS2002', severity: 'error', location: { line: 6, column: 14 }, hint: "did you mean 'filters'?" });
+  });
+
+  it('loads custom ops from a plugin module', () => {
+    const without = run('check', 'test/fixtures/uses-plugin.yaml');
+    expect(without.code).toBe(1);
+    expect(without.stderr).toContain("MS3005: unknown op or block 'channel_scale'");
+    const r = run('check', 'test/fixtures/uses-plugin.yaml', '--plugin', 'test/fixtures/scale-op.mjs');
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    // conv 3*3*3*4+4 = 112, scale 4, dense 144*2+2 = 290
+    expect(r.stdout).toContain('(5 layers, 406 params)');
+  });
+});
+
+describe('modelspec summary', () => {
+  it('prints the Keras-style table (golden)', () => {
+    const r = run('summary', 'specs/mnist-cnn.yaml');
+    expect(r.code).toBe(0);
+    golden('summary-mnist-cnn.txt', r.stdout);
+  });
+
+  it('folds by block and loop with --depth (golden)', () => {
+    const r = run('summary', 'specs/resnet-v1.yaml', '--depth', '2');
+    expect(r.code).toBe(0);
+    golden('summary-resnet-v1-depth2.txt', r.stdout);
+  });
+
+  it('--json has the totals and the layers in Keras order', () => {
+    const j = JSON.parse(run('summary', '--json', 'specs/resnet-v2.yaml').stdout);
+    expect(j.params).toEqual({ total: 1_673_738, trainable: 1_663_338, nonTrainable: 10_400 });
+    expect(j.layers).toHaveLength(190);
+    expect(j.layers[0]).toMatchObject({ id: 'image', op: 'input', outputShape: [32, 32, 3] });
+    expect(j.layers.at(-1)).toMatchObject({ op: 'dense', outputShape: [10], params: 2570 });
+  });
+});
+
+describe('static commands never load TensorFlow.js', () => {
+  it('the bundled CLI does not reference it', () => {
+    expect(readFileSync(CLI, 'utf8')).not.toMatch(/@tensorflow/);
+  });
+});
