@@ -6,11 +6,13 @@
  */
 import { renameSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import standaloneModule from 'ajv/dist/standalone/index.js';
+import * as standaloneModule from 'ajv/dist/standalone/index.js';
+import type { Ajv } from 'ajv';
 import { builtinRegistry } from '../src/ops/index.js';
 import { AJV_DETAILED, AJV_FAST, compileAll, PRECOMPILED, validatorExports } from '../src/validate/ajv.js';
 
-const standaloneCode = ((standaloneModule as unknown as { default?: typeof standaloneModule }).default ?? standaloneModule);
+// A CommonJS module: its function arrives as the namespace's default export.
+const standaloneCode = (standaloneModule as unknown as { default: (ajv: Ajv, refs: Record<string, string>) => string }).default;
 const registry = builtinRegistry();
 for (const [kind, options] of [['fast', AJV_FAST], ['detailed', AJV_DETAILED]] as const) {
   const ajv = compileAll(registry, { ...options, code: { source: true, esm: false, optimize: true } });

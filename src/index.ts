@@ -82,9 +82,10 @@ export function compileSource(file: string, text: string, opts: CompileOptions =
   const registry = opts.registry ?? builtinRegistry();
   const ir = instantiate(front.ast, sets, { registry, docs: front.docs, diagnostics });
   if (!ir) return { ...front, ok: false, diagnostics: sortDiagnostics(diagnostics) };
-  const warnings = lintGraph(ir);
-  diagnostics.push(...warnings);
   const typed = infer(ir, registry, diagnostics);
+  // Reachability warnings only for a graph without errors: a failed node is not "unused".
+  const warnings = typed ? lintGraph(ir) : [];
+  diagnostics.push(...warnings);
   const ok = !hasErrors(diagnostics) && typed !== undefined;
   const graph = typed && warnings.some((w) => w.code === 'MS6002' || w.code === 'MS6001') ? pruneUnreachable(typed) : typed;
   return { ...front, ok, diagnostics: sortDiagnostics(diagnostics), ir, ...(ok && graph ? { graph } : {}) };

@@ -41,3 +41,30 @@ export function sortDiagnostics(diags: readonly Diagnostic[]): Diagnostic[] {
     return (a.span?.start ?? -1) - (b.span?.start ?? -1);
   });
 }
+
+/**
+ * Collects diagnostics, keeping one per code and source span: an item expanded
+ * many times (in a loop, or a block called from several places) reports its
+ * problem once, with a note of how often it occurred.
+ */
+export class DiagnosticSink {
+  private readonly seen = new Map<string, { index: number; count: number }>();
+  constructor(readonly list: Diagnostic[]) {}
+
+  push(d: Diagnostic): void {
+    const key = `${d.code}|${d.span?.file}|${d.span?.start}|${d.span?.end}`;
+    const hit = this.seen.get(key);
+    if (hit) { hit.count++; return; }
+    this.seen.set(key, { index: this.list.length, count: 1 });
+    this.list.push(d);
+  }
+
+  /** Add "(N times)" notes to repeated diagnostics. */
+  finish(): void {
+    for (const { index, count } of this.seen.values()) {
+      if (count < 2) continue;
+      const d = this.list[index]!;
+      this.list[index] = { ...d, message: `${d.message} (and ${count - 1} more time${count === 2 ? '' : 's'} where this item is expanded again)` };
+    }
+  }
+}

@@ -14,7 +14,7 @@ import type { Diagnostic, SourceSpan } from '../types/diagnostic.js';
 import type { GraphIR, IRNode, Scope as IRScope } from '../types/ir.js';
 import type { AssertDecl, BlockDecl, Item, LetDecl, ParamDecl, Ref, SpecAst, Template } from '../types/spec.js';
 import type { AttrDef, OpRegistry } from '../ops/index.js';
-import { diag, didYouMean, type DiagExtra } from '../diagnostics/diagnostics.js';
+import { diag, didYouMean, DiagnosticSink, type DiagExtra } from '../diagnostics/diagnostics.js';
 import type { MsgKey } from '../diagnostics/messages.js';
 import { escapePointer, spanAt, type LoadedDocument } from '../load/yaml.js';
 import { EvalError, evaluate, show, typeName, type Scope, type Value } from '../expr/evaluate.js';
@@ -27,6 +27,8 @@ export interface SetValue {
   value: unknown;
   /** Where the value was given (the `--set` argument on the command line). */
   span: SourceSpan;
+  /** The argument as typed (`n=abc`). */
+  text?: string;
 }
 
 export const EXPAND_LIMITS = { maxNodes: 200_000, maxBlockDepth: 64 };
@@ -72,6 +74,8 @@ interface Ctx {
   trace: SourceSpan[];
   scopes: IRScope[];
   depth: number;
+  /** Inside a block call: where each argument was given, for messages about values that came from them. */
+  args?: Map<string, () => SourceSpan>;
 }
 
 /** Marks a value that could not be computed because of an earlier error: no further diagnostics for it. */
@@ -82,11 +86,12 @@ class Instantiator {
   private readonly byId = new Map<string, IRNode>();
   private readonly used = new Map<string, Set<string>>();
   private readonly reserved = new Map<string, Set<string>>();
-  private readonly seen = new Set<string>();
+  private readonly sink: DiagnosticSink;
   private readonly definedIds = new Map<string, { file: string; ptr: string; start: number }[]>();
   private limitHit = false;
 
   constructor(private readonly ast: SpecAst, private readonly ctx: InstantiateContext) {
+    this.sink = new DiagnosticSink(ctx.diagnostics);
     const collect = (items: readonly Item[], file: string) => {
       for (const it of items) {
         if (it.id) {
@@ -118,11 +123,7 @@ class Instantiator {
 
   private report(key: MsgKey, message: string, span: SourceSpan | undefined, c: Ctx | undefined, extra: DiagExtra = {}): void {
     const related = [...(extra.related ?? []), ...(c ? this.traceInfo(c) : [])];
-    const d = diag(key, message, span, { ...extra, related });
-    const k = `${d.code}|${span?.file}|${span?.start}|${d.message}`;
-    if (this.seen.has(k)) return;
-    this.seen.add(k);
-    this.ctx.diagnostics.push(d);
+    this.sink.push(diag(key, message, span, { ...extra, related }));
   }
 
   private traceInfo(c: Ctx) {
@@ -170,7 +171,9 @@ class Instantiator {
     if (this.nodes.length >= EXPAND_LIMITS.maxNodes) {
       if (!this.limitHit) {
         this.limitHit = true;
-        this.report('expansionLimit', `the model expands to more than ${EXPAND_LIMITS.maxNodes} nodes`, node.span, c);
+        this.report('expansionLimit', `the model expands to more than ${EXPAND_LIMITS.maxNodes} nodes`, node.span, c, {
+          hint: 'check the repeat counts and loop ranges (and the parameters they use)',
+        });
       }
       return POISON;
     }
@@ -223,7 +226,20 @@ class Instantiator {
 
   private bindLets(lets: readonly LetDecl[], vars: VarScope, c: Ctx): boolean {
     let ok = true;
-    for (const l of lets) {
+    for (const [i, l] of lets.entries()) {
+      // A let that reads a later one: say so, rather than "unknown variable".
+      if (l.value.kind === 'expr') {
+        const later = [...freeVariables(l.value.expr)].find((n) => vars.get(n) === undefined && lets.slice(i + 1).some((m) => m.name === n));
+        if (later) {
+          const decl = lets.find((m) => m.name === later)!;
+          this.report('unknownVariable', `'${later}' is defined later in this let:; lets are evaluated in order, each seeing only those above it`, l.value.span, c, {
+            related: [{ message: `'${later}' is defined here`, span: this.span(c.file, decl.ptr, 'key') }],
+            hint: `move '${later}' above '${l.name}'`,
+          });
+          ok = false;
+          continue;
+        }
+      }
       const v = this.value(l.value, { ...c, vars });
       if (v === undefined) { ok = false; continue; }
       vars.vars.set(l.name, v);
@@ -269,9 +285,11 @@ class Instantiator {
       if (g) { value = g.value; span = g.span; }
       else if (p.hasDefault) { value = p.default; span = () => this.span(c.file, `${p.ptr}/default`); }
       else {
-        this.report('missingParam', `${what} parameter '${p.name}' has no default and no value was given`, missingAt, c, {
-          related: [{ message: `'${p.name}' is declared here`, span: declSpan() }],
-          hint: what === 'spec' ? `give it with --set ${p.name}=...` : `pass ${p.name}: ... in the call`,
+        // A spec parameter is fixed where it is declared (or with --set); a block argument where the block is called.
+        const atDecl = what === 'spec';
+        this.report('missingParam', `${what} parameter '${p.name}' has no default and no value was given`, atDecl ? declSpan() : missingAt, c, {
+          related: atDecl ? [] : [{ message: `'${p.name}' is declared here`, span: declSpan() }],
+          hint: atDecl ? `give it a default: or pass --set ${p.name}=...` : `pass ${p.name}: ... in the call`,
         });
         ok = false;
         continue;
@@ -309,6 +327,10 @@ class Instantiator {
         related: [{ message: `'${ref.name}' is defined here`, span: this.span(d.file, `${d.ptr}/id`) }],
         hint: 'ids are visible in the sequence that defines them and in the sequences nested in it',
       });
+    } else if (this.byId.has(ref.name) || [...this.byId.keys()].some((k) => k.endsWith(`/${ref.name}`))) {
+      this.report('unknownReference', `'${ref.name}' is a generated node name, not a reference`, at, c, {
+        hint: `give the item an id (id: ${ref.name.replace(/[^A-Za-z0-9_]/g, '_')}) and refer to that; only ids and input names can be referenced, so that inserting a layer never rewires anything`,
+      });
     } else {
       const hint = didYouMean(ref.name, c.refs.names());
       const visible = [...new Set(c.refs.names())];
@@ -319,14 +341,15 @@ class Instantiator {
     return POISON;
   }
 
-  private inputsOf(from: readonly Ref[] | undefined, current: string | undefined, c: Ctx, itemPtr: string): string[] | undefined {
+  /** The inputs of an item: its `from:`, else the previous output. After an error, [POISON]. */
+  private inputsOf(from: readonly Ref[] | undefined, current: string | undefined, c: Ctx, span: SourceSpan): string[] {
     if (from) return from.map((r) => this.resolveRef(r, c));
     if (current === undefined) {
-      const names = this.ast.inputs.map((i) => i.name);
-      this.report('noInput', `this item has no input: say which one it takes with from:`, this.span(c.file, itemPtr), c, {
-        hint: names.length ? `inputs: ${names.join(', ')}` : 'declare the model inputs under inputs:',
+      const names = c.depth === 0 ? this.ast.inputs.map((i) => i.name) : [...c.refs.names()];
+      this.report('noInput', `this item has no input: the model has ${names.length === 0 ? 'no inputs' : `${names.length} inputs`}, so say which one it takes`, span, c, {
+        hint: names.length ? `add ${names.map((n) => `\`from: ${n}\``).join(' or ')}` : 'declare the model inputs under inputs:',
       });
-      return undefined;
+      return [POISON];
     }
     return [current];
   }
@@ -348,33 +371,34 @@ class Instantiator {
         }
         if (!w) continue;
       }
-      current = this.item(item, current, c);
+      // The id is claimed whatever happens to the item, so duplicates are found even after an error,
+      // and bound to the item's output, or to POISON when it failed, so later references stay silent.
+      const name = item.id ? this.claim(c.path, item.id, c, item.ptr) : undefined;
+      current = this.item(item, current, c, name);
+      if (item.id) c.refs.refs.set(item.id, current ?? POISON);
     }
     return current;
   }
 
-  private item(item: Item, current: string | undefined, c: Ctx): string | undefined {
+  private item(item: Item, current: string | undefined, c: Ctx, name: string | undefined): string | undefined {
     switch (item.kind) {
-      case 'layer': return this.layer(item.op, item.attrs, item, current, c);
-      case 'call': return this.call(item, current, c);
-      case 'share': return this.share(item, current, c);
+      case 'layer': return this.layer(item.op, item.attrs, item, current, c, name);
+      case 'call': return this.call(item, current, c, name);
+      case 'share': return this.share(item, current, c, name);
       case 'repeat': case 'for': return this.loop(item, current, c);
-      case 'branches': return this.branches(item, current, c);
+      case 'branches': return this.branches(item, current, c, name);
     }
   }
 
-  private layer(op: string, attrTemplates: Map<string, Template>, item: Item & { ptr: string }, current: string | undefined, c: Ctx, mergeInputs?: string[]): string | undefined {
+  private layer(op: string, attrTemplates: Map<string, Template>, item: Item, current: string | undefined, c: Ctx, name: string | undefined, mergeInputs?: string[]): string | undefined {
     const def = this.ctx.registry.get(op)!;
     const opPtr = () => (item.kind === 'branches' ? `${item.ptr}/merge` : `${item.ptr}/${escapePointer(op)}`);
     const span = this.memoSpan(item, c.file, opPtr, item.kind === 'branches' ? 'value' : 'key');
-    const inputs = mergeInputs ?? this.inputsOf(item.from, current, c, item.ptr);
-    if (!inputs) return undefined;
+    const inputs = mergeInputs ?? this.inputsOf(item.from, current, c, span);
     const attrs = this.attrs(op, attrTemplates, opPtr, c);
     if (inputs.includes(POISON) || !attrs) return POISON;
     if (!this.arityOk(def.arity, op, inputs.length, item.from ? this.span(c.file, `${item.ptr}/from`) : span, c)) return POISON;
-    const name = item.id ? this.claim(c.path, item.id, c, item.ptr) : this.alloc(c.path, op);
-    const id = this.join(c.path, name);
-    if (item.id) c.refs.refs.set(item.id, id);
+    const id = this.join(c.path, name ?? this.alloc(c.path, op));
     return this.addNode({ id, op, attrs, inputs, span, trace: c.trace, scopes: c.scopes }, c);
   }
 
@@ -430,13 +454,18 @@ class Instantiator {
     for (const d of diags) {
       const attr = Object.keys(full).find((k) => d.message.includes(`'${k}'`));
       const t = attr ? fromExpr.get(attr) : undefined;
+      const related = [];
+      // `filters: $filters` in a block: show where the argument's value was given.
+      if (t?.kind === 'expr' && t.expr.kind === 'var' && c.args?.has(t.expr.name)) {
+        related.push({ message: `${t.expr.name} = ${show(c.vars.get(t.expr.name))} is given here`, span: c.args.get(t.expr.name)!() });
+      }
       this.report(d.code === 'MS2004' ? 'wrongType' : d.code === 'MS2005' ? 'outOfRange' : d.code === 'MS2006' ? 'notInEnum' : 'invalidValue',
-        d.message + (t?.kind === 'expr' ? ` (from \${${t.source}})` : ''), d.span, c, d.hint ? { hint: d.hint } : {});
+        d.message + (t?.kind === 'expr' ? ` (from ${t.text})` : ''), d.span, c, { ...(d.hint ? { hint: d.hint } : {}), related });
     }
     return undefined;
   }
 
-  private call(item: Extract<Item, { kind: 'call' }>, current: string | undefined, c: Ctx): string | undefined {
+  private call(item: Extract<Item, { kind: 'call' }>, current: string | undefined, c: Ctx, name: string | undefined): string | undefined {
     const block = this.ast.blocks.get(item.block);
     if (!block) return POISON; // reported by resolve
     const callSpan = this.memoSpan(item, c.file, () => `${item.ptr}/${escapePointer(item.block)}`, 'key');
@@ -444,23 +473,16 @@ class Instantiator {
       this.report('expansionLimit', `blocks nest deeper than ${EXPAND_LIMITS.maxBlockDepth}`, callSpan, c);
       return POISON;
     }
-    const inputs = this.inputsOf(item.from, current, c, item.ptr);
-    if (!inputs) return undefined;
-    if (inputs.length !== block.inputs.length) {
-      this.report('arity', `block '${block.name}' takes ${block.inputs.length} input${block.inputs.length === 1 ? '' : 's'} (${block.inputs.join(', ')}), got ${inputs.length}`,
-        item.from ? this.span(c.file, `${item.ptr}/from`) : callSpan, c);
-      return POISON;
-    }
+    const inputs = this.inputsOf(item.from, current, c, callSpan);
+    // Arguments are checked even when the inputs failed: they do not depend on them.
     const given = new Map<string, { value: unknown; span: () => SourceSpan }>();
-    let ok = true;
+    let ok = !inputs.includes(POISON);
     for (const [k, t] of item.args) {
       const v = this.value(t, c);
       if (v === undefined) { ok = false; continue; }
       given.set(k, { value: v, span: () => (t.kind === 'expr' ? t.span : this.span(c.file, t.ptr)) });
     }
-    if (!ok || inputs.includes(POISON)) return POISON;
-    const scopeName = item.id ? this.claim(c.path, item.id, c, item.ptr) : this.alloc(c.path, block.name);
-    const path = this.join(c.path, scopeName);
+    const path = this.join(c.path, name ?? this.alloc(c.path, block.name));
     const inner: Ctx = {
       vars: new VarScope(),
       refs: new RefScope(),
@@ -469,35 +491,37 @@ class Instantiator {
       trace: [callSpan, ...c.trace],
       scopes: [...c.scopes, { path, kind: 'block', label: block.name }],
       depth: c.depth + 1,
+      args: new Map([...given].map(([k, g]) => [k, g.span])),
     };
     // Argument problems are reported at the call site, so the trace starts above it.
-    if (!this.bindParams(block.params, given, inner.vars, { ...inner, file: block.file, trace: c.trace }, callSpan, `block '${block.name}'`)) return POISON;
-    block.inputs.forEach((name, i) => inner.refs.refs.set(name, inputs[i]!));
+    if (!this.bindParams(block.params, given, inner.vars, { ...inner, trace: c.trace }, callSpan, `block '${block.name}'`)) return POISON;
+    if (!ok) return POISON;
+    if (inputs.length !== block.inputs.length) {
+      this.report('arity', `block '${block.name}' takes ${block.inputs.length} input${block.inputs.length === 1 ? '' : 's'} (${block.inputs.join(', ')}), got ${inputs.length}`,
+        item.from ? this.span(c.file, `${item.ptr}/from`) : callSpan, c);
+      return POISON;
+    }
+    block.inputs.forEach((input, i) => inner.refs.refs.set(input, inputs[i]!));
     if (!this.bindLets(block.lets, inner.vars, inner) || !this.checkAsserts(block.asserts, inner)) return POISON;
-    let out = this.sequence(block.body, inputs[0], inner);
-    if (block.output) out = this.resolveRef(block.output, inner);
-    if (item.id && out !== undefined) c.refs.refs.set(item.id, out);
-    return out;
+    const out = this.sequence(block.body, inputs[0], inner);
+    return block.output ? this.resolveRef(block.output, inner) : out;
   }
 
-  private share(item: Extract<Item, { kind: 'share' }>, current: string | undefined, c: Ctx): string | undefined {
+  private share(item: Extract<Item, { kind: 'share' }>, current: string | undefined, c: Ctx, name: string | undefined): string | undefined {
     const targetId = this.resolveRef(item.target, c);
-    const inputs = this.inputsOf(item.from, current, c, item.ptr);
-    if (!inputs) return undefined;
+    const span = this.span(c.file, `${item.ptr}/share`);
+    const inputs = this.inputsOf(item.from, current, c, span);
     if (targetId === POISON || inputs.includes(POISON)) return POISON;
     const target = this.byId.get(targetId);
-    const span = this.span(c.file, `${item.ptr}/share`);
     const def = target && this.ctx.registry.get(target.op);
     if (!target || !def || !def.weights || target.op === 'input') {
-      this.report('badShare', `share: '${item.target.name}' is ${target ? `a ${target.op}` : 'not a layer'}; only layers with weights can be shared`, span, c);
+      const what = !target ? 'not a layer' : target.op === 'input' ? 'a model input' : `a ${target.op} layer, which has no weights`;
+      this.report('badShare', `share: '${item.target.name}' is ${what}; only layers with weights (conv2d, dense, ...) can be shared`, span, c);
       return POISON;
     }
     if (!this.arityOk(def.arity, target.op, inputs.length, span, c)) return POISON;
     const original = target.sharedWith ?? target.id;
-    const base = original.split('/').pop()!;
-    const name = item.id ? this.claim(c.path, item.id, c, item.ptr) : this.alloc(c.path, base);
-    const id = this.join(c.path, name);
-    if (item.id) c.refs.refs.set(item.id, id);
+    const id = this.join(c.path, name ?? this.alloc(c.path, original.split('/').pop()!));
     return this.addNode({ id, op: target.op, attrs: target.attrs, inputs, sharedWith: original, span, trace: c.trace, scopes: c.scopes }, c);
   }
 
@@ -513,7 +537,9 @@ class Instantiator {
         return POISON;
       }
       if (n > EXPAND_LIMITS.maxNodes) {
-        this.report('expansionLimit', `repeat: ${n} is more than the node limit (${EXPAND_LIMITS.maxNodes})`, span, c);
+        this.report('expansionLimit', `repeat: ${n} is more than the node limit (${EXPAND_LIMITS.maxNodes})`, span, c, {
+          hint: 'a model of this size cannot be built; check the count and the parameters it uses',
+        });
         return POISON;
       }
       values = Array.from({ length: n }, (_, i) => i);
@@ -531,8 +557,7 @@ class Instantiator {
     }
     let cur: string | undefined = current;
     if (item.from) {
-      const inputs = this.inputsOf(item.from, current, c, item.ptr);
-      if (!inputs) return undefined;
+      const inputs = this.inputsOf(item.from, current, c, this.span(c.file, `${item.ptr}/from`));
       if (inputs.length !== 1) { this.report('arity', `${item.kind} takes one input, got ${inputs.length}`, this.span(c.file, `${item.ptr}/from`), c); return POISON; }
       cur = inputs[0];
     }
@@ -542,23 +567,21 @@ class Instantiator {
       const path = this.join(c.path, this.alloc(c.path, `${prefix}${suffix}`));
       const vars = new VarScope(c.vars);
       vars.vars.set(item.kind === 'repeat' ? item.as ?? '\u0000' : item.var, item.kind === 'repeat' ? i : v);
-      const label = item.kind === 'repeat' ? `${item.as ?? 'iteration'} = ${i}` : `${item.var} = ${show(v)}`;
+      const label = item.kind === 'repeat' ? `repeat ${item.as ?? 'iteration'} = ${i}` : `for ${item.var} = ${show(v)}`;
       const inner: Ctx = { ...c, vars, refs: new RefScope(c.refs), path, scopes: [...c.scopes, { path, kind: item.kind, label }] };
       if (!this.bindLets(item.lets, vars, inner)) { cur = POISON; return; }
       cur = this.sequence(item.body, cur, inner);
     });
-    if (item.id && cur !== undefined) c.refs.refs.set(item.id, cur);
     return cur;
   }
 
-  private branches(item: Extract<Item, { kind: 'branches' }>, current: string | undefined, c: Ctx): string | undefined {
+  private branches(item: Extract<Item, { kind: 'branches' }>, current: string | undefined, c: Ctx, name: string | undefined): string | undefined {
     const vars = new VarScope(c.vars);
     const outer: Ctx = { ...c, vars };
     if (!this.bindLets(item.lets, vars, outer)) return POISON;
     let input = current;
     if (item.from) {
-      const inputs = this.inputsOf(item.from, current, outer, item.ptr);
-      if (!inputs) return undefined;
+      const inputs = this.inputsOf(item.from, current, outer, this.span(c.file, `${item.ptr}/from`));
       if (inputs.length !== 1) { this.report('arity', `branches take one input, got ${inputs.length}`, this.span(c.file, `${item.ptr}/from`), c); return POISON; }
       input = inputs[0];
     }
@@ -567,27 +590,31 @@ class Instantiator {
       const path = this.join(c.path, this.alloc(c.path, `branch${j}`));
       let start = input;
       if (b.from) {
-        const inputs = this.inputsOf(b.from, input, outer, b.ptr);
-        if (!inputs) { outs.push(POISON); return; }
+        const inputs = this.inputsOf(b.from, input, outer, this.span(c.file, `${b.ptr}/from`));
         if (inputs.length !== 1) { this.report('arity', `a branch takes one input, got ${inputs.length}`, this.span(c.file, `${b.ptr}/from`), c); outs.push(POISON); return; }
         start = inputs[0];
       }
       const scopes: IRScope[] = [...c.scopes, { path, kind: 'branch', label: item.branches.length > 1 ? `branch ${j} of ${item.merge}` : 'branch' }];
       const out = this.sequence(b.body, start, { ...outer, refs: new RefScope(c.refs), path, scopes });
       if (out === undefined) {
-        this.report('noInput', 'this branch has no input: give it from:', this.span(c.file, b.ptr), c);
+        // Only an empty branch without an input gets here: a non-empty one has reported on its first item.
+        const names = this.ast.inputs.map((i) => i.name);
+        this.report('noInput', 'this branch has no input: an empty branch passes its input through, and there is none here', this.span(c.file, b.ptr), c, {
+          hint: names.length ? `add from: ${names.join(' or ')} to the branches item` : 'declare the model inputs under inputs:',
+        });
         outs.push(POISON);
       } else outs.push(out);
     });
-    if (item.branches.length === 1 && !item.mergeAttrs.size && outs.length === 1) {
-      if (item.id && outs[0] !== undefined) c.refs.refs.set(item.id, outs[0]);
-      return outs[0];
-    }
+    if (item.branches.length === 1 && !item.mergeAttrs.size && outs.length === 1) return outs[0];
     if (outs.includes(POISON)) return POISON;
-    return this.layer(item.merge, item.mergeAttrs, item, current, outer, outs);
+    return this.layer(item.merge, item.mergeAttrs, item, current, outer, name, outs);
   }
 
   // ---- the whole spec -------------------------------------------------------
+
+  finish(): void {
+    this.sink.finish();
+  }
 
   spec(sets: readonly SetValue[]): GraphIR | undefined {
     const ast = this.ast;
@@ -600,7 +627,7 @@ class Instantiator {
         this.report('unknownSetParam', `--set ${s.name}: the spec has no parameter '${s.name}'`, s.span, undefined, { hint });
         continue;
       }
-      given.set(s.name, { value: s.value, span: () => s.span, note: ` (from --set ${s.name}=${show(s.value)})` });
+      given.set(s.name, { value: s.value, span: () => s.span, note: ` (from --set ${s.text ?? `${s.name}=${show(s.value)}`})` });
     }
     const specSpan = this.span(ast.file, '');
     const paramsOk = this.bindParams(ast.params, given, root.vars, root, { ...specSpan, end: specSpan.start }, 'spec');
@@ -651,7 +678,10 @@ function containsExpr(t: Template): boolean {
 }
 
 export function instantiate(ast: SpecAst, sets: readonly SetValue[], ctx: InstantiateContext): GraphIR | undefined {
-  return new Instantiator(ast, ctx).spec(sets);
+  const inst = new Instantiator(ast, ctx);
+  const graph = inst.spec(sets);
+  inst.finish();
+  return graph;
 }
 
 export type { BlockDecl };

@@ -30,7 +30,7 @@ export function parseSetArgs(args: readonly string[], sources: Sources, flag = '
       diagnostics.push(diag('badSetSyntax', `${flag} ${name}: the value '${raw}' is not valid YAML (${(e as Error).message.split('\n')[0]})`, { file, start: start + eq + 1, end: start + a.length }));
       continue;
     }
-    sets.push({ name, value, span: { file, start, end: start + a.length } });
+    sets.push({ name, value, text: a, span: { file, start, end: start + a.length } });
   }
   return { sets, diagnostics };
 }

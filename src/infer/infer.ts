@@ -7,7 +7,7 @@ import type { Diagnostic } from '../types/diagnostic.js';
 import type { GraphIR, ParamCount, TypedGraph, TypedNode, WeightSpec } from '../types/ir.js';
 import { formatShape, type Shape } from '../types/shape.js';
 import { ShapeError, type OpRegistry } from '../ops/index.js';
-import { diag } from '../diagnostics/diagnostics.js';
+import { diag, DiagnosticSink } from '../diagnostics/diagnostics.js';
 
 function weightsEqual(a: readonly WeightSpec[], b: readonly WeightSpec[]): boolean {
   return a.length === b.length && a.every((w, i) => w.name === b[i]!.name && w.shape.join() === b[i]!.shape.join());
@@ -23,6 +23,7 @@ function count(weights: readonly WeightSpec[]): ParamCount {
 }
 
 export function infer(graph: GraphIR, registry: OpRegistry, diagnostics: Diagnostic[]): TypedGraph | undefined {
+  const sink = new DiagnosticSink(diagnostics);
   const typed = new Map<string, TypedNode>();
   const nodes: TypedNode[] = [];
   let failed = false;
@@ -35,14 +36,17 @@ export function infer(graph: GraphIR, registry: OpRegistry, diagnostics: Diagnos
       if (!t) poisoned = true; else inputShapes.push(t.outputShape);
     }
     if (poisoned) { failed = true; continue; }
+    let sharedOrigin: TypedNode | undefined;
     try {
       const outputShape = def.outputShape(inputShapes, node.attrs);
       let weights = def.weights?.(inputShapes, node.attrs) ?? [];
       if (node.sharedWith) {
         const original = typed.get(node.sharedWith);
         if (original && !weightsEqual(original.weights, weights)) {
+          const ws = (list: readonly WeightSpec[]) => list.map((w) => `${w.name} ${formatShape(w.shape, false)}`).join(', ');
+          sharedOrigin = original;
           throw new ShapeError(
-            `shared layer '${node.sharedWith}' was built for input ${formatShape(original.inputShapes[0])} and cannot take ${formatShape(inputShapes[0])} (weights ${weights.map((w) => `${w.name} ${formatShape(w.shape, false)}`).join(', ')} vs ${original.weights.map((w) => `${w.name} ${formatShape(w.shape, false)}`).join(', ')})`,
+            `shared layer '${node.sharedWith}' has weights ${ws(original.weights)} for its input ${formatShape(original.inputShapes[0])}; input ${formatShape(inputShapes[0])} would need ${ws(weights)}`,
             'mismatch',
           );
         }
@@ -62,12 +66,12 @@ export function infer(graph: GraphIR, registry: OpRegistry, diagnostics: Diagnos
       failed = true;
       const key = node.sharedWith ? 'sharedShape' : e.kind === 'mismatch' ? 'shapeMismatch' : 'shapeInvalid';
       const inputsText = node.inputs.map((id, k) => `${id} ${formatShape(inputShapes[k])}`).join(', ');
-      diagnostics.push(diag(key, `${e.message} at '${node.id}'`, node.span, {
-        related: node.trace.map((span, i) => ({ message: i === 0 ? 'in the block called here' : 'called from here', span })),
-        hint: `inputs: ${inputsText}`,
-      }));
+      const related = node.trace.map((span, i) => ({ message: i === 0 ? 'in the block called here' : 'called from here', span }));
+      if (sharedOrigin) related.unshift({ message: `'${sharedOrigin.id}' is defined here`, span: sharedOrigin.span });
+      sink.push(diag(key, `${e.message} at '${node.id}'`, node.span, { related, hint: `inputs: ${inputsText}` }));
     }
   }
+  sink.finish();
   if (failed) return undefined;
   const totals = { trainable: 0, nonTrainable: 0, total: 0, macs: 0 };
   for (const n of nodes) {

@@ -52,15 +52,36 @@ export function loadYaml(file: string, text: string, limits: LoadLimits = DEFAUL
     lineCounter: new LineCounter(),
     keepSourceTokens: false,
   });
+  // The YAML parser reports one slip as a burst of follow-on errors; keep the first of each line.
+  const errorLines = new Set<number>();
   for (const e of doc.errors) {
     const [s, t] = e.pos;
-    if (e.code === 'DUPLICATE_KEY') diagnostics.push(diag('yamlDuplicateKey', firstLine(e.message), span(s, t)));
-    else diagnostics.push(diag('yamlSyntax', firstLine(e.message), span(s, t)));
+    const line = lineOf(text, s);
+    if (errorLines.has(line)) continue;
+    errorLines.add(line);
+    if (e.code === 'DUPLICATE_KEY') {
+      const key = (/^[^:\n,{}[\]]+/.exec(text.slice(s))?.[0] ?? '').trim() || firstLine(e.message);
+      diagnostics.push(diag('yamlDuplicateKey', `duplicate key '${key}' in this mapping`, span(s, t), { hint: 'YAML would keep only one of them; remove or rename one' }));
+      continue;
+    }
+    // `{units: ${n * 2}}`: an unquoted expression inside a flow mapping or list is the commonest slip.
+    const lineStart = text.lastIndexOf('\n', s) + 1;
+    const lineText = text.slice(lineStart, text.indexOf('\n', s) < 0 ? text.length : text.indexOf('\n', s));
+    const expr = /[{[,]\s*(?:[A-Za-z_][A-Za-z0-9_]*\s*:\s*)?(\$\{)/.exec(lineText);
+    if (expr) {
+      const at = lineStart + expr.index + expr[0].length - 2;
+      diagnostics.push(diag('yamlSyntax', 'an expression ${...} inside a flow mapping {...} or list [...] must be quoted', span(at, at + 2), {
+        hint: 'write it in quotes, e.g. {units: "${n * 2}"}, or use a block mapping on separate lines',
+      }));
+      continue;
+    }
+    diagnostics.push(diag('yamlSyntax', firstLine(e.message), span(s, t)));
   }
   for (const w of doc.warnings) {
     const [s, t] = w.pos;
     if (w.code === 'TAG_RESOLVE_FAILED') {
-      diagnostics.push(diag('yamlTag', `${firstLine(w.message)}; specs may only use the YAML core schema`, span(s, t), {
+      const written = text.slice(s, t).match(/^!\S*/)?.[0] ?? firstLine(w.message);
+      diagnostics.push(diag('yamlTag', `the tag ${written} is not allowed: specs use only the YAML core schema`, span(s, t), {
         hint: 'remove the tag: a spec is plain data and nothing in it is ever evaluated as code',
       }));
     }
@@ -87,7 +108,7 @@ export function loadYaml(file: string, text: string, limits: LoadLimits = DEFAUL
     const prev = spans.get(ptr);
     if (range) spans.set(ptr, { ...prev, start: range[0], end: range[1] });
     if (node.tag && !isStandardTag(node.tag)) {
-      diagnostics.push(diag('yamlTag', `tag ${node.tag} is not allowed; specs may only use the YAML core schema`, range ? span(range[0], range[1]) : undefined));
+      diagnostics.push(diag('yamlTag', `the tag ${node.tag.replace('tag:yaml.org,2002:', '!!')} is not allowed: specs use only the YAML core schema`, range ? span(range[0], range[1]) : undefined));
     }
     if (isScalar(node)) return node.value ?? null;
     if (isSeq(node)) return node.items.map((it, i) => walk(it as YNode, `${ptr}/${i}`, depth + 1));
@@ -126,6 +147,12 @@ export function loadYaml(file: string, text: string, limits: LoadLimits = DEFAUL
 
 function isStandardTag(tag: string): boolean {
   return /^tag:yaml\.org,2002:(str|int|float|bool|null|map|seq)$/.test(tag);
+}
+
+function lineOf(text: string, offset: number): number {
+  let n = 0;
+  for (let i = text.indexOf('\n'); i >= 0 && i < offset; i = text.indexOf('\n', i + 1)) n++;
+  return n;
 }
 
 function firstLine(s: string): string {

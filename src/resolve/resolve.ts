@@ -3,7 +3,7 @@
  * blocks a spec can see, and checks calls statically: unknown ops or blocks,
  * unknown block arguments, and recursion through blocks.
  */
-import { dirname, resolve as resolvePath } from 'node:path';
+import { dirname, relative, resolve as resolvePath } from 'node:path';
 import type { Diagnostic, SourceSpan } from '../types/diagnostic.js';
 import type { BlockDecl, Item, SpecAst } from '../types/spec.js';
 import type { OpRegistry } from '../ops/index.js';
@@ -53,13 +53,16 @@ export function resolveSpec(root: AstBuild, ctx: FrontEndContext): SpecAst {
     for (const b of list) {
       const prev = blocks.get(b.name);
       if (prev && prev !== b) {
-        ctx.diagnostics.push(diag('blockConflict', `block '${b.name}' is defined twice`, blockSpan(b, ctx), {
-          related: [{ message: 'first defined here', span: blockSpan(prev, ctx) }],
+        // Point at the definition in the spec being compiled when there is one: that is where it is fixed.
+        const [here, there] = prev.file === root.ast.file ? [prev, b] : [b, prev];
+        ctx.diagnostics.push(diag('blockConflict', `block '${b.name}' is defined twice`, blockSpan(here, ctx), {
+          related: [{ message: 'also defined here', span: blockSpan(there, ctx) }],
+          hint: 'rename one of them',
         }));
         continue;
       }
       if (ctx.registry.has(b.name)) {
-        ctx.diagnostics.push(diag('blockConflict', `block '${b.name}' has the name of a built-in op`, blockSpan(b, ctx)));
+        ctx.diagnostics.push(diag('blockConflict', `block '${b.name}' has the name of a built-in op`, blockSpan(b, ctx), { hint: 'rename the block: an item with this key would be ambiguous' }));
         continue;
       }
       blocks.set(b.name, b);
@@ -73,7 +76,9 @@ export function resolveSpec(root: AstBuild, ctx: FrontEndContext): SpecAst {
       const path = resolvePath(dirname(file), use.path);
       const at = spanAt(doc, use.ptr);
       if (stack.includes(path)) {
-        ctx.diagnostics.push(diag('useCycle', `'${use.path}' is already being loaded: ${[...stack, path].map(short).join(' -> ')}`, at));
+        ctx.diagnostics.push(diag('useCycle', `'${use.path}' is already being loaded: ${[...stack, path].map((p) => relativePath(dirname(root.ast.file), p)).join(' -> ')}`, at, {
+          hint: 'move the blocks both files need into a third file that both use',
+        }));
         continue;
       }
       if (loaded.has(path)) continue;
@@ -81,7 +86,10 @@ export function resolveSpec(root: AstBuild, ctx: FrontEndContext): SpecAst {
       try {
         text = ctx.host.readFile(path);
       } catch (e) {
-        ctx.diagnostics.push(diag('fileRead', `cannot read '${use.path}' (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`, at));
+        const why = (e as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (e as NodeJS.ErrnoException).code ?? (e as Error).message;
+        ctx.diagnostics.push(diag('fileRead', `cannot read '${use.path}': ${why} (${relativePath(dirname(root.ast.file), path)} from this spec's folder)`, at, {
+          hint: 'paths in use: are relative to the file that names them',
+        }));
         loaded.set(path, undefined);
         continue;
       }
@@ -100,8 +108,9 @@ export function resolveSpec(root: AstBuild, ctx: FrontEndContext): SpecAst {
   return ast;
 }
 
-function short(p: string): string {
-  return p.split('/').slice(-2).join('/');
+function relativePath(from: string, to: string): string {
+  const r = relative(from, to);
+  return r.startsWith('..') ? r : `./${r}`;
 }
 
 function blockSpan(b: BlockDecl, ctx: FrontEndContext): SourceSpan {

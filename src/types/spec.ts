@@ -27,7 +27,7 @@ export type BinaryOp =
 /** A value position in a spec: a literal, an expression, or a list/map of those. */
 export type Template =
   | { kind: 'lit'; value: unknown; ptr: string }
-  | { kind: 'expr'; expr: Expr; source: string; span: SourceSpan; ptr: string }
+  | { kind: 'expr'; expr: Expr; source: string; text: string; span: SourceSpan; ptr: string }
   | { kind: 'list'; items: Template[]; ptr: string }
   | { kind: 'map'; entries: [string, Template][]; ptr: string };
 

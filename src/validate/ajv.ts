@@ -264,7 +264,8 @@ function translate(e: ErrorObject, ctx: ErrorContext): Diagnostic | undefined {
       const exp = /^(integer|number|string|boolean|object|array|null)$/.test(expected)
         ? schemaExpectation({ type: expected, ...(parentSchema?.minimum !== undefined ? { minimum: parentSchema.minimum } : {}) })
         : expected;
-      return diag('wrongType', `${what} must be ${exp}, got ${typeName(data)} ${show(data)}`, ctx.locate(ptr));
+      const quotedNumber = typeof data === 'string' && data.trim() !== '' && !Number.isNaN(Number(data));
+      return diag('wrongType', `${what} must be ${exp}, got ${typeName(data)} ${show(data)}`, ctx.locate(ptr), quotedNumber ? { hint: 'remove the quotes: a quoted number is a string in YAML' } : {});
     }
     case 'minimum': case 'maximum': case 'exclusiveMinimum': case 'exclusiveMaximum': {
       const p = e.params as { comparison: string; limit: number };

@@ -75,7 +75,7 @@ export class AstBuilder {
       const start = at >= 0 && at < valueSpan.end ? at + (braced ? 2 : 1) : valueSpan.start;
       const span: SourceSpan = { file: this.doc.file, start, end: start + source.length };
       try {
-        return { kind: 'expr', expr: parseExpr(source), source, span, ptr };
+        return { kind: 'expr', expr: parseExpr(source), source, text: value, span, ptr };
       } catch (e) {
         if (e instanceof ExprSyntaxError) {
           this.diagnostics.push(diag('exprSyntax', e.message, { file: span.file, start: start + e.start, end: start + Math.max(e.end, e.start + 1) }));
