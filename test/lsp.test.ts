@@ -131,7 +131,8 @@ describe('yaml-language-server with the modelspec schema (stdio, like an editor)
     expect(typo.severity).toBe(1);
     expect(typo.range).toEqual({ start: { line: TYPO_LINE, character: 6 }, end: { line: TYPO_LINE, character: 13 } });
     // The schema came from the modeline: the relative path resolved against the document.
-    expect(typo.source).toBe('yaml-schema: modelspec');
+    // (The source names the titled sub-schema that failed: the op's, "conv2d (Conv2D)".)
+    expect(typo.source).toBe('yaml-schema: conv2d (Conv2D)');
     expect(typo.data).toMatchObject({ schemaUri: [fileUri(join(workspace, 'schema', 'modelspec.schema.json'))] });
 
     // Nothing else in the spec is wrong. The only other diagnostic allowed is the direct

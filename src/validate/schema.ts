@@ -76,7 +76,9 @@ export function generateSchema(registry: OpRegistry): JsonSchema {
       ...(required.length ? { required } : {}),
     };
     const description = `${op.doc}${required.length ? ` Required: ${required.join(', ')}.` : ''}`;
-    opProps[op.name] = required.length ? { description, ...attrs } : { description, anyOf: [attrs, { type: 'null' }] };
+    // A title per op: editors label completions and type errors with it ("object(conv2d)").
+    const title = `${op.name} (${op.kerasClass})`;
+    opProps[op.name] = required.length ? { title, description, ...attrs } : { title, description, anyOf: [attrs, { type: 'null' }] };
   }
 
   return {
@@ -135,6 +137,7 @@ export function generateSchema(registry: OpRegistry): JsonSchema {
     },
     definitions: {
       expression: {
+        title: 'expression',
         description: 'A variable `$name` or an expression `${ ... }`.',
         type: 'string',
         pattern: EXPR_PATTERN,
@@ -215,6 +218,7 @@ export function generateSchema(registry: OpRegistry): JsonSchema {
         ],
       },
       item: {
+        title: 'item',
         description: 'A layer (`- conv2d: {...}`), a block call, `repeat`, `for`, `branches` or `share`.',
         type: 'object',
         minProperties: 1,
