@@ -15,7 +15,8 @@
  *    (used by compute_conv_transpose_output_shape)
  *  - keras/src/layers/convolutional/base_conv.py: kernel (kh, kw, cin // groups, filters), bias (filters,);
  *    `strides > 1` with `dilation_rate > 1` is a ValueError; filters and input channels divisible by groups
- *  - keras/src/layers/convolutional/base_depthwise_conv.py: depthwise_kernel (kh, kw, cin, dm), bias (cin * dm,)
+ *  - keras/src/layers/convolutional/base_depthwise_conv.py: kernel (kh, kw, cin, dm), bias (cin * dm,); Keras 3
+ *    names that weight `kernel`, tf.keras 2 and tfjs-layers `depthwise_kernel` (the name the registry and these tests use)
  *  - keras/src/layers/convolutional/base_separable_conv.py: depthwise_kernel (kh, kw, cin, dm),
  *    pointwise_kernel (1, 1, cin * dm, filters), bias (filters,)
  *  - keras/src/layers/convolutional/base_conv_transpose.py: kernel (kh, kw, filters, cin), bias (filters,);
@@ -409,8 +410,10 @@ describe('conv2d_transpose', () => {
     expect(total(n)).toBe(3 * 3 * 2 * 4);
   });
 
-  it('output_padding must be smaller than strides', () => {
+  it('output_padding must be smaller than strides; an empty output is an error', () => {
     expect(applyErrors([8, 8, 4], 'conv2d_transpose', { filters: 2, kernel_size: 3, strides: 2, output_padding: 2 }).join('\n')).toMatch(/output_padding/);
+    // Keras' formula: (1-1)*1 + 2%2 + 0 = 0 rows.
+    expect(applyErrors([1, 1, 4], 'conv2d_transpose', { filters: 2, kernel_size: 2, padding: 'same', output_padding: 0 }).join('\n')).toMatch(/MS5002/);
   });
 });
 
@@ -543,6 +546,14 @@ describe('dropout and activation', () => {
   });
 });
 
+describe('dropout rate bounds', () => {
+  it('a rate outside [0, 1) is refused', () => {
+    expect(applyErrors([4], 'dropout', { rate: 1.5 }).join('\n')).toMatch(/MS2005/);
+    expect(applyErrors([4], 'dropout', { rate: -0.1 }).join('\n')).toMatch(/MS2005/);
+    expect(apply([4], 'dropout', { rate: 0 }).outputShape).toEqual([4]);
+  });
+});
+
 describe('batch_normalization', () => {
   covers('batch_normalization');
 
@@ -607,8 +618,8 @@ describe('layer_normalization', () => {
   });
 
   // Keras builds gamma/beta with `tuple(input_shape[dim] for dim in self.axis)`: axes in the order given
-  // (keras/src/layers/normalization/layer_normalization.py, build). The registry sorts them.
-  it.fails('axes given out of order: weight shape follows the given order, as Keras does (REPORTED)', () => {
+  // (keras/src/layers/normalization/layer_normalization.py, build).
+  it('axes given out of order: weight shape follows the given order, as Keras does', () => {
     const n = apply([10, 16], 'layer_normalization', { axis: [-1, -2] });
     expect(weightShapes(n)).toEqual([['gamma', [16, 10], true], ['beta', [16, 10], true]]);
   });
@@ -641,9 +652,17 @@ describe('element-wise merges: add, multiply, average, maximum, minimum', () => 
 
   // Keras' Merge._compute_elemwise_op_output_shape right-aligns shapes of different ranks, and
   // Merge.call expands the lower-rank inputs at axis 1 (keras/src/layers/merging/base_merge.py):
-  // Add()([(None, 4, 4, 8), (None, 8)]) has shape (None, 4, 4, 8). The registry refuses different ranks.
-  it.fails('inputs of different ranks broadcast like Keras (REPORTED)', () => {
+  // Add()([(None, 4, 4, 8), (None, 8)]) has shape (None, 4, 4, 8).
+  it('inputs of different ranks broadcast like Keras', () => {
     expect(merge('add', [[4, 4, 8], [8]]).outputShape).toEqual([4, 4, 8]);
+  });
+
+  // keras.layers.Add(axis=1) is a TypeError (Merge takes no axis); the design refuses unknown keys rather
+  // than ignoring them.
+  it('axis: on branches merged by add is an error, not silently ignored', () => {
+    const r = compileLayers({ x: { shape: [8, 8, 4] } }, '  - branches:\n      - []\n      - - conv2d: {filters: 4, kernel_size: 3, padding: same}\n    merge: add\n    axis: 1\n');
+    expect(r.ok).toBe(false);
+    expect(r.diagnostics.map((d) => d.code)).toEqual(['MS2009']);
   });
 });
 

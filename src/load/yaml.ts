@@ -67,11 +67,20 @@ export function loadYaml(file: string, text: string, limits: LoadLimits = DEFAUL
     // `{units: ${n * 2}}`: an unquoted expression inside a flow mapping or list is the commonest slip.
     const lineStart = text.lastIndexOf('\n', s) + 1;
     const lineText = text.slice(lineStart, text.indexOf('\n', s) < 0 ? text.length : text.indexOf('\n', s));
-    const expr = /[{[,]\s*(?:[A-Za-z_][A-Za-z0-9_]*\s*:\s*)?(\$\{)/.exec(lineText);
-    if (expr) {
-      const at = lineStart + expr.index + expr[0].length - 2;
+    const inFlow = /[{[,]\s*(?:[A-Za-z_][A-Za-z0-9_]*\s*:\s*)?(\$\{)/.exec(lineText);
+    if (inFlow) {
+      const at = lineStart + inFlow.index + inFlow[0].length - 2;
       diagnostics.push(diag('yamlSyntax', 'an expression ${...} inside a flow mapping {...} or list [...] must be quoted', span(at, at + 2), {
         hint: 'write it in quotes, e.g. {units: "${n * 2}"}, or use a block mapping on separate lines',
+      }));
+      continue;
+    }
+    // `pad: ${c ? 1 : 0}`: the ': ' of the conditional operator ends a plain YAML scalar.
+    const withColon = /\$\{[^}]*:\s/.exec(lineText);
+    if (withColon) {
+      const at = lineStart + withColon.index;
+      diagnostics.push(diag('yamlSyntax', "an expression that contains ': ' (as in c ? a : b) must be quoted", span(at, at + 2), {
+        hint: 'write it in quotes, e.g. pad: "${n % 4 == 2 ? 1 : 0}"',
       }));
       continue;
     }

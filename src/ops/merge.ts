@@ -4,24 +4,27 @@ import { axisIndex } from './shape-util.js';
 import { ShapeError, type OpDef } from './types.js';
 import { formatShape, type Dim, type Shape } from '../types/shape.js';
 
-/** Keras' `_compute_elemwise_op_output_shape`: equal dims, or 1 broadcasts, None is unknown. */
+/**
+ * Keras' `_compute_elemwise_op_output_shape` on batchless shapes (as `Merge.compute_output_shape`
+ * strips the batch first): shapes align from the right, a 1 broadcasts, None stays unknown.
+ */
 function elementwise(op: string, inputs: readonly Shape[]): Shape {
-  let out: Dim[] = [...inputs[0]!];
+  let out: readonly Dim[] = inputs[0]!;
   for (let k = 1; k < inputs.length; k++) {
-    const s = inputs[k]!;
-    if (s.length !== out.length) {
-      throw new ShapeError(`${op} needs inputs of the same rank, got ${inputs.map((x) => formatShape(x)).join(' and ')}`, 'mismatch');
-    }
-    out = out.map((i, j) => {
-      const d = s[j]!;
+    let [a, b] = [out, inputs[k]!];
+    if (a.length < b.length) [a, b] = [b, a];
+    const lead = a.slice(0, a.length - b.length);
+    const tail = a.slice(a.length - b.length).map((i, j) => {
+      const d = b[j]!;
       if (i === null || d === null) return null;
       if (i === 1) return d;
       if (d === 1) return i;
       if (i !== d) {
-        throw new ShapeError(`${op} needs inputs of the same shape, got ${inputs.map((x) => formatShape(x)).join(' and ')} (axis ${j + 1}: ${i} vs ${d})`, 'mismatch');
+        throw new ShapeError(`${op} needs inputs of the same shape (or broadcastable), got ${inputs.map((x) => formatShape(x)).join(' and ')}`, 'mismatch');
       }
       return i;
     });
+    out = [...lead, ...tail];
   }
   return out;
 }

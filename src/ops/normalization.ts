@@ -44,7 +44,8 @@ function normalizedDims(i: Shape, axis: unknown): number[] {
   const axes = Array.isArray(axis) ? (axis as number[]) : [axis as number];
   const idx = axes.map((ax) => axisIndex(ax, i, 'layer_normalization'));
   if (new Set(idx).size !== idx.length) throw new ShapeError(`layer_normalization axis ${JSON.stringify(axis)} names an axis twice`, 'invalid', 'axis');
-  return idx.sort((x, y) => x - y).map((k) => requireKnown(i[k]!, 'layer_normalization', 'size of the normalized axis'));
+  // In the order given, as Keras builds gamma and beta (`[input_shape[dim] for dim in axis]`).
+  return idx.map((k) => requireKnown(i[k]!, 'layer_normalization', 'size of the normalized axis'));
 }
 
 export const layerNormalization: OpDef = {

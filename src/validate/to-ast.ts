@@ -107,6 +107,13 @@ export class AstBuilder {
       if (typeof r.max === 'number') decl.max = r.max;
       if (Array.isArray(r.values)) decl.values = r.values;
       if (typeof r.doc === 'string') decl.doc = r.doc;
+      // Keys that mean nothing for the declared type are errors, not silently ignored bounds.
+      const applies: Record<string, readonly string[]> = { min: ['int', 'float'], max: ['int', 'float'], values: ['enum'] };
+      for (const [key, types] of Object.entries(applies)) {
+        if (key in r && !types.includes(decl.type)) {
+          this.diagnostics.push(diag('keyNotAllowedHere', `'${key}' does not apply to a parameter of type ${decl.type} (only ${types.join(', ')})`, this.span(`${pptr}/${key}`, 'key')));
+        }
+      }
       if (decl.type === 'enum' && !decl.values) {
         this.diagnostics.push(diag('missingKey', `enum parameter '${name}' needs 'values'`, this.span(pptr, 'key')));
       }
@@ -257,7 +264,13 @@ export class AstBuilder {
           };
         });
         const mergeAttrs = new Map<string, Template>();
-        if ('axis' in r) mergeAttrs.set('axis', this.template(r.axis, `${ptr}/axis`));
+        if ('axis' in r) {
+          if (r.merge !== 'concatenate') {
+            this.diagnostics.push(diag('keyNotAllowedHere', `'axis' applies only to merge: concatenate, not to merge: ${String(r.merge ?? 'add')}`, this.span(`${ptr}/axis`, 'key')));
+            return undefined;
+          }
+          mergeAttrs.set('axis', this.template(r.axis, `${ptr}/axis`));
+        }
         return { ...base, kind: 'branches', branches, merge: String(r.merge ?? 'add'), mergeAttrs };
       }
     }
