@@ -144,3 +144,5 @@ export type { Shape, Dim } from './types/shape.js';
 export type { SpecAst } from './types/spec.js';
 export type { Host } from './resolve/resolve.js';
 export type { SetValue } from './expand/instantiate.js';
+// Running specs with TensorFlow.js (loaded lazily, only when a model is built).
+export { buildModel, compileForBuild, SpecError, loadTf, describeBackend, BACKENDS, type BuildOptions, type BackendName } from './build.js';

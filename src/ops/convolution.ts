@@ -28,6 +28,7 @@ function spatial(op: string, input: Shape, a: Readonly<Record<string, unknown>>)
 
 export const conv2d: OpDef = {
   name: 'conv2d',
+  tfjs: { factory: 'conv2d', unsupported: { groups: 1 } },
   kerasClass: 'Conv2D',
   category: 'convolution',
   doc: '2D convolution (Keras `Conv2D`), channels-last.',
@@ -66,6 +67,7 @@ export const conv2d: OpDef = {
 
 export const depthwiseConv2d: OpDef = {
   name: 'depthwise_conv2d',
+  tfjs: { factory: 'depthwiseConv2d' },
   kerasClass: 'DepthwiseConv2D',
   category: 'convolution',
   doc: 'Depthwise 2D convolution (Keras `DepthwiseConv2D`): one filter per input channel.',
@@ -99,6 +101,7 @@ export const depthwiseConv2d: OpDef = {
 
 export const separableConv2d: OpDef = {
   name: 'separable_conv2d',
+  tfjs: { factory: 'separableConv2d' },
   kerasClass: 'SeparableConv2D',
   category: 'convolution',
   doc: 'Depthwise-separable 2D convolution (Keras `SeparableConv2D`): a depthwise then a 1x1 pointwise convolution.',
@@ -140,6 +143,7 @@ export const separableConv2d: OpDef = {
 
 export const conv2dTranspose: OpDef = {
   name: 'conv2d_transpose',
+  tfjs: { factory: 'conv2dTranspose', unsupported: { output_padding: null } },
   kerasClass: 'Conv2DTranspose',
   category: 'convolution',
   doc: 'Transposed 2D convolution (Keras `Conv2DTranspose`), the gradient of conv2d used for upsampling.',

@@ -21,6 +21,7 @@ export const input: OpDef = {
 
 export const dense: OpDef = {
   name: 'dense',
+  tfjs: { factory: 'dense' },
   kerasClass: 'Dense',
   category: 'core',
   doc: 'Fully connected layer (Keras `Dense`); applied to the last axis of its input.',
@@ -54,6 +55,7 @@ export const dense: OpDef = {
 
 export const activation: OpDef = {
   name: 'activation',
+  tfjs: { factory: 'activation' },
   kerasClass: 'Activation',
   category: 'activation',
   doc: 'Applies an activation function (Keras `Activation`).',
@@ -66,6 +68,7 @@ export const activation: OpDef = {
 
 export const dropout: OpDef = {
   name: 'dropout',
+  tfjs: { factory: 'dropout' },
   kerasClass: 'Dropout',
   category: 'regularization',
   doc: 'Sets a fraction `rate` of inputs to 0 at training time (Keras `Dropout`).',
@@ -79,6 +82,7 @@ export const dropout: OpDef = {
 
 export const embedding: OpDef = {
   name: 'embedding',
+  tfjs: { factory: 'embedding' },
   kerasClass: 'Embedding',
   category: 'core',
   doc: 'Turns integer indices into dense vectors (Keras `Embedding`).',

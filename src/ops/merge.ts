@@ -33,6 +33,7 @@ function elementwiseOp(name: string, kerasClass: string, what: string): OpDef {
   return {
     name,
     kerasClass,
+    tfjs: { factory: name },
     category: 'merge',
     doc: `Element-wise ${what} of two or more inputs of the same shape (Keras \`${kerasClass}\`).`,
     arity: 'merge',
@@ -49,6 +50,7 @@ export const minimum = elementwiseOp('minimum', 'Minimum', 'minimum');
 
 export const concatenate: OpDef = {
   name: 'concatenate',
+  tfjs: { factory: 'concatenate' },
   kerasClass: 'Concatenate',
   category: 'merge',
   doc: 'Joins two or more inputs along an axis (Keras `Concatenate`); all other dimensions must agree.',

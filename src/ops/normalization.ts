@@ -6,6 +6,7 @@ import type { Shape } from '../types/shape.js';
 
 export const batchNormalization: OpDef = {
   name: 'batch_normalization',
+  tfjs: { factory: 'batchNormalization' },
   kerasClass: 'BatchNormalization',
   category: 'normalization',
   doc: 'Batch normalization (Keras `BatchNormalization`): gamma and beta are trained, the moving mean and variance are not.',
@@ -50,6 +51,7 @@ function normalizedDims(i: Shape, axis: unknown): number[] {
 
 export const layerNormalization: OpDef = {
   name: 'layer_normalization',
+  tfjs: { factory: 'layerNormalization' },
   kerasClass: 'LayerNormalization',
   category: 'normalization',
   doc: 'Layer normalization (Keras `LayerNormalization`) over the given axes of each example.',

@@ -3,10 +3,11 @@ import { attr } from './attrs.js';
 import { checkPositive, pair, requireRank } from './shape-util.js';
 import type { OpDef } from './types.js';
 
-function pool2d(name: string, kerasClass: string, kind: string): OpDef {
+function pool2d(name: string, kerasClass: string, kind: string, factory: string): OpDef {
   return {
     name,
     kerasClass,
+    tfjs: { factory },
     category: 'pooling',
     doc: `${kind} pooling over 2D windows (Keras \`${kerasClass}\`).`,
     arity: 'one',
@@ -35,10 +36,11 @@ function pool2d(name: string, kerasClass: string, kind: string): OpDef {
   };
 }
 
-function globalPool2d(name: string, kerasClass: string, kind: string): OpDef {
+function globalPool2d(name: string, kerasClass: string, kind: string, factory: string): OpDef {
   return {
     name,
     kerasClass,
+    tfjs: { factory, unsupported: { keepdims: false } },
     category: 'pooling',
     doc: `Global ${kind} pooling over height and width (Keras \`${kerasClass}\`).`,
     arity: 'one',
@@ -53,7 +55,7 @@ function globalPool2d(name: string, kerasClass: string, kind: string): OpDef {
   };
 }
 
-export const maxPooling2d = pool2d('max_pooling2d', 'MaxPooling2D', 'Max');
-export const averagePooling2d = pool2d('average_pooling2d', 'AveragePooling2D', 'Average');
-export const globalAveragePooling2d = globalPool2d('global_average_pooling2d', 'GlobalAveragePooling2D', 'average');
-export const globalMaxPooling2d = globalPool2d('global_max_pooling2d', 'GlobalMaxPooling2D', 'max');
+export const maxPooling2d = pool2d('max_pooling2d', 'MaxPooling2D', 'Max', 'maxPooling2d');
+export const averagePooling2d = pool2d('average_pooling2d', 'AveragePooling2D', 'Average', 'averagePooling2d');
+export const globalAveragePooling2d = globalPool2d('global_average_pooling2d', 'GlobalAveragePooling2D', 'average', 'globalAveragePooling2d');
+export const globalMaxPooling2d = globalPool2d('global_max_pooling2d', 'GlobalMaxPooling2D', 'max', 'globalMaxPooling2d');

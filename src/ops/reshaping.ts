@@ -6,6 +6,7 @@ import { formatShape, shapeSize } from '../types/shape.js';
 
 export const flatten: OpDef = {
   name: 'flatten',
+  tfjs: { factory: 'flatten' },
   kerasClass: 'Flatten',
   category: 'reshaping',
   doc: 'Flattens each example to one dimension (Keras `Flatten`).',
@@ -16,6 +17,7 @@ export const flatten: OpDef = {
 
 export const reshape: OpDef = {
   name: 'reshape',
+  tfjs: { factory: 'reshape' },
   kerasClass: 'Reshape',
   category: 'reshaping',
   doc: 'Reshapes each example to `target_shape` (Keras `Reshape`); one dimension may be -1.',
@@ -52,6 +54,7 @@ function padding2d(p: unknown): [[number, number], [number, number]] {
 
 export const zeroPadding2d: OpDef = {
   name: 'zero_padding2d',
+  tfjs: { factory: 'zeroPadding2d' },
   kerasClass: 'ZeroPadding2D',
   category: 'reshaping',
   doc: 'Pads height and width with zeros (Keras `ZeroPadding2D`).',
@@ -79,6 +82,7 @@ export const zeroPadding2d: OpDef = {
 
 export const upSampling2d: OpDef = {
   name: 'up_sampling2d',
+  tfjs: { factory: 'upSampling2d' },
   kerasClass: 'UpSampling2D',
   category: 'reshaping',
   doc: 'Repeats rows and columns (Keras `UpSampling2D`).',

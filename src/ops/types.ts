@@ -38,6 +38,15 @@ export interface OpDef {
   weights?(inputs: readonly Shape[], attrs: Attrs): WeightSpec[];
   /** Multiply-accumulates per example; default 0. */
   macs?(inputs: readonly Shape[], output: Shape, attrs: Attrs): number;
+  /** How TensorFlow.js builds it: the `tf.layers` factory; attributes map by camelCase. */
+  tfjs?: TfjsMapping;
+}
+
+export interface TfjsMapping {
+  /** The `tf.layers.<factory>()` that builds the layer, e.g. `conv2d`. */
+  factory: string;
+  /** Attributes tfjs lacks: the only value it can build (the Keras default). */
+  unsupported?: Readonly<Record<string, unknown>>;
 }
 
 /** Thrown by shape rules; turned into a diagnostic at the node's source span. */

@@ -1,0 +1,66 @@
+/**
+ * Loading TensorFlow.js and choosing its backend: native TensorFlow
+ * (@tensorflow/tfjs-node, an optional dependency whose install downloads
+ * libtensorflow and so often fails) > WebAssembly > plain JavaScript (cpu).
+ * This is the only place that imports TensorFlow.js, always lazily.
+ */
+import type * as TF from '@tensorflow/tfjs';
+
+export type Tf = typeof TF;
+export type BackendName = 'node' | 'wasm' | 'cpu';
+export const BACKENDS: readonly BackendName[] = ['node', 'wasm', 'cpu'];
+
+export class BackendUnavailable extends Error {}
+
+let loaded: { tf: Tf; backend: BackendName } | undefined;
+
+async function tryNode(): Promise<Tf | undefined> {
+  try {
+    const name = '@tensorflow/tfjs-node';
+    return (await import(name)) as Tf;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Load tfjs with the requested backend, or the best one present. Says which through the result. */
+export async function loadTf(requested?: BackendName): Promise<{ tf: Tf; backend: BackendName }> {
+  if (loaded && (!requested || loaded.backend === requested)) return loaded;
+  if (requested === 'node' || (!requested && !loaded)) {
+    const tf = await tryNode();
+    if (tf) {
+      await tf.setBackend('tensorflow');
+      await tf.ready();
+      return (loaded = { tf, backend: 'node' });
+    }
+    if (requested === 'node') {
+      throw new BackendUnavailable('backend node is not available: @tensorflow/tfjs-node is not installed (its install downloads libtensorflow, which needs network access); use --backend wasm or cpu');
+    }
+  }
+  const tf = (loaded?.tf ?? (await import('@tensorflow/tfjs'))) as Tf;
+  const backend: BackendName = requested ?? 'wasm';
+  if (backend === 'wasm') {
+    await import('@tensorflow/tfjs-backend-wasm');
+    const { registerWasmTrainingKernels } = await import('./wasm-kernels.js');
+    registerWasmTrainingKernels(tf);
+    if (!(await tf.setBackend('wasm'))) {
+      if (requested) throw new BackendUnavailable('backend wasm could not be initialised');
+      await tf.setBackend('cpu');
+      await tf.ready();
+      return (loaded = { tf, backend: 'cpu' });
+    }
+  } else {
+    await tf.setBackend('cpu');
+  }
+  await tf.ready();
+  return (loaded = { tf, backend });
+}
+
+/** What the backend is, in words, for the command line. */
+export function describeBackend(b: BackendName): string {
+  return {
+    node: 'node (native TensorFlow via @tensorflow/tfjs-node)',
+    wasm: 'wasm (WebAssembly, XNNPACK; training kernels from modelspec)',
+    cpu: 'cpu (plain JavaScript; slow)',
+  }[b];
+}

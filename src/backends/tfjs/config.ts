@@ -1,0 +1,63 @@
+/**
+ * Keras attributes (snake_case, as in specs and the IR) -> TensorFlow.js layer
+ * arguments (camelCase). One mapping, used by the interpreter to build layers and
+ * by the code generator to print them, so both build the same model.
+ */
+import type { IRNode } from '../../types/ir.js';
+import type { OpRegistry, OpDef } from '../../ops/index.js';
+
+/** A tfjs config value: plain data, or a regularizer object to construct. */
+export type TfjsValue = string | number | boolean | TfjsValue[] | { regularizer: { l1?: number; l2?: number } } | { [k: string]: TfjsValue };
+
+export interface TfjsLayerSpec {
+  /** `tf.layers.<factory>` */
+  factory: string;
+  /** Arguments in tfjs' names, `name` included. */
+  config: Record<string, TfjsValue>;
+}
+
+export class UnsupportedByTfjs extends Error {}
+
+const INITIALIZERS: Record<string, string> = {
+  glorot_uniform: 'glorotUniform', glorot_normal: 'glorotNormal', he_normal: 'heNormal', he_uniform: 'heUniform',
+  lecun_normal: 'leCunNormal', lecun_uniform: 'leCunUniform', zeros: 'zeros', ones: 'ones',
+  random_normal: 'randomNormal', random_uniform: 'randomUniform', truncated_normal: 'truncatedNormal',
+  orthogonal: 'orthogonal', identity: 'identity', variance_scaling: 'varianceScaling',
+};
+
+const ACTIVATIONS: Record<string, string> = { hard_sigmoid: 'hardSigmoid' };
+
+export const camel = (s: string) => s.replace(/_([a-z0-9])/g, (_, c: string) => c.toUpperCase());
+
+/** Layer names: the IR id with '/' (not allowed in Keras layer names) replaced by '.'. */
+export function layerName(id: string): string {
+  return id.replace(/\//g, '.');
+}
+
+function convert(key: string, value: unknown): TfjsValue | undefined {
+  if (value === null || value === undefined) return undefined; // tfjs' default is Keras' None
+  if (key.endsWith('_initializer')) return INITIALIZERS[value as string] ?? camel(value as string);
+  if (key.endsWith('_regularizer')) return { regularizer: value as { l1?: number; l2?: number } };
+  if (key === 'activation') return ACTIVATIONS[value as string] ?? (value as string);
+  return value as TfjsValue;
+}
+
+/** The tfjs layer for an IR node (not for inputs). */
+export function tfjsLayerSpec(node: Pick<IRNode, 'id' | 'op' | 'attrs'>, registry: OpRegistry): TfjsLayerSpec {
+  const def: OpDef | undefined = registry.get(node.op);
+  if (!def?.tfjs) throw new UnsupportedByTfjs(`op '${node.op}' has no TensorFlow.js mapping`);
+  const config: Record<string, TfjsValue> = {};
+  for (const [key, value] of Object.entries(node.attrs)) {
+    const unsupported = def.tfjs.unsupported;
+    if (unsupported && key in unsupported) {
+      if (JSON.stringify(value) !== JSON.stringify(unsupported[key])) {
+        throw new UnsupportedByTfjs(`'${node.id}': TensorFlow.js cannot build ${node.op} with ${key}: ${JSON.stringify(value)} (only ${JSON.stringify(unsupported[key])})`);
+      }
+      continue;
+    }
+    const v = convert(key, value);
+    if (v !== undefined) config[camel(key)] = v;
+  }
+  config.name = layerName(node.id);
+  return { factory: def.tfjs.factory, config };
+}

@@ -1,0 +1,50 @@
+/**
+ * The interpreter: a typed graph -> a tf.LayersModel, one tfjs layer per IR node
+ * (inputs included), named after the node's stable id, in definition order.
+ * Shared layers (`share:`) are one layer applied several times, as in Keras.
+ */
+import type * as TF from '@tensorflow/tfjs';
+import type { TypedGraph } from '../../types/ir.js';
+import type { OpRegistry } from '../../ops/index.js';
+import { layerName, tfjsLayerSpec, type TfjsValue } from './config.js';
+import type { Tf } from './backend.js';
+
+/** Turn config markers into tfjs objects (regularizers). */
+export function materialize(tf: Tf, v: TfjsValue): unknown {
+  if (Array.isArray(v)) return v.map((x) => materialize(tf, x));
+  if (v !== null && typeof v === 'object') {
+    if ('regularizer' in v && typeof v.regularizer === 'object' && !Array.isArray(v.regularizer)) {
+      const r = v.regularizer as { l1?: number; l2?: number };
+      return tf.regularizers.l1l2({ l1: r.l1 ?? 0, l2: r.l2 ?? 0 });
+    }
+    return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, materialize(tf, x as TfjsValue)]));
+  }
+  return v;
+}
+
+export function buildFromGraph(tf: Tf, graph: TypedGraph, registry: OpRegistry): TF.LayersModel {
+  const tensors = new Map<string, TF.SymbolicTensor>();
+  const layers = new Map<string, TF.layers.Layer>();
+  const inputs: TF.SymbolicTensor[] = [];
+  for (const node of graph.nodes) {
+    if (node.op === 'input') {
+      const t = tf.input({ shape: node.attrs.shape as number[], dtype: node.attrs.dtype as TF.DataType, name: layerName(node.id) });
+      tensors.set(node.id, t);
+      inputs.push(t);
+      continue;
+    }
+    let layer = node.sharedWith ? layers.get(node.sharedWith) : undefined;
+    if (!layer) {
+      const spec = tfjsLayerSpec(node, registry);
+      const factory = (tf.layers as unknown as Record<string, (config: unknown) => TF.layers.Layer>)[spec.factory];
+      if (!factory) throw new Error(`tf.layers.${spec.factory} does not exist`);
+      layer = factory(materialize(tf, spec.config as TfjsValue));
+      layers.set(node.id, layer);
+    }
+    const ins = node.inputs.map((id) => tensors.get(id)!);
+    const out = layer.apply(ins.length === 1 ? ins[0]! : ins) as TF.SymbolicTensor;
+    tensors.set(node.id, out);
+  }
+  const outputs = graph.outputs.map((id) => tensors.get(id)!);
+  return tf.model({ inputs, outputs: outputs.length === 1 ? outputs[0]! : outputs, name: graph.name });
+}
