@@ -31,6 +31,8 @@ export interface CompileOptions {
 
 export interface FrontEndResult {
   ok: boolean;
+  /** A file with blocks and no layers: a library for `use:`, checked but not instantiated. */
+  library?: boolean;
   ast?: SpecAst;
   diagnostics: Diagnostic[];
   sources: Sources;
@@ -58,12 +60,14 @@ export function parseSpec(file: string, text: string, opts: CompileOptions = {})
   };
   const built = readSpecFile(file, text, ctx);
   let ast: SpecAst | undefined;
+  let library = false;
   if (built) {
     ast = resolveSpec(built, ctx);
-    if (!built.hasLayers) ctx.diagnostics.push(diag('missingKey', 'the spec has no layers: (a file with only blocks is a library for use:)', { file, start: 0, end: 0 }));
+    library = !built.hasLayers && built.ownBlocks.length > 0 && built.ast.inputs.length === 0;
+    if (!built.hasLayers && !library) ctx.diagnostics.push(diag('missingKey', 'the spec has no layers: (a file with only blocks is a library for use:)', { file, start: 0, end: 0 }));
   }
   const ok = !hasErrors(ctx.diagnostics) && ast !== undefined;
-  return { ok, ...(ast ? { ast } : {}), diagnostics: sortDiagnostics(ctx.diagnostics), sources, docs: ctx.docs };
+  return { ok, ...(library ? { library } : {}), ...(ast ? { ast } : {}), diagnostics: sortDiagnostics(ctx.diagnostics), sources, docs: ctx.docs };
 }
 
 function toSets(set: CompileOptions['set'], sources: Sources): { sets: SetValue[]; diagnostics: Diagnostic[] } {
@@ -79,6 +83,7 @@ export function compileSource(file: string, text: string, opts: CompileOptions =
   const { sets, diagnostics: setDiags } = toSets(opts.set, front.sources);
   diagnostics.push(...setDiags);
   if (!front.ok || !front.ast || setDiags.length) return { ...front, ok: false, diagnostics: sortDiagnostics(diagnostics) };
+  if (front.library) return { ...front, diagnostics: sortDiagnostics(diagnostics) };
   const registry = opts.registry ?? builtinRegistry();
   const ir = instantiate(front.ast, sets, { registry, docs: front.docs, diagnostics });
   if (!ir) return { ...front, ok: false, diagnostics: sortDiagnostics(diagnostics) };

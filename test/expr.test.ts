@@ -46,7 +46,7 @@ describe('expressions', () => {
   it.each([
     ['1 +', 'unexpected end of expression'],
     ['foo(1)', "unknown function 'foo'"],
-    ['a.b', "unexpected character '.'"],
+    ['a.b', "'.' (property access) is not part of the expression language"],
     ['(1', "expected ')'"],
     ['"abc', 'unterminated string'],
     ['1 2', 'unexpected number 2 after the end of the expression'],

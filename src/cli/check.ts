@@ -36,7 +36,9 @@ export function runCheck(specs: readonly string[], opts: CheckOptions): CommandO
     const warnings = result.diagnostics.length - errors;
     const name = relative(process.cwd(), spec) || spec;
     const w = warnings ? `, ${warnings} warning${warnings === 1 ? '' : 's'}` : '';
-    if (result.ok && result.graph) {
+    if (result.ok && result.library) {
+      stdout += `${name}: ok (block library: ${[...(result.ast?.blocks.keys() ?? [])].join(', ')}${w})\n`;
+    } else if (result.ok && result.graph) {
       stdout += `${name}: ok (${kerasRows(result.graph).length} layers, ${formatInt(result.graph.totals.total)} params${w})\n`;
     } else {
       stdout += `${name}: ${errors} error${errors === 1 ? '' : 's'}${w}\n`;

@@ -8,6 +8,7 @@
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { registryWithPlugins, UsageError } from './plugins.js';
 import { EXIT, type CommandOutput } from './output.js';
+import { registerReviewCommands } from './review-commands.js';
 
 const collect = (v: string, prev: string[]) => [...prev, v];
 const nonNegativeInt = (v: string) => {
@@ -56,6 +57,34 @@ export function buildProgram(): Command {
       emit(runSummary(spec, { set: o.set, json: !!o.json, ...(o.depth !== undefined ? { depth: o.depth } : {}), registry: await registryWithPlugins(o.plugin) }));
     });
 
+  program
+    .command('build')
+    .description('build the TensorFlow.js model and write it (model.json + weights.bin, or Keras JSON)')
+    .argument('<spec>', 'spec file')
+    .addOption(setOption())
+    .addOption(pluginOption())
+    .requiredOption('--out <dir>', 'output directory')
+    .addOption(new Option('--backend <name>', 'TensorFlow.js backend (default: the best present, node > wasm > cpu)').choices(['node', 'wasm', 'cpu']))
+    .addOption(new Option('--format <format>', 'tfjs: model.json + weights.bin; keras-json: the Keras topology JSON').choices(['tfjs', 'keras-json']).default('tfjs'))
+    .option('--force', 'replace files in --out that modelspec did not write')
+    .action(async (spec: string, o: { set: string[]; plugin: string[]; out: string; backend?: 'node' | 'wasm' | 'cpu'; format: 'tfjs' | 'keras-json'; force?: boolean }) => {
+      const { runBuild } = await import('./build.js');
+      emit(await runBuild(spec, { set: o.set, out: o.out, format: o.format, force: !!o.force, ...(o.backend ? { backend: o.backend } : {}), registry: await registryWithPlugins(o.plugin) }));
+    });
+
+  program
+    .command('import')
+    .description('turn a Keras or TensorFlow.js model topology JSON into a spec')
+    .argument('<model.json>', 'topology JSON (model.to_json(), tfjs model.json)')
+    .option('--out <file>', 'write the spec here instead of printing it')
+    .addOption(pluginOption())
+    .option('--force', 'replace a file that modelspec did not write')
+    .action(async (file: string, o: { out?: string; plugin: string[]; force?: boolean }) => {
+      const { runImport } = await import('./import.js');
+      emit(runImport(file, { ...(o.out ? { out: o.out } : {}), force: !!o.force, registry: await registryWithPlugins(o.plugin) }));
+    });
+
+  registerReviewCommands(program);
   return program;
 }
 

@@ -15,6 +15,9 @@ export interface SummaryOptions {
 export function runSummary(spec: string, opts: SummaryOptions): CommandOutput {
   const result = compileFile(spec, { set: opts.set, registry: opts.registry });
   const rendered = result.diagnostics.length ? renderDiagnostics(result.diagnostics, result.sources, { cwd: process.cwd() }) + '\n' : '';
+  if (result.ok && result.library) {
+    return { stdout: '', stderr: `${spec} is a block library (blocks, no layers): summarise a spec that uses it\n`, code: EXIT.problems };
+  }
   if (!result.ok || !result.graph) {
     if (opts.json) {
       return { stdout: JSON.stringify({ ok: false, diagnostics: result.diagnostics.map((d) => diagnosticToJson(d, result.sources)) }, null, 2) + '\n', stderr: '', code: EXIT.problems };

@@ -80,6 +80,8 @@ interface Ctx {
 
 /** Marks a value that could not be computed because of an earlier error: no further diagnostics for it. */
 const POISON = '\u0000poison';
+/** Bound to the id of an item left out by `when: false`, followed by the item's pointer. */
+const SKIPPED = '\u0000skipped:';
 
 class Instantiator {
   readonly nodes: IRNode[] = [];
@@ -87,7 +89,7 @@ class Instantiator {
   private readonly used = new Map<string, Set<string>>();
   private readonly reserved = new Map<string, Set<string>>();
   private readonly sink: DiagnosticSink;
-  private readonly definedIds = new Map<string, { file: string; ptr: string; start: number }[]>();
+  private readonly definedIds = new Map<string, { file: string; ptr: string; start: number; kind: Item['kind'] }[]>();
   private limitHit = false;
 
   constructor(private readonly ast: SpecAst, private readonly ctx: InstantiateContext) {
@@ -96,7 +98,7 @@ class Instantiator {
       for (const it of items) {
         if (it.id) {
           const start = this.span(file, it.ptr).start;
-          this.definedIds.set(it.id, [...(this.definedIds.get(it.id) ?? []), { file, ptr: it.ptr, start }]);
+          this.definedIds.set(it.id, [...(this.definedIds.get(it.id) ?? []), { file, ptr: it.ptr, start, kind: it.kind }]);
         }
         if (it.kind === 'repeat' || it.kind === 'for') collect(it.body, file);
         if (it.kind === 'branches') it.branches.forEach((b) => collect(b.body, file));
@@ -311,15 +313,31 @@ class Instantiator {
 
   private resolveRef(ref: Ref, c: Ctx): string {
     const at = this.span(c.file, ref.ptr);
-    const found = ref.name.includes('/') ? (this.byId.has(ref.name) ? ref.name : undefined) : c.refs.get(ref.name);
-    if (found) return found;
+    const found = c.refs.get(ref.name);
+    if (found !== undefined && !found.startsWith(SKIPPED)) return found;
+    if (found !== undefined) {
+      const ptr = found.slice(SKIPPED.length);
+      this.report('unknownReference', `'${ref.name}' is not in the model for these parameter values: its when: is false`, at, c, {
+        related: [{ message: `the when: of '${ref.name}'`, span: this.span(c.file, `${ptr}/when`) }],
+        hint: 'give the referring item the same when:, or refer to something that is always there',
+      });
+      return POISON;
+    }
+    // Where the name is defined, if anywhere: the same container (the body, or one block) decides the message.
+    const container = (ptr: string) => (ptr.startsWith('/blocks/') ? ptr.split('/').slice(0, 3).join('/') : '/layers');
+    const refContainer = container(ref.ptr);
     const defs = this.definedIds.get(ref.name) ?? [];
-    const later = defs.find((d) => d.file === c.file && d.start > at.start);
+    const later = defs.find((d) => d.file === c.file && container(d.ptr) === refContainer && d.start > at.start);
     if (later) {
       const where = this.span(later.file, `${later.ptr}/id`);
       this.report('forwardReference', `'${ref.name}' is defined later in the spec; an item can only take inputs defined before it`, at, c, {
         related: [{ message: `'${ref.name}' is defined here`, span: where }],
         hint: 'move the item after the one it refers to; references that go both ways would make a cycle',
+      });
+    } else if (c.depth > 0 && !defs.some((d) => d.file === c.file && container(d.ptr) === refContainer)) {
+      const visible = [...new Set(c.refs.names())];
+      this.report('unknownReference', `'${ref.name}' is not visible in this block: a block sees only its inputs (${visible.join(', ') || 'none'}) and the ids it defines`, at, c, {
+        hint: 'pass it in: add an input to the block (inputs: [x, ...]) and give the call from: [..., ' + ref.name + ']',
       });
     } else if (defs.length > 0) {
       const d = defs[0]!;
@@ -369,7 +387,10 @@ class Instantiator {
           this.report('exprType', `when: must be true or false, got ${typeName(w)} ${show(w)}`, span, c);
           continue;
         }
-        if (!w) continue;
+        if (!w) {
+          if (item.id) c.refs.refs.set(item.id, SKIPPED + item.ptr);
+          continue;
+        }
       }
       // The id is claimed whatever happens to the item, so duplicates are found even after an error,
       // and bound to the item's output, or to POISON when it failed, so later references stay silent.
@@ -508,8 +529,16 @@ class Instantiator {
   }
 
   private share(item: Extract<Item, { kind: 'share' }>, current: string | undefined, c: Ctx, name: string | undefined): string | undefined {
-    const targetId = this.resolveRef(item.target, c);
     const span = this.span(c.file, `${item.ptr}/share`);
+    const kind = this.definedIds.get(item.target.name)?.find((d) => d.file === c.file)?.kind;
+    if (kind && kind !== 'layer' && kind !== 'share') {
+      const what = kind === 'call' ? 'a block call' : `a ${kind} item`;
+      this.report('badShare', `share: '${item.target.name}' is ${what}; only single layers with weights can be shared`, span, c, {
+        hint: kind === 'call' ? 'give the layers inside the block ids and share each of them, or call the block twice if the weights need not be shared' : undefined,
+      });
+      return POISON;
+    }
+    const targetId = this.resolveRef(item.target, c);
     const inputs = this.inputsOf(item.from, current, c, span);
     if (targetId === POISON || inputs.includes(POISON)) return POISON;
     const target = this.byId.get(targetId);
@@ -563,7 +592,9 @@ class Instantiator {
     }
     values.forEach((v, i) => {
       if (this.limitHit) return;
-      const suffix = item.kind === 'for' && ((typeof v === 'number' && Number.isSafeInteger(v) && v >= 0) || (typeof v === 'string' && /^[A-Za-z0-9_]+$/.test(v))) ? String(v) : String(i);
+      // stage0, stage1 for numbers; act_relu for strings; the index for anything else.
+      const suffix = item.kind === 'for' && typeof v === 'number' && Number.isSafeInteger(v) && v >= 0 ? String(v)
+        : item.kind === 'for' && typeof v === 'string' && /^[A-Za-z0-9_]+$/.test(v) ? `_${v}` : String(i);
       const path = this.join(c.path, this.alloc(c.path, `${prefix}${suffix}`));
       const vars = new VarScope(c.vars);
       vars.vars.set(item.kind === 'repeat' ? item.as ?? '\u0000' : item.var, item.kind === 'repeat' ? i : v);

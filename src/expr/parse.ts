@@ -69,6 +69,7 @@ function lex(src: string): Tok[] {
       continue;
     }
     const op = OPS.find((o) => src.startsWith(o, i));
+    if (c === '.') throw new ExprSyntaxError("'.' (property access) is not part of the expression language", i, i + 1);
     if (!op) throw new ExprSyntaxError(`unexpected character '${c}'`, i, i + 1);
     i += op.length;
     toks.push({ t: 'op', v: op, s, e: i });
@@ -169,7 +170,7 @@ export function parseExpr(src: string): Expr {
         if (!isOp(')')) {
           for (;;) {
             args.push(expr(0));
-            if (isOp(',')) { next(); continue; }
+            if (isOp(',')) { next(); if (isOp(')')) break; continue; }
             break;
           }
         }
@@ -208,7 +209,6 @@ export function parseExpr(src: string): Expr {
           const close = expect(']');
           return { kind: 'list', items, start: t.s, end: close.e };
         }
-        if (t.v === '.') throw new ExprSyntaxError('property access is not part of the expression language', t.s, t.e);
         throw new ExprSyntaxError(`unexpected ${describe(t)}`, t.s, t.e);
       case 'eof':
         throw new ExprSyntaxError('unexpected end of expression', t.s, t.e);

@@ -82,7 +82,7 @@ export const zeroPadding2d: OpDef = {
 
 export const upSampling2d: OpDef = {
   name: 'up_sampling2d',
-  tfjs: { factory: 'upSampling2d' },
+  tfjs: { factory: 'upSampling2d', pairs: ['size'] },
   kerasClass: 'UpSampling2D',
   category: 'reshaping',
   doc: 'Repeats rows and columns (Keras `UpSampling2D`).',

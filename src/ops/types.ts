@@ -47,6 +47,8 @@ export interface TfjsMapping {
   factory: string;
   /** Attributes tfjs lacks: the only value it can build (the Keras default). */
   unsupported?: Readonly<Record<string, unknown>>;
+  /** "int or pair" attributes that tfjs only takes as a pair (`[2, 2]`, not `2`). */
+  pairs?: readonly string[];
 }
 
 /** Thrown by shape rules; turned into a diagnostic at the node's source span. */

@@ -12,6 +12,7 @@ import { diag, didYouMean } from '../diagnostics/diagnostics.js';
 import { escapePointer, spanAt, type LoadedDocument } from '../load/yaml.js';
 import { ExprSyntaxError, parseExpr } from '../expr/parse.js';
 import { ITEM_KEYS } from './schema.js';
+import { checkParamValue } from '../expand/params.js';
 
 type Raw = Record<string, unknown>;
 
@@ -67,6 +68,12 @@ export class AstBuilder {
     if (typeof value === 'string' && value.startsWith('$')) {
       if (value.startsWith('$$')) return { kind: 'lit', value: value.slice(1), ptr };
       const valueSpan = this.span(ptr);
+      if (!/^\$(\{[\s\S]*\}|[A-Za-z_][A-Za-z0-9_]*)$/.test(value)) {
+        this.diagnostics.push(diag('exprSyntax', `'${value}' is neither a variable ($name) nor an expression (\${...})`, valueSpan, {
+          hint: value.startsWith('${') ? 'close the expression with }' : `write \${${value.slice(1)}}, or $$ for a literal $`,
+        }));
+        return { kind: 'lit', value: null, ptr };
+      }
       const text = this.doc.text;
       const braced = value.startsWith('${');
       const source = braced ? value.slice(2, -1) : value.slice(1);
@@ -113,6 +120,14 @@ export class AstBuilder {
         if (key in r && !types.includes(decl.type)) {
           this.diagnostics.push(diag('keyNotAllowedHere', `'${key}' does not apply to a parameter of type ${decl.type} (only ${types.join(', ')})`, this.span(`${pptr}/${key}`, 'key')));
         }
+      }
+      if (['true', 'false', 'null'].includes(name)) {
+        this.diagnostics.push(diag('invalidValue', `'${name}' cannot be a parameter name: it is a literal in expressions`, this.span(pptr, 'key')));
+      }
+      // Defaults are checked where they are written, even when every run overrides them.
+      if ('default' in r && decl.type) {
+        const problem = checkParamValue(decl, r.default);
+        if (problem) this.diagnostics.push(diag(problem.kind === 'type' ? 'paramType' : 'paramRange', problem.message.replace(/^parameter/, 'the default of parameter'), this.span(`${pptr}/default`)));
       }
       if (decl.type === 'enum' && !decl.values) {
         this.diagnostics.push(diag('missingKey', `enum parameter '${name}' needs 'values'`, this.span(pptr, 'key')));

@@ -51,9 +51,26 @@ export async function loadTf(requested?: BackendName): Promise<{ tf: Tf; backend
     }
   } else {
     await tf.setBackend('cpu');
+    quietFirstCpuWrite(tf);
   }
   await tf.ready();
   return (loaded = { tf, backend });
+}
+
+/**
+ * The cpu backend prints a banner ("install our node backend") on its first write.
+ * We say which backend is in use ourselves, so let that first write happen silently.
+ */
+function quietFirstCpuWrite(tf: Tf): void {
+  const warn = console.warn;
+  console.warn = (...args: unknown[]) => {
+    if (!String(args[0]).includes('looks like you are running TensorFlow.js in Node.js')) warn(...args);
+  };
+  try {
+    tf.tidy(() => tf.scalar(0));
+  } finally {
+    console.warn = warn;
+  }
 }
 
 /** What the backend is, in words, for the command line. */

@@ -55,7 +55,7 @@ export function tfjsLayerSpec(node: Pick<IRNode, 'id' | 'op' | 'attrs'>, registr
       }
       continue;
     }
-    const v = convert(key, value);
+    const v = def.tfjs.pairs?.includes(key) && typeof value === 'number' ? [value, value] : convert(key, value);
     if (v !== undefined) config[camel(key)] = v;
   }
   config.name = layerName(node.id);

@@ -1,0 +1,202 @@
+/**
+ * `modelspec import`: a Keras / TensorFlow.js topology JSON (what `model.to_json()`,
+ * tfjs' `model.toJSON()` or a tfjs `model.json` holds) -> a spec. Layers keep
+ * their order and names (as `id:`), merges and branches become `from:`
+ * references, further applications of a shared layer become `share:` items.
+ * Attributes equal to the Keras default are left out, so the spec reads like
+ * hand-written code.
+ */
+import type { OpDef, OpRegistry } from '../../ops/index.js';
+
+type Json = null | boolean | number | string | Json[] | { [k: string]: Json };
+type JsonObject = { [k: string]: Json };
+
+interface KerasLayer {
+  name: string;
+  class_name: string;
+  config: JsonObject;
+  inbound_nodes: Json[];
+}
+
+export class ImportError extends Error {}
+
+const snake = (s: string) => s.replace(/([a-z0-9])([A-Z])/g, '$1_$2').replace(/([A-Z])([A-Z][a-z])/g, '$1_$2').toLowerCase();
+
+/** Keras' topology from the JSON forms it comes in. */
+function topologyOf(json: JsonObject): { name: string; layers: KerasLayer[]; inputs: [string, number][]; outputs: [string, number][] } {
+  let t: JsonObject = json;
+  if (t.modelTopology && typeof t.modelTopology === 'object') t = t.modelTopology as JsonObject;
+  if (t.model_config && typeof t.model_config === 'object') t = t.model_config as JsonObject;
+  const config = t.config as JsonObject | undefined;
+  if (!config || !Array.isArray(config.layers)) throw new ImportError('not a Keras functional-model topology: no config.layers');
+  if (t.class_name === 'Sequential') throw new ImportError('Sequential models are not supported yet: export the functional model (keras.Model) instead');
+  const refs = (v: Json | undefined): [string, number][] =>
+    ((v ?? []) as Json[]).map((r) => {
+      const a = r as Json[];
+      return [String(a[0]), Number(a[1] ?? 0)];
+    });
+  return {
+    name: typeof config.name === 'string' ? config.name : 'imported',
+    layers: config.layers as unknown as KerasLayer[],
+    inputs: refs(config.input_layers),
+    outputs: refs(config.output_layers),
+  };
+}
+
+/** The inbound tensors of each application of a layer: [[layer, nodeIndex], ...] per node. */
+function inboundOf(layer: KerasLayer): [string, number][][] {
+  return (layer.inbound_nodes ?? []).map((node) => {
+    if (Array.isArray(node)) return node.map((r) => [String((r as Json[])[0]), Number((r as Json[])[1] ?? 0)] as [string, number]);
+    // Keras 3: {args: [{class_name: '__keras_tensor__', config: {keras_history: [name, node, index]}}, ...]}
+    const args = ((node as JsonObject).args ?? []) as Json[];
+    const flat = args.flatMap((a) => (Array.isArray(a) ? a : [a]));
+    return flat.map((a) => {
+      const h = ((a as JsonObject).config as JsonObject).keras_history as Json[];
+      return [String(h[0]), Number(h[1] ?? 0)] as [string, number];
+    });
+  });
+}
+
+function identifier(name: string, used: Set<string>): string {
+  let id = name.replace(/[^A-Za-z0-9_]/g, '_');
+  if (!/^[A-Za-z_]/.test(id)) id = `_${id}`;
+  let out = id;
+  for (let i = 1; used.has(out); i++) out = `${id}_${i}`;
+  used.add(out);
+  return out;
+}
+
+const INITIALIZER_NAMES: Record<string, string> = { le_cun_normal: 'lecun_normal', le_cun_uniform: 'lecun_uniform' };
+
+function namedVarianceScaling(cfg: JsonObject): string | undefined {
+  const mode = snake(String(cfg.mode ?? ''));
+  const dist = snake(String(cfg.distribution ?? ''));
+  const normal = dist === 'normal' || dist === 'truncated_normal';
+  const family = cfg.scale === 2 && mode === 'fan_in' ? 'he' : cfg.scale === 1 && mode === 'fan_avg' ? 'glorot' : cfg.scale === 1 && mode === 'fan_in' ? 'lecun' : undefined;
+  if (!family || (!normal && dist !== 'uniform')) return undefined;
+  return `${family}_${normal ? 'normal' : 'uniform'}`;
+}
+
+/** A Keras config value -> our attribute value. */
+function attrValue(key: string, v: Json): unknown {
+  if (v !== null && typeof v === 'object' && !Array.isArray(v) && typeof v.class_name === 'string') {
+    const cls = v.class_name;
+    const cfg = (v.config ?? {}) as JsonObject;
+    if (key.endsWith('_regularizer')) {
+      const out: Record<string, number> = {};
+      if (typeof cfg.l1 === 'number' && cfg.l1 !== 0) out.l1 = cfg.l1;
+      if (typeof cfg.l2 === 'number' && cfg.l2 !== 0) out.l2 = cfg.l2;
+      return Object.keys(out).length ? out : null;
+    }
+    if (key.endsWith('_initializer')) {
+      const n = snake(cls);
+      // tfjs serialises he_normal, glorot_uniform, ... as the VarianceScaling they are.
+      if (n === 'variance_scaling') return namedVarianceScaling(cfg) ?? n;
+      return INITIALIZER_NAMES[n] ?? n;
+    }
+  }
+  if (key === 'activation' && typeof v === 'string') return v === 'linear' ? null : snake(v);
+  // tfjs stores Reshape's -1 as null.
+  if (key === 'target_shape' && Array.isArray(v)) return v.map((d) => (d === null ? -1 : d));
+  if (key.endsWith('_initializer') && typeof v === 'string') return snake(v);
+  return v;
+}
+
+/** Collapse [3, 3] to 3 where an attribute takes "an int or a pair". */
+function simplify(def: OpDef, key: string, v: unknown): unknown {
+  const schema = def.attrs[key]?.schema as { anyOf?: { type?: string }[] } | undefined;
+  const intOrPair = schema?.anyOf?.some((s) => s.type === 'integer') && schema.anyOf.some((s) => s.type === 'array');
+  if (intOrPair && Array.isArray(v) && v.length === 2 && v[0] === v[1]) return v[0];
+  if (key === 'axis' && Array.isArray(v) && v.length === 1) return v[0];
+  return v;
+}
+
+/** YAML flow text for a value: plain where safe, JSON-quoted otherwise. */
+function flow(v: unknown): string {
+  if (v === null) return 'null';
+  if (Array.isArray(v)) return `[${v.map(flow).join(', ')}]`;
+  if (typeof v === 'object') return `{${Object.entries(v as object).map(([k, x]) => `${k}: ${flow(x)}`).join(', ')}}`;
+  if (typeof v === 'string') {
+    return /^[A-Za-z_][A-Za-z0-9_.-]*$/.test(v) && !/^(true|false|null|yes|no|on|off|y|n)$/i.test(v) ? v : JSON.stringify(v);
+  }
+  return String(v);
+}
+
+export interface ImportResult {
+  yaml: string;
+  warnings: string[];
+}
+
+export function importKerasJson(json: unknown, registry: OpRegistry, opts: { source?: string; schemaPath?: string } = {}): ImportResult {
+  if (json === null || typeof json !== 'object') throw new ImportError('the file does not hold a JSON object');
+  const topo = topologyOf(json as JsonObject);
+  const byClass = new Map(registry.all().map((op) => [op.kerasClass, op]));
+  const warnings: string[] = [];
+  const used = new Set<string>();
+  const ids = new Map<string, string>(); // keras layer name -> spec id
+  for (const l of topo.layers) ids.set(l.name, identifier(l.name, used));
+  const outName = (layer: string, node: number) => (node === 0 ? ids.get(layer)! : `${ids.get(layer)!}_${node}`);
+
+  const inputLines: string[] = [];
+  interface App { layer: KerasLayer; node: number; inputs: string[]; out: string }
+  const apps: App[] = [];
+  for (const l of topo.layers) {
+    if (l.class_name === 'InputLayer') {
+      const shape = (l.config.batch_input_shape ?? l.config.batch_shape) as Json[] | undefined;
+      if (!shape) throw new ImportError(`input layer '${l.name}' has no batch_input_shape`);
+      const dtype = typeof l.config.dtype === 'string' && l.config.dtype !== 'float32' ? `, dtype: ${l.config.dtype}` : '';
+      inputLines.push(`  ${ids.get(l.name)}: {shape: ${flow(shape.slice(1))}${dtype}}`);
+      continue;
+    }
+    inboundOf(l).forEach((ins, node) => apps.push({ layer: l, node, inputs: ins.map(([n, k]) => outName(n, k)), out: outName(l.name, node) }));
+  }
+  // Order applications so each comes after its inputs (shared layers' later applications may be listed early).
+  const ready = new Set(topo.layers.filter((l) => l.class_name === 'InputLayer').map((l) => ids.get(l.name)!));
+  const ordered: App[] = [];
+  const pending = [...apps];
+  while (pending.length) {
+    const i = pending.findIndex((a) => a.inputs.every((x) => ready.has(x)));
+    if (i < 0) throw new ImportError('the layers\' connections form a cycle or name missing layers');
+    const [a] = pending.splice(i, 1);
+    ordered.push(a!);
+    ready.add(a!.out);
+  }
+
+  const lines: string[] = [];
+  let previous: string | undefined = inputLines.length === 1 ? ids.get(topo.inputs[0]?.[0] ?? '') : undefined;
+  for (const a of ordered) {
+    const fromText = a.inputs.length === 1 && a.inputs[0] === previous ? '' : `    from: ${a.inputs.length === 1 ? a.inputs[0] : flow(a.inputs)}\n`;
+    if (a.node > 0) {
+      lines.push(`  - share: ${ids.get(a.layer.name)}\n    id: ${a.out}\n${fromText}`.trimEnd());
+      previous = a.out;
+      continue;
+    }
+    const def = byClass.get(a.layer.class_name);
+    if (!def) throw new ImportError(`layer '${a.layer.name}' is a ${a.layer.class_name}, which modelspec has no op for (register one with --plugin)`);
+    const attrs: string[] = [];
+    for (const [key, attr] of Object.entries(def.attrs)) {
+      if (!(key in a.layer.config)) {
+        if (attr.required) throw new ImportError(`layer '${a.layer.name}' (${a.layer.class_name}) has no '${key}'`);
+        continue;
+      }
+      const v = simplify(def, key, attrValue(key, a.layer.config[key]!));
+      if (!attr.required && JSON.stringify(v) === JSON.stringify(attr.default)) continue;
+      attrs.push(`${key}: ${flow(v)}`);
+    }
+    const known = new Set([...Object.keys(def.attrs), 'name', 'trainable', 'dtype', 'data_format', 'batch_input_shape', 'noise_shape', 'kernel_constraint', 'bias_constraint', 'input_dtype', 'autocast']);
+    const dropped = Object.entries(a.layer.config).filter(([k, v]) => !known.has(k) && v !== null);
+    if (dropped.length) warnings.push(`${a.layer.name}: ignored ${dropped.map(([k]) => k).join(', ')}`);
+    lines.push(`  - ${def.name}: {${attrs.join(', ')}}\n    id: ${a.out}\n${fromText}`.trimEnd());
+    previous = a.out;
+  }
+  const outputs = topo.outputs.map(([n, k]) => outName(n, k));
+  const outputsText = outputs.length === 1 && outputs[0] === previous ? '' : `outputs: ${flow(outputs.length === 1 ? outputs[0] : outputs)}\n`;
+  const header = [
+    ...(opts.schemaPath ? [`# yaml-language-server: $schema=${opts.schemaPath}`] : []),
+    'modelspec: 1',
+    `name: ${identifier(topo.name, new Set())}`,
+    `doc: Imported${opts.source ? ` from ${flow(opts.source)}` : ''} by modelspec import.`,
+  ];
+  const yaml = `${header.join('\n')}\n\ninputs:\n${inputLines.join('\n')}\n\nlayers:\n${lines.join('\n')}\n${outputsText ? `\n${outputsText}` : ''}`;
+  return { yaml, warnings };
+}

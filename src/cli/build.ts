@@ -1,0 +1,92 @@
+/** `modelspec build <spec> --out <dir>`: the TensorFlow.js model (or its Keras JSON), written atomically. */
+import { readFileSync } from 'node:fs';
+import { join, relative } from 'node:path';
+import { compileFile } from '../index.js';
+import { renderDiagnostics } from '../diagnostics/render.js';
+import type { OpRegistry } from '../ops/index.js';
+import { checkOverwrite, GENERATOR, writeFileAtomic } from '../io/atomic.js';
+import { EXIT, type CommandOutput } from './output.js';
+import { UsageError } from './plugins.js';
+
+export interface BuildCommandOptions {
+  set: string[];
+  out: string;
+  backend?: 'node' | 'wasm' | 'cpu';
+  format: 'tfjs' | 'keras-json';
+  force: boolean;
+  registry: OpRegistry;
+}
+
+const isOurModelJson = (content: string) => {
+  try {
+    const j = JSON.parse(content) as { generatedBy?: string; modelspec?: unknown };
+    return (typeof j.generatedBy === 'string' && j.generatedBy.startsWith(GENERATOR)) || j.modelspec !== undefined;
+  } catch {
+    return false;
+  }
+};
+
+export async function runBuild(spec: string, opts: BuildCommandOptions): Promise<CommandOutput> {
+  const result = compileFile(spec, { set: opts.set, registry: opts.registry });
+  const rendered = result.diagnostics.length ? renderDiagnostics(result.diagnostics, result.sources, { cwd: process.cwd() }) + '\n' : '';
+  if (!result.ok || !result.graph) return { stdout: '', stderr: rendered, code: EXIT.problems };
+  const graph = result.graph;
+
+  const modelPath = join(opts.out, 'model.json');
+  const weightsPath = join(opts.out, 'weights.bin');
+  try {
+    checkOverwrite(modelPath, opts.force, isOurModelJson);
+    // weights.bin is ours when the model.json beside it is.
+    if (opts.format === 'tfjs') {
+      checkOverwrite(weightsPath, opts.force, () => {
+        try { return isOurModelJson(readFileSync(modelPath, 'utf8')); } catch { return false; }
+      });
+    }
+  } catch (e) {
+    throw new UsageError((e as Error).message);
+  }
+
+  const { loadTf, describeBackend } = await import('../backends/tfjs/backend.js');
+  const { buildFromGraph } = await import('../backends/tfjs/interpreter.js');
+  let loaded;
+  try {
+    loaded = await loadTf(opts.backend);
+  } catch (e) {
+    throw new UsageError((e as Error).message);
+  }
+  const { tf, backend } = loaded;
+  const model = buildFromGraph(tf, graph, opts.registry);
+  const lines: string[] = [];
+  model.summary(110, undefined, (...msg: unknown[]) => lines.push(msg.join(' ')));
+  const meta = { spec: relative(process.cwd(), spec) || spec, parameters: graph.params };
+  const written: string[] = [];
+  if (opts.format === 'keras-json') {
+    const topology = model.toJSON(null, false) as object;
+    writeFileAtomic(modelPath, JSON.stringify({ ...topology, modelspec: meta }, null, 2) + '\n');
+    written.push(`${modelPath} (Keras topology JSON, for tf.keras.models.model_from_json)`);
+  } else {
+    await model.save(tf.io.withSaveHandler(async (artifacts) => {
+      const weights = artifacts.weightData instanceof ArrayBuffer ? new Uint8Array(artifacts.weightData) : new Uint8Array(0);
+      writeFileAtomic(weightsPath, weights);
+      const modelJson = {
+        format: 'layers-model',
+        generatedBy: `${GENERATOR} (TensorFlow.js ${tf.version.tfjs})`,
+        convertedBy: null,
+        modelTopology: artifacts.modelTopology,
+        weightsManifest: [{ paths: ['weights.bin'], weights: artifacts.weightSpecs }],
+        userDefinedMetadata: { modelspec: meta },
+      };
+      writeFileAtomic(modelPath, JSON.stringify(modelJson) + '\n');
+      written.push(`${modelPath}`, `${weightsPath} (${weights.byteLength.toLocaleString('en-US')} bytes)`);
+      return { modelArtifactsInfo: { dateSaved: new Date(), modelTopologyType: 'JSON' } };
+    }));
+  }
+  model.dispose();
+  const stdout = [
+    `backend: ${describeBackend(backend)}`,
+    ...lines,
+    ...written.map((w) => `wrote ${w}`),
+    '',
+  ].join('\n');
+  return { stdout, stderr: rendered, code: EXIT.ok };
+}

@@ -1,0 +1,37 @@
+/** `modelspec import <model.json>`: a Keras / tfjs topology JSON -> a spec. */
+import { readFileSync } from 'node:fs';
+import { dirname, relative, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { importKerasJson, ImportError } from '../backends/keras-json/import.js';
+import { checkOverwrite, writeFileAtomic } from '../io/atomic.js';
+import type { OpRegistry } from '../ops/index.js';
+import { EXIT, type CommandOutput } from './output.js';
+import { UsageError } from './plugins.js';
+
+export function runImport(file: string, opts: { out?: string; force: boolean; registry: OpRegistry }): CommandOutput {
+  let json: unknown;
+  try {
+    json = JSON.parse(readFileSync(file, 'utf8'));
+  } catch (e) {
+    return { stdout: '', stderr: `modelspec: cannot read ${file}: ${(e as Error).message}\n`, code: EXIT.problems };
+  }
+  // The modeline points from the output file to the package's schema.
+  const schema = fileURLToPath(new URL('../../schema/modelspec.schema.json', import.meta.url));
+  const schemaPath = opts.out ? relative(dirname(resolve(opts.out)), schema) : undefined;
+  let result;
+  try {
+    result = importKerasJson(json, opts.registry, { source: relative(process.cwd(), resolve(file)), ...(schemaPath ? { schemaPath } : {}) });
+  } catch (e) {
+    if (e instanceof ImportError) return { stdout: '', stderr: `${file}: ${e.message}\n`, code: EXIT.problems };
+    throw e;
+  }
+  const stderr = result.warnings.map((w) => `warning: ${w}\n`).join('');
+  if (!opts.out) return { stdout: result.yaml, stderr, code: EXIT.ok };
+  try {
+    checkOverwrite(opts.out, opts.force, (content) => content.includes('by modelspec import.'));
+  } catch (e) {
+    throw new UsageError((e as Error).message);
+  }
+  writeFileAtomic(opts.out, result.yaml);
+  return { stdout: `wrote ${opts.out}\n`, stderr, code: EXIT.ok };
+}
