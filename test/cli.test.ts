@@ -1,6 +1,8 @@
 /** The built command line: exit codes, output formats, golden summaries. Runs dist/ (npm run build). */
 import { spawnSync } from 'node:child_process';
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { ROOT } from './helpers.js';
 
@@ -103,7 +105,19 @@ describe('modelspec summary', () => {
 });
 
 describe('static commands never load TensorFlow.js', () => {
-  it('the bundled CLI does not reference it', () => {
-    expect(readFileSync(CLI, 'utf8')).not.toMatch(/@tensorflow/);
+  it('check and summary resolve no @tensorflow module; build does', () => {
+    const trace = (...args: string[]) => {
+      const file = join(mkdtempSync(join(tmpdir(), 'modelspec-trace-')), 'loads.txt');
+      writeFileSync(file, '');
+      const r = spawnSync(process.execPath, ['--import', `${ROOT}test/fixtures/trace-loads.mjs`, CLI, ...args], {
+        cwd: ROOT, encoding: 'utf8', env: { ...process.env, MODELSPEC_TRACE_LOADS: file },
+      });
+      expect(r.status).toBe(0);
+      return readFileSync(file, 'utf8');
+    };
+    expect(trace('check', 'specs/resnet-v1.yaml')).not.toMatch(/@tensorflow/);
+    expect(trace('summary', 'specs/resnet-v1.yaml', '--depth', '1')).not.toMatch(/@tensorflow/);
+    // The trace would see it: building a model does load TensorFlow.js.
+    expect(trace('build', 'specs/mnist-cnn.yaml', '--backend', 'cpu', '--out', mkdtempSync(join(tmpdir(), 'modelspec-out-')))).toMatch(/@tensorflow\/tfjs/);
   });
 });

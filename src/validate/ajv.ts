@@ -9,7 +9,7 @@ import type { Ajv, ErrorObject, Options, ValidateFunction } from 'ajv';
 import type { Diagnostic } from '../types/diagnostic.js';
 import type { JsonSchema, OpRegistry } from '../ops/index.js';
 import { diag, didYouMean } from '../diagnostics/diagnostics.js';
-import { EXPR_PATTERN, generateSchema, opAttrsLiteralSchema } from './schema.js';
+import { EXPR_PATTERN, generateSchema, opAttrsLiteralSchema, shorthandAttr } from './schema.js';
 import { spanAt, unescapePointer, type LoadedDocument } from '../load/yaml.js';
 import { show, typeName } from '../expr/evaluate.js';
 
@@ -141,6 +141,12 @@ function opAt(ptr: string, registry: OpRegistry): string | undefined {
 
 export function describePath(ptr: string, registry: OpRegistry): string {
   const segs = segments(ptr);
+  const last = segs[segs.length - 1];
+  if (last !== undefined && opAt(ptr, registry)) {
+    const def = registry.get(last)!;
+    const only = shorthandAttr(def);
+    if (only) return `${last} attribute '${only}'`;
+  }
   if (segs.length >= 3) {
     const op = opAt('/' + segs.slice(0, -1).join('/'), registry);
     if (op) return `${op} attribute '${segs[segs.length - 1]}'`;
@@ -183,8 +189,13 @@ export function translateErrors(errors: readonly ErrorObject[], ctx: ErrorContex
   const within = (e: ErrorObject, path: string) => e.instancePath === path || e.instancePath.startsWith(path + '/');
   for (const e of errors) {
     if (e.keyword !== 'anyOf') { errs.push(e); continue; }
+    // Members: the trailing errors from this anyOf's branches (by schema path), or from the
+    // expression definition it refers to (whose schema paths are relative to that definition).
+    const prefix = e.schemaPath + '/';
+    const member = (x: ErrorObject) =>
+      within(x, e.instancePath) && (x.schemaPath.startsWith(prefix) || (x.instancePath === e.instancePath && isExpressionSchema(x.parentSchema)));
     let k = errs.length;
-    while (k > 0 && within(errs[k - 1]!, e.instancePath)) k--;
+    while (k > 0 && member(errs[k - 1]!)) k--;
     const members = errs.splice(k);
     errs.push(...collapseAnyOf(e, members));
   }

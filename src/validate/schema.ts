@@ -46,6 +46,12 @@ function describeDefault(v: unknown): string {
   return v === undefined ? '' : ` Default: \`${JSON.stringify(v)}\`.`;
 }
 
+/** The attribute an op takes in shorthand form (`- dense: 10`): its only required one, if it has exactly one. */
+export function shorthandAttr(op: { attrs: Readonly<Record<string, { required?: boolean }>> }): string | undefined {
+  const required = Object.entries(op.attrs).filter(([, a]) => a.required).map(([k]) => k);
+  return required.length === 1 ? required[0] : undefined;
+}
+
 /** The schema of one op's attribute mapping, literals only (used after expressions are evaluated). */
 export function opAttrsLiteralSchema(registry: OpRegistry, op: string): JsonSchema {
   const def = registry.get(op)!;
@@ -78,7 +84,14 @@ export function generateSchema(registry: OpRegistry): JsonSchema {
     const description = `${op.doc}${required.length ? ` Required: ${required.join(', ')}.` : ''}`;
     // A title per op: editors label completions and type errors with it ("object(conv2d)").
     const title = `${op.name} (${op.kerasClass})`;
-    opProps[op.name] = required.length ? { title, description, ...attrs } : { title, description, anyOf: [attrs, { type: 'null' }] };
+    const only = shorthandAttr(op);
+    if (only) {
+      // `- dropout: 0.3`, `- activation: relu`: an op with one required attribute takes it directly.
+      const a = op.attrs[only]!;
+      opProps[op.name] = { title, description: `${description} Shorthand: \`${op.name}: <${only}>\`.`, anyOf: [attrs, allowExpressions({ ...a.schema })] };
+    } else {
+      opProps[op.name] = required.length ? { title, description, ...attrs } : { title, description, anyOf: [attrs, { type: 'null' }] };
+    }
   }
 
   return {

@@ -11,7 +11,7 @@ import type { OpRegistry } from '../ops/index.js';
 import { diag, didYouMean } from '../diagnostics/diagnostics.js';
 import { escapePointer, spanAt, type LoadedDocument } from '../load/yaml.js';
 import { ExprSyntaxError, parseExpr } from '../expr/parse.js';
-import { ITEM_KEYS } from './schema.js';
+import { ITEM_KEYS, shorthandAttr } from './schema.js';
 import { checkParamValue } from '../expand/params.js';
 
 type Raw = Record<string, unknown>;
@@ -237,9 +237,15 @@ export class AstBuilder {
         if (bad) return undefined;
         const op = opKeys[0]!;
         const aptr = `${ptr}/${escapePointer(op)}`;
-        const argsRaw = (r[op] ?? {}) as Raw;
+        const raw = r[op];
         const args = new Map<string, Template>();
-        for (const [k, v] of Object.entries(argsRaw)) args.set(k, this.template(v, `${aptr}/${escapePointer(k)}`));
+        const def = this.registry.get(op);
+        const only = def ? shorthandAttr(def) : undefined;
+        if (only && raw !== null && raw !== undefined && (typeof raw !== 'object' || Array.isArray(raw))) {
+          args.set(only, this.template(raw, aptr)); // shorthand: `- dense: 10`
+        } else {
+          for (const [k, v] of Object.entries((raw ?? {}) as Raw)) args.set(k, this.template(v, `${aptr}/${escapePointer(k)}`));
+        }
         if (this.registry.has(op)) return { ...base, kind: 'layer', op, attrs: args };
         return { ...base, kind: 'call', block: op, args };
       }
