@@ -24,8 +24,17 @@ async function tryNode(): Promise<Tf | undefined> {
 }
 
 /** Load tfjs with the requested backend, or the best one present. Says which through the result. */
+const ENGINE_NAME: Record<BackendName, string> = { node: 'tensorflow', wasm: 'wasm', cpu: 'cpu' };
+
 export async function loadTf(requested?: BackendName): Promise<{ tf: Tf; backend: BackendName }> {
-  if (loaded && (!requested || loaded.backend === requested)) return loaded;
+  if (loaded && (!requested || loaded.backend === requested)) {
+    // Someone may have switched backends since (tf.setBackend): switch back to the one we report.
+    if (loaded.tf.getBackend() !== ENGINE_NAME[loaded.backend]) {
+      await loaded.tf.setBackend(ENGINE_NAME[loaded.backend]);
+      await loaded.tf.ready();
+    }
+    return loaded;
+  }
   if (requested === 'node' || (!requested && !loaded)) {
     const tf = await tryNode();
     if (tf) {
