@@ -219,7 +219,7 @@ describe('MNIST CNN: wasm agrees with cpu from identical weights, inputs and dro
   });
 });
 
-describe('the wasm Conv2DBackpropFilter kernel against the cpu backend', () => {
+describe('the wasm convolution gradient kernels (Conv2DBackpropFilter, Conv2DBackpropInput) against the cpu backend', () => {
   interface ConvCase {
     batch: number;
     h: number;
@@ -287,6 +287,41 @@ describe('the wasm Conv2DBackpropFilter kernel against the cpu backend', () => {
       return g(tf.tensor4d(w, [c.kh, c.kw, c.cin, c.cout])).dataSync().slice() as Float32Array;
     });
   }
+
+  /** dx = d/dx sum(conv2d(x, W) * r), on the current backend. */
+  function inputGrad(c: ConvCase, x: Float32Array, w: Float32Array, r: Float32Array, rShape: number[]): Float32Array {
+    return tf.tidy(() => {
+      const wt = tf.tensor4d(w, [c.kh, c.kw, c.cin, c.cout]);
+      const rt = tf.tensor4d(r, rShape as [number, number, number, number]);
+      const g = tf.grad((xt: TF.Tensor) => tf.sum(tf.mul(conv(c, xt as TF.Tensor4D, wt), rt)));
+      return g(tf.tensor4d(x, [c.batch, c.h, c.w, c.cin])).dataSync().slice() as Float32Array;
+    });
+  }
+
+  it(`input gradient matches cpu over ${cases().length} shapes (stride 1 through the fast path, others through wasm's own kernel): max |dx_wasm - dx_cpu| <= ${KERNEL_REL_TOL} * max(1, max |dx_cpu|)`, async () => {
+    const rand = prng(7);
+    const failures: string[] = [];
+    let worst = 0;
+    for (const c of cases()) {
+      const p = typeof c.pad === 'number' ? c.pad : 0;
+      const valid = c.pad !== 'same';
+      const ho = valid ? Math.floor((c.h + 2 * p - c.kh) / c.sh) + 1 : Math.ceil(c.h / c.sh);
+      const wo = valid ? Math.floor((c.w + 2 * p - c.kw) / c.sw) + 1 : Math.ceil(c.w / c.sw);
+      const rShape = [c.batch, ho, wo, c.cout];
+      const x = uniform(rand, c.batch * c.h * c.w * c.cin, -1, 1);
+      const w = uniform(rand, c.kh * c.kw * c.cin * c.cout, -1, 1);
+      const r = uniform(rand, size(rShape), -1, 1);
+      await use('cpu');
+      const ref = inputGrad(c, x, w, r, rShape);
+      await use('wasm');
+      const got = inputGrad(c, x, w, r, rShape);
+      const rel = maxAbsDiff(got, ref) / Math.max(1, maxAbs(ref));
+      worst = Math.max(worst, rel);
+      if (!(rel <= KERNEL_REL_TOL)) failures.push(`${JSON.stringify(c)}: relative max difference ${rel}`);
+    }
+    console.log(`Conv2DBackpropInput wasm vs cpu: worst relative max difference ${worst.toExponential(3)} (tolerance ${KERNEL_REL_TOL})`);
+    expect(failures).toEqual([]);
+  });
 
   it(`matches cpu over ${cases().length} shapes (same, valid, explicit padding): max |dW_wasm - dW_cpu| <= ${KERNEL_REL_TOL} * max(1, max |dW_cpu|)`, async () => {
     const rand = prng(99);
