@@ -6,7 +6,8 @@
  *
  * Every stage returns new values and reports problems as diagnostics; nothing here throws at the user.
  */
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
+import { withLimits, type Limits } from './limits.js';
 import { resolve as resolvePath } from 'node:path';
 import type { Diagnostic } from './types/diagnostic.js';
 import type { GraphIR, TypedGraph } from './types/ir.js';
@@ -23,6 +24,10 @@ import type { LoadedDocument } from './load/yaml.js';
 
 export interface CompileOptions {
   registry?: OpRegistry;
+  /** Resource limits (defaults: DEFAULT_LIMITS, listed in docs/robustness.md). */
+  limits?: Partial<Limits>;
+  /** Allow `use:` of files outside the spec's project (refused by default). */
+  allowOutsideRoot?: boolean;
   /** Parameter values: `--set` strings (`n=18`), or values by name. */
   set?: readonly string[] | Readonly<Record<string, unknown>>;
   host?: Host;
@@ -46,10 +51,14 @@ export interface CompileResult extends FrontEndResult {
   graph?: TypedGraph;
 }
 
-export const fsHost: Host = { readFile: (p) => readFileSync(p, 'utf8') };
+export const fsHost: Host = { readFile: (p) => readFileSync(p, 'utf8'), exists: (p) => existsSync(p) };
 
 /** Load, validate and resolve a spec: everything that does not depend on parameter values. */
 export function parseSpec(file: string, text: string, opts: CompileOptions = {}): FrontEndResult {
+  return withLimits(opts.limits, () => parseSpecWithin(file, text, opts));
+}
+
+function parseSpecWithin(file: string, text: string, opts: CompileOptions): FrontEndResult {
   const sources = opts.sources ?? new Sources();
   const ctx: FrontEndContext = {
     host: opts.host ?? fsHost,
@@ -57,6 +66,7 @@ export function parseSpec(file: string, text: string, opts: CompileOptions = {})
     sources,
     docs: new Map(),
     diagnostics: [],
+    ...(opts.allowOutsideRoot ? { allowOutsideRoot: true } : {}),
   };
   const built = readSpecFile(file, text, ctx);
   let ast: SpecAst | undefined;
@@ -78,6 +88,10 @@ function toSets(set: CompileOptions['set'], sources: Sources): { sets: SetValue[
 
 /** Compile spec text all the way to the typed graph. */
 export function compileSource(file: string, text: string, opts: CompileOptions = {}): CompileResult {
+  return withLimits(opts.limits, () => compileSourceWithin(file, text, opts));
+}
+
+function compileSourceWithin(file: string, text: string, opts: CompileOptions): CompileResult {
   const front = parseSpec(file, text, opts);
   const diagnostics = [...front.diagnostics];
   const { sets, diagnostics: setDiags } = toSets(opts.set, front.sources);
@@ -138,6 +152,7 @@ function pruneUnreachable(g: TypedGraph): TypedGraph {
 export { builtinRegistry, OpRegistry, ShapeError, attr } from './ops/index.js';
 export type { OpDef, AttrDef } from './ops/index.js';
 export { Sources } from './diagnostics/sources.js';
+export { DEFAULT_LIMITS, type Limits } from './limits.js';
 export { renderDiagnostic, renderDiagnostics, diagnosticToJson } from './diagnostics/render.js';
 export { Msg } from './diagnostics/messages.js';
 export { generateSchema } from './validate/schema.js';

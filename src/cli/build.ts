@@ -1,7 +1,7 @@
 /** `modelspec build <spec> --out <dir>`: the TensorFlow.js model (or its Keras JSON), written atomically. */
 import { readFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
-import { compileFile } from '../index.js';
+import { compileFile, type CompileOptions } from '../index.js';
 import { renderDiagnostics } from '../diagnostics/render.js';
 import type { OpRegistry } from '../ops/index.js';
 import { checkOverwrite, GENERATOR, writeFileAtomic } from '../io/atomic.js';
@@ -9,6 +9,8 @@ import { EXIT, type CommandOutput } from './output.js';
 import { UsageError } from './plugins.js';
 
 export interface BuildCommandOptions {
+  /** Limits and use: policy from the command line. */
+  compile?: Pick<CompileOptions, 'limits' | 'allowOutsideRoot'>;
   set: string[];
   out: string;
   backend?: 'node' | 'wasm' | 'cpu';
@@ -27,7 +29,7 @@ const isOurModelJson = (content: string) => {
 };
 
 export async function runBuild(spec: string, opts: BuildCommandOptions): Promise<CommandOutput> {
-  const result = compileFile(spec, { set: opts.set, registry: opts.registry });
+  const result = compileFile(spec, { ...opts.compile, set: opts.set, registry: opts.registry });
   const rendered = result.diagnostics.length ? renderDiagnostics(result.diagnostics, result.sources, { cwd: process.cwd() }) + '\n' : '';
   if (!result.ok || !result.graph) return { stdout: '', stderr: rendered, code: EXIT.problems };
   const graph = result.graph;

@@ -7,6 +7,7 @@
  */
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { registryWithPlugins, UsageError } from './plugins.js';
+import { LIMIT_NAMES, type Limits } from '../limits.js';
 import { EXIT, type CommandOutput } from './output.js';
 import { registerReviewCommands } from './review-commands.js';
 
@@ -16,6 +17,18 @@ const nonNegativeInt = (v: string) => {
   if (!Number.isInteger(n) || n < 0) throw new InvalidArgumentError('expected a whole number >= 0');
   return n;
 };
+
+function parseLimits(args: readonly string[]): Partial<Limits> {
+  const limits: Partial<Limits> = {};
+  for (const a of args) {
+    const [name, value] = a.split('=');
+    if (!name || !(LIMIT_NAMES as string[]).includes(name)) throw new UsageError(`--limit ${a}: unknown limit; the limits are ${LIMIT_NAMES.join(', ')}`);
+    const n = Number(value);
+    if (!Number.isSafeInteger(n) || n < 1) throw new UsageError(`--limit ${a}: expected ${name}=<a whole number >= 1>`);
+    limits[name as keyof Limits] = n;
+  }
+  return limits;
+}
 
 function emit(out: CommandOutput): void {
   if (out.stderr) process.stderr.write(out.stderr);
@@ -31,6 +44,9 @@ export function buildProgram(): Command {
     .exitOverride();
   const setOption = () => new Option('--set <name=value>', 'set a spec parameter; the value is read as YAML (repeatable)').default([]).argParser(collect);
   const pluginOption = () => new Option('--plugin <module>', 'load custom ops from a JavaScript module (repeatable)').default([]).argParser(collect);
+  const limitOption = () => new Option('--limit <name=value>', `raise or lower a resource limit (repeatable): ${LIMIT_NAMES.join(', ')}`).default([]).argParser(collect);
+  const rootOption = () => new Option('--allow-outside-root', 'allow use: of files outside the spec\'s project');
+  const compileFlags = (o: { limit: string[]; allowOutsideRoot?: boolean }) => ({ compile: { limits: parseLimits(o.limit), ...(o.allowOutsideRoot ? { allowOutsideRoot: true } : {}) } });
 
   program
     .command('check')
@@ -38,10 +54,12 @@ export function buildProgram(): Command {
     .argument('<spec...>', 'spec files')
     .addOption(setOption())
     .addOption(pluginOption())
+    .addOption(limitOption())
+    .addOption(rootOption())
     .option('--json', 'print diagnostics as JSON')
-    .action(async (specs: string[], o: { set: string[]; plugin: string[]; json?: boolean }) => {
+    .action(async (specs: string[], o: { set: string[]; plugin: string[]; json?: boolean; limit: string[]; allowOutsideRoot?: boolean }) => {
       const { runCheck } = await import('./check.js');
-      emit(runCheck(specs, { set: o.set, json: !!o.json, registry: await registryWithPlugins(o.plugin) }));
+      emit(runCheck(specs, { set: o.set, json: !!o.json, registry: await registryWithPlugins(o.plugin), ...compileFlags(o) }));
     });
 
   program
@@ -50,11 +68,13 @@ export function buildProgram(): Command {
     .argument('<spec>', 'spec file')
     .addOption(setOption())
     .addOption(pluginOption())
+    .addOption(limitOption())
+    .addOption(rootOption())
     .option('--json', 'print the summary as JSON')
     .addOption(new Option('--depth <n>', 'fold the view by block and loop below this depth').argParser(nonNegativeInt))
-    .action(async (spec: string, o: { set: string[]; plugin: string[]; json?: boolean; depth?: number }) => {
+    .action(async (spec: string, o: { set: string[]; plugin: string[]; json?: boolean; depth?: number; limit: string[]; allowOutsideRoot?: boolean }) => {
       const { runSummary } = await import('./summary.js');
-      emit(runSummary(spec, { set: o.set, json: !!o.json, ...(o.depth !== undefined ? { depth: o.depth } : {}), registry: await registryWithPlugins(o.plugin) }));
+      emit(runSummary(spec, { set: o.set, json: !!o.json, ...(o.depth !== undefined ? { depth: o.depth } : {}), registry: await registryWithPlugins(o.plugin), ...compileFlags(o) }));
     });
 
   program
@@ -63,13 +83,15 @@ export function buildProgram(): Command {
     .argument('<spec>', 'spec file')
     .addOption(setOption())
     .addOption(pluginOption())
+    .addOption(limitOption())
+    .addOption(rootOption())
     .requiredOption('--out <dir>', 'output directory')
     .addOption(new Option('--backend <name>', 'TensorFlow.js backend (default: the best present, node > wasm > cpu)').choices(['node', 'wasm', 'cpu']))
     .addOption(new Option('--format <format>', 'tfjs: model.json + weights.bin; keras-json: the Keras topology JSON').choices(['tfjs', 'keras-json']).default('tfjs'))
     .option('--force', 'replace files in --out that modelspec did not write')
-    .action(async (spec: string, o: { set: string[]; plugin: string[]; out: string; backend?: 'node' | 'wasm' | 'cpu'; format: 'tfjs' | 'keras-json'; force?: boolean }) => {
+    .action(async (spec: string, o: { set: string[]; plugin: string[]; out: string; backend?: 'node' | 'wasm' | 'cpu'; format: 'tfjs' | 'keras-json'; force?: boolean; limit: string[]; allowOutsideRoot?: boolean }) => {
       const { runBuild } = await import('./build.js');
-      emit(await runBuild(spec, { set: o.set, out: o.out, format: o.format, force: !!o.force, ...(o.backend ? { backend: o.backend } : {}), registry: await registryWithPlugins(o.plugin) }));
+      emit(await runBuild(spec, { set: o.set, out: o.out, format: o.format, force: !!o.force, ...(o.backend ? { backend: o.backend } : {}), registry: await registryWithPlugins(o.plugin), ...compileFlags(o) }));
     });
 
   program

@@ -1,11 +1,13 @@
 /** `modelspec summary <spec>`: the Keras-style table, totals, MACs, or the view folded by block. */
-import { compileFile } from '../index.js';
+import { compileFile, type CompileOptions } from '../index.js';
 import { diagnosticToJson, renderDiagnostics } from '../diagnostics/render.js';
 import { formatFolded, formatSummary, summaryJson } from '../report/summary.js';
 import type { OpRegistry } from '../ops/index.js';
 import { EXIT, type CommandOutput } from './output.js';
 
 export interface SummaryOptions {
+  /** Limits and use: policy from the command line. */
+  compile?: Pick<CompileOptions, 'limits' | 'allowOutsideRoot'>;
   set: string[];
   json: boolean;
   depth?: number;
@@ -13,7 +15,7 @@ export interface SummaryOptions {
 }
 
 export function runSummary(spec: string, opts: SummaryOptions): CommandOutput {
-  const result = compileFile(spec, { set: opts.set, registry: opts.registry });
+  const result = compileFile(spec, { ...opts.compile, set: opts.set, registry: opts.registry });
   const rendered = result.diagnostics.length ? renderDiagnostics(result.diagnostics, result.sources, { cwd: process.cwd() }) + '\n' : '';
   if (result.ok && result.library) {
     return { stdout: '', stderr: `${spec} is a block library (blocks, no layers): summarise a spec that uses it\n`, code: EXIT.problems };

@@ -25,6 +25,7 @@ export const Msg = {
   yamlTag: m('MS1002', 'error', 'YAML tag not allowed', 'Only the YAML core schema is accepted; tags such as `!!js/function` or `!custom` are refused, so a spec is always plain data.'),
   yamlDuplicateKey: m('MS1003', 'error', 'duplicate key', 'A mapping has the same key twice; YAML would silently keep one of them.'),
   fileRead: m('MS1004', 'error', 'file cannot be read', 'A spec file, or a file named in `use:`, does not exist or cannot be read.'),
+  resourceLimit: m('MS1006', 'error', 'resource limit exceeded', 'A file is larger, or nests deeper, or expands (through YAML aliases) to more nodes than the limits allow (docs/robustness.md). This guards `modelspec check` against hostile input.'),
   notAMapping: m('MS1005', 'error', 'spec is not a mapping', 'A spec file must be a YAML mapping with `modelspec: 1` at the top.'),
 
   unknownKey: m('MS2001', 'error', 'unknown key', 'A key that this place does not take. Unknown keys are errors rather than being ignored, so a typo never falls back to a default silently.'),
@@ -50,6 +51,7 @@ export const Msg = {
   arity: m('MS3010', 'error', 'wrong number of inputs', 'An op received a number of inputs it cannot take: a merge (`add`, `concatenate`, ...) needs at least two, every other op exactly one.'),
   badShare: m('MS3011', 'error', 'invalid shared layer', '`share:` must name a layer with weights (conv2d, dense, ...), not a block, a merge or an input.'),
   noInput: m('MS3012', 'error', 'item has no input', 'The first item of a spec with several inputs (or none) must say which one it takes with `from:`.'),
+  useOutsideRoot: m('MS3014', 'error', 'use: outside the project', 'A `use:` path leads outside the spec\'s project (the nearest folder above it with package.json or .git). Pass --allow-outside-root to permit it.'),
   useCycle: m('MS3013', 'error', 'use cycle', 'Files named in `use:` include each other.'),
 
   exprSyntax: m('MS4001', 'error', 'expression syntax error', 'A `${...}` expression cannot be parsed. The language is closed: numbers, strings, booleans, null, variables, lists, arithmetic, comparisons, `&& || !`, `c ? a : b`, indexing and the functions min, max, floor, ceil, round, abs, range, len.'),
@@ -64,6 +66,7 @@ export const Msg = {
 
   shapeMismatch: m('MS5001', 'error', 'incompatible input shapes', 'The inputs of a merge (`add`, `multiply`, `concatenate`, ...) have shapes that cannot be combined. Both shapes and the node are named.'),
   shapeInvalid: m('MS5002', 'error', 'op cannot take this input shape', 'An op received an input of the wrong rank, or its output would have a dimension below 1 (e.g. a 5x5 kernel on a 3x3 feature map with `padding: valid`).'),
+  tooLarge: m('MS5004', 'error', 'number too large', 'A shape dimension, parameter count or MAC count exceeds 2^53, past which JavaScript numbers are no longer exact.'),
   sharedShape: m('MS5003', 'error', 'shared layer used with another input shape', 'A `share:` item applies a layer to an input whose shape needs weights of another shape than the layer has.'),
 
   unusedInput: m('MS6001', 'warning', 'unused input', 'A declared input does not reach any output.'),

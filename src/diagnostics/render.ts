@@ -18,10 +18,26 @@ function location(span: SourceSpan | undefined, sources: Sources, cwd?: string):
   return lc ? `${file}:${lc.line}:${lc.column}` : file;
 }
 
+/** Longest line a code frame shows in full; longer ones are cut to a window around the span. */
+const MAX_FRAME_LINE = 160;
+
 function frame(span: SourceSpan, sources: Sources): string | undefined {
   const src = sources.get(span.file);
   if (!src) return undefined;
   const start = src.lineCol(span.start);
+  const lineStart = span.start - (start.column - 1);
+  const lineEndRaw = src.text.indexOf('\n', span.start);
+  const lineEnd = lineEndRaw < 0 ? src.text.length : lineEndRaw;
+  if (lineEnd - lineStart > MAX_FRAME_LINE) {
+    // A very long line (minified or hostile input): show a window around the span only.
+    const from = Math.max(lineStart, span.start - 60);
+    const to = Math.min(lineEnd, from + 120);
+    const text = `${from > lineStart ? '…' : ''}${src.text.slice(from, to)}${to < lineEnd ? '…' : ''}`;
+    const col = span.start - from + (from > lineStart ? 1 : 0);
+    const width = Math.max(1, Math.min(span.end, to) - span.start);
+    const gutter = String(start.line);
+    return `> ${gutter} | ${text}\n  ${' '.repeat(gutter.length)} | ${' '.repeat(col)}${'^'.repeat(width)}`;
+  }
   let endOffset = Math.max(span.start + 1, span.end);
   // Underline at most to the end of the first line of the span.
   const nl = src.text.indexOf('\n', span.start);

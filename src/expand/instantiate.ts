@@ -21,6 +21,7 @@ import { EvalError, evaluate, show, typeName, type Scope, type Value } from '../
 import { freeVariables } from '../expr/parse.js';
 import { schemaValidators, translateErrors } from '../validate/ajv.js';
 import { checkParamValue } from './params.js';
+import { LIMITS } from '../limits.js';
 
 export interface SetValue {
   name: string;
@@ -31,7 +32,6 @@ export interface SetValue {
   text?: string;
 }
 
-export const EXPAND_LIMITS = { maxNodes: 200_000, maxBlockDepth: 64 };
 
 export interface InstantiateContext {
   registry: OpRegistry;
@@ -170,10 +170,10 @@ class Instantiator {
   }
 
   private addNode(node: IRNode, c: Ctx): string {
-    if (this.nodes.length >= EXPAND_LIMITS.maxNodes) {
+    if (this.nodes.length >= LIMITS.maxExpandedNodes) {
       if (!this.limitHit) {
         this.limitHit = true;
-        this.report('expansionLimit', `the model expands to more than ${EXPAND_LIMITS.maxNodes} nodes`, node.span, c, {
+        this.report('expansionLimit', `the model expands to more than ${LIMITS.maxExpandedNodes} nodes`, node.span, c, {
           hint: 'check the repeat counts and loop ranges (and the parameters they use)',
         });
       }
@@ -490,8 +490,8 @@ class Instantiator {
     const block = this.ast.blocks.get(item.block);
     if (!block) return POISON; // reported by resolve
     const callSpan = this.memoSpan(item, c.file, () => `${item.ptr}/${escapePointer(item.block)}`, 'key');
-    if (c.depth >= EXPAND_LIMITS.maxBlockDepth) {
-      this.report('expansionLimit', `blocks nest deeper than ${EXPAND_LIMITS.maxBlockDepth}`, callSpan, c);
+    if (c.depth >= LIMITS.maxBlockDepth) {
+      this.report('expansionLimit', `blocks nest deeper than ${LIMITS.maxBlockDepth}`, callSpan, c);
       return POISON;
     }
     const inputs = this.inputsOf(item.from, current, c, callSpan);
@@ -565,8 +565,8 @@ class Instantiator {
         this.report('wrongType', `repeat: must be a non-negative integer, got ${typeName(n)} ${show(n)}`, span, c);
         return POISON;
       }
-      if (n > EXPAND_LIMITS.maxNodes) {
-        this.report('expansionLimit', `repeat: ${n} is more than the node limit (${EXPAND_LIMITS.maxNodes})`, span, c, {
+      if (n > LIMITS.maxExpandedNodes) {
+        this.report('expansionLimit', `repeat: ${n} is more than the node limit (${LIMITS.maxExpandedNodes})`, span, c, {
           hint: 'a model of this size cannot be built; check the count and the parameters it uses',
         });
         return POISON;

@@ -1,5 +1,6 @@
 /** Evaluation of the expression language. Values are plain JSON-like data. */
 import type { Expr } from '../types/spec.js';
+import { LIMITS } from '../limits.js';
 
 export type Value = number | string | boolean | null | Value[];
 
@@ -17,7 +18,6 @@ export interface Scope {
   names(): Iterable<string>;
 }
 
-export const EVAL_LIMITS = { maxSteps: 100_000, maxListLength: 100_000 };
 
 export function typeName(v: unknown): string {
   if (v === null) return 'null';
@@ -65,7 +65,7 @@ export function evaluate(e: Expr, scope: Scope): Value {
   };
 
   const ev = (x: Expr): Value => {
-    if (++steps > EVAL_LIMITS.maxSteps) fail('math', `evaluation takes more than ${EVAL_LIMITS.maxSteps} steps`, x);
+    if (++steps > LIMITS.maxEvalSteps) fail('math', `evaluation takes more than ${LIMITS.maxEvalSteps} steps`, x);
     switch (x.kind) {
       case 'num': return x.value;
       case 'str': return x.value;
@@ -157,7 +157,7 @@ export function evaluate(e: Expr, scope: Scope): Value {
             const [start, stop, step] = ns.length === 1 ? [0, ns[0]!, 1] : [ns[0]!, ns[1]!, ns[2] ?? 1];
             if (step === 0) fail('math', 'range() step must not be zero', x);
             const count = Math.max(0, Math.ceil((stop - start) / step));
-            if (count > EVAL_LIMITS.maxListLength) fail('math', `range() would have ${count} elements (limit ${EVAL_LIMITS.maxListLength})`, x);
+            if (count > LIMITS.maxListLength) fail('math', `range() would have ${count} elements (limit ${LIMITS.maxListLength})`, x);
             steps += count;
             return Array.from({ length: count }, (_, i) => start + i * step);
           }

@@ -7,6 +7,7 @@
  * `* / // %`, unary `- + !`, `**` (right-associative), postfix `f(...)` `a[i]`.
  */
 import type { BinaryOp, Expr } from '../types/spec.js';
+import { LIMITS } from '../limits.js';
 
 export const FUNCTIONS = ['min', 'max', 'floor', 'ceil', 'round', 'abs', 'range', 'len'] as const;
 export type FunctionName = (typeof FUNCTIONS)[number];
@@ -26,8 +27,6 @@ type Tok =
 
 const OPS = ['**', '//', '==', '!=', '<=', '>=', '&&', '||', '+', '-', '*', '/', '%', '<', '>', '!', '?', ':', '(', ')', '[', ']', ','];
 
-/** Hard limits so a hostile expression cannot exhaust the stack or the clock. */
-export const EXPR_LIMITS = { maxLength: 4096, maxDepth: 64 };
 
 function lex(src: string): Tok[] {
   const toks: Tok[] = [];
@@ -90,7 +89,7 @@ const POW_PREC = 8;
 
 /** Parse the text between `${` and `}`. Offsets in the tree are relative to `src`. */
 export function parseExpr(src: string): Expr {
-  if (src.length > EXPR_LIMITS.maxLength) throw new ExprSyntaxError(`expression is longer than ${EXPR_LIMITS.maxLength} characters`, 0, src.length);
+  if (src.length > LIMITS.maxExprLength) throw new ExprSyntaxError(`expression is longer than ${LIMITS.maxExprLength} characters`, 0, src.length);
   const toks = lex(src);
   let p = 0;
   let depth = 0;
@@ -104,7 +103,7 @@ export function parseExpr(src: string): Expr {
   };
 
   function expr(minPrec = 0): Expr {
-    if (++depth > EXPR_LIMITS.maxDepth) { const t = peek(); throw new ExprSyntaxError(`expression nests deeper than ${EXPR_LIMITS.maxDepth}`, t.s, t.e); }
+    if (++depth > LIMITS.maxExprDepth) { const t = peek(); throw new ExprSyntaxError(`expression nests deeper than ${LIMITS.maxExprDepth}`, t.s, t.e); }
     let left = unary();
     for (;;) {
       const t = peek();
@@ -131,7 +130,7 @@ export function parseExpr(src: string): Expr {
     const t = peek();
     if (t.t === 'op' && (t.v === '-' || t.v === '!' || t.v === '+')) {
       next();
-      if (++depth > EXPR_LIMITS.maxDepth) throw new ExprSyntaxError(`expression nests deeper than ${EXPR_LIMITS.maxDepth}`, t.s, t.e);
+      if (++depth > LIMITS.maxExprDepth) throw new ExprSyntaxError(`expression nests deeper than ${LIMITS.maxExprDepth}`, t.s, t.e);
       const arg = unary();
       depth--;
       return { kind: 'unary', op: t.v, arg, start: t.s, end: arg.end };

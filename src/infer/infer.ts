@@ -53,11 +53,21 @@ export function infer(graph: GraphIR, registry: OpRegistry, diagnostics: Diagnos
         weights = [];
       }
       const macs = def.macs?.(inputShapes, outputShape, node.attrs) ?? 0;
+      // Past 2^53 JavaScript numbers stop being exact: refuse rather than report wrong counts.
+      const params = count(weights);
+      const unsafe = [...outputShape.filter((d): d is number => d !== null), params.trainable, params.nonTrainable, macs].find((n) => !Number.isSafeInteger(n));
+      if (unsafe !== undefined) {
+        failed = true;
+        sink.push(diag('tooLarge', `'${node.id}' has a size, parameter count or MAC count of ${unsafe}, beyond 2^53 (output ${formatShape(outputShape)})`, node.span, {
+          related: node.trace.map((span, i) => ({ message: i === 0 ? 'in the block called here' : 'called from here', span })),
+        }));
+        continue;
+      }
       // Built field by field: an object spread of IR nodes (several hidden classes) costs ~10x more.
       const t: TypedNode = {
         id: node.id, op: node.op, attrs: node.attrs, inputs: node.inputs, span: node.span, trace: node.trace, scopes: node.scopes,
         ...(node.sharedWith !== undefined ? { sharedWith: node.sharedWith } : {}),
-        outputShape, inputShapes, weights, params: count(weights), macs,
+        outputShape, inputShapes, weights, params, macs,
       };
       typed.set(node.id, t);
       nodes.push(t);
@@ -80,5 +90,9 @@ export function infer(graph: GraphIR, registry: OpRegistry, diagnostics: Diagnos
     totals.macs += n.macs;
   }
   totals.total = totals.trainable + totals.nonTrainable;
+  if (![totals.total, totals.macs].every(Number.isSafeInteger)) {
+    diagnostics.push(diag('tooLarge', `the model's totals (${totals.total} parameters, ${totals.macs} MACs) exceed 2^53`, graph.nodes[0]?.span));
+    return undefined;
+  }
   return { ...graph, nodes, totals };
 }

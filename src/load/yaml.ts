@@ -8,6 +8,7 @@
 import { isAlias, isMap, isPair, isScalar, isSeq, LineCounter, parseDocument, type Document, type Node as YNode } from 'yaml';
 import type { Diagnostic, SourceSpan } from '../types/diagnostic.js';
 import { diag } from '../diagnostics/diagnostics.js';
+import { LIMITS } from '../limits.js';
 
 export interface NodeSpan {
   start: number;
@@ -26,12 +27,6 @@ export interface LoadedDocument {
   diagnostics: Diagnostic[];
 }
 
-export interface LoadLimits {
-  /** Nodes produced after alias expansion (guards against "billion laughs"). */
-  maxNodes: number;
-}
-
-export const DEFAULT_LOAD_LIMITS: LoadLimits = { maxNodes: 200_000 };
 
 export function escapePointer(key: string): string {
   return key.replace(/~/g, '~0').replace(/\//g, '~1');
@@ -41,10 +36,38 @@ export function unescapePointer(seg: string): string {
   return seg.replace(/~1/g, '/').replace(/~0/g, '~');
 }
 
-export function loadYaml(file: string, text: string, limits: LoadLimits = DEFAULT_LOAD_LIMITS): LoadedDocument {
+/**
+ * Deepest nesting of flow collections, found by a scan that respects quotes and comments. The
+ * YAML parser exhausts memory on very deep `[[[[...` input, so this runs first.
+ */
+function flowDepth(text: string): { depth: number; at: number } {
+  let depth = 0, max = 0, at = 0;
+  let quote: string | null = null;
+  for (let i = 0; i < text.length; i++) {
+    const c = text[i]!;
+    if (quote) {
+      if (c === '\\' && quote === '"') i++;
+      else if (c === quote) quote = null;
+      continue;
+    }
+    if (c === '"' || c === "'") quote = c;
+    else if (c === '#' && (i === 0 || /\s/.test(text[i - 1]!))) { const nl = text.indexOf('\n', i); i = nl < 0 ? text.length : nl; }
+    else if (c === '[' || c === '{') { if (++depth > max) { max = depth; at = i; } }
+    else if (c === ']' || c === '}') depth = Math.max(0, depth - 1);
+    else if (c === '\n') quote = null;
+  }
+  return { depth: max, at };
+}
+
+export function loadYaml(file: string, text: string): LoadedDocument {
   const diagnostics: Diagnostic[] = [];
   const spans = new Map<string, NodeSpan>();
   const span = (start: number, end: number): SourceSpan => ({ file, start, end });
+  const flow = flowDepth(text);
+  if (flow.depth > LIMITS.maxYamlDepth) {
+    diagnostics.push(diag('resourceLimit', `[...] and {...} nest ${flow.depth} deep here; the limit is ${LIMITS.maxYamlDepth} (maxYamlDepth)`, span(flow.at, flow.at + 1)));
+    return { file, text, value: undefined, spans, diagnostics };
+  }
   const doc: Document.Parsed = parseDocument(text, {
     schema: 'core',
     uniqueKeys: true,
@@ -97,14 +120,38 @@ export function loadYaml(file: string, text: string, limits: LoadLimits = DEFAUL
   }
   if (diagnostics.some((d) => d.severity === 'error')) return { file, text, value: undefined, spans, diagnostics };
 
-  let budget = limits.maxNodes;
+  // Size after alias expansion, computed without expanding (memoised per anchored node), so a
+  // "billion laughs" document is refused at once instead of after 200,000 nodes of work.
+  const sizes = new Map<YNode, number>();
+  const expandedSize = (node: YNode | null | undefined, depth: number): number => {
+    if (node == null || depth > LIMITS.maxYamlDepth) return 1;
+    if (isAlias(node)) return expandedSize(node.resolve(doc) as YNode | undefined, depth + 1);
+    const hit = sizes.get(node);
+    if (hit !== undefined) return hit;
+    let n = 1;
+    if (isSeq(node)) for (const it of node.items) n += expandedSize(it as YNode, depth + 1);
+    else if (isMap(node)) for (const pair of node.items) if (isPair(pair)) n += expandedSize(pair.value as YNode, depth + 1);
+    n = Math.min(n, Number.MAX_SAFE_INTEGER);
+    sizes.set(node, n);
+    return n;
+  };
+  const total = expandedSize(doc.contents as YNode | null, 0);
+  if (total > LIMITS.maxYamlNodes) {
+    const r = (doc.contents as YNode | null)?.range;
+    diagnostics.push(diag('resourceLimit', `the document expands to more than ${LIMITS.maxYamlNodes} nodes (maxYamlNodes): ${total} after its YAML aliases (*name) are expanded`, r ? span(r[0], Math.min(r[1], r[0] + 1)) : undefined));
+    return { file, text, value: undefined, spans, diagnostics };
+  }
+  let budget = LIMITS.maxYamlNodes;
   let exhausted = false;
   const walk = (node: YNode | null | undefined, ptr: string, depth: number): unknown => {
-    if (--budget < 0) {
+    if (--budget < 0 || depth > LIMITS.maxYamlDepth) {
       if (!exhausted) {
         exhausted = true;
         const r = node?.range;
-        diagnostics.push(diag('yamlSyntax', `the document expands to more than ${limits.maxNodes} nodes (through aliases?)`, r ? span(r[0], r[1]) : undefined));
+        const why = budget < 0
+          ? `the document expands to more than ${LIMITS.maxYamlNodes} nodes (maxYamlNodes); YAML aliases (*name) multiply what they repeat`
+          : `the document nests deeper than ${LIMITS.maxYamlDepth} levels (maxYamlDepth)`;
+        diagnostics.push(diag('resourceLimit', why, r ? span(r[0], r[1]) : undefined));
       }
       return null;
     }
@@ -151,7 +198,7 @@ export function loadYaml(file: string, text: string, limits: LoadLimits = DEFAUL
     return null;
   };
   const value = walk(doc.contents as YNode | null, '', 0);
-  return { file, text, value, spans, diagnostics };
+  return { file, text, value: exhausted ? undefined : value, spans, diagnostics };
 }
 
 function isStandardTag(tag: string): boolean {

@@ -11,10 +11,13 @@ import { diag, didYouMean } from '../diagnostics/diagnostics.js';
 import type { Sources } from '../diagnostics/sources.js';
 import { escapePointer, loadYaml, spanAt, type LoadedDocument } from '../load/yaml.js';
 import { validateDocument } from '../validate/ajv.js';
+import { LIMITS } from '../limits.js';
 import { AstBuilder, type AstBuild } from '../validate/to-ast.js';
 
 export interface Host {
   readFile(path: string): string;
+  /** Whether a path exists (used to find the project root); hosts without it treat every path as inside. */
+  exists?(path: string): boolean;
 }
 
 export interface FrontEndContext {
@@ -24,11 +27,18 @@ export interface FrontEndContext {
   /** Every document read, by file name (spans of items point into these). */
   docs: Map<string, LoadedDocument>;
   diagnostics: Diagnostic[];
+  /** Allow `use:` of files outside the root spec's project. */
+  allowOutsideRoot?: boolean;
 }
 
 /** Read, parse, validate and build the AST of one file. Returns undefined when it cannot go further. */
 export function readSpecFile(file: string, text: string, ctx: FrontEndContext): AstBuild | undefined {
   ctx.sources.add(file, text);
+  const bytes = Buffer.byteLength(text);
+  if (bytes > LIMITS.maxFileBytes) {
+    ctx.diagnostics.push(diag('resourceLimit', `the file has ${bytes} bytes; the limit is ${LIMITS.maxFileBytes} (maxFileBytes)`, { file, start: 0, end: 0 }));
+    return undefined;
+  }
   const doc = loadYaml(file, text);
   ctx.docs.set(file, doc);
   ctx.diagnostics.push(...doc.diagnostics);
@@ -97,15 +107,38 @@ export function resolveSpec(root: AstBuild, ctx: FrontEndContext): SpecAst {
       loaded.set(path, lib);
       if (!lib) continue;
       addBlocks(lib.ownBlocks);
-      loadUses(lib, path, [...stack, path]);
+      loadUsesChecked(lib, path, [...stack, path]);
     }
   };
-  loadUses(root, root.ast.file, [root.ast.file]);
+  const project = projectRoot(dirname(root.ast.file), ctx.host);
+  const outside = (path: string) => !ctx.allowOutsideRoot && relative(project, path).startsWith('..');
+  const loadUsesChecked = (build: AstBuild, file: string, stack: string[]) => {
+    const doc = ctx.docs.get(file)!;
+    const allowed = build.uses.filter((use) => {
+      const path = resolvePath(dirname(file), use.path);
+      if (!outside(path)) return true;
+      ctx.diagnostics.push(diag('useOutsideRoot', `'${use.path}' is outside this spec's project (the folder ${relativePath(dirname(file), project)}, which holds package.json or .git)`, spanAt(doc, use.ptr), {
+        hint: 'keep block libraries inside the project, or pass --allow-outside-root if you trust this file',
+      }));
+      loaded.set(path, undefined);
+      return false;
+    });
+    loadUses({ ...build, uses: allowed }, file, stack);
+  };
+  loadUsesChecked(root, root.ast.file, [root.ast.file]);
   const ast: SpecAst = { ...root.ast, blocks };
   // A library that failed to load has reported its own errors; its blocks would only show up as unknown.
   const libraryFailed = [...loaded.values()].some((l) => l === undefined);
   checkCalls(ast, ctx, libraryFailed);
   return ast;
+}
+
+/** The nearest folder at or above `dir` holding package.json or .git; `dir` itself when there is none. */
+function projectRoot(dir: string, host: Host): string {
+  for (let d = dir; ; d = dirname(d)) {
+    if (host.exists?.(`${d}/package.json`) || host.exists?.(`${d}/.git`)) return d;
+    if (dirname(d) === d) return dir;
+  }
 }
 
 function relativePath(from: string, to: string): string {

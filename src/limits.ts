@@ -1,0 +1,55 @@
+/**
+ * Resource limits. A spec is input from anyone who can open a pull request, and
+ * `modelspec check` runs in CI on it: each limit turns what would be a hang, a
+ * crash or an exhausted memory into a diagnostic. All are configurable through
+ * `CompileOptions.limits` (and `--limit name=value` on the command line);
+ * docs/robustness.md lists them.
+ */
+export interface Limits {
+  /** Bytes of one spec file (the spec or a `use:`d library). */
+  maxFileBytes: number;
+  /** Nesting of YAML flow collections `[...]`/`{...}` and block mappings/sequences. */
+  maxYamlDepth: number;
+  /** YAML nodes after alias expansion (guards against "billion laughs"). */
+  maxYamlNodes: number;
+  /** Graph nodes after expanding repeat/for/blocks. */
+  maxExpandedNodes: number;
+  /** Nesting of block calls. */
+  maxBlockDepth: number;
+  /** Characters of one `${...}` expression. */
+  maxExprLength: number;
+  /** Nesting of one expression. */
+  maxExprDepth: number;
+  /** Evaluation steps of one expression. */
+  maxEvalSteps: number;
+  /** Elements of a list built by an expression (range()). */
+  maxListLength: number;
+}
+
+export const DEFAULT_LIMITS: Readonly<Limits> = {
+  maxFileBytes: 1_000_000,
+  maxYamlDepth: 100,
+  maxYamlNodes: 200_000,
+  maxExpandedNodes: 20_000,
+  maxBlockDepth: 64,
+  maxExprLength: 4096,
+  maxExprDepth: 64,
+  maxEvalSteps: 100_000,
+  maxListLength: 100_000,
+};
+
+/** The limits in force (compilation is synchronous, so `withLimits` scopes them to one compile). */
+export const LIMITS: Limits = { ...DEFAULT_LIMITS };
+
+export function withLimits<T>(limits: Partial<Limits> | undefined, run: () => T): T {
+  if (!limits) return run();
+  const saved = { ...LIMITS };
+  Object.assign(LIMITS, limits);
+  try {
+    return run();
+  } finally {
+    Object.assign(LIMITS, saved);
+  }
+}
+
+export const LIMIT_NAMES = Object.keys(DEFAULT_LIMITS) as (keyof Limits)[];

@@ -1,0 +1,134 @@
+/**
+ * Hostile input: each "bomb" and safety rule gives a diagnostic, within 1 s and 200 MB.
+ * Runs the built CLI in a child process capped at 200 MB of heap, so a blow-up fails the test.
+ */
+import { spawnSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { compileSource } from '../src/index.js';
+import { ROOT } from './helpers.js';
+
+const CLI = `${ROOT}dist/cli/modelspec.js`;
+
+function check(text: string, ...args: string[]) {
+  const dir = mkdtempSync(join(tmpdir(), 'modelspec-bomb-'));
+  mkdirSync(join(dir, 'project'));
+  writeFileSync(join(dir, 'project', 'package.json'), '{}');
+  const file = join(dir, 'project', 'spec.yaml');
+  writeFileSync(file, text);
+  const t = performance.now();
+  const r = spawnSync(process.execPath, ['--max-old-space-size=200', CLI, 'check', file, ...args], { encoding: 'utf8', timeout: 20_000 });
+  const ms = performance.now() - t;
+  return { code: r.status, stderr: r.stderr, ms, dir };
+}
+
+const header = 'modelspec: 1\ninputs:\n  x: {shape: [4]}\n';
+
+// The CLI's cold start is ~0.25 s; on a loaded CI machine allow some slack over the 1 s target.
+const FAST = 1500;
+
+describe('bombs', () => {
+  it('billion laughs (YAML aliases): MS1006 within the node budget', () => {
+    const lines = ['a: &a [lol, lol, lol, lol, lol, lol, lol, lol, lol]'];
+    for (let i = 0; i < 9; i++) {
+      const n = String.fromCharCode(98 + i), p = String.fromCharCode(97 + i);
+      lines.push(`${n}: &${n} [${Array(9).fill(`*${p}`).join(', ')}]`);
+    }
+    const r = check(`modelspec: 1\nlet:\n${lines.map((l) => `  ${l}`).join('\n')}\n`);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/MS1006: the document expands to more than 200000 nodes \(maxYamlNodes\): \d{10} after its YAML aliases/);
+    expect(r.ms).toBeLessThan(FAST);
+  });
+
+  it('deep flow nesting ([[[[...) is refused before the YAML parser sees it', () => {
+    const r = check(`${header}layers:\n  - reshape: {target_shape: ${'['.repeat(200_000)}${']'.repeat(200_000)}}\n`);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain('MS1006: [...] and {...} nest 200001 deep here; the limit is 100 (maxYamlDepth)');
+    expect(r.ms).toBeLessThan(FAST);
+  });
+
+  it('deep block nesting', () => {
+    let y = '';
+    for (let i = 0; i < 150; i++) y += `${' '.repeat(i)}k${i}:\n`;
+    const r = check(`modelspec: 1\nlet:\n  deep:\n${y.split('\n').map((l) => (l ? `    ${l}` : l)).join('\n')}`);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain('MS1006: the document nests deeper than 100 levels (maxYamlDepth)');
+  });
+
+  it('a file over the size limit', () => {
+    const r = check(`${header}doc: "${'x'.repeat(1_100_000)}"\nlayers:\n  - dense: 2\n`);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/MS1006: the file has \d+ bytes; the limit is 1000000 \(maxFileBytes\)/);
+    expect(r.ms).toBeLessThan(FAST);
+  });
+
+  it('repeat of a million, and nested repeats that multiply past the node limit', () => {
+    const one = check(`${header}layers:\n  - repeat: 1000000\n    layers:\n      - dense: 4\n`);
+    expect(one.stderr).toContain('MS4009: repeat: 1000000 is more than the node limit (20000)');
+    expect(one.ms).toBeLessThan(FAST);
+    const nested = check(`${header}layers:\n  - repeat: 1000\n    layers:\n      - repeat: 1000\n        layers:\n          - dense: 4\n`);
+    expect(nested.code).toBe(1);
+    expect(nested.stderr).toContain('MS4009: the model expands to more than 20000 nodes');
+    expect(nested.ms).toBeLessThan(FAST);
+  });
+
+  it('recursion through blocks is refused statically', () => {
+    const r = check(`${header}blocks:\n  a:\n    layers:\n      - b: {}\n  b:\n    layers:\n      - a: {}\nlayers:\n  - a: {}\n`);
+    expect(r.stderr).toContain('MS3004');
+    expect(r.ms).toBeLessThan(FAST);
+  });
+
+  it('a huge range() and a long expression', () => {
+    const range = check(`${header}layers:\n  - for: i\n    in: \${range(1000000000)}\n    layers:\n      - dense: 4\n`);
+    expect(range.stderr).toContain('range() would have 1000000000 elements (limit 100000)');
+    expect(range.ms).toBeLessThan(FAST);
+    const long = check(`${header}let:\n  v: "\${${'1 + '.repeat(2000)}1}"\nlayers:\n  - dense: 4\n`);
+    expect(long.stderr).toContain('MS4001: expression is longer than 4096 characters');
+  });
+
+  it('shapes and parameter counts past 2^53', () => {
+    const r = check(`modelspec: 1\ninputs:\n  x: {shape: [100000000, 100000000, 1000]}\nlayers:\n  - flatten: {}\n  - dense: 100000\n`);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain('MS5004');
+    expect(r.stderr).toContain('beyond 2^53');
+  });
+
+  it('limits are configurable: --limit raises or lowers them', () => {
+    const text = `${header}layers:\n  - repeat: 300\n    layers:\n      - dense: 4\n`;
+    expect(check(text).code).toBe(0);
+    const lowered = check(text, '--limit', 'maxExpandedNodes=100');
+    expect(lowered.stderr).toContain('MS4009: repeat: 300 is more than the node limit (100)');
+    const bad = check(text, '--limit', 'maxNodes=1');
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toContain('unknown limit');
+    const lib = compileSource('/x.yaml', text, { limits: { maxExpandedNodes: 50 } });
+    expect(lib.diagnostics.map((d) => d.code)).toEqual(['MS4009']);
+  });
+});
+
+describe('safety', () => {
+  it('__proto__, constructor and prototype are plain keys: no pollution', () => {
+    const r = compileSource('/x.yaml', `${header}let:\n  __proto__: 1\n  constructor: 2\n  prototype: 3\nlayers:\n  - dense: {units: 4, __proto__: {polluted: true}}\n`);
+    expect(r.diagnostics.map((d) => d.code)).toEqual(['MS2002']);
+    expect(({} as Record<string, unknown>).polluted).toBeUndefined();
+    expect(Object.prototype).not.toHaveProperty('polluted');
+  });
+
+  it('YAML tags beyond the core schema are refused', () => {
+    const r = check(`${header}layers:\n  - dense: !!js/function "function () { return 4 }"\n`);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain('MS1002: the tag !!js/function is not allowed');
+  });
+
+  it('use: outside the project is refused unless allowed', () => {
+    const r = check(`${header}use: [../lib.yaml]\nlayers:\n  - dense: 4\n`);
+    writeFileSync(join(r.dir, 'lib.yaml'), 'modelspec: 1\nblocks:\n  b:\n    layers:\n      - dense: 2\n');
+    const again = spawnSync(process.execPath, [CLI, 'check', join(r.dir, 'project', 'spec.yaml')], { encoding: 'utf8' });
+    expect(again.status).toBe(1);
+    expect(again.stderr).toContain("MS3014: '../lib.yaml' is outside this spec's project");
+    const allowed = spawnSync(process.execPath, [CLI, 'check', join(r.dir, 'project', 'spec.yaml'), '--allow-outside-root'], { encoding: 'utf8' });
+    expect(allowed.status).toBe(0);
+  });
+});
