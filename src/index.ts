@@ -18,8 +18,8 @@ import { diag, hasErrors, sortDiagnostics } from './diagnostics/diagnostics.js';
 import { readSpecFile, resolveSpec, type FrontEndContext, type Host } from './resolve/resolve.js';
 import { instantiate, type SetValue } from './expand/instantiate.js';
 import { parseSetArgs } from './expand/set-args.js';
-import { infer } from './infer/infer.js';
-import { lintGraph } from './infer/lint.js';
+import { computeTotals, infer } from './infer/infer.js';
+import { lintGraph, reachableFromOutputs } from './infer/lint.js';
 import type { LoadedDocument } from './load/yaml.js';
 
 export interface CompileOptions {
@@ -129,24 +129,9 @@ export function compileFile(path: string, opts: CompileOptions = {}): CompileRes
 
 /** Keep only what reaches an output: the model Keras would build. */
 function pruneUnreachable(g: TypedGraph): TypedGraph {
-  const byId = new Map(g.nodes.map((n) => [n.id, n]));
-  const live = new Set<string>();
-  const stack = [...g.outputs];
-  while (stack.length) {
-    const id = stack.pop()!;
-    if (live.has(id)) continue;
-    live.add(id);
-    stack.push(...(byId.get(id)?.inputs ?? []));
-  }
+  const live = reachableFromOutputs(g);
   const nodes = g.nodes.filter((n) => live.has(n.id) || (n.op === 'input' && g.inputs.includes(n.id)));
-  const totals = { trainable: 0, nonTrainable: 0, total: 0, macs: 0 };
-  for (const n of nodes) {
-    totals.trainable += n.params.trainable;
-    totals.nonTrainable += n.params.nonTrainable;
-    totals.macs += n.macs;
-  }
-  totals.total = totals.trainable + totals.nonTrainable;
-  return { ...g, nodes, totals };
+  return { ...g, nodes, totals: computeTotals(nodes) };
 }
 
 export { builtinRegistry, OpRegistry, ShapeError, attr } from './ops/index.js';

@@ -22,6 +22,18 @@ function count(weights: readonly WeightSpec[]): ParamCount {
   return { trainable, nonTrainable };
 }
 
+/** Parameter and MAC totals of a set of typed nodes (shared applications own no weights). */
+export function computeTotals(nodes: readonly TypedNode[]): TypedGraph['totals'] {
+  const totals = { trainable: 0, nonTrainable: 0, total: 0, macs: 0 };
+  for (const n of nodes) {
+    totals.trainable += n.params.trainable;
+    totals.nonTrainable += n.params.nonTrainable;
+    totals.macs += n.macs;
+  }
+  totals.total = totals.trainable + totals.nonTrainable;
+  return totals;
+}
+
 export function infer(graph: GraphIR, registry: OpRegistry, diagnostics: Diagnostic[]): TypedGraph | undefined {
   const sink = new DiagnosticSink(diagnostics);
   const typed = new Map<string, TypedNode>();
@@ -83,13 +95,7 @@ export function infer(graph: GraphIR, registry: OpRegistry, diagnostics: Diagnos
   }
   sink.finish();
   if (failed) return undefined;
-  const totals = { trainable: 0, nonTrainable: 0, total: 0, macs: 0 };
-  for (const n of nodes) {
-    totals.trainable += n.params.trainable;
-    totals.nonTrainable += n.params.nonTrainable;
-    totals.macs += n.macs;
-  }
-  totals.total = totals.trainable + totals.nonTrainable;
+  const totals = computeTotals(nodes);
   if (![totals.total, totals.macs].every(Number.isSafeInteger)) {
     diagnostics.push(diag('tooLarge', `the model's totals (${totals.total} parameters, ${totals.macs} MACs) exceed 2^53`, graph.nodes[0]?.span));
     return undefined;

@@ -3,7 +3,8 @@ import type { Diagnostic } from '../types/diagnostic.js';
 import type { GraphIR } from '../types/ir.js';
 import { diag } from '../diagnostics/diagnostics.js';
 
-export function lintGraph(graph: GraphIR): Diagnostic[] {
+/** Ids of the nodes an output depends on (the outputs included). */
+export function reachableFromOutputs(graph: Pick<GraphIR, 'nodes' | 'outputs'>): Set<string> {
   const byId = new Map(graph.nodes.map((n) => [n.id, n]));
   const live = new Set<string>();
   const stack = [...graph.outputs];
@@ -14,6 +15,11 @@ export function lintGraph(graph: GraphIR): Diagnostic[] {
     const n = byId.get(id);
     if (n) stack.push(...n.inputs);
   }
+  return live;
+}
+
+export function lintGraph(graph: GraphIR): Diagnostic[] {
+  const live = reachableFromOutputs(graph);
   const out: Diagnostic[] = [];
   const reported = new Set<string>();
   for (const n of graph.nodes) {
