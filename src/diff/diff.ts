@@ -1,0 +1,188 @@
+/**
+ * The semantic diff of two typed graphs: match nodes (./match.ts), compare each pair,
+ * and fold what changed into review-sized entries (./fold.ts). Pure: graphs in, a
+ * `GraphDiff` value out; the formatters in ./report.ts turn it into text, Markdown or JSON.
+ */
+import type { TypedGraph, TypedNode } from '../types/ir.js';
+import type { Shape } from '../types/shape.js';
+import { shapesEqual } from '../types/shape.js';
+import { kerasRows } from '../report/summary.js';
+import { canonicalJson, genericId, matchNodes, type NodeMatching } from './match.js';
+import { foldChanges, type DiffEntry } from './fold.js';
+
+export interface Change<T> {
+  before: T;
+  after: T;
+}
+
+export interface AttrChange {
+  key: string;
+  /** `undefined` when the attribute is absent on that side. */
+  before: unknown;
+  after: unknown;
+}
+
+/** A matched pair of nodes and what differs between them. */
+export interface NodeChange {
+  left: TypedNode;
+  right: TypedNode;
+  /** `renamed`: another id; `renumbered`: only an auto-number suffix moved (`conv2d_1` -> `conv2d_2`). */
+  rename?: 'renamed' | 'renumbered';
+  attrs: AttrChange[];
+  shape?: Change<Shape>;
+  /** Total parameters (trainable + non-trainable). */
+  params?: Change<number>;
+  trainable?: Change<number>;
+  macs?: Change<number>;
+  /** Inputs, when they differ beyond what added or removed nodes explain. */
+  inputs?: Change<readonly string[]>;
+  sharedWith?: Change<string | undefined>;
+  /** The layer itself changed (attributes, inputs, weight sharing); otherwise only its shape, parameters or MACs followed a change upstream. */
+  direct: boolean;
+}
+
+export interface SideSummary {
+  /** What the user named: a file or `REV:path`, and its `--set` values. */
+  label: string;
+  name: string;
+  params: Readonly<Record<string, unknown>>;
+  layers: number;
+  totals: TypedGraph['totals'];
+  inputs: readonly string[];
+  outputs: readonly string[];
+}
+
+export interface GraphDiff {
+  left: SideSummary;
+  right: SideSummary;
+  /** True when nothing architectural differs (parameter values may). */
+  identical: boolean;
+  matching: NodeMatching;
+  added: readonly TypedNode[];
+  removed: readonly TypedNode[];
+  /** Matched pairs with a difference other than an id change. */
+  changed: readonly NodeChange[];
+  /** Matched pairs whose id changed (with or without other differences). */
+  renamed: readonly NodeChange[];
+  inputs?: Change<readonly string[]>;
+  outputs?: Change<readonly string[]>;
+  name?: Change<string>;
+  /** The review: changes folded by scope and repeat, in the right graph's order. */
+  entries: readonly DiffEntry[];
+  leftGraph: TypedGraph;
+  rightGraph: TypedGraph;
+}
+
+export interface DiffInput {
+  label: string;
+  graph: TypedGraph;
+}
+
+function summarize(side: DiffInput): SideSummary {
+  const g = side.graph;
+  return { label: side.label, name: g.name, params: g.params, layers: kerasRows(g).length, totals: g.totals, inputs: g.inputs, outputs: g.outputs };
+}
+
+function attrChanges(a: TypedNode, b: TypedNode): AttrChange[] {
+  if (JSON.stringify(a.attrs) === JSON.stringify(b.attrs)) return [];
+  const keys = [...new Set([...Object.keys(a.attrs), ...Object.keys(b.attrs)])];
+  const out: AttrChange[] = [];
+  for (const key of keys) {
+    const x = a.attrs[key], y = b.attrs[key];
+    if (canonicalJson(x) !== canonicalJson(y)) out.push({ key, before: x, after: y });
+  }
+  return out;
+}
+
+/**
+ * The matched nodes a node's value comes from, walking back through unmatched
+ * (added or removed) nodes: an inserted layer does not count as rewiring the next one.
+ */
+function anchorResolver(g: TypedGraph, matched: (id: string) => string | undefined, marker: string) {
+  const byId = new Map(g.nodes.map((n) => [n.id, n]));
+  const memo = new Map<string, readonly string[]>();
+  const resolve = (id: string): readonly string[] => {
+    const hit = memo.get(id);
+    if (hit) return hit;
+    const m = matched(id);
+    let out: readonly string[];
+    if (m !== undefined) out = [m];
+    else {
+      const n = byId.get(id);
+      memo.set(id, [`${marker}${id}`]); // guards against cycles
+      out = n && n.inputs.length ? dedupe(n.inputs.flatMap(resolve)) : [`${marker}${id}`];
+    }
+    memo.set(id, out);
+    return out;
+  };
+  // Warm the memo in definition order so long unmatched chains do not recurse deeply.
+  for (const n of g.nodes) resolve(n.id);
+  return (ids: readonly string[]) => dedupe(ids.flatMap(resolve));
+}
+
+function dedupe<T>(xs: readonly T[]): T[] {
+  return [...new Set(xs)];
+}
+
+const sameList = (a: readonly string[], b: readonly string[]) => a.length === b.length && a.every((x, i) => x === b[i]);
+
+export function diffGraphs(leftSide: DiffInput, rightSide: DiffInput): GraphDiff {
+  const left = leftSide.graph, right = rightSide.graph;
+  const matching = matchNodes(left, right);
+  const { leftToRight: l2r, rightToLeft: r2l } = matching;
+  const leftById = new Map(left.nodes.map((n) => [n.id, n]));
+
+  // Both sides expressed in left ids.
+  const anchorsLeft = anchorResolver(left, (id) => (l2r.has(id) ? id : undefined), '-');
+  const anchorsRight = anchorResolver(right, (id) => r2l.get(id), '+');
+
+  const changed: NodeChange[] = [];
+  const renamed: NodeChange[] = [];
+  for (const b of right.nodes) {
+    const aId = r2l.get(b.id);
+    if (aId === undefined) continue;
+    const a = leftById.get(aId)!;
+    const c: NodeChange = { left: a, right: b, attrs: attrChanges(a, b), direct: false };
+    if (a.id !== b.id) c.rename = genericId(a.id) === genericId(b.id) ? 'renumbered' : 'renamed';
+    if (!shapesEqual(a.outputShape, b.outputShape)) c.shape = { before: a.outputShape, after: b.outputShape };
+    const pa = a.params.trainable + a.params.nonTrainable, pb = b.params.trainable + b.params.nonTrainable;
+    if (pa !== pb || a.params.trainable !== b.params.trainable) {
+      c.params = { before: pa, after: pb };
+      c.trainable = { before: a.params.trainable, after: b.params.trainable };
+    }
+    if (a.macs !== b.macs) c.macs = { before: a.macs, after: b.macs };
+    if (!sameList(anchorsLeft(a.inputs), anchorsRight(b.inputs))) c.inputs = { before: a.inputs, after: b.inputs };
+    const sharedA = a.sharedWith, sharedB = b.sharedWith !== undefined ? r2l.get(b.sharedWith) ?? `+${b.sharedWith}` : undefined;
+    if (sharedA !== sharedB) c.sharedWith = { before: a.sharedWith, after: b.sharedWith };
+    c.direct = c.attrs.length > 0 || !!c.inputs || !!c.sharedWith;
+    const differs = c.direct || !!c.shape || !!c.params || !!c.macs;
+    if (differs) changed.push(c);
+    if (c.rename) renamed.push(c);
+  }
+  const added = right.nodes.filter((n) => !r2l.has(n.id));
+  const removed = left.nodes.filter((n) => !l2r.has(n.id));
+
+  const mapIds = (ids: readonly string[]) => ids.map((id) => l2r.get(id) ?? `-${id}`);
+  const inputs = sameList(mapIds(left.inputs), right.inputs) ? undefined : { before: left.inputs, after: right.inputs };
+  const outputs = sameList(mapIds(left.outputs), right.outputs) ? undefined : { before: left.outputs, after: right.outputs };
+  const name = left.name === right.name ? undefined : { before: left.name, after: right.name };
+
+  const entries = foldChanges({ left, right, matching, added, removed, changed, renamed, inputs, outputs, name });
+  const identical = entries.length === 0;
+  return {
+    left: summarize(leftSide),
+    right: summarize(rightSide),
+    identical,
+    matching,
+    added,
+    removed,
+    changed,
+    renamed,
+    ...(inputs ? { inputs } : {}),
+    ...(outputs ? { outputs } : {}),
+    ...(name ? { name } : {}),
+    entries,
+    leftGraph: left,
+    rightGraph: right,
+  };
+}

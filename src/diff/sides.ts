@@ -1,0 +1,147 @@
+/**
+ * The two sides of a diff: a spec file, or `REV:path` read from git (its `use:` files
+ * then come from the same revision), each compiled with its own `--set` values.
+ */
+import { execFileSync } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
+import { isAbsolute, join, relative, resolve } from 'node:path';
+import { compileSource, fsHost, type CompileResult, type Host } from '../index.js';
+import { Sources } from '../diagnostics/sources.js';
+import { diag } from '../diagnostics/diagnostics.js';
+import type { OpRegistry } from '../ops/index.js';
+
+export type SideSource =
+  | { kind: 'file'; path: string }
+  | { kind: 'git'; rev: string; path: string };
+
+/** A path that exists is a file; otherwise `REV:path` (or `:path`, the index) names a file in git. */
+export function parseSide(arg: string, cwd = process.cwd()): SideSource {
+  if (existsSync(resolve(cwd, arg))) return { kind: 'file', path: arg };
+  const m = /^([^:]*):(.+)$/.exec(arg);
+  if (m && !/^[A-Za-z]$/.test(m[1]!)) return { kind: 'git', rev: m[1]!, path: m[2]! };
+  return { kind: 'file', path: arg };
+}
+
+/** Reads files as they are at a git revision; files outside the repository from disk. */
+export class GitHost implements Host {
+  private readonly cache = new Map<string, string>();
+  constructor(readonly top: string, readonly rev: string) {}
+
+  static open(rev: string, cwd = process.cwd()): GitHost {
+    const top = git(['rev-parse', '--show-toplevel'], cwd).trim();
+    return new GitHost(top, rev);
+  }
+
+  /** The work-tree path that `path` of `REV:path` names: relative to the top, or to cwd when it starts with ./ or ../ (as git reads it). */
+  pathOf(path: string, cwd = process.cwd()): string {
+    if (isAbsolute(path)) return path;
+    return /^\.\.?\//.test(path) ? resolve(cwd, path) : join(this.top, path);
+  }
+
+  private tree: Set<string> | undefined;
+
+  /** Whether a path exists at the revision (the compiler looks for the project root with it). */
+  exists(path: string): boolean {
+    const rel = relative(this.top, path).split('\\').join('/');
+    if (rel.startsWith('..') || isAbsolute(rel)) return existsSync(path);
+    if (rel === '.git' || rel === '') return true;
+    if (!this.tree) {
+      // One listing of the revision (or the index) instead of a git process per question.
+      let out = '';
+      try {
+        out = this.rev === '' ? git(['ls-files', '-z'], this.top) : git(['ls-tree', '-r', '--name-only', '-z', this.rev], this.top);
+      } catch {
+        // An unknown revision: readFile says so.
+      }
+      this.tree = new Set();
+      for (const f of out.split('\0')) {
+        if (!f) continue;
+        this.tree.add(f);
+        for (let i = f.indexOf('/'); i >= 0; i = f.indexOf('/', i + 1)) this.tree.add(f.slice(0, i));
+      }
+    }
+    return this.tree.has(rel);
+  }
+
+  readFile(path: string): string {
+    const rel = relative(this.top, path);
+    if (rel.startsWith('..') || isAbsolute(rel)) return readFileSync(path, 'utf8');
+    const hit = this.cache.get(rel);
+    if (hit !== undefined) return hit;
+    let text: string;
+    try {
+      text = git(['show', `${this.rev}:${rel.split('\\').join('/')}`], this.top);
+    } catch (e) {
+      const msg = String((e as { stderr?: unknown }).stderr ?? (e as Error).message);
+      const err = new Error(/does not exist|exists on disk, but not in|not in the index/.test(msg) ? `not in ${this.rev || 'the index'}` : msg.trim().split('\n')[0]) as NodeJS.ErrnoException;
+      if (/does not exist|exists on disk, but not in|not in the index/.test(msg)) err.code = 'ENOENT';
+      throw err;
+    }
+    this.cache.set(rel, text);
+    return text;
+  }
+}
+
+function git(args: string[], cwd: string): string {
+  return execFileSync('git', args, { cwd, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], maxBuffer: 64 * 1024 * 1024 });
+}
+
+export interface LoadedSide {
+  /** How the report names this side: `HEAD~1:specs/resnet-v1.yaml (n=18)`. */
+  label: string;
+  result: CompileResult;
+}
+
+export interface LoadOptions {
+  set: readonly string[];
+  registry: OpRegistry;
+  cwd?: string;
+  /** Text to compile instead of reading the side (the git diff driver's temporary files). */
+  text?: string;
+  /** Name of the side in the report, instead of the argument. */
+  label?: string;
+  /** Read `use:` files through this host (default: the side's own). */
+  host?: Host;
+}
+
+export function sideLabel(name: string, set: readonly string[]): string {
+  return set.length ? `${name} (${set.join(', ')})` : name;
+}
+
+export function loadSide(arg: string, opts: LoadOptions): LoadedSide {
+  const cwd = opts.cwd ?? process.cwd();
+  const src: SideSource = opts.text !== undefined ? { kind: 'file', path: arg } : parseSide(arg, cwd);
+  const sources = new Sources();
+  const label = sideLabel(opts.label ?? arg, opts.set);
+  let host: Host;
+  let file: string;
+  if (src.kind === 'git') {
+    let gitHost: GitHost;
+    try {
+      gitHost = GitHost.open(src.rev, cwd);
+    } catch (e) {
+      return { label, result: failed(sources, `cannot read '${arg}': not in a git repository (${firstLine(e)})`) };
+    }
+    host = opts.host ?? gitHost;
+    file = gitHost.pathOf(src.path, cwd);
+  } else {
+    host = opts.host ?? fsHost;
+    file = resolve(cwd, src.path);
+  }
+  let text: string;
+  try {
+    text = opts.text ?? host.readFile(file);
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    return { label, result: failed(sources, `cannot read '${arg}' (${code === 'ENOENT' && src.kind === 'file' ? 'ENOENT' : firstLine(e)})`) };
+  }
+  return { label, result: compileSource(file, text, { set: [...opts.set], registry: opts.registry, host, sources }) };
+}
+
+function firstLine(e: unknown): string {
+  return String((e as Error).message ?? e).trim().split('\n')[0]!;
+}
+
+function failed(sources: Sources, message: string): CompileResult {
+  return { ok: false, diagnostics: [diag('fileRead', message, undefined)], sources, docs: new Map() };
+}
