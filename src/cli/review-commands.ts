@@ -6,6 +6,7 @@
  */
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { registryWithPlugins } from './plugins.js';
+import { emit } from './output.js';
 
 const collect = (v: string, prev: string[]) => [...prev, v];
 const nonNegativeInt = (v: string) => {
@@ -18,23 +19,6 @@ const positiveNumber = (v: string) => {
   if (!Number.isFinite(n) || n <= 0 || n > 16) throw new InvalidArgumentError('expected a number > 0 and <= 16');
   return n;
 };
-
-interface Output {
-  stdout: string | Uint8Array;
-  stderr: string;
-  code: number;
-}
-
-function emit(out: Output): void {
-  // A reader that stops early (`| head`, a pager quit): stop quietly, as diff(1) does.
-  process.stdout.on('error', (e: NodeJS.ErrnoException) => {
-    if (e.code === 'EPIPE') process.exit(out.code);
-    throw e;
-  });
-  if (out.stderr) process.stderr.write(out.stderr);
-  if (typeof out.stdout === 'string' ? out.stdout : out.stdout.length) process.stdout.write(out.stdout);
-  process.exitCode = out.code;
-}
 
 const setOption = (flag = '--set <name=value>', what = 'set a spec parameter on both sides; the value is read as YAML (repeatable)') =>
   new Option(flag, what).default([]).argParser(collect);

@@ -36,9 +36,10 @@ export function requireKnown(d: Dim, op: string, what: string): number {
 }
 
 /** Spatial output dims; a dim below 1 is an error that names the attribute at fault. */
+/** Spatial output dims (height, width); any below 1 is an error that says why. */
 export function checkPositive(dims: Dim[], op: string, input: Shape, detail: string): void {
   if (dims.some((d) => d !== null && d < 1)) {
-    throw new ShapeError(`${op} would produce an empty output ${formatShape(dims)} from input ${formatShape(input)} (${detail})`);
+    throw new ShapeError(`${op} would produce an empty output (height ${dims[0]}, width ${dims[1]}) from input ${formatShape(input)} (${detail})`);
   }
 }
 

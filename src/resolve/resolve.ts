@@ -133,8 +133,12 @@ export function resolveSpec(root: AstBuild, ctx: FrontEndContext): SpecAst {
   return ast;
 }
 
-/** The nearest folder at or above `dir` holding package.json or .git; `dir` itself when there is none. */
+/**
+ * The nearest folder at or above `dir` holding package.json or .git; `dir` itself when there is
+ * none. A host that cannot tell whether a path exists gets the file system root: everything is inside.
+ */
 function projectRoot(dir: string, host: Host): string {
+  if (!host.exists) return resolvePath('/');
   for (let d = dir; ; d = dirname(d)) {
     if (host.exists?.(`${d}/package.json`) || host.exists?.(`${d}/.git`)) return d;
     if (dirname(d) === d) return dir;
