@@ -8,8 +8,9 @@
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { registryWithPlugins, UsageError } from './plugins.js';
 import { LIMIT_NAMES, type Limits } from '../limits.js';
-import { EXIT, type CommandOutput } from './output.js';
+import { emit, EXIT } from './output.js';
 import { registerReviewCommands } from './review-commands.js';
+import { registerTrainCommands } from './train-commands.js';
 
 const collect = (v: string, prev: string[]) => [...prev, v];
 const nonNegativeInt = (v: string) => {
@@ -30,11 +31,6 @@ function parseLimits(args: readonly string[]): Partial<Limits> {
   return limits;
 }
 
-function emit(out: CommandOutput): void {
-  if (out.stderr) process.stderr.write(out.stderr);
-  if (out.stdout) process.stdout.write(out.stdout);
-  process.exitCode = out.code;
-}
 
 export function buildProgram(): Command {
   const program = new Command('modelspec')
@@ -107,6 +103,7 @@ export function buildProgram(): Command {
     });
 
   registerReviewCommands(program);
+  registerTrainCommands(program);
   return program;
 }
 

@@ -5,6 +5,7 @@
  */
 import type { JsonSchema, OpRegistry } from '../ops/index.js';
 import { ACTIVATIONS } from '../ops/attrs.js';
+import { TRAINING_SCHEMA } from '../train/schema.js';
 
 export const IDENT = '^[A-Za-z_][A-Za-z0-9_]*$';
 /** `$name` or `${ expression }`. */
@@ -143,10 +144,7 @@ export function generateSchema(registry: OpRegistry): JsonSchema {
         description: 'Output node references; default: the output of the last item.',
         anyOf: [{ type: 'string' }, { type: 'array', items: { type: 'string' }, minItems: 1 }],
       },
-      training: {
-        description: 'Training recipe: optimizer, loss, metrics, batch size, epochs, schedules, callbacks, augmentation, dataset.',
-        type: 'object',
-      },
+      training: TRAINING_SCHEMA,
     },
     definitions: {
       expression: {

@@ -1,0 +1,72 @@
+/** `modelspec evaluate <dir>`: a trained model on the test split of its dataset: loss, accuracy, confusion matrix. */
+import { join, relative } from 'node:path';
+import { EXIT } from './output.js';
+import { UsageError } from './plugins.js';
+
+export interface EvaluateCommandOptions {
+  dataset?: 'mnist' | 'cifar10';
+  dataDir?: string;
+  limit?: number;
+  batchSize?: number;
+  backend?: 'node' | 'wasm' | 'cpu';
+  json?: boolean;
+}
+
+export async function runEvaluate(dir: string, o: EvaluateCommandOptions): Promise<number> {
+  const { DataError } = await import('../train/data/idx.js');
+  const { ModelDirError, loadModelDir } = await import('../train/model-io.js');
+  const { locateModelDir } = await import('../train/locate.js');
+  const { readPixelMean } = await import('../train/checkpoint.js');
+  const { loadDataset } = await import('../train/data/index.js');
+  const { scaleToUnit, subtractMean } = await import('../train/preprocess.js');
+  const { evaluateSplit, formatConfusion } = await import('../train/evaluate.js');
+  const { loadTf, describeBackend, BackendUnavailable } = await import('../backends/tfjs/backend.js');
+  const say = (line: string) => { if (!o.json) process.stdout.write(`${line}\n`); };
+  try {
+    const found = locateModelDir(dir);
+    let loaded;
+    try {
+      loaded = await loadTf(o.backend);
+    } catch (e) {
+      if (e instanceof BackendUnavailable) throw new UsageError(e.message);
+      throw e;
+    }
+    const { tf, backend } = loaded;
+    say(`backend: ${describeBackend(backend)}`);
+    const { model, meta } = await loadModelDir(tf, found.dir);
+    try {
+      const name = o.dataset ?? (meta?.dataset as 'mnist' | 'cifar10' | undefined);
+      if (!name) throw new ModelDirError(`${found.dir}/model.json does not say which dataset the model was trained on; pass --dataset mnist|cifar10`);
+      const shown = relative(process.cwd(), found.dir) || found.dir;
+      say(`model: ${shown} (${found.how}${meta?.epoch !== undefined ? `, ${meta.epoch} epoch${meta.epoch === 1 ? '' : 's'}` : ''}${meta?.spec ? `, from ${meta.spec}` : ''})`);
+      const raw = await loadDataset(name, { ...(o.dataDir !== undefined ? { dataDir: o.dataDir } : {}), ...(o.limit !== undefined ? { limit: o.limit } : {}) });
+      const shape = model.inputs[0]!.shape.slice(1);
+      if (JSON.stringify(shape) !== JSON.stringify(raw.imageShape)) {
+        throw new ModelDirError(`the model takes [${shape.join(', ')}] inputs, but ${name} images are [${raw.imageShape.join(', ')}]`);
+      }
+      const x = scaleToUnit(raw.test.images);
+      if (meta?.pixelMean) subtractMean(x, readPixelMean(join(found.dir, meta.pixelMean)));
+      const classes = raw.classes;
+      const t0 = Date.now();
+      const r = evaluateSplit(tf, model, { x, labels: raw.test.labels, count: raw.test.count }, classes.length, { confusion: true, ...(o.batchSize ? { batchSize: o.batchSize } : {}) });
+      const seconds = (Date.now() - t0) / 1000;
+      if (o.json) {
+        process.stdout.write(JSON.stringify({ model: found.dir, dataset: name, count: r.count, loss: r.loss, accuracy: r.accuracy, classes, confusion: r.confusion, seconds, backend }, null, 2) + '\n');
+      } else {
+        say(`data: ${name} test split, ${r.count.toLocaleString('en-US')} images${meta?.pixelMean ? ' (training pixel mean subtracted)' : ''}`);
+        say(`loss ${r.loss.toFixed(4)}, accuracy ${(100 * r.accuracy).toFixed(2)}% (${seconds.toFixed(1)} s)`);
+        say('confusion matrix (rows: true class, columns: predicted; recall at the right):');
+        say(formatConfusion(r.confusion!, classes));
+      }
+      return EXIT.ok;
+    } finally {
+      model.dispose();
+    }
+  } catch (e) {
+    if (e instanceof DataError || e instanceof ModelDirError) {
+      process.stderr.write(`modelspec evaluate: ${e.message}\n`);
+      return EXIT.problems;
+    }
+    throw e;
+  }
+}

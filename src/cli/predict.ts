@@ -1,0 +1,68 @@
+/** `modelspec predict <dir> <images...>`: the top classes of each image under a trained model. */
+import { join } from 'node:path';
+import type * as TF from '@tensorflow/tfjs';
+import { EXIT } from './output.js';
+import { UsageError } from './plugins.js';
+
+export interface PredictCommandOptions {
+  top: number;
+  invert?: boolean;
+  limit?: number;
+  backend?: 'node' | 'wasm' | 'cpu';
+  json?: boolean;
+}
+
+export async function runPredict(dir: string, files: string[], o: PredictCommandOptions): Promise<number> {
+  const { DataError } = await import('../train/data/idx.js');
+  const { ModelDirError, loadModelDir } = await import('../train/model-io.js');
+  const { locateModelDir } = await import('../train/locate.js');
+  const { readPixelMean } = await import('../train/checkpoint.js');
+  const { readImages, toModelInput, topK } = await import('../train/predict.js');
+  const { loadTf, BackendUnavailable } = await import('../backends/tfjs/backend.js');
+  try {
+    const found = locateModelDir(dir);
+    let loaded;
+    try {
+      loaded = await loadTf(o.backend);
+    } catch (e) {
+      if (e instanceof BackendUnavailable) throw new UsageError(e.message);
+      throw e;
+    }
+    const { tf } = loaded;
+    const { model, meta } = await loadModelDir(tf, found.dir);
+    try {
+      const shape = model.inputs[0]!.shape.slice(1) as [number, number, number];
+      const mean = meta?.pixelMean ? readPixelMean(join(found.dir, meta.pixelMean)) : undefined;
+      const images = files.flatMap((f) => readImages(f, shape[2], o.limit));
+      const size = shape[0] * shape[1] * shape[2];
+      const results: { image: string; top: ReturnType<typeof topK> }[] = [];
+      const bs = 256;
+      for (let s = 0; s < images.length; s += bs) {
+        const chunk = images.slice(s, s + bs);
+        const x = new Float32Array(chunk.length * size);
+        chunk.forEach((img, i) => x.set(toModelInput(tf, img, shape, { ...(o.invert ? { invert: true } : {}), ...(mean ? { pixelMean: mean } : {}) }), i * size));
+        const probs = tf.tidy(() => {
+          const t = tf.tensor4d(x, [chunk.length, ...shape]);
+          const p = model.predict(model.inputs.length === 1 ? t : new Array<TF.Tensor>(model.inputs.length).fill(t)) as TF.Tensor2D;
+          return p.arraySync();
+        });
+        chunk.forEach((img, i) => results.push({ image: img.name, top: topK(probs[i]!, o.top, meta?.classes) }));
+      }
+      if (o.json) process.stdout.write(JSON.stringify(results, null, 2) + '\n');
+      else {
+        for (const r of results) {
+          process.stdout.write(`${r.image}: ${r.top.map((t) => `${t.label} (${(100 * t.probability).toFixed(1)}%)`).join('  ')}\n`);
+        }
+      }
+      return EXIT.ok;
+    } finally {
+      model.dispose();
+    }
+  } catch (e) {
+    if (e instanceof DataError || e instanceof ModelDirError) {
+      process.stderr.write(`modelspec predict: ${e.message}\n`);
+      return EXIT.problems;
+    }
+    throw e;
+  }
+}

@@ -1,0 +1,85 @@
+/**
+ * The training commands: `train` (a spec's recipe, end to end), `evaluate` (a trained model on
+ * a dataset's test split) and `predict` (a trained model on image files). Registered on the main
+ * program by `registerTrainCommands`; each loads its implementation, and TensorFlow.js, on first
+ * use, so the static commands start as fast as before and never load TensorFlow.js.
+ */
+import { Command, InvalidArgumentError, Option } from 'commander';
+import { registryWithPlugins } from './plugins.js';
+
+const collect = (v: string, prev: string[]) => [...prev, v];
+const positiveInt = (v: string) => {
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError('expected a whole number >= 1');
+  return n;
+};
+const nonNegativeInt = (v: string) => {
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 0) throw new InvalidArgumentError('expected a whole number >= 0');
+  return n;
+};
+
+const backendOption = () => new Option('--backend <name>', 'TensorFlow.js backend (default: the best present, node > wasm > cpu)').choices(['node', 'wasm', 'cpu']);
+const datasetOption = (what: string) => new Option('--dataset <name>', what).choices(['mnist', 'cifar10']);
+const dataDirOption = () => new Option('--data-dir <dir>', 'folder with the dataset files (MNIST: the four IDX files; CIFAR-10: data_batch_1..5.bin, test_batch.bin)');
+const limitOption = (what: string) => new Option('--limit <n>', what).argParser(positiveInt);
+
+type Backend = 'node' | 'wasm' | 'cpu';
+
+export function registerTrainCommands(program: Command): void {
+  program
+    .command('train')
+    .description("train a spec with its training: recipe (flags override it); writes checkpoints, the model, a metrics log and a chart to --out")
+    .argument('<spec>', 'spec file')
+    .addOption(new Option('--set <name=value>', 'set a spec parameter; the value is read as YAML (repeatable)').default([]).argParser(collect))
+    .addOption(new Option('--plugin <module>', 'load custom ops from a JavaScript module (repeatable)').default([]).argParser(collect))
+    .addOption(datasetOption("dataset (default: the recipe's)"))
+    .addOption(dataDirOption())
+    .option('--download', 'download CIFAR-10 into --data-dir (or the cache) when its files are missing; needs network access')
+    .addOption(new Option('--epochs <n>', "number of epochs (default: the recipe's); with --resume, the total to reach").argParser(positiveInt))
+    .addOption(new Option('--batch-size <n>', "samples per step (default: the recipe's)").argParser(positiveInt))
+    .addOption(limitOption('use only the first N samples of the training and of the test split (quick runs)'))
+    .addOption(backendOption())
+    .option('--out <dir>', 'output folder (default: runs/<spec file name>)')
+    .option('--resume', 'continue the run in --out from its last checkpoint (epoch count, optimizer state and callbacks included)')
+    .option('--force', 'start over in an --out folder that already holds a run')
+    .addOption(new Option('--seed <n>', "seed of the shuffling and augmentation (default: the recipe's, else 0)").argParser(nonNegativeInt))
+    .option('--no-progress', 'no progress bar')
+    .action(async (spec: string, o: {
+      set: string[]; plugin: string[]; dataset?: 'mnist' | 'cifar10'; dataDir?: string; download?: boolean; epochs?: number; batchSize?: number;
+      limit?: number; backend?: Backend; out?: string; resume?: boolean; force?: boolean; seed?: number; progress: boolean;
+    }) => {
+      const { runTrain } = await import('./train.js');
+      process.exitCode = await runTrain(spec, { ...o, registry: await registryWithPlugins(o.plugin) });
+    });
+
+  program
+    .command('evaluate')
+    .description('evaluate a trained model on the test split of its dataset: loss, accuracy, confusion matrix')
+    .argument('<dir>', 'a model folder (model.json + weights.bin), a checkpoint folder, or a train --out folder')
+    .addOption(datasetOption('dataset (default: the one the model was trained on)'))
+    .addOption(dataDirOption())
+    .addOption(limitOption('evaluate only the first N test samples'))
+    .addOption(new Option('--batch-size <n>', 'samples per step (default 256)').argParser(positiveInt))
+    .addOption(backendOption())
+    .option('--json', 'print the results as JSON')
+    .action(async (dir: string, o: { dataset?: 'mnist' | 'cifar10'; dataDir?: string; limit?: number; batchSize?: number; backend?: Backend; json?: boolean }) => {
+      const { runEvaluate } = await import('./evaluate.js');
+      process.exitCode = await runEvaluate(dir, o);
+    });
+
+  program
+    .command('predict')
+    .description('classify images with a trained model: PNG files, or IDX files of images; prints the top classes')
+    .argument('<dir>', 'a model folder, a checkpoint folder, or a train --out folder')
+    .argument('<images...>', 'PNG or IDX files')
+    .addOption(new Option('--top <k>', 'classes to show per image').default(3).argParser(positiveInt))
+    .option('--invert', 'invert the pixels first (dark digits on a light background, for MNIST models)')
+    .addOption(limitOption('at most N images from each IDX file'))
+    .addOption(backendOption())
+    .option('--json', 'print the predictions as JSON')
+    .action(async (dir: string, images: string[], o: { top: number; invert?: boolean; limit?: number; backend?: Backend; json?: boolean }) => {
+      const { runPredict } = await import('./predict.js');
+      process.exitCode = await runPredict(dir, images, o);
+    });
+}

@@ -1,0 +1,73 @@
+/** `modelspec train <spec>`: the spec's training recipe, end to end (src/train/trainer.ts). */
+import { basename, extname, join } from 'node:path';
+import type { OpRegistry } from '../ops/index.js';
+import { EXIT } from './output.js';
+import { UsageError } from './plugins.js';
+
+export interface TrainCommandOptions {
+  set: string[];
+  registry: OpRegistry;
+  dataset?: 'mnist' | 'cifar10';
+  dataDir?: string;
+  download?: boolean;
+  epochs?: number;
+  batchSize?: number;
+  limit?: number;
+  backend?: 'node' | 'wasm' | 'cpu';
+  out?: string;
+  resume?: boolean;
+  force?: boolean;
+  seed?: number;
+  progress: boolean;
+}
+
+/** Exit code of a run stopped by SIGINT (128 + 2), as shells report it. */
+export const EXIT_INTERRUPTED = 130;
+
+export async function runTrain(spec: string, o: TrainCommandOptions): Promise<number> {
+  const { train, TrainError } = await import('../train/trainer.js');
+  const { DataError } = await import('../train/data/idx.js');
+  const { ModelDirError } = await import('../train/model-io.js');
+  const { BackendUnavailable } = await import('../backends/tfjs/backend.js');
+
+  let stops = 0;
+  const onSigint = () => {
+    stops++;
+    if (stops === 1) process.stderr.write('\nSIGINT: stopping after this batch and saving a checkpoint (Ctrl-C again quits at once)\n');
+    else process.exit(EXIT_INTERRUPTED);
+  };
+  process.on('SIGINT', onSigint);
+  try {
+    const result = await train({
+      spec,
+      set: o.set,
+      registry: o.registry,
+      overrides: {
+        ...(o.dataset ? { dataset: o.dataset } : {}),
+        ...(o.epochs !== undefined ? { epochs: o.epochs } : {}),
+        ...(o.batchSize !== undefined ? { batch_size: o.batchSize } : {}),
+        ...(o.seed !== undefined ? { seed: o.seed } : {}),
+      },
+      ...(o.dataDir !== undefined ? { dataDir: o.dataDir } : {}),
+      ...(o.download ? { download: true } : {}),
+      ...(o.limit !== undefined ? { limit: o.limit } : {}),
+      ...(o.backend ? { backend: o.backend } : {}),
+      out: o.out ?? join('runs', basename(spec, extname(spec))),
+      resume: !!o.resume,
+      force: !!o.force,
+      progress: o.progress ? 'auto' : 'none',
+      log: (line) => process.stdout.write(`${line}\n`),
+      shouldStop: () => stops > 0,
+    });
+    return result.status === 'interrupted' ? EXIT_INTERRUPTED : EXIT.ok;
+  } catch (e) {
+    if (e instanceof BackendUnavailable) throw new UsageError(e.message);
+    if (e instanceof TrainError || e instanceof DataError || e instanceof ModelDirError) {
+      process.stderr.write(`modelspec train: ${e.message}\n`);
+      return EXIT.problems;
+    }
+    throw e;
+  } finally {
+    process.off('SIGINT', onSigint);
+  }
+}

@@ -1,0 +1,158 @@
+/**
+ * The training recipe with every default filled in: the spec's `training:` section (already
+ * validated by the schema, src/train/schema.ts) overridden by command-line flags.
+ */
+import type { DATASETS, MONITORS } from './schema.js';
+
+export type DatasetName = (typeof DATASETS)[number];
+export type Monitor = (typeof MONITORS)[number];
+
+export interface OptimizerConfig {
+  name: 'adam' | 'sgd' | 'rmsprop';
+  learning_rate: number;
+  beta_1?: number;
+  beta_2?: number;
+  epsilon?: number;
+  momentum?: number;
+  nesterov?: boolean;
+  rho?: number;
+  centered?: boolean;
+}
+
+export interface PiecewiseSchedule {
+  base: number;
+  boundaries: number[];
+  factors: number[];
+}
+
+export interface PlateauConfig {
+  monitor: Monitor;
+  factor: number;
+  patience: number;
+  cooldown: number;
+  min_lr: number;
+  min_delta: number;
+}
+
+export interface AugmentConfig {
+  width_shift: number;
+  height_shift: number;
+  horizontal_flip: boolean;
+  fill: 'nearest';
+}
+
+export interface TrainingConfig {
+  dataset: {
+    name: DatasetName;
+    /** Model input name -> dataset array name; empty: every input reads `image`. */
+    feed: Record<string, 'image'>;
+    subtract_pixel_mean: boolean;
+    validation: 'test' | 'none';
+  };
+  optimizer: OptimizerConfig;
+  loss: 'categorical_crossentropy';
+  metrics: 'accuracy'[];
+  batch_size: number;
+  epochs: number;
+  seed: number;
+  lr_schedule?: { piecewise: PiecewiseSchedule };
+  reduce_lr_on_plateau?: PlateauConfig;
+  checkpoint: { monitor: Monitor; save_best_only: boolean };
+  augmentation?: AugmentConfig;
+}
+
+/** Command-line overrides (flags win over the spec). */
+export interface TrainingOverrides {
+  dataset?: DatasetName;
+  epochs?: number;
+  batch_size?: number;
+  seed?: number;
+}
+
+export class ConfigError extends Error {}
+
+type Raw = Record<string, unknown>;
+const obj = (v: unknown): Raw => (v !== null && typeof v === 'object' && !Array.isArray(v) ? (v as Raw) : {});
+
+const OPTIMIZER_DEFAULT_LR = { adam: 0.001, sgd: 0.01, rmsprop: 0.001 } as const;
+
+export function resolveTrainingConfig(raw: unknown, overrides: TrainingOverrides = {}): TrainingConfig {
+  const t = obj(raw);
+
+  const ds = typeof t.dataset === 'string' ? { name: t.dataset } : obj(t.dataset);
+  const name = (overrides.dataset ?? ds.name) as DatasetName | undefined;
+  if (!name) throw new ConfigError("no dataset: the spec's training: section names none (dataset: mnist or cifar10); pass --dataset mnist|cifar10");
+
+  let optimizer: OptimizerConfig;
+  if (typeof t.optimizer === 'string') {
+    const n = t.optimizer as OptimizerConfig['name'];
+    optimizer = { name: n, learning_rate: OPTIMIZER_DEFAULT_LR[n] };
+  } else if (t.optimizer !== undefined) {
+    const [n, settings] = Object.entries(obj(t.optimizer))[0] as [OptimizerConfig['name'], unknown];
+    optimizer = { name: n, learning_rate: OPTIMIZER_DEFAULT_LR[n], ...(obj(settings) as Partial<OptimizerConfig>) };
+  } else {
+    optimizer = { name: 'adam', learning_rate: OPTIMIZER_DEFAULT_LR.adam };
+  }
+
+  const config: TrainingConfig = {
+    dataset: {
+      name,
+      feed: { ...(obj(ds.feed) as Record<string, 'image'>) },
+      subtract_pixel_mean: ds.subtract_pixel_mean === true,
+      validation: (ds.validation as 'test' | 'none' | undefined) ?? 'test',
+    },
+    optimizer,
+    loss: 'categorical_crossentropy',
+    metrics: ['accuracy'],
+    batch_size: overrides.batch_size ?? (t.batch_size as number | undefined) ?? 32,
+    epochs: overrides.epochs ?? (t.epochs as number | undefined) ?? 1,
+    seed: overrides.seed ?? (t.seed as number | undefined) ?? 0,
+    checkpoint: {
+      monitor: (obj(t.checkpoint).monitor as Monitor | undefined) ?? 'val_accuracy',
+      save_best_only: (obj(t.checkpoint).save_best_only as boolean | undefined) ?? true,
+    },
+  };
+  if (t.lr_schedule !== undefined) {
+    const p = obj(obj(t.lr_schedule).piecewise);
+    const schedule: PiecewiseSchedule = {
+      base: (p.base as number | undefined) ?? optimizer.learning_rate,
+      boundaries: p.boundaries as number[],
+      factors: p.factors as number[],
+    };
+    if (schedule.boundaries.length !== schedule.factors.length) {
+      throw new ConfigError(`training.lr_schedule.piecewise: ${schedule.boundaries.length} boundaries but ${schedule.factors.length} factors; give one factor per boundary`);
+    }
+    for (let i = 1; i < schedule.boundaries.length; i++) {
+      if (schedule.boundaries[i]! <= schedule.boundaries[i - 1]!) throw new ConfigError('training.lr_schedule.piecewise: boundaries must increase');
+    }
+    config.lr_schedule = { piecewise: schedule };
+  }
+  if (t.reduce_lr_on_plateau !== undefined) {
+    const r = obj(t.reduce_lr_on_plateau);
+    config.reduce_lr_on_plateau = {
+      monitor: (r.monitor as Monitor | undefined) ?? 'val_loss',
+      factor: (r.factor as number | undefined) ?? 0.1,
+      patience: (r.patience as number | undefined) ?? 10,
+      cooldown: (r.cooldown as number | undefined) ?? 0,
+      min_lr: (r.min_lr as number | undefined) ?? 0,
+      min_delta: (r.min_delta as number | undefined) ?? 1e-4,
+    };
+  }
+  if (t.augmentation !== undefined) {
+    const a = obj(t.augmentation);
+    config.augmentation = {
+      width_shift: (a.width_shift as number | undefined) ?? 0,
+      height_shift: (a.height_shift as number | undefined) ?? 0,
+      horizontal_flip: (a.horizontal_flip as boolean | undefined) ?? false,
+      fill: 'nearest',
+    };
+  }
+  const needsVal = (m: Monitor) => m.startsWith('val_');
+  if (config.dataset.validation === 'none') {
+    if (needsVal(config.checkpoint.monitor)) config.checkpoint.monitor = config.checkpoint.monitor.slice(4) as Monitor;
+    if (config.reduce_lr_on_plateau && needsVal(config.reduce_lr_on_plateau.monitor)) {
+      throw new ConfigError(`training.reduce_lr_on_plateau monitors ${config.reduce_lr_on_plateau.monitor}, but dataset.validation is none`);
+    }
+  }
+  return config;
+}

@@ -1,0 +1,72 @@
+/**
+ * Evaluation: loss (categorical cross-entropy, plus the weight penalties, as Keras reports it),
+ * accuracy and the confusion matrix of a model on a preprocessed split, in batches.
+ */
+import type * as TF from '@tensorflow/tfjs';
+import type { Tf } from '../backends/tfjs/backend.js';
+import type { PreparedSplit } from './preprocess.js';
+import { oneHot } from './preprocess.js';
+
+export interface Evaluation {
+  loss: number;
+  accuracy: number;
+  count: number;
+  /** confusion[true][predicted] */
+  confusion?: number[][];
+}
+
+/** Run `model` over a split. `inputs` is the number of model inputs (each reads the image). */
+export function evaluateSplit(
+  tf: Tf,
+  model: TF.LayersModel,
+  split: PreparedSplit,
+  classes: number,
+  opts: { batchSize?: number; confusion?: boolean; onBatch?: (done: number) => void } = {},
+): Evaluation {
+  const bs = opts.batchSize ?? 256;
+  const [h, w, c] = (model.inputs[0]!.shape.slice(1) as number[]);
+  const size = h! * w! * c!;
+  const nInputs = model.inputs.length;
+  let ceSum = 0;
+  let correct = 0;
+  const confusion = opts.confusion ? Array.from({ length: classes }, () => new Array<number>(classes).fill(0)) : undefined;
+  for (let start = 0; start < split.count; start += bs) {
+    const n = Math.min(bs, split.count - start);
+    const labels = split.labels.subarray(start, start + n);
+    const [ce, pred] = tf.tidy(() => {
+      const x = tf.tensor4d(split.x.subarray(start * size, (start + n) * size), [n, h!, w!, c!]);
+      const y = tf.tensor2d(oneHot(labels, classes), [n, classes]);
+      const p = model.predict(nInputs === 1 ? x : new Array(nInputs).fill(x)) as TF.Tensor2D;
+      const eps = 1e-7; // Keras' epsilon: probabilities are clipped to [eps, 1 - eps]
+      const ceSum = tf.neg(tf.sum(tf.mul(y, tf.log(tf.clipByValue(p, eps, 1 - eps)))));
+      return [ceSum.dataSync()[0]!, tf.argMax(p, -1).dataSync() as Int32Array] as const;
+    });
+    ceSum += ce;
+    for (let i = 0; i < n; i++) {
+      if (pred[i] === labels[i]) correct++;
+      if (confusion) confusion[labels[i]!]![pred[i]!]!++;
+    }
+    opts.onBatch?.(start + n);
+  }
+  const penalty = tf.tidy(() => {
+    const losses = (model as unknown as { calculateLosses(): TF.Scalar[] }).calculateLosses();
+    return losses.length ? tf.addN(losses).dataSync()[0]! : 0;
+  });
+  const count = split.count;
+  return { loss: count ? ceSum / count + penalty : NaN, accuracy: count ? correct / count : NaN, count, ...(confusion ? { confusion } : {}) };
+}
+
+/** The confusion matrix as a text table (rows: true class, columns: predicted). */
+export function formatConfusion(confusion: number[][], classes: readonly string[]): string {
+  const short = classes.map((c) => (c.length > 5 ? c.slice(0, 5) : c));
+  const width = Math.max(5, ...confusion.flat().map((v) => String(v).length), ...short.map((s) => s.length));
+  const labelWidth = Math.max(...classes.map((c) => c.length), 'true \\ predicted'.length);
+  const pad = (s: string, n: number) => s.padStart(n);
+  const lines = [`${'true \\ predicted'.padEnd(labelWidth)} ${short.map((s) => pad(s, width)).join(' ')}`];
+  confusion.forEach((row, i) => {
+    const total = row.reduce((a, b) => a + b, 0);
+    const recall = total ? `  ${((100 * row[i]!) / total).toFixed(1)}%` : '';
+    lines.push(`${classes[i]!.padEnd(labelWidth)} ${row.map((v) => pad(String(v), width)).join(' ')}${recall}`);
+  });
+  return lines.join('\n');
+}
