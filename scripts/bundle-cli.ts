@@ -6,7 +6,7 @@
  */
 import { build } from 'esbuild';
 
-const entries = ['src/cli/modelspec.ts'];
+const entries = ['src/cli/modelspec.ts', 'src/cli/spec2ts.ts'];
 await build({
   entryPoints: entries,
   bundle: true,

@@ -130,7 +130,18 @@ export function compileFile(path: string, opts: CompileOptions = {}): CompileRes
 /** Keep only what reaches an output: the model Keras would build. */
 function pruneUnreachable(g: TypedGraph): TypedGraph {
   const live = reachableFromOutputs(g);
-  const nodes = g.nodes.filter((n) => live.has(n.id) || (n.op === 'input' && g.inputs.includes(n.id)));
+  const byId = new Map(g.nodes.map((n) => [n.id, n]));
+  const owned = new Set<string>();
+  const nodes = g.nodes
+    .filter((n) => live.has(n.id) || (n.op === 'input' && g.inputs.includes(n.id)))
+    .map((n) => {
+      // A shared layer whose own first application is pruned still exists (Keras keeps the layer):
+      // its first live application carries its weights, so they are counted once.
+      if (!n.sharedWith || live.has(n.sharedWith) || owned.has(n.sharedWith)) return n;
+      owned.add(n.sharedWith);
+      const original = byId.get(n.sharedWith)!;
+      return { ...n, weights: original.weights, params: original.params };
+    });
   return { ...g, nodes, totals: computeTotals(nodes) };
 }
 

@@ -35,11 +35,13 @@ export function buildFromGraph(tf: Tf, graph: TypedGraph, registry: OpRegistry):
     }
     let layer = node.sharedWith ? layers.get(node.sharedWith) : undefined;
     if (!layer) {
-      const spec = tfjsLayerSpec(node, registry);
+      // A shared layer whose first application was pruned (it reaches no output) is still the layer
+      // of that node: named after it, and one object for all its applications (as in Keras).
+      const spec = tfjsLayerSpec(node.sharedWith ? { ...node, id: node.sharedWith } : node, registry);
       const factory = (tf.layers as unknown as Record<string, (config: unknown) => TF.layers.Layer>)[spec.factory];
       if (!factory) throw new Error(`tf.layers.${spec.factory} does not exist`);
       layer = factory(materialize(tf, spec.config as TfjsValue));
-      layers.set(node.id, layer);
+      layers.set(node.sharedWith ?? node.id, layer);
     }
     const ins = node.inputs.map((id) => tensors.get(id)!);
     const out = layer.apply(ins.length === 1 ? ins[0]! : ins) as TF.SymbolicTensor;

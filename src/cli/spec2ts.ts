@@ -1,0 +1,38 @@
+#!/usr/bin/env node
+/**
+ * `spec2ts <spec...> [--out generated/] [--check] [--force]`: generate typed TypeScript builders
+ * from specs (src/codegen). Without specs, every spec under specs/ (block libraries skipped).
+ * Exit codes: 0 fine, 1 problems (spec errors, out-of-date files with --check, refused
+ * overwrites), 2 usage or internal error.
+ */
+import { Command, CommanderError } from 'commander';
+import { runSpec2ts } from '../codegen/run.js';
+
+export function buildProgram(): Command {
+  return new Command('spec2ts')
+    .description('Generate typed TypeScript builders (tf.LayersModel) from model specs.')
+    .version('0.1.0')
+    .argument('[spec...]', 'spec files (default: every spec under --root)')
+    .option('--out <dir>', 'output folder', 'generated')
+    .option('--root <dir>', 'specs are placed under --out by their path relative to this folder', 'specs')
+    .option('--check', 'write nothing; exit 1 listing the generated files that differ from what the specs give')
+    .option('--force', 'replace files that spec2ts did not write')
+    .showHelpAfterError()
+    .exitOverride()
+    .action((specs: string[], o: { out: string; root: string; check?: boolean; force?: boolean }) => {
+      const r = runSpec2ts(specs, { out: o.out, root: o.root, check: !!o.check, force: !!o.force });
+      if (r.stderr) process.stderr.write(r.stderr);
+      if (r.stdout) process.stdout.write(r.stdout);
+      process.exitCode = r.code;
+    });
+}
+
+try {
+  await buildProgram().parseAsync(process.argv);
+} catch (e) {
+  if (e instanceof CommanderError) process.exitCode = e.exitCode === 0 ? 0 : 2;
+  else {
+    process.stderr.write(`spec2ts: internal error: ${(e as Error).stack ?? String(e)}\n`);
+    process.exitCode = 2;
+  }
+}

@@ -1,0 +1,873 @@
+/**
+ * The module generator: a checked spec AST -> one TypeScript module that builds the same
+ * tf.LayersModel as the interpreter, written the way one would write it by hand with the
+ * Keras functional API: blocks are functions, `repeat`/`for` are loops, `when` is `if`, `let`
+ * is `const`, `branches` build each branch then the merge, expressions are TypeScript
+ * expressions. Evaluation order, naming and defaults follow src/expand/instantiate.ts step by
+ * step; the runtime (src/runtime) does the naming and the layer configs with the compiler's
+ * and the interpreter's own code.
+ */
+import type { BlockDecl, Branch, Item, ParamDecl, Ref, SpecAst, Template } from '../types/spec.js';
+import type { OpRegistry } from '../ops/index.js';
+import { Idents, camelCase, constantCase, pascalCase } from './names.js';
+import { freeVariables } from '../expr/parse.js';
+import {
+  assertVars, narrowedBy, numberLiteral, printCondition, printTemplate, printValue, propertyKey, quote, show, type ExprEnv,
+} from './expr.js';
+import { NUM, UNKNOWN, fitsParam, isList, paramType, widen, type SType } from './stype.js';
+
+/** What the generated module needs from the runtime, by kind of import. */
+const RUNTIME_VALUES = ['model', 'assert', 'fail', 'floorDiv', 'mod', 'eq', 'range', 'at', 'len', 'num', 'bool', 'plus', 'compare', 'min', 'max', 'unchecked', 'ref', 'noInput', 'when'] as const;
+const RUNTIME_TYPES = ['Activation', 'ParamSpec', 'Scope', 'Tensor', 'Value'] as const;
+export const RUNTIME_MODULE = 'modelspec/runtime';
+
+/** Lines of code with indentation; bodies of functions, passed to ts-morph as statements. */
+class Writer {
+  readonly lines: string[] = [];
+  private depth = 0;
+  line(s: string): void {
+    this.lines.push('  '.repeat(this.depth) + s);
+  }
+  block(header: string, body: () => void, close = '}'): void {
+    this.line(`${header} {`);
+    this.depth++;
+    body();
+    this.depth--;
+    this.line(close);
+  }
+  indent(body: () => void): void {
+    this.depth++;
+    body();
+    this.depth--;
+  }
+  get column(): number {
+    return this.depth * 2;
+  }
+  text(): string {
+    return this.lines.join('\n');
+  }
+}
+
+/** Spec variables in scope: TypeScript name and static type. */
+class VarEnv {
+  private readonly vars = new Map<string, { ident: string; type: SType }>();
+  constructor(readonly parent?: VarEnv) {}
+  get(name: string): { ident: string; type: SType } | undefined {
+    return this.vars.get(name) ?? this.parent?.get(name);
+  }
+  set(name: string, ident: string, type: SType): void {
+    this.vars.set(name, { ident, type });
+  }
+}
+
+interface RefInfo {
+  /** The TypeScript name of the tensor; undefined for an item left out by a literal `when: false`. */
+  ident?: string;
+  /** Defined by an item with `when:`: `Tensor | undefined`. */
+  conditional: boolean;
+  /** The item that defined it (absent for inputs). */
+  item?: Item;
+  input?: boolean;
+}
+
+/** References in scope (inputs and ids). */
+class RefEnv {
+  private readonly refs = new Map<string, RefInfo>();
+  constructor(readonly parent?: RefEnv) {}
+  get(name: string): RefInfo | undefined {
+    return this.refs.get(name) ?? this.parent?.get(name);
+  }
+  set(name: string, info: RefInfo): void {
+    this.refs.set(name, info);
+  }
+}
+
+/** The tensor a function threads through its items (`x`). */
+interface Chain {
+  ident?: string;
+  declared: boolean;
+  /** The function's top-level scope, where the chain is declared. */
+  fnIdents: Idents;
+}
+
+/** The current tensor: a TypeScript expression, `maybe` undefined where an earlier item had none. */
+interface Cur {
+  code: string;
+  maybe?: boolean;
+}
+
+interface Ctx {
+  w: Writer;
+  idents: Idents;
+  vars: VarEnv;
+  refs: RefEnv;
+  /** TypeScript name of the current Scope object. */
+  scope: string;
+  chain: Chain;
+  narrowed: ReadonlySet<string>;
+  /** Inputs visible at the start (for the message of an item without input). */
+  inputs: number;
+  loopDepth: number;
+  /** Tensor variables the code reads (so a branch can leave out an input it does not use). */
+  reads: Set<string>;
+}
+
+export interface ModuleParts {
+  /** Names of the runtime's values and types the module imports. */
+  values: string[];
+  types: string[];
+  /** Top-level declarations in order, each as TypeScript text with its JSDoc. */
+  declarations: Declaration[];
+  builderName: string;
+  optionsName: string;
+}
+
+export type Declaration =
+  | { kind: 'interface'; name: string; docs: string[]; properties: { name: string; type: string; docs: string; optional?: boolean }[]; exported: boolean }
+  | { kind: 'const'; name: string; type?: string; initializer: string; docs: string[]; exported: boolean }
+  | { kind: 'function'; name: string; docs: string[]; parameters: { name: string; type: string; initializer?: string; optional?: boolean }[]; returnType: string; body: string; exported: boolean };
+
+/**
+ * JSDoc text: no `*\/` can end the comment early, line breaks of any kind are newlines, and long
+ * lines are wrapped at spaces (so a spec's one-paragraph `doc` reads as a paragraph).
+ */
+export function docText(s: string, width = 96): string {
+  const safe = s.replace(/\r\n?|\u2028|\u2029/g, '\n').replace(/\*\//g, '*\\/').trim();
+  return safe.split('\n').map((line) => {
+    const out: string[] = [];
+    let cur = '';
+    for (const word of line.split(' ')) {
+      if (cur && cur.length + 1 + word.length > width) {
+        out.push(cur);
+        cur = word;
+      } else cur = cur ? `${cur} ${word}` : word;
+    }
+    out.push(cur);
+    return out.join('\n');
+  }).join('\n');
+}
+
+function literalType(v: unknown): string {
+  if (v === null) return 'null';
+  if (typeof v === 'string') return quote(v);
+  if (typeof v === 'number') return numberLiteral(v);
+  if (typeof v === 'boolean') return String(v);
+  return 'Value';
+}
+
+/** The TypeScript type of a parameter's values. */
+function tsParamType(p: ParamDecl, types: Set<string>): string {
+  let t: string;
+  switch (p.type) {
+    case 'int': case 'float': t = 'number'; break;
+    case 'bool': t = 'boolean'; break;
+    case 'string': t = 'string'; break;
+    case 'shape': t = 'number[]'; break;
+    case 'activation': types.add('Activation'); t = 'Activation'; break;
+    case 'enum': {
+      const vs = [...new Set((p.values ?? []).map(literalType))];
+      if (vs.includes('Value')) types.add('Value');
+      t = vs.length ? vs.join(' | ') : 'never';
+      break;
+    }
+    default: t = 'unknown';
+  }
+  return p.nullable && t !== 'unknown' && !t.split(' | ').includes('null') ? `${t} | null` : t;
+}
+
+function paramDocs(p: ParamDecl): string {
+  const parts: string[] = [];
+  if (p.doc) parts.push(docText(p.doc), '');
+  const facts: string[] = [p.type === 'enum' ? `enum: ${(p.values ?? []).map((v) => show(v)).join(', ')}` : `${p.type}`];
+  if ((p.type === 'int' || p.type === 'float') && p.min !== undefined) facts.push(`>= ${p.min}`);
+  if ((p.type === 'int' || p.type === 'float') && p.max !== undefined) facts.push(`<= ${p.max}`);
+  if (p.nullable) facts.push('or null');
+  parts.push(docText(facts.join(', ') + (p.hasDefault ? '' : '; required (no default)')));
+  if (p.hasDefault) parts.push(`@defaultValue ${docText(show(p.default))}`);
+  return parts.join('\n');
+}
+
+function paramSpec(p: ParamDecl): string {
+  const e: string[] = [`name: ${quote(p.name)}`, `type: ${quote(p.type)}`];
+  if (p.hasDefault) e.push(`default: ${printValue(p.default).code}`);
+  if (p.min !== undefined && (p.type === 'int' || p.type === 'float')) e.push(`min: ${numberLiteral(p.min)}`);
+  if (p.max !== undefined && (p.type === 'int' || p.type === 'float')) e.push(`max: ${numberLiteral(p.max)}`);
+  if (p.type === 'enum') e.push(`values: ${printValue(p.values ?? []).code}`);
+  if (p.nullable) e.push('nullable: true');
+  return `{ ${e.join(', ')} }`;
+}
+
+/** All ids given to the items of a sequence (generated names avoid them). */
+function idsOf(items: readonly Item[]): string[] {
+  return [...new Set(items.flatMap((i) => (i.id ? [i.id] : [])))];
+}
+
+const escapeRe = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+
+/**
+ * The ids of a sequence that a generated name of the same scope could take: `conv2d` or
+ * `conv2d_2` where an unnamed conv2d is made there, `stage...` where a loop over `stage` is.
+ * Only those need reserving (`s.reserve(...)`); conservative where a name depends on values.
+ */
+function idsToReserve(items: readonly Item[], registry: OpRegistry): string[] {
+  const ids = idsOf(items);
+  if (ids.length === 0) return ids;
+  const exact: string[] = [];
+  const prefixes: string[] = [];
+  let any = false;
+  for (const it of items) {
+    switch (it.kind) {
+      case 'layer': if (!it.id) exact.push(it.op); break;
+      case 'call': if (!it.id) exact.push(it.block); break;
+      case 'share': if (!it.id) any = true; break;
+      case 'repeat': prefixes.push(it.as ?? it.id ?? 'repeat'); break;
+      case 'for': prefixes.push(it.var); break;
+      case 'branches': prefixes.push('branch'); if (!it.id) exact.push(it.merge); break;
+    }
+  }
+  if (any) return ids;
+  void registry;
+  return ids.filter((id) => exact.some((b) => new RegExp(`^${escapeRe(b)}(_[0-9]+)?$`).test(id)) || prefixes.some((p) => id.startsWith(p)));
+}
+
+/** Spec variables a template reads. */
+function templateVars(x: Template | undefined, out: Set<string>): void {
+  if (!x) return;
+  if (x.kind === 'expr') freeVariables(x.expr, out);
+  else if (x.kind === 'list') x.items.forEach((i) => templateVars(i, out));
+  else if (x.kind === 'map') x.entries.forEach(([, v]) => templateVars(v, out));
+}
+
+/** Spec variables read by the templates of a sequence (nested loops and branches included; block bodies are not). */
+function variablesRead(items: readonly Item[], out = new Set<string>()): Set<string> {
+  const t = (x: Template | undefined) => templateVars(x, out);
+  for (const it of items) {
+    t(it.when);
+    it.lets.forEach((l) => t(l.value));
+    switch (it.kind) {
+      case 'layer': it.attrs.forEach(t); break;
+      case 'call': it.args.forEach(t); break;
+      case 'repeat': t(it.count); variablesRead(it.body, out); break;
+      case 'for': t(it.in); variablesRead(it.body, out); break;
+      case 'branches': it.mergeAttrs.forEach(t); it.branches.forEach((b) => variablesRead(b.body, out)); break;
+      case 'share': break;
+    }
+  }
+  return out;
+}
+
+/** Variables a loop's own `let:` and body read. */
+function loopReads(item: Extract<Item, { kind: 'repeat' | 'for' }>): Set<string> {
+  const out = variablesRead(item.body);
+  for (const l of item.lets) templateVars(l.value, out);
+  return out;
+}
+
+/** Names referred to (from:, share:, output:) anywhere in a block's body. */
+function referencedNames(items: readonly Item[], out = new Set<string>()): Set<string> {
+  for (const it of items) {
+    it.from?.forEach((r) => out.add(r.name));
+    if (it.kind === 'share') out.add(it.target.name);
+    if (it.kind === 'repeat' || it.kind === 'for') referencedNames(it.body, out);
+    if (it.kind === 'branches') for (const b of it.branches) { b.from?.forEach((r) => out.add(r.name)); referencedNames(b.body, out); }
+  }
+  return out;
+}
+
+export class ModuleEmitter {
+  private readonly module = Idents.module();
+  private readonly typeNames = new Set<string>();
+  private readonly usedValues = new Set<string>();
+  private readonly usedTypes = new Set<string>(['Tensor']);
+  private readonly blockFns = new Map<string, { fn: string; options: string; table: string; decl: BlockDecl }>();
+  private readonly declarations: Declaration[] = [];
+
+  constructor(private readonly ast: SpecAst, private readonly registry: OpRegistry) {
+    for (const n of RUNTIME_VALUES) this.module.internal(n);
+    for (const n of RUNTIME_TYPES) this.typeNames.add(n);
+  }
+
+  private typeName(base: string): string {
+    let name = base;
+    for (let i = 2; this.typeNames.has(name); i++) name = `${base}${i}`;
+    this.typeNames.add(name);
+    return name;
+  }
+
+  private env(ctx: Ctx): ExprEnv {
+    return {
+      lookup: (name) => ctx.vars.get(name),
+      narrowed: ctx.narrowed,
+      use: (h) => this.use(h),
+    };
+  }
+
+  private use(helper: string): string {
+    if ((RUNTIME_TYPES as readonly string[]).includes(helper)) this.usedTypes.add(helper);
+    else this.usedValues.add(helper);
+    return helper;
+  }
+
+  // ---- the module ------------------------------------------------------------
+
+  emit(): ModuleParts {
+    const ast = this.ast;
+    const pascal = pascalCase(ast.name);
+    const builderName = this.module.declare(`build${pascal}`);
+    const optionsName = this.typeName(`${pascal}Options`);
+    this.module.internal('build');
+    this.module.internal('defaults');
+    const table = this.module.declare('PARAMS');
+
+    // Blocks used by the spec, in order of first call (depth first), named before any is emitted.
+    const order: BlockDecl[] = [];
+    const visit = (items: readonly Item[]) => {
+      for (const it of items) {
+        if (it.kind === 'call') {
+          const b = ast.blocks.get(it.block);
+          if (b && !this.blockFns.has(b.name)) {
+            this.blockFns.set(b.name, {
+              fn: this.module.declare(camelCase(b.name)),
+              options: this.typeName(`${pascalCase(b.name)}Options`),
+              table: this.module.declare(`${constantCase(b.name)}_PARAMS`),
+              decl: b,
+            });
+            order.push(b);
+            visit(b.body);
+          }
+        }
+        if (it.kind === 'repeat' || it.kind === 'for') visit(it.body);
+        if (it.kind === 'branches') it.branches.forEach((br) => visit(br.body));
+      }
+    };
+    visit(ast.body);
+
+    // The options: interface, defaults, declarations.
+    const required = ast.params.filter((p) => !p.hasDefault).map((p) => p.name);
+    this.declarations.push({
+      kind: 'interface', name: optionsName, exported: true,
+      docs: [`Options of {@link ${builderName}}: the params of spec \`${docText(ast.name)}\`.`],
+      properties: ast.params.map((p) => ({ name: propertyKey(p.name), type: tsParamType(p, this.usedTypes), docs: paramDocs(p) })),
+    });
+    const defaultsType = required.length ? `Omit<${optionsName}, ${required.map(quote).join(' | ')}>` : optionsName;
+    this.declarations.push({
+      kind: 'const', name: 'defaults', exported: true, type: defaultsType,
+      initializer: objectLines(ast.params.filter((p) => p.hasDefault).map((p) => [p.name, printValue(p.default).code]), `export const defaults: ${defaultsType} = `.length),
+      docs: ['The default of every option that has one.'],
+    });
+    this.usedTypes.add('ParamSpec');
+    this.declarations.push({
+      kind: 'const', name: table, exported: false, type: 'ParamSpec[]',
+      initializer: `[${ast.params.map((p) => `\n  ${paramSpec(p)},`).join('')}${ast.params.length ? '\n' : ''}]`,
+      docs: ['The params as declared, for checking options with the compiler\'s rules and messages.'],
+    });
+
+    for (const b of order) this.emitBlock(b);
+    this.emitBuilder(builderName, optionsName, table, required);
+    this.declarations.push({ kind: 'const', name: 'build', exported: true, initializer: builderName, docs: [`The builder of this module: {@link ${builderName}}.`] });
+
+    return {
+      values: [...this.usedValues].sort(),
+      types: [...this.usedTypes].sort(),
+      declarations: this.declarations,
+      builderName,
+      optionsName,
+    };
+  }
+
+  private optionsDecls(params: readonly ParamDecl[], table: string, owner: string, optionsType: string, given: string, ctx: Ctx): void {
+    if (params.length === 0) {
+      ctx.w.line(`${ctx.scope}.${owner}<${optionsType}>(${table}, ${given});`);
+      return;
+    }
+    const bindings = params.map((p) => {
+      const ident = ctx.idents.declare(p.name);
+      ctx.vars.set(p.name, ident, paramType(p));
+      return ident === p.name ? p.name : `${propertyKey(p.name)}: ${ident}`;
+    });
+    const call = `${ctx.scope}.${owner}<${optionsType}>(${table}, ${given});`;
+    const line = `const { ${bindings.join(', ')} } = ${call}`;
+    if (ctx.w.column + line.length <= MAX_LINE) ctx.w.line(line);
+    else {
+      ctx.w.line('const {');
+      ctx.w.indent(() => wrapList(bindings, MAX_LINE - ctx.w.column - 2).forEach((l) => ctx.w.line(l)));
+      ctx.w.line(`} = ${call}`);
+    }
+  }
+
+  private letsAndAsserts(lets: SpecAst['lets'], asserts: SpecAst['asserts'], ctx: Ctx): void {
+    this.lets(lets, ctx);
+    for (const a of asserts) {
+      const cond = printTemplate(a.that, this.env(ctx));
+      const vars = assertVars(a.that, this.env(ctx));
+      const args = [cond.code, quote(a.message), ...(vars.length ? [`{ ${vars.join(', ')} }`] : [])];
+      const line = `${ctx.scope}.assert(${args.join(', ')});`;
+      if (ctx.w.column + line.length <= MAX_LINE) ctx.w.line(line);
+      else {
+        ctx.w.line(`${ctx.scope}.assert(`);
+        ctx.w.indent(() => args.forEach((a) => ctx.w.line(`${a},`)));
+        ctx.w.line(');');
+      }
+    }
+  }
+
+  private lets(lets: SpecAst['lets'], ctx: Ctx): void {
+    for (const l of lets) {
+      const p = printTemplate(l.value, this.env(ctx));
+      const ident = ctx.idents.declare(l.name);
+      ctx.w.line(`const ${ident} = ${p.code};`);
+      ctx.vars.set(l.name, ident, p.type);
+    }
+  }
+
+  private emitBuilder(name: string, optionsName: string, table: string, required: string[]): void {
+    const ast = this.ast;
+    const idents = this.module.function();
+    const optionsIdent = idents.internal('options');
+    const tfIdent = idents.internal('tfArg');
+    const scope = idents.internal('s');
+    const w = new Writer();
+    const ctx: Ctx = {
+      w, idents, vars: new VarEnv(), refs: new RefEnv(), scope,
+      chain: { declared: false, fnIdents: idents }, narrowed: new Set(), inputs: ast.inputs.length, loopDepth: 0, reads: new Set(),
+    };
+    w.line(`const ${scope} = ${this.use('model')}(${tfIdent}, ${quote(ast.name)});`);
+    this.optionsDecls(ast.params, table, 'options', optionsName, optionsIdent, ctx);
+    this.letsAndAsserts(ast.lets, ast.asserts, ctx);
+    const inputIdents: string[] = [];
+    for (const inp of ast.inputs) {
+      const shape = printTemplate(inp.shape, this.env(ctx));
+      const ident = idents.declare(inp.name);
+      ctx.refs.set(inp.name, { ident, conditional: false, input: true });
+      const args = [quote(inp.name), shape.code, ...(inp.dtype !== 'float32' ? [quote(inp.dtype)] : [])];
+      w.line(`const ${ident} = ${scope}.input(${args.join(', ')});`);
+      inputIdents.push(ident);
+    }
+    const start: Cur | undefined = inputIdents.length === 1 ? { code: inputIdents[0]! } : undefined;
+    const last = this.sequence(ast.body, start, ctx);
+    const outputs = ast.outputs ? ast.outputs.map((r) => this.refCode(r, ctx)) : last ? [this.need(last, ctx)] : [];
+    w.line(`return ${scope}.model([${outputs.join(', ')}]);`);
+
+    const optional = required.length === 0;
+    const optionsType = optional ? `Partial<${optionsName}>` : `Partial<${optionsName}> & Pick<${optionsName}, ${required.map(quote).join(' | ')}>`;
+    this.declarations.push({
+      kind: 'function', name, exported: true,
+      docs: [docText([
+        ...(ast.doc ? [docText(ast.doc), ''] : []),
+        `Builds the model \`${docText(ast.name)}\` (the same layers, names and configs as \`modelspec build\` of the spec).`,
+        `@param ${optionsIdent} - the spec's params; omitted ones take their defaults. Invalid values throw a SpecValueError with the compiler's message.`,
+        `@param ${tfIdent} - the TensorFlow.js namespace to build with (default: \`@tensorflow/tfjs\`).`,
+      ].join('\n'))],
+      parameters: [
+        { name: optionsIdent, type: optionsType, ...(optional ? { initializer: '{}' } : {}) },
+        { name: tfIdent, type: 'typeof tf', initializer: 'tf' },
+      ],
+      returnType: 'tf.LayersModel',
+      body: w.text(),
+    });
+  }
+
+  private emitBlock(b: BlockDecl): void {
+    const info = this.blockFns.get(b.name)!;
+    const idents = this.module.function();
+    const parent = idents.internal('parent');
+    const refs = new RefEnv();
+    const used = referencedNames(b.body);
+    if (b.output) used.add(b.output.name);
+    const inputIdents = b.inputs.map((name, i) => {
+      // The first input is also the tensor threaded through the items, unless an item refers to it by name.
+      const asChain = i === 0 && !used.has(name);
+      const ident = idents.declare(name, asChain ? 'chain' : 'other');
+      refs.set(name, { ident, conditional: false, input: true });
+      return ident;
+    });
+    const optionsIdent = idents.internal('options');
+    const idIdent = idents.internal('id');
+    const scope = idents.internal('s');
+    const w = new Writer();
+    const firstIsChain = b.inputs.length > 0 && !used.has(b.inputs[0]!);
+    const ctx: Ctx = {
+      w, idents, vars: new VarEnv(), refs, scope,
+      chain: firstIsChain ? { ident: inputIdents[0]!, declared: true, fnIdents: idents } : { declared: false, fnIdents: idents },
+      narrowed: new Set(), inputs: b.inputs.length, loopDepth: 0, reads: new Set(),
+    };
+    w.line(`const ${scope} = ${parent}.block(${quote(b.name)}, ${idIdent});`);
+    this.optionsDecls(b.params, info.table, 'args', info.options, optionsIdent, ctx);
+    this.letsAndAsserts(b.lets, b.asserts, ctx);
+    const start: Cur | undefined = inputIdents.length ? { code: inputIdents[0]! } : undefined;
+    const last = this.sequence(b.body, start, ctx);
+    const out = b.output ? this.refCode(b.output, ctx) : last ? this.need(last, ctx) : `${this.use('noInput')}(${b.inputs.length})`;
+    w.line(`return ${out};`);
+
+    const required = b.params.filter((p) => !p.hasDefault).map((p) => p.name);
+    this.declarations.push({
+      kind: 'interface', name: info.options, exported: true,
+      docs: [`Arguments of the block \`${docText(b.name)}\` ({@link ${info.fn}}).`],
+      properties: b.params.map((p) => ({ name: propertyKey(p.name), type: tsParamType(p, this.usedTypes), docs: paramDocs(p) })),
+    });
+    this.declarations.push({
+      kind: 'const', name: info.table, exported: false, type: 'ParamSpec[]',
+      initializer: `[${b.params.map((p) => `\n  ${paramSpec(p)},`).join('')}${b.params.length ? '\n' : ''}]`,
+      docs: [`The params of block \`${docText(b.name)}\`.`],
+    });
+    this.usedTypes.add('Scope');
+    const optional = required.length === 0;
+    this.declarations.push({
+      kind: 'function', name: info.fn, exported: true,
+      docs: [docText([
+        ...(b.doc ? [docText(b.doc), ''] : [`The block \`${docText(b.name)}\`.`, '']),
+        `@param ${parent} - the scope of the call; the block's layers are named under \`${docText(b.name)}\` (or \`${idIdent}\`) in it.`,
+        ...b.inputs.map((n, i) => `@param ${inputIdents[i]} - the input \`${docText(n)}\`.`),
+        `@param ${optionsIdent} - the block's arguments; omitted ones take their defaults.`,
+        `@param ${idIdent} - the call's \`id:\`, if it has one.`,
+      ].join('\n'))],
+      parameters: [
+        { name: parent, type: 'Scope' },
+        ...inputIdents.map((n) => ({ name: n, type: 'Tensor' })),
+        { name: optionsIdent, type: optional ? `Partial<${info.options}>` : `Partial<${info.options}> & Pick<${info.options}, ${required.map(quote).join(' | ')}>`, ...(optional ? { initializer: '{}' } : {}) },
+        { name: idIdent, type: 'string', optional: true },
+      ],
+      returnType: 'Tensor',
+      body: w.text(),
+    });
+  }
+
+  // ---- sequences and items ----------------------------------------------------
+
+  /** The current tensor as an expression, failing as the compiler does where there is none. */
+  private need(cur: Cur | undefined, ctx: Ctx): string {
+    if (cur) ctx.reads.add(cur.code);
+    if (!cur) return `${this.use('noInput')}(${ctx.inputs})`;
+    return cur.maybe ? `(${cur.code} ?? ${this.use('noInput')}(${ctx.inputs}))` : cur.code;
+  }
+
+  private refCode(r: Ref, ctx: Ctx): string {
+    const info = ctx.refs.get(r.name);
+    if (!info) {
+      return `${this.use('fail')}('MS3001', ${quote(r.name.includes('/') ? `'${r.name}' refers to a generated node id, which spec2ts does not support` : `unknown reference '${r.name}'`)})`;
+    }
+    if (!info.ident) return `${this.use('fail')}('MS3001', ${quote(`'${r.name}' is not in the model for these parameter values: its when: is false`)})`;
+    return info.conditional ? `${this.use('ref')}(${info.ident}, ${quote(r.name)})` : info.ident;
+  }
+
+  /** Make the chain variable hold `cur` (declaring it where needed); returns its name. */
+  private toChain(cur: Cur | undefined, ctx: Ctx): string {
+    const chain = ctx.chain;
+    if (cur) ctx.reads.add(cur.code);
+    if (!chain.ident) chain.ident = chain.fnIdents.internal('x', 'chain');
+    if (!chain.declared) {
+      ctx.w.line(cur ? `let ${chain.ident} = ${cur.code};` : `let ${chain.ident}: Tensor | undefined;`);
+      chain.declared = true;
+    } else if (cur && cur.code !== chain.ident) {
+      ctx.w.line(`${chain.ident} = ${cur.code};`);
+    }
+    return chain.ident;
+  }
+
+  private assignChain(code: string, ctx: Ctx): void {
+    const chain = ctx.chain;
+    if (!chain.ident) chain.ident = chain.fnIdents.internal('x', 'chain');
+    emitCall(ctx.w, chain.declared ? `${chain.ident} = ` : `let ${chain.ident} = `, `${code};`);
+    chain.declared = true;
+  }
+
+  sequence(items: readonly Item[], start: Cur | undefined, ctx: Ctx): Cur | undefined {
+    const ids = idsToReserve(items, this.registry);
+    if (ids.length) ctx.w.line(`${ctx.scope}.reserve(${ids.map(quote).join(', ')});`);
+    let cur = start;
+    for (const item of items) cur = this.item(item, cur, ctx);
+    return cur;
+  }
+
+  private item(item: Item, cur: Cur | undefined, ctx: Ctx): Cur | undefined {
+    const cond = item.when ? printCondition(item.when, this.env(ctx)) : true;
+    if (cond === false) {
+      if (item.id) ctx.refs.set(item.id, { conditional: false, item });
+      return cur;
+    }
+    if (cond === true) {
+      if (item.kind === 'repeat' || item.kind === 'for') {
+        const out = this.loop(item, cur, ctx);
+        if (!item.id) return out;
+        // The loop's output stays in the chain; the id is a name for it as it is now.
+        const ident = ctx.idents.declare(item.id);
+        ctx.w.line(`const ${ident} = ${out.code};`);
+        ctx.refs.set(item.id, { ident, conditional: false, item });
+        return out;
+      }
+      const code = this.itemExpr(item, cur, ctx);
+      if (item.id) {
+        const ident = ctx.idents.declare(item.id);
+        emitCall(ctx.w, `const ${ident} = `, `${code};`);
+        ctx.refs.set(item.id, { ident, conditional: false, item });
+        return { code: ident };
+      }
+      this.assignChain(code, ctx);
+      return { code: ctx.chain.ident! };
+    }
+    // A conditional item: the chain holds the current tensor, and the item replaces it when it is kept.
+    const chain = this.toChain(cur, ctx);
+    const idIdent = item.id ? ctx.idents.declare(item.id) : undefined;
+    if (idIdent) ctx.w.line(`let ${idIdent}: Tensor | undefined;`);
+    const inner: Ctx = { ...ctx, idents: ctx.idents.block(), narrowed: new Set([...ctx.narrowed, ...(item.when?.kind === 'expr' ? freeVars(item.when) : [])]) };
+    const chainCur: Cur = cur ? { code: chain, ...(cur.maybe ? { maybe: true } : {}) } : { code: chain, maybe: true };
+    ctx.w.block(`if (${cond.code})`, () => {
+      if (item.kind === 'repeat' || item.kind === 'for') this.loop(item, chainCur, inner);
+      else emitCall(ctx.w, `${chain} = `, `${this.itemExpr(item, chainCur, inner)};`);
+      if (idIdent) ctx.w.line(`${idIdent} = ${chain};`);
+    });
+    if (item.id) ctx.refs.set(item.id, { ident: idIdent!, conditional: true, item });
+    return { code: chain, maybe: !cur || cur.maybe === true };
+  }
+
+  /** The inputs of an item: its `from:`, else the current tensor. */
+  private inputsOf(item: Item, cur: Cur | undefined, ctx: Ctx): string[] {
+    if (item.from) return item.from.map((r) => this.refCode(r, ctx));
+    return [this.need(cur, ctx)];
+  }
+
+  private itemExpr(item: Exclude<Item, { kind: 'repeat' | 'for' }>, cur: Cur | undefined, ctx: Ctx): string {
+    const id = item.id ? [quote(item.id)] : [];
+    switch (item.kind) {
+      case 'layer': {
+        const inputs = this.inputsOf(item, cur, ctx);
+        const input = inputs.length === 1 ? inputs[0]! : `[${inputs.join(', ')}]`;
+        const attrs = objectLiteral([...item.attrs].map(([k, t]) => [k, printTemplate(t, this.env(ctx)).code]));
+        return `${ctx.scope}.layer(${[quote(item.op), attrs, input, ...id].join(', ')})`;
+      }
+      case 'call': {
+        const info = this.blockFns.get(item.block);
+        if (!info) return `${this.use('fail')}('MS3005', ${quote(`unknown op or block '${item.block}'`)})`;
+        const b = info.decl;
+        const inputs = this.inputsOf(item, cur, ctx);
+        if (inputs.length !== b.inputs.length) {
+          return `${this.use('fail')}('MS3010', ${quote(`block '${b.name}' takes ${b.inputs.length} input${b.inputs.length === 1 ? '' : 's'} (${b.inputs.join(', ')}), got ${inputs.length}`)})`;
+        }
+        const args = [...item.args].map(([k, t]): [string, string] => {
+          const p = printTemplate(t, this.env(ctx));
+          const decl = b.params.find((d) => d.name === k);
+          return [k, decl && !fitsParam(p.type, decl) ? `${this.use('unchecked')}(${p.code})` : p.code];
+        });
+        const options = args.length || id.length ? [objectLiteral(args)] : [];
+        return `${info.fn}(${[ctx.scope, ...inputs, ...options, ...id].join(', ')})`;
+      }
+      case 'share': return this.share(item, cur, ctx);
+      case 'branches': return this.branches(item, cur, ctx);
+    }
+  }
+
+  private share(item: Extract<Item, { kind: 'share' }>, cur: Cur | undefined, ctx: Ctx): string {
+    const name = item.target.name;
+    const target = ctx.refs.get(name);
+    const bad = (what: string, tail: string) => `${this.use('fail')}('MS3011', ${quote(`share: '${name}' is ${what}; ${tail}`)})`;
+    if (target?.item && target.item.kind !== 'layer' && target.item.kind !== 'share') {
+      return bad(target.item.kind === 'call' ? 'a block call' : `a ${target.item.kind} item`, 'only single layers with weights can be shared');
+    }
+    if (target?.input) return bad('a model input', 'only layers with weights (conv2d, dense, ...) can be shared');
+    let op: string | undefined;
+    for (let t: Item | undefined = target?.item; t; t = t.kind === 'share' ? ctx.refs.get(t.target.name)?.item : undefined) {
+      if (t.kind === 'layer') { op = t.op; break; }
+    }
+    if (op && !this.registry.get(op)?.weights) return bad(`a ${op} layer, which has no weights`, 'only layers with weights (conv2d, dense, ...) can be shared');
+    const inputs = this.inputsOf(item, cur, ctx);
+    if (inputs.length !== 1) return `${this.use('fail')}('MS3010', ${quote(`share takes one input, got ${inputs.length}`)})`;
+    return `${ctx.scope}.share(${[this.refCode(item.target, ctx), inputs[0]!, ...(item.id ? [quote(item.id)] : [])].join(', ')})`;
+  }
+
+  private branches(item: Extract<Item, { kind: 'branches' }>, cur: Cur | undefined, ctx: Ctx): string {
+    // The branches' let: evaluated once, visible in every branch and the merge.
+    const vars = new VarEnv(ctx.vars);
+    const outer: Ctx = { ...ctx, vars };
+    this.lets(item.lets, outer);
+    let input: string;
+    if (item.from) {
+      if (item.from.length !== 1) return `${this.use('fail')}('MS3010', ${quote(`branches take one input, got ${item.from.length}`)})`;
+      input = this.refCode(item.from[0]!, outer);
+    } else {
+      if (cur) ctx.reads.add(cur.code);
+      input = cur ? cur.code : 'undefined';
+    }
+    const fns = item.branches.map((b) => this.branch(b, outer));
+    const attrs = objectLiteral([...item.mergeAttrs].map(([k, t]) => [k, printTemplate(t, this.env(outer)).code]));
+    const list = `[\n${fns.map((f) => indentText(f, 1) + ',').join('\n')}\n]`;
+    return `${ctx.scope}.branches(${[quote(item.merge), attrs, input, list, ...(item.id ? [quote(item.id)] : [])].join(', ')})`;
+  }
+
+  /** One branch as an arrow function `(b, x) => { ...; return x; }`. */
+  private branch(b: Branch, outer: Ctx): string {
+    const idents = outer.idents.function();
+    const scope = idents.internal('b');
+    const w = new Writer();
+    const ownInput = b.from !== undefined;
+    const x = ownInput ? undefined : idents.internal('x', 'chain');
+    const ctx: Ctx = {
+      ...outer, w, idents, scope, refs: new RefEnv(outer.refs), vars: new VarEnv(outer.vars), reads: new Set(),
+      chain: x ? { ident: x, declared: true, fnIdents: idents } : { declared: false, fnIdents: idents },
+    };
+    let start: Cur | undefined;
+    if (ownInput) {
+      if (b.from!.length !== 1) return `() => ${this.use('fail')}('MS3010', ${quote(`a branch takes one input, got ${b.from!.length}`)})`;
+      start = { code: this.refCode(b.from![0]!, outer) };
+    } else start = { code: x! };
+    if (b.body.length === 0) return `${ownInput ? '()' : `(_${scope}, ${x})`} => ${start.code}`;
+    const out = this.sequence(b.body, start, ctx);
+    w.line(`return ${this.need(out, ctx)};`);
+    const params = ownInput || !ctx.reads.has(x!) ? `(${scope})` : `(${scope}, ${x})`;
+    return `${params} => {\n${indentText(w.text(), 1)}\n}`;
+  }
+
+  /** `repeat` and `for`: a loop over the iterations' scopes; the chain carries the tensor from one to the next. */
+  private loop(item: Extract<Item, { kind: 'repeat' | 'for' }>, cur: Cur | undefined, ctx: Ctx): Cur {
+    let input = cur;
+    if (item.from) {
+      if (item.from.length !== 1) {
+        ctx.w.line(`${this.use('fail')}('MS3010', ${quote(`${item.kind} takes one input, got ${item.from.length}`)});`);
+        return { code: this.toChain(cur, ctx) };
+      }
+      input = { code: this.refCode(item.from[0]!, ctx) };
+    }
+    const chain = this.toChain(input, ctx);
+    const idents = ctx.idents.block();
+    const scope = idents.numbered('s', ctx.loopDepth + 1);
+    const vars = new VarEnv(ctx.vars);
+    const id = item.id ? [quote(item.id)] : [];
+    let header: string;
+    if (item.kind === 'repeat') {
+      const count = printTemplate(item.count, this.env(ctx));
+      const prefix = item.as ?? item.id ?? 'repeat';
+      let counter = '';
+      if (item.as) {
+        // A counter the body does not read is `_block` (TypeScript's noUnusedLocals lets it be).
+        const read = loopReads(item).has(item.as);
+        counter = idents.declare(read ? item.as : `_${item.as}`);
+        vars.set(item.as, counter, NUM);
+      }
+      header = `for (const [${counter}, ${scope}] of ${ctx.scope}.repeat(${[quote(prefix), count.code, ...id].join(', ')}))`;
+    } else {
+      const values = printTemplate(item.in, this.env(ctx));
+      const read = loopReads(item).has(item.var);
+      const v = idents.declare(read ? item.var : `_${item.var}`);
+      vars.set(item.var, v, isList(values.type) ? widen((values.type as { el: SType }).el) : UNKNOWN);
+      header = `for (const [${v}, ${scope}] of ${ctx.scope}.for(${[quote(item.var), values.code, ...id].join(', ')}))`;
+    }
+    const inner: Ctx = { ...ctx, idents, vars, refs: new RefEnv(ctx.refs), scope, loopDepth: ctx.loopDepth + 1 };
+    ctx.w.block(header, () => {
+      this.lets(item.lets, inner);
+      const out = this.sequence(item.body, { code: chain, ...(input?.maybe || !input ? { maybe: true } : {}) }, inner);
+      if (out && out.code !== chain) ctx.w.line(`${chain} = ${out.code};`);
+    });
+    return { code: chain, ...(input?.maybe || !input ? { maybe: true } : {}) };
+  }
+}
+
+function freeVars(t: Template): string[] {
+  return t.kind === 'expr' ? [...narrowedBy(t.expr)] : [];
+}
+
+/** `{ a, b: 1 }` from key/code pairs (shorthand where the code is the key). */
+export function objectLiteral(entries: readonly (readonly [string, string])[]): string {
+  if (entries.length === 0) return '{}';
+  return `{ ${entries.map(([k, v]) => (v === k && k !== '__proto__' ? k : `${propertyKey(k)}: ${v}`)).join(', ')} }`;
+}
+
+/** An object literal on one line, or one property a line when the line would be too long. */
+function objectLines(entries: readonly (readonly [string, string])[], column: number): string {
+  const one = objectLiteral(entries);
+  if (column + one.length + 1 <= MAX_LINE || entries.length < 2) return one;
+  return `{\n${entries.map(([k, v]) => `  ${v === k && k !== '__proto__' ? k : `${propertyKey(k)}: ${v}`},`).join('\n')}\n}`;
+}
+
+/** Items joined by `, ` into lines of at most `width` characters, each line ending with a comma. */
+function wrapList(items: readonly string[], width: number): string[] {
+  const lines: string[] = [];
+  let cur = '';
+  for (const it of items) {
+    const next = cur ? `${cur} ${it},` : `${it},`;
+    if (cur && next.length > width) {
+      lines.push(cur);
+      cur = `${it},`;
+    } else cur = next;
+  }
+  if (cur) lines.push(cur);
+  return lines;
+}
+
+function indentText(text: string, levels: number): string {
+  const pad = '  '.repeat(levels);
+  return text.split('\n').map((l) => (l ? pad + l : l)).join('\n');
+}
+
+const MAX_LINE = 110;
+
+/**
+ * Write `prefix + code` as one statement; when the line is too long, the last object literal
+ * argument is broken into one property per line. Multi-line code (branch lists) is indented.
+ */
+function emitCall(w: Writer, prefix: string, code: string): void {
+  const text = prefix + code;
+  const lines = text.split('\n');
+  if (lines.length === 1 && w.column + text.length > MAX_LINE) {
+    const broken = breakObject(text);
+    if (broken) {
+      for (const l of broken.split('\n')) w.line(l);
+      return;
+    }
+  }
+  lines.forEach((l) => w.line(l));
+}
+
+/** Break the last top-level `{ ... }` of a one-line call into lines. */
+function breakObject(text: string): string | undefined {
+  // Find the outermost object literals (depth counted over (), [], {} outside strings).
+  let depth = 0;
+  let quoteChar: string | undefined;
+  let start = -1;
+  let best: [number, number] | undefined;
+  for (let i = 0; i < text.length; i++) {
+    const c = text[i]!;
+    if (quoteChar) {
+      if (c === '\\') i++;
+      else if (c === quoteChar) quoteChar = undefined;
+      continue;
+    }
+    if (c === "'" || c === '"' || c === '`') { quoteChar = c; continue; }
+    if (c === '(' || c === '[') depth++;
+    else if (c === ')' || c === ']') depth--;
+    else if (c === '{') {
+      if (depth === 1 && start < 0) start = i;
+      depth++;
+    } else if (c === '}') {
+      depth--;
+      if (depth === 1 && start >= 0) { best = [start, i]; start = -1; }
+    }
+  }
+  if (!best) return undefined;
+  const [a, b] = best;
+  const inner = text.slice(a + 1, b).trim();
+  if (!inner) return undefined;
+  const props = splitTopLevel(inner);
+  if (props.length < 2) return undefined;
+  return `${text.slice(0, a)}{\n${props.map((p) => `  ${p.trim()},`).join('\n')}\n}${text.slice(b + 1)}`;
+}
+
+function splitTopLevel(s: string): string[] {
+  const out: string[] = [];
+  let depth = 0;
+  let quoteChar: string | undefined;
+  let from = 0;
+  for (let i = 0; i < s.length; i++) {
+    const c = s[i]!;
+    if (quoteChar) {
+      if (c === '\\') i++;
+      else if (c === quoteChar) quoteChar = undefined;
+      continue;
+    }
+    if (c === "'" || c === '"' || c === '`') { quoteChar = c; continue; }
+    if (c === '(' || c === '[' || c === '{') depth++;
+    else if (c === ')' || c === ']' || c === '}') depth--;
+    else if (c === ',' && depth === 0) { out.push(s.slice(from, i)); from = i + 1; }
+  }
+  out.push(s.slice(from));
+  return out.filter((p) => p.trim() !== '');
+}
+

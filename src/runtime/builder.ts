@@ -1,0 +1,254 @@
+/**
+ * What generated builders build with: a `Scope` per level of the id hierarchy (the model,
+ * a block call, a loop iteration, a branch), which names layers exactly as the compiler names
+ * graph nodes (src/expand/instantiate.ts) and creates them exactly as the interpreter does
+ * (src/backends/tfjs: Keras defaults filled from the op registry, then `tfjsLayerSpec`).
+ *
+ * TensorFlow.js is never imported here: the generated module passes its namespace in.
+ */
+import type * as TF from '@tensorflow/tfjs';
+import { builtinRegistry, type AttrDef, type OpRegistry } from '../ops/index.js';
+import { layerName, tfjsLayerSpec, type TfjsValue } from '../backends/tfjs/config.js';
+import { materialize } from '../backends/tfjs/interpreter.js';
+import { show, typeName } from '../expr/evaluate.js';
+import { LIMITS } from '../limits.js';
+import { fail } from './errors.js';
+import { assert, bindParams, type ParamSpec } from './params.js';
+
+export type Tf = typeof TF;
+export type Tensor = TF.SymbolicTensor;
+/** Keras attributes of a layer, in snake_case as in specs; omitted ones take Keras' defaults. */
+export type Attrs = Readonly<Record<string, unknown>>;
+/** A branch of `branches`: builds its layers in scope `s`, starting from `x` (the branches' input). */
+export type Branch = (s: Scope, x: Tensor) => Tensor;
+
+type Factory = (config: unknown) => TF.layers.Layer;
+
+
+
+/** State shared by the scopes of one model. */
+class Graph {
+  readonly inputs: Tensor[] = [];
+  readonly layers: TF.layers.Layer[] = [];
+  nodes = 0;
+  private readonly attrDefs = new Map<string, [string, AttrDef][]>();
+  constructor(readonly tf: Tf, readonly name: string, readonly registry: OpRegistry) {}
+
+  /** After a failure: the layers built so far own weights that no model will dispose. */
+  abandon(): void {
+    for (const l of this.layers.splice(0)) if (l.built) l.dispose();
+  }
+
+  attrsOf(op: string): [string, AttrDef][] {
+    let e = this.attrDefs.get(op);
+    if (!e) {
+      const def = this.registry.get(op);
+      if (!def || op === 'input') fail('MS3005', `unknown op '${op}'`);
+      this.attrDefs.set(op, (e = Object.entries(def.attrs)));
+    }
+    return e;
+  }
+}
+
+const hasOwn = (o: object, k: string) => Object.prototype.hasOwnProperty.call(o, k);
+
+export class Scope {
+  protected readonly used = new Set<string>();
+  private readonly reserved = new Set<string>();
+
+  protected constructor(
+    protected readonly graph: Graph,
+    /** The id prefix of the layers made here ('' for the model). */
+    readonly path: string,
+    /** `block 'name'` for a block call's scope. */
+    private readonly owner?: string,
+  ) {}
+
+  /** Fail as the compiler does, first disposing the layers built so far (their weights would leak). */
+  protected fail(code: string, message: string): never {
+    this.graph.abandon();
+    return fail(code, message);
+  }
+
+  /** Run `f`; if it throws, dispose the layers built so far and rethrow. */
+  protected guard<T>(f: () => T): T {
+    try {
+      return f();
+    } catch (e) {
+      this.graph.abandon();
+      throw e;
+    }
+  }
+
+  // ---- names (instantiate.ts: alloc, claim, reserve) -------------------------
+
+  /** Ids given to items of this scope's sequence: generated names avoid them. */
+  reserve(...ids: string[]): void {
+    for (const id of ids) this.reserved.add(id);
+  }
+
+  private alloc(base: string): string {
+    let name = base;
+    for (let i = 1; this.used.has(name) || this.reserved.has(name); i++) name = `${base}_${i}`;
+    this.used.add(name);
+    return name;
+  }
+
+  private claim(id: string): string {
+    if (this.used.has(id)) this.fail('MS3003', `id '${id}' is used twice in the same scope`);
+    this.used.add(id);
+    return id;
+  }
+
+  private join(name: string): string {
+    return this.path ? `${this.path}/${name}` : name;
+  }
+
+  private child(name: string, owner?: string): Scope {
+    return new Scope(this.graph, this.join(name), owner);
+  }
+
+  // ---- items -------------------------------------------------------------------
+
+  /** A layer (`- conv2d: {...}`), applied to `input` (a list for merges); named `id` or after the op. */
+  layer(op: string, attrs: Attrs, input: Tensor | readonly Tensor[], id?: string): Tensor {
+    const name = id !== undefined ? this.claim(id) : undefined;
+    return this.node(op, attrs, Array.isArray(input) ? input : [input as Tensor], name);
+  }
+
+  private node(op: string, attrs: Attrs, inputs: readonly Tensor[], name: string | undefined): Tensor {
+    const g = this.graph;
+    const defs = g.attrsOf(op);
+    const def = g.registry.get(op)!;
+    for (const k of Object.keys(attrs)) {
+      if (!defs.some(([d]) => d === k)) this.fail('MS2002', `${op} has no attribute '${k}'`);
+    }
+    const full: Record<string, unknown> = {};
+    for (const [k, a] of defs) {
+      if (hasOwn(attrs, k)) full[k] = attrs[k];
+      else if (a.required) this.fail('MS2003', `${op} needs the attribute '${k}'`);
+      else full[k] = a.default;
+    }
+    if (def.arity === 'one' && inputs.length !== 1) this.fail('MS3010', `${op} takes one input, got ${inputs.length}`);
+    if (def.arity === 'merge' && inputs.length < 2) this.fail('MS3010', `${op} merges two or more inputs, got ${inputs.length}`);
+    if (++g.nodes > LIMITS.maxExpandedNodes) this.fail('MS4009', `the model expands to more than ${LIMITS.maxExpandedNodes} nodes`);
+    const id = this.join(name ?? this.alloc(op));
+    const spec = tfjsLayerSpec({ id, op, attrs: full }, g.registry);
+    const factory = (g.tf.layers as unknown as Record<string, Factory | undefined>)[spec.factory];
+    if (!factory) this.fail('MS9001', `tf.layers.${spec.factory} does not exist`);
+    const layer = this.guard(() => factory(materialize(g.tf, spec.config as TfjsValue)));
+    g.layers.push(layer);
+    const out = this.guard(() => layer.apply(inputs.length === 1 ? inputs[0]! : [...inputs]) as Tensor);
+    // TensorFlow.js builds layers whose output has no elements (a kernel larger than its input);
+    // the compiler refuses them (MS5002), and so does the builder.
+    if (out.shape.some((d) => d !== null && d < 1)) {
+      this.fail('MS5002', `${op} '${id}' cannot take an input of shape (${inputs.map((t) => t.shape.map((d) => d ?? 'None').join(', ')).join('), (')}): its output would be (${out.shape.map((d) => d ?? 'None').join(', ')})`);
+    }
+    return out;
+  }
+
+  /** `share: <id>`: applies the layer that made `target` again, with the same weights. */
+  share(target: Tensor, input: Tensor, id?: string): Tensor {
+    const name = id !== undefined ? this.claim(id) : undefined;
+    const layer = target.sourceLayer as TF.layers.Layer;
+    if (++this.graph.nodes > LIMITS.maxExpandedNodes) this.fail('MS4009', `the model expands to more than ${LIMITS.maxExpandedNodes} nodes`);
+    // The node is named after the original layer (`conv`, `conv_1`, ...), unless the item has an id.
+    if (name === undefined) this.alloc(layer.name.split('.').pop()!);
+    return this.guard(() => layer.apply(input) as Tensor);
+  }
+
+  /** The scope of a block call: named `id`, or after the block (`resnet_layer`, `resnet_layer_1`, ...). */
+  block(name: string, id?: string): Scope {
+    return this.child(id !== undefined ? this.claim(id) : this.alloc(name), `block '${name}'`);
+  }
+
+  /** The block's arguments, checked against its params (defaults filled in). */
+  args<T>(params: readonly ParamSpec[], given: Partial<T> | undefined): T {
+    return this.guard(() => bindParams<T>(params, given, this.owner ?? 'spec'));
+  }
+
+  /** An `assert:` of a block (or of the spec): its message and the values of its variables, as MS4006. */
+  assert(condition: unknown, message: string, vars: Readonly<Record<string, unknown>> = {}): void {
+    this.guard(() => assert(condition, message, vars));
+  }
+
+  /** `repeat: count`: yields the counter and the scope of each iteration (`block0`, `block1`, ...). */
+  *repeat(prefix: string, count: unknown, id?: string): Generator<[number, Scope], void, undefined> {
+    if (id !== undefined) this.claim(id);
+    if (typeof count !== 'number' || !Number.isSafeInteger(count) || count < 0) {
+      this.fail('MS2004', `repeat: must be a non-negative integer, got ${typeName(count)} ${show(count)}`);
+    }
+    if (count > LIMITS.maxExpandedNodes) this.fail('MS4009', `repeat: ${count} is more than the node limit (${LIMITS.maxExpandedNodes})`);
+    for (let i = 0; i < count; i++) yield [i, this.child(this.alloc(`${prefix}${i}`))];
+  }
+
+  /** `for: var, in: values`: yields each value and the scope of its iteration (`stage0`, `act_relu`, ...). */
+  for<T>(prefix: string, values: readonly T[], id?: string): Generator<[T, Scope], void, undefined>;
+  for(prefix: string, values: unknown, id?: string): Generator<[unknown, Scope], void, undefined>;
+  *for(prefix: string, values: unknown, id?: string): Generator<[unknown, Scope], void, undefined> {
+    if (id !== undefined) this.claim(id);
+    if (!Array.isArray(values)) this.fail('MS2004', `for ... in: must be a list, got ${typeName(values)} ${show(values)}`);
+    const list = [...(values as unknown[])];
+    for (let i = 0; i < list.length; i++) {
+      const v = list[i];
+      const suffix = typeof v === 'number' && Number.isSafeInteger(v) && v >= 0 ? String(v)
+        : typeof v === 'string' && /^[A-Za-z0-9_]+$/.test(v) ? `_${v}` : String(i);
+      yield [v, this.child(this.alloc(`${prefix}${suffix}`))];
+    }
+  }
+
+  /**
+   * `branches:` each branch is built in its own scope (`branch0`, `branch1`, ...) from `input`,
+   * then the outputs are merged by `merge` (named `id` or after the merge). One branch without
+   * merge attributes makes no merge layer.
+   */
+  branches(merge: string, attrs: Attrs, input: Tensor | undefined, branches: readonly Branch[], id?: string): Tensor {
+    const name = id !== undefined ? this.claim(id) : undefined;
+    const outs = branches.map((build, j) => {
+      const child = this.child(this.alloc(`branch${j}`));
+      const out = this.guard(() => build(child, input as Tensor)) as Tensor | undefined;
+      if (out === undefined) this.fail('MS3012', 'this branch has no input: an empty branch passes its input through, and there is none here');
+      return out;
+    });
+    if (outs.length === 1 && Object.keys(attrs).length === 0) return outs[0]!;
+    return this.node(merge, attrs, outs, name);
+  }
+}
+
+/** The model's scope: options, inputs and the finished model besides the items. */
+export class ModelScope extends Scope {
+  constructor(tf: Tf, name: string, registry: OpRegistry = builtinRegistry()) {
+    super(new Graph(tf, name, registry), '');
+  }
+
+  /** The spec's options, checked against its params (defaults filled in). */
+  options<T>(params: readonly ParamSpec[], given: Partial<T> | undefined): T {
+    return bindParams<T>(params, given, 'spec');
+  }
+
+  /** A model input (`inputs:`), named as declared. */
+  input(name: string, shape: unknown, dtype: 'float32' | 'int32' | 'bool' = 'float32'): Tensor {
+    const ok = Array.isArray(shape) && shape.length > 0 && shape.every((d) => typeof d === 'number' && Number.isSafeInteger(d) && d >= 1);
+    if (!ok) this.fail('MS2004', `input '${name}' shape must be a list of positive integers, got ${show(shape)}`);
+    this.used.add(name);
+    const t = this.graph.tf.input({ shape: [...(shape as number[])], dtype, name: layerName(name) });
+    this.graph.inputs.push(t);
+    return t;
+  }
+
+  /** The `tf.LayersModel` from the inputs to `outputs`. Layers that reach no output are disposed. */
+  model(outputs: readonly (Tensor | undefined)[]): TF.LayersModel {
+    if (outputs.length === 0 || outputs.some((o) => o === undefined)) this.fail('MS3012', 'the model has no output');
+    const outs = outputs as Tensor[];
+    const g = this.graph;
+    const m = g.tf.model({ inputs: g.inputs, outputs: outs.length === 1 ? outs[0]! : outs, name: g.name });
+    const kept = new Set(m.layers);
+    for (const l of g.layers) if (!kept.has(l) && l.built) l.dispose();
+    return m;
+  }
+}
+
+/** The scope of a new model called `name`, built with the TensorFlow.js namespace `tf`. */
+export function model(tf: Tf, name: string): ModelScope {
+  return new ModelScope(tf, name);
+}
