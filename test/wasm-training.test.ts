@@ -298,19 +298,27 @@ describe('the wasm convolution gradient kernels (Conv2DBackpropFilter, Conv2DBac
     });
   }
 
+  /** Random operands of a case: x, W and the output weighting r (whose shape is the output's). */
+  function operands(c: ConvCase, rand: () => number) {
+    const p = typeof c.pad === 'number' ? c.pad : 0;
+    const valid = c.pad !== 'same';
+    const ho = valid ? Math.floor((c.h + 2 * p - c.kh) / c.sh) + 1 : Math.ceil(c.h / c.sh);
+    const wo = valid ? Math.floor((c.w + 2 * p - c.kw) / c.sw) + 1 : Math.ceil(c.w / c.sw);
+    const rShape = [c.batch, ho, wo, c.cout];
+    return {
+      x: uniform(rand, c.batch * c.h * c.w * c.cin, -1, 1),
+      w: uniform(rand, c.kh * c.kw * c.cin * c.cout, -1, 1),
+      r: uniform(rand, size(rShape), -1, 1),
+      rShape,
+    };
+  }
+
   it(`input gradient matches cpu over ${cases().length} shapes (stride 1 through the fast path, others through wasm's own kernel): max |dx_wasm - dx_cpu| <= ${KERNEL_REL_TOL} * max(1, max |dx_cpu|)`, async () => {
     const rand = prng(7);
     const failures: string[] = [];
     let worst = 0;
     for (const c of cases()) {
-      const p = typeof c.pad === 'number' ? c.pad : 0;
-      const valid = c.pad !== 'same';
-      const ho = valid ? Math.floor((c.h + 2 * p - c.kh) / c.sh) + 1 : Math.ceil(c.h / c.sh);
-      const wo = valid ? Math.floor((c.w + 2 * p - c.kw) / c.sw) + 1 : Math.ceil(c.w / c.sw);
-      const rShape = [c.batch, ho, wo, c.cout];
-      const x = uniform(rand, c.batch * c.h * c.w * c.cin, -1, 1);
-      const w = uniform(rand, c.kh * c.kw * c.cin * c.cout, -1, 1);
-      const r = uniform(rand, size(rShape), -1, 1);
+      const { x, w, r, rShape } = operands(c, rand);
       await use('cpu');
       const ref = inputGrad(c, x, w, r, rShape);
       await use('wasm');
@@ -329,14 +337,7 @@ describe('the wasm convolution gradient kernels (Conv2DBackpropFilter, Conv2DBac
     let kernelCalls = 0;
     const failures: string[] = [];
     for (const c of cases()) {
-      const p = typeof c.pad === 'number' ? c.pad : 0;
-      const valid = c.pad !== 'same';
-      const ho = valid ? Math.floor((c.h + 2 * p - c.kh) / c.sh) + 1 : Math.ceil(c.h / c.sh);
-      const wo = valid ? Math.floor((c.w + 2 * p - c.kw) / c.sw) + 1 : Math.ceil(c.w / c.sw);
-      const rShape = [c.batch, ho, wo, c.cout];
-      const x = uniform(rand, c.batch * c.h * c.w * c.cin, -1, 1);
-      const w = uniform(rand, c.kh * c.kw * c.cin * c.cout, -1, 1);
-      const r = uniform(rand, size(rShape), -1, 1);
+      const { x, w, r, rShape } = operands(c, rand);
       await use('cpu');
       const ref = filterGrad(c, x, w, r, rShape);
       await use('wasm');
