@@ -5,6 +5,7 @@
  */
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
+import { existsSync } from 'node:fs';
 import type { Ajv, ErrorObject, Options, ValidateFunction } from 'ajv';
 import type { Diagnostic } from '../types/diagnostic.js';
 import type { JsonSchema, OpRegistry } from '../ops/index.js';
@@ -37,8 +38,12 @@ type Precompiled = Record<string, ValidateFunction>;
 export const PRECOMPILED = { fast: 'validators.generated.cjs', detailed: 'validators-detailed.generated.cjs' } as const;
 function loadPrecompiled(kind: keyof typeof PRECOMPILED): Precompiled | undefined {
   try {
-    // The same relative path works from dist/validate/ajv.js and from the bundled dist/cli/*.js.
-    return require(fileURLToPath(new URL(`../validate/${PRECOMPILED[kind]}`, import.meta.url))) as Precompiled;
+    // From dist/validate/ajv.js, the bundled dist/cli/*.js, or a chunk in dist/cli/chunks/.
+    for (const dir of ['../validate/', '../../validate/']) {
+      const path = fileURLToPath(new URL(`${dir}${PRECOMPILED[kind]}`, import.meta.url));
+      if (existsSync(path)) return require(path) as Precompiled;
+    }
+    return undefined;
   } catch {
     return undefined;
   }
