@@ -26,8 +26,9 @@ function check(text: string, ...args: string[]) {
 
 const header = 'modelspec: 1\ninputs:\n  x: {shape: [4]}\n';
 
-// The CLI's cold start is ~0.25 s; on a loaded CI machine allow some slack over the 1 s target.
-const FAST = 1500;
+// Each bomb answers in well under 1 s on an idle machine (the cold start is ~0.25 s; docs/robustness.md);
+// the assertion allows for a loaded 2-core CI machine, where process start-up alone can take 0.4 s.
+const FAST = 3000;
 
 describe('bombs', () => {
   it('billion laughs (YAML aliases): MS1006 within the node budget', () => {
