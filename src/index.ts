@@ -6,8 +6,8 @@
  *
  * Every stage returns new values and reports problems as diagnostics; nothing here throws at the user.
  */
-import { existsSync, readFileSync } from 'node:fs';
-import { withLimits, type Limits } from './limits.js';
+import { existsSync, readFileSync, realpathSync, statSync } from 'node:fs';
+import { LIMITS, withLimits, type Limits } from './limits.js';
 import { resolve as resolvePath } from 'node:path';
 import type { Diagnostic } from './types/diagnostic.js';
 import type { GraphIR, TypedGraph } from './types/ir.js';
@@ -15,7 +15,7 @@ import type { SpecAst } from './types/spec.js';
 import { builtinRegistry, type OpRegistry } from './ops/index.js';
 import { Sources } from './diagnostics/sources.js';
 import { diag, hasErrors, sortDiagnostics } from './diagnostics/diagnostics.js';
-import { readSpecFile, resolveSpec, type FrontEndContext, type Host } from './resolve/resolve.js';
+import { fileSize, readSpecFile, resolveSpec, type FrontEndContext, type Host } from './resolve/resolve.js';
 import { instantiate, type SetValue } from './expand/instantiate.js';
 import { parseSetArgs } from './expand/set-args.js';
 import { computeTotals, infer } from './infer/infer.js';
@@ -51,7 +51,12 @@ export interface CompileResult extends FrontEndResult {
   graph?: TypedGraph;
 }
 
-export const fsHost: Host = { readFile: (p) => readFileSync(p, 'utf8'), exists: (p) => existsSync(p) };
+export const fsHost: Host = {
+  readFile: (p) => readFileSync(p, 'utf8'),
+  exists: (p) => existsSync(p),
+  realpath: (p) => realpathSync(p),
+  size: (p) => statSync(p).size,
+};
 
 /** Load, validate and resolve a spec: everything that does not depend on parameter values. */
 export function parseSpec(file: string, text: string, opts: CompileOptions = {}): FrontEndResult {
@@ -113,6 +118,12 @@ function compileSourceWithin(file: string, text: string, opts: CompileOptions): 
 export function compileFile(path: string, opts: CompileOptions = {}): CompileResult {
   const file = resolvePath(path);
   const sources = opts.sources ?? new Sources();
+  // A file over the size limit is not read at all (it could be larger than the memory).
+  const size = fileSize(opts.host ?? fsHost, file);
+  const maxBytes = opts.limits?.maxFileBytes ?? LIMITS.maxFileBytes;
+  if (size !== undefined && size > maxBytes) {
+    return { ok: false, diagnostics: [diag('resourceLimit', `'${path}' has ${size} bytes; the limit is ${maxBytes} (maxFileBytes)`, undefined)], sources, docs: new Map() };
+  }
   let text: string;
   try {
     text = (opts.host ?? fsHost).readFile(file);

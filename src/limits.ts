@@ -14,6 +14,11 @@ export interface Limits {
   maxYamlNodes: number;
   /** Graph nodes after expanding repeat/for/blocks. */
   maxExpandedNodes: number;
+  /**
+   * Items expanded in all: every item of every loop iteration and block call, those that `when:`
+   * leaves out included, and every iteration itself (bounds loops that make no nodes).
+   */
+  maxExpansionSteps: number;
   /** Nesting of block calls. */
   maxBlockDepth: number;
   /** Characters of one `${...}` expression. */
@@ -22,19 +27,23 @@ export interface Limits {
   maxExprDepth: number;
   /** Evaluation steps of one expression. */
   maxEvalSteps: number;
-  /** Elements of a list built by an expression (range()). */
+  /** Evaluation steps of all the expressions of one compilation. */
+  maxTotalEvalSteps: number;
+  /** Values of a list (nested lists counted in full), or characters of a string, built by an expression (range(), +, [...]). */
   maxListLength: number;
 }
 
 export const DEFAULT_LIMITS: Readonly<Limits> = {
-  maxFileBytes: 1_000_000,
+  maxFileBytes: 131_072,
   maxYamlDepth: 100,
-  maxYamlNodes: 200_000,
+  maxYamlNodes: 100_000,
   maxExpandedNodes: 20_000,
+  maxExpansionSteps: 100_000,
   maxBlockDepth: 64,
   maxExprLength: 4096,
   maxExprDepth: 64,
   maxEvalSteps: 100_000,
+  maxTotalEvalSteps: 5_000_000,
   maxListLength: 100_000,
 };
 

@@ -3,7 +3,7 @@
  * Runs the built CLI in a child process capped at 200 MB of heap, so a blow-up fails the test.
  */
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, symlinkSync, truncateSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -39,14 +39,14 @@ describe('bombs', () => {
     }
     const r = check(`modelspec: 1\nlet:\n${lines.map((l) => `  ${l}`).join('\n')}\n`);
     expect(r.code).toBe(1);
-    expect(r.stderr).toMatch(/MS1006: the document expands to more than 200000 nodes \(maxYamlNodes\): \d{10} after its YAML aliases/);
+    expect(r.stderr).toMatch(/MS1006: the document expands to more than 100000 nodes \(maxYamlNodes\): \d{10} after its YAML aliases/);
     expect(r.ms).toBeLessThan(FAST);
   });
 
   it('deep flow nesting ([[[[...) is refused before the YAML parser sees it', () => {
-    const r = check(`${header}layers:\n  - reshape: {target_shape: ${'['.repeat(200_000)}${']'.repeat(200_000)}}\n`);
+    const r = check(`${header}layers:\n  - reshape: {target_shape: ${'['.repeat(60_000)}${']'.repeat(60_000)}}\n`);
     expect(r.code).toBe(1);
-    expect(r.stderr).toContain('MS1006: [...] and {...} nest 200001 deep here; the limit is 100 (maxYamlDepth)');
+    expect(r.stderr).toContain('MS1006: [...] and {...} nest 60001 deep here; the limit is 100 (maxYamlDepth)');
     expect(r.ms).toBeLessThan(FAST);
   });
 
@@ -61,7 +61,7 @@ describe('bombs', () => {
   it('a file over the size limit', () => {
     const r = check(`${header}doc: "${'x'.repeat(1_100_000)}"\nlayers:\n  - dense: 2\n`);
     expect(r.code).toBe(1);
-    expect(r.stderr).toMatch(/MS1006: the file has \d+ bytes; the limit is 1000000 \(maxFileBytes\)/);
+    expect(r.stderr).toMatch(/MS1006: '.*spec\.yaml' has \d+ bytes; the limit is 131072 \(maxFileBytes\)/);
     expect(r.ms).toBeLessThan(FAST);
   });
 
@@ -96,6 +96,58 @@ describe('bombs', () => {
     expect(r.stderr).toContain('beyond 2^53');
   });
 
+  it('a file far larger than the memory is refused without being read', () => {
+    const r = check(`${header}use: [./big.yaml]\nlayers:\n  - dense: 4\n`);
+    writeFileSync(join(r.dir, 'project', 'big.yaml'), '');
+    truncateSync(join(r.dir, 'project', 'big.yaml'), 300_000_000); // sparse: 300 MB on a 200 MB heap
+    const used = spawnSync(process.execPath, ['--max-old-space-size=200', CLI, 'check', join(r.dir, 'project', 'spec.yaml')], { encoding: 'utf8' });
+    expect(used.stderr).toContain("MS1006: './big.yaml' has 300000000 bytes; the limit is 131072 (maxFileBytes)");
+    const direct = spawnSync(process.execPath, ['--max-old-space-size=200', CLI, 'check', join(r.dir, 'project', 'big.yaml')], { encoding: 'utf8' });
+    expect(direct.status).toBe(1);
+    expect(direct.stderr).toContain('has 300000000 bytes; the limit is 131072 (maxFileBytes)');
+  });
+
+  // Found by the fuzzer (test/fuzz, docs/robustness.md): each took seconds to minutes, or crashed V8, before its limit.
+  it('loops whose items make no nodes: MS4009 at maxExpansionSteps', () => {
+    const r = check(`${header}layers:\n  - repeat: 20000\n    layers:\n      - for: j\n        in: \${range(20000)}\n        layers:\n          - dense: 2\n            when: false\n  - dense: 2\n`);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain('MS4009: expanding the model takes more than 100000 steps (maxExpansionSteps)');
+    expect(r.ms).toBeLessThan(FAST);
+  });
+
+  it('strings and lists that double in every let: MS4007 at maxListLength', () => {
+    const doubling = (first: string, n: number) => `${header}let:\n  s0: ${first}\n${Array.from({ length: n }, (_, i) => `  s${i + 1}: \${s${i} + s${i}}`).join('\n')}\nlayers:\n  - dense: 2\n`;
+    const str = check(doubling(`"${'x'.repeat(64)}"`, 30));
+    expect(str.stderr).toContain('MS4007: the string would have 131072 characters (limit 100000, maxListLength)');
+    expect(str.ms).toBeLessThan(FAST);
+    const list = check(doubling('${range(1000)}', 30));
+    expect(list.stderr).toContain('MS4007: the list would hold 128000 values in all (limit 100000, maxListLength)');
+    expect(list.ms).toBeLessThan(FAST);
+    const nested = check(`${header}let:\n  a: \${range(100000)}\n  b: \${[a, a, a, a, a, a, a, a] == [a, a, a, a, a, a, a, a]}\nlayers:\n  - dense: 2\n`);
+    expect(nested.stderr).toContain('MS4007: the list would hold 800000 values in all (limit 100000, maxListLength)');
+  });
+
+  it('expressions that each stay within maxEvalSteps but add up: MS4007 at maxTotalEvalSteps', () => {
+    const lets = check(`${header}let:\n${Array.from({ length: 2000 }, (_, i) => `  a${i}: \${len(range(90000))}`).join('\n')}\nlayers:\n  - dense: 2\n`);
+    expect(lets.stderr).toContain('MS4007: the expressions of this model take more than 5000000 evaluation steps in all (maxTotalEvalSteps)');
+    expect(lets.ms).toBeLessThan(FAST);
+    const loop = check(`${header}layers:\n  - repeat: 20000\n    let:\n      a: \${len(range(100000))}\n    layers:\n      - activation: relu\n`);
+    expect(loop.stderr).toContain('(maxTotalEvalSteps)');
+    expect(loop.ms).toBeLessThan(FAST);
+  });
+
+  it('many keys, many aliases, many YAML errors: linear, within the file size limit', () => {
+    const keys = check(`${header}let:\n${Array.from({ length: 9000 }, (_, i) => `  k${i}: 1`).join('\n')}\nlayers:\n  - dense: 2\n`);
+    expect(keys.code).toBe(0);
+    expect(keys.ms).toBeLessThan(FAST);
+    const aliases = check(`${header}let:\n  a: &a [1]\n  b: [${Array(20000).fill('*a').join(', ')}]\nlayers:\n  - dense: 2\n`);
+    expect(aliases.code).toBe(0);
+    expect(aliases.ms).toBeLessThan(FAST);
+    const errors = check(`${header}layers:\n${'  - a: b: c\n'.repeat(10000)}`);
+    expect(errors.stderr).toContain('MS1001');
+    expect(errors.ms).toBeLessThan(FAST);
+  });
+
   it('limits are configurable: --limit raises or lowers them', () => {
     const text = `${header}layers:\n  - repeat: 300\n    layers:\n      - dense: 4\n`;
     expect(check(text).code).toBe(0);
@@ -117,10 +169,35 @@ describe('safety', () => {
     expect(Object.prototype).not.toHaveProperty('polluted');
   });
 
+  it('use: through a symbolic link to a file outside the project is refused too, and shows none of it', () => {
+    const r = check(`${header}use: [./lib.yaml]\nlayers:\n  - dense: 4\n`);
+    writeFileSync(join(r.dir, 'secret.yaml'), 'token: hunter2\n');
+    symlinkSync(join(r.dir, 'secret.yaml'), join(r.dir, 'project', 'lib.yaml'));
+    const linked = spawnSync(process.execPath, [CLI, 'check', join(r.dir, 'project', 'spec.yaml')], { encoding: 'utf8' });
+    expect(linked.status).toBe(1);
+    expect(linked.stderr).toContain("MS3014: './lib.yaml' is outside this spec's project");
+    expect(linked.stderr).not.toContain('hunter2');
+  });
+
   it('YAML tags beyond the core schema are refused', () => {
     const r = check(`${header}layers:\n  - dense: !!js/function "function () { return 4 }"\n`);
     expect(r.code).toBe(1);
     expect(r.stderr).toContain('MS1002: the tag !!js/function is not allowed');
+  });
+
+  it('--set values are read as the core schema too: no tags, no aliases, nothing printed', () => {
+    const text = `modelspec: 1\nparams:\n  n: {type: int, default: 2}\ninputs:\n  x: {shape: [4]}\nlayers:\n  - dense: $n\n`;
+    const tag = check(text, '--set', 'n=!!js/function f');
+    expect(tag.stderr).toContain('MS4008: --set n: the tag !!js/function is not allowed');
+    expect(tag.stderr).not.toContain('YAMLWarning');
+    const alias = check(text, '--set', 'n=&a [*a]');
+    expect(alias.stderr).toContain('MS4008: --set n: YAML aliases (*name) are not allowed in a value');
+  });
+
+  it('.nan, .inf and 1e999 are no numbers of a spec', () => {
+    const r = check(`${header}layers:\n  - dropout: {rate: .nan}\n  - dense: {units: 2, kernel_regularizer: {l2: 1e999}}\n`);
+    expect(r.stderr).toContain('MS2007: .nan is not a finite number');
+    expect(r.stderr).toContain('MS2007: 1e999 is not a finite number');
   });
 
   it('use: outside the project is refused unless allowed', () => {

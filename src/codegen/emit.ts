@@ -65,6 +65,8 @@ interface RefInfo {
   ident?: string;
   /** Defined by an item with `when:`: `Tensor | undefined`. */
   conditional: boolean;
+  /** A loop's output that may be no tensor at all (no iteration, and no input to pass through). */
+  mayBeEmpty?: boolean;
   /** The item that defined it (absent for inputs). */
   item?: Item;
   input?: boolean;
@@ -544,10 +546,19 @@ export class ModuleEmitter {
   private refCode(r: Ref, ctx: Ctx): string {
     const info = ctx.refs.get(r.name);
     if (!info) {
-      return `${this.use('fail')}('MS3001', ${quote(r.name.includes('/') ? `'${r.name}' refers to a generated node id, which spec2ts does not support` : `unknown reference '${r.name}'`)})`;
+      return this.failure('MS3001', r.name.includes('/') ? `'${r.name}' refers to a generated node id, which spec2ts does not support` : `unknown reference '${r.name}'`);
     }
-    if (!info.ident) return `${this.use('fail')}('MS3001', ${quote(`'${r.name}' is not in the model for these parameter values: its when: is false`)})`;
+    if (!info.ident) return this.failure('MS3001', `'${r.name}' is not in the model for these parameter values: its when: is false`);
+    if (info.mayBeEmpty) return `${this.use('ref')}(${info.ident}, ${quote(r.name)}, 'empty')`;
     return info.conditional ? `${this.use('ref')}(${info.ident}, ${quote(r.name)})` : info.ident;
+  }
+
+  /**
+   * A tensor-valued expression that throws the compiler's diagnostic. Typed `Tensor`, not `never`:
+   * TypeScript would type a variable it initialises as `never`, and treat the code after it as unreachable.
+   */
+  private failure(code: string, message: string): string {
+    return `(${this.use('fail')}(${quote(code)}, ${quote(message)}) as Tensor)`;
   }
 
   /** Make the chain variable hold `cur` (declaring it where needed); returns its name. */
@@ -592,7 +603,7 @@ export class ModuleEmitter {
         // The loop's output stays in the chain; the id is a name for it as it is now.
         const ident = ctx.idents.declare(item.id);
         ctx.w.line(`const ${ident} = ${out.code};`);
-        ctx.refs.set(item.id, { ident, conditional: false, item });
+        ctx.refs.set(item.id, { ident, conditional: false, item, ...(out.maybe ? { mayBeEmpty: true } : {}) });
         return out;
       }
       const code = this.itemExpr(item, cur, ctx);
@@ -637,12 +648,15 @@ export class ModuleEmitter {
       }
       case 'call': {
         const info = this.blockFns.get(item.block);
-        if (!info) return `${this.use('fail')}('MS3005', ${quote(`unknown op or block '${item.block}'`)})`;
+        if (!info) return this.failure('MS3005', `unknown op or block '${item.block}'`);
         const b = info.decl;
         const inputs = this.inputsOf(item, cur, ctx);
         if (inputs.length !== b.inputs.length) {
-          return `${this.use('fail')}('MS3010', ${quote(`block '${b.name}' takes ${b.inputs.length} input${b.inputs.length === 1 ? '' : 's'} (${b.inputs.join(', ')}), got ${inputs.length}`)})`;
+          return this.failure('MS3010', `block '${b.name}' takes ${b.inputs.length} input${b.inputs.length === 1 ? '' : 's'} (${b.inputs.join(', ')}), got ${inputs.length}`);
         }
+        // A call without a parameter that has no default fails as the compiler does (and would not type-check).
+        const missing = b.params.find((d) => !d.hasDefault && !item.args.has(d.name));
+        if (missing) return this.failure('MS3007', `block '${b.name}' parameter '${missing.name}' has no default and no value was given`);
         const args = [...item.args].map(([k, t]): [string, string] => {
           const p = printTemplate(t, this.env(ctx));
           const decl = b.params.find((d) => d.name === k);
@@ -659,7 +673,7 @@ export class ModuleEmitter {
   private share(item: Extract<Item, { kind: 'share' }>, cur: Cur | undefined, ctx: Ctx): string {
     const name = item.target.name;
     const target = ctx.refs.get(name);
-    const bad = (what: string, tail: string) => `${this.use('fail')}('MS3011', ${quote(`share: '${name}' is ${what}; ${tail}`)})`;
+    const bad = (what: string, tail: string) => this.failure('MS3011', `share: '${name}' is ${what}; ${tail}`);
     if (target?.item && target.item.kind !== 'layer' && target.item.kind !== 'share') {
       return bad(target.item.kind === 'call' ? 'a block call' : `a ${target.item.kind} item`, 'only single layers with weights can be shared');
     }
@@ -670,7 +684,7 @@ export class ModuleEmitter {
     }
     if (op && !this.registry.get(op)?.weights) return bad(`a ${op} layer, which has no weights`, 'only layers with weights (conv2d, dense, ...) can be shared');
     const inputs = this.inputsOf(item, cur, ctx);
-    if (inputs.length !== 1) return `${this.use('fail')}('MS3010', ${quote(`share takes one input, got ${inputs.length}`)})`;
+    if (inputs.length !== 1) return this.failure('MS3010', `share takes one input, got ${inputs.length}`);
     return `${ctx.scope}.share(${[this.refCode(item.target, ctx), inputs[0]!, ...(item.id ? [quote(item.id)] : [])].join(', ')})`;
   }
 
@@ -681,7 +695,7 @@ export class ModuleEmitter {
     this.lets(item.lets, outer);
     let input: string;
     if (item.from) {
-      if (item.from.length !== 1) return `${this.use('fail')}('MS3010', ${quote(`branches take one input, got ${item.from.length}`)})`;
+      if (item.from.length !== 1) return this.failure('MS3010', `branches take one input, got ${item.from.length}`);
       input = this.refCode(item.from[0]!, outer);
     } else {
       if (cur) ctx.reads.add(cur.code);
@@ -694,7 +708,7 @@ export class ModuleEmitter {
   }
 
   /** One branch as an arrow function `(b, x) => { ...; return x; }`. */
-  private branch(b: Branch, outer: Ctx): string {
+  private branch(b: Branch, outer: Ctx, takesInput = true): string {
     const idents = outer.idents.function();
     const scope = idents.internal('b');
     const w = new Writer();
@@ -702,17 +716,20 @@ export class ModuleEmitter {
     const x = ownInput ? undefined : idents.internal('x', 'chain');
     const ctx: Ctx = {
       ...outer, w, idents, scope, refs: new RefEnv(outer.refs), vars: new VarEnv(outer.vars), reads: new Set(),
-      chain: x ? { ident: x, declared: true, fnIdents: idents } : { declared: false, fnIdents: idents },
+      chain: x ? { ident: x, declared: takesInput, fnIdents: idents } : { declared: false, fnIdents: idents },
     };
     let start: Cur | undefined;
     if (ownInput) {
-      if (b.from!.length !== 1) return `() => ${this.use('fail')}('MS3010', ${quote(`a branch takes one input, got ${b.from!.length}`)})`;
+      if (b.from!.length !== 1) return `() => ${this.failure('MS3010', `a branch takes one input, got ${b.from!.length}`)}`;
       start = { code: this.refCode(b.from![0]!, outer) };
     } else start = { code: x! };
     if (b.body.length === 0) return `${ownInput ? '()' : `(_${scope}, ${x})`} => ${start.code}`;
     const out = this.sequence(b.body, start, ctx);
     w.line(`return ${this.need(out, ctx)};`);
-    const params = ownInput || !ctx.reads.has(x!) ? `(${scope})` : `(${scope}, ${x})`;
+    // A branch whose items all take other inputs (`from:`) does not read the branch's input: written
+    // again without that parameter, its chain variable is declared where it is first assigned.
+    if (!ownInput && takesInput && !ctx.reads.has(x!)) return this.branch(b, outer, false);
+    const params = ownInput || !takesInput ? `(${scope})` : `(${scope}, ${x})`;
     return `${params} => {\n${indentText(w.text(), 1)}\n}`;
   }
 
@@ -721,8 +738,7 @@ export class ModuleEmitter {
     let input = cur;
     if (item.from) {
       if (item.from.length !== 1) {
-        ctx.w.line(`${this.use('fail')}('MS3010', ${quote(`${item.kind} takes one input, got ${item.from.length}`)});`);
-        return { code: this.toChain(cur, ctx) };
+        return { code: this.toChain({ code: this.failure('MS3010', `${item.kind} takes one input, got ${item.from.length}`) }, ctx) };
       }
       input = { code: this.refCode(item.from[0]!, ctx) };
     }

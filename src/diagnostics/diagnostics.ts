@@ -1,7 +1,7 @@
 /** Creating and collecting diagnostics. */
 import type { Diagnostic, RelatedInfo, SourceSpan } from '../types/diagnostic.js';
 import { Msg, type MsgKey } from './messages.js';
-import { closest, distance } from 'fastest-levenshtein';
+import { distance } from 'fastest-levenshtein';
 
 export interface DiagExtra {
   hint?: string;
@@ -17,16 +17,41 @@ export function diag(key: MsgKey, message: string, span: SourceSpan | undefined,
   return d;
 }
 
-/** "did you mean 'filters'?" when a candidate is close enough to be a likely typo. */
+/**
+ * "did you mean 'filters'?" when a candidate is close enough to be a likely typo: one that differs
+ * only in case or underscores, else the first of the closest within the edit distance limit.
+ * One pass, and no distance computed where the lengths alone rule a candidate out: a spec with
+ * thousands of ids and thousands of wrong references made this quadratic with a large factor.
+ */
 export function didYouMean(name: string, candidates: Iterable<string>): string | undefined {
-  const list = [...candidates];
-  if (list.length === 0) return undefined;
   const lower = name.toLowerCase();
-  const exactCase = list.find((c) => c.toLowerCase() === lower || c.replace(/_/g, '') === lower.replace(/_/g, ''));
-  if (exactCase) return `did you mean '${exactCase}'?`;
-  const best = closest(name, list);
+  const bare = lower.replace(/_/g, '');
   const limit = Math.max(2, Math.floor(name.length / 3));
-  return distance(name, best) <= limit ? `did you mean '${best}'?` : undefined;
+  let best: string | undefined;
+  let bestDistance = Infinity;
+  for (const c of candidates) {
+    if (c !== '' && ((c.length === name.length && c.toLowerCase() === lower) || sameButUnderscores(c, bare))) return `did you mean '${c}'?`;
+    if (Math.abs(c.length - name.length) > Math.min(limit, bestDistance - 1)) continue;
+    const d = distance(name, c);
+    if (d < bestDistance) {
+      bestDistance = d;
+      best = c;
+    }
+  }
+  return best !== undefined && bestDistance <= limit ? `did you mean '${best}'?` : undefined;
+}
+
+/** Whether `c` without its underscores is `bare` (compared as they are; no string is built). */
+function sameButUnderscores(c: string, bare: string): boolean {
+  if (c.length < bare.length) return false;
+  let j = 0;
+  for (let i = 0; i < c.length; i++) {
+    const ch = c.charCodeAt(i);
+    if (ch === 95) continue; // _
+    if (j >= bare.length || ch !== bare.charCodeAt(j)) return false;
+    j++;
+  }
+  return j === bare.length;
 }
 
 export function hasErrors(diags: readonly Diagnostic[]): boolean {

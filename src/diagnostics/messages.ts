@@ -60,8 +60,8 @@ export const Msg = {
   paramType: m('MS4004', 'error', 'parameter value of the wrong type', 'A parameter value (a default, `--set`, or a block argument) does not have the parameter\'s declared type.'),
   paramRange: m('MS4005', 'error', 'parameter value out of range', 'A parameter value is outside its declared `min`/`max` or not one of its `values`.'),
   assertFailed: m('MS4006', 'error', 'assertion failed', 'An `assert:` of the spec or of a block evaluated to false for these parameter values.'),
-  exprMath: m('MS4007', 'error', 'arithmetic error', 'Division or modulo by zero, or a result that is not a finite number.'),
-  expansionLimit: m('MS4009', 'error', 'expansion limit reached', 'Expanding `repeat`, `for` and blocks would create more nodes than the limit (200,000 by default), or a loop has an invalid count. This guards against specs that would exhaust memory.'),
+  exprMath: m('MS4007', 'error', 'arithmetic error', 'Division or modulo by zero, or a result that is not a finite number; or an expression past its limits (docs/robustness.md): too many evaluation steps (in one expression, or in all of them), a `range()`, list or string too long.'),
+  expansionLimit: m('MS4009', 'error', 'expansion limit reached', 'Expanding `repeat`, `for` and blocks would create more nodes than the limit (20,000 by default), take more expansion steps (100,000: every item of every iteration, those that make no node included), or nest blocks deeper (64); or a loop has an invalid count. This guards against specs that would exhaust memory or time (docs/robustness.md).'),
   badSetSyntax: m('MS4008', 'error', 'malformed --set value', '`--set` takes `name=value`, where the value is read as YAML (`n=18`, `input_shape=[64,64,3]`).'),
 
   shapeMismatch: m('MS5001', 'error', 'incompatible input shapes', 'The inputs of a merge (`add`, `multiply`, `concatenate`, ...) have shapes that cannot be combined. Both shapes and the node are named.'),

@@ -9,7 +9,14 @@ export interface RenderOptions {
   /** Make paths relative to this directory. */
   cwd?: string;
   color?: boolean;
+  /**
+   * Code frames, hints and notes for the first this many diagnostics; the rest get their headline
+   * only (default 100): a file of 10,000 broken lines answers with 10,000 lines, not 100,000.
+   */
+  maxFrames?: number;
 }
+
+export const DEFAULT_MAX_FRAMES = 100;
 
 function location(span: SourceSpan | undefined, sources: Sources, cwd?: string): string {
   if (!span) return '';
@@ -43,7 +50,12 @@ function frame(span: SourceSpan, sources: Sources): string | undefined {
   const nl = src.text.indexOf('\n', span.start);
   if (nl >= 0 && endOffset > nl) endOffset = Math.max(span.start + 1, nl);
   const end = src.lineCol(endOffset);
-  return codeFrameColumns(src.text, { start, end }, { highlightCode: false, linesAbove: 2, linesBelow: 1 });
+  // Only the lines the frame shows are handed over (with the number of the first): the code frame
+  // splits all it is given into lines, so a file with thousands of diagnostics took seconds.
+  const first = Math.max(1, start.line - 2);
+  const excerpt = src.lines(first, end.line + 1);
+  const frameOpts = { highlightCode: false, linesAbove: 2, linesBelow: 1, startLine: first } as Parameters<typeof codeFrameColumns>[2];
+  return codeFrameColumns(excerpt, { start, end }, frameOpts);
 }
 
 export function renderDiagnostic(d: Diagnostic, sources: Sources, opts: RenderOptions = {}): string {
@@ -60,7 +72,14 @@ export function renderDiagnostic(d: Diagnostic, sources: Sources, opts: RenderOp
 }
 
 export function renderDiagnostics(diags: readonly Diagnostic[], sources: Sources, opts: RenderOptions = {}): string {
-  return diags.map((d) => renderDiagnostic(d, sources, opts)).join('\n\n');
+  const max = opts.maxFrames ?? DEFAULT_MAX_FRAMES;
+  if (diags.length <= max) return diags.map((d) => renderDiagnostic(d, sources, opts)).join('\n\n');
+  const full = diags.slice(0, max).map((d) => renderDiagnostic(d, sources, opts)).join('\n\n');
+  const rest = diags.slice(max).map((d) => {
+    const loc = location(d.span, sources, opts.cwd);
+    return `${loc ? loc + ' - ' : ''}${d.severity} ${d.code}: ${d.message}`;
+  });
+  return `${full}\n\n(code frames for the first ${max} of ${diags.length} diagnostics; the rest in brief)\n${rest.join('\n')}`;
 }
 
 /** JSON form of a diagnostic, with positions resolved, for `--json`. */

@@ -14,6 +14,14 @@ export class SourceText {
     return this.lineStarts;
   }
 
+  /** The text of lines `from`..`to` (1-based, inclusive, clamped to the file), without the last newline. */
+  lines(from: number, to: number): string {
+    const s = this.starts();
+    const a = s[Math.max(0, from - 1)] ?? this.text.length;
+    const next = s[Math.min(s.length, to)];
+    return this.text.slice(a, next === undefined ? this.text.length : next - 1);
+  }
+
   /** 1-based line and column of an offset. */
   lineCol(offset: number): LineCol {
     const s = this.starts();

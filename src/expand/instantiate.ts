@@ -17,7 +17,7 @@ import type { AttrDef, OpRegistry } from '../ops/index.js';
 import { diag, didYouMean, DiagnosticSink, type DiagExtra } from '../diagnostics/diagnostics.js';
 import type { MsgKey } from '../diagnostics/messages.js';
 import { escapePointer, spanAt, type LoadedDocument } from '../load/yaml.js';
-import { EvalError, evaluate, show, typeName, type Scope, type Value } from '../expr/evaluate.js';
+import { EvalError, evaluate, show, typeName, type EvalMeter, type Scope, type Value } from '../expr/evaluate.js';
 import { freeVariables } from '../expr/parse.js';
 import { schemaValidators, translateErrors } from '../validate/ajv.js';
 import { checkParamValue } from './params.js';
@@ -82,6 +82,8 @@ interface Ctx {
 const POISON = '\u0000poison';
 /** Bound to the id of an item left out by `when: false`, followed by the item's pointer. */
 const SKIPPED = '\u0000skipped:';
+/** Bound to the id of an item that passed its input through when there was none (`repeat: 0` before any input). */
+const NO_OUTPUT = '\u0000no-output';
 
 class Instantiator {
   readonly nodes: IRNode[] = [];
@@ -91,6 +93,10 @@ class Instantiator {
   private readonly sink: DiagnosticSink;
   private readonly definedIds = new Map<string, { file: string; ptr: string; start: number; kind: Item['kind'] }[]>();
   private limitHit = false;
+  /** Evaluation steps of all expressions so far (maxTotalEvalSteps). */
+  private readonly meter: EvalMeter = { steps: 0 };
+  /** Items and loop iterations expanded so far (maxExpansionSteps). */
+  private expansionSteps = 0;
 
   constructor(private readonly ast: SpecAst, private readonly ctx: InstantiateContext) {
     this.sink = new DiagnosticSink(ctx.diagnostics);
@@ -140,11 +146,21 @@ class Instantiator {
     return s;
   }
 
+  /**
+   * Where the search for a free `base_i` resumes, by scope and base. Names are never freed, so
+   * every suffix below it is still taken: without it, n unnamed layers of one op in one scope
+   * would cost n^2/2 lookups (20,000 `- dense:` items took seconds).
+   */
+  private readonly nextSuffix = new Map<string, number>();
+
   private alloc(path: string, base: string): string {
     const used = this.usedAt(path);
     const reserved = this.reserved.get(path);
-    let name = base;
-    for (let i = 1; used.has(name) || reserved?.has(name); i++) name = `${base}_${i}`;
+    const key = `${path}\u0000${base}`;
+    let i = this.nextSuffix.get(key) ?? 0;
+    let name = i === 0 ? base : `${base}_${i}`;
+    while (used.has(name) || reserved?.has(name)) name = `${base}_${++i}`;
+    this.nextSuffix.set(key, i + 1);
     used.add(name);
     return name;
   }
@@ -161,8 +177,11 @@ class Instantiator {
 
   private reserve(path: string, items: readonly Item[]): void {
     let r = this.reserved.get(path);
-    if (!r) this.reserved.set(path, (r = new Set()));
-    for (const it of items) if (it.id) r.add(it.id);
+    for (const it of items) {
+      if (!it.id) continue;
+      if (!r) this.reserved.set(path, (r = new Set()));
+      r.add(it.id);
+    }
   }
 
   private join(path: string, name: string): string {
@@ -182,6 +201,21 @@ class Instantiator {
     this.nodes.push(node);
     this.byId.set(node.id, node);
     return node.id;
+  }
+
+  /**
+   * Count one step of the expansion (an item, a loop iteration); false once over the limit, which
+   * is reported once and stops the expansion, like the node limit.
+   */
+  private expansionStep(span: () => SourceSpan, c: Ctx): boolean {
+    if (++this.expansionSteps <= LIMITS.maxExpansionSteps) return true;
+    if (!this.limitHit) {
+      this.limitHit = true;
+      this.report('expansionLimit', `expanding the model takes more than ${LIMITS.maxExpansionSteps} steps (maxExpansionSteps): every item of every loop iteration and block call counts, also those that make no node`, span(), c, {
+        hint: 'check the repeat counts and loop ranges (and the parameters they use)',
+      });
+    }
+    return false;
   }
 
   // ---- values ---------------------------------------------------------------
@@ -210,10 +244,13 @@ class Instantiator {
         return out as unknown as Value;
       }
       case 'expr':
+        // After a limit was reached, nothing more is evaluated (and nothing more reported).
+        if (this.limitHit) return undefined;
         try {
-          return evaluate(t.expr, c.vars);
+          return evaluate(t.expr, c.vars, this.meter);
         } catch (e) {
           if (!(e instanceof EvalError)) throw e;
+          if (this.meter.steps > LIMITS.maxTotalEvalSteps) this.limitHit = true;
           const span = { file: t.span.file, start: t.span.start + e.start, end: t.span.start + e.end };
           if (e.kind === 'unknownVariable') {
             const hint = didYouMean(e.message.replace(/^unknown variable '(.*)'$/, '$1'), e.candidates);
@@ -314,6 +351,12 @@ class Instantiator {
   private resolveRef(ref: Ref, c: Ctx): string {
     const at = this.span(c.file, ref.ptr);
     const found = c.refs.get(ref.name);
+    if (found === NO_OUTPUT) {
+      this.report('unknownReference', `'${ref.name}' has no output here: it passes its input through (no iteration, or every item left out by when:), and it has no input`, at, c, {
+        hint: 'refer to an item that makes a node, or give the model an input',
+      });
+      return POISON;
+    }
     if (found !== undefined && !found.startsWith(SKIPPED)) return found;
     if (found !== undefined) {
       const ptr = found.slice(SKIPPED.length);
@@ -345,18 +388,25 @@ class Instantiator {
         related: [{ message: `'${ref.name}' is defined here`, span: this.span(d.file, `${d.ptr}/id`) }],
         hint: 'ids are visible in the sequence that defines them and in the sequences nested in it',
       });
-    } else if (this.byId.has(ref.name) || [...this.byId.keys()].some((k) => k.endsWith(`/${ref.name}`))) {
+    } else if (this.byId.has(ref.name) || this.isGeneratedName(ref.name)) {
       this.report('unknownReference', `'${ref.name}' is a generated node name, not a reference`, at, c, {
         hint: `give the item an id (id: ${ref.name.replace(/[^A-Za-z0-9_]/g, '_')}) and refer to that; only ids and input names can be referenced, so that inserting a layer never rewires anything`,
       });
     } else {
       const hint = didYouMean(ref.name, c.refs.names());
-      const visible = [...new Set(c.refs.names())];
+      const visible = hint ? [] : [...new Set(c.refs.names())];
       this.report('unknownReference', `unknown reference '${ref.name}'`, at, c, {
         hint: hint ?? (visible.length ? `names visible here: ${visible.join(', ')}` : 'no ids are visible here'),
       });
     }
     return POISON;
+  }
+
+  /** Whether some node's id ends in `/name` (a generated name in a nested scope). */
+  private isGeneratedName(name: string): boolean {
+    const suffix = `/${name}`;
+    for (const k of this.byId.keys()) if (k.endsWith(suffix)) return true;
+    return false;
   }
 
   /** The inputs of an item: its `from:`, else the previous output. After an error, [POISON]. */
@@ -378,7 +428,7 @@ class Instantiator {
     this.reserve(c.path, items);
     let current = input;
     for (const item of items) {
-      if (this.limitHit) return POISON;
+      if (this.limitHit || !this.expansionStep(() => this.span(c.file, item.ptr), c)) return POISON;
       if (item.when) {
         const w = this.value(item.when, c);
         if (w === undefined) continue;
@@ -396,7 +446,7 @@ class Instantiator {
       // and bound to the item's output, or to POISON when it failed, so later references stay silent.
       const name = item.id ? this.claim(c.path, item.id, c, item.ptr) : undefined;
       current = this.item(item, current, c, name);
-      if (item.id) c.refs.refs.set(item.id, current ?? POISON);
+      if (item.id) c.refs.refs.set(item.id, current ?? NO_OUTPUT);
     }
     return current;
   }
@@ -591,7 +641,7 @@ class Instantiator {
       cur = inputs[0];
     }
     values.forEach((v, i) => {
-      if (this.limitHit) return;
+      if (this.limitHit || !this.expansionStep(() => this.span(c.file, item.ptr), c)) return;
       // stage0, stage1 for numbers; act_relu for strings; the index for anything else.
       const suffix = item.kind === 'for' && typeof v === 'number' && Number.isSafeInteger(v) && v >= 0 ? String(v)
         : item.kind === 'for' && typeof v === 'string' && /^[A-Za-z0-9_]+$/.test(v) ? `_${v}` : String(i);

@@ -1,5 +1,5 @@
 /** `--set name=value` arguments: values are read as YAML (`n=18`, `input_shape=[64,64,3]`). */
-import { parse } from 'yaml';
+import { parseDocument, visit } from 'yaml';
 import type { Diagnostic } from '../types/diagnostic.js';
 import { diag } from '../diagnostics/diagnostics.js';
 import { COMMAND_LINE, type Sources } from '../diagnostics/sources.js';
@@ -25,7 +25,23 @@ export function parseSetArgs(args: readonly string[], sources: Sources, flag = '
     const raw = a.slice(eq + 1);
     let value: unknown;
     try {
-      value = raw.trim() === '' ? null : parse(raw, { schema: 'core' });
+      // As in spec files: the core schema, no tags (and no warning printed by the YAML library).
+      const doc = raw.trim() === '' ? undefined : parseDocument(raw, { schema: 'core' });
+      if (doc?.errors.length) throw doc.errors[0];
+      const tag = doc?.warnings.find((w) => w.code === 'TAG_RESOLVE_FAILED');
+      if (tag) {
+        const written = /!\S*/.exec(raw)?.[0] ?? 'tag';
+        diagnostics.push(diag('badSetSyntax', `${flag} ${name}: the tag ${written} is not allowed: values use only the YAML core schema`, { file, start: start + eq + 1, end: start + a.length }));
+        continue;
+      }
+      // An alias could make a value that contains itself (`&a [*a]`); a value on the command line needs none.
+      let alias = false;
+      if (doc) visit(doc, { Alias: () => { alias = true; return visit.BREAK; } });
+      if (alias) {
+        diagnostics.push(diag('badSetSyntax', `${flag} ${name}: YAML aliases (*name) are not allowed in a value`, { file, start: start + eq + 1, end: start + a.length }));
+        continue;
+      }
+      value = doc ? doc.toJS() : null;
     } catch (e) {
       diagnostics.push(diag('badSetSyntax', `${flag} ${name}: the value '${raw}' is not valid YAML (${(e as Error).message.split('\n')[0]})`, { file, start: start + eq + 1, end: start + a.length }));
       continue;

@@ -28,24 +28,88 @@ export function typeName(v: unknown): string {
 }
 
 export function show(v: unknown): string {
+  // JSON would print NaN and Infinity (from a --set value such as .nan) as null.
+  if (typeof v === 'number' && !Number.isFinite(v)) return String(v);
   return JSON.stringify(v) ?? String(v);
 }
 
-function deepEqual(a: Value, b: Value): boolean {
-  if (Array.isArray(a) && Array.isArray(b)) return a.length === b.length && a.every((x, i) => deepEqual(x, b[i]!));
-  return a === b;
+/** Evaluation steps of all the expressions of one compilation (see `maxTotalEvalSteps`). */
+export interface EvalMeter {
+  steps: number;
 }
 
-export function evaluate(e: Expr, scope: Scope): Value {
-  // Fast path for `$name` and literals, by far the most common expressions.
+/**
+ * The size of a value: 1 for a number, boolean or null, the length of a string, the sizes of a
+ * list's elements added up (nested lists included: `[a, a]` holds `a` twice). Lists are shared
+ * between variables, so sizes are remembered rather than recounted.
+ */
+const sizes = new WeakMap<Value[], number>();
+export function valueSize(v: Value): number {
+  if (typeof v === 'string') return Math.max(1, v.length);
+  if (!Array.isArray(v)) return 1;
+  let n = sizes.get(v);
+  if (n === undefined) {
+    n = 0;
+    for (const x of v) n += valueSize(x);
+    n = Math.max(1, n);
+    sizes.set(v, n);
+  }
+  return n;
+}
+
+export function evaluate(e: Expr, scope: Scope, meter?: EvalMeter): Value {
+  // Fast path for `$name` and literals, by far the most common expressions (one step each).
   if (e.kind === 'var') {
     const v = scope.get(e.name);
-    if (v !== undefined) return v;
+    if (v !== undefined) {
+      if (meter) countTotal(meter, 1, e);
+      return v;
+    }
   } else if (e.kind === 'num' || e.kind === 'str' || e.kind === 'bool') {
+    if (meter) countTotal(meter, 1, e);
     return e.value;
   }
   let steps = 0;
+  try {
+    return evaluateSteps(e, scope, (n, at, check = true) => {
+      steps += n;
+      if (!check) return;
+      if (steps > LIMITS.maxEvalSteps) throw new EvalError('math', `evaluation takes more than ${LIMITS.maxEvalSteps} steps (maxEvalSteps)`, at.start, at.end);
+      if (meter && meter.steps + steps > LIMITS.maxTotalEvalSteps) {
+        throw new EvalError('math', `the expressions of this model take more than ${LIMITS.maxTotalEvalSteps} evaluation steps in all (maxTotalEvalSteps)`, at.start, at.end);
+      }
+    });
+  } finally {
+    if (meter) meter.steps += steps;
+  }
+}
+
+function countTotal(meter: EvalMeter, n: number, at: Expr): void {
+  meter.steps += n;
+  if (meter.steps > LIMITS.maxTotalEvalSteps) {
+    throw new EvalError('math', `the expressions of this model take more than ${LIMITS.maxTotalEvalSteps} evaluation steps in all (maxTotalEvalSteps)`, at.start, at.end);
+  }
+}
+
+/** `count(n, at)` adds n steps and fails past a limit; `check: false` leaves the check to the next step. */
+function evaluateSteps(e: Expr, scope: Scope, count: (n: number, at: Expr, check?: boolean) => void): Value {
   const fail = (kind: EvalErrorKind, msg: string, at: Expr): never => { throw new EvalError(kind, msg, at.start, at.end); };
+  /** A list or string built by an expression holds at most maxListLength values (characters); checked before it is built. */
+  const sizeOk = (n: number, what: 'string' | 'list', at: Expr): void => {
+    if (n <= LIMITS.maxListLength) return;
+    fail('math', what === 'string'
+      ? `the string would have ${n} characters (limit ${LIMITS.maxListLength}, maxListLength)`
+      : `the list would hold ${n} values in all (limit ${LIMITS.maxListLength}, maxListLength)`, at);
+  };
+  const deepEqual = (a: Value, b: Value, at: Expr): boolean => {
+    count(1, at);
+    if (Array.isArray(a) && Array.isArray(b)) {
+      if (a.length !== b.length) return false;
+      for (let i = 0; i < a.length; i++) if (!deepEqual(a[i]!, b[i]!, at)) return false;
+      return true;
+    }
+    return a === b;
+  };
   const num = (v: Value, at: Expr, what: string): number => {
     if (typeof v !== 'number') fail('type', `${what} needs a number, got ${typeName(v)} ${show(v)}`, at);
     return v as number;
@@ -65,7 +129,7 @@ export function evaluate(e: Expr, scope: Scope): Value {
   };
 
   const ev = (x: Expr): Value => {
-    if (++steps > LIMITS.maxEvalSteps) fail('math', `evaluation takes more than ${LIMITS.maxEvalSteps} steps`, x);
+    count(1, x);
     switch (x.kind) {
       case 'num': return x.value;
       case 'str': return x.value;
@@ -76,7 +140,13 @@ export function evaluate(e: Expr, scope: Scope): Value {
         if (v === undefined) throw new EvalError('unknownVariable', `unknown variable '${x.name}'`, x.start, x.end, [...scope.names()]);
         return v;
       }
-      case 'list': return x.items.map(ev);
+      case 'list': {
+        const items = x.items.map(ev);
+        let n = 0;
+        for (const v of items) n += valueSize(v);
+        sizeOk(n, 'list', x);
+        return items;
+      }
       case 'unary': {
         const v = ev(x.arg);
         if (x.op === '!') return !bool(v, x.arg, "'!'");
@@ -100,11 +170,19 @@ export function evaluate(e: Expr, scope: Scope): Value {
         const a = ev(x.left);
         const b = ev(x.right);
         switch (x.op) {
-          case '==': return deepEqual(a, b);
-          case '!=': return !deepEqual(a, b);
+          case '==': return deepEqual(a, b, x);
+          case '!=': return !deepEqual(a, b, x);
           case '+':
-            if (typeof a === 'string' && typeof b === 'string') return a + b;
-            if (Array.isArray(a) && Array.isArray(b)) return [...a, ...b];
+            if (typeof a === 'string' && typeof b === 'string') {
+              sizeOk(a.length + b.length, 'string', x);
+              count(a.length + b.length, x);
+              return a + b;
+            }
+            if (Array.isArray(a) && Array.isArray(b)) {
+              sizeOk(valueSize(a) + valueSize(b), 'list', x);
+              count(a.length + b.length, x);
+              return [...a, ...b];
+            }
             if (typeof a === 'number' && typeof b === 'number') return finite(a + b, x);
             return fail('type', `'+' cannot add ${typeName(a)} and ${typeName(b)}`, x);
           case '<': case '<=': case '>': case '>=': {
@@ -138,8 +216,12 @@ export function evaluate(e: Expr, scope: Scope): Value {
           case 'min': case 'max': {
             const list = args.length === 1 && Array.isArray(args[0]) ? (args[0] as Value[]) : args;
             if (list.length === 0) fail('type', `${x.fn}() needs at least one value`, x);
+            count(list.length, x);
             const ns = list.map((v, i) => num(v, x.args[Math.min(i, x.args.length - 1)]!, `${x.fn}()`));
-            return x.fn === 'min' ? Math.min(...ns) : Math.max(...ns);
+            // A loop, not Math.min(...ns): spreading a long list would overflow the stack.
+            let best = ns[0]!;
+            for (const n of ns) best = x.fn === 'min' ? Math.min(best, n) : Math.max(best, n);
+            return best;
           }
           case 'floor': arity(1, 1); return Math.floor(num(args[0]!, x.args[0]!, 'floor()'));
           case 'ceil': arity(1, 1); return Math.ceil(num(args[0]!, x.args[0]!, 'ceil()'));
@@ -156,10 +238,13 @@ export function evaluate(e: Expr, scope: Scope): Value {
             const ns = args.map((v, i) => int(v, x.args[i]!, 'range()'));
             const [start, stop, step] = ns.length === 1 ? [0, ns[0]!, 1] : [ns[0]!, ns[1]!, ns[2] ?? 1];
             if (step === 0) fail('math', 'range() step must not be zero', x);
-            const count = Math.max(0, Math.ceil((stop - start) / step));
-            if (count > LIMITS.maxListLength) fail('math', `range() would have ${count} elements (limit ${LIMITS.maxListLength})`, x);
-            steps += count;
-            return Array.from({ length: count }, (_, i) => start + i * step);
+            const n = Math.max(0, Math.ceil((stop - start) / step));
+            if (n > LIMITS.maxListLength) fail('math', `range() would have ${n} elements (limit ${LIMITS.maxListLength})`, x);
+            // Checked at the next step, so that range(maxListLength) alone is within maxEvalSteps.
+            count(n, x, false);
+            const out: number[] = new Array(n);
+            for (let i = 0; i < n; i++) out[i] = start + i * step;
+            return out;
           }
         }
         return fail('type', `unknown function ${x.fn}`, x);

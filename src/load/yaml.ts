@@ -5,7 +5,7 @@
  * errors, and mappings become prototype-less objects so keys such as
  * `__proto__` are ordinary data.
  */
-import { isAlias, isMap, isPair, isScalar, isSeq, LineCounter, parseDocument, type Document, type Node as YNode } from 'yaml';
+import { isAlias, isMap, isPair, isScalar, isSeq, LineCounter, parseDocument, visit, type Alias, type Document, type Node as YNode } from 'yaml';
 import type { Diagnostic, SourceSpan } from '../types/diagnostic.js';
 import { diag } from '../diagnostics/diagnostics.js';
 import { LIMITS } from '../limits.js';
@@ -68,25 +68,38 @@ export function loadYaml(file: string, text: string): LoadedDocument {
     diagnostics.push(diag('resourceLimit', `[...] and {...} nest ${flow.depth} deep here; the limit is ${LIMITS.maxYamlDepth} (maxYamlDepth)`, span(flow.at, flow.at + 1)));
     return { file, text, value: undefined, spans, diagnostics };
   }
-  const doc: Document.Parsed = parseDocument(text, {
-    schema: 'core',
-    uniqueKeys: true,
-    prettyErrors: false,
-    lineCounter: new LineCounter(),
-    keepSourceTokens: false,
-  });
+  const lines = new LineCounter();
+  // The parser makes an Error object for each problem it finds; their stack traces are never shown
+  // and cost most of the time of a file of 10,000 broken lines: take none while parsing.
+  const stackTraceLimit = Error.stackTraceLimit;
+  Error.stackTraceLimit = 0;
+  let doc: Document.Parsed;
+  try {
+    doc = parseDocument(text, {
+      schema: 'core',
+      // Duplicate keys are found below, in one pass: the parser's own check compares each key with
+      // every earlier one (30,000 keys took seconds), and tells `1` from "1", which are one key here.
+      uniqueKeys: false,
+      prettyErrors: false,
+      lineCounter: lines,
+      keepSourceTokens: false,
+    });
+  } finally {
+    Error.stackTraceLimit = stackTraceLimit;
+  }
+  const lineOf = (offset: number) => lines.linePos(offset).line;
   // The YAML parser reports one slip as a burst of follow-on errors; keep the first of each line.
   const errorLines = new Set<number>();
+  // The parser places an error at the end of the input one character past it: keep spans inside the file.
+  const clamp = (pos: [number, number]): [number, number] => {
+    const s = Math.min(Math.max(0, pos[0]), text.length);
+    return [s, Math.min(Math.max(s, pos[1]), text.length)];
+  };
   for (const e of doc.errors) {
-    const [s, t] = e.pos;
-    const line = lineOf(text, s);
+    const [s, t] = clamp(e.pos);
+    const line = lineOf(s);
     if (errorLines.has(line)) continue;
     errorLines.add(line);
-    if (e.code === 'DUPLICATE_KEY') {
-      const key = (/^[^:\n,{}[\]]+/.exec(text.slice(s))?.[0] ?? '').trim() || firstLine(e.message);
-      diagnostics.push(diag('yamlDuplicateKey', `duplicate key '${key}' in this mapping`, span(s, t), { hint: 'YAML would keep only one of them; remove or rename one' }));
-      continue;
-    }
     // `{units: ${n * 2}}`: an unquoted expression inside a flow mapping or list is the commonest slip.
     const lineStart = text.lastIndexOf('\n', s) + 1;
     const lineText = text.slice(lineStart, text.indexOf('\n', s) < 0 ? text.length : text.indexOf('\n', s));
@@ -110,7 +123,7 @@ export function loadYaml(file: string, text: string): LoadedDocument {
     diagnostics.push(diag('yamlSyntax', firstLine(e.message), span(s, t)));
   }
   for (const w of doc.warnings) {
-    const [s, t] = w.pos;
+    const [s, t] = clamp(w.pos);
     if (w.code === 'TAG_RESOLVE_FAILED') {
       const written = text.slice(s, t).match(/^!\S*/)?.[0] ?? firstLine(w.message);
       diagnostics.push(diag('yamlTag', `the tag ${written} is not allowed: specs use only the YAML core schema`, span(s, t), {
@@ -120,12 +133,25 @@ export function loadYaml(file: string, text: string): LoadedDocument {
   }
   if (diagnostics.some((d) => d.severity === 'error')) return { file, text, value: undefined, spans, diagnostics };
 
+  // What each alias stands for, found in one pass: `Alias.resolve(doc)` walks the whole document
+  // on every call, which made a document of many aliases quadratic. As there, an alias names the
+  // last node before it with that anchor.
+  const aliasTargets = new Map<Alias, YNode | undefined>();
+  const anchors = new Map<string, YNode>();
+  visit(doc, {
+    Node: (_key, node) => {
+      if (isAlias(node)) aliasTargets.set(node, anchors.get(node.source));
+      else if ((node as { anchor?: string }).anchor) anchors.set((node as { anchor: string }).anchor, node as YNode);
+    },
+  });
+  const resolveAlias = (node: Alias) => aliasTargets.get(node);
+
   // Size after alias expansion, computed without expanding (memoised per anchored node), so a
   // "billion laughs" document is refused at once instead of after 200,000 nodes of work.
   const sizes = new Map<YNode, number>();
   const expandedSize = (node: YNode | null | undefined, depth: number): number => {
     if (node == null || depth > LIMITS.maxYamlDepth) return 1;
-    if (isAlias(node)) return expandedSize(node.resolve(doc) as YNode | undefined, depth + 1);
+    if (isAlias(node)) return expandedSize(resolveAlias(node), depth + 1);
     const hit = sizes.get(node);
     if (hit !== undefined) return hit;
     let n = 1;
@@ -143,6 +169,18 @@ export function loadYaml(file: string, text: string): LoadedDocument {
   }
   let budget = LIMITS.maxYamlNodes;
   let exhausted = false;
+  let duplicates = false;
+  let invalid = false;
+  /** Nodes reported already (a node reached again through an alias is reported once). */
+  const reported = new Set<YNode>();
+  const duplicate = (at: number, key: string) => {
+    duplicates = true;
+    const line = lineOf(at);
+    if (errorLines.has(line)) return; // also a mapping reached again through an alias
+    errorLines.add(line);
+    const written = (/^[^:\n,{}[\]]+/.exec(text.slice(at, at + 200))?.[0] ?? '').trim() || key;
+    diagnostics.push(diag('yamlDuplicateKey', `duplicate key '${written}' in this mapping`, span(at, Math.min(at + 1, text.length)), { hint: 'YAML would keep only one of them; remove or rename one' }));
+  };
   const walk = (node: YNode | null | undefined, ptr: string, depth: number): unknown => {
     if (--budget < 0 || depth > LIMITS.maxYamlDepth) {
       if (!exhausted) {
@@ -157,8 +195,7 @@ export function loadYaml(file: string, text: string): LoadedDocument {
     }
     if (node == null) return null;
     if (isAlias(node)) {
-      const target = node.resolve(doc);
-      return walk(target as YNode | undefined, ptr, depth + 1);
+      return walk(resolveAlias(node), ptr, depth + 1);
     }
     const range = node.range;
     const prev = spans.get(ptr);
@@ -166,10 +203,21 @@ export function loadYaml(file: string, text: string): LoadedDocument {
     if (node.tag && !isStandardTag(node.tag)) {
       diagnostics.push(diag('yamlTag', `the tag ${node.tag.replace('tag:yaml.org,2002:', '!!')} is not allowed: specs use only the YAML core schema`, range ? span(range[0], range[1]) : undefined));
     }
-    if (isScalar(node)) return node.value ?? null;
+    if (isScalar(node)) {
+      // `.nan`, `.inf` and `1e999` are YAML floats but no value of a spec (nor of JSON) can be one.
+      if (typeof node.value === 'number' && !Number.isFinite(node.value) && !reported.has(node)) {
+        reported.add(node);
+        diagnostics.push(diag('invalidValue', `${text.slice(range?.[0] ?? 0, range?.[1] ?? 0).trim() || String(node.value)} is not a finite number`, range ? span(range[0], range[1]) : undefined, {
+          hint: 'numbers in a spec must be finite',
+        }));
+        invalid = true;
+      }
+      return node.value ?? null;
+    }
     if (isSeq(node)) return node.items.map((it, i) => walk(it as YNode, `${ptr}/${i}`, depth + 1));
     if (isMap(node)) {
       const obj: Record<string, unknown> = Object.create(null);
+      const keys = new Set<string>();
       for (const pair of node.items) {
         if (!isPair(pair)) continue;
         const k = pair.key as YNode | null;
@@ -180,8 +228,13 @@ export function loadYaml(file: string, text: string): LoadedDocument {
           diagnostics.push(diag('yamlSyntax', 'mapping keys must be plain scalars', r ? span(r[0], r[1]) : undefined));
           continue;
         }
-        const childPtr = `${ptr}/${escapePointer(key)}`;
         const kr = k.range;
+        if (keys.has(key)) {
+          duplicate(kr ? kr[0] : range ? range[0] : 0, key);
+          continue;
+        }
+        keys.add(key);
+        const childPtr = `${ptr}/${escapePointer(key)}`;
         const v = pair.value as YNode | null;
         const vr = v?.range;
         // A key without a value (`conv2d:`) spans its key.
@@ -198,17 +251,11 @@ export function loadYaml(file: string, text: string): LoadedDocument {
     return null;
   };
   const value = walk(doc.contents as YNode | null, '', 0);
-  return { file, text, value: exhausted ? undefined : value, spans, diagnostics };
+  return { file, text, value: exhausted || duplicates || invalid ? undefined : value, spans, diagnostics };
 }
 
 function isStandardTag(tag: string): boolean {
   return /^tag:yaml\.org,2002:(str|int|float|bool|null|map|seq)$/.test(tag);
-}
-
-function lineOf(text: string, offset: number): number {
-  let n = 0;
-  for (let i = text.indexOf('\n'); i >= 0 && i < offset; i = text.indexOf('\n', i + 1)) n++;
-  return n;
 }
 
 function firstLine(s: string): string {

@@ -18,6 +18,19 @@ export interface Host {
   readFile(path: string): string;
   /** Whether a path exists (used to find the project root); hosts without it treat every path as inside. */
   exists?(path: string): boolean;
+  /** The path with symbolic links resolved (used to keep `use:` inside the project); hosts without it have no links. */
+  realpath?(path: string): string;
+  /** Bytes of a file, so that one over maxFileBytes is refused before it is read; optional. */
+  size?(path: string): number;
+}
+
+/** The size of a file when the host can tell it without reading it. */
+export function fileSize(host: Host, path: string): number | undefined {
+  try {
+    return host.size?.(path);
+  } catch {
+    return undefined; // reading it will say what is wrong
+  }
 }
 
 export interface FrontEndContext {
@@ -92,6 +105,12 @@ export function resolveSpec(root: AstBuild, ctx: FrontEndContext): SpecAst {
         continue;
       }
       if (loaded.has(path)) continue;
+      const size = fileSize(ctx.host, path);
+      if (size !== undefined && size > LIMITS.maxFileBytes) {
+        ctx.diagnostics.push(diag('resourceLimit', `'${use.path}' has ${size} bytes; the limit is ${LIMITS.maxFileBytes} (maxFileBytes)`, at));
+        loaded.set(path, undefined);
+        continue;
+      }
       let text: string;
       try {
         text = ctx.host.readFile(path);
@@ -111,7 +130,17 @@ export function resolveSpec(root: AstBuild, ctx: FrontEndContext): SpecAst {
     }
   };
   const project = projectRoot(dirname(root.ast.file), ctx.host);
-  const outside = (path: string) => !ctx.allowOutsideRoot && relative(project, path).startsWith('..');
+  // Also through a symbolic link: a link inside the project to a file outside it would show that
+  // file's lines in the diagnostics' code frames.
+  const real = (p: string) => {
+    try {
+      return ctx.host.realpath?.(p) ?? p;
+    } catch {
+      return p; // a missing file: reading it reports that
+    }
+  };
+  const realProject = real(project);
+  const outside = (path: string) => !ctx.allowOutsideRoot && (relative(project, path).startsWith('..') || relative(realProject, real(path)).startsWith('..'));
   const loadUsesChecked = (build: AstBuild, file: string, stack: string[]) => {
     const doc = ctx.docs.get(file)!;
     const allowed = build.uses.filter((use) => {
@@ -188,26 +217,29 @@ function checkCalls(ast: SpecAst, ctx: FrontEndContext, libraryFailed: boolean):
   check(ast.body, ast.file);
   for (const b of ast.blocks.values()) check(b.body, b.file);
 
-  // Recursion: depth-first search over the block call graph.
+  // Recursion: depth-first search over the block call graph. One path, pushed and popped (a copy
+  // per level made a chain of thousands of blocks quadratic).
   const state = new Map<string, 'active' | 'done'>();
-  const visit = (name: string, path: string[]) => {
+  const path: string[] = [];
+  const visit = (name: string) => {
     const b = ast.blocks.get(name);
     if (!b) return;
     state.set(name, 'active');
+    path.push(name);
     for (const it of walkItems(b.body)) {
       if (it.kind !== 'call' || !ast.blocks.has(it.block)) continue;
       const s = state.get(it.block);
       if (s === 'active') {
-        const chain = [...path, name];
-        const cycle = [...chain.slice(chain.indexOf(it.block)), it.block];
+        const cycle = [...path.slice(path.indexOf(it.block)), it.block];
         ctx.diagnostics.push(diag('recursiveBlock', `block '${it.block}' calls itself: ${cycle.join(' -> ')}`, spanAt(ctx.docs.get(b.file)!, `${it.ptr}/${escapePointer(it.block)}`, 'key'), {
           hint: 'blocks are expanded before the model is built, so they cannot recurse; use repeat or for instead',
         }));
       } else if (s === undefined) {
-        visit(it.block, [...path, name]);
+        visit(it.block);
       }
     }
+    path.pop();
     state.set(name, 'done');
   };
-  for (const name of ast.blocks.keys()) if (!state.has(name)) visit(name, []);
+  for (const name of ast.blocks.keys()) if (!state.has(name)) visit(name);
 }

@@ -1,9 +1,17 @@
 /** References that may be missing for some parameter values, with the compiler's messages. */
 import { fail } from './errors.js';
 
-/** The output of an item with `id` and `when:`; fails as the compiler does where the `when:` was false. */
-export function ref<T>(value: T | undefined, id: string): T {
-  if (value === undefined) fail('MS3001', `'${id}' is not in the model for these parameter values: its when: is false`);
+/**
+ * The output of an item with `id` that may have none; fails as the compiler does where it has none:
+ * `when`, an item whose `when:` was false; `empty`, a loop with no iteration (or every item left out)
+ * and no input to pass through.
+ */
+export function ref<T>(value: T | undefined, id: string, why: 'when' | 'empty' = 'when'): T {
+  if (value === undefined) {
+    fail('MS3001', why === 'empty'
+      ? `'${id}' has no output here: it passes its input through (no iteration, or every item left out by when:), and it has no input`
+      : `'${id}' is not in the model for these parameter values: its when: is false`);
+  }
   return value;
 }
 
