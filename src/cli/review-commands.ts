@@ -47,11 +47,12 @@ export function registerReviewCommands(program: Command): void {
     .addOption(setOption('--set <name=value>', 'set a spec parameter; the value is read as YAML (repeatable)'))
     .addOption(new Option('--format <format>', 'output format (default: from --out, else dot)').choices(['dot', 'mermaid', 'svg', 'png']))
     .option('--out <file>', 'write to this file instead of standard output')
+    .option('--force', 'replace an --out file that modelspec graph did not write')
     .addOption(new Option('--depth <n>', 'fold blocks and loops below this depth into one node each').argParser(nonNegativeInt))
     .addOption(new Option('--direction <dir>', 'top to bottom or left to right').choices(['TB', 'LR']).default('TB'))
     .addOption(new Option('--scale <factor>', 'PNG pixels per point').argParser(positiveNumber))
     .addOption(pluginOption())
-    .action(async (spec: string, o: { set: string[]; format?: 'dot' | 'mermaid' | 'svg' | 'png'; out?: string; depth?: number; direction: 'TB' | 'LR'; scale?: number; plugin: string[] }) => {
+    .action(async (spec: string, o: { set: string[]; format?: 'dot' | 'mermaid' | 'svg' | 'png'; out?: string; depth?: number; direction: 'TB' | 'LR'; scale?: number; force?: boolean; plugin: string[] }) => {
       const { runGraph } = await import('./graph.js');
       emit(await runGraph(spec, {
         set: o.set,
@@ -60,6 +61,7 @@ export function registerReviewCommands(program: Command): void {
         ...(o.depth !== undefined ? { depth: o.depth } : {}),
         ...(o.scale !== undefined ? { scale: o.scale } : {}),
         direction: o.direction,
+        ...(o.force ? { force: true } : {}),
         tty: !!process.stdout.isTTY,
         registry: await registryWithPlugins(o.plugin),
       }));
