@@ -32,6 +32,11 @@ export interface CompileOptions {
   set?: readonly string[] | Readonly<Record<string, unknown>>;
   host?: Host;
   sources?: Sources;
+  /**
+   * `parseSpec` of this very file and text with these options, to reuse: compiling one spec for
+   * several parameter sets (`diff a.yaml a.yaml --left-set n=18 --right-set n=9`) parses it once.
+   */
+  front?: FrontEndResult;
 }
 
 export interface FrontEndResult {
@@ -97,7 +102,7 @@ export function compileSource(file: string, text: string, opts: CompileOptions =
 }
 
 function compileSourceWithin(file: string, text: string, opts: CompileOptions): CompileResult {
-  const front = parseSpec(file, text, opts);
+  const front = opts.front ? { ...opts.front, sources: opts.front.sources.copy() } : parseSpec(file, text, opts);
   const diagnostics = [...front.diagnostics];
   const { sets, diagnostics: setDiags } = toSets(opts.set, front.sources);
   diagnostics.push(...setDiags);

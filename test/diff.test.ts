@@ -14,6 +14,8 @@ import { diffJson, formatDiffMarkdown, formatDiffText } from '../src/diff/report
 import { genericId } from '../src/diff/match.js';
 import { idPattern } from '../src/diff/fold.js';
 import { runDiff } from '../src/cli/diff.js';
+import { loadSide } from '../src/diff/sides.js';
+import type { FrontEndResult } from '../src/index.js';
 import { ROOT } from './helpers.js';
 
 const CLI = `${ROOT}dist/cli/modelspec.js`;
@@ -301,5 +303,23 @@ describe('git', () => {
     cpSync(`${FIX}mnist-base.yaml`, join(repo, 'specs/mnist.yaml'));
     git('add', 'specs/mnist.yaml');
     expect(git('diff', '--cached', '--', 'specs/mnist.yaml').stdout).toContain('new spec b/specs/mnist.yaml: mnist_cnn, 9 layers, 80,266 params');
+  });
+});
+
+describe('one file, two parameter sets', () => {
+  it('is parsed once, and each side compiles as it would alone (its own --set in its own sources)', () => {
+    const registry = builtinRegistry();
+    const parsed = new Map<string, FrontEndResult>();
+    const spec = join(ROOT, 'specs/resnet-v1.yaml');
+    const left = loadSide(spec, { set: ['n=18'], registry, parsed });
+    const right = loadSide(spec, { set: ['n=9'], registry, parsed });
+    expect(parsed.size).toBe(1);
+    expect(left.result.graph!.totals).toEqual(compileFile(spec, { set: ['n=18'], registry }).graph!.totals);
+    expect(JSON.stringify(right.result.graph)).toBe(JSON.stringify(compileFile(spec, { set: ['n=9'], registry }).graph));
+    // A bad value on one side: its diagnostic points into its own command line, not the other's.
+    const bad = loadSide(spec, { set: ['n=0'], registry, parsed });
+    expect(bad.result.ok).toBe(false);
+    expect(bad.result.sources.get('<command line>')?.text).toContain('n=0');
+    expect(left.result.sources.get('<command line>')?.text).toContain('n=18');
   });
 });

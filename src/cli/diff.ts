@@ -13,6 +13,7 @@ import type { OpRegistry } from '../ops/index.js';
 import { diffGraphs } from '../diff/diff.js';
 import { diffJson, formatDiffMarkdown, formatDiffText } from '../diff/report.js';
 import { loadSide, type LoadedSide } from '../diff/sides.js';
+import type { FrontEndResult } from '../index.js';
 import { formatInt, formatMacs, kerasRows } from '../report/summary.js';
 import { EXIT, type CommandOutput } from './output.js';
 
@@ -36,8 +37,9 @@ function problems(side: LoadedSide, which: string): string {
 }
 
 export function runDiff(a: string, b: string, opts: DiffOptions): CommandOutput {
-  const left = loadSide(a, { set: [...opts.set, ...opts.leftSet], registry: opts.registry });
-  const right = loadSide(b, { set: [...opts.set, ...opts.rightSet], registry: opts.registry });
+  const parsed = new Map<string, FrontEndResult>();
+  const left = loadSide(a, { set: [...opts.set, ...opts.leftSet], registry: opts.registry, parsed });
+  const right = loadSide(b, { set: [...opts.set, ...opts.rightSet], registry: opts.registry, parsed });
   const bad = [[left, 'left'], [right, 'right']].filter(([s]) => !(s as LoadedSide).result.ok || !(s as LoadedSide).result.graph) as [LoadedSide, string][];
   if (bad.length) {
     if (opts.format === 'json') {

@@ -45,6 +45,12 @@ export class Sources {
   get(file: string): SourceText | undefined {
     return this.map.get(file);
   }
+  /** A copy that shares the texts: what one compile adds (its `--set` line) does not reach the other. */
+  copy(): Sources {
+    const c = new Sources();
+    for (const [k, v] of this.map) c.map.set(k, v);
+    return c;
+  }
   lineCol(span: SourceSpan): LineCol | undefined {
     return this.map.get(span.file)?.lineCol(span.start);
   }

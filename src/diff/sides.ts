@@ -5,7 +5,7 @@
 import { execFileSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { isAbsolute, join, relative, resolve } from 'node:path';
-import { compileSource, fsHost, type CompileResult, type Host } from '../index.js';
+import { compileSource, fsHost, parseSpec, type CompileResult, type FrontEndResult, type Host } from '../index.js';
 import { Sources } from '../diagnostics/sources.js';
 import { diag } from '../diagnostics/diagnostics.js';
 import type { OpRegistry } from '../ops/index.js';
@@ -102,6 +102,11 @@ export interface LoadOptions {
   label?: string;
   /** Read `use:` files through this host (default: the side's own). */
   host?: Host;
+  /**
+   * Parses of files read from disk, by path and text, shared by the two sides: the same file with
+   * other parameters (the common case) is parsed and validated once.
+   */
+  parsed?: Map<string, FrontEndResult>;
 }
 
 export function sideLabel(name: string, set: readonly string[]): string {
@@ -135,7 +140,14 @@ export function loadSide(arg: string, opts: LoadOptions): LoadedSide {
     const code = (e as NodeJS.ErrnoException).code;
     return { label, result: failed(sources, `cannot read '${arg}' (${code === 'ENOENT' && src.kind === 'file' ? 'ENOENT' : firstLine(e)})`) };
   }
-  return { label, result: compileSource(file, text, { set: [...opts.set], registry: opts.registry, host, sources }) };
+  const compileOpts = { registry: opts.registry, host, sources };
+  let front: FrontEndResult | undefined;
+  if (opts.parsed && src.kind === 'file' && !opts.host) {
+    const key = `${file}\0${text}`;
+    front = opts.parsed.get(key);
+    if (!front) opts.parsed.set(key, (front = parseSpec(file, text, compileOpts)));
+  }
+  return { label, result: compileSource(file, text, { ...compileOpts, set: [...opts.set], ...(front ? { front } : {}) }) };
 }
 
 function firstLine(e: unknown): string {
