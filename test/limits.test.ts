@@ -145,6 +145,9 @@ describe('bombs', () => {
     expect(aliases.ms).toBeLessThan(FAST);
     const errors = check(`${header}layers:\n${'  - a: b: c\n'.repeat(10000)}`);
     expect(errors.stderr).toContain('MS1001');
+    // Code frames for the first 100; one line each for the other 9,900.
+    expect(errors.stderr).toContain('(code frames for the first 100 of 10000 diagnostics; the rest in brief)');
+    expect(errors.stderr.split('\n').length).toBeLessThan(11_000);
     expect(errors.ms).toBeLessThan(FAST);
   });
 
