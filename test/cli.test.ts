@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { ROOT } from './helpers.js';
+import { CODE_CACHE_SUFFIX, loadWithCodeCache } from '../src/io/code-cache.js';
 
 const CLI = `${ROOT}dist/cli/modelspec.js`;
 
@@ -101,6 +102,32 @@ describe('modelspec summary', () => {
     expect(j.layers).toHaveLength(190);
     expect(j.layers[0]).toMatchObject({ id: 'image', op: 'input', outputShape: [32, 32, 3] });
     expect(j.layers.at(-1)).toMatchObject({ op: 'dense', outputShape: [10], params: 2570 });
+  });
+});
+
+describe('the precompiled validators load with their V8 code cache', () => {
+  it('the build leaves a cache beside them that a plain node process accepts', () => {
+    const r = spawnSync(process.execPath, ['--input-type=module', '-e', `
+      import { loadWithCodeCache } from '${ROOT}dist/io/code-cache.js';
+      for (const f of ['validators.generated.cjs', 'validators-detailed.generated.cjs']) {
+        const r = loadWithCodeCache('${ROOT}dist/validate/' + f);
+        console.log(f, r.cached, typeof r.exports.spec);
+      }`], { encoding: 'utf8' });
+    expect(r.stderr).toBe('');
+    expect(r.stdout.trim().split('\n')).toEqual(['validators.generated.cjs true function', 'validators-detailed.generated.cjs true function']);
+  });
+
+  it('without one, or with one that does not fit, the file still loads (compiled as usual)', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'modelspec-cache-'));
+    const file = join(dir, 'm.cjs');
+    writeFileSync(file, 'exports.answer = () => 42;');
+    const plain = loadWithCodeCache<{ answer(): number }>(file);
+    expect([plain.cached, plain.exports.answer()]).toEqual([false, 42]);
+    // (Another source: V8 would take one it has compiled already from its own memory.)
+    writeFileSync(file, 'exports.answer = () => 43;');
+    writeFileSync(file + CODE_CACHE_SUFFIX, 'not a V8 code cache');
+    const bad = loadWithCodeCache<{ answer(): number }>(file);
+    expect([bad.cached, bad.exports.answer()]).toEqual([false, 43]);
   });
 });
 

@@ -6,6 +6,7 @@
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 import { existsSync } from 'node:fs';
+import { loadWithCodeCache } from '../io/code-cache.js';
 import type { Ajv, ErrorObject, Options, ValidateFunction } from 'ajv';
 import type { Diagnostic } from '../types/diagnostic.js';
 import type { JsonSchema, OpRegistry } from '../ops/index.js';
@@ -41,7 +42,7 @@ function loadPrecompiled(kind: keyof typeof PRECOMPILED): Precompiled | undefine
     // From dist/validate/ajv.js, the bundled dist/cli/*.js, or a chunk in dist/cli/chunks/.
     for (const dir of ['../validate/', '../../validate/']) {
       const path = fileURLToPath(new URL(`${dir}${PRECOMPILED[kind]}`, import.meta.url));
-      if (existsSync(path)) return require(path) as Precompiled;
+      if (existsSync(path)) return loadWithCodeCache<Precompiled>(path).exports;
     }
     return undefined;
   } catch {
