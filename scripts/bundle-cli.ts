@@ -6,7 +6,9 @@
  */
 import { build } from 'esbuild';
 
-const entries = ['src/cli/modelspec.ts', 'src/cli/spec2ts.ts'];
+// The data-parallel worker (src/train/parallel/worker.ts) is an entry point of its own:
+// dist/cli/train-worker.js, which src/train/parallel/pool.ts finds beside the chunks.
+const entries = { modelspec: 'src/cli/modelspec.ts', spec2ts: 'src/cli/spec2ts.ts', 'train-worker': 'src/train/parallel/worker.ts' };
 await build({
   entryPoints: entries,
   bundle: true,
@@ -24,4 +26,4 @@ await build({
   banner: { js: "import { createRequire as __msCreateRequire } from 'node:module'; const require = __msCreateRequire(import.meta.url);" },
   logLevel: 'warning',
 });
-console.log(`bundled ${entries.join(', ')} into dist/cli/`);
+console.log(`bundled ${Object.values(entries).join(', ')} into dist/cli/`);

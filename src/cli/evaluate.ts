@@ -9,6 +9,8 @@ export interface EvaluateCommandOptions {
   limit?: number;
   batchSize?: number;
   backend?: 'node' | 'wasm' | 'cpu';
+  /** Replicas for data-parallel inference (default: by backend, for 2,048 images or more). */
+  workers?: number;
   json?: boolean;
 }
 
@@ -19,7 +21,8 @@ export async function runEvaluate(dir: string, o: EvaluateCommandOptions): Promi
   const { readPixelMean } = await import('../train/checkpoint.js');
   const { loadDataset } = await import('../train/data/index.js');
   const { scaleToUnit, subtractMean } = await import('../train/preprocess.js');
-  const { evaluateSplit, formatConfusion } = await import('../train/evaluate.js');
+  const { evaluateSplit, evaluateSplitWith, formatConfusion } = await import('../train/evaluate.js');
+  const { defaultWorkers, openInference } = await import('../train/parallel/index.js');
   const { loadTf, describeBackend, BackendUnavailable } = await import('../backends/tfjs/backend.js');
   const say = (line: string) => { if (!o.json) process.stdout.write(`${line}\n`); };
   try {
@@ -48,7 +51,19 @@ export async function runEvaluate(dir: string, o: EvaluateCommandOptions): Promi
       if (meta?.pixelMean) subtractMean(x, readPixelMean(join(found.dir, meta.pixelMean)));
       const classes = raw.classes;
       const t0 = Date.now();
-      const r = evaluateSplit(tf, model, { x, labels: raw.test.labels, count: raw.test.count }, classes.length, { confusion: true, ...(o.batchSize ? { batchSize: o.batchSize } : {}) });
+      const split = { x, labels: raw.test.labels, count: raw.test.count };
+      const evalOpts = { confusion: true, ...(o.batchSize ? { batchSize: o.batchSize } : {}) };
+      // Worker threads pay for themselves from a few thousand images on.
+      const workers = o.workers ?? (raw.test.count >= 2048 ? defaultWorkers(backend) : 1);
+      let r;
+      if (workers > 1) {
+        const engine = await openInference(tf, model, backend, workers);
+        try {
+          r = await evaluateSplitWith(tf, model, (xs, n) => engine.predict(xs, n), split, classes.length, evalOpts);
+        } finally {
+          await engine.close();
+        }
+      } else r = evaluateSplit(tf, model, split, classes.length, evalOpts);
       const seconds = (Date.now() - t0) / 1000;
       if (o.json) {
         process.stdout.write(JSON.stringify({ model: found.dir, dataset: name, count: r.count, loss: r.loss, accuracy: r.accuracy, classes, confusion: r.confusion, seconds, backend }, null, 2) + '\n');

@@ -9,6 +9,8 @@ export interface PredictCommandOptions {
   invert?: boolean;
   limit?: number;
   backend?: 'node' | 'wasm' | 'cpu';
+  /** Replicas for data-parallel inference (default 1). */
+  workers?: number;
   json?: boolean;
 }
 
@@ -19,6 +21,7 @@ export async function runPredict(dir: string, files: string[], o: PredictCommand
   const { readPixelMean } = await import('../train/checkpoint.js');
   const { readImages, toModelInput, topK } = await import('../train/predict.js');
   const { loadTf, BackendUnavailable } = await import('../backends/tfjs/backend.js');
+  const { openInference } = await import('../train/parallel/index.js');
   try {
     const found = locateModelDir(dir);
     let loaded;
@@ -28,8 +31,9 @@ export async function runPredict(dir: string, files: string[], o: PredictCommand
       if (e instanceof BackendUnavailable) throw new UsageError(e.message);
       throw e;
     }
-    const { tf } = loaded;
+    const { tf, backend } = loaded;
     const { model, meta } = await loadModelDir(tf, found.dir);
+    let engine: Awaited<ReturnType<typeof openInference>> | undefined;
     try {
       const shape = model.inputs[0]!.shape.slice(1) as [number, number, number];
       const mean = meta?.pixelMean ? readPixelMean(join(found.dir, meta.pixelMean)) : undefined;
@@ -37,15 +41,24 @@ export async function runPredict(dir: string, files: string[], o: PredictCommand
       const size = shape[0] * shape[1] * shape[2];
       const results: { image: string; top: ReturnType<typeof topK> }[] = [];
       const bs = 256;
+      // Batches split over worker threads (--workers): worth it for thousands of images.
+      if ((o.workers ?? 1) > 1 && images.length > 1) engine = await openInference(tf, model, backend, o.workers!);
       for (let s = 0; s < images.length; s += bs) {
         const chunk = images.slice(s, s + bs);
         const x = new Float32Array(chunk.length * size);
         chunk.forEach((img, i) => x.set(toModelInput(tf, img, shape, { ...(o.invert ? { invert: true } : {}), ...(mean ? { pixelMean: mean } : {}) }), i * size));
-        const probs = tf.tidy(() => {
-          const t = tf.tensor4d(x, [chunk.length, ...shape]);
-          const p = model.predict(model.inputs.length === 1 ? t : new Array<TF.Tensor>(model.inputs.length).fill(t)) as TF.Tensor2D;
-          return p.arraySync();
-        });
+        let probs: ArrayLike<number>[];
+        if (engine) {
+          const flat = await engine.predict(x, chunk.length);
+          const k = engine.layout.classes;
+          probs = chunk.map((_, i) => flat.subarray(i * k, (i + 1) * k));
+        } else {
+          probs = tf.tidy(() => {
+            const t = tf.tensor4d(x, [chunk.length, ...shape]);
+            const p = model.predict(model.inputs.length === 1 ? t : new Array<TF.Tensor>(model.inputs.length).fill(t)) as TF.Tensor2D;
+            return p.arraySync();
+          });
+        }
         chunk.forEach((img, i) => results.push({ image: img.name, top: topK(probs[i]!, o.top, meta?.classes) }));
       }
       if (o.json) process.stdout.write(JSON.stringify(results, null, 2) + '\n');
@@ -56,6 +69,7 @@ export async function runPredict(dir: string, files: string[], o: PredictCommand
       }
       return EXIT.ok;
     } finally {
+      await engine?.close();
       model.dispose();
     }
   } catch (e) {

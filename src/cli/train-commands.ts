@@ -23,6 +23,7 @@ const backendOption = () => new Option('--backend <name>', 'TensorFlow.js backen
 const datasetOption = (what: string) => new Option('--dataset <name>', what).choices(['mnist', 'cifar10']);
 const dataDirOption = () => new Option('--data-dir <dir>', 'folder with the dataset files (MNIST: the four IDX files; CIFAR-10: data_batch_1..5.bin, test_batch.bin)');
 const limitOption = (what: string) => new Option('--limit <n>', what).argParser(positiveInt);
+const workersOption = (what: string) => new Option('--workers <n>', what).argParser(positiveInt);
 
 type Backend = 'node' | 'wasm' | 'cpu';
 
@@ -40,6 +41,7 @@ export function registerTrainCommands(program: Command): void {
     .addOption(new Option('--batch-size <n>', "samples per step (default: the recipe's)").argParser(positiveInt))
     .addOption(limitOption('use only the first N samples of the training and of the test split (quick runs)'))
     .addOption(backendOption())
+    .addOption(workersOption('data-parallel training over N threads, the main one included: each batch is split N ways, gradients averaged (default: $MODELSPEC_WORKERS, else 2 on wasm and cpu with 2+ cores, 1 on node; 1 = in-process)'))
     .option('--out <dir>', 'output folder (default: runs/<spec file name>)')
     .option('--resume', 'continue the run in --out from its last checkpoint (epoch count, optimizer state and callbacks included)')
     .option('--force', 'start over in an --out folder that already holds a run')
@@ -47,7 +49,7 @@ export function registerTrainCommands(program: Command): void {
     .option('--no-progress', 'no progress bar')
     .action(async (spec: string, o: {
       set: string[]; plugin: string[]; dataset?: 'mnist' | 'cifar10'; dataDir?: string; download?: boolean; epochs?: number; batchSize?: number;
-      limit?: number; backend?: Backend; out?: string; resume?: boolean; force?: boolean; seed?: number; progress: boolean;
+      limit?: number; backend?: Backend; workers?: number; out?: string; resume?: boolean; force?: boolean; seed?: number; progress: boolean;
     }) => {
       const { runTrain } = await import('./train.js');
       process.exitCode = await runTrain(spec, { ...o, registry: await registryWithPlugins(o.plugin) });
@@ -62,8 +64,9 @@ export function registerTrainCommands(program: Command): void {
     .addOption(limitOption('evaluate only the first N test samples'))
     .addOption(new Option('--batch-size <n>', 'samples per step (default 256)').argParser(positiveInt))
     .addOption(backendOption())
+    .addOption(workersOption('split each batch over N threads, the main one included (default: as train, when there are 2,048 images or more; 1 = in-process)'))
     .option('--json', 'print the results as JSON')
-    .action(async (dir: string, o: { dataset?: 'mnist' | 'cifar10'; dataDir?: string; limit?: number; batchSize?: number; backend?: Backend; json?: boolean }) => {
+    .action(async (dir: string, o: { dataset?: 'mnist' | 'cifar10'; dataDir?: string; limit?: number; batchSize?: number; backend?: Backend; workers?: number; json?: boolean }) => {
       const { runEvaluate } = await import('./evaluate.js');
       process.exitCode = await runEvaluate(dir, o);
     });
@@ -77,8 +80,9 @@ export function registerTrainCommands(program: Command): void {
     .option('--invert', 'invert the pixels first (dark digits on a light background, for MNIST models)')
     .addOption(limitOption('at most N images from each IDX file'))
     .addOption(backendOption())
+    .addOption(workersOption('split batches of images over N threads, the main one included (default 1, in-process)'))
     .option('--json', 'print the predictions as JSON')
-    .action(async (dir: string, images: string[], o: { top: number; invert?: boolean; limit?: number; backend?: Backend; json?: boolean }) => {
+    .action(async (dir: string, images: string[], o: { top: number; invert?: boolean; limit?: number; backend?: Backend; workers?: number; json?: boolean }) => {
       const { runPredict } = await import('./predict.js');
       process.exitCode = await runPredict(dir, images, o);
     });

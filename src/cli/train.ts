@@ -14,6 +14,10 @@ export interface TrainCommandOptions {
   batchSize?: number;
   limit?: number;
   backend?: 'node' | 'wasm' | 'cpu';
+  /** Data-parallel replicas, the main thread included (default: by backend). */
+  workers?: number;
+  /** The --plugin modules the registry was made from (worker threads load them too). */
+  plugin?: string[];
   out?: string;
   resume?: boolean;
   force?: boolean;
@@ -42,6 +46,7 @@ export async function runTrain(spec: string, o: TrainCommandOptions): Promise<nu
       spec,
       set: o.set,
       registry: o.registry,
+      plugins: o.plugin ?? [],
       overrides: {
         ...(o.dataset ? { dataset: o.dataset } : {}),
         ...(o.epochs !== undefined ? { epochs: o.epochs } : {}),
@@ -52,6 +57,7 @@ export async function runTrain(spec: string, o: TrainCommandOptions): Promise<nu
       ...(o.download ? { download: true } : {}),
       ...(o.limit !== undefined ? { limit: o.limit } : {}),
       ...(o.backend ? { backend: o.backend } : {}),
+      ...(o.workers !== undefined ? { workers: o.workers } : {}),
       out: o.out ?? join('runs', basename(spec, extname(spec))),
       resume: !!o.resume,
       force: !!o.force,

@@ -56,6 +56,52 @@ export function evaluateSplit(
   return { loss: count ? ceSum / count + penalty : NaN, accuracy: count ? correct / count : NaN, count, ...(confusion ? { confusion } : {}) };
 }
 
+/** Class probabilities of n input rows (n * classes, row by row): the data-parallel engine's predict. */
+export type PredictRows = (x: Float32Array, n: number) => Promise<Float32Array>;
+
+/**
+ * evaluateSplit with the probabilities from `predict` (data-parallel inference over worker
+ * threads, src/train/parallel/): the same loss (cross-entropy of probabilities clipped as Keras
+ * clips them, plus the weight penalties of `model`), accuracy and confusion matrix, computed in
+ * JavaScript from the probabilities.
+ */
+export async function evaluateSplitWith(
+  tf: Tf,
+  model: TF.LayersModel,
+  predict: PredictRows,
+  split: PreparedSplit,
+  classes: number,
+  opts: { batchSize?: number; confusion?: boolean; onBatch?: (done: number) => void } = {},
+): Promise<Evaluation> {
+  const bs = opts.batchSize ?? 256;
+  const size = split.count ? split.x.length / split.count : 0;
+  const eps = 1e-7;
+  let ceSum = 0;
+  let correct = 0;
+  const confusion = opts.confusion ? Array.from({ length: classes }, () => new Array<number>(classes).fill(0)) : undefined;
+  for (let start = 0; start < split.count; start += bs) {
+    const n = Math.min(bs, split.count - start);
+    const p = await predict(split.x.subarray(start * size, (start + n) * size), n);
+    for (let i = 0; i < n; i++) {
+      const label = split.labels[start + i]!;
+      if (!(label >= 0 && label < classes)) throw new RangeError(`label ${label} at ${start + i} is outside 0..${classes - 1}`);
+      let best = 0;
+      for (let k = 1; k < classes; k++) if (p[i * classes + k]! > p[i * classes + best]!) best = k;
+      const q = Math.fround(Math.min(Math.max(p[i * classes + label]!, eps), 1 - eps));
+      ceSum -= Math.log(q);
+      if (best === label) correct++;
+      if (confusion) confusion[label]![best]!++;
+    }
+    opts.onBatch?.(start + n);
+  }
+  const penalty = tf.tidy(() => {
+    const losses = (model as unknown as { calculateLosses(): TF.Scalar[] }).calculateLosses();
+    return losses.length ? tf.addN(losses).dataSync()[0]! : 0;
+  });
+  const count = split.count;
+  return { loss: count ? ceSum / count + penalty : NaN, accuracy: count ? correct / count : NaN, count, ...(confusion ? { confusion } : {}) };
+}
+
 /** The confusion matrix as a text table (rows: true class, columns: predicted). */
 export function formatConfusion(confusion: number[][], classes: readonly string[]): string {
   const short = classes.map((c) => (c.length > 5 ? c.slice(0, 5) : c));

@@ -12,6 +12,10 @@
  *   model/                     the final model (model.json + weights.bin), for evaluate and predict
  *   metrics.jsonl              one JSON object per line: start, epoch, resume, interrupted, stopped (NaN), end
  *   curves.svg                 loss and accuracy per epoch
+ *
+ * Batches are assembled (gathered, augmented, one-hot) by src/train/batches.ts; with --workers
+ * N > 1 each step runs data-parallel over worker threads (src/train/parallel/), with the model
+ * and optimizer of record here in the main thread.
  */
 import { appendFileSync, existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { join, relative, resolve } from 'node:path';
@@ -22,13 +26,18 @@ import { builtinRegistry, type OpRegistry } from '../ops/index.js';
 import { buildFromGraph } from '../backends/tfjs/interpreter.js';
 import { describeBackend, loadTf, type BackendName, type Tf } from '../backends/tfjs/backend.js';
 import { checkOverwrite, GENERATOR, writeFileAtomic } from '../io/atomic.js';
-import { ConfigError, resolveTrainingConfig, type OptimizerConfig, type TrainingConfig, type TrainingOverrides } from './config.js';
+import { ConfigError, resolveTrainingConfig, type TrainingConfig, type TrainingOverrides } from './config.js';
 import { loadDataset } from './data/index.js';
 import { prepare, type PreparedData } from './preprocess.js';
-import { augmentBatch } from './augment.js';
+import { BatchAssembler } from './batches.js';
 import { BestTracker, checkFinite, NonFiniteLoss, piecewiseLr, ReduceLROnPlateau } from './callbacks.js';
 import { deriveSeed, mulberry32, permutation } from './rng.js';
-import { evaluateSplit } from './evaluate.js';
+import { evaluateSplit, evaluateSplitWith, type Evaluation } from './evaluate.js';
+import { makeOptimizer, setLearningRate } from './optimizer.js';
+import { DataParallelEngine } from './parallel/engine.js';
+import { defaultWorkers } from './parallel/index.js';
+import type { ModelSource } from './parallel/protocol.js';
+import type { PreparedSplit } from './preprocess.js';
 import {
   optimizerFiles, readCheckpoint, readPointer, restoreOptimizer, saveCheckpoint,
   type EpochRecord, type LoadedCheckpoint, type TrainState,
@@ -44,12 +53,23 @@ export interface TrainOptions {
   spec: string;
   set?: string[];
   registry?: OpRegistry;
+  /**
+   * The plugin modules `registry` was made from (--plugin): worker threads load them to build
+   * their replica from the graph. A registry given without them: workers rebuild the model from
+   * its tfjs topology instead.
+   */
+  plugins?: string[];
   overrides?: TrainingOverrides;
   dataDir?: string;
   download?: boolean;
   /** Use the first N samples of each split. */
   limit?: number;
   backend?: BackendName;
+  /**
+   * Replicas for data-parallel training and evaluation, the main thread included (--workers);
+   * 1 trains in-process. Default: defaultWorkers(backend), 2 on wasm and cpu with 2+ cores, 1 on node.
+   */
+  workers?: number;
   /** A TensorFlow.js namespace to use as it is (tests). */
   tf?: Tf;
   out: string;
@@ -70,6 +90,8 @@ export interface TrainOptions {
 export interface TrainResult {
   status: 'done' | 'interrupted';
   backend: string;
+  /** Replicas used (1: in-process). */
+  workers: number;
   out: string;
   history: EpochRecord[];
   /** Epochs completed. */
@@ -84,23 +106,8 @@ const fmt = (v: number | undefined, d = 4) => (v === undefined ? '-' : v.toFixed
 const fmtLr = (v: number) => Number(v.toPrecision(6)).toString();
 const count = (n: number) => n.toLocaleString('en-US');
 
-function makeOptimizer(tf: Tf, o: OptimizerConfig): TF.Optimizer {
-  switch (o.name) {
-    case 'adam':
-      return tf.train.adam(o.learning_rate, o.beta_1 ?? 0.9, o.beta_2 ?? 0.999, o.epsilon ?? 1e-7);
-    case 'sgd':
-      return o.momentum ? tf.train.momentum(o.learning_rate, o.momentum, o.nesterov ?? false) : tf.train.sgd(o.learning_rate);
-    case 'rmsprop':
-      return tf.train.rmsprop(o.learning_rate, o.rho ?? 0.9, o.momentum ?? 0, o.epsilon ?? 1e-7, o.centered ?? false);
-  }
-}
-
-/** Set the learning rate of a tfjs optimizer (SGD keeps it as a tensor; the others as a number). */
-function setLearningRate(opt: TF.Optimizer, lr: number): void {
-  const o = opt as unknown as { setLearningRate?: (lr: number) => void; learningRate: number };
-  if (typeof o.setLearningRate === 'function') o.setLearningRate(lr);
-  else o.learningRate = lr;
-}
+/** An epoch's record with what the trainer measures beyond Keras' history. */
+type EpochLog = EpochRecord & { input_fraction?: number };
 
 function describeRecipe(c: TrainingConfig, steps: number): string {
   const opt = `${c.optimizer.name} (learning_rate ${fmtLr(c.optimizer.learning_rate)})`;
@@ -212,8 +219,6 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
     }),
     { subtractPixelMean: config.dataset.subtract_pixel_mean },
   );
-  const [h, w, c] = data.imageShape;
-  const size = h * w * c;
   const classes = data.classes.length;
   const N = data.train.count;
   if (N === 0) throw new TrainError(`the ${data.name} training split is empty`);
@@ -230,6 +235,7 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
     throw e;
   }
   const optimizer = makeOptimizer(tf, config.optimizer);
+  let engine: DataParallelEngine | undefined;
   try {
     const feed = config.dataset.feed;
     for (const k of Object.keys(feed)) {
@@ -245,17 +251,25 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
       throw new TrainError(`${graph.name} must have one output of ${classes} class probabilities for ${data.name}; it has ${model.outputs.map((o) => `[${o.shape.slice(1).join(', ')}]`).join(', ')}`);
     }
     model.compile({ optimizer, loss: 'categoricalCrossentropy', metrics: ['accuracy'] });
-    return await run();
+    const engineBackend: BackendName = backend === 'tensorflow' ? 'node' : (backend as BackendName);
+    const workers = opts.workers ?? defaultWorkers(engineBackend);
+    if (!(Number.isInteger(workers) && workers >= 1)) throw new TrainError(`--workers must be a whole number >= 1, not ${workers}`);
+    const source: ModelSource = opts.registry && !opts.plugins
+      ? { kind: 'topology', topology: model.toJSON(null, false) }
+      : { kind: 'graph', graph, plugins: (opts.plugins ?? []).map((p) => resolve(p)) };
+    engine = await DataParallelEngine.open({ tf, model, optimizer, backend: engineBackend, workers, source });
+    return await run(engine);
   } finally {
     Math.random = unseeded;
+    // Workers end on every way out: done, interrupted, NaN, an error.
+    await engine?.close();
     model.dispose();
     optimizer.dispose();
   }
 
-  async function run(): Promise<TrainResult> {
+  async function run(engine: DataParallelEngine): Promise<TrainResult> {
     const B = config.batch_size;
     const steps = Math.ceil(N / B);
-    const nInputs = model.inputs.length;
     const specRel = relative(process.cwd(), resolve(opts.spec)) || opts.spec;
     const meta = (epoch: number, metrics?: Record<string, number>): ModelMeta => ({
       spec: specRel,
@@ -272,6 +286,9 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
     log(`model: ${graph.name} (${specRel}${set.length ? `, --set ${set.join(' ')}` : ''}), ${count(graph.totals.total)} parameters`);
     log(`data: ${data.name}, ${count(N)} training / ${count(data.test.count)} test images ${data.imageShape.join('x')}${limit !== undefined ? ` (--limit ${limit})` : ''}${data.pixelMean ? ', per-pixel mean subtracted' : ''}`);
     log(describeRecipe(config, steps));
+    log(engine.workers > 1
+      ? `workers: ${engine.workers} (data-parallel: each batch split between the main thread and ${engine.workers - 1} worker thread${engine.workers > 2 ? 's' : ''}, gradients averaged, one optimizer step)`
+      : `workers: 1 (in-process${backend === 'tensorflow' || backend === 'node' ? '; native TensorFlow uses every core itself' : ''})`);
 
     mkdirSync(out, { recursive: true });
     const logPath = join(out, 'metrics.jsonl');
@@ -280,7 +297,7 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
     let lr = config.optimizer.learning_rate;
     let plateau = config.reduce_lr_on_plateau ? new ReduceLROnPlateau(config.reduce_lr_on_plateau) : undefined;
     let tracker = new BestTracker(config.checkpoint.monitor);
-    let history: EpochRecord[] = [];
+    let history: EpochLog[] = [];
     let startEpoch = 0;
     let partial: TrainState['partial'];
     let checkpoint: string | undefined;
@@ -293,6 +310,7 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
         throw new TrainError(`--resume: the checkpoint ${resumed.dir} does not fit ${specRel}: ${(e as Error).message}`);
       }
       await restoreOptimizer(tf, optimizer, resumed.dir);
+      engine.publishWeights();
       lr = s.lr;
       if (plateau && s.plateau) plateau = new ReduceLROnPlateau(config.reduce_lr_on_plateau!, s.plateau);
       tracker = new BestTracker(config.checkpoint.monitor, s.best);
@@ -306,7 +324,7 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
       event({ event: 'resume', from: checkpoint, epoch: s.epoch, ...(partial ? { batch: partial.batch } : {}) });
     } else {
       event({
-        event: 'start', spec: specRel, set, parameters: graph.params, backend, dataset: data.name,
+        event: 'start', spec: specRel, set, parameters: graph.params, backend, workers: engine.workers, dataset: data.name,
         train: N, test: data.test.count, ...(limit !== undefined ? { limit } : {}), config,
       });
     }
@@ -330,10 +348,14 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
       }, { best });
     };
 
-    const xBuf = new Float32Array(B * size);
-    const yBuf = new Float32Array(B * classes);
-    const trainX = data.train.x;
-    const trainY = data.train.labels;
+    const batches = new BatchAssembler({
+      split: data.train, imageShape: data.imageShape, classes, batchSize: B, seed: config.seed,
+      ...(config.augmentation ? { augmentation: config.augmentation } : {}),
+      buffers: engine.batchBuffers(B),
+    });
+    const evaluate = async (split: PreparedSplit): Promise<Evaluation> => engine.workers > 1
+      ? evaluateSplitWith(tf, model, (x, n) => engine.predict(x, n), split, classes, { batchSize: Math.max(B, 256) })
+      : evaluateSplit(tf, model, split, classes, { batchSize: Math.max(B, 256) });
 
     for (let e = startEpoch; e < config.epochs; e++) {
       // LearningRateScheduler.on_epoch_begin (not again when resuming inside the epoch).
@@ -350,30 +372,20 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
       const seenAtStart = seen;
       const label = `epoch ${e + 1}/${config.epochs}`;
       const bar = epochBar(opts.progress ?? 'auto', label, steps, batch);
+      // The input pipeline's share of the training steps (assembling, augmenting, one-hot).
+      let inputMs = 0, stepMs = 0;
       try {
         for (; batch < steps; batch++) {
           const start = batch * B;
           const n = Math.min(B, N - start);
-          yBuf.fill(0, 0, n * classes);
-          for (let i = 0; i < n; i++) {
-            const idx = perm[start + i]!;
-            xBuf.set(trainX.subarray(idx * size, (idx + 1) * size), i * size);
-            yBuf[i * classes + trainY[idx]!] = 1;
-          }
-          const x = tf.tensor4d(xBuf.subarray(0, n * size), [n, h, w, c]);
-          const y = tf.tensor2d(yBuf.subarray(0, n * classes), [n, classes]);
-          let xa: TF.Tensor4D = x;
-          let res: number | number[];
-          try {
-            if (config.augmentation) xa = augmentBatch(tf, x, config.augmentation, mulberry32(deriveSeed(config.seed, e, 2, batch)));
-            res = await model.trainOnBatch(nInputs === 1 ? xa : new Array<TF.Tensor>(nInputs).fill(xa), y);
-          } finally {
-            tf.dispose(xa === x ? [x, y] : [x, xa, y]);
-          }
-          const [loss, acc] = res as number[];
-          checkFinite(loss!, e + 1, batch + 1);
-          lossSum += loss! * n;
-          accSum += acc! * n;
+          const stepStart = performance.now();
+          const b = batches.assemble(perm, e, batch, start, n);
+          inputMs += performance.now() - stepStart;
+          const { loss, accuracy: acc } = await engine.trainStep(b.x, b.y, n, deriveSeed(config.seed, e, 4, batch));
+          stepMs += performance.now() - stepStart;
+          checkFinite(loss, e + 1, batch + 1);
+          lossSum += loss * n;
+          accSum += acc * n;
           seen += n;
           const elapsed = (Date.now() - epochStart) / 1000;
           const rate = (seen - seenAtStart) / Math.max(elapsed, 1e-3);
@@ -386,7 +398,7 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
             checkpoint = await save(state(e, 'interrupted', p), false);
             event({ event: 'interrupted', epoch: e + 1, batch: batch + 1, checkpoint });
             log(`interrupted in epoch ${e + 1} after batch ${batch + 1} of ${steps}: saved ${join(relative(process.cwd(), out) || '.', checkpoint)}; continue with --resume`);
-            return { status: 'interrupted', backend, out, history, epoch: e, checkpoint, seconds: (Date.now() - t0) / 1000 };
+            return { status: 'interrupted', backend, workers: engine.workers, out, history, epoch: e, checkpoint, seconds: (Date.now() - t0) / 1000 };
           }
         }
       } catch (err) {
@@ -399,9 +411,11 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
         bar.stop();
       }
       const trainSeconds = before + (Date.now() - epochStart) / 1000;
-      const record: EpochRecord = { epoch: e + 1, loss: lossSum / seen, accuracy: accSum / seen, lr, seconds: trainSeconds, images_per_second: (seen - seenAtStart) / Math.max((Date.now() - epochStart) / 1000, 1e-3) };
+      const record: EpochLog = { epoch: e + 1, loss: lossSum / seen, accuracy: accSum / seen, lr, seconds: trainSeconds, images_per_second: (seen - seenAtStart) / Math.max((Date.now() - epochStart) / 1000, 1e-3) };
+      const inputFraction = stepMs > 0 ? inputMs / stepMs : undefined;
+      if (inputFraction !== undefined) record.input_fraction = Number(inputFraction.toPrecision(3));
       if (config.dataset.validation === 'test' && data.test.count > 0) {
-        const v = evaluateSplit(tf, model, data.test, classes, { batchSize: Math.max(B, 256) });
+        const v = await evaluate(data.test);
         record.val_loss = v.loss;
         record.val_accuracy = v.accuracy;
       }
@@ -416,12 +430,13 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
       const vals = record.val_loss !== undefined ? ` - val_loss ${fmt(record.val_loss)} - val_accuracy ${fmt(record.val_accuracy)}` : '';
       const note = improved ? `${config.checkpoint.monitor} improved to ${fmt(tracker.best)}, saved ${checkpoint}` : `${config.checkpoint.monitor} did not improve from ${fmt(tracker.best)}`;
       const lrNote = lr !== record.lr ? ` (ReduceLROnPlateau: lr -> ${fmtLr(lr)})` : '';
-      log(`${label}: loss ${fmt(record.loss)} - accuracy ${fmt(record.accuracy)}${vals} - lr ${fmtLr(record.lr)} - ${formatDuration(record.seconds)} (${record.images_per_second.toFixed(0)} img/s); ${note}${lrNote}`);
+      const input = inputFraction !== undefined ? `, input ${(100 * inputFraction).toFixed(1)}%` : '';
+      log(`${label}: loss ${fmt(record.loss)} - accuracy ${fmt(record.accuracy)}${vals} - lr ${fmtLr(record.lr)} - ${formatDuration(record.seconds)} (${record.images_per_second.toFixed(0)} img/s${input}); ${note}${lrNote}`);
       await opts.onEpochEnd?.(record);
       if (e + 1 < config.epochs && opts.shouldStop?.()) {
         event({ event: 'interrupted', epoch: e + 1, checkpoint });
         log(`interrupted after epoch ${e + 1}: saved ${join(relative(process.cwd(), out) || '.', checkpoint)}; continue with --resume`);
-        return { status: 'interrupted', backend, out, history, epoch: e + 1, checkpoint, seconds: (Date.now() - t0) / 1000 };
+        return { status: 'interrupted', backend, workers: engine.workers, out, history, epoch: e + 1, checkpoint, seconds: (Date.now() - t0) / 1000 };
       }
     }
 
@@ -432,7 +447,7 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
     if (last?.val_loss !== undefined && config.dataset.validation === 'test' && startEpoch < config.epochs) {
       test = { loss: last.val_loss, accuracy: last.val_accuracy!, count: data.test.count };
     } else if (data.test.count > 0) {
-      const v = evaluateSplit(tf, model, data.test, classes, { batchSize: Math.max(B, 256) });
+      const v = await evaluate(data.test);
       test = { loss: v.loss, accuracy: v.accuracy, count: v.count };
     }
     const epochsDone = Math.max(config.epochs, startEpoch);
@@ -445,7 +460,7 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
     const shown = relative(process.cwd(), out) || '.';
     if (test) log(`test: loss ${fmt(test.loss)}, accuracy ${(100 * test.accuracy).toFixed(2)}% (${count(test.count)} images)`);
     log(`wrote ${join(shown, 'model')}/ (model.json, weights.bin), ${join(shown, 'metrics.jsonl')}, ${join(shown, 'curves.svg')}; checkpoints in ${join(shown, 'checkpoints')}/`);
-    log(`time: ${formatDuration(seconds)} on ${backend}`);
-    return { status: 'done', backend, out, history, epoch: epochsDone, ...(test ? { test } : {}), ...(checkpoint ? { checkpoint } : {}), seconds };
+    log(`time: ${formatDuration(seconds)} on ${backend}${engine.workers > 1 ? ` with ${engine.workers} workers` : ''}`);
+    return { status: 'done', backend, workers: engine.workers, out, history, epoch: epochsDone, ...(test ? { test } : {}), ...(checkpoint ? { checkpoint } : {}), seconds };
   }
 }
