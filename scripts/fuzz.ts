@@ -13,7 +13,8 @@
  * library|text|bomb (default: all), --time-limit ms (default 1000), --heap MB (worker heap,
  * default 1536: a TypeScript program for the spec2ts check takes a few hundred MB), --no-save
  * (do not write the corpus), --no-codegen (leave spec2ts out; by default every case goes through
- * it too, and each batch's modules are type-checked at the end of the batch).
+ * it too, and each batch's modules are type-checked at the end of the batch), --from-batch N (start at
+ * batch N, to replay part of an earlier run with the same --seed and --batch).
  */
 import { fork, type ChildProcess } from 'node:child_process';
 import { cpus, loadavg } from 'node:os';
@@ -31,11 +32,13 @@ interface Options {
   heapMb: number;
   save: boolean;
   codegen: boolean;
+  /** First batch to run (to replay part of an earlier run: batch b has seed --seed + b * 1000003). */
+  fromBatch: number;
 }
 
 function parseArgs(argv: string[]): Options & { worker: boolean } {
   const o: Options & { worker: boolean } = {
-    cases: 10_000, seed: Date.now() % 2 ** 31, workers: Math.min(2, cpus().length), batch: 500, timeLimitMs: 1000, heapMb: 1536, save: true, codegen: true, worker: false,
+    cases: 10_000, seed: Date.now() % 2 ** 31, workers: Math.min(2, cpus().length), batch: 500, timeLimitMs: 1000, heapMb: 1536, save: true, codegen: true, fromBatch: 0, worker: false,
   };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]!;
@@ -53,6 +56,7 @@ function parseArgs(argv: string[]): Options & { worker: boolean } {
       case '--time-limit': o.timeLimitMs = num(); break;
       case '--heap': o.heapMb = num(); break;
       case '--no-save': o.save = false; break;
+      case '--from-batch': o.fromBatch = Math.max(0, num()); break;
       case '--codegen': o.codegen = true; break;
       case '--no-codegen': o.codegen = false; break;
       case '--worker': o.worker = true; break;
@@ -150,7 +154,7 @@ async function main(o: Options): Promise<number> {
   const failures = new Map<string, { count: number; example: string; saved?: string }>();
   let slowest = { ms: 0, kind: '', head: '', textLength: 0 };
   const batches = Math.ceil(o.cases / o.batch);
-  let nextBatch = 0;
+  let nextBatch = o.fromBatch;
   let lastReport = performance.now();
   const self = fileURLToPath(import.meta.url);
 
