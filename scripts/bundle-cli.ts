@@ -4,7 +4,11 @@
  * of `modelspec check`; split into chunks per command. TensorFlow.js is never bundled: commands that need it import
  * it at run time.
  */
+import { rmSync } from 'node:fs';
 import { build } from 'esbuild';
+
+// Chunk names carry a hash: without this, every build would leave the last one's chunks behind.
+rmSync('dist/cli/chunks', { recursive: true, force: true });
 
 // The data-parallel worker (src/train/parallel/worker.ts) is an entry point of its own:
 // dist/cli/train-worker.js, which src/train/parallel/pool.ts finds beside the chunks.
