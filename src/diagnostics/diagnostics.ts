@@ -76,6 +76,16 @@ export class DiagnosticSink {
   private readonly seen = new Map<string, { index: number; count: number }>();
   constructor(readonly list: Diagnostic[]) {}
 
+  /**
+   * Count one more report of a diagnostic already made (same code and span), without making it
+   * again: false when there is none yet. For the reports that cost something to word.
+   */
+  again(code: string, span: SourceSpan): boolean {
+    const hit = this.seen.get(`${code}|${span.file}|${span.start}|${span.end}`);
+    if (hit) hit.count++;
+    return hit !== undefined;
+  }
+
   push(d: Diagnostic): void {
     const key = `${d.code}|${d.span?.file}|${d.span?.start}|${d.span?.end}`;
     const hit = this.seen.get(key);

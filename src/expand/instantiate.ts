@@ -15,7 +15,7 @@ import type { GraphIR, IRNode, Scope as IRScope } from '../types/ir.js';
 import type { AssertDecl, BlockDecl, Item, LetDecl, ParamDecl, Ref, SpecAst, Template } from '../types/spec.js';
 import type { AttrDef, OpRegistry } from '../ops/index.js';
 import { diag, didYouMean, DiagnosticSink, type DiagExtra } from '../diagnostics/diagnostics.js';
-import type { MsgKey } from '../diagnostics/messages.js';
+import { Msg, type MsgKey } from '../diagnostics/messages.js';
 import { escapePointer, spanAt, type LoadedDocument } from '../load/yaml.js';
 import { EvalError, evaluate, show, typeName, type EvalMeter, type Scope, type Value } from '../expr/evaluate.js';
 import { freeVariables } from '../expr/parse.js';
@@ -252,9 +252,11 @@ class Instantiator {
           if (!(e instanceof EvalError)) throw e;
           if (this.meter.steps > LIMITS.maxTotalEvalSteps) this.limitHit = true;
           const span = { file: t.span.file, start: t.span.start + e.start, end: t.span.start + e.end };
+          // The same expression failing again (in the next iteration of a loop): counted, not worded again.
+          if (this.sink.again(Msg[e.kind === 'unknownVariable' ? 'unknownVariable' : e.kind === 'math' ? 'exprMath' : 'exprType'].code, span)) return undefined;
           if (e.kind === 'unknownVariable') {
             const hint = didYouMean(e.message.replace(/^unknown variable '(.*)'$/, '$1'), e.candidates);
-            this.report('unknownVariable', e.message, span, c, hint ? { hint } : { hint: `variables in scope: ${[...new Set(e.candidates)].join(', ') || 'none'}` });
+            this.report('unknownVariable', e.message, span, c, hint ? { hint } : { hint: `variables in scope: ${e.candidates.join(', ') || 'none'}` });
           } else {
             this.report(e.kind === 'math' ? 'exprMath' : 'exprType', e.message, span, c);
           }
