@@ -8,8 +8,13 @@
  *   getWeights/setWeights into a model built on wasm), identical seeded inputs and the same
  *   dropout mask (the Dropout layers are given a seed after building), the loss and the gradient
  *   of every trainable weight agree between wasm and cpu, and so does the first trainOnBatch loss.
- * - The Conv2DBackpropFilter kernel that modelspec registers for wasm
- *   (src/backends/tfjs/wasm-kernels.ts), alone, against the cpu backend over many random shapes.
+ * - A small ResNet written inline (the layer kinds of ResNet20v1: BatchNorm in training mode,
+ *   strided and 1x1 projection convolutions, a residual add, average pooling), the same way (no
+ *   dropout there), so that the BatchNorm backward pieces (Tile, the Sum and Mean gradients),
+ *   AvgPoolGrad and the strided convolution gradients take part.
+ * - The convolution gradient kernels that modelspec registers for wasm
+ *   (src/backends/tfjs/wasm-kernels/), through tf.grad, against the cpu backend over many random
+ *   shapes. (test/wasm-kernels.test.ts tests every kernel there directly, with fast-check.)
  *
  * Data moves between backends only as plain arrays (dataSync -> tf.tensor); tf.setBackend
  * switches between the computations. The cpu backend's convolution gradients are slow, so its
@@ -24,6 +29,9 @@ import { spec } from './helpers.js';
 const GRAD_REL_TOL = 1e-4; // max |g_wasm - g_cpu| <= GRAD_REL_TOL * max |g_cpu|, per weight tensor
 const LOSS_REL_TOL = 1e-5; // |L_wasm - L_cpu| <= LOSS_REL_TOL * |L_cpu|
 const KERNEL_REL_TOL = 1e-5; // max |dW_wasm - dW_cpu| <= KERNEL_REL_TOL * max(1, max |dW_cpu|)
+// ResNet: BatchNorm's backward pass divides by the batch standard deviation (of 3 images here),
+// which magnifies float32 rounding differences in the convolutions below it.
+const RESNET_GRAD_REL_TOL = 1e-4; // max |g_wasm - g_cpu| <= RESNET_GRAD_REL_TOL * (max |g_cpu| over the weight's layer)
 
 let tf: Tf;
 
@@ -219,6 +227,93 @@ describe('MNIST CNN: wasm agrees with cpu from identical weights, inputs and dro
   });
 });
 
+/** A small residual network in the spec language: the layer kinds of ResNet20v1 at a size the cpu backend differentiates quickly. */
+const TINY_RESNET = `modelspec: 1
+name: tiny_resnet
+inputs:
+  image: {shape: [12, 12, 2]}
+layers:
+  - conv2d: {filters: 4, kernel_size: 3, padding: same}
+  - batch_normalization: {}
+  - activation: relu
+  - branches:
+      - - conv2d: {filters: 6, kernel_size: 1, strides: 2, padding: same}
+      - - conv2d: {filters: 6, kernel_size: 3, strides: 2, padding: same}
+        - batch_normalization: {}
+        - activation: relu
+        - conv2d: {filters: 6, kernel_size: 3, padding: same}
+        - batch_normalization: {}
+    merge: add
+  - activation: relu
+  - average_pooling2d: {pool_size: 3}
+  - flatten: {}
+  - dense: {units: 10, activation: softmax}
+`;
+
+describe('a small ResNet: wasm agrees with cpu from identical weights and inputs (BatchNorm in training mode, strided and 1x1 convolutions, average pooling)', () => {
+  const BATCH = 3;
+  const LABELS = [1, 8, 4];
+
+  /** Loss and gradients for every trainable weight, from the given initial weights (else seeded ones). */
+  async function run(backend: 'wasm' | 'cpu', initial?: { shape: number[]; data: Float32Array }[]) {
+    await use(backend);
+    const model = await buildModel(TINY_RESNET, [], { tf });
+    const rand = prng(5);
+    const ws = initial
+      ? initial.map((w) => tf.tensor(w.data, w.shape))
+      : model.getWeights().map((w, i) => {
+          const receptive = size(w.shape.slice(0, -2));
+          const limit = w.rank === 1 ? 0.1 : Math.sqrt(6 / (receptive * (w.shape.at(-2)! + w.shape.at(-1)!)));
+          // BatchNorm's gammas and moving variances near 1 (the variances must stay positive).
+          return /gamma|variance/.test(model.weights[i]!.originalName) ? tf.tensor(uniform(rand, w.size, 0.8, 1.2), w.shape) : tf.tensor(uniform(rand, w.size, -limit, limit), w.shape);
+        });
+    model.setWeights(ws);
+    tf.dispose(ws);
+    const weights = model.getWeights().map((w) => ({ shape: w.shape, data: w.dataSync().slice() as Float32Array }));
+    const x = tf.tensor4d(uniform(prng(9), BATCH * 12 * 12 * 2, -1, 1), [BATCH, 12, 12, 2]);
+    const y = oneHot(LABELS, 10);
+    try {
+      const vars = model.trainableWeights.map((w) => w.read() as TF.Variable);
+      const { value, grads } = tf.variableGrads(
+        () => tf.mean(tf.metrics.categoricalCrossentropy(y, model.apply(x, { training: true }) as TF.Tensor)) as TF.Scalar,
+        vars,
+      );
+      const result = { weights, names: model.trainableWeights.map((w) => w.originalName), loss: value.dataSync()[0]!, grads: vars.map((v) => grads[v.name]!.dataSync().slice() as Float32Array) };
+      tf.dispose([value, ...Object.values(grads)]);
+      expect(tf.getBackend()).toBe(backend);
+      return result;
+    } finally {
+      model.dispose();
+      tf.dispose([x, y]);
+    }
+  }
+
+  it(`the loss agrees (|L_wasm - L_cpu| <= ${LOSS_REL_TOL} * |L_cpu|), and so does every gradient: max |g_wasm - g_cpu| <= ${RESNET_GRAD_REL_TOL} * max |g| (the largest gradient of the layer)`, async () => {
+    const before = tf.memory().numTensors;
+    const cpu = await run('cpu');
+    const wasm = await run('wasm', cpu.weights);
+    expect(tf.memory().numTensors).toBe(before);
+    expect(wasm.names).toEqual(cpu.names);
+    expect(Math.abs(wasm.loss - cpu.loss)).toBeLessThanOrEqual(LOSS_REL_TOL * Math.abs(cpu.loss));
+    // A convolution's bias right before BatchNorm has a gradient of zero in exact arithmetic
+    // (BatchNorm subtracts the batch mean), so a weight's difference is measured against the
+    // largest gradient of its layer.
+    const layerOf = (name: string) => name.slice(0, name.lastIndexOf('/'));
+    const layerScale = new Map<string, number>();
+    cpu.grads.forEach((g, i) => layerScale.set(layerOf(cpu.names[i]!), Math.max(layerScale.get(layerOf(cpu.names[i]!)) ?? 0, maxAbs(g))));
+    const rows = cpu.grads.map((g, i) => {
+      const scale = layerScale.get(layerOf(cpu.names[i]!))!;
+      return { weight: cpu.names[i]!, scale, rel: maxAbsDiff(wasm.grads[i]!, g) / scale };
+    });
+    const worst = rows.reduce((a, b) => (b.rel > a.rel ? b : a));
+    console.log(`small ResNet gradients, wasm vs cpu: ${rows.length} weights, worst relative max difference ${worst.rel.toExponential(3)} (${worst.weight}; tolerance ${RESNET_GRAD_REL_TOL})`);
+    for (const r of rows) {
+      expect(r.scale, `${r.weight}: the layer's gradient is not all zero`).toBeGreaterThan(0);
+      expect(r.rel, r.weight).toBeLessThanOrEqual(RESNET_GRAD_REL_TOL);
+    }
+  }, 60_000);
+});
+
 describe('the wasm convolution gradient kernels (Conv2DBackpropFilter, Conv2DBackpropInput) against the cpu backend', () => {
   interface ConvCase {
     batch: number;
@@ -313,7 +408,7 @@ describe('the wasm convolution gradient kernels (Conv2DBackpropFilter, Conv2DBac
     };
   }
 
-  it(`input gradient matches cpu over ${cases().length} shapes (stride 1 through the fast path, others through wasm's own kernel): max |dx_wasm - dx_cpu| <= ${KERNEL_REL_TOL} * max(1, max |dx_cpu|)`, async () => {
+  it(`input gradient matches cpu over ${cases().length} shapes (every stride through modelspec's kernel): max |dx_wasm - dx_cpu| <= ${KERNEL_REL_TOL} * max(1, max |dx_cpu|)`, async () => {
     const rand = prng(7);
     const failures: string[] = [];
     let worst = 0;

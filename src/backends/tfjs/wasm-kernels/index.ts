@@ -1,0 +1,78 @@
+/**
+ * Training kernels for the wasm backend, registered when it is selected (backend.ts). Each replaces
+ * (or, for Conv2DBackpropFilter, supplies) a kernel of @tensorflow/tfjs-backend-wasm for the
+ * backend name 'wasm' only; the cpu and node backends are untouched. What each does and why:
+ *
+ * - conv.ts: Conv2DBackpropFilter, Conv2DBackpropInput (any stride and padding) through XNNPACK's
+ *   Conv2D or matrix product.
+ * - pool.ts: MaxPoolGrad, AvgPoolGrad in JS.
+ * - reduce.ts: Sum and Mean over leading axes (bias and BatchNorm gradients) as XNNPACK average pooling.
+ * - matmul.ts: BatchMatMul with transposes or a batch, on XNNPACK's fast path.
+ * - layout.ts: Tile, Slice in JS; Identity and same-dtype Cast share their input's data.
+ * - grads.ts: the gradients of Sum and Mean (tfjs-core's build a tensor of ones in JS) tile dy
+ *   instead when they run on wasm.
+ *
+ * Kernels call each other and the backend's own kernels directly on the heap (heap.ts), not through
+ * the engine. Each is tested against the cpu backend (test/wasm-kernels.test.ts,
+ * test/wasm-training.test.ts).
+ * Anything a kernel does not handle (other dtypes, NCHW, unusual broadcasting) goes to the
+ * backend's own kernel.
+ */
+import type { KernelConfig, KernelFunc } from '@tensorflow/tfjs';
+import type { Tf } from '../backend.js';
+import { Heap } from './heap.js';
+import { layoutKernels } from './layout.js';
+import { reduceKernels } from './reduce.js';
+import { poolKernels } from './pool.js';
+import { convKernels } from './conv.js';
+import { matMulKernels } from './matmul.js';
+import { registerReductionGradients } from './grads.js';
+
+export { wasmKernelOptions } from './options.js';
+
+/** The kernel names registered for 'wasm'. */
+export const WASM_TRAINING_KERNELS = [
+  'Conv2DBackpropFilter',
+  'Conv2DBackpropInput',
+  'MaxPoolGrad',
+  'AvgPoolGrad',
+  'Sum',
+  'Mean',
+  'BatchMatMul',
+  'Tile',
+  'Slice',
+  'Identity',
+  'Cast',
+] as const;
+
+let registered = false;
+
+export function registerWasmTrainingKernels(tf: Tf): void {
+  if (registered) return;
+  registered = true;
+  const natives = new Map<string, KernelConfig>();
+  const heaps = new WeakMap<object, Heap>();
+  const heapOf = (backend: unknown): Heap => {
+    let h = heaps.get(backend as object);
+    if (!h) heaps.set(backend as object, (h = new Heap(tf, backend)));
+    return h;
+  };
+  const native = (name: string) => natives.get(name)?.kernelFunc as KernelFunc | undefined;
+  const kernels: Record<string, KernelFunc> = {
+    ...convKernels(heapOf, native),
+    ...poolKernels(heapOf, native),
+    ...reduceKernels(heapOf, native),
+    ...matMulKernels(heapOf, native),
+    ...layoutKernels(heapOf, native),
+  };
+  for (const name of WASM_TRAINING_KERNELS) {
+    const existing = tf.getKernel(name, 'wasm');
+    if (existing) {
+      natives.set(name, existing);
+      tf.unregisterKernel(name, 'wasm');
+    }
+    // The backend's setupFunc (binding its wasm functions) is kept: the fallbacks call its kernel.
+    tf.registerKernel({ ...existing, kernelName: name, backendName: 'wasm', kernelFunc: kernels[name]! });
+  }
+  registerReductionGradients(tf);
+}
