@@ -25,6 +25,10 @@ await build({
   splitting: true,
   chunkNames: 'chunks/[name]-[hash]',
   sourcemap: true,
+  // Whitespace and syntax minified (names kept, for readable stack traces): less for V8 to parse
+  // on every start; ResNet diff cold start 323 -> 309 ms median.
+  minifyWhitespace: true,
+  minifySyntax: true,
   external: ['@tensorflow/*', 'ts-morph', 'ajv'],
   // CommonJS dependencies call require(); give the ESM bundle one.
   banner: { js: "import { createRequire as __msCreateRequire } from 'node:module'; const require = __msCreateRequire(import.meta.url);" },
