@@ -17,7 +17,7 @@
  * (--cpu-batch, 8 for training, 64 for inference; on cpu the time per image hardly depends on the
  * batch), no warm-up for training (its first step costs about as much as the next) and one for
  * inference; node when @tensorflow/tfjs-node is installed. Data-parallel wasm training with --workers
- * (src/train/parallel, when that module exists). Then the same architectures in PyTorch
+ * (src/train/parallel). Then the same architectures in PyTorch
  * (bench/torch_models.py, run with Debian's /usr/bin/python3 and python3-torch, 2 threads),
  * one after the other, never at the same time as tfjs: first as installed (stock glibc malloc, as
  * the issue measured it: the reference of the ratios and targets), then with glibc malloc told to
@@ -31,9 +31,11 @@
 import { spawn } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, totalmem } from 'node:os';
-import { fileURLToPath, pathToFileURL } from 'node:url';
+import { fileURLToPath } from 'node:url';
 import type * as TF from '@tensorflow/tfjs';
 import { buildModel, loadTf, type BackendName, type Tf } from '../src/build.js';
+import { openDataParallel, type DataParallel } from '../src/train/parallel/index.js';
+import { mulberry32 as prng } from '../src/train/rng.js';
 
 // ---------------------------------------------------------------------------------------------
 // Options
@@ -98,7 +100,6 @@ const MAX_STEPS = 200;
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const PYTHON = '/usr/bin/python3';
 const TORCH_SCRIPT = `${ROOT}bench/torch_models.py`;
-const PARALLEL_MODULE = `${ROOT}src/train/parallel/index.ts`;
 
 interface ModelCase {
   id: string;
@@ -156,17 +157,6 @@ const fmtRatio = (r: number | undefined) => (r === undefined ? '-' : r >= 1 ? `$
 const load = () => loadavg().map((x) => x.toFixed(2)).join(' ');
 const log = (s: string) => process.stderr.write(`${s}\n`);
 
-/** A small seeded PRNG (mulberry32): uniform in [0, 1). */
-function prng(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 function randomImages(rand: () => number, n: number, shape: number[]): Float32Array {
   const a = new Float32Array(n * size(shape));
   for (let i = 0; i < a.length; i++) a[i] = rand();
@@ -239,6 +229,34 @@ async function use(b: BackendName): Promise<Tf> {
   return tf;
 }
 
+/**
+ * Time training steps (each returns its loss, which must stay finite), then inference steps, into
+ * `row`; a failure of either is recorded in the row and the other is still measured.
+ */
+async function timeTrainAndInfer(
+  m: ModelCase,
+  row: Row,
+  train: { batch: number; budget: Parameters<typeof timeSteps>[2]; step: () => Promise<number> },
+  infer: { batch: number; budget: Parameters<typeof timeSteps>[2]; step: () => Promise<void> },
+): Promise<void> {
+  log(`  ${m.id} ${row.label}: train ...`);
+  try {
+    let lastLoss = NaN;
+    row.train = await timeSteps(async () => {
+      lastLoss = await train.step();
+    }, train.batch, train.budget);
+    if (!Number.isFinite(lastLoss)) row.trainError = `loss is ${lastLoss}`;
+  } catch (e) {
+    row.trainError = firstLine(e);
+  }
+  log(`  ${m.id} ${row.label}: infer ...`);
+  try {
+    row.infer = await timeSteps(infer.step, infer.batch, infer.budget);
+  } catch (e) {
+    row.inferError = firstLine(e);
+  }
+}
+
 async function measureTfjs(b: BackendName, m: ModelCase): Promise<Row> {
   const tf = await use(b);
   const capped = b === 'cpu';
@@ -264,27 +282,20 @@ async function measureTfjs(b: BackendName, m: ModelCase): Promise<Row> {
     const feed = (t: TF.Tensor) => (m.inputs.length === 1 ? t : m.inputs.map(() => t)); // the same image to every input
     model.compile({ optimizer: tf.train.adam(1e-3), loss: 'categoricalCrossentropy' });
     const mdl = model;
-    log(`  ${m.id} ${row.label}: train ...`);
-    try {
-      let lastLoss = NaN;
-      row.train = await timeSteps(async () => {
+    await timeTrainAndInfer(m, row, {
+      batch: trainBatch, budget: trainBudget,
+      step: async () => {
         const loss = await mdl.trainOnBatch(feed(x), y);
-        lastLoss = Array.isArray(loss) ? loss[0]! : loss;
-      }, trainBatch, trainBudget);
-      if (!Number.isFinite(lastLoss)) row.trainError = `loss is ${lastLoss}`;
-    } catch (e) {
-      row.trainError = firstLine(e);
-    }
-    log(`  ${m.id} ${row.label}: infer ...`);
-    try {
-      row.infer = await timeSteps(async () => {
+        return Array.isArray(loss) ? loss[0]! : loss;
+      },
+    }, {
+      batch: inferBatch, budget: inferBudget,
+      step: async () => {
         const out = mdl.predict(feed(xi), { batchSize: inferBatch }) as TF.Tensor;
         await out.data();
         out.dispose();
-      }, inferBatch, inferBudget);
-    } catch (e) {
-      row.inferError = firstLine(e);
-    }
+      },
+    });
   } catch (e) {
     row.unavailable = `failed: ${firstLine(e)}`;
   } finally {
@@ -298,71 +309,30 @@ async function measureTfjs(b: BackendName, m: ModelCase): Promise<Row> {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Data-parallel training (src/train/parallel), written against its published contract.
+// Data-parallel training (src/train/parallel): openDataParallel.
 
-interface DataParallelOptions {
-  spec: string;
-  set?: string[];
-  backend: 'wasm' | 'cpu' | 'node';
-  workers: number;
-  optimizer?: { name: 'adam' | 'sgd' | 'rmsprop'; learning_rate: number };
-  seed?: number;
-}
-interface DataParallel {
-  readonly workers: number;
-  readonly backend: string;
-  trainStep(x: Float32Array, y: Float32Array, n: number): Promise<{ loss: number; accuracy: number }>;
-  predict(x: Float32Array, n: number): Promise<Float32Array>;
-  close(): Promise<void>;
-}
-interface ParallelModule {
-  openDataParallel(o: DataParallelOptions): Promise<DataParallel>;
-}
-
-let parallel: ParallelModule | string | undefined;
-async function parallelModule(): Promise<ParallelModule | string> {
-  if (parallel !== undefined) return parallel;
-  if (!existsSync(PARALLEL_MODULE)) return (parallel = 'not available (src/train/parallel is not there yet)');
-  try {
-    const mod = (await import(pathToFileURL(PARALLEL_MODULE).href)) as Partial<ParallelModule>;
-    if (typeof mod.openDataParallel !== 'function') return (parallel = 'not available (src/train/parallel has no openDataParallel)');
-    return (parallel = mod as ParallelModule);
-  } catch (e) {
-    return (parallel = `not available (src/train/parallel does not load: ${firstLine(e)})`);
-  }
-}
-
-async function measureWorkers(workers: number, m: ModelCase, mod: ParallelModule): Promise<Row> {
+async function measureWorkers(workers: number, m: ModelCase): Promise<Row> {
   const row: Row = { label: `tfjs wasm, ${workers} worker${workers === 1 ? '' : 's'}`, kind: 'tfjs' };
   const budget = { warmup: WARMUP, minSteps: MIN_STEPS, maxSteps: MAX_STEPS, seconds: SECONDS };
   let dp: DataParallel | undefined;
   try {
-    dp = await mod.openDataParallel({ spec: `${ROOT}specs/${m.spec}`, set: m.set, backend: 'wasm', workers, optimizer: { name: 'adam', learning_rate: 1e-3 }, seed: 1 });
+    dp = await openDataParallel({ spec: `${ROOT}specs/${m.spec}`, set: m.set, backend: 'wasm', workers, optimizer: { name: 'adam', learning_rate: 1e-3 }, seed: 1 });
     const d = dp;
     const rand = prng(1);
     const shape = m.inputs[0]!;
     const x = randomImages(rand, TRAIN_BATCH, shape);
     const y = randomOneHot(rand, TRAIN_BATCH);
     const xi = randomImages(rand, INFER_BATCH, shape);
-    log(`  ${m.id} ${row.label}: train ...`);
-    try {
-      let lastLoss = NaN;
-      row.train = await timeSteps(async () => {
-        lastLoss = (await d.trainStep(x, y, TRAIN_BATCH)).loss;
-      }, TRAIN_BATCH, budget);
-      if (!Number.isFinite(lastLoss)) row.trainError = `loss is ${lastLoss}`;
-    } catch (e) {
-      row.trainError = firstLine(e);
-    }
-    log(`  ${m.id} ${row.label}: infer ...`);
-    try {
-      row.infer = await timeSteps(async () => {
+    await timeTrainAndInfer(m, row, {
+      batch: TRAIN_BATCH, budget,
+      step: async () => (await d.trainStep(x, y, TRAIN_BATCH)).loss,
+    }, {
+      batch: INFER_BATCH, budget,
+      step: async () => {
         const out = await d.predict(xi, INFER_BATCH);
         if (out.length !== INFER_BATCH * CLASSES) throw new Error(`predict gave ${out.length} values, expected ${INFER_BATCH * CLASSES}`);
-      }, INFER_BATCH, budget);
-    } catch (e) {
-      row.inferError = firstLine(e);
-    }
+      },
+    });
   } catch (e) {
     row.unavailable = `failed: ${firstLine(e)}`;
   } finally {
@@ -555,9 +525,7 @@ async function main(): Promise<void> {
         rows.push(await measureTfjs(b, m));
       }
       if (b === 'wasm' && WORKERS.length) {
-        const mod = await parallelModule();
-        if (typeof mod === 'string') rows.push({ label: 'tfjs wasm, workers', kind: 'tfjs', unavailable: `workers: ${mod}` });
-        else for (const w of WORKERS) rows.push(await measureWorkers(w, m, mod));
+        for (const w of WORKERS) rows.push(await measureWorkers(w, m));
       }
     }
     if (TORCH) for (const malloc of TORCH_MALLOCS) rows.push(await measureTorch(m, malloc));

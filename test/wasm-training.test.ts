@@ -24,6 +24,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import type * as TF from '@tensorflow/tfjs';
 import { buildModel, loadTf, type Tf } from '../src/build.js';
 import { spec } from './helpers.js';
+import { mulberry32 as prng } from '../src/train/rng.js';
 
 /** Tolerances, stated in the test names. */
 const GRAD_REL_TOL = 1e-4; // max |g_wasm - g_cpu| <= GRAD_REL_TOL * max |g_cpu|, per weight tensor
@@ -52,17 +53,6 @@ async function use(backend: 'wasm' | 'cpu'): Promise<void> {
   expect(tf.getBackend()).toBe(backend);
 }
 
-/** A small seeded PRNG (mulberry32): uniform in [0, 1). */
-function prng(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const uniform = (rand: () => number, n: number, lo = 0, hi = 1) => Float32Array.from({ length: n }, () => lo + (hi - lo) * rand());
 const size = (shape: readonly number[]) => shape.reduce((a, b) => a * b, 1);
