@@ -34,6 +34,7 @@ import type { Expr, ParamDecl } from '../src/types/spec.js';
 import { ACTIVATIONS } from '../src/ops/attrs.js';
 import * as runtime from '../src/runtime/index.js';
 import { ROOT } from './helpers.js';
+import { STRICT_GENERATED_OPTIONS } from './strict-ts.js';
 
 const TMP = join(ROOT, 'tmp', `spec2ts-test-${process.pid}`);
 const FIXTURES = join(ROOT, 'test', 'fixtures', 'spec2ts');
@@ -296,22 +297,7 @@ describe('the generated code type-checks under --strict, with no any', () => {
       'export type Unused = Value;',
     ].join('\n') + '\n');
     const rootNames = [...generated, ...fixtureFiles, exprFile];
-    const program = ts.createProgram(rootNames, {
-      target: ts.ScriptTarget.ES2022,
-      module: ts.ModuleKind.NodeNext,
-      moduleResolution: ts.ModuleResolutionKind.NodeNext,
-      lib: ['lib.es2023.d.ts'],
-      strict: true,
-      noUncheckedIndexedAccess: true,
-      noImplicitOverride: true,
-      noFallthroughCasesInSwitch: true,
-      noImplicitReturns: true,
-      noEmit: true,
-      skipLibCheck: true,
-      types: ['node'],
-      baseUrl: ROOT,
-      paths: { [RUNTIME_MODULE]: ['src/runtime/index.ts'] },
-    });
+    const program = ts.createProgram(rootNames, STRICT_GENERATED_OPTIONS);
     const diagnostics = ts.getPreEmitDiagnostics(program).filter((d) => !d.file || rootNames.includes(d.file.fileName));
     const text = ts.formatDiagnostics(diagnostics, { getCanonicalFileName: (f) => f, getCurrentDirectory: () => ROOT, getNewLine: () => '\n' });
     expect(text).toBe('');

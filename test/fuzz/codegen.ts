@@ -4,12 +4,13 @@
  * the front end accepts the spec (it needs nothing more: parameter values are the builder's
  * arguments), and its module must type-check under --strict. Type-checking one module costs a
  * TypeScript program, so modules are collected and checked in batches (`typecheckPending`),
- * with the compiler options of test/spec2ts.test.ts; a program reuses the previous one's files.
+ * with the compiler options of test/spec2ts.test.ts (test/strict-ts.ts); a program reuses the previous one's files.
  */
 import { join } from 'node:path';
 import ts from 'typescript';
 import { parseSpec } from '../../src/index.js';
 import { ROOT } from '../helpers.js';
+import { STRICT_GENERATED_OPTIONS } from '../strict-ts.js';
 import type { CodegenHook, FuzzCase } from './harness.js';
 import { virtualHost } from './project.js';
 
@@ -18,21 +19,6 @@ interface Pending {
   code: string;
 }
 
-const OPTIONS: ts.CompilerOptions = {
-  target: ts.ScriptTarget.ES2022,
-  module: ts.ModuleKind.NodeNext,
-  moduleResolution: ts.ModuleResolutionKind.NodeNext,
-  lib: ['lib.es2023.d.ts'],
-  strict: true,
-  noUncheckedIndexedAccess: true,
-  noImplicitOverride: true,
-  noFallthroughCasesInSwitch: true,
-  noImplicitReturns: true,
-  noEmit: true,
-  skipLibCheck: true,
-  types: ['node'],
-  baseUrl: ROOT,
-};
 
 export interface CodegenFuzz extends CodegenHook {
   /** Type-check the modules generated since the last call; the cases whose module does not compile, with the errors. */
@@ -51,7 +37,6 @@ export async function codegenHook(): Promise<CodegenFuzz | undefined> {
   } catch {
     return undefined;
   }
-  const runtime = gen.RUNTIME_MODULE;
   let pending: Pending[] = [];
   let old: ts.Program | undefined;
   let counter = 0;
@@ -71,7 +56,7 @@ export async function codegenHook(): Promise<CodegenFuzz | undefined> {
       if (pending.length === 0) return [];
       const files = new Map(pending.map((p) => [join(ROOT, 'tmp', 'fuzz-spec2ts', `m${counter++}.ts`), p]));
       pending = [];
-      const base = ts.createCompilerHost({ ...OPTIONS, paths: { [runtime]: ['src/runtime/index.ts'] } });
+      const base = ts.createCompilerHost(STRICT_GENERATED_OPTIONS);
       const host: ts.CompilerHost = {
         ...base,
         fileExists: (f) => files.has(f) || base.fileExists(f),
@@ -82,7 +67,7 @@ export async function codegenHook(): Promise<CodegenFuzz | undefined> {
         },
       };
       const rootNames = [...files.keys()];
-      const program = ts.createProgram({ rootNames, options: { ...OPTIONS, paths: { [runtime]: ['src/runtime/index.ts'] } }, host, ...(old ? { oldProgram: old } : {}) });
+      const program = ts.createProgram({ rootNames, options: STRICT_GENERATED_OPTIONS, host, ...(old ? { oldProgram: old } : {}) });
       old = program;
       hook.checked += rootNames.length;
       const byFile = new Map<string, ts.Diagnostic[]>();
