@@ -1,7 +1,7 @@
 /** `modelspec evaluate <dir>`: a trained model on the test split of its dataset: loss, accuracy, confusion matrix. */
 import { join, relative } from 'node:path';
 import { EXIT } from './output.js';
-import { UsageError } from './plugins.js';
+import { openTrainedModel, reportingInputErrors } from './trained-model.js';
 
 export interface EvaluateCommandOptions {
   dataset?: 'mnist' | 'cifar10';
@@ -15,28 +15,16 @@ export interface EvaluateCommandOptions {
 }
 
 export async function runEvaluate(dir: string, o: EvaluateCommandOptions): Promise<number> {
-  const { DataError } = await import('../train/data/idx.js');
-  const { ModelDirError, loadModelDir } = await import('../train/model-io.js');
-  const { locateModelDir } = await import('../train/locate.js');
+  const { ModelDirError } = await import('../train/model-io.js');
   const { readPixelMean } = await import('../train/checkpoint.js');
   const { loadDataset } = await import('../train/data/index.js');
   const { scaleToUnit, subtractMean } = await import('../train/preprocess.js');
   const { evaluateSplit, evaluateSplitWith, formatConfusion } = await import('../train/evaluate.js');
   const { defaultWorkers, openInference } = await import('../train/parallel/index.js');
-  const { loadTf, describeBackend, BackendUnavailable } = await import('../backends/tfjs/backend.js');
+  const { describeBackend } = await import('../backends/tfjs/backend.js');
   const say = (line: string) => { if (!o.json) process.stdout.write(`${line}\n`); };
-  try {
-    const found = locateModelDir(dir);
-    let loaded;
-    try {
-      loaded = await loadTf(o.backend);
-    } catch (e) {
-      if (e instanceof BackendUnavailable) throw new UsageError(e.message);
-      throw e;
-    }
-    const { tf, backend } = loaded;
-    say(`backend: ${describeBackend(backend)}`);
-    const { model, meta } = await loadModelDir(tf, found.dir);
+  return reportingInputErrors('evaluate', async () => {
+    const { tf, backend, found, model, meta } = await openTrainedModel(dir, o.backend, (b) => say(`backend: ${describeBackend(b)}`));
     try {
       const name = o.dataset ?? (meta?.dataset as 'mnist' | 'cifar10' | undefined);
       if (!name) throw new ModelDirError(`${found.dir}/model.json does not say which dataset the model was trained on; pass --dataset mnist|cifar10`);
@@ -77,11 +65,5 @@ export async function runEvaluate(dir: string, o: EvaluateCommandOptions): Promi
     } finally {
       model.dispose();
     }
-  } catch (e) {
-    if (e instanceof DataError || e instanceof ModelDirError) {
-      process.stderr.write(`modelspec evaluate: ${e.message}\n`);
-      return EXIT.problems;
-    }
-    throw e;
-  }
+  });
 }

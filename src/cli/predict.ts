@@ -2,7 +2,7 @@
 import { join } from 'node:path';
 import type * as TF from '@tensorflow/tfjs';
 import { EXIT } from './output.js';
-import { UsageError } from './plugins.js';
+import { openTrainedModel, reportingInputErrors } from './trained-model.js';
 
 export interface PredictCommandOptions {
   top: number;
@@ -15,24 +15,11 @@ export interface PredictCommandOptions {
 }
 
 export async function runPredict(dir: string, files: string[], o: PredictCommandOptions): Promise<number> {
-  const { DataError } = await import('../train/data/idx.js');
-  const { ModelDirError, loadModelDir } = await import('../train/model-io.js');
-  const { locateModelDir } = await import('../train/locate.js');
   const { readPixelMean } = await import('../train/checkpoint.js');
   const { readImages, toModelInput, topK } = await import('../train/predict.js');
-  const { loadTf, BackendUnavailable } = await import('../backends/tfjs/backend.js');
   const { openInference } = await import('../train/parallel/index.js');
-  try {
-    const found = locateModelDir(dir);
-    let loaded;
-    try {
-      loaded = await loadTf(o.backend);
-    } catch (e) {
-      if (e instanceof BackendUnavailable) throw new UsageError(e.message);
-      throw e;
-    }
-    const { tf, backend } = loaded;
-    const { model, meta } = await loadModelDir(tf, found.dir);
+  return reportingInputErrors('predict', async () => {
+    const { tf, backend, found, model, meta } = await openTrainedModel(dir, o.backend);
     let engine: Awaited<ReturnType<typeof openInference>> | undefined;
     try {
       const shape = model.inputs[0]!.shape.slice(1) as [number, number, number];
@@ -72,11 +59,5 @@ export async function runPredict(dir: string, files: string[], o: PredictCommand
       await engine?.close();
       model.dispose();
     }
-  } catch (e) {
-    if (e instanceof DataError || e instanceof ModelDirError) {
-      process.stderr.write(`modelspec predict: ${e.message}\n`);
-      return EXIT.problems;
-    }
-    throw e;
-  }
+  });
 }

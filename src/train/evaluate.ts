@@ -29,7 +29,7 @@ export function evaluateSplit(
   const nInputs = model.inputs.length;
   let ceSum = 0;
   let correct = 0;
-  const confusion = opts.confusion ? Array.from({ length: classes }, () => new Array<number>(classes).fill(0)) : undefined;
+  const confusion = opts.confusion ? emptyConfusion(classes) : undefined;
   for (let start = 0; start < split.count; start += bs) {
     const n = Math.min(bs, split.count - start);
     const labels = split.labels.subarray(start, start + n);
@@ -48,12 +48,7 @@ export function evaluateSplit(
     }
     opts.onBatch?.(start + n);
   }
-  const penalty = tf.tidy(() => {
-    const losses = (model as unknown as { calculateLosses(): TF.Scalar[] }).calculateLosses();
-    return losses.length ? tf.addN(losses).dataSync()[0]! : 0;
-  });
-  const count = split.count;
-  return { loss: count ? ceSum / count + penalty : NaN, accuracy: count ? correct / count : NaN, count, ...(confusion ? { confusion } : {}) };
+  return evaluation(tf, model, split.count, ceSum, correct, confusion);
 }
 
 /** Class probabilities of n input rows (n * classes, row by row): the data-parallel engine's predict. */
@@ -78,7 +73,7 @@ export async function evaluateSplitWith(
   const eps = 1e-7;
   let ceSum = 0;
   let correct = 0;
-  const confusion = opts.confusion ? Array.from({ length: classes }, () => new Array<number>(classes).fill(0)) : undefined;
+  const confusion = opts.confusion ? emptyConfusion(classes) : undefined;
   for (let start = 0; start < split.count; start += bs) {
     const n = Math.min(bs, split.count - start);
     const p = await predict(split.x.subarray(start * size, (start + n) * size), n);
@@ -94,11 +89,19 @@ export async function evaluateSplitWith(
     }
     opts.onBatch?.(start + n);
   }
+  return evaluation(tf, model, split.count, ceSum, correct, confusion);
+}
+
+function emptyConfusion(classes: number): number[][] {
+  return Array.from({ length: classes }, () => new Array<number>(classes).fill(0));
+}
+
+/** The mean cross-entropy plus the model's weight penalties (as Keras reports the loss), and the accuracy. */
+function evaluation(tf: Tf, model: TF.LayersModel, count: number, ceSum: number, correct: number, confusion: number[][] | undefined): Evaluation {
   const penalty = tf.tidy(() => {
     const losses = (model as unknown as { calculateLosses(): TF.Scalar[] }).calculateLosses();
     return losses.length ? tf.addN(losses).dataSync()[0]! : 0;
   });
-  const count = split.count;
   return { loss: count ? ceSum / count + penalty : NaN, accuracy: count ? correct / count : NaN, count, ...(confusion ? { confusion } : {}) };
 }
 
