@@ -72,6 +72,9 @@ export function sortDiagnostics(diags: readonly Diagnostic[]): Diagnostic[] {
  * many times (in a loop, or a block called from several places) reports its
  * problem once, with a note of how often it occurred.
  */
+/** Diagnostics of one code at one span are one diagnostic, however often they are reported. */
+const sinkKey = (code: string, span: SourceSpan | undefined) => `${code}|${span?.file}|${span?.start}|${span?.end}`;
+
 export class DiagnosticSink {
   private readonly seen = new Map<string, { index: number; count: number }>();
   constructor(readonly list: Diagnostic[]) {}
@@ -81,13 +84,13 @@ export class DiagnosticSink {
    * again: false when there is none yet. For the reports that cost something to word.
    */
   again(code: string, span: SourceSpan): boolean {
-    const hit = this.seen.get(`${code}|${span.file}|${span.start}|${span.end}`);
+    const hit = this.seen.get(sinkKey(code, span));
     if (hit) hit.count++;
     return hit !== undefined;
   }
 
   push(d: Diagnostic): void {
-    const key = `${d.code}|${d.span?.file}|${d.span?.start}|${d.span?.end}`;
+    const key = sinkKey(d.code, d.span);
     const hit = this.seen.get(key);
     if (hit) { hit.count++; return; }
     this.seen.set(key, { index: this.list.length, count: 1 });
