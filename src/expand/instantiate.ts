@@ -252,13 +252,14 @@ class Instantiator {
           if (!(e instanceof EvalError)) throw e;
           if (this.meter.steps > LIMITS.maxTotalEvalSteps) this.limitHit = true;
           const span = { file: t.span.file, start: t.span.start + e.start, end: t.span.start + e.end };
+          const key: MsgKey = e.kind === 'unknownVariable' ? 'unknownVariable' : e.kind === 'math' ? 'exprMath' : 'exprType';
           // The same expression failing again (in the next iteration of a loop): counted, not worded again.
-          if (this.sink.again(Msg[e.kind === 'unknownVariable' ? 'unknownVariable' : e.kind === 'math' ? 'exprMath' : 'exprType'].code, span)) return undefined;
+          if (this.sink.again(Msg[key].code, span)) return undefined;
           if (e.kind === 'unknownVariable') {
             const hint = didYouMean(e.message.replace(/^unknown variable '(.*)'$/, '$1'), e.candidates);
-            this.report('unknownVariable', e.message, span, c, hint ? { hint } : { hint: `variables in scope: ${e.candidates.join(', ') || 'none'}` });
+            this.report(key, e.message, span, c, hint ? { hint } : { hint: `variables in scope: ${e.candidates.join(', ') || 'none'}` });
           } else {
-            this.report(e.kind === 'math' ? 'exprMath' : 'exprType', e.message, span, c);
+            this.report(key, e.message, span, c);
           }
           return undefined;
         }
