@@ -4,7 +4,7 @@
  * of `modelspec check`; split into chunks per command. TensorFlow.js is never bundled: commands that need it import
  * it at run time.
  */
-import { rmSync } from 'node:fs';
+import { chmodSync, rmSync } from 'node:fs';
 import { build } from 'esbuild';
 
 // Chunk names carry a hash: without this, every build would leave the last one's chunks behind.
@@ -34,4 +34,7 @@ await build({
   banner: { js: "import { createRequire as __msCreateRequire } from 'node:module'; const require = __msCreateRequire(import.meta.url);" },
   logLevel: 'warning',
 });
+// package.json's bins: npm runs them through sh, which needs the executable bit (esbuild writes
+// 0644; `npx spec2ts` failed in CI with 'Permission denied').
+for (const bin of ['modelspec', 'spec2ts']) chmodSync(`dist/cli/${bin}.js`, 0o755);
 console.log(`bundled ${Object.values(entries).join(', ')} into dist/cli/`);

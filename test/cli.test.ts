@@ -25,6 +25,17 @@ beforeAll(() => {
   if (!existsSync(CLI)) throw new Error('dist/cli/modelspec.js is missing: run npm run build first (npm ci does it)');
 });
 
+describe("package.json's bins", () => {
+  // npm (and npx) start a bin through sh, which needs the executable bit: CI's `npx spec2ts`
+  // once failed with 'Permission denied' because esbuild had written the bundles 0644.
+  it.each(['modelspec', 'spec2ts'])('dist/cli/%s.js runs as a program of its own', (bin) => {
+    const r = spawnSync(`${ROOT}dist/cli/${bin}.js`, ['--version'], { cwd: ROOT, encoding: 'utf8' });
+    expect(r.error).toBeUndefined();
+    expect(r.status).toBe(0);
+    expect(r.stdout).toMatch(/^\d+\.\d+\.\d+/);
+  });
+});
+
 describe('modelspec check', () => {
   it('exits 0 and says what it checked', () => {
     const r = run('check', 'specs/mnist-cnn.yaml', 'specs/resnet-v1.yaml');
