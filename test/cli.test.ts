@@ -2,7 +2,7 @@
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { ROOT } from './helpers.js';
 import { CODE_CACHE_SUFFIX, loadWithCodeCache } from '../src/io/code-cache.js';
@@ -116,16 +116,36 @@ describe('modelspec summary', () => {
   });
 });
 
-describe('the precompiled validators load with their V8 code cache', () => {
+describe('the precompiled validators and the command line load with their V8 code cache', () => {
   it('the build leaves a cache beside them that a plain node process accepts', () => {
     const r = spawnSync(process.execPath, ['--input-type=module', '-e', `
       import { loadWithCodeCache } from '${ROOT}dist/io/code-cache.js';
-      for (const f of ['validators.generated.cjs', 'validators-detailed.generated.cjs']) {
-        const r = loadWithCodeCache('${ROOT}dist/validate/' + f);
-        console.log(f, r.cached, typeof r.exports.spec);
+      for (const f of ['validate/validators.generated.cjs', 'validate/validators-detailed.generated.cjs', 'cli/modelspec.cjs']) {
+        const r = loadWithCodeCache('${ROOT}dist/' + f);
+        console.log(f, r.cached, Object.keys(r.exports).filter((k) => ['spec', 'main'].includes(k)).map((k) => typeof r.exports[k]).join());
       }`], { encoding: 'utf8' });
     expect(r.stderr).toBe('');
-    expect(r.stdout.trim().split('\n')).toEqual(['validators.generated.cjs true function', 'validators-detailed.generated.cjs true function']);
+    expect(r.stdout.trim().split('\n')).toEqual([
+      'validate/validators.generated.cjs true function',
+      'validate/validators-detailed.generated.cjs true function',
+      'cli/modelspec.cjs true function',
+    ]);
+  });
+
+  it('the bundled command line finds what lies beside it and imports packages through the launcher', () => {
+    // Paths from import.meta.url (the precompiled validators; `import --out`'s modeline to the
+    // schema) and import() of packages (TensorFlow.js, Graphviz) from the CommonJS bundle in its vm script.
+    const dir = mkdtempSync(join(tmpdir(), 'modelspec-bundle-'));
+    const built = run('build', 'specs/mnist-cnn.yaml', '--format', 'keras-json', '--backend', 'cpu', '--out', dir);
+    expect([built.code, built.stderr]).toEqual([0, '']);
+    const out = join(dir, 'm.yaml');
+    const imported = run('import', join(dir, 'model.json'), '--out', out);
+    expect([imported.code, imported.stderr]).toEqual([0, '']);
+    const modeline = /\$schema=(\S+)/.exec(readFileSync(out, 'utf8'))![1]!;
+    expect(existsSync(join(dirname(out), modeline))).toBe(true);
+    const svg = run('graph', 'specs/mnist-cnn.yaml', '--format', 'svg');
+    expect(svg.stderr).toBe('');
+    expect(svg.stdout).toMatch(/^<\?xml[^]*<svg/);
   });
 
   it('without one, or with one that does not fit, the file still loads (compiled as usual)', () => {

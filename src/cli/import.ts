@@ -1,5 +1,5 @@
 /** `modelspec import <model.json>`: a Keras / tfjs topology JSON -> a spec. */
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { dirname, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { importKerasJson, ImportError } from '../backends/keras-json/import.js';
@@ -16,7 +16,9 @@ export function runImport(file: string, opts: { out?: string; force: boolean; re
     return { stdout: '', stderr: `modelspec: cannot read ${file}: ${(e as Error).message}\n`, code: EXIT.problems };
   }
   // The modeline points from the output file to the package's schema.
-  const schema = fileURLToPath(new URL('../../schema/modelspec.schema.json', import.meta.url));
+  // From src/cli/, dist/cli/ (and its CommonJS bundle) or a chunk in dist/cli/chunks/.
+  const candidates = ['../../schema/modelspec.schema.json', '../../../schema/modelspec.schema.json'].map((p) => fileURLToPath(new URL(p, import.meta.url)));
+  const schema = candidates.find((p) => existsSync(p)) ?? candidates[0]!;
   const schemaPath = opts.out ? relative(dirname(resolve(opts.out)), schema) : undefined;
   let result;
   try {

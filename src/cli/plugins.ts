@@ -5,12 +5,13 @@
 import { pathToFileURL } from 'node:url';
 import { resolve } from 'node:path';
 import { builtinRegistry, type OpDef, type OpRegistry } from '../ops/index.js';
+import { importModule } from '../io/import-module.js';
 
 export async function registryWithPlugins(plugins: readonly string[]): Promise<OpRegistry> {
   if (plugins.length === 0) return builtinRegistry();
   const registry = builtinRegistry().clone();
   for (const p of plugins) {
-    const mod = (await import(pathToFileURL(resolve(p)).href)) as { ops?: OpDef[]; default?: unknown };
+    const mod = await importModule<{ ops?: OpDef[]; default?: unknown }>(pathToFileURL(resolve(p)).href);
     if (Array.isArray(mod.ops)) for (const op of mod.ops) registry.register(op);
     else if (typeof mod.default === 'function') (mod.default as (r: OpRegistry) => void)(registry);
     else if (Array.isArray(mod.default)) for (const op of mod.default as OpDef[]) registry.register(op);

@@ -22,11 +22,11 @@ export function brief(node: TypedNode): string {
   if (a.kernel_size !== undefined) parts.push(square(a.kernel_size));
   if (a.pool_size !== undefined) parts.push(square(a.pool_size));
   if (a.depth_multiplier !== undefined && !isOne(a.depth_multiplier)) parts.push(`×${String(a.depth_multiplier)}`);
-  if (a.strides !== undefined && a.strides !== null && !isOne(a.strides) && !(a.pool_size !== undefined && same(a.strides, a.pool_size))) parts.push(`stride ${square(a.strides).replace(/^(\d+)×\1$/, '$1')}`);
-  if (a.dilation_rate !== undefined && !isOne(a.dilation_rate)) parts.push(`dilation ${square(a.dilation_rate).replace(/^(\d+)×\1$/, '$1')}`);
+  if (a.strides !== undefined && a.strides !== null && !isOne(a.strides) && !(a.pool_size !== undefined && same(a.strides, a.pool_size))) parts.push(`stride ${square(a.strides).replace(/^(\d+)\u00d7\1$/, '$1')}`);
+  if (a.dilation_rate !== undefined && !isOne(a.dilation_rate)) parts.push(`dilation ${square(a.dilation_rate).replace(/^(\d+)\u00d7\1$/, '$1')}`);
   if (a.rate !== undefined) parts.push(`rate ${String(a.rate)}`);
   if (a.target_shape !== undefined) parts.push(`→ ${JSON.stringify(a.target_shape)}`);
-  if (a.size !== undefined && node.op.startsWith('up_sampling')) parts.push(`×${square(a.size).replace(/^(\d+)×\1$/, '$1')}`);
+  if (a.size !== undefined && node.op.startsWith('up_sampling')) parts.push(`×${square(a.size).replace(/^(\d+)\u00d7\1$/, '$1')}`);
   if (node.op === 'concatenate' && a.axis !== undefined && a.axis !== -1) parts.push(`axis ${String(a.axis)}`);
   if (a.activation !== undefined && a.activation !== null && a.activation !== 'linear') parts.push(String(a.activation));
   if (node.sharedWith) parts.push(`shares ${node.sharedWith}`);

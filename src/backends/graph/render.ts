@@ -6,6 +6,7 @@
  * literals, so the CLI bundler leaves them as run-time imports from node_modules.
  */
 import { FONT, FONT_STACK } from './dot.js';
+import { importModule } from '../../io/import-module.js';
 
 type GraphvizModule = typeof import('@hpcc-js/wasm-graphviz');
 type ResvgModule = typeof import('@resvg/resvg-js');
@@ -16,7 +17,7 @@ const RESVG: string = '@resvg/resvg-js';
 let graphviz: Promise<Awaited<ReturnType<GraphvizModule['Graphviz']['load']>>> | undefined;
 
 async function loadGraphviz() {
-  graphviz ??= (import(GRAPHVIZ) as Promise<GraphvizModule>).then((m) => m.Graphviz.load());
+  graphviz ??= importModule<GraphvizModule>(GRAPHVIZ).then((m) => m.Graphviz.load());
   return graphviz;
 }
 
@@ -34,7 +35,7 @@ export interface PngOptions {
 
 /** Rasterise an SVG to PNG on a white background, with the system's fonts. */
 export async function svgToPng(svg: string, opts: PngOptions = {}): Promise<Buffer> {
-  const { Resvg } = (await import(RESVG)) as ResvgModule;
+  const { Resvg } = await importModule<ResvgModule>(RESVG);
   const resvg = new Resvg(svg, {
     background: 'white',
     fitTo: { mode: 'zoom', value: opts.scale ?? 2 },

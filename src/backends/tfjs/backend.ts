@@ -5,6 +5,7 @@
  * This is the only place that imports TensorFlow.js, always lazily.
  */
 import type * as TF from '@tensorflow/tfjs';
+import { importModule } from '../../io/import-module.js';
 
 export type Tf = typeof TF;
 export type BackendName = 'node' | 'wasm' | 'cpu';
@@ -17,7 +18,7 @@ let loaded: { tf: Tf; backend: BackendName } | undefined;
 async function tryNode(): Promise<Tf | undefined> {
   try {
     const name = '@tensorflow/tfjs-node';
-    return (await import(name)) as Tf;
+    return await importModule<Tf>(name);
   } catch {
     return undefined;
   }
@@ -46,10 +47,10 @@ export async function loadTf(requested?: BackendName): Promise<{ tf: Tf; backend
       throw new BackendUnavailable('backend node is not available: @tensorflow/tfjs-node is not installed (its install downloads libtensorflow, which needs network access); use --backend wasm or cpu');
     }
   }
-  const tf = (loaded?.tf ?? (await import('@tensorflow/tfjs'))) as Tf;
+  const tf = (loaded?.tf ?? (await importModule<Tf>('@tensorflow/tfjs')));
   const backend: BackendName = requested ?? 'wasm';
   if (backend === 'wasm') {
-    await import('@tensorflow/tfjs-backend-wasm');
+    await importModule('@tensorflow/tfjs-backend-wasm');
     const { registerWasmTrainingKernels } = await import('./wasm-kernels.js');
     registerWasmTrainingKernels(tf);
     if (!(await tf.setBackend('wasm'))) {
