@@ -84,6 +84,20 @@ describe('modelspec train on real MNIST (a few hundred images)', () => {
     expect(rows.reduce((a, l) => a + l.trim().split(/\s+/).slice(1, 11).map(Number).reduce((x, y) => x + y, 0), 0)).toBe(200);
     const evJson = await cli(['evaluate', join(out, best.checkpoint), '--limit', '100', '--json', '--backend', 'wasm']);
     expect(JSON.parse(evJson.stdout)).toMatchObject({ dataset: 'mnist', count: 100 });
+    // A reader that stops after the first line (`| head -1`): a quiet exit, no EPIPE stack trace.
+    const early = await new Promise<Run>((resolve, reject) => {
+      const child = spawn(process.execPath, [CLI, 'evaluate', out, '--limit', '200', '--backend', 'wasm'], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+      let stdout = '', stderr = '';
+      child.stdout.once('data', (d: Buffer) => {
+        stdout += d.toString();
+        child.stdout.destroy();
+      });
+      child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+      child.on('error', reject);
+      child.on('close', (code, signal) => resolve({ code, signal, stdout, stderr }));
+    });
+    expect(early.stdout).not.toMatch(/accuracy/);
+    expect([early.code, early.stderr]).toEqual([0, '']);
 
     // predict: a PNG and an IDX file made from test images.
     const m = loadMnist({ limit: 3 });

@@ -7,7 +7,7 @@
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { registryWithPlugins, UsageError } from './plugins.js';
 import { LIMIT_NAMES, type Limits } from '../limits.js';
-import { emit, EXIT } from './output.js';
+import { emit, EXIT, exitQuietlyWhenStdoutCloses } from './output.js';
 import { registerReviewCommands } from './review-commands.js';
 import { registerTrainCommands } from './train-commands.js';
 
@@ -107,6 +107,7 @@ export function buildProgram(): Command {
 }
 
 export async function main(argv: string[]): Promise<void> {
+  exitQuietlyWhenStdoutCloses();
   try {
     await buildProgram().parseAsync(argv);
   } catch (e) {

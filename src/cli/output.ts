@@ -8,14 +8,21 @@ export interface CommandOutput {
 /** Exit codes: 0 fine, 1 problems in the input, 2 usage or internal error. */
 export const EXIT = { ok: 0, problems: 1, usage: 2 } as const;
 
-/** Print a command's output and set the exit code. A reader that stops early (`| head`, a pager
- *  quit) ends the process quietly with that code, as diff(1) does, instead of an EPIPE stack trace. */
+/** Print a command's output and set the exit code. */
 export function emit(out: { stdout: string | Uint8Array; stderr: string; code: number }): void {
-  process.stdout.on('error', (e: NodeJS.ErrnoException) => {
-    if (e.code === 'EPIPE') process.exit(out.code);
-    throw e;
-  });
   if (out.stderr) process.stderr.write(out.stderr);
   if (typeof out.stdout === 'string' ? out.stdout : out.stdout.length) process.stdout.write(out.stdout);
   process.exitCode = out.code;
+}
+
+/**
+ * A reader that stops early (`| head`, a pager quit) ends the process quietly, with the exit code
+ * set so far, as diff(1) does, instead of an EPIPE stack trace. Installed once by the command
+ * line's main, so it covers what commands print as they go (train's log, evaluate, predict) too.
+ */
+export function exitQuietlyWhenStdoutCloses(): void {
+  process.stdout.on('error', (e: NodeJS.ErrnoException) => {
+    if (e.code === 'EPIPE') process.exit(typeof process.exitCode === 'number' ? process.exitCode : EXIT.ok);
+    throw e;
+  });
 }
