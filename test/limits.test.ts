@@ -162,6 +162,18 @@ describe('bombs', () => {
     const lib = compileSource('/x.yaml', text, { limits: { maxExpandedNodes: 50 } });
     expect(lib.diagnostics.map((d) => d.code)).toEqual(['MS4009']);
   });
+
+  it('diff and graph take --limit too', () => {
+    const r = check(`${header}layers:\n  - repeat: 300\n    layers:\n      - dense: 4\n`);
+    const spec = join(r.dir, 'project', 'spec.yaml');
+    const diff = spawnSync(process.execPath, [CLI, 'diff', spec, spec, '--limit', 'maxExpandedNodes=100'], { encoding: 'utf8' });
+    expect(diff.status).toBe(2);
+    expect(diff.stderr).toContain('MS4009: repeat: 300 is more than the node limit (100)');
+    expect(spawnSync(process.execPath, [CLI, 'diff', spec, spec], { encoding: 'utf8' }).status).toBe(0);
+    const graph = spawnSync(process.execPath, [CLI, 'graph', spec, '--format', 'mermaid', '--limit', 'maxExpandedNodes=100'], { encoding: 'utf8' });
+    expect(graph.status).toBe(1);
+    expect(graph.stderr).toContain('MS4009: repeat: 300 is more than the node limit (100)');
+  });
 });
 
 describe('safety', () => {
@@ -211,5 +223,13 @@ describe('safety', () => {
     expect(again.stderr).toContain("MS3014: '../lib.yaml' is outside this spec's project");
     const allowed = spawnSync(process.execPath, [CLI, 'check', join(r.dir, 'project', 'spec.yaml'), '--allow-outside-root'], { encoding: 'utf8' });
     expect(allowed.status).toBe(0);
+    // diff and graph: the same rule and the same flag.
+    const spec = join(r.dir, 'project', 'spec.yaml');
+    const diff = spawnSync(process.execPath, [CLI, 'diff', spec, spec], { encoding: 'utf8' });
+    expect([diff.status, diff.stderr]).toEqual([2, expect.stringContaining('MS3014')]);
+    expect(spawnSync(process.execPath, [CLI, 'diff', spec, spec, '--allow-outside-root'], { encoding: 'utf8' }).status).toBe(0);
+    const graph = spawnSync(process.execPath, [CLI, 'graph', spec, '--format', 'dot'], { encoding: 'utf8' });
+    expect([graph.status, graph.stderr]).toEqual([1, expect.stringContaining('MS3014')]);
+    expect(spawnSync(process.execPath, [CLI, 'graph', spec, '--format', 'dot', '--allow-outside-root'], { encoding: 'utf8' }).status).toBe(0);
   });
 });

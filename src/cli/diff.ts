@@ -16,6 +16,7 @@ import { loadSide, type LoadedSide } from '../diff/sides.js';
 import type { FrontEndResult } from '../index.js';
 import { formatInt, formatMacs, kerasRows } from '../report/summary.js';
 import { EXIT, type CommandOutput } from './output.js';
+import type { CompileFlags } from './options.js';
 
 export const DIFF_FORMATS = ['text', 'markdown', 'json'] as const;
 export type DiffFormat = (typeof DIFF_FORMATS)[number];
@@ -27,6 +28,7 @@ export interface DiffOptions {
   rightSet: string[];
   format: DiffFormat;
   registry: OpRegistry;
+  compile?: CompileFlags;
 }
 
 function problems(side: LoadedSide, which: string): string {
@@ -38,8 +40,8 @@ function problems(side: LoadedSide, which: string): string {
 
 export function runDiff(a: string, b: string, opts: DiffOptions): CommandOutput {
   const parsed = new Map<string, FrontEndResult>();
-  const left = loadSide(a, { set: [...opts.set, ...opts.leftSet], registry: opts.registry, parsed });
-  const right = loadSide(b, { set: [...opts.set, ...opts.rightSet], registry: opts.registry, parsed });
+  const left = loadSide(a, { set: [...opts.set, ...opts.leftSet], registry: opts.registry, parsed, ...(opts.compile ? { compile: opts.compile } : {}) });
+  const right = loadSide(b, { set: [...opts.set, ...opts.rightSet], registry: opts.registry, parsed, ...(opts.compile ? { compile: opts.compile } : {}) });
   const bad = [[left, 'left'], [right, 'right']].filter(([s]) => !(s as LoadedSide).result.ok || !(s as LoadedSide).result.graph) as [LoadedSide, string][];
   if (bad.length) {
     if (opts.format === 'json') {

@@ -8,6 +8,7 @@ import type { OpRegistry } from '../ops/index.js';
 import { graphToDot } from '../backends/graph/dot.js';
 import { graphToMermaid } from '../backends/graph/mermaid.js';
 import { EXIT } from './output.js';
+import type { CompileFlags } from './options.js';
 
 export const GRAPH_FORMATS = ['dot', 'mermaid', 'svg', 'png'] as const;
 export type GraphFormat = (typeof GRAPH_FORMATS)[number];
@@ -25,6 +26,7 @@ export interface GraphOptions {
   /** Replace an --out file that modelspec graph did not write. */
   force?: boolean;
   registry: OpRegistry;
+  compile?: CompileFlags;
 }
 
 /** Like CommandOutput, but stdout may be binary (a PNG written to a pipe). */
@@ -46,7 +48,7 @@ export async function runGraph(spec: string, opts: GraphOptions): Promise<GraphO
   const format = graphFormatFor(opts);
   if (!format) return { stdout: '', stderr: `modelspec graph: cannot tell the format from '${opts.out}': give --format ${GRAPH_FORMATS.join('|')}\n`, code: EXIT.usage };
   if (format === 'png' && !opts.out && opts.tty) return { stdout: '', stderr: 'modelspec graph: a PNG is binary; give --out file.png (or redirect standard output)\n', code: EXIT.usage };
-  const result = compileFile(spec, { set: opts.set, registry: opts.registry });
+  const result = compileFile(spec, { ...opts.compile, set: opts.set, registry: opts.registry });
   const rendered = result.diagnostics.length ? renderDiagnostics(result.diagnostics, result.sources, { cwd: process.cwd() }) + '\n' : '';
   if (result.ok && result.library) return { stdout: '', stderr: `${rendered}modelspec graph: ${spec} is a block library (blocks, no layers): draw a spec that uses it\n`, code: EXIT.problems };
   if (!result.ok || !result.graph) return { stdout: '', stderr: rendered, code: EXIT.problems };

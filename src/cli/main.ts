@@ -4,32 +4,12 @@
  * to exit codes: 0 fine, 1 problems in the input, 2 usage or internal error.
  * Nothing here loads TensorFlow.js. Started by ./modelspec.ts.
  */
-import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
+import { Command, CommanderError, Option } from 'commander';
 import { registryWithPlugins, UsageError } from './plugins.js';
-import { LIMIT_NAMES, type Limits } from '../limits.js';
 import { emit, EXIT, exitQuietlyWhenStdoutCloses } from './output.js';
 import { registerReviewCommands } from './review-commands.js';
 import { registerTrainCommands } from './train-commands.js';
-
-const collect = (v: string, prev: string[]) => [...prev, v];
-const nonNegativeInt = (v: string) => {
-  const n = Number(v);
-  if (!Number.isInteger(n) || n < 0) throw new InvalidArgumentError('expected a whole number >= 0');
-  return n;
-};
-
-function parseLimits(args: readonly string[]): Partial<Limits> {
-  const limits: Partial<Limits> = {};
-  for (const a of args) {
-    const [name, value] = a.split('=');
-    if (!name || !(LIMIT_NAMES as string[]).includes(name)) throw new UsageError(`--limit ${a}: unknown limit; the limits are ${LIMIT_NAMES.join(', ')}`);
-    const n = Number(value);
-    if (!Number.isSafeInteger(n) || n < 1) throw new UsageError(`--limit ${a}: expected ${name}=<a whole number >= 1>`);
-    limits[name as keyof Limits] = n;
-  }
-  return limits;
-}
-
+import { compileFlags, nonNegativeInt, pluginOption, resourceLimitOption as limitOption, rootOption, setOption } from './options.js';
 
 export function buildProgram(): Command {
   const program = new Command('modelspec')
@@ -37,11 +17,6 @@ export function buildProgram(): Command {
     .version('0.1.0')
     .showHelpAfterError()
     .exitOverride();
-  const setOption = () => new Option('--set <name=value>', 'set a spec parameter; the value is read as YAML (repeatable)').default([]).argParser(collect);
-  const pluginOption = () => new Option('--plugin <module>', 'load custom ops from a JavaScript module (repeatable)').default([]).argParser(collect);
-  const limitOption = () => new Option('--limit <name=value>', `raise or lower a resource limit (repeatable): ${LIMIT_NAMES.join(', ')}`).default([]).argParser(collect);
-  const rootOption = () => new Option('--allow-outside-root', 'allow use: of files outside the spec\'s project');
-  const compileFlags = (o: { limit: string[]; allowOutsideRoot?: boolean }) => ({ compile: { limits: parseLimits(o.limit), ...(o.allowOutsideRoot ? { allowOutsideRoot: true } : {}) } });
 
   program
     .command('check')

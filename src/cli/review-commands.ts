@@ -7,22 +7,13 @@
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { registryWithPlugins } from './plugins.js';
 import { emit } from './output.js';
+import { compileFlags, nonNegativeInt, pluginOption, resourceLimitOption, rootOption, setOption } from './options.js';
 
-const collect = (v: string, prev: string[]) => [...prev, v];
-const nonNegativeInt = (v: string) => {
-  const n = Number(v);
-  if (!Number.isInteger(n) || n < 0) throw new InvalidArgumentError('expected a whole number >= 0');
-  return n;
-};
 const positiveNumber = (v: string) => {
   const n = Number(v);
   if (!Number.isFinite(n) || n <= 0 || n > 16) throw new InvalidArgumentError('expected a number > 0 and <= 16');
   return n;
 };
-
-const setOption = (flag = '--set <name=value>', what = 'set a spec parameter on both sides; the value is read as YAML (repeatable)') =>
-  new Option(flag, what).default([]).argParser(collect);
-const pluginOption = () => new Option('--plugin <module>', 'load custom ops from a JavaScript module (repeatable)').default([]).argParser(collect);
 
 export function registerReviewCommands(program: Command): void {
   program
@@ -30,21 +21,23 @@ export function registerReviewCommands(program: Command): void {
     .description('semantic diff of two specs: layers added, removed and changed, shapes, parameters, MACs (exit 0 same, 1 different, 2 trouble)')
     .argument('<a>', 'left side: a spec file, REV:path (read from git), or the same file as <b> with other --left-set values')
     .argument('<b>', 'right side')
-    .addOption(setOption())
+    .addOption(setOption('--set <name=value>', 'set a spec parameter on both sides; the value is read as YAML (repeatable)'))
     .addOption(setOption('--left-set <name=value>', 'set a parameter of the left side only (repeatable)'))
     .addOption(setOption('--right-set <name=value>', 'set a parameter of the right side only (repeatable)'))
     .addOption(new Option('--format <format>', 'report format').choices(['text', 'markdown', 'json']).default('text'))
     .addOption(pluginOption())
-    .action(async (a: string, b: string, o: { set: string[]; leftSet: string[]; rightSet: string[]; format: 'text' | 'markdown' | 'json'; plugin: string[] }) => {
+    .addOption(resourceLimitOption())
+    .addOption(rootOption())
+    .action(async (a: string, b: string, o: { set: string[]; leftSet: string[]; rightSet: string[]; format: 'text' | 'markdown' | 'json'; plugin: string[]; limit: string[]; allowOutsideRoot?: boolean }) => {
       const { runDiff } = await import('./diff.js');
-      emit(runDiff(a, b, { set: o.set, leftSet: o.leftSet, rightSet: o.rightSet, format: o.format, registry: await registryWithPlugins(o.plugin) }));
+      emit(runDiff(a, b, { set: o.set, leftSet: o.leftSet, rightSet: o.rightSet, format: o.format, registry: await registryWithPlugins(o.plugin), ...compileFlags(o) }));
     });
 
   program
     .command('graph')
     .description('draw the model (shapes, parameters, blocks as clusters) as DOT, Mermaid, SVG or PNG')
     .argument('<spec>', 'spec file')
-    .addOption(setOption('--set <name=value>', 'set a spec parameter; the value is read as YAML (repeatable)'))
+    .addOption(setOption())
     .addOption(new Option('--format <format>', 'output format (default: from --out, else dot)').choices(['dot', 'mermaid', 'svg', 'png']))
     .option('--out <file>', 'write to this file instead of standard output')
     .option('--force', 'replace an --out file that modelspec graph did not write')
@@ -52,7 +45,9 @@ export function registerReviewCommands(program: Command): void {
     .addOption(new Option('--direction <dir>', 'top to bottom or left to right').choices(['TB', 'LR']).default('TB'))
     .addOption(new Option('--scale <factor>', 'PNG pixels per point').argParser(positiveNumber))
     .addOption(pluginOption())
-    .action(async (spec: string, o: { set: string[]; format?: 'dot' | 'mermaid' | 'svg' | 'png'; out?: string; depth?: number; direction: 'TB' | 'LR'; scale?: number; force?: boolean; plugin: string[] }) => {
+    .addOption(resourceLimitOption())
+    .addOption(rootOption())
+    .action(async (spec: string, o: { set: string[]; format?: 'dot' | 'mermaid' | 'svg' | 'png'; out?: string; depth?: number; direction: 'TB' | 'LR'; scale?: number; force?: boolean; plugin: string[]; limit: string[]; allowOutsideRoot?: boolean }) => {
       const { runGraph } = await import('./graph.js');
       emit(await runGraph(spec, {
         set: o.set,
@@ -64,6 +59,7 @@ export function registerReviewCommands(program: Command): void {
         ...(o.force ? { force: true } : {}),
         tty: !!process.stdout.isTTY,
         registry: await registryWithPlugins(o.plugin),
+        ...compileFlags(o),
       }));
     });
 

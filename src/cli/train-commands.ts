@@ -4,20 +4,9 @@
  * program by `registerTrainCommands`; each loads its implementation, and TensorFlow.js, on first
  * use, so the static commands start as fast as before and never load TensorFlow.js.
  */
-import { Command, InvalidArgumentError, Option } from 'commander';
+import { Command, Option } from 'commander';
 import { registryWithPlugins } from './plugins.js';
-
-const collect = (v: string, prev: string[]) => [...prev, v];
-const positiveInt = (v: string) => {
-  const n = Number(v);
-  if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError('expected a whole number >= 1');
-  return n;
-};
-const nonNegativeInt = (v: string) => {
-  const n = Number(v);
-  if (!Number.isInteger(n) || n < 0) throw new InvalidArgumentError('expected a whole number >= 0');
-  return n;
-};
+import { nonNegativeInt, pluginOption, positiveInt, setOption } from './options.js';
 
 const backendOption = () => new Option('--backend <name>', 'TensorFlow.js backend (default: the best present, node > wasm > cpu)').choices(['node', 'wasm', 'cpu']);
 const datasetOption = (what: string) => new Option('--dataset <name>', what).choices(['mnist', 'cifar10']);
@@ -32,8 +21,8 @@ export function registerTrainCommands(program: Command): void {
     .command('train')
     .description("train a spec with its training: recipe (flags override it); writes checkpoints, the model, a metrics log and a chart to --out")
     .argument('<spec>', 'spec file')
-    .addOption(new Option('--set <name=value>', 'set a spec parameter; the value is read as YAML (repeatable)').default([]).argParser(collect))
-    .addOption(new Option('--plugin <module>', 'load custom ops from a JavaScript module (repeatable)').default([]).argParser(collect))
+    .addOption(setOption())
+    .addOption(pluginOption())
     .addOption(datasetOption("dataset (default: the recipe's)"))
     .addOption(dataDirOption())
     .option('--download', 'download CIFAR-10 into --data-dir (or the cache) when its files are missing; needs network access')

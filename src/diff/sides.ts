@@ -5,7 +5,7 @@
 import { execFileSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { isAbsolute, join, relative, resolve } from 'node:path';
-import { compileSource, fsHost, parseSpec, type CompileResult, type FrontEndResult, type Host } from '../index.js';
+import { compileSource, fsHost, parseSpec, type CompileOptions, type CompileResult, type FrontEndResult, type Host } from '../index.js';
 import { Sources } from '../diagnostics/sources.js';
 import { diag } from '../diagnostics/diagnostics.js';
 import type { OpRegistry } from '../ops/index.js';
@@ -102,6 +102,8 @@ export interface LoadOptions {
   label?: string;
   /** Read `use:` files through this host (default: the side's own). */
   host?: Host;
+  /** Resource limits (--limit) and whether `use:` may leave the project (--allow-outside-root). */
+  compile?: Pick<CompileOptions, 'limits' | 'allowOutsideRoot'>;
   /**
    * Parses of files read from disk, by path and text, shared by the two sides: the same file with
    * other parameters (the common case) is parsed and validated once.
@@ -140,7 +142,7 @@ export function loadSide(arg: string, opts: LoadOptions): LoadedSide {
     const code = (e as NodeJS.ErrnoException).code;
     return { label, result: failed(sources, `cannot read '${arg}' (${code === 'ENOENT' && src.kind === 'file' ? 'ENOENT' : firstLine(e)})`) };
   }
-  const compileOpts = { registry: opts.registry, host, sources };
+  const compileOpts = { ...opts.compile, registry: opts.registry, host, sources };
   let front: FrontEndResult | undefined;
   if (opts.parsed && src.kind === 'file' && !opts.host) {
     const key = `${file}\0${text}`;

@@ -1,0 +1,44 @@
+/**
+ * Options and argument parsers shared by the commands (src/cli/main.ts, review-commands.ts,
+ * train-commands.ts), so a flag reads and behaves the same on every command that has it.
+ */
+import { InvalidArgumentError, Option } from 'commander';
+import { LIMIT_NAMES, type Limits } from '../limits.js';
+import type { CompileOptions } from '../index.js';
+import { UsageError } from './plugins.js';
+
+export const collect = (v: string, prev: string[]) => [...prev, v];
+
+const wholeNumber = (min: number) => (v: string) => {
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < min) throw new InvalidArgumentError(`expected a whole number >= ${min}`);
+  return n;
+};
+export const nonNegativeInt = wholeNumber(0);
+export const positiveInt = wholeNumber(1);
+
+export const setOption = (flag = '--set <name=value>', what = 'set a spec parameter; the value is read as YAML (repeatable)') =>
+  new Option(flag, what).default([]).argParser(collect);
+export const pluginOption = () => new Option('--plugin <module>', 'load custom ops from a JavaScript module (repeatable)').default([]).argParser(collect);
+/** The compiler's resource limits (src/limits.ts); `train`'s and `evaluate`'s --limit is a number of examples instead. */
+export const resourceLimitOption = () => new Option('--limit <name=value>', `raise or lower a resource limit (repeatable): ${LIMIT_NAMES.join(', ')}`).default([]).argParser(collect);
+export const rootOption = () => new Option('--allow-outside-root', "allow use: of files outside the spec's project");
+
+function parseLimits(args: readonly string[]): Partial<Limits> {
+  const limits: Partial<Limits> = {};
+  for (const a of args) {
+    const [name, value] = a.split('=');
+    if (!name || !(LIMIT_NAMES as string[]).includes(name)) throw new UsageError(`--limit ${a}: unknown limit; the limits are ${LIMIT_NAMES.join(', ')}`);
+    const n = Number(value);
+    if (!Number.isSafeInteger(n) || n < 1) throw new UsageError(`--limit ${a}: expected ${name}=<a whole number >= 1>`);
+    limits[name as keyof Limits] = n;
+  }
+  return limits;
+}
+
+export type CompileFlags = Pick<CompileOptions, 'limits' | 'allowOutsideRoot'>;
+
+/** --limit and --allow-outside-root, as compile options. */
+export const compileFlags = (o: { limit: string[]; allowOutsideRoot?: boolean }): { compile: CompileFlags } => ({
+  compile: { limits: parseLimits(o.limit), ...(o.allowOutsideRoot ? { allowOutsideRoot: true } : {}) },
+});
