@@ -10,6 +10,8 @@
  * 'same', 'valid' and explicit padding, windows larger than their stride (overlapping) and ties in
  * max pooling; the size thresholds of the kernels are lowered so that the fast paths run on them.
  * The gradients of Sum and Mean that the module replaces on wasm are compared through tf.grad.
+ * The optional native kernels are switched off here (wasmKernelOptions.native), so that these are
+ * the XNNPACK and JS paths; test/native-kernels.test.ts tests the native ones.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import fc from 'fast-check';
@@ -25,6 +27,8 @@ beforeAll(async () => {
   await loadTf('cpu'); // both backends initialised; the current one does not matter for direct kernel calls
   // Take the fast paths on small shapes too.
   wasmKernelOptions.reduceMinSize = 0;
+  // The XNNPACK and JS paths, not the native kernels (test/native-kernels.test.ts tests those).
+  wasmKernelOptions.native = false;
 });
 
 afterAll(() => {

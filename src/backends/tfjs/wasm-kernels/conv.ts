@@ -19,17 +19,26 @@
  * is the convolution's own (no copy of dy); the dilation is one PadV2 of dy seen as
  * [N*Ho, 1, Wo, 1, C]. (Paddings larger than the kernel, possible with explicit padding, are
  * handled by one JS pass that places dy in a zero grid, dropping what falls outside.)
+ *
+ * With the native kernels loaded (native.ts), Conv2D, FusedConv2D (bias and linear/relu/relu6)
+ * and both gradients run on them instead, on views of the heap, for float32 NHWC tensors with
+ * dilation 1; anything else takes the paths above (Conv2D and FusedConv2D: the backend's own).
  */
 import type { KernelFunc, TensorInfo } from '@tensorflow/tfjs';
 import { sizeOf, type Heap } from './heap.js';
 import { wasmKernelOptions } from './options.js';
+import { activeNativeKernels, countNativeCall, type NativeKernels } from './native.js';
 
 interface ConvAttrs {
   strides: number | [number, number];
   pad: 'valid' | 'same' | number | [[number, number], [number, number], [number, number], [number, number]];
   dataFormat: 'NHWC' | 'NCHW';
   dimRoundingMode?: 'floor' | 'round' | 'ceil';
+  dilations?: number | [number, number];
 }
+
+/** The fused activations the native kernels apply (others: the backend's FusedConv2D). */
+const NATIVE_ACTIVATIONS: Record<string, number> = { linear: 0, relu: 1, relu6: 2 };
 
 type Shape4 = [number, number, number, number];
 
@@ -41,6 +50,24 @@ function useIm2col(ci: number, kh: number, kw: number): boolean {
 
 export function convKernels(heapOf: (backend: unknown) => Heap, native: (name: string) => KernelFunc | undefined): Record<string, KernelFunc> {
   return {
+    Conv2D: (args) => {
+      const { x, filter } = args.inputs as { x: TensorInfo; filter: TensorInfo };
+      const a = args.attrs as unknown as ConvAttrs;
+      const nk = activeNativeKernels();
+      if (!nk || !nativeConvFits(x, filter, a)) return native('Conv2D')!(explicitSamePadding(heapOf(args.backend), args));
+      return nativeConv2D(heapOf(args.backend), nk, 'Conv2D', x, filter, a, undefined, 0);
+    },
+
+    FusedConv2D: (args) => {
+      const { x, filter, bias, preluActivationWeights } = args.inputs as { x: TensorInfo; filter: TensorInfo; bias?: TensorInfo; preluActivationWeights?: TensorInfo };
+      const a = args.attrs as unknown as ConvAttrs & { activation?: string };
+      const nk = activeNativeKernels();
+      const act = NATIVE_ACTIVATIONS[a.activation ?? 'linear'];
+      const biasFits = !bias || (bias.dtype === 'float32' && bias.shape.length === 1 && bias.shape[0] === filter.shape[3]);
+      if (!nk || act === undefined || preluActivationWeights || !biasFits || !nativeConvFits(x, filter, a)) return native('FusedConv2D')!(explicitSamePadding(heapOf(args.backend), args));
+      return nativeConv2D(heapOf(args.backend), nk, 'FusedConv2D', x, filter, a, bias, act);
+    },
+
     Conv2DBackpropFilter: (args) => {
       const { x, dy } = args.inputs as { x: TensorInfo; dy: TensorInfo };
       const a = args.attrs as unknown as ConvAttrs & { filterShape: Shape4 };
@@ -48,6 +75,13 @@ export function convKernels(heapOf: (backend: unknown) => Heap, native: (name: s
       const h = heapOf(args.backend);
       const info = h.tf.backend_util.computeConv2DInfo(x.shape as Shape4, a.filterShape, a.strides, 1, a.pad as never, a.dimRoundingMode, false, 'channelsLast');
       if (sizeOf(x.shape) === 0 || sizeOf(dy.shape) === 0) return zeros(h, a.filterShape);
+      const nk = activeNativeKernels();
+      if (nk && x.dtype === 'float32' && dy.dtype === 'float32' && sameShape(dy.shape, info.outShape)) {
+        const out = h.out(a.filterShape);
+        nk.conv2dBackpropFilter(h.f32(x), h.f32(dy), h.f32(out), nativeConvParams(info));
+        countNativeCall('Conv2DBackpropFilter');
+        return out;
+      }
       return useIm2col(info.inChannels, info.filterHeight, info.filterWidth) ? filterGradIm2col(h, x, dy, info) : filterGradConv(h, x, dy, info);
     },
 
@@ -58,9 +92,77 @@ export function convKernels(heapOf: (backend: unknown) => Heap, native: (name: s
       const h = heapOf(args.backend);
       const info = h.tf.backend_util.computeConv2DInfo(a.inputShape, filter.shape as Shape4, a.strides, 1, a.pad as never, a.dimRoundingMode, false, 'channelsLast');
       if (sizeOf(dy.shape) === 0 || sizeOf(filter.shape) === 0) return zeros(h, a.inputShape);
+      const nk = activeNativeKernels();
+      if (nk && dy.dtype === 'float32' && filter.dtype === 'float32' && sameShape(dy.shape, info.outShape)) {
+        const out = h.out(a.inputShape);
+        nk.conv2dBackpropInput(h.f32(dy), h.f32(filter), h.f32(out), nativeConvParams(info));
+        countNativeCall('Conv2DBackpropInput');
+        return out;
+      }
       return inputGrad(h, dy, filter, info);
     },
   };
+}
+
+/**
+ * The backend's Conv2D and FusedConv2D with pad 'same' and unequal strides compute wrong values
+ * (tfjs-backend-wasm 4.22: x [1, 1, 4, 1], filter [2, 1, 1, 6], strides [1, 2]; XNNPACK's own
+ * 'same' mode); the same padding given explicitly is right. So 'same' goes to them explicitly.
+ */
+function explicitSamePadding(h: Heap, args: Parameters<KernelFunc>[0]): Parameters<KernelFunc>[0] {
+  const { x, filter } = args.inputs as { x: TensorInfo; filter: TensorInfo };
+  const a = args.attrs as unknown as ConvAttrs;
+  if (a.pad !== 'same' || a.dataFormat === 'NCHW' || x.shape.length !== 4 || filter.shape.length !== 4) return args;
+  const info = h.tf.backend_util.computeConv2DInfo(x.shape as Shape4, filter.shape as Shape4, a.strides, a.dilations ?? 1, 'same', a.dimRoundingMode, false, 'channelsLast');
+  const { top, bottom, left, right } = info.padInfo;
+  return { ...args, attrs: { ...args.attrs, pad: [[0, 0], [top, bottom], [left, right], [0, 0]] } as never };
+}
+
+const sameShape = (a: readonly number[], b: readonly number[]) => a.length === b.length && a.every((d, i) => d === b[i]);
+
+/** What the native convolution covers: float32 NHWC, rank 4, dilation 1, no empty operand. */
+function nativeConvFits(x: TensorInfo, filter: TensorInfo, a: ConvAttrs): boolean {
+  const d = a.dilations;
+  const unitDilation = d === undefined || d === 1 || (Array.isArray(d) && d.every((v) => v === 1));
+  return (
+    a.dataFormat !== 'NCHW' &&
+    unitDilation &&
+    x.dtype === 'float32' &&
+    filter.dtype === 'float32' &&
+    x.shape.length === 4 &&
+    filter.shape.length === 4 &&
+    x.shape[3] === filter.shape[2] &&
+    sizeOf(x.shape) > 0 &&
+    sizeOf(filter.shape) > 0
+  );
+}
+
+/** [n, h, w, cin, ho, wo, cout, kh, kw, sh, sw, padTop, padLeft], as native/src/addon.cpp reads them. */
+export function nativeConvParams(info: ConvInfo): Int32Array {
+  return Int32Array.of(
+    info.batchSize,
+    info.inHeight,
+    info.inWidth,
+    info.inChannels,
+    info.outHeight,
+    info.outWidth,
+    info.outChannels,
+    info.filterHeight,
+    info.filterWidth,
+    info.strideHeight,
+    info.strideWidth,
+    info.padInfo.top,
+    info.padInfo.left,
+  );
+}
+
+function nativeConv2D(h: Heap, nk: NativeKernels, name: string, x: TensorInfo, filter: TensorInfo, a: ConvAttrs, bias: TensorInfo | undefined, act: number): TensorInfo {
+  const info = h.tf.backend_util.computeConv2DInfo(x.shape as Shape4, filter.shape as Shape4, a.strides, 1, a.pad as never, a.dimRoundingMode, false, 'channelsLast');
+  const out = h.out(info.outShape);
+  // Views after the last allocation (heap.ts).
+  if (sizeOf(info.outShape) > 0) nk.conv2d(h.f32(x), h.f32(filter), h.f32(out), nativeConvParams(info), bias ? h.f32(bias) : null, act);
+  countNativeCall(name);
+  return out;
 }
 
 type ConvInfo = ReturnType<Heap['tf']['backend_util']['computeConv2DInfo']>;

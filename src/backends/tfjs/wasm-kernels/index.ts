@@ -4,8 +4,9 @@
  * backend name 'wasm' only; the cpu and node backends are untouched. What each does and why:
  *
  * - conv.ts: Conv2DBackpropFilter, Conv2DBackpropInput (any stride and padding) through XNNPACK's
- *   Conv2D or matrix product.
- * - pool.ts: MaxPoolGrad, AvgPoolGrad in JS.
+ *   Conv2D or matrix product; with the optional native kernels (native.ts, native/) loaded, these
+ *   and Conv2D, FusedConv2D run on them (else Conv2D and FusedConv2D are the backend's own).
+ * - pool.ts: MaxPoolGrad (native when loaded), AvgPoolGrad in JS.
  * - reduce.ts: Sum and Mean over leading axes (bias and BatchNorm gradients) as XNNPACK average pooling.
  * - matmul.ts: BatchMatMul with transposes or a batch, on XNNPACK's fast path.
  * - layout.ts: Tile, Slice in JS; Identity and same-dtype Cast share their input's data.
@@ -29,9 +30,12 @@ import { matMulKernels } from './matmul.js';
 import { registerReductionGradients } from './grads.js';
 
 export { wasmKernelOptions } from './options.js';
+export { nativeKernels, nativeStatus, nativeCalls, type NativeKernels } from './native.js';
 
 /** The kernel names registered for 'wasm'. */
 export const WASM_TRAINING_KERNELS = [
+  'Conv2D',
+  'FusedConv2D',
   'Conv2DBackpropFilter',
   'Conv2DBackpropInput',
   'MaxPoolGrad',

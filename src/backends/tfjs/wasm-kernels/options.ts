@@ -11,4 +11,6 @@ export const wasmKernelOptions: {
   im2colChunk: number;
   /** Sum and Mean over leading axes take the fast path from this many elements on (else the backend's loop). */
   reduceMinSize: number;
-} = { filterGrad: 'auto', im2colMaxTaps: 32, im2colChunk: 8192, reduceMinSize: 4096 };
+  /** Use the native kernels (native.ts) when they are loaded; tests turn this off to exercise the wasm paths. */
+  native: boolean;
+} = { filterGrad: 'auto', im2colMaxTaps: 32, im2colChunk: 8192, reduceMinSize: 4096, native: true };
