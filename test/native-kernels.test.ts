@@ -59,7 +59,7 @@ describe('the native kernels are there', () => {
       const s = nativeStatus();
       expect(s.kernels, `native kernels missing: ${s.reason} (run npm run build; set MODELSPEC_NATIVE=0 to test without them)`).toBeDefined();
       expect(isas).toContain('avx2');
-      expect(describeBackend('wasm')).toMatch(/convolutions and max-pool gradients on native (AVX2|AVX-512) kernels/);
+      expect(describeBackend('wasm')).toMatch(/convolutions, batch normalisation and max-pool gradients on native (AVX2|AVX-512) kernels/);
     });
 
     it('its functions check their arguments (types, lengths) instead of reading past them', () => {
@@ -68,6 +68,8 @@ describe('the native kernels are there', () => {
       expect(() => nk.conv2d(new Float32Array(9), new Float32Array(1), new Float32Array(8), p)).toThrow(/y has 8 elements, the shapes need 9/);
       expect(() => nk.conv2dBackpropFilter(new Float32Array(9), new Float32Array(9), new Float32Array(1), Int32Array.of(1, 3))).toThrow(/params/);
       expect(() => nk.maxPoolGrad(new Float64Array(9) as never, new Float32Array(9), new Float32Array(9), Int32Array.of(1, 3, 3, 1, 3, 3, 1, 1, 1, 1, 0, 0))).toThrow(/Float32Array/);
+      expect(() => nk.batchNorm(new Float32Array(10), new Float32Array(4), new Float32Array(4), null, null, 1e-3, new Float32Array(10))).toThrow(/not a multiple of the channels/);
+      expect(() => nk.batchNorm(new Float32Array(8), new Float32Array(4), new Float32Array(3), null, null, 1e-3, new Float32Array(8))).toThrow(/variance has 3 elements, the shapes need 4/);
       // A view with an offset into a larger buffer (as the wasm heap's views are): only its own elements are touched.
       const buf = new Float32Array(64).fill(7);
       nk.conv2d(new Float32Array(9).fill(1), Float32Array.of(2), buf.subarray(20, 29), p);
@@ -316,13 +318,51 @@ describe(`MaxPoolGrad (${mode}) against the cpu backend`, () => {
 
 // ---------------------------------------------------------------------------------------------
 
+describe(`FusedBatchNorm (${mode}) against the cpu backend`, () => {
+  it(`${RUNS.numRuns} random shapes (rank 1-4, channels 1-37, with and without offset and scale): max |y - y_cpu| <= 1e-6 * max(1, max |y_cpu|)`, () => {
+    fc.assert(
+      fc.property(
+        fc.record({
+          lead: fc.array(fc.integer({ min: 1, max: 6 }), { minLength: 0, maxLength: 3 }),
+          c: fc.oneof(fc.integer({ min: 1, max: 5 }), fc.integer({ min: 6, max: 37 })),
+          offset: fc.boolean(),
+          scale: fc.boolean(),
+          eps: fc.constantFrom(1e-3, 1e-5, 0.1),
+          seed: fc.integer({ min: 1, max: 2 ** 31 - 1 }),
+        }),
+        (c) => {
+          const shape = [...c.lead, c.c];
+          const ch = (seed: number, lo: number, hi: number) => ({ values: values(seed, c.c, lo, hi), shape: [c.c] });
+          compare(
+            'FusedBatchNorm',
+            {
+              x: { values: values(c.seed, size(shape), -3, 3), shape },
+              mean: ch(c.seed + 1, -1, 1),
+              variance: ch(c.seed + 2, 0.01, 2),
+              offset: c.offset ? ch(c.seed + 3, -1, 1) : undefined,
+              scale: c.scale ? ch(c.seed + 4, -2, 2) : undefined,
+            },
+            { varianceEpsilon: c.eps },
+            1,
+            1e-6,
+          );
+        },
+      ),
+      RUNS,
+    );
+  });
+});
+
+// ---------------------------------------------------------------------------------------------
+
 describe('in use', () => {
-  it(DISABLED ? 'a training step and a prediction of a conv + max-pool model make no native call' : 'a training step of a conv + max-pool model runs Conv2D and both gradients and MaxPoolGrad natively; a prediction runs FusedConv2D natively', async () => {
+  it(DISABLED ? 'a training step and a prediction of a conv + batch-norm + max-pool model make no native call' : 'a training step of a conv + batch-norm + max-pool model runs Conv2D and both gradients, FusedBatchNorm and MaxPoolGrad natively; a prediction runs FusedConv2D natively', async () => {
     const before = { ...nativeCalls };
     await tf.setBackend('wasm');
     const model = tf.sequential({
       layers: [
         tf.layers.conv2d({ inputShape: [9, 9, 3], filters: 5, kernelSize: 3, activation: 'relu', padding: 'same' }),
+        tf.layers.batchNormalization(),
         tf.layers.maxPooling2d({ poolSize: 2 }),
         tf.layers.conv2d({ filters: 6, kernelSize: 2, strides: 2, activation: 'relu' }),
         tf.layers.flatten(),
@@ -338,7 +378,7 @@ describe('in use', () => {
     const moved = (k: string) => (nativeCalls[k] ?? 0) - (before[k] ?? 0);
     tf.dispose([x, y, p]);
     model.dispose();
-    for (const k of ['Conv2D', 'Conv2DBackpropInput', 'Conv2DBackpropFilter', 'MaxPoolGrad', 'FusedConv2D']) {
+    for (const k of ['Conv2D', 'Conv2DBackpropInput', 'Conv2DBackpropFilter', 'MaxPoolGrad', 'FusedConv2D', 'FusedBatchNorm']) {
       if (DISABLED) expect(moved(k), k).toBe(0);
       else expect(moved(k), k).toBeGreaterThan(0);
     }

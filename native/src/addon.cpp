@@ -7,6 +7,9 @@
 //   conv2dBackpropInput(dy, w, dx, params)              dx (every element written)
 //   conv2dBackpropFilter(x, dy, dw, params)             dw
 //   maxPoolGrad(x, dy, dx, poolParams)                  dx (every element written)
+//   batchNorm(x, mean, variance, offset?, scale?, epsilon, y)
+//                                                       y = offset + (x - mean) * scale / sqrt(variance + epsilon),
+//                                                       per channel (the last axis: mean's length)
 // params: Int32Array [n, h, w, cin, ho, wo, cout, kh, kw, sh, sw, padTop, padLeft];
 // poolParams: Int32Array [n, h, w, c, ho, wo, fh, fw, sh, sw, padTop, padLeft].
 // Also `isa` ('avx512' or 'avx2': the kernels in use) and setIsa(name) (tests, benchmarks).
@@ -15,6 +18,7 @@
 // file is compiled for the baseline x86-64 instruction set, so that check itself runs anywhere.
 // Every function checks its arguments' types and lengths against the shapes before touching memory.
 #include <node_api.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -188,6 +192,49 @@ napi_value MaxPoolGrad(napi_env env, napi_callback_info info) {
   return undefined(env);
 }
 
+// Batch normalisation at inference: memory-bound, one pass; plain C++ that the compiler
+// vectorises for the baseline instruction set (SSE2), which is enough to read and write at memory speed.
+napi_value BatchNorm(napi_env env, napi_callback_info info) {
+  Args a;
+  if (!get_args(env, info, a, 7)) return nullptr;
+  bool isTyped = false;
+  napi_typedarray_type type;
+  size_t channels = 0, total = 0;
+  void* ptr = nullptr;
+  if (!check(env, napi_is_typedarray(env, a.v[1], &isTyped))) return nullptr;
+  if (!isTyped || !check(env, napi_get_typedarray_info(env, a.v[1], &type, &channels, &ptr, nullptr, nullptr)) || type != napi_float32_array)
+    return fail(env, "modelspec native kernels: mean must be a Float32Array"), nullptr;
+  if (!check(env, napi_is_typedarray(env, a.v[0], &isTyped))) return nullptr;
+  if (!isTyped || !check(env, napi_get_typedarray_info(env, a.v[0], &type, &total, &ptr, nullptr, nullptr)) || type != napi_float32_array)
+    return fail(env, "modelspec native kernels: x must be a Float32Array"), nullptr;
+  if (channels == 0 || total % channels != 0) return fail(env, "modelspec native kernels: x's length is not a multiple of the channels"), nullptr;
+  const int64_t c = (int64_t)channels, n = (int64_t)total;
+  const float *x, *mean, *var, *offset = nullptr, *scale = nullptr;
+  float* y;
+  double eps = 0;
+  if (!typed(env, a.v[0], napi_float32_array, "x", n, &x) || !typed(env, a.v[1], napi_float32_array, "mean", c, &mean) ||
+      !typed(env, a.v[2], napi_float32_array, "variance", c, &var) ||
+      (!is_nullish(env, a.v[3]) && !typed(env, a.v[3], napi_float32_array, "offset", c, &offset)) ||
+      (!is_nullish(env, a.v[4]) && !typed(env, a.v[4], napi_float32_array, "scale", c, &scale)) ||
+      !check(env, napi_get_value_double(env, a.v[5], &eps)) || !typed(env, a.v[6], napi_float32_array, "y", n, &y))
+    return nullptr;
+  float* factor = static_cast<float*>(malloc(sizeof(float) * 3 * c));
+  if (!factor) return fail(env, "modelspec native kernels: out of memory"), nullptr;
+  float *shift = factor + c, *mu = factor + 2 * c;
+  for (int64_t k = 0; k < c; k++) {
+    factor[k] = (scale ? scale[k] : 1.0f) / sqrtf(var[k] + (float)eps);
+    shift[k] = offset ? offset[k] : 0.0f;
+    mu[k] = mean[k];
+  }
+  for (int64_t i = 0; i < n; i += c) {
+    const float* xi = x + i;
+    float* yi = y + i;
+    for (int64_t k = 0; k < c; k++) yi[k] = shift[k] + (xi[k] - mu[k]) * factor[k];
+  }
+  free(factor);
+  return undefined(env);
+}
+
 napi_value string(napi_env env, const char* s) {
   napi_value v;
   napi_create_string_utf8(env, s, NAPI_AUTO_LENGTH, &v);
@@ -231,6 +278,7 @@ NAPI_MODULE_INIT() {
       {"conv2dBackpropInput", nullptr, Conv2dBackpropInput, nullptr, nullptr, nullptr, napi_enumerable, nullptr},
       {"conv2dBackpropFilter", nullptr, Conv2dBackpropFilter, nullptr, nullptr, nullptr, napi_enumerable, nullptr},
       {"maxPoolGrad", nullptr, MaxPoolGrad, nullptr, nullptr, nullptr, napi_enumerable, nullptr},
+      {"batchNorm", nullptr, BatchNorm, nullptr, nullptr, nullptr, napi_enumerable, nullptr},
       {"setIsa", nullptr, SetIsa, nullptr, nullptr, nullptr, napi_enumerable, nullptr},
       {"isa", nullptr, nullptr, GetIsa, nullptr, nullptr, napi_enumerable, nullptr},
   };

@@ -15,6 +15,18 @@ namespace ms_avx2 {
 
 namespace {
 
+// A window element's gradient: written (STORE: windows do not overlap) or added, nc <= 8 lanes.
+template <bool STORE>
+inline void put(float* d, __m256 add, bool full, int nc) {
+  if (STORE) {
+    if (full) _mm256_storeu_ps(d, add);
+    else vstore_n(d, add, nc);
+  } else {
+    if (full) _mm256_storeu_ps(d, _mm256_add_ps(_mm256_loadu_ps(d), add));
+    else vstore_n(d, _mm256_add_ps(vload_n(d, nc), add), nc);
+  }
+}
+
 // One window, channels c0 .. c0 + nc - 1 (nc <= 8): the position of the first maximum among the
 // K window elements at xi + off[k] (row-major window order), then its gradient: with STORE
 // (windows do not overlap, so each dx element belongs to one window) every element of the window
@@ -35,13 +47,7 @@ inline void pool_window(const float* xi, float* dxi, const int64_t* off, int kn,
   for (int k = 0; k < n; k++) {
     float* d = dxi + off[k] + c0;
     const __m256 add = _mm256_and_ps(gv, _mm256_cmp_ps(at, _mm256_set1_ps((float)k), _CMP_EQ_OQ));
-    if (STORE) {
-      if (full) _mm256_storeu_ps(d, add);
-      else vstore_n(d, add, nc);
-    } else {
-      if (full) _mm256_storeu_ps(d, _mm256_add_ps(_mm256_loadu_ps(d), add));
-      else vstore_n(d, _mm256_add_ps(vload_n(d, nc), add), nc);
-    }
+    put<STORE>(d, add, full, nc);
   }
 }
 
@@ -65,13 +71,7 @@ inline void pool_window4(const float* xi, float* dxi, const int64_t* off, const 
     const __m256 add = _mm256_and_ps(gv, _mm256_andnot_ps(later, gt[k]));
     later = _mm256_or_ps(later, gt[k]);
     float* d = dxi + off[k] + c0;
-    if (STORE) {
-      if (full) _mm256_storeu_ps(d, add);
-      else vstore_n(d, add, nc);
-    } else {
-      if (full) _mm256_storeu_ps(d, _mm256_add_ps(_mm256_loadu_ps(d), add));
-      else vstore_n(d, _mm256_add_ps(vload_n(d, nc), add), nc);
-    }
+    put<STORE>(d, add, full, nc);
   }
 }
 

@@ -89,7 +89,7 @@ export function describeBackend(b: BackendName): string {
   if (b === 'wasm') {
     const nk = activeNativeKernels();
     const isa = nk ? ({ avx2: 'AVX2', avx512: 'AVX-512' }[nk.isa] ?? nk.isa) : undefined;
-    return `wasm (WebAssembly, XNNPACK; training kernels from modelspec${isa ? `; convolutions and max-pool gradients on native ${isa} kernels` : ''})`;
+    return `wasm (WebAssembly, XNNPACK; training kernels from modelspec${isa ? `; convolutions, batch normalisation and max-pool gradients on native ${isa} kernels` : ''})`;
   }
   return {
     node: 'node (native TensorFlow via @tensorflow/tfjs-node)',

@@ -9,6 +9,7 @@
  * - pool.ts: MaxPoolGrad (native when loaded), AvgPoolGrad in JS.
  * - reduce.ts: Sum and Mean over leading axes (bias and BatchNorm gradients) as XNNPACK average pooling.
  * - matmul.ts: BatchMatMul with transposes or a batch, on XNNPACK's fast path.
+ * - norm.ts: FusedBatchNorm (batch normalisation at inference) on the native kernels when loaded.
  * - layout.ts: Tile, Slice in JS; Identity and same-dtype Cast share their input's data.
  * - grads.ts: the gradients of Sum and Mean (tfjs-core's build a tensor of ones in JS) tile dy
  *   instead when they run on wasm.
@@ -27,6 +28,7 @@ import { reduceKernels } from './reduce.js';
 import { poolKernels } from './pool.js';
 import { convKernels } from './conv.js';
 import { matMulKernels } from './matmul.js';
+import { normKernels } from './norm.js';
 import { registerReductionGradients } from './grads.js';
 
 export { wasmKernelOptions } from './options.js';
@@ -43,6 +45,7 @@ export const WASM_TRAINING_KERNELS = [
   'Sum',
   'Mean',
   'BatchMatMul',
+  'FusedBatchNorm',
   'Tile',
   'Slice',
   'Identity',
@@ -67,6 +70,7 @@ export function registerWasmTrainingKernels(tf: Tf): void {
     ...poolKernels(heapOf, native),
     ...reduceKernels(heapOf, native),
     ...matMulKernels(heapOf, native),
+    ...normKernels(heapOf, native),
     ...layoutKernels(heapOf, native),
   };
   for (const name of WASM_TRAINING_KERNELS) {

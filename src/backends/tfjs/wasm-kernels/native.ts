@@ -4,7 +4,8 @@
  * dist/native/modelspec_kernels.node when a C++ compiler is present (scripts/build-native.ts).
  * When it loads, the wasm backend's Conv2D, FusedConv2D, Conv2DBackpropInput,
  * Conv2DBackpropFilter and MaxPoolGrad run on it for the cases it covers (float32, NHWC,
- * dilation 1), directly on views of the wasm heap; otherwise they stay on XNNPACK and JS.
+ * dilation 1), and FusedBatchNorm, directly on views of the wasm heap; otherwise they stay on
+ * XNNPACK and JS.
  *
  * Loading never throws: the addon is absent (not built), refused (the CPU lacks AVX2/FMA: the
  * addon throws at load), or disabled (`MODELSPEC_NATIVE=0`), and nativeKernels() is undefined.
@@ -23,6 +24,8 @@ export interface NativeKernels {
   conv2dBackpropFilter(x: Float32Array, dy: Float32Array, dw: Float32Array, params: Int32Array): void;
   /** params: [n, h, w, c, ho, wo, fh, fw, sh, sw, padTop, padLeft]. */
   maxPoolGrad(x: Float32Array, dy: Float32Array, dx: Float32Array, params: Int32Array): void;
+  /** y = offset + (x - mean) * scale / sqrt(variance + epsilon), per channel (the last axis; mean's length). */
+  batchNorm(x: Float32Array, mean: Float32Array, variance: Float32Array, offset: Float32Array | null, scale: Float32Array | null, epsilon: number, y: Float32Array): void;
   /** The instruction set of the kernels in use. */
   readonly isa: 'avx2' | 'avx512';
   /** Switch instruction set (tests, benchmarks); returns the one now in use. */
