@@ -1,6 +1,6 @@
 /**
  * GFLOP/s of modelspec's native kernels (native/, see src/backends/tfjs/wasm-kernels/native.ts) on
- * the MNIST CNN's layers at batch 128, with each instruction set the CPU has:
+ * the MNIST CNN's and ResNet20's layers at batch 128, with each instruction set the CPU has:
  *
  *   npx tsx bench/native-kernels.ts [--reps N]
  *
@@ -39,28 +39,42 @@ const best = (f: () => void) => {
   return t;
 };
 
-const layers = [
-  { name: 'conv1 28x28x1 -> 26x26x64', n: 128, h: 28, w: 28, cin: 1, cout: 64 },
-  { name: 'conv2 13x13x64 -> 11x11x64', n: 128, h: 13, w: 13, cin: 64, cout: 64 },
-  { name: 'conv3 5x5x64 -> 3x3x64', n: 128, h: 5, w: 5, cin: 64, cout: 64 },
+// k: kernel size; s: stride; same: tfjs 'same' padding (else 'valid').
+type Layer = { name: string; n: number; h: number; w: number; cin: number; cout: number; k?: number; s?: number; same?: boolean };
+const layers: Layer[] = [
+  { name: 'MNIST conv1 28x28x1 -> 26x26x64', n: 128, h: 28, w: 28, cin: 1, cout: 64 },
+  { name: 'MNIST conv2 13x13x64 -> 11x11x64', n: 128, h: 13, w: 13, cin: 64, cout: 64 },
+  { name: 'MNIST conv3 5x5x64 -> 3x3x64', n: 128, h: 5, w: 5, cin: 64, cout: 64 },
+  // ResNet20 v1 (CIFAR-10) layers, batch 128, 'same' padding.
+  { name: 'ResNet 32x32x16 -> 32x32x16', n: 128, h: 32, w: 32, cin: 16, cout: 16, same: true },
+  { name: 'ResNet 16x16x32 -> 16x16x32', n: 128, h: 16, w: 16, cin: 32, cout: 32, same: true },
+  { name: 'ResNet 8x8x64 -> 8x8x64', n: 128, h: 8, w: 8, cin: 64, cout: 64, same: true },
+  { name: 'ResNet 32x32x16 -> 16x16x32 (stride 2)', n: 128, h: 32, w: 32, cin: 16, cout: 32, s: 2, same: true },
+  { name: 'ResNet 16x16x32 -> 8x8x64 (stride 2)', n: 128, h: 16, w: 16, cin: 32, cout: 64, s: 2, same: true },
+  { name: 'ResNet 1x1 32x32x16 -> 16x16x32 (stride 2)', n: 128, h: 32, w: 32, cin: 16, cout: 32, k: 1, s: 2, same: true },
 ];
 
 const initial = nk.isa;
 const isas = (['avx512', 'avx2'] as const).filter((isa) => nk.setIsa(isa) === isa);
 console.log(`native kernels: ${nativeStatus().path}; instruction sets: ${isas.join(', ')}; best of ${reps} calls`);
-console.log('| layer (batch 128, 3x3, valid) | isa | Conv2D ms (GFLOP/s) | Conv2DBackpropInput ms (GFLOP/s) | Conv2DBackpropFilter ms (GFLOP/s) |');
+console.log('| layer (batch 128, 3x3) | isa | Conv2D ms (GFLOP/s) | Conv2DBackpropInput ms (GFLOP/s) | Conv2DBackpropFilter ms (GFLOP/s) |');
 console.log('| --- | --- | ---: | ---: | ---: |');
 for (const l of layers) {
-  const ho = l.h - 2;
-  const wo = l.w - 2;
-  const params = Int32Array.of(l.n, l.h, l.w, l.cin, ho, wo, l.cout, 3, 3, 1, 1, 0, 0);
+  const k = l.k ?? 3;
+  const s = l.s ?? 1;
+  const ho = l.same ? Math.ceil(l.h / s) : Math.floor((l.h - k) / s) + 1;
+  const wo = l.same ? Math.ceil(l.w / s) : Math.floor((l.w - k) / s) + 1;
+  // tfjs 'same': the total padding max((out - 1) * s + k - in, 0), the smaller half before.
+  const pt = l.same ? Math.floor(Math.max((ho - 1) * s + k - l.h, 0) / 2) : 0;
+  const pl = l.same ? Math.floor(Math.max((wo - 1) * s + k - l.w, 0) / 2) : 0;
+  const params = Int32Array.of(l.n, l.h, l.w, l.cin, ho, wo, l.cout, k, k, s, s, pt, pl);
   const x = rand(l.n * l.h * l.w * l.cin);
-  const w = rand(9 * l.cin * l.cout);
+  const w = rand(k * k * l.cin * l.cout);
   const dy = rand(l.n * ho * wo * l.cout);
   const y = new Float32Array(dy.length);
   const dx = new Float32Array(x.length);
   const dw = new Float32Array(w.length);
-  const flop = 2 * l.n * ho * wo * l.cout * 9 * l.cin;
+  const flop = 2 * l.n * ho * wo * l.cout * k * k * l.cin;
   for (const isa of isas) {
     nk.setIsa(isa);
     const cell = (ms: number) => `${ms.toFixed(2)} (${(flop / ms / 1e6).toFixed(0)})`;

@@ -272,6 +272,35 @@ describe(`convolutions (${mode}) against the cpu backend`, () => {
       compare('Conv2DBackpropInput', { dy: o.dy, filter: o.filter }, { ...o.attrs, inputShape: [c.n, c.h, c.w, c.ci] }, 9 * c.co);
     }
   });
+  // Channel counts around the vector and tile widths (8/16/32 floats): panels of taps that cross
+  // kernel positions (cin not a multiple of the panel width), half-empty tiles (cout 16), ResNet20's
+  // stage shapes and its stride-2 transitions (3x3 and the 1x1 shortcut), at a small batch.
+  it('the three on ResNet-like shapes (channels 8/16/24/32/48 and odd ones, stride 1 and 2, same/valid, 3x3 and 1x1)', () => {
+    const cases: Array<Partial<ConvCase> & { h: number; ci: number; co: number }> = [
+      { h: 12, ci: 16, co: 16 },
+      { h: 9, ci: 16, co: 16, pad: 'valid' },
+      { h: 8, ci: 32, co: 32 },
+      { h: 6, ci: 64, co: 64, n: 1 },
+      { h: 11, ci: 16, co: 32, sh: 2, sw: 2 },
+      { h: 10, ci: 16, co: 32, sh: 2, sw: 2, pad: 'valid' },
+      { h: 8, ci: 32, co: 64, sh: 2, sw: 2 },
+      { h: 12, ci: 16, co: 32, kh: 1, kw: 1, sh: 2, sw: 2 },
+      { h: 7, ci: 8, co: 16 },
+      { h: 7, ci: 24, co: 24 },
+      { h: 7, ci: 48, co: 16, sh: 2, sw: 2 },
+      { h: 9, ci: 17, co: 15 },
+      { h: 7, ci: 33, co: 31, pad: 'valid' },
+      { h: 9, ci: 15, co: 16, sh: 2, sw: 1 },
+      { h: 6, ci: 3, co: 16 },
+    ];
+    for (const [i, c] of cases.entries()) {
+      const cc: ConvCase = { n: 2, w: c.h + (i % 3), kh: 3, kw: 3, sh: 1, sw: 1, pad: 'same', explicit: [0, 0, 0, 0], seed: 11 + i, ...c };
+      const o = convOperands(cc);
+      compare('Conv2D', { x: o.x, filter: o.filter }, o.attrs, cc.kh * cc.kw * cc.ci);
+      compare('Conv2DBackpropInput', { dy: o.dy, filter: o.filter }, { ...o.attrs, inputShape: [cc.n, cc.h, cc.w, cc.ci] }, cc.kh * cc.kw * cc.co);
+      compare('Conv2DBackpropFilter', { x: o.x, dy: o.dy }, { ...o.attrs, filterShape: [cc.kh, cc.kw, cc.ci, cc.co] }, size(o.yShape) / cc.co);
+    }
+  });
 });
 
 describe(`MaxPoolGrad (${mode}) against the cpu backend`, () => {

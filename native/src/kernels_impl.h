@@ -237,6 +237,44 @@ inline float* zeros(int slot, int64_t n) {
   return z;
 }
 
+// A panel's taps t0 .. t0 + nt - 1 as runs of consecutive channels of one kernel position each
+// (several when the panel crosses a position boundary: cin not a multiple of the panel width).
+struct Run {
+  int s, c, off, len;  // kernel position, first channel, offset in the panel, length
+};
+inline int panel_runs(int64_t t0, int nt, int cin, Run* runs) {
+  int n = 0;
+  for (int off = 0; off < nt;) {
+    const int64_t t = t0 + off;
+    const int64_t s = t / cin;
+    const int c = (int)(t - s * cin);
+    const int len = (int)imin(cin - c, nt - off);
+    runs[n++] = {(int)s, c, off, len};
+    off += len;
+  }
+  return n;
+}
+// dst[0, len) = src[0, len)
+inline void copy_run(float* dst, const float* src, int len) {
+  if (len < 4) {
+    for (int i = 0; i < len; i++) dst[i] = src[i];
+    return;
+  }
+  int i = 0;
+  for (; i + VL <= len; i += VL) vstore(dst + i, vload(src + i));
+  if (i < len) vstore_n(dst + i, vload_n(src + i, len - i), len - i);
+}
+// dst[0, len) += src[0, len)
+inline void add_run(float* dst, const float* src, int len) {
+  if (len < 4) {
+    for (int i = 0; i < len; i++) dst[i] += src[i];
+    return;
+  }
+  int i = 0;
+  for (; i + VL <= len; i += VL) vstore(dst + i, vadd(vload(dst + i), vload(src + i)));
+  if (i < len) vstore_n(dst + i, vadd(vload_n(dst + i, len - i), vload_n(src + i, len - i)), len - i);
+}
+
 }  // namespace
 
 // y[n, oy, ox, co] = act(bias[co] + sum over ky, kx, c of x[n, oy*sh + ky - pt, ox*sw + kx - pl, c] * w[ky, kx, c, co])
@@ -345,12 +383,12 @@ void conv2d_backprop_input(const ConvParams& p, const float* dy, const float* w,
           ukr_indirect<ADD>(1, p.cout, a, b, c, nt, nullptr, 0);
         } else {
           ukr_indirect<STORE>(1, p.cout, a, b, tileRows, NR, nullptr, 0);
+          Run runs[NR];
+          const int nruns = panel_runs(t0, nt, p.cin, runs);
           for (int r = 0; r < rows; r++) {
-            for (int i = 0; i < nt; i++) {
-              const int64_t t = t0 + i;
-              const int64_t s = t / p.cin;
-              float* d = seg[s * MR + r];
-              if (d) d[t - s * p.cin] += tile[r * NR + i];
+            for (int u = 0; u < nruns; u++) {
+              float* d = seg[(int64_t)runs[u].s * MR + r];
+              if (d) add_run(d + runs[u].c, tile + r * NR + runs[u].off, runs[u].len);
             }
           }
         }
@@ -434,13 +472,11 @@ void conv2d_backprop_filter(const ConvParams& p, const float* x, const float* dy
             }
           }
         } else {
+          Run runs[NR];
+          const int nruns = panel_runs(t0, nt, p.cin, runs);
           for (int k = 0; k < kc; k++, dst += NR) {
             const float* const* sk = seg + (int64_t)k * S;
-            for (int i = 0; i < nt; i++) {
-              const int64_t t = t0 + i;
-              const int64_t s = t / p.cin;
-              dst[i] = sk[s][t - s * p.cin];
-            }
+            for (int u = 0; u < nruns; u++) copy_run(dst + runs[u].off, sk[runs[u].s] + runs[u].c, runs[u].len);
             for (int i = nt; i < NR; i++) dst[i] = 0.0f;
           }
         }
