@@ -264,6 +264,11 @@ inline void copy_run(float* dst, const float* src, int len) {
   for (; i + VL <= len; i += VL) vstore(dst + i, vload(src + i));
   if (i < len) vstore_n(dst + i, vload_n(src + i, len - i), len - i);
 }
+// dst[0, n) = src[0, n), then zeros up to width (a panel's padding)
+inline void copy_padded(float* dst, const float* src, int n, int width) {
+  for (int i = 0; i < n; i++) dst[i] = src[i];
+  for (int i = n; i < width; i++) dst[i] = 0.0f;
+}
 // dst[0, len) += src[0, len)
 inline void add_run(float* dst, const float* src, int len) {
   if (len < 4) {
@@ -292,8 +297,7 @@ void conv2d(const ConvParams& p, const float* x, const float* w, const float* bi
     float* dst = pw + j * T * NR;
     for (int64_t t = 0; t < T; t++, dst += NR) {
       const float* src = w + t * p.cout + c0;
-      for (int i = 0; i < nc; i++) dst[i] = src[i];
-      for (int i = nc; i < NR; i++) dst[i] = 0.0f;
+      copy_padded(dst, src, nc, NR);
     }
   }
   float* pbias = nullptr;
@@ -449,8 +453,7 @@ void conv2d_backprop_filter(const ConvParams& p, const float* x, const float* dy
         const int nr = (int)imin(MR, p.cout - co0);
         for (int k = 0; k < kc; k++, dst += MR) {
           const float* src = dyb + (int64_t)k * p.cout + co0;
-          for (int r = 0; r < nr; r++) dst[r] = src[r];
-          for (int r = nr; r < MR; r++) dst[r] = 0.0f;
+          copy_padded(dst, src, nr, MR);
         }
       }
       // B = patches, one NR-tap panel at a time (packed, then multiplied by every A panel).
@@ -467,8 +470,7 @@ void conv2d_backprop_filter(const ConvParams& p, const float* x, const float* dy
               vstore(dst, vload(src));
               vstore(dst + VL, vload(src + VL));
             } else {
-              for (int i = 0; i < nt; i++) dst[i] = src[i];
-              for (int i = nt; i < NR; i++) dst[i] = 0.0f;
+              copy_padded(dst, src, nt, NR);
             }
           }
         } else {
@@ -492,8 +494,7 @@ void conv2d_backprop_filter(const ConvParams& p, const float* x, const float* dy
         const int nc = (int)imin(NR, p.cout - co0);
         for (int k = 0; k < kc; k++, dst += NR) {
           const float* src = dyb + (int64_t)k * p.cout + co0;
-          for (int i = 0; i < nc; i++) dst[i] = src[i];
-          for (int i = nc; i < NR; i++) dst[i] = 0.0f;
+          copy_padded(dst, src, nc, NR);
         }
       }
       // A = patches^T, one MR-tap panel at a time.
