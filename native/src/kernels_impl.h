@@ -269,6 +269,14 @@ inline void copy_padded(float* dst, const float* src, int n, int width) {
   for (int i = 0; i < n; i++) dst[i] = src[i];
   for (int i = n; i < width; i++) dst[i] = 0.0f;
 }
+// The columns of a row-major [rows x cols] matrix in panels of `width` columns: panel j, at
+// dst + j * rows * width, holds columns j*width .. j*width + width - 1 of every row, zero past cols.
+inline void pack_column_panels(float* dst, const float* src, int64_t rows, int64_t cols, int width) {
+  for (int64_t c0 = 0; c0 < cols; c0 += width) {
+    const int nc = (int)imin(width, cols - c0);
+    for (int64_t r = 0; r < rows; r++, dst += width) copy_padded(dst, src + r * cols + c0, nc, width);
+  }
+}
 // dst[0, len) += src[0, len)
 inline void add_run(float* dst, const float* src, int len) {
   if (len < 4) {
@@ -291,15 +299,7 @@ void conv2d(const ConvParams& p, const float* x, const float* w, const float* bi
   if (P == 0 || p.cout == 0) return;
   // W in NR-column panels: panel j holds rows t = 0..T-1 of columns j*NR .. j*NR + NR - 1 (zero past cout).
   float* pw = ms::scratch(0, (size_t)(nj * T * NR + VL));
-  for (int j = 0; j < nj; j++) {
-    const int c0 = j * NR;
-    const int nc = (int)imin(NR, p.cout - c0);
-    float* dst = pw + j * T * NR;
-    for (int64_t t = 0; t < T; t++, dst += NR) {
-      const float* src = w + t * p.cout + c0;
-      copy_padded(dst, src, nc, NR);
-    }
-  }
+  pack_column_panels(pw, w, T, p.cout, NR);
   float* pbias = nullptr;
   if (bias) {
     pbias = ms::scratch(1, (size_t)(nj * NR));
@@ -447,15 +447,7 @@ void conv2d_backprop_filter(const ConvParams& p, const float* x, const float* dy
     const float* dyb = dy + p0 * p.cout;
     if (transposed) {
       // A = dy^T: panel i, row r = channel i*MR + r, for each pixel k.
-      for (int64_t i = 0; i < Mp / MR; i++) {
-        float* dst = pa + i * kc * MR;
-        const int64_t co0 = i * MR;
-        const int nr = (int)imin(MR, p.cout - co0);
-        for (int k = 0; k < kc; k++, dst += MR) {
-          const float* src = dyb + (int64_t)k * p.cout + co0;
-          copy_padded(dst, src, nr, MR);
-        }
-      }
+      pack_column_panels(pa, dyb, kc, p.cout, MR);
       // B = patches, one NR-tap panel at a time (packed, then multiplied by every A panel).
       for (int64_t j = 0; j < Np / NR; j++) {
         const int64_t t0 = j * NR;
@@ -488,15 +480,7 @@ void conv2d_backprop_filter(const ConvParams& p, const float* x, const float* dy
       // B = dy: panel j, columns j*NR .. j*NR + NR - 1, for each pixel k; read in place when
       // cout is a multiple of NR.
       const bool inPlace = p.cout % NR == 0;
-      for (int64_t j = 0; j < Np / NR && !inPlace; j++) {
-        float* dst = pb + j * kc * NR;
-        const int64_t co0 = j * NR;
-        const int nc = (int)imin(NR, p.cout - co0);
-        for (int k = 0; k < kc; k++, dst += NR) {
-          const float* src = dyb + (int64_t)k * p.cout + co0;
-          copy_padded(dst, src, nc, NR);
-        }
-      }
+      if (!inPlace) pack_column_panels(pb, dyb, kc, p.cout, NR);
       // A = patches^T, one MR-tap panel at a time.
       for (int64_t i = 0; i < Mp / MR; i++) {
         const int32_t* ts = tapSeg + 2 * i * MR;
