@@ -77,9 +77,9 @@ bool is_nullish(napi_env env, napi_value v) {
 }
 
 // A Float32Array's first element (the data pointer is already adjusted by the view's byte offset)
-// and length, checked against the number of elements the shape needs.
+// and length, checked against the number of elements the shape needs; the length itself if asked.
 template <typename T>
-bool typed(napi_env env, napi_value v, napi_typedarray_type want, const char* what, int64_t need, T** data) {
+bool typed(napi_env env, napi_value v, napi_typedarray_type want, const char* what, int64_t need, T** data, size_t* length_out = nullptr) {
   bool isTyped = false;
   if (!check(env, napi_is_typedarray(env, v, &isTyped))) return false;
   napi_typedarray_type type;
@@ -97,6 +97,7 @@ bool typed(napi_env env, napi_value v, napi_typedarray_type want, const char* wh
     return fail(env, msg);
   }
   *data = static_cast<T*>(ptr);
+  if (length_out) *length_out = length;
   return true;
 }
 
@@ -197,39 +198,30 @@ napi_value MaxPoolGrad(napi_env env, napi_callback_info info) {
 napi_value BatchNorm(napi_env env, napi_callback_info info) {
   Args a;
   if (!get_args(env, info, a, 7)) return nullptr;
-  bool isTyped = false;
-  napi_typedarray_type type;
-  size_t channels = 0, total = 0;
-  void* ptr = nullptr;
-  if (!check(env, napi_is_typedarray(env, a.v[1], &isTyped))) return nullptr;
-  if (!isTyped || !check(env, napi_get_typedarray_info(env, a.v[1], &type, &channels, &ptr, nullptr, nullptr)) || type != napi_float32_array)
-    return fail(env, "modelspec native kernels: mean must be a Float32Array"), nullptr;
-  if (!check(env, napi_is_typedarray(env, a.v[0], &isTyped))) return nullptr;
-  if (!isTyped || !check(env, napi_get_typedarray_info(env, a.v[0], &type, &total, &ptr, nullptr, nullptr)) || type != napi_float32_array)
-    return fail(env, "modelspec native kernels: x must be a Float32Array"), nullptr;
-  if (channels == 0 || total % channels != 0) return fail(env, "modelspec native kernels: x's length is not a multiple of the channels"), nullptr;
-  const int64_t c = (int64_t)channels, n = (int64_t)total;
   const float *x, *mean, *var, *offset = nullptr, *scale = nullptr;
   float* y;
   double eps = 0;
-  if (!typed(env, a.v[0], napi_float32_array, "x", n, &x) || !typed(env, a.v[1], napi_float32_array, "mean", c, &mean) ||
-      !typed(env, a.v[2], napi_float32_array, "variance", c, &var) ||
+  size_t total = 0, channels = 0;
+  if (!typed(env, a.v[0], napi_float32_array, "x", 0, &x, &total) || !typed(env, a.v[1], napi_float32_array, "mean", 0, &mean, &channels))
+    return nullptr;
+  if (channels == 0 || total % channels != 0) return fail(env, "modelspec native kernels: x's length is not a multiple of the channels"), nullptr;
+  const int64_t c = (int64_t)channels, n = (int64_t)total;
+  if (!typed(env, a.v[2], napi_float32_array, "variance", c, &var) ||
       (!is_nullish(env, a.v[3]) && !typed(env, a.v[3], napi_float32_array, "offset", c, &offset)) ||
       (!is_nullish(env, a.v[4]) && !typed(env, a.v[4], napi_float32_array, "scale", c, &scale)) ||
       !check(env, napi_get_value_double(env, a.v[5], &eps)) || !typed(env, a.v[6], napi_float32_array, "y", n, &y))
     return nullptr;
-  float* factor = static_cast<float*>(malloc(sizeof(float) * 3 * c));
+  float* factor = static_cast<float*>(malloc(sizeof(float) * 2 * c));
   if (!factor) return fail(env, "modelspec native kernels: out of memory"), nullptr;
-  float *shift = factor + c, *mu = factor + 2 * c;
+  float* shift = factor + c;
   for (int64_t k = 0; k < c; k++) {
     factor[k] = (scale ? scale[k] : 1.0f) / sqrtf(var[k] + (float)eps);
     shift[k] = offset ? offset[k] : 0.0f;
-    mu[k] = mean[k];
   }
   for (int64_t i = 0; i < n; i += c) {
     const float* xi = x + i;
     float* yi = y + i;
-    for (int64_t k = 0; k < c; k++) yi[k] = shift[k] + (xi[k] - mu[k]) * factor[k];
+    for (int64_t k = 0; k < c; k++) yi[k] = shift[k] + (xi[k] - mean[k]) * factor[k];
   }
   free(factor);
   return undefined(env);
