@@ -196,16 +196,23 @@ describe('a renamed id', () => {
     expect(d.removed).toEqual([]);
     expect(d.changed).toEqual([]);
     expect(d.entries).toEqual([expect.objectContaining({ kind: 'renamed', from: 'stem', to: 'entry', layers: 3 })]);
-    expect(d.identical).toBe(false);
-    expect(formatDiffText(d, { registry })).toContain('1 change:\n  > renamed stem -> entry, 3 layers\n');
+    // Ids alone are no architectural change: one summary line, the list with --names.
+    expect(d.identical).toBe(true);
+    expect(d.namesDiffer).toBe(true);
+    expect(formatDiffText(d, { registry })).toContain('no architectural change: resnet_v1, 72 layers, 274,442 params, 40.81 M MACs\n3 layers renamed (ids only: --names lists them)\n');
+    expect(formatDiffText(d, { registry, names: true })).toContain('3 layers renamed:\n  > renamed stem -> entry, 3 layers\n');
   });
 
   it('a single layer renamed (dense -> classifier)', () => {
     const d = diff(`${FIX}mnist-base.yaml`, `${FIX}mnist-renamed.yaml`);
     expect(d.entries).toEqual([expect.objectContaining({ kind: 'renamed', from: 'dense', to: 'classifier', layers: 1 })]);
     const r = run(['diff', 'test/fixtures/diff/mnist-base.yaml', 'test/fixtures/diff/mnist-renamed.yaml', '--format', 'json']);
-    expect(r.code).toBe(1);
+    expect(r.code).toBe(0);
+    expect(JSON.parse(r.stdout)).toMatchObject({ identical: true, namesDiffer: true });
     expect(JSON.parse(r.stdout).nodes.renamed).toEqual([{ from: 'dense', to: 'classifier', kind: 'renamed' }]);
+    const strict = run(['diff', 'test/fixtures/diff/mnist-base.yaml', 'test/fixtures/diff/mnist-renamed.yaml', '--strict-names', '--names']);
+    expect(strict.code).toBe(1);
+    expect(strict.stdout).toContain('1 layer renamed:\n  > renamed dense -> classifier, 1 layer\n');
   });
 });
 

@@ -29,6 +29,10 @@ export interface DiffOptions {
   format: DiffFormat;
   registry: OpRegistry;
   compile?: CompileFlags;
+  /** List renamed layers instead of counting them. */
+  names?: boolean;
+  /** Renamed layers alone make the exit code 1 (by default ids do not count). */
+  strictNames?: boolean;
 }
 
 function problems(side: LoadedSide, which: string): string {
@@ -51,10 +55,11 @@ export function runDiff(a: string, b: string, opts: DiffOptions): CommandOutput 
     return { stdout: '', stderr: bad.map(([s, w]) => problems(s, w)).join('\n'), code: EXIT.usage };
   }
   const warnings = [left, right].filter((s) => s.result.diagnostics.length).map((s) => renderDiagnostics(s.result.diagnostics, s.result.sources, { cwd: process.cwd() }) + '\n').join('\n');
-  const d = diffGraphs({ label: left.label, graph: left.result.graph! }, { label: right.label, graph: right.result.graph! });
-  const report = { registry: opts.registry };
+  const d = diffGraphs({ label: left.label, graph: left.result.graph! }, { label: right.label, graph: right.result.graph! }, { registry: opts.registry });
+  const report = { registry: opts.registry, names: !!opts.names };
   const stdout = opts.format === 'json' ? JSON.stringify(diffJson(d), null, 2) + '\n' : opts.format === 'markdown' ? formatDiffMarkdown(d, report) : formatDiffText(d, report);
-  return { stdout, stderr: warnings, code: d.identical ? EXIT.ok : EXIT.problems };
+  const same = d.identical && !(opts.strictNames && d.namesDiffer);
+  return { stdout, stderr: warnings, code: same ? EXIT.ok : EXIT.problems };
 }
 
 /**
@@ -77,7 +82,7 @@ export function runGitDiffDriver(args: readonly string[], opts: { registry: OpRe
   const right = side(newFile, newPath, 'b');
   const ok = (s: LoadedSide | undefined) => !!s && s.result.ok && !!s.result.graph;
   if (ok(left) && ok(right)) {
-    const d = diffGraphs({ label: left!.label, graph: left!.result.graph! }, { label: right!.label, graph: right!.result.graph! });
+    const d = diffGraphs({ label: left!.label, graph: left!.result.graph! }, { label: right!.label, graph: right!.result.graph! }, { registry: opts.registry });
     const report = { registry: opts.registry };
     const body = opts.format === 'markdown' ? formatDiffMarkdown(d, report) : opts.format === 'json' ? JSON.stringify(diffJson(d), null, 2) + '\n' : formatDiffText(d, report);
     return { stdout: header + body, stderr: '', code: EXIT.ok };

@@ -25,12 +25,14 @@ export function registerReviewCommands(program: Command): void {
     .addOption(setOption('--left-set <name=value>', 'set a parameter of the left side only (repeatable)'))
     .addOption(setOption('--right-set <name=value>', 'set a parameter of the right side only (repeatable)'))
     .addOption(new Option('--format <format>', 'report format').choices(['text', 'markdown', 'json']).default('text'))
+    .option('--names', 'list the renamed layers (by default one line counts them)')
+    .option('--strict-names', 'exit 1 when only layer ids differ (by default ids alone are no change: exit 0)')
     .addOption(pluginOption())
     .addOption(resourceLimitOption())
     .addOption(rootOption())
-    .action(async (a: string, b: string, o: { set: string[]; leftSet: string[]; rightSet: string[]; format: 'text' | 'markdown' | 'json'; plugin: string[]; limit: string[]; allowOutsideRoot?: boolean }) => {
+    .action(async (a: string, b: string, o: { set: string[]; leftSet: string[]; rightSet: string[]; format: 'text' | 'markdown' | 'json'; names?: boolean; strictNames?: boolean; plugin: string[]; limit: string[]; allowOutsideRoot?: boolean }) => {
       const { runDiff } = await import('./diff.js');
-      emit(runDiff(a, b, { set: o.set, leftSet: o.leftSet, rightSet: o.rightSet, format: o.format, registry: await registryWithPlugins(o.plugin), ...compileFlags(o) }));
+      emit(runDiff(a, b, { set: o.set, leftSet: o.leftSet, rightSet: o.rightSet, format: o.format, names: !!o.names, strictNames: !!o.strictNames, registry: await registryWithPlugins(o.plugin), ...compileFlags(o) }));
     });
 
   program

@@ -6,6 +6,7 @@
 import type { TypedGraph, TypedNode } from '../types/ir.js';
 import type { Shape } from '../types/shape.js';
 import { shapesEqual } from '../types/shape.js';
+import { builtinRegistry, normalAttrs, type OpRegistry } from '../ops/index.js';
 import { kerasRows } from '../report/summary.js';
 import { canonicalJson, genericId, matchNodes, type NodeMatching } from './match.js';
 import { foldChanges, type DiffEntry } from './fold.js';
@@ -55,8 +56,10 @@ export interface SideSummary {
 export interface GraphDiff {
   left: SideSummary;
   right: SideSummary;
-  /** True when nothing architectural differs (parameter values may). */
+  /** True when nothing architectural differs (parameter values and layer ids may). */
   identical: boolean;
+  /** True when some matched layer has another id (`renamed` or `renumbered`). */
+  namesDiffer: boolean;
   matching: NodeMatching;
   added: readonly TypedNode[];
   removed: readonly TypedNode[];
@@ -76,6 +79,29 @@ export interface GraphDiff {
 export interface DiffInput {
   label: string;
   graph: TypedGraph;
+}
+
+/**
+ * The graph with every node's attributes in normal form (defaults filled, `[3, 3]` as 3,
+ * `linear` as null, pooling strides as the pool size ...): what Keras would build.
+ */
+export function normalGraph(g: TypedGraph, registry: OpRegistry): TypedGraph {
+  let nodes: TypedNode[] | undefined;
+  const rankOf = new Map<string, number>();
+  g.nodes.forEach((n, i) => {
+    rankOf.set(n.id, n.outputShape.length + 1);
+    const first = n.inputs[0];
+    const attrs = normalAttrs(registry.get(n.op), n.attrs, first !== undefined ? rankOf.get(first) : undefined);
+    if (attrs === n.attrs) return;
+    nodes ??= g.nodes.slice();
+    nodes[i] = { ...n, attrs };
+  });
+  return nodes ? { ...g, nodes } : g;
+}
+
+export interface DiffOptions {
+  /** The ops' definitions, for normal forms (default: the built-in ops). */
+  registry?: OpRegistry;
 }
 
 function summarize(side: DiffInput): SideSummary {
@@ -126,8 +152,9 @@ function dedupe<T>(xs: readonly T[]): T[] {
 
 const sameList = (a: readonly string[], b: readonly string[]) => a.length === b.length && a.every((x, i) => x === b[i]);
 
-export function diffGraphs(leftSide: DiffInput, rightSide: DiffInput): GraphDiff {
-  const left = leftSide.graph, right = rightSide.graph;
+export function diffGraphs(leftSide: DiffInput, rightSide: DiffInput, opts: DiffOptions = {}): GraphDiff {
+  const registry = opts.registry ?? builtinRegistry();
+  const left = normalGraph(leftSide.graph, registry), right = normalGraph(rightSide.graph, registry);
   const matching = matchNodes(left, right);
   const { leftToRight: l2r, rightToLeft: r2l } = matching;
   const leftById = new Map(left.nodes.map((n) => [n.id, n]));
@@ -168,11 +195,12 @@ export function diffGraphs(leftSide: DiffInput, rightSide: DiffInput): GraphDiff
   const name = left.name === right.name ? undefined : { before: left.name, after: right.name };
 
   const entries = foldChanges({ left, right, matching, added, removed, changed, renamed, inputs, outputs, name });
-  const identical = entries.length === 0;
+  const identical = entries.every((e) => e.kind === 'renamed' || e.kind === 'renumbered');
   return {
     left: summarize(leftSide),
     right: summarize(rightSide),
     identical,
+    namesDiffer: renamed.length > 0,
     matching,
     added,
     removed,

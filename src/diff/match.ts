@@ -19,7 +19,15 @@
  *     attributes, same place).
  *  3. moved: a node left over on both sides with exactly the same id and op.
  *  4. wiring: left-over nodes of the same op fed by the same matched inputs, when the
- *     pair is unique (a renamed layer whose attributes changed too).
+ *     pair is unique (a renamed layer whose attributes changed too); then pass 1b again
+ *     downstream of it, until nothing more pairs.
+ *
+ * Pass 1b (after pass 1, and again in pass 4) is wiring in the right graph's order: a
+ * left-over node pairs with the first left-over node of the same op and attributes fed by
+ * the same pairs (model inputs pair by position). It matches a network against the same
+ * network written another way (loops written out flat, an imported spec) whatever the ids.
+ *
+ * Attributes are compared in normal form (the caller normalises: see ./diff.ts).
  */
 import diffSequencesModule from '@jest/diff-sequences';
 import type { TypedGraph, TypedNode } from '../types/ir.js';
@@ -113,6 +121,7 @@ export function matchNodes(left: TypedGraph, right: TypedGraph): NodeMatching {
   const interner = new Interner();
   const L = facts(left, interner);
   const R = facts(right, interner);
+  const indexL = new Map(L.map((f, i) => [f.node.id, i]));
   const l2r = new Map<string, string>();
   const r2l = new Map<string, string>();
   const how = new Map<string, MatchHow>();
@@ -130,6 +139,40 @@ export function matchNodes(left: TypedGraph, right: TypedGraph): NodeMatching {
     for (let k = 0; k < n; k++) anchors.push([i + k, j + k]);
   });
   for (const [i, j] of anchors) pair(L[i]!, R[j]!, 'id');
+  // 1b. wiring, in order: what pass 1 left over (a spec written out flat against its loops,
+  // an imported spec: other ids everywhere) pairs with the same layer fed by the same pairs.
+  const leftConsumers = new Map<string, Facts[]>();
+  for (const a of L) for (const x of new Set(a.node.inputs)) push(leftConsumers, x, a);
+  const propagate = (): boolean => {
+    let found = false;
+    const lIn = left.inputs, rIn = right.inputs;
+    for (let k = 0; k < Math.min(lIn.length, rIn.length); k++) {
+      const a = L.find((f) => f.node.id === lIn[k]), b = R.find((f) => f.node.id === rIn[k]);
+      if (a && b && !l2r.has(a.node.id) && !r2l.has(b.node.id) && a.node.op === b.node.op) { pair(a, b, 'wiring'); found = true; }
+    }
+    for (const b of R) {
+      if (b.node.inputs.length === 0) continue;
+      const ins = b.node.inputs.map((x) => r2l.get(x));
+      if (ins.some((x) => x === undefined)) continue;
+      const paired = r2l.get(b.node.id);
+      if (paired !== undefined) {
+        // Generic ids pair in order, which can cross wires where an op occurs several times in
+        // one scope in another order (a shared tower written interleaved): a pass-1 pair of
+        // different ids fed by other pairs than its partner is undone, and placed by wiring.
+        if (paired === b.node.id || how.get(paired) !== 'id') continue;
+        const aNode = L[indexL.get(paired)!]!.node;
+        if (aNode.inputs.length === ins.length && ins.every((x, k) => x === aNode.inputs[k])) continue;
+        l2r.delete(paired);
+        r2l.delete(b.node.id);
+        how.delete(paired);
+      }
+      const cands = leftConsumers.get(ins[0]!) ?? [];
+      const a = cands.find((f) => !l2r.has(f.node.id) && f.attrs === b.attrs && f.node.inputs.length === ins.length && f.node.inputs.every((x, k) => x === ins[k]));
+      if (a) { pair(a, b, 'wiring'); found = true; }
+    }
+    return found;
+  };
+  propagate();
 
   // 2. structure, gap by gap.
   const inputsAgree = (a: Facts, b: Facts): boolean => {
@@ -153,13 +196,15 @@ export function matchNodes(left: TypedGraph, right: TypedGraph): NodeMatching {
     if (wired) s += 2;
     return s;
   };
-  const bounds: [number, number][] = [[-1, -1], ...anchors, [L.length, R.length]];
+  const kept = anchors.filter(([i, j]) => l2r.get(L[i]!.node.id) === R[j]!.node.id);
+  const bounds: [number, number][] = [[-1, -1], ...kept, [L.length, R.length]];
   for (let k = 0; k + 1 < bounds.length; k++) {
     const [i0, j0] = bounds[k]!;
     const [i1, j1] = bounds[k + 1]!;
-    const n = i1 - i0 - 1, m = j1 - j0 - 1;
+    if (i1 - i0 - 1 <= 0 || j1 - j0 - 1 <= 0) continue;
+    const gapL = L.slice(i0 + 1, i1).filter((f) => !l2r.has(f.node.id)), gapR = R.slice(j0 + 1, j1).filter((f) => !r2l.has(f.node.id));
+    const n = gapL.length, m = gapR.length;
     if (n <= 0 || m <= 0) continue;
-    const gapL = L.slice(i0 + 1, i1), gapR = R.slice(j0 + 1, j1);
     if (n * m <= MAX_DP_CELLS) alignGap(gapL, gapR, score, (a, b) => pair(a, b, 'structure'));
     else greedyGap(gapL, gapR, (a, b) => pair(a, b, 'structure'));
   }
@@ -203,6 +248,7 @@ export function matchNodes(left: TypedGraph, right: TypedGraph): NodeMatching {
         changed = true;
       }
     }
+    if (propagate()) changed = true;
   }
   return { leftToRight: l2r, rightToLeft: r2l, how };
 }

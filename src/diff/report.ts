@@ -10,6 +10,8 @@ import { changedRegion, legend } from './region.js';
 
 export interface ReportOptions {
   registry: OpRegistry;
+  /** List the renamed layers (default: one summary line). */
+  names?: boolean;
 }
 
 /** `stage0/block9 … stage0/block17 (9)` for long lists. */
@@ -26,7 +28,15 @@ function totalsLine(d: GraphDiff, arrow: string): string {
   return `${params}, ${macs}, ${layers}`;
 }
 
-const countable = (d: GraphDiff) => d.entries.filter((e) => e.kind !== 'renumbered');
+/** The architectural entries: renames (ids only) are summed up in one line unless --names. */
+const countable = (d: GraphDiff, names = false) => d.entries.filter((e) => e.kind !== 'renumbered' && (names || e.kind !== 'renamed'));
+
+/** `72 layers renamed (ids only: --names lists them)`, or undefined when no id changed. */
+function renamedLine(d: GraphDiff, names: boolean): string | undefined {
+  const n = d.renamed.filter((c) => c.rename === 'renamed').length;
+  if (!n) return undefined;
+  return `${plural(n, 'layer')} renamed${names ? '' : ' (ids only: --names lists them)'}`;
+}
 
 function renumberNote(d: GraphDiff, arrow: string): string | undefined {
   const e = d.entries.find((x): x is Extract<DiffEntry, { kind: 'renumbered' }> => x.kind === 'renumbered');
@@ -76,13 +86,17 @@ function textEntry(e: DiffEntry, registry: OpRegistry): string[] {
 
 export function formatDiffText(d: GraphDiff, opts: ReportOptions): string {
   const head = `modelspec diff: ${d.left.label} -> ${d.right.label}`;
-  if (d.identical) {
-    return `${head}\nno architectural change: ${d.right.name}, ${plural(d.right.layers, 'layer')}, ${formatInt(d.right.totals.total)} params, ${formatMacs(d.right.totals.macs)} MACs\n`;
-  }
-  const lines = [head, `${d.left.name === d.right.name ? d.right.name : `${d.left.name} -> ${d.right.name}`}: ${totalsLine(d, '->')}`, ''];
-  const entries = countable(d);
-  if (entries.length) lines.push(`${plural(entries.length, 'change')}:`);
+  const names = !!opts.names;
+  const renamed = renamedLine(d, names);
+  const lines = d.identical
+    ? [head, `no architectural change: ${d.right.name}, ${plural(d.right.layers, 'layer')}, ${formatInt(d.right.totals.total)} params, ${formatMacs(d.right.totals.macs)} MACs`]
+    : [head, `${d.left.name === d.right.name ? d.right.name : `${d.left.name} -> ${d.right.name}`}: ${totalsLine(d, '->')}`, ''];
+  const entries = countable(d, names).filter((e) => !d.identical || e.kind === 'renamed');
+  const architectural = entries.filter((e) => e.kind !== 'renamed').length;
+  if (architectural) lines.push(`${plural(architectural, 'change')}:`);
+  else if (renamed && names) lines.push(`${renamed}:`);
   for (const e of entries) lines.push(...textEntry(e, opts.registry).map((l) => `  ${l}`));
+  if (renamed && (architectural || !names)) lines.push(renamed);
   const note = renumberNote(d, '->');
   if (note) lines.push('', `note: ${note}`);
   return lines.join('\n') + '\n';
@@ -129,8 +143,16 @@ export function formatDiffMarkdown(d: GraphDiff, opts: ReportOptions): string {
   const name = d.left.name === d.right.name ? code(d.right.name) : `${code(d.left.name)} → ${code(d.right.name)}`;
   const out = [`### Architecture diff: ${name}`, ''];
   const sides = `${code(d.left.label)} → ${code(d.right.label)}`;
+  const names = !!opts.names;
+  const renamed = renamedLine(d, names);
   if (d.identical) {
     out.push(`**No architectural change** (${plural(d.right.layers, 'layer')}, ${formatInt(d.right.totals.total)} params, ${formatMacs(d.right.totals.macs)} MACs)`, '', sides, '');
+    if (renamed) out.push(`${renamed}.`, '');
+    if (renamed && names) {
+      out.push('| | Where | Change | Output shape | Params | MACs |', '| --- | --- | --- | --- | ---: | ---: |');
+      for (const e of countable(d, true)) out.push(`| ${markdownRow(e, opts.registry).map(cell).join(' | ')} |`);
+      out.push('');
+    }
     return out.join('\n');
   }
   const l = d.left.totals, r = d.right.totals;
@@ -141,12 +163,13 @@ export function formatDiffMarkdown(d: GraphDiff, opts: ReportOptions): string {
     sides,
     '',
   );
-  const entries = countable(d);
+  const entries = countable(d, names);
   if (entries.length) {
     out.push('| | Where | Change | Output shape | Params | MACs |', '| --- | --- | --- | --- | ---: | ---: |');
     for (const e of entries) out.push(`| ${markdownRow(e, opts.registry).map(cell).join(' | ')} |`);
     out.push('');
   }
+  if (renamed && !names) out.push(`${renamed}.`, '');
   const note = renumberNote(d, '→');
   if (note) out.push(`> **Note:** ${note}`, '');
   const region = changedRegion(d, { registry: opts.registry });
@@ -195,6 +218,7 @@ export function diffJson(d: GraphDiff) {
   const l = d.left.totals, r = d.right.totals;
   return {
     identical: d.identical,
+    namesDiffer: d.namesDiffer,
     left: side(d.left),
     right: side(d.right),
     delta: { layers: d.right.layers - d.left.layers, params: r.total - l.total, trainable: r.trainable - l.trainable, nonTrainable: r.nonTrainable - l.nonTrainable, macs: r.macs - l.macs },

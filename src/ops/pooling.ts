@@ -20,6 +20,7 @@ function pool2d(name: string, kerasClass: string, kind: string, factory: string)
       },
       padding: attr.enum(['valid', 'same'], { default: 'valid', doc: '`valid` or `same`.' }),
     },
+    normalize: (a) => (a.strides === null || a.strides === undefined ? { ...a, strides: a.pool_size } : a),
     outputShape(inputs, a) {
       const input = inputs[0]!;
       requireRank(input, 3, name);

@@ -38,6 +38,12 @@ export interface OpDef {
   weights?(inputs: readonly Shape[], attrs: Attrs): WeightSpec[];
   /** Multiply-accumulates per example; default 0. */
   macs?(inputs: readonly Shape[], output: Shape, attrs: Attrs): number;
+  /**
+   * Attributes (already complete, each in its normal form: ./normal.ts) -> the same layer
+   * written one way, where one attribute's value depends on another (pooling's
+   * `strides: null` is `pool_size`). Return the input when nothing changes.
+   */
+  normalize?(attrs: Attrs): Attrs;
   /** How TensorFlow.js builds it: the `tf.layers` factory; attributes map by camelCase. */
   tfjs?: TfjsMapping;
 }
