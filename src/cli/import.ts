@@ -3,6 +3,8 @@ import { existsSync, readFileSync } from 'node:fs';
 import { dirname, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { importKerasJson, ImportError } from '../backends/keras-json/import.js';
+import { renderDiagnostics } from '../diagnostics/render.js';
+import { compileSource } from '../index.js';
 import { checkOverwrite, writeFileAtomic } from '../io/atomic.js';
 import type { OpRegistry } from '../ops/index.js';
 import { EXIT, type CommandOutput } from './output.js';
@@ -28,6 +30,19 @@ export function runImport(file: string, opts: { out?: string; force: boolean; re
     throw e;
   }
   const stderr = result.warnings.map((w) => `warning: ${w}\n`).join('');
+  // Compile what we would write: a hostile or broken model (units: -5, a 1e300 dimension, an
+  // activation with a newline) gets its problems reported, not a spec that fails `check`.
+  const name = `${file} (as a spec)`;
+  const compiled = compileSource(resolve(name), result.yaml, { registry: opts.registry });
+  if (!compiled.ok || compiled.diagnostics.some((d) => d.severity === 'error')) {
+    const errors = compiled.diagnostics.filter((d) => d.severity === 'error');
+    const rendered = renderDiagnostics(errors, compiled.sources, { cwd: process.cwd() });
+    return {
+      stdout: '',
+      stderr: `${stderr}modelspec import: ${file} describes a model modelspec cannot build (${errors.length} error${errors.length === 1 ? '' : 's'} in the spec it would write, shown below with its line numbers); nothing written\n${rendered}\n`,
+      code: EXIT.problems,
+    };
+  }
   if (!opts.out) return { stdout: result.yaml, stderr, code: EXIT.ok };
   try {
     checkOverwrite(opts.out, opts.force, (content) => content.includes('by modelspec import.'));
