@@ -3,6 +3,9 @@ import { readFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { compileFile, type CompileOptions } from '../index.js';
 import { renderDiagnostics } from '../diagnostics/render.js';
+import { formatInt, formatMacs, kerasRows } from '../report/summary.js';
+import { formatShape } from '../types/shape.js';
+import type { TypedGraph } from '../types/ir.js';
 import type { OpRegistry } from '../ops/index.js';
 import { checkOverwrite, GENERATOR, writeFileAtomic } from '../io/atomic.js';
 import { EXIT, type CommandOutput } from './output.js';
@@ -27,6 +30,22 @@ const isOurModelJson = (content: string) => {
     return false;
   }
 };
+
+/**
+ * modelspec's own short report of what was built (tfjs' model.summary() is hundreds of lines
+ * with names cut at 25 characters): totals, inputs and outputs, where the full table is.
+ */
+export function buildReport(graph: TypedGraph, spec: string): string[] {
+  const t = graph.totals;
+  const byId = new Map(graph.nodes.map((n) => [n.id, n]));
+  const ends = (ids: readonly string[]) => ids.map((id) => `${id} ${formatShape(byId.get(id)?.outputShape)}`).join(', ');
+  return [
+    `${graph.name}: ${formatInt(kerasRows(graph).length)} layers, ${formatInt(t.total)} params (${formatInt(t.trainable)} trainable, ${formatInt(t.nonTrainable)} non-trainable), ${formatMacs(t.macs)} MACs`,
+    `  inputs:  ${ends(graph.inputs)}`,
+    `  outputs: ${ends(graph.outputs)}`,
+    `  layer by layer: modelspec summary ${spec}`,
+  ];
+}
 
 export async function runBuild(spec: string, opts: BuildCommandOptions): Promise<CommandOutput> {
   const result = compileFile(spec, { ...opts.compile, set: opts.set, registry: opts.registry });
@@ -58,8 +77,7 @@ export async function runBuild(spec: string, opts: BuildCommandOptions): Promise
   }
   const { tf, backend } = loaded;
   const model = buildFromGraph(tf, graph, opts.registry);
-  const lines: string[] = [];
-  model.summary(110, undefined, (...msg: unknown[]) => lines.push(msg.join(' ')));
+  const lines = buildReport(graph, relative(process.cwd(), spec) || spec);
   const meta = { spec: relative(process.cwd(), spec) || spec, parameters: graph.params };
   const written: string[] = [];
   if (opts.format === 'keras-json') {
