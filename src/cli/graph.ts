@@ -5,7 +5,8 @@ import { extname } from 'node:path';
 import { compileFile } from '../index.js';
 import { renderDiagnostics } from '../diagnostics/render.js';
 import type { OpRegistry } from '../ops/index.js';
-import { graphToDot } from '../backends/graph/dot.js';
+import { graphToDot, viewToDot } from '../backends/graph/dot.js';
+import { fitView } from '../backends/graph/view.js';
 import { graphToMermaid } from '../backends/graph/mermaid.js';
 import { EXIT } from './output.js';
 import type { CompileFlags } from './options.js';
@@ -49,20 +50,27 @@ export async function runGraph(spec: string, opts: GraphOptions): Promise<GraphO
   if (!format) return { stdout: '', stderr: `modelspec graph: cannot tell the format from '${opts.out}': give --format ${GRAPH_FORMATS.join('|')}\n`, code: EXIT.usage };
   if (format === 'png' && !opts.out && opts.tty) return { stdout: '', stderr: 'modelspec graph: a PNG is binary; give --out file.png (or redirect standard output)\n', code: EXIT.usage };
   const result = compileFile(spec, { ...opts.compile, set: opts.set, registry: opts.registry });
-  const rendered = result.diagnostics.length ? renderDiagnostics(result.diagnostics, result.sources, { cwd: process.cwd() }) + '\n' : '';
+  let rendered = result.diagnostics.length ? renderDiagnostics(result.diagnostics, result.sources, { cwd: process.cwd() }) + '\n' : '';
   if (result.ok && result.library) return { stdout: '', stderr: `${rendered}modelspec graph: ${spec} is a block library (blocks, no layers): draw a spec that uses it\n`, code: EXIT.problems };
   if (!result.ok || !result.graph) return { stdout: '', stderr: rendered, code: EXIT.problems };
   const common = { registry: opts.registry, ...(opts.depth !== undefined ? { depth: opts.depth } : {}), ...(opts.direction ? { direction: opts.direction } : {}) };
   let body: string | Uint8Array;
   if (format === 'mermaid') body = graphToMermaid(result.graph, common);
+  else if (format === 'dot') body = graphToDot(result.graph, common);
   else {
-    const dot = graphToDot(result.graph, common);
-    if (format === 'dot') body = dot;
-    else {
-      const { dotToSvg, svgToPng } = await import('../backends/graph/render.js');
-      const svg = await dotToSvg(dot);
-      body = format === 'svg' ? svg : await svgToPng(svg, opts.scale !== undefined ? { scale: opts.scale } : {});
+    // Graphviz lays out a bounded number of boxes: past that, fold, and say so.
+    const fitted = fitView(result.graph, opts.depth !== undefined ? { depth: opts.depth } : {});
+    if (fitted.note) rendered += `modelspec graph: ${fitted.note}\n`;
+    const dot = viewToDot(fitted.view, common);
+    const { dotToSvg, svgToPng } = await import('../backends/graph/render.js');
+    let svg: string;
+    try {
+      svg = await dotToSvg(dot);
+    } catch (e) {
+      if (!(e instanceof RangeError) && !/memory access out of bounds|unreachable/.test(String(e))) throw e;
+      return { stdout: '', stderr: `${rendered}modelspec graph: Graphviz cannot lay out this drawing (${(e as Error).message}); give a smaller --depth, or --format dot or mermaid\n`, code: EXIT.problems };
     }
+    body = format === 'svg' ? svg : await svgToPng(svg, opts.scale !== undefined ? { scale: opts.scale } : {});
   }
   if (opts.out) {
     // Atomically, and never over a file that modelspec graph did not write, unless --force.

@@ -57,6 +57,12 @@ export interface ViewOptions {
   depth?: number;
   /** Draw only these layers (ids), e.g. the changed region of a diff. */
   only?: ReadonlySet<string>;
+  /**
+   * Past this many drawn elements, straight runs (each element fed only by the one before,
+   * which feeds nothing else) are drawn as their first element, one node for the middle,
+   * and their last element. Unset: never.
+   */
+  maxNodes?: number;
 }
 
 /** Scopes that are drawn as clusters; branches show in the wiring and would only add boxes. */
@@ -83,6 +89,8 @@ export function buildView(graph: TypedGraph, opts: ViewOptions = {}): GraphView 
     }
     item.members.push(n);
   }
+
+  if (opts.maxNodes !== undefined && items.size > opts.maxNodes) foldRuns(graph, items, repOf);
 
   // 2. Clusters: scope prefixes of drawn elements, kept when they are block or loop scopes holding two or more elements.
   const count = new Map<string, number>();
@@ -145,6 +153,97 @@ export function buildView(graph: TypedGraph, opts: ViewOptions = {}): GraphView 
     if (from !== undefined && to !== undefined && from !== to) shares.push({ from, to });
   }
   return { graph, nodes, clusters, edges, shares, spine: longestPath(nodes.map((v) => [v.key, v.members.length] as const), edges) };
+}
+
+/**
+ * Graphviz (as WebAssembly) lays out a few hundred boxes in about a second, and overflows its
+ * stack somewhere past a thousand in a chain, or a 2,000-way merge: SVG and PNG draw at most
+ * this many elements, folding to get there (docs/performance.md).
+ */
+export const MAX_LAID_OUT = 400;
+
+export interface FittedView {
+  view: GraphView;
+  /** What was folded to fit, for the user; undefined when the view is drawn as asked. */
+  note?: string;
+}
+
+/**
+ * The view at the asked depth when it has at most `max` elements; else the deepest depth
+ * that fits, else also with straight runs folded (`foldRuns`), deepest first.
+ */
+export function fitView(graph: TypedGraph, opts: { depth?: number; max?: number } = {}): FittedView {
+  const max = opts.max ?? MAX_LAID_OUT;
+  const asked = buildView(graph, opts.depth !== undefined ? { depth: opts.depth } : {});
+  if (asked.nodes.length <= max) return { view: asked };
+  const deepest = Math.min(opts.depth ?? Infinity, Math.max(...graph.nodes.map((n) => n.id.split('/').length)));
+  const say = (v: GraphView, d: number | undefined, runs: boolean) => ({
+    view: v,
+    note: `${asked.nodes.length} elements are more than the ${max} that SVG and PNG lay out: drawn ${d !== undefined ? `folded to --depth ${d}` : ''}${d !== undefined && runs ? ', ' : ''}${runs ? 'with straight runs of layers as one node each' : ''} (${v.nodes.length} elements); --format dot or mermaid draws every layer`,
+  });
+  for (let d = deepest - 1; d >= 1; d--) {
+    const v = buildView(graph, { depth: d });
+    if (v.nodes.length <= max) return say(v, d, false);
+  }
+  let last: GraphView | undefined;
+  for (let d = deepest; d >= 1; d--) {
+    const v = buildView(graph, { ...(d < deepest ? { depth: d } : {}), maxNodes: 0 });
+    last = v;
+    if (v.nodes.length <= max) return say(v, d < deepest ? d : undefined, true);
+  }
+  return say(last ?? asked, 1, true);
+}
+
+/**
+ * Straight runs of drawn elements -> first, `… n layers …`, last (in place). A run: elements
+ * in definition order, each with exactly one input element, the one before it, which is read
+ * by nothing else. Iterative, so chains of any length cost no stack.
+ */
+function foldRuns(graph: TypedGraph, items: Map<string, ViewNode>, repOf: Map<string, string>): void {
+  const ins = new Map<string, Set<string>>();
+  const outs = new Map<string, Set<string>>();
+  for (const n of graph.nodes) {
+    const to = repOf.get(n.id);
+    if (to === undefined) continue;
+    for (const i of n.inputs) {
+      const from = repOf.get(i);
+      if (from === undefined || from === to) continue;
+      (ins.get(to) ?? ins.set(to, new Set()).get(to)!).add(from);
+      (outs.get(from) ?? outs.set(from, new Set()).get(from)!).add(to);
+    }
+  }
+  const keys = [...items.keys()];
+  const runs: string[][] = [];
+  let run: string[] = [];
+  for (const k of keys) {
+    const prev = run[run.length - 1];
+    const i = ins.get(k);
+    if (prev !== undefined && i?.size === 1 && i.has(prev) && outs.get(prev)?.size === 1) run.push(k);
+    else {
+      if (run.length > 3) runs.push(run);
+      run = [k];
+    }
+  }
+  if (run.length > 3) runs.push(run);
+  if (!runs.length) return;
+  const rebuilt = new Map<string, ViewNode>();
+  const middleOf = new Map<string, ViewNode>();
+  for (const r of runs) {
+    const middle = r.slice(1, -1);
+    const members = middle.flatMap((k) => items.get(k)!.members);
+    const key = `${middle[0]} … ${middle[middle.length - 1]}`;
+    const v: ViewNode = { key, cluster: '', name: key, members };
+    middleOf.set(middle[0]!, v);
+    for (const k of middle) for (const n of items.get(k)!.members) repOf.set(n.id, key);
+    for (const k of middle.slice(1)) middleOf.set(k, v);
+  }
+  for (const [k, v] of items) {
+    const m = middleOf.get(k);
+    if (!m) rebuilt.set(k, v);
+    else if (!rebuilt.has(m.key)) rebuilt.set(m.key, m);
+  }
+  items.clear();
+  for (const [k, v] of rebuilt) items.set(k, v);
 }
 
 /** The longest path through the drawn graph, counted in layers (nodes given in a topological order). */
