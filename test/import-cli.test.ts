@@ -86,3 +86,96 @@ describe('modelspec import compiles what it writes', () => {
     expect(readFileSync(join(dir, 'keep.yaml'), 'utf8')).toBe('# mine\n');
   });
 });
+
+/** Keras 3's serialization of a layer (keras/src/saving/serialization_lib.py: serialize_keras_object). */
+const k3 = (cls: string, name: string, config: Record<string, unknown>, inbound: unknown[] = []) => ({
+  module: 'keras.layers', class_name: cls, config: { name, trainable: true, dtype: { module: 'keras', class_name: 'DTypePolicy', config: { name: 'float32' }, registered_name: null }, ...config },
+  registered_name: null, build_config: { input_shape: [null, 8] }, name, inbound_nodes: inbound,
+});
+const tensor = (layer: string) => ({ class_name: '__keras_tensor__', config: { shape: [null, 8], dtype: 'float32', keras_history: [layer, 0, 0] } });
+const HE = { module: 'keras.initializers', class_name: 'HeNormal', config: { seed: null }, registered_name: null };
+
+const KERAS3_FUNCTIONAL = {
+  module: 'keras.src.models.functional', class_name: 'Functional', registered_name: 'Functional',
+  config: {
+    name: 'k3', trainable: true,
+    layers: [
+      { module: 'keras.layers', class_name: 'InputLayer', config: { batch_shape: [null, 8], dtype: 'float32', sparse: false, name: 'features' }, registered_name: null, name: 'features', inbound_nodes: [] },
+      k3('Dense', 'a', { units: 4, activation: 'relu', use_bias: true, kernel_initializer: HE }, [{ args: [tensor('features')], kwargs: {} }]),
+      k3('Dense', 'b', { units: 4, activation: 'linear' }, [{ args: [tensor('features')], kwargs: {} }]),
+      k3('Add', 'sum', {}, [{ args: [[tensor('a'), tensor('b')]], kwargs: {} }]),
+      k3('Dense', 'out', { units: 2, activation: 'softmax' }, [{ args: [tensor('sum')], kwargs: {} }]),
+    ],
+    input_layers: ['features', 0, 0],
+    output_layers: ['out', 0, 0],
+  },
+  build_config: { input_shape: null },
+};
+
+const SEQUENTIAL_K2 = {
+  class_name: 'Sequential',
+  config: {
+    name: 'seq2',
+    layers: [
+      { class_name: 'Dense', config: { name: 'dense', units: 4, activation: 'relu', batch_input_shape: [null, 8], dtype: 'float32' } },
+      { class_name: 'Dense', config: { name: 'dense_1', units: 2, activation: 'softmax' } },
+    ],
+  },
+  keras_version: '2.15.0',
+};
+
+const SEQUENTIAL_K3 = {
+  module: 'keras', class_name: 'Sequential', registered_name: null,
+  config: {
+    name: 'seq3', trainable: true,
+    layers: [
+      { module: 'keras.layers', class_name: 'InputLayer', config: { batch_shape: [null, 8], dtype: 'float32', sparse: false, name: 'input_layer' }, registered_name: null },
+      k3('Dense', 'dense', { units: 4, activation: 'relu' }),
+      k3('Dense', 'dense_1', { units: 2, activation: 'softmax' }),
+    ],
+    build_input_shape: [null, 8],
+  },
+  build_config: { input_shape: [null, 8] },
+};
+
+describe('modelspec import reads Keras 2 and Keras 3, functional and Sequential', () => {
+  const imports = (file: string, content: string | Uint8Array) => {
+    writeFileSync(join(dir, file), content);
+    const out = `${file}.yaml`;
+    const r = run(['import', file, '--out', out, '--force']);
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    const check = run(['check', out]);
+    expect(check.code).toBe(0);
+    return { spec: readFileSync(join(dir, out), 'utf8'), check: check.stdout };
+  };
+
+  it('Keras 3 functional (config.json): __keras_tensor__ inbound nodes, a merge, one input as one triple', () => {
+    const { spec, check } = imports('k3.json', JSON.stringify(KERAS3_FUNCTIONAL));
+    expect(spec).toContain('  features: {shape: [8]}');
+    expect(spec).toContain('  - dense: {units: 4, activation: relu, kernel_initializer: he_normal}\n    id: a');
+    expect(spec).toContain('  - add: {}\n    id: sum\n    from: [a, b]');
+    expect(check).toContain('ok (5 layers, 82 params)');
+  });
+
+  it('Keras 2 Sequential (batch_input_shape on the first layer) and Keras 3 Sequential (an InputLayer)', () => {
+    const k2 = imports('seq2.json', JSON.stringify(SEQUENTIAL_K2));
+    expect(k2.spec).toContain('name: seq2');
+    expect(k2.spec).toContain('  input: {shape: [8]}');
+    expect(k2.check).toContain('ok (3 layers, 46 params)');
+    const k3s = imports('seq3.json', JSON.stringify(SEQUENTIAL_K3));
+    expect(k3s.spec).toContain('  input_layer: {shape: [8]}');
+    expect(k3s.check).toContain('ok (3 layers, 46 params)');
+  });
+
+  it('a to_json() string written as JSON, and the config.json inside a .keras zip', async () => {
+    expect(imports('string.json', JSON.stringify(JSON.stringify(SEQUENTIAL_K2))).check).toContain('ok (3 layers, 46 params)');
+    const { zipSync, strToU8 } = await import('fflate');
+    const keras = zipSync({ 'metadata.json': strToU8('{"keras_version": "3.5.0"}'), 'config.json': strToU8(JSON.stringify(KERAS3_FUNCTIONAL)), 'model.weights.h5': new Uint8Array(64) });
+    expect(imports('model.keras', keras).check).toContain('ok (5 layers, 82 params)');
+    writeFileSync(join(dir, 'empty.keras'), zipSync({ 'metadata.json': strToU8('{}') }));
+    const r = run(['import', 'empty.keras']);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain('a zip without config.json');
+  });
+});

@@ -1,5 +1,6 @@
 /** `modelspec import <model.json>`: a Keras / tfjs topology JSON -> a spec. */
 import { existsSync, readFileSync } from 'node:fs';
+import { strFromU8, unzipSync } from 'fflate';
 import { dirname, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { importKerasJson, ImportError } from '../backends/keras-json/import.js';
@@ -10,10 +11,22 @@ import type { OpRegistry } from '../ops/index.js';
 import { EXIT, type CommandOutput } from './output.js';
 import { UsageError } from './plugins.js';
 
+/** The JSON text of a model file: the file itself, or the `config.json` inside a Keras 3 `.keras` zip. */
+function modelText(bytes: Buffer): string {
+  if (bytes.length >= 4 && bytes.readUInt32LE(0) === 0x04034b50) {
+    // Only config.json is inflated: the weights beside it are never decompressed.
+    const files = unzipSync(bytes, { filter: (f) => f.name === 'config.json' && f.originalSize <= 64 * 1024 * 1024 });
+    const config = files['config.json'];
+    if (!config) throw new Error('a zip without config.json (a .keras file holds config.json, metadata.json and model.weights.h5)');
+    return strFromU8(config);
+  }
+  return bytes.toString('utf8');
+}
+
 export function runImport(file: string, opts: { out?: string; force: boolean; registry: OpRegistry }): CommandOutput {
   let json: unknown;
   try {
-    json = JSON.parse(readFileSync(file, 'utf8'));
+    json = JSON.parse(modelText(readFileSync(file)));
   } catch (e) {
     return { stdout: '', stderr: `modelspec: cannot read ${file}: ${(e as Error).message}\n`, code: EXIT.problems };
   }

@@ -22,24 +22,69 @@ export class ImportError extends Error {}
 
 const snake = (s: string) => s.replace(/([a-z0-9])([A-Z])/g, '$1_$2').replace(/([A-Z])([A-Z][a-z])/g, '$1_$2').toLowerCase();
 
-/** Keras' topology from the JSON forms it comes in. */
-function topologyOf(json: JsonObject): { name: string; layers: KerasLayer[]; inputs: [string, number][]; outputs: [string, number][] } {
+/** A reference [name, node, tensor], or a list of them (Keras 3 writes one input as one triple). */
+function refsOf(v: Json | undefined): [string, number][] {
+  const list = (v ?? []) as Json[];
+  const one = list.length > 0 && typeof list[0] === 'string';
+  return (one ? [list] : list).map((r) => {
+    const a = r as Json[];
+    return [String(a[0]), Number(a[1] ?? 0)];
+  });
+}
+
+/** The layer's name: Keras 3 puts it beside the config, Keras 2 Sequential only inside. */
+const nameOf = (l: JsonObject, i: number): string =>
+  typeof l.name === 'string' ? l.name : typeof (l.config as JsonObject | undefined)?.name === 'string' ? String((l.config as JsonObject).name) : `layer_${i}`;
+
+/**
+ * A Sequential model (Keras 2 or 3) as the functional topology it stands for: an input
+ * layer (Keras 3 lists an InputLayer; Keras 2 puts `batch_input_shape` on the first layer,
+ * or the model's `build_input_shape`), then each layer fed by the one before.
+ */
+function sequentialTopology(t: JsonObject, config: JsonObject): Topology {
+  const raw = (config.layers as JsonObject[]).map((l, i): JsonObject & { name: string } => ({ ...l, name: nameOf(l, i) }));
+  const layers: KerasLayer[] = [];
+  let input: KerasLayer | undefined;
+  let rest = raw;
+  if (raw[0]?.class_name === 'InputLayer') {
+    input = { name: raw[0].name, class_name: 'InputLayer', config: raw[0].config as JsonObject, inbound_nodes: [] };
+    rest = raw.slice(1);
+  } else {
+    const first = (raw[0]?.config ?? {}) as JsonObject;
+    const shape = first.batch_input_shape ?? first.batch_shape ?? config.build_input_shape ?? (t.build_config as JsonObject | undefined)?.input_shape;
+    if (!Array.isArray(shape)) throw new ImportError('a Sequential model without an input shape (no InputLayer, batch_input_shape or build_input_shape): build the model before saving it');
+    input = { name: 'input', class_name: 'InputLayer', config: { batch_input_shape: shape, ...(typeof first.dtype === 'string' ? { dtype: first.dtype } : {}) }, inbound_nodes: [] };
+  }
+  layers.push(input);
+  let previous = input.name;
+  for (const l of rest) {
+    layers.push({ name: l.name as string, class_name: String(l.class_name), config: (l.config ?? {}) as JsonObject, inbound_nodes: [[[previous, 0, 0, {}]]] });
+    previous = l.name as string;
+  }
+  return { name: typeof config.name === 'string' ? config.name : 'imported', layers, inputs: [[input.name, 0]], outputs: [[previous, 0]] };
+}
+
+interface Topology { name: string; layers: KerasLayer[]; inputs: [string, number][]; outputs: [string, number][] }
+
+/**
+ * Keras' topology from the JSON forms it comes in: Keras 2 and Keras 3 functional and
+ * Sequential configs (`model.to_json()`, the `config.json` of a `.keras` file), a tfjs
+ * `model.json` (`modelTopology`), an `.h5`-style `model_config`.
+ */
+function topologyOf(json: JsonObject): Topology {
   let t: JsonObject = json;
   if (t.modelTopology && typeof t.modelTopology === 'object') t = t.modelTopology as JsonObject;
   if (t.model_config && typeof t.model_config === 'object') t = t.model_config as JsonObject;
   const config = t.config as JsonObject | undefined;
-  if (!config || !Array.isArray(config.layers)) throw new ImportError('not a Keras functional-model topology: no config.layers');
-  if (t.class_name === 'Sequential') throw new ImportError('Sequential models are not supported yet: export the functional model (keras.Model) instead');
-  const refs = (v: Json | undefined): [string, number][] =>
-    ((v ?? []) as Json[]).map((r) => {
-      const a = r as Json[];
-      return [String(a[0]), Number(a[1] ?? 0)];
-    });
+  // Keras 2 Sequential may be a bare list of layers.
+  if (t.class_name === 'Sequential' && Array.isArray(config)) return sequentialTopology(t, { layers: config });
+  if (!config || !Array.isArray(config.layers)) throw new ImportError('not a Keras model topology: no config.layers');
+  if (t.class_name === 'Sequential') return sequentialTopology(t, config);
   return {
     name: typeof config.name === 'string' ? config.name : 'imported',
-    layers: config.layers as unknown as KerasLayer[],
-    inputs: refs(config.input_layers),
-    outputs: refs(config.output_layers),
+    layers: (config.layers as JsonObject[]).map((l, i) => ({ ...l, name: nameOf(l, i) }) as unknown as KerasLayer),
+    inputs: refsOf(config.input_layers),
+    outputs: refsOf(config.output_layers),
   };
 }
 
@@ -49,9 +94,10 @@ function inboundOf(layer: KerasLayer): [string, number][][] {
     if (Array.isArray(node)) return node.map((r) => [String((r as Json[])[0]), Number((r as Json[])[1] ?? 0)] as [string, number]);
     // Keras 3: {args: [{class_name: '__keras_tensor__', config: {keras_history: [name, node, index]}}, ...]}
     const args = ((node as JsonObject).args ?? []) as Json[];
-    const flat = args.flatMap((a) => (Array.isArray(a) ? a : [a]));
+    const flat = args.flatMap((a) => (Array.isArray(a) ? a : [a])).filter((a) => (a as JsonObject | null)?.class_name === '__keras_tensor__');
     return flat.map((a) => {
-      const h = ((a as JsonObject).config as JsonObject).keras_history as Json[];
+      const h = (((a as JsonObject).config ?? {}) as JsonObject).keras_history as Json[] | undefined;
+      if (!Array.isArray(h)) throw new ImportError(`layer '${layer.name}': an input tensor without keras_history`);
       return [String(h[0]), Number(h[1] ?? 0)] as [string, number];
     });
   });
@@ -128,7 +174,11 @@ export interface ImportResult {
 }
 
 export function importKerasJson(json: unknown, registry: OpRegistry, opts: { source?: string; schemaPath?: string } = {}): ImportResult {
-  if (json === null || typeof json !== 'object') throw new ImportError('the file does not hold a JSON object');
+  // `model.to_json()` written with json.dump: a JSON string that holds the JSON.
+  if (typeof json === 'string') {
+    try { json = JSON.parse(json); } catch { throw new ImportError('the file holds a string that is not JSON'); }
+  }
+  if (json === null || typeof json !== 'object' || Array.isArray(json)) throw new ImportError('the file does not hold a JSON object');
   const topo = topologyOf(json as JsonObject);
   const byClass = new Map(registry.all().map((op) => [op.kerasClass, op]));
   const warnings: string[] = [];
@@ -183,7 +233,7 @@ export function importKerasJson(json: unknown, registry: OpRegistry, opts: { sou
       if (!attr.required && JSON.stringify(v) === JSON.stringify(attr.default)) continue;
       attrs.push(`${key}: ${flow(v)}`);
     }
-    const known = new Set([...Object.keys(def.attrs), 'name', 'trainable', 'dtype', 'data_format', 'batch_input_shape', 'noise_shape', 'kernel_constraint', 'bias_constraint', 'input_dtype', 'autocast']);
+    const known = new Set([...Object.keys(def.attrs), 'name', 'trainable', 'dtype', 'data_format', 'batch_input_shape', 'noise_shape', 'kernel_constraint', 'bias_constraint', 'input_dtype', 'autocast', 'module', 'registered_name', 'build_config', 'sparse', 'ragged', 'batch_shape', 'optional']);
     const dropped = Object.entries(a.layer.config).filter(([k, v]) => !known.has(k) && v !== null);
     if (dropped.length) warnings.push(`${a.layer.name}: ignored ${dropped.map(([k]) => k).join(', ')}`);
     lines.push(`  - ${def.name}: {${attrs.join(', ')}}\n    id: ${a.out}\n${fromText}`.trimEnd());
