@@ -17,7 +17,7 @@ export interface BuildCommandOptions {
   set: string[];
   out: string;
   backend?: 'node' | 'wasm' | 'cpu';
-  format: 'tfjs' | 'keras-json';
+  format: 'tfjs' | 'keras-json' | 'keras3-json';
   force: boolean;
   registry: OpRegistry;
 }
@@ -84,6 +84,15 @@ export async function runBuild(spec: string, opts: BuildCommandOptions): Promise
     const topology = model.toJSON(null, false) as object;
     writeFileAtomic(modelPath, JSON.stringify({ ...topology, modelspec: meta }, null, 2) + '\n');
     written.push(`${modelPath} (Keras topology JSON, for tf.keras.models.model_from_json)`);
+  } else if (opts.format === 'keras3-json') {
+    const { toKeras3 } = await import('../backends/keras-json/keras3.js');
+    const topology = model.toJSON(null, false) as Parameters<typeof toKeras3>[0];
+    const shapeOf = (layer: string, node: number) => {
+      const s = model.getLayer(layer).getOutputAt(node) as { shape: (number | null)[] } | { shape: (number | null)[] }[];
+      return [...(Array.isArray(s) ? s[0]!.shape : s.shape)];
+    };
+    writeFileAtomic(modelPath, JSON.stringify({ ...toKeras3(topology, shapeOf), modelspec: meta }, null, 2) + '\n');
+    written.push(`${modelPath} (Keras 3 config.json, for keras.models.model_from_json or a .keras zip)`);
   } else {
     await model.save(tf.io.withSaveHandler(async (artifacts) => {
       const weights = artifacts.weightData instanceof ArrayBuffer ? new Uint8Array(artifacts.weightData) : new Uint8Array(0);

@@ -57,9 +57,9 @@ export function buildProgram(): Command {
     .addOption(rootOption())
     .requiredOption('--out <dir>', 'output directory')
     .addOption(new Option('--backend <name>', 'TensorFlow.js backend (default: the best present, node > wasm > cpu)').choices(['node', 'wasm', 'cpu']))
-    .addOption(new Option('--format <format>', 'tfjs: model.json + weights.bin; keras-json: the Keras topology JSON').choices(['tfjs', 'keras-json']).default('tfjs'))
+    .addOption(new Option('--format <format>', "tfjs: model.json + weights.bin; keras-json: the Keras 2 topology JSON; keras3-json: Keras 3's config.json").choices(['tfjs', 'keras-json', 'keras3-json']).default('tfjs'))
     .option('--force', 'replace files in --out that modelspec did not write')
-    .action(async (spec: string, o: { set: string[]; plugin: string[]; out: string; backend?: 'node' | 'wasm' | 'cpu'; format: 'tfjs' | 'keras-json'; force?: boolean; limit: string[]; allowOutsideRoot?: boolean }) => {
+    .action(async (spec: string, o: { set: string[]; plugin: string[]; out: string; backend?: 'node' | 'wasm' | 'cpu'; format: 'tfjs' | 'keras-json' | 'keras3-json'; force?: boolean; limit: string[]; allowOutsideRoot?: boolean }) => {
       const { runBuild } = await import('./build.js');
       emit(await runBuild(spec, { set: o.set, out: o.out, format: o.format, force: !!o.force, ...(o.backend ? { backend: o.backend } : {}), registry: await registryWithPlugins(o.plugin), ...compileFlags(o) }));
     });
