@@ -91,7 +91,7 @@ describe('Keras 2 and Keras 3 JSON of the seed models', () => {
     const out = join(dir, 'mnist');
     const r = spawnSync(process.execPath, [`${ROOT}dist/cli/modelspec.js`, 'build', 'specs/mnist-cnn.yaml', '--format', 'keras3-json', '--out', out, '--backend', 'cpu'], { cwd: ROOT, encoding: 'utf8' });
     expect(r.stderr).toBe('');
-    expect(r.code ?? r.status).toBe(0);
+    expect(r.status).toBe(0);
     expect(r.stdout).toContain("Keras 3 config.json");
     const { modelspec, ...written } = JSON.parse(readFileSync(join(out, 'model.json'), 'utf8'));
     expect(modelspec).toMatchObject({ spec: 'specs/mnist-cnn.yaml' });

@@ -132,6 +132,18 @@ export function buildView(graph: TypedGraph, opts: ViewOptions = {}): GraphView 
   });
 
   // 3. Edges between drawn elements.
+  const edges = elementEdges(graph, repOf);
+  const shares: ShareLink[] = [];
+  for (const n of graph.nodes) {
+    if (!n.sharedWith) continue;
+    const from = repOf.get(n.sharedWith), to = repOf.get(n.id);
+    if (from !== undefined && to !== undefined && from !== to) shares.push({ from, to });
+  }
+  return { graph, nodes, clusters, edges, shares, spine: longestPath(nodes.map((v) => [v.key, v.members.length] as const), edges) };
+}
+
+/** Edges between drawn elements (each once), from the layers' inputs. */
+function elementEdges(graph: TypedGraph, repOf: ReadonlyMap<string, string>): ViewEdge[] {
   const edges: ViewEdge[] = [];
   const seen = new Set<string>();
   for (const n of graph.nodes) {
@@ -146,13 +158,7 @@ export function buildView(graph: TypedGraph, opts: ViewOptions = {}): GraphView 
       edges.push({ from, to });
     }
   }
-  const shares: ShareLink[] = [];
-  for (const n of graph.nodes) {
-    if (!n.sharedWith) continue;
-    const from = repOf.get(n.sharedWith), to = repOf.get(n.id);
-    if (from !== undefined && to !== undefined && from !== to) shares.push({ from, to });
-  }
-  return { graph, nodes, clusters, edges, shares, spine: longestPath(nodes.map((v) => [v.key, v.members.length] as const), edges) };
+  return edges;
 }
 
 /**
@@ -202,15 +208,9 @@ export function fitView(graph: TypedGraph, opts: { depth?: number; max?: number 
 function foldRuns(graph: TypedGraph, items: Map<string, ViewNode>, repOf: Map<string, string>): void {
   const ins = new Map<string, Set<string>>();
   const outs = new Map<string, Set<string>>();
-  for (const n of graph.nodes) {
-    const to = repOf.get(n.id);
-    if (to === undefined) continue;
-    for (const i of n.inputs) {
-      const from = repOf.get(i);
-      if (from === undefined || from === to) continue;
-      (ins.get(to) ?? ins.set(to, new Set()).get(to)!).add(from);
-      (outs.get(from) ?? outs.set(from, new Set()).get(from)!).add(to);
-    }
+  for (const { from, to } of elementEdges(graph, repOf)) {
+    (ins.get(to) ?? ins.set(to, new Set()).get(to)!).add(from);
+    (outs.get(from) ?? outs.set(from, new Set()).get(from)!).add(to);
   }
   const keys = [...items.keys()];
   const runs: string[][] = [];
