@@ -78,6 +78,17 @@ describe('modelspec import compiles what it writes', () => {
     expect(stdout.stdout).toBe('');
   });
 
+  it('a model whose flat spec is larger than the default file-size limit: written, with a warning that says which --limit to give', () => {
+    const layers = Array.from({ length: 3000 }, (_, i) => ({ class_name: 'Dense', config: { name: `dense_layer_number_${i}`, units: 2, activation: 'relu', ...(i === 0 ? { batch_input_shape: [null, 2] } : {}) } }));
+    writeFileSync(join(dir, 'deep.json'), JSON.stringify({ class_name: 'Sequential', config: { name: 'deep', layers } }));
+    const r = run(['import', 'deep.json', '--out', 'deep.yaml']);
+    expect(r.code).toBe(0);
+    const bytes = readFileSync(join(dir, 'deep.yaml')).byteLength;
+    expect(bytes).toBeGreaterThan(131_072);
+    expect(r.stderr).toBe(`warning: the spec is ${bytes.toLocaleString('en-US')} bytes, more than the 131,072 that modelspec reads by default: give check, build and diff --limit maxFileBytes=${bytes}\n`);
+    expect(run(['check', 'deep.yaml', '--limit', `maxFileBytes=${bytes}`]).stdout).toContain('ok (3001 layers, 18,000 params)');
+  });
+
   it('an existing --out is left as it was when the import is refused', () => {
     writeFileSync(join(dir, 'bad.json'), JSON.stringify(model((m) => { m.hidden.units = 0; })));
     writeFileSync(join(dir, 'keep.yaml'), '# mine\n');

@@ -5,7 +5,7 @@ import { dirname, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { importKerasJson, ImportError } from '../backends/keras-json/import.js';
 import { renderDiagnostics } from '../diagnostics/render.js';
-import { compileSource } from '../index.js';
+import { compileSource, DEFAULT_LIMITS } from '../index.js';
 import { checkOverwrite, writeFileAtomic } from '../io/atomic.js';
 import type { OpRegistry } from '../ops/index.js';
 import { EXIT, type CommandOutput } from './output.js';
@@ -42,11 +42,14 @@ export function runImport(file: string, opts: { out?: string; force: boolean; re
     if (e instanceof ImportError) return { stdout: '', stderr: `${file}: ${e.message}\n`, code: EXIT.problems };
     throw e;
   }
-  const stderr = result.warnings.map((w) => `warning: ${w}\n`).join('');
+  let stderr = result.warnings.map((w) => `warning: ${w}\n`).join('');
   // Compile what we would write: a hostile or broken model (units: -5, a 1e300 dimension, an
   // activation with a newline) gets its problems reported, not a spec that fails `check`.
   const name = `${file} (as a spec)`;
-  const compiled = compileSource(resolve(name), result.yaml, { registry: opts.registry });
+  // The spec's size is ours, not the user's: a large model's flat spec may pass the default
+  // file-size limit, which then only needs raising for check and build (said below).
+  const bytes = Buffer.byteLength(result.yaml);
+  const compiled = compileSource(resolve(name), result.yaml, { registry: opts.registry, limits: { maxFileBytes: Math.max(bytes, DEFAULT_LIMITS.maxFileBytes) } });
   if (!compiled.ok || compiled.diagnostics.some((d) => d.severity === 'error')) {
     const errors = compiled.diagnostics.filter((d) => d.severity === 'error');
     const rendered = renderDiagnostics(errors, compiled.sources, { cwd: process.cwd() });
@@ -55,6 +58,9 @@ export function runImport(file: string, opts: { out?: string; force: boolean; re
       stderr: `${stderr}modelspec import: ${file} describes a model modelspec cannot build (${errors.length} error${errors.length === 1 ? '' : 's'} in the spec it would write, shown below with its line numbers); nothing written\n${rendered}\n`,
       code: EXIT.problems,
     };
+  }
+  if (bytes > DEFAULT_LIMITS.maxFileBytes) {
+    stderr += `warning: the spec is ${bytes.toLocaleString('en-US')} bytes, more than the ${DEFAULT_LIMITS.maxFileBytes.toLocaleString('en-US')} that modelspec reads by default: give check, build and diff --limit maxFileBytes=${bytes}\n`;
   }
   if (!opts.out) return { stdout: result.yaml, stderr, code: EXIT.ok };
   try {
