@@ -15,6 +15,7 @@ import type { SpecAst } from './types/spec.js';
 import { builtinRegistry, type OpRegistry } from './ops/index.js';
 import { Sources } from './diagnostics/sources.js';
 import { diag, hasErrors, sortDiagnostics } from './diagnostics/diagnostics.js';
+import { Msg } from './diagnostics/messages.js';
 import { fileSize, readSpecFile, resolveSpec, type FrontEndContext, type Host } from './resolve/resolve.js';
 import { instantiate, type SetValue } from './expand/instantiate.js';
 import { parseSetArgs } from './expand/set-args.js';
@@ -116,7 +117,7 @@ function compileSourceWithin(file: string, text: string, opts: CompileOptions): 
   const warnings = typed ? lintGraph(ir) : [];
   diagnostics.push(...warnings);
   const ok = !hasErrors(diagnostics) && typed !== undefined;
-  const graph = typed && warnings.some((w) => w.code === 'MS6002' || w.code === 'MS6001') ? pruneUnreachable(typed) : typed;
+  const graph = typed && warnings.some((w) => w.code === Msg.deadNode.code || w.code === Msg.unusedInput.code) ? pruneUnreachable(typed) : typed;
   return { ...front, ok, diagnostics: sortDiagnostics(diagnostics), ir, ...(ok && graph ? { graph } : {}) };
 }
 

@@ -5,6 +5,7 @@
  * Nothing here loads TensorFlow.js. Started by ./modelspec.ts.
  */
 import { Command, CommanderError, Option } from 'commander';
+import { Msg } from '../diagnostics/messages.js';
 import { registryWithPlugins, UsageError } from './plugins.js';
 import { emit, EXIT, exitQuietlyWhenStdoutCloses } from './output.js';
 import { registerReviewCommands } from './review-commands.js';
@@ -96,7 +97,7 @@ export async function main(argv: string[]): Promise<void> {
       process.exitCode = EXIT.usage;
       return;
     }
-    process.stderr.write(`modelspec: internal error (MS9001): ${(e as Error).message}\n`);
+    process.stderr.write(`modelspec: internal error (${Msg.internal.code}): ${(e as Error).message}\n`);
     if (process.env.MODELSPEC_DEBUG) process.stderr.write(`${(e as Error).stack}\n`);
     else process.stderr.write('set MODELSPEC_DEBUG=1 to see where it happened, and please report it\n');
     process.exitCode = EXIT.usage;

@@ -7,6 +7,7 @@
  * step; the runtime (src/runtime) does the naming and the layer configs with the compiler's
  * and the interpreter's own code.
  */
+import { Msg, Say, type Said } from '../diagnostics/messages.js';
 import type { BlockDecl, Branch, Item, ParamDecl, Ref, SpecAst, Template } from '../types/spec.js';
 import type { OpRegistry } from '../ops/index.js';
 import { Idents, camelCase, constantCase, pascalCase } from './names.js';
@@ -546,9 +547,9 @@ export class ModuleEmitter {
   private refCode(r: Ref, ctx: Ctx): string {
     const info = ctx.refs.get(r.name);
     if (!info) {
-      return this.failure('MS3001', r.name.includes('/') ? `'${r.name}' refers to a generated node id, which spec2ts does not support` : `unknown reference '${r.name}'`);
+      return this.failure(r.name.includes('/') ? Say.generatedIdReference(r.name) : Say.unknownReference(r.name));
     }
-    if (!info.ident) return this.failure('MS3001', `'${r.name}' is not in the model for these parameter values: its when: is false`);
+    if (!info.ident) return this.failure(Say.refWhenFalse(r.name));
     if (info.mayBeEmpty) return `${this.use('ref')}(${info.ident}, ${quote(r.name)}, 'empty')`;
     return info.conditional ? `${this.use('ref')}(${info.ident}, ${quote(r.name)})` : info.ident;
   }
@@ -557,8 +558,8 @@ export class ModuleEmitter {
    * A tensor-valued expression that throws the compiler's diagnostic. Typed `Tensor`, not `never`:
    * TypeScript would type a variable it initialises as `never`, and treat the code after it as unreachable.
    */
-  private failure(code: string, message: string): string {
-    return `(${this.use('fail')}(${quote(code)}, ${quote(message)}) as Tensor)`;
+  private failure(s: Said): string {
+    return `(${this.use('fail')}(${quote(Msg[s.key].code)}, ${quote(s.message)}) as Tensor)`;
   }
 
   /** Make the chain variable hold `cur` (declaring it where needed); returns its name. */
@@ -648,15 +649,15 @@ export class ModuleEmitter {
       }
       case 'call': {
         const info = this.blockFns.get(item.block);
-        if (!info) return this.failure('MS3005', `unknown op or block '${item.block}'`);
+        if (!info) return this.failure(Say.unknownOpOrBlock(item.block));
         const b = info.decl;
         const inputs = this.inputsOf(item, cur, ctx);
         if (inputs.length !== b.inputs.length) {
-          return this.failure('MS3010', `block '${b.name}' takes ${b.inputs.length} input${b.inputs.length === 1 ? '' : 's'} (${b.inputs.join(', ')}), got ${inputs.length}`);
+          return this.failure(Say.blockArity(b.name, b.inputs, inputs.length));
         }
         // A call without a parameter that has no default fails as the compiler does (and would not type-check).
         const missing = b.params.find((d) => !d.hasDefault && !item.args.has(d.name));
-        if (missing) return this.failure('MS3007', `block '${b.name}' parameter '${missing.name}' has no default and no value was given`);
+        if (missing) return this.failure(Say.missingParam(`block '${b.name}'`, missing.name));
         const args = [...item.args].map(([k, t]): [string, string] => {
           const p = printTemplate(t, this.env(ctx));
           const decl = b.params.find((d) => d.name === k);
@@ -673,18 +674,17 @@ export class ModuleEmitter {
   private share(item: Extract<Item, { kind: 'share' }>, cur: Cur | undefined, ctx: Ctx): string {
     const name = item.target.name;
     const target = ctx.refs.get(name);
-    const bad = (what: string, tail: string) => this.failure('MS3011', `share: '${name}' is ${what}; ${tail}`);
     if (target?.item && target.item.kind !== 'layer' && target.item.kind !== 'share') {
-      return bad(target.item.kind === 'call' ? 'a block call' : `a ${target.item.kind} item`, 'only single layers with weights can be shared');
+      return this.failure(Say.shareNotALayer(name, target.item.kind === 'call' ? 'a block call' : `a ${target.item.kind} item`));
     }
-    if (target?.input) return bad('a model input', 'only layers with weights (conv2d, dense, ...) can be shared');
+    if (target?.input) return this.failure(Say.shareNoWeights(name, 'a model input'));
     let op: string | undefined;
     for (let t: Item | undefined = target?.item; t; t = t.kind === 'share' ? ctx.refs.get(t.target.name)?.item : undefined) {
       if (t.kind === 'layer') { op = t.op; break; }
     }
-    if (op && !this.registry.get(op)?.weights) return bad(`a ${op} layer, which has no weights`, 'only layers with weights (conv2d, dense, ...) can be shared');
+    if (op && !this.registry.get(op)?.weights) return this.failure(Say.shareNoWeights(name, `a ${op} layer, which has no weights`));
     const inputs = this.inputsOf(item, cur, ctx);
-    if (inputs.length !== 1) return this.failure('MS3010', `share takes one input, got ${inputs.length}`);
+    if (inputs.length !== 1) return this.failure(Say.takesOneInput('share', inputs.length));
     return `${ctx.scope}.share(${[this.refCode(item.target, ctx), inputs[0]!, ...(item.id ? [quote(item.id)] : [])].join(', ')})`;
   }
 
@@ -695,7 +695,7 @@ export class ModuleEmitter {
     this.lets(item.lets, outer);
     let input: string;
     if (item.from) {
-      if (item.from.length !== 1) return this.failure('MS3010', `branches take one input, got ${item.from.length}`);
+      if (item.from.length !== 1) return this.failure(Say.branchesTakeOneInput(item.from.length));
       input = this.refCode(item.from[0]!, outer);
     } else {
       if (cur) ctx.reads.add(cur.code);
@@ -720,7 +720,7 @@ export class ModuleEmitter {
     };
     let start: Cur | undefined;
     if (ownInput) {
-      if (b.from!.length !== 1) return `() => ${this.failure('MS3010', `a branch takes one input, got ${b.from!.length}`)}`;
+      if (b.from!.length !== 1) return `() => ${this.failure(Say.takesOneInput('a branch', b.from!.length))}`;
       start = { code: this.refCode(b.from![0]!, outer) };
     } else start = { code: x! };
     if (b.body.length === 0) return `${ownInput ? '()' : `(_${scope}, ${x})`} => ${start.code}`;
@@ -738,7 +738,7 @@ export class ModuleEmitter {
     let input = cur;
     if (item.from) {
       if (item.from.length !== 1) {
-        return { code: this.toChain({ code: this.failure('MS3010', `${item.kind} takes one input, got ${item.from.length}`) }, ctx) };
+        return { code: this.toChain({ code: this.failure(Say.takesOneInput(item.kind, item.from.length)) }, ctx) };
       }
       input = { code: this.refCode(item.from[0]!, ctx) };
     }

@@ -6,12 +6,13 @@
  */
 import { show, typeName, type Value } from '../expr/evaluate.js';
 import { LIMITS } from '../limits.js';
+import { Msg } from '../diagnostics/messages.js';
 import { fail } from './errors.js';
 
 export type { Value };
 
-const TYPE = 'MS4003';
-const MATH = 'MS4007';
+const TYPE = Msg.exprType.code;
+const MATH = Msg.exprMath.code;
 
 /** `a // b`: floor division. */
 export function floorDiv(a: number, b: number): number {
