@@ -4,7 +4,7 @@
  */
 import { InvalidArgumentError, Option } from 'commander';
 import { LIMIT_NAMES, type Limits } from '../limits.js';
-import type { CompileOptions } from '../index.js';
+import type { CompileOptions } from '../compile.js';
 import { UsageError } from './plugins.js';
 
 export const collect = (v: string, prev: string[]) => [...prev, v];

@@ -1,24 +1,7 @@
 /**
- * Custom ops from TypeScript/JavaScript modules (`--plugin ./my-ops.js`): a module
- * exports `ops: OpDef[]`, or a default function that receives the registry.
+ * The CLI's names for what lives lower in the pipeline: `--plugin` modules are loaded by the op
+ * registry (src/ops/plugins.ts, which training's worker threads use too), and UsageError is in
+ * src/diagnostics/errors.ts.
  */
-import { pathToFileURL } from 'node:url';
-import { resolve } from 'node:path';
-import { builtinRegistry, type OpDef, type OpRegistry } from '../ops/index.js';
-import { importModule } from '../io/import-module.js';
-
-export async function registryWithPlugins(plugins: readonly string[]): Promise<OpRegistry> {
-  if (plugins.length === 0) return builtinRegistry();
-  const registry = builtinRegistry().clone();
-  for (const p of plugins) {
-    const mod = await importModule<{ ops?: OpDef[]; default?: unknown }>(pathToFileURL(resolve(p)).href);
-    if (Array.isArray(mod.ops)) for (const op of mod.ops) registry.register(op);
-    else if (typeof mod.default === 'function') (mod.default as (r: OpRegistry) => void)(registry);
-    else if (Array.isArray(mod.default)) for (const op of mod.default as OpDef[]) registry.register(op);
-    else throw new UsageError(`plugin '${p}' exports neither ops: OpDef[] nor a default function(registry)`);
-  }
-  return registry;
-}
-
-/** A problem with how the command was called: exit code 2, no stack trace. */
-export class UsageError extends Error {}
+export { registryWithPlugins } from '../ops/plugins.js';
+export { UsageError } from '../diagnostics/errors.js';

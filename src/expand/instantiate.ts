@@ -20,7 +20,7 @@ import { escapePointer, spanAt, type LoadedDocument } from '../load/yaml.js';
 import { EvalError, evaluate, show, typeName, type EvalMeter, type Scope, type Value } from '../expr/evaluate.js';
 import { freeVariables } from '../expr/parse.js';
 import { schemaValidators, translateErrors } from '../validate/ajv.js';
-import { checkParamValue } from './params.js';
+import { checkParamValue } from '../validate/params.js';
 import { Names, arityProblem, assertValues, fillAttrs, isInputShape, isRepeatCount, joinPath, loopSuffix } from './engine.js';
 import { LIMITS } from '../limits.js';
 

@@ -1,10 +1,10 @@
 /**
  * Options and block arguments of generated builders, checked as the compiler checks `--set`
- * values and block arguments (src/expand/params.ts, the same function and messages), and
+ * values and block arguments (src/validate/params.ts, the same function and messages), and
  * `assert:` conditions.
  */
 import type { ParamDecl, ParamType } from '../types/spec.js';
-import { checkParamValue } from '../expand/params.js';
+import { checkParamValue } from '../validate/params.js';
 import { show, typeName } from '../expr/evaluate.js';
 import { Msg, Say } from '../diagnostics/messages.js';
 import { assertValues } from '../expand/engine.js';

@@ -20,7 +20,7 @@
 import { appendFileSync, existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { join, relative, resolve } from 'node:path';
 import type * as TF from '@tensorflow/tfjs';
-import { compileFile } from '../index.js';
+import { compileFile } from '../compile.js';
 import { renderDiagnostics } from '../diagnostics/render.js';
 import { builtinRegistry, type OpRegistry } from '../ops/index.js';
 import { buildFromGraph } from '../backends/tfjs/interpreter.js';

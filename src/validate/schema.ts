@@ -5,7 +5,7 @@
  */
 import type { JsonSchema, OpRegistry } from '../ops/index.js';
 import { ACTIVATIONS } from '../ops/attrs.js';
-import { TRAINING_SCHEMA } from '../train/schema.js';
+import { TRAINING_SCHEMA } from './training-schema.js';
 
 export const IDENT = '^[A-Za-z_][A-Za-z0-9_]*$';
 /** `$name` or `${ expression }`. */

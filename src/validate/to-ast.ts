@@ -12,7 +12,7 @@ import { diag, didYouMean } from '../diagnostics/diagnostics.js';
 import { escapePointer, spanAt, type LoadedDocument } from '../load/yaml.js';
 import { ExprSyntaxError, parseExpr } from '../expr/parse.js';
 import { ITEM_KEYS, shorthandAttr } from './schema.js';
-import { checkParamValue } from '../expand/params.js';
+import { checkParamValue } from './params.js';
 
 type Raw = Record<string, unknown>;
 

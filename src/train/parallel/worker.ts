@@ -13,7 +13,7 @@ import type * as TF from '@tensorflow/tfjs';
 import { loadTf } from '../../backends/tfjs/backend.js';
 import { buildFromGraph } from '../../backends/tfjs/interpreter.js';
 import { builtinRegistry } from '../../ops/index.js';
-import { registryWithPlugins } from '../../cli/plugins.js';
+import { registryWithPlugins } from '../../ops/plugins.js';
 import { layoutMismatch, Replica } from './replica.js';
 import type { Reply, Request, WorkerInit } from './protocol.js';
 
