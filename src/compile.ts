@@ -7,7 +7,7 @@
  * Every stage returns new values and reports problems as diagnostics; nothing here throws at the user.
  */
 import { existsSync, readFileSync, realpathSync, statSync } from 'node:fs';
-import { LIMITS, withLimits, type Limits } from './limits.js';
+import { limitsWith, type Limits } from './limits.js';
 import { resolve as resolvePath } from 'node:path';
 import type { Diagnostic } from './types/diagnostic.js';
 import type { GraphIR, TypedGraph } from './types/ir.js';
@@ -66,10 +66,6 @@ export const fsHost: Host = {
 
 /** Load, validate and resolve a spec: everything that does not depend on parameter values. */
 export function parseSpec(file: string, text: string, opts: CompileOptions = {}): FrontEndResult {
-  return withLimits(opts.limits, () => parseSpecWithin(file, text, opts));
-}
-
-function parseSpecWithin(file: string, text: string, opts: CompileOptions): FrontEndResult {
   const sources = opts.sources ?? new Sources();
   const ctx: FrontEndContext = {
     host: opts.host ?? fsHost,
@@ -78,6 +74,7 @@ function parseSpecWithin(file: string, text: string, opts: CompileOptions): Fron
     docs: new Map(),
     diagnostics: [],
     ...(opts.allowOutsideRoot ? { allowOutsideRoot: true } : {}),
+    limits: limitsWith(opts.limits),
   };
   const built = readSpecFile(file, text, ctx);
   let ast: SpecAst | undefined;
@@ -99,10 +96,6 @@ function toSets(set: CompileOptions['set'], sources: Sources): { sets: SetValue[
 
 /** Compile spec text all the way to the typed graph. */
 export function compileSource(file: string, text: string, opts: CompileOptions = {}): CompileResult {
-  return withLimits(opts.limits, () => compileSourceWithin(file, text, opts));
-}
-
-function compileSourceWithin(file: string, text: string, opts: CompileOptions): CompileResult {
   const front = opts.front ? { ...opts.front, sources: opts.front.sources.copy() } : parseSpec(file, text, opts);
   const diagnostics = [...front.diagnostics];
   const { sets, diagnostics: setDiags } = toSets(opts.set, front.sources);
@@ -110,7 +103,7 @@ function compileSourceWithin(file: string, text: string, opts: CompileOptions): 
   if (!front.ok || !front.ast || setDiags.length) return { ...front, ok: false, diagnostics: sortDiagnostics(diagnostics) };
   if (front.library) return { ...front, diagnostics: sortDiagnostics(diagnostics) };
   const registry = opts.registry ?? builtinRegistry();
-  const ir = instantiate(front.ast, sets, { registry, docs: front.docs, diagnostics });
+  const ir = instantiate(front.ast, sets, { registry, docs: front.docs, diagnostics, limits: limitsWith(opts.limits) });
   if (!ir) return { ...front, ok: false, diagnostics: sortDiagnostics(diagnostics) };
   const typed = infer(ir, registry, diagnostics);
   // Reachability warnings only for a graph without errors: a failed node is not "unused".
@@ -126,7 +119,7 @@ export function compileFile(path: string, opts: CompileOptions = {}): CompileRes
   const sources = opts.sources ?? new Sources();
   // A file over the size limit is not read at all (it could be larger than the memory).
   const size = fileSize(opts.host ?? fsHost, file);
-  const maxBytes = opts.limits?.maxFileBytes ?? LIMITS.maxFileBytes;
+  const maxBytes = limitsWith(opts.limits).maxFileBytes;
   if (size !== undefined && size > maxBytes) {
     return { ok: false, diagnostics: [diag('resourceLimit', `'${path}' has ${size} bytes; the limit is ${maxBytes} (maxFileBytes)`, undefined)], sources, docs: new Map() };
   }

@@ -22,7 +22,7 @@ import { freeVariables } from '../expr/parse.js';
 import { schemaValidators, translateErrors } from '../validate/ajv.js';
 import { checkParamValue } from '../validate/params.js';
 import { Names, arityProblem, assertValues, fillAttrs, isInputShape, isRepeatCount, joinPath, loopSuffix } from './engine.js';
-import { LIMITS } from '../limits.js';
+import type { Limits } from '../limits.js';
 
 export interface SetValue {
   name: string;
@@ -38,6 +38,8 @@ export interface InstantiateContext {
   registry: OpRegistry;
   docs: Map<string, LoadedDocument>;
   diagnostics: Diagnostic[];
+  /** The resource limits of this compilation. */
+  limits: Readonly<Limits>;
 }
 
 class VarScope implements Scope {
@@ -165,10 +167,10 @@ class Instantiator {
   }
 
   private addNode(node: IRNode, c: Ctx): string {
-    if (this.nodes.length >= LIMITS.maxExpandedNodes) {
+    if (this.nodes.length >= this.ctx.limits.maxExpandedNodes) {
       if (!this.limitHit) {
         this.limitHit = true;
-        this.say(Say.nodeLimit(LIMITS.maxExpandedNodes), node.span, c, {
+        this.say(Say.nodeLimit(this.ctx.limits.maxExpandedNodes), node.span, c, {
           hint: 'check the repeat counts and loop ranges (and the parameters they use)',
         });
       }
@@ -184,10 +186,10 @@ class Instantiator {
    * is reported once and stops the expansion, like the node limit.
    */
   private expansionStep(span: () => SourceSpan, c: Ctx): boolean {
-    if (++this.expansionSteps <= LIMITS.maxExpansionSteps) return true;
+    if (++this.expansionSteps <= this.ctx.limits.maxExpansionSteps) return true;
     if (!this.limitHit) {
       this.limitHit = true;
-      this.say(Say.stepLimit(LIMITS.maxExpansionSteps), span(), c, {
+      this.say(Say.stepLimit(this.ctx.limits.maxExpansionSteps), span(), c, {
         hint: 'check the repeat counts and loop ranges (and the parameters they use)',
       });
     }
@@ -223,10 +225,10 @@ class Instantiator {
         // After a limit was reached, nothing more is evaluated (and nothing more reported).
         if (this.limitHit) return undefined;
         try {
-          return evaluate(t.expr, c.vars, this.meter);
+          return evaluate(t.expr, c.vars, this.meter, this.ctx.limits);
         } catch (e) {
           if (!(e instanceof EvalError)) throw e;
-          if (this.meter.steps > LIMITS.maxTotalEvalSteps) this.limitHit = true;
+          if (this.meter.steps > this.ctx.limits.maxTotalEvalSteps) this.limitHit = true;
           const span = { file: t.span.file, start: t.span.start + e.start, end: t.span.start + e.end };
           const key: MsgKey = e.kind === 'unknownVariable' ? 'unknownVariable' : e.kind === 'math' ? 'exprMath' : 'exprType';
           // The same expression failing again (in the next iteration of a loop): counted, not worded again.
@@ -512,8 +514,8 @@ class Instantiator {
     const block = this.ast.blocks.get(item.block);
     if (!block) return POISON; // reported by resolve
     const callSpan = this.memoSpan(item, c.file, () => `${item.ptr}/${escapePointer(item.block)}`, 'key');
-    if (c.depth >= LIMITS.maxBlockDepth) {
-      this.say(Say.blockDepthLimit(LIMITS.maxBlockDepth), callSpan, c);
+    if (c.depth >= this.ctx.limits.maxBlockDepth) {
+      this.say(Say.blockDepthLimit(this.ctx.limits.maxBlockDepth), callSpan, c);
       return POISON;
     }
     const inputs = this.inputsOf(item.from, current, c, callSpan);
@@ -587,8 +589,8 @@ class Instantiator {
         this.say(Say.repeatCount(`${typeName(n)} ${show(n)}`), span, c);
         return POISON;
       }
-      if (n > LIMITS.maxExpandedNodes) {
-        this.say(Say.repeatOverLimit(n, LIMITS.maxExpandedNodes), span, c, {
+      if (n > this.ctx.limits.maxExpandedNodes) {
+        this.say(Say.repeatOverLimit(n, this.ctx.limits.maxExpandedNodes), span, c, {
           hint: 'a model of this size cannot be built; check the count and the parameters it uses',
         });
         return POISON;

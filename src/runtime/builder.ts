@@ -11,7 +11,7 @@ import { builtinRegistry, type AttrDef, type OpRegistry } from '../ops/index.js'
 import { layerName, tfjsLayerSpec, type TfjsValue } from '../backends/tfjs/config.js';
 import { materialize } from '../backends/tfjs/interpreter.js';
 import { show, typeName } from '../expr/evaluate.js';
-import { LIMITS } from '../limits.js';
+import { limitsWith, type Limits } from '../limits.js';
 import { Say, type Said } from '../diagnostics/messages.js';
 import { Names, arityProblem, fillAttrs, isInputShape, isRepeatCount, joinPath, loopSuffix } from '../expand/engine.js';
 import { failWith } from './errors.js';
@@ -36,7 +36,7 @@ class Graph {
   /** The names of every scope, by path: the compiler's naming rules (src/expand/engine.ts). */
   readonly names = new Names();
   private readonly attrDefs = new Map<string, [string, AttrDef][]>();
-  constructor(readonly tf: Tf, readonly name: string, readonly registry: OpRegistry) {}
+  constructor(readonly tf: Tf, readonly name: string, readonly registry: OpRegistry, readonly limits: Readonly<Limits>) {}
 
   /** After a failure: the layers built so far own weights that no model will dispose. */
   abandon(): void {
@@ -120,7 +120,7 @@ export class Scope {
     if (problem) this.fail(problem);
     const arity = arityProblem(def.arity, op, inputs.length);
     if (arity) this.fail(arity);
-    if (++g.nodes > LIMITS.maxExpandedNodes) this.fail(Say.nodeLimit(LIMITS.maxExpandedNodes));
+    if (++g.nodes > this.graph.limits.maxExpandedNodes) this.fail(Say.nodeLimit(this.graph.limits.maxExpandedNodes));
     const id = this.join(name ?? this.alloc(op));
     const spec = tfjsLayerSpec({ id, op, attrs: full }, g.registry);
     const factory = (g.tf.layers as unknown as Record<string, Factory | undefined>)[spec.factory];
@@ -141,7 +141,7 @@ export class Scope {
   share(target: Tensor, input: Tensor, id?: string): Tensor {
     const name = id !== undefined ? this.claim(id) : undefined;
     const layer = target.sourceLayer as TF.layers.Layer;
-    if (++this.graph.nodes > LIMITS.maxExpandedNodes) this.fail(Say.nodeLimit(LIMITS.maxExpandedNodes));
+    if (++this.graph.nodes > this.graph.limits.maxExpandedNodes) this.fail(Say.nodeLimit(this.graph.limits.maxExpandedNodes));
     // The node is named after the original layer (`conv`, `conv_1`, ...), unless the item has an id.
     if (name === undefined) this.alloc(layer.name.split('.').pop()!);
     return this.guard(() => layer.apply(input) as Tensor);
@@ -166,7 +166,7 @@ export class Scope {
   *repeat(prefix: string, count: unknown, id?: string): Generator<[number, Scope], void, undefined> {
     if (id !== undefined) this.claim(id);
     if (!isRepeatCount(count)) this.fail(Say.repeatCount(`${typeName(count)} ${show(count)}`));
-    if (count > LIMITS.maxExpandedNodes) this.fail(Say.repeatOverLimit(count, LIMITS.maxExpandedNodes));
+    if (count > this.graph.limits.maxExpandedNodes) this.fail(Say.repeatOverLimit(count, this.graph.limits.maxExpandedNodes));
     for (let i = 0; i < count; i++) yield [i, this.child(this.alloc(`${prefix}${loopSuffix('repeat', i, i)}`))];
   }
 
@@ -203,8 +203,9 @@ export class Scope {
 
 /** The model's scope: options, inputs and the finished model besides the items. */
 export class ModelScope extends Scope {
-  constructor(tf: Tf, name: string, registry: OpRegistry = builtinRegistry()) {
-    super(new Graph(tf, name, registry), '');
+  /** `limits`: over the defaults, as `CompileOptions.limits` (the node limit is the one a builder meets). */
+  constructor(tf: Tf, name: string, registry: OpRegistry = builtinRegistry(), limits?: Partial<Limits>) {
+    super(new Graph(tf, name, registry, limitsWith(limits)), '');
   }
 
   /** The spec's options, checked against its params (defaults filled in). */
@@ -233,7 +234,7 @@ export class ModelScope extends Scope {
   }
 }
 
-/** The scope of a new model called `name`, built with the TensorFlow.js namespace `tf`. */
-export function model(tf: Tf, name: string): ModelScope {
-  return new ModelScope(tf, name);
+/** The scope of a new model called `name`, built with the TensorFlow.js namespace `tf` (and other `limits` than the defaults). */
+export function model(tf: Tf, name: string, limits?: Partial<Limits>): ModelScope {
+  return new ModelScope(tf, name, builtinRegistry(), limits);
 }
