@@ -1,7 +1,2 @@
-/**
- * The CLI's names for what lives lower in the pipeline: `--plugin` modules are loaded by the op
- * registry (src/ops/plugins.ts, which training's worker threads use too), and UsageError is in
- * src/diagnostics/errors.ts.
- */
-export { registryWithPlugins } from '../ops/plugins.js';
+/** UsageError, for the commands: it lives in src/diagnostics/errors.ts, below every stage that throws it. */
 export { UsageError } from '../diagnostics/errors.js';
