@@ -95,17 +95,19 @@ export function isRepeatCount(n: unknown): n is number {
  * already from the schema, the runtime throws it.
  */
 export function fillAttrs(op: string, defs: readonly (readonly [string, AttrDef])[], given: ReadonlyMap<string, unknown>): { attrs: Record<string, unknown>; problem?: Said } {
-  let problem: Said | undefined;
-  for (const k of given.keys()) {
-    if (!defs.some(([d]) => d === k)) { problem = Say.unknownAttribute(op, k); break; }
-  }
   const attrs: Record<string, unknown> = {};
+  let known = 0;
+  let missing: string | undefined;
   for (const [k, a] of defs) {
-    if (given.has(k)) attrs[k] = given.get(k);
+    if (given.has(k)) { attrs[k] = given.get(k); known++; }
     else if (!a.required) attrs[k] = a.default;
-    else problem ??= Say.missingAttribute(op, k);
+    else missing ??= k;
   }
-  return problem ? { attrs, problem } : { attrs };
+  // Every given attribute is known unless fewer matched than were given (the common case costs no search).
+  if (known < given.size) {
+    for (const k of given.keys()) if (!defs.some(([d]) => d === k)) return { attrs, problem: Say.unknownAttribute(op, k) };
+  }
+  return missing === undefined ? { attrs } : { attrs, problem: Say.missingAttribute(op, missing) };
 }
 
 /** Whether an op of arity `arity` takes `n` inputs; the problem (MS3010) when not. */

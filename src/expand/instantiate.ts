@@ -159,7 +159,7 @@ class Instantiator {
   }
 
   private reserve(path: string, items: readonly Item[]): void {
-    this.names.reserve(path, items.flatMap((it) => (it.id ? [it.id] : [])));
+    for (const it of items) if (it.id) this.names.reserve(path, [it.id]);
   }
 
   private join(path: string, name: string): string {
