@@ -126,6 +126,7 @@ function withNarrowed(env: ExprEnv, e: Expr): ExprEnv {
   return { ...env, narrowed: new Set([...env.narrowed, ...vs]), lookup: env.lookup, use: env.use };
 }
 
+/** An expression as TypeScript. Long (~95 lines): one case per expression kind, sharing the helpers at its top. */
 export function printExpr(e: Expr, env: ExprEnv): Printed {
   const call = (fn: string, args: string[], type: SType): Printed => ({ code: `${env.use(fn)}(${args.join(', ')})`, prec: PREC.postfix, type });
   const asNum = (p: Printed, what: string): string => (isNum(p.type) ? paren(p, 0) : `${env.use('num')}(${paren(p, PREC.assign)}, ${quote(what)})`);

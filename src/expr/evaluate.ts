@@ -118,7 +118,12 @@ function countTotal(meter: EvalMeter, n: number, at: Expr, limits: EvalLimits): 
   }
 }
 
-/** `count(n, at)` adds n steps and fails past a limit; `check: false` leaves the check to the next step. */
+/**
+ * `count(n, at)` adds n steps and fails past a limit; `check: false` leaves the check to the next step.
+ * Long (~160 lines) by design: the interpreter is one switch over the expression kinds whose cases
+ * share the step counter and the helpers above it as closures; split apart, each would take them
+ * all as parameters, and this is the hottest code of a compile.
+ */
 function evaluateSteps(e: Expr, scope: Scope, limits: EvalLimits, count: (n: number, at: Expr, check?: boolean) => void): Value {
   const fail = (kind: EvalErrorKind, msg: string, at: Expr): never => { throw new EvalError(kind, msg, at.start, at.end); };
   /** A list or string built by an expression holds at most maxListLength values (characters); checked before it is built. */

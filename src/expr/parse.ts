@@ -87,7 +87,11 @@ const BINARY: Record<string, { prec: number; right?: boolean }> = {
 const UNARY_PREC = 7;
 const POW_PREC = 8;
 
-/** Parse the text between `${` and `}`. Offsets in the tree are relative to `src`. */
+/**
+ * Parse the text between `${` and `}`. Offsets in the tree are relative to `src`.
+ * Long (~130 lines) by design: a recursive-descent parser whose rules are nested functions sharing
+ * the token position and the nesting depth (the maxExprDepth limit).
+ */
 export function parseExpr(src: string, limits: Pick<Limits, 'maxExprLength' | 'maxExprDepth'> = DEFAULT_LIMITS): Expr {
   if (src.length > limits.maxExprLength) throw new ExprSyntaxError(`expression is longer than ${limits.maxExprLength} characters`, 0, src.length);
   const toks = lex(src);

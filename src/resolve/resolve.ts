@@ -71,7 +71,11 @@ export function readSpecFile(file: string, text: string, ctx: FrontEndContext): 
   return builder.diagnostics.some((d) => d.severity === 'error') ? undefined : built;
 }
 
-/** Load the `use:` closure of a spec and attach the visible blocks; check calls. */
+/**
+ * Load the `use:` closure of a spec and attach the visible blocks; check calls. Long (~90 lines):
+ * the recursive walk over `use:` (loadUses) and its checks (project root, size, cycles) are closures
+ * sharing the blocks and files loaded so far.
+ */
 export function resolveSpec(root: AstBuild, ctx: FrontEndContext): SpecAst {
   const blocks = new Map<string, BlockDecl>();
   const addBlocks = (list: BlockDecl[]) => {

@@ -192,6 +192,7 @@ export class AstBuilder {
     return items;
   }
 
+  /** One item of a sequence. Long (~105 lines): one case per kind of item (layer, call, share, repeat, for, branches), each short. */
   private item(r: Raw, ptr: string): Item | undefined {
     const keys = Object.keys(r);
     const kind = 'repeat' in r ? 'repeat' : 'for' in r ? 'for' : 'branches' in r ? 'branches' : 'share' in r ? 'share' : 'layer';

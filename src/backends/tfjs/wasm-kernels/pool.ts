@@ -19,6 +19,7 @@ interface PoolAttrs {
   dimRoundingMode?: 'floor' | 'round' | 'ceil';
 }
 
+/** MaxPoolGrad and AvgPoolGrad. Long (~125 lines): the two kernels as closures over heapOf, each with its native and JS paths. */
 export function poolKernels(heapOf: (backend: unknown) => Heap, native: (name: string) => KernelFunc | undefined, k: KernelContext): Record<string, KernelFunc> {
   return {
     MaxPoolGrad: (args) => {
