@@ -4,7 +4,7 @@
  */
 import type * as TF from '@tensorflow/tfjs';
 import { existsSync } from 'node:fs';
-import { compileFile, compileSource, type CompileOptions, type CompileResult } from './index.js';
+import { compileFile, compileSource, type CompileOptions, type CompileResult } from './compile.js';
 import { builtinRegistry } from './ops/index.js';
 import { renderDiagnostics } from './diagnostics/render.js';
 import type { TypedGraph } from './types/ir.js';

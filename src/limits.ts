@@ -33,7 +33,7 @@ export interface Limits {
   maxListLength: number;
 }
 
-export const DEFAULT_LIMITS: Readonly<Limits> = {
+export const DEFAULT_LIMITS: Readonly<Limits> = Object.freeze({
   maxFileBytes: 131_072,
   maxYamlDepth: 100,
   maxYamlNodes: 100_000,
@@ -45,20 +45,15 @@ export const DEFAULT_LIMITS: Readonly<Limits> = {
   maxEvalSteps: 100_000,
   maxTotalEvalSteps: 5_000_000,
   maxListLength: 100_000,
-};
+});
 
-/** The limits in force (compilation is synchronous, so `withLimits` scopes them to one compile). */
-export const LIMITS: Limits = { ...DEFAULT_LIMITS };
-
-export function withLimits<T>(limits: Partial<Limits> | undefined, run: () => T): T {
-  if (!limits) return run();
-  const saved = { ...LIMITS };
-  Object.assign(LIMITS, limits);
-  try {
-    return run();
-  } finally {
-    Object.assign(LIMITS, saved);
-  }
+/**
+ * The limits of one compilation: the defaults with `given` over them. A value, passed down the
+ * stages (load, resolve, expand, the expression evaluator) with the rest of their context; there is
+ * no module state, so two compilations with different limits can never see each other's.
+ */
+export function limitsWith(given: Partial<Limits> | undefined): Readonly<Limits> {
+  return given ? { ...DEFAULT_LIMITS, ...given } : DEFAULT_LIMITS;
 }
 
 export const LIMIT_NAMES = Object.keys(DEFAULT_LIMITS) as (keyof Limits)[];

@@ -82,15 +82,16 @@ describe('modelspec check', () => {
     expect(result.diagnostics[0]).toMatchObject({ code: 'MS2002', severity: 'error', location: { line: 6, column: 14 }, hint: "did you mean 'filters'?" });
   });
 
-  it('loads custom ops from a plugin module', () => {
-    const without = run('check', 'test/fixtures/uses-plugin.yaml');
-    expect(without.code).toBe(1);
-    expect(without.stderr).toContain("MS3005: unknown op or block 'channel_scale'");
-    const r = run('check', 'test/fixtures/uses-plugin.yaml', '--plugin', 'test/fixtures/scale-op.mjs');
-    expect(r.stderr).toBe('');
-    expect(r.code).toBe(0);
-    // conv 3*3*3*4+4 = 112, scale 4, dense 144*2+2 = 290
-    expect(r.stdout).toContain('(5 layers, 406 params)');
+  it('refuses the removed --plugin with a hint, on every command that took it', () => {
+    for (const args of [['check', 'specs/mnist-cnn.yaml'], ['summary', 'specs/mnist-cnn.yaml'], ['graph', 'specs/mnist-cnn.yaml'], ['import', 'x.json']]) {
+      const r = run(...args, '--plugin', 'ops.mjs');
+      expect(r.code, args.join(' ')).toBe(2);
+      expect(r.stderr, args.join(' ')).toBe('modelspec: --plugin was removed: custom ops are no longer loaded from modules; an op is one definition in src/ops/ (see docs/language.md §13)\n');
+    }
+    // An op that is not in src/ops is an unknown op, as any other.
+    const r = run('check', 'test/fixtures/uses-plugin.yaml');
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain("MS3005: unknown op or block 'channel_scale'");
   });
 });
 

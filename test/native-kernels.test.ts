@@ -11,9 +11,9 @@
  * max |ours - cpu| <= TOL * sqrt(K) * max(1, max |cpu|), with K the length of the sum behind each
  * output element (kh*kw*cin for the convolution, kh*kw*cout for its input gradient, n*ho*wo for its
  * filter gradient; the cpu backend sums in float64, the native kernels in float32 with FMA), and
- * that nothing is left on the wasm heap. The native-call counter (nativeCalls) must move by one per
+ * that nothing is left on the wasm heap. The native-call counter (kernels.calls) must move by one per
  * case: the wasm kernel really took the native path. Every case runs with each instruction set the
- * CPU has (AVX-512 and AVX2 here), then once more with wasmKernelOptions.native off (the wasm path,
+ * CPU has (AVX-512 and AVX2 here), then once more with kernels.options.native off (the wasm path,
  * which must not call the addon; for Conv2D and FusedConv2D that is the backend's own kernel, given
  * 'same' padding explicitly because its own 'same' is wrong with unequal strides). Shapes: batch 1-5, odd sizes, strides 1-2 (3 for pooling),
  * same/valid/explicit padding, channel counts that are not multiples of 8 or 16.
@@ -23,7 +23,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import type { KernelBackend, KernelFunc, TensorInfo } from '@tensorflow/tfjs';
 import { describeBackend, loadTf, type Tf } from '../src/build.js';
-import { nativeCalls, nativeKernels, nativeStatus, wasmKernelOptions } from '../src/backends/tfjs/wasm-kernels.js';
+import { nativeKernels, nativeStatus, registerWasmTrainingKernels, type KernelContext } from '../src/backends/tfjs/wasm-kernels.js';
 
 const DISABLED = process.env.MODELSPEC_NATIVE === '0';
 const TOL = 1e-6; // times sqrt(K), relative to max(1, max |cpu|)
@@ -31,9 +31,12 @@ const RUNS = { numRuns: 60, seed: 20261128 };
 
 let tf: Tf;
 let isas: string[] = [];
+/** The registered kernels' context: their options (native on or off) and their native-call counts. */
+let kernels: KernelContext;
 
 beforeAll(async () => {
   tf = (await loadTf('wasm')).tf;
+  kernels = registerWasmTrainingKernels(tf); // registered by loadTf: its context
   await loadTf('cpu');
   const nk = nativeKernels();
   if (nk) {
@@ -44,7 +47,7 @@ beforeAll(async () => {
 });
 
 afterAll(() => {
-  wasmKernelOptions.native = true;
+  kernels.options.native = true;
 });
 
 describe('the native kernels are there', () => {
@@ -121,17 +124,17 @@ function compare(name: string, operands: Record<string, Operand | undefined>, at
   const nk = nativeKernels();
   const initial = nk?.isa;
   try {
-    // Each instruction set, then the wasm path (wasmKernelOptions.native off: the fallback).
+    // Each instruction set, then the wasm path (kernels.options.native off: the fallback).
     for (const isa of DISABLED ? ['wasm path'] : [...isas, 'wasm path']) {
       const native = isa !== 'wasm path';
       if (native) nk!.setIsa(isa as 'avx2');
-      wasmKernelOptions.native = native;
-      const calls = nativeCalls[name] ?? 0;
+      kernels.options.native = native;
+      const calls = kernels.calls[name] ?? 0;
       const got = runKernel('wasm', name, operands, attrs);
       const what = `${name} (${isa}) ${JSON.stringify(attrs)} shapes ${JSON.stringify(Object.values(operands).map((o) => o?.shape))}`;
       expect(got.shape, what).toEqual(ref.shape);
       expect(got.leaked, `${what}: wasm tensors left behind`).toBe(0);
-      expect((nativeCalls[name] ?? 0) - calls, `${what}: native calls`).toBe(native ? 1 : 0);
+      expect((kernels.calls[name] ?? 0) - calls, `${what}: native calls`).toBe(native ? 1 : 0);
       let diff = 0;
       for (let i = 0; i < ref.values.length; i++) {
         const d = Math.abs(got.values[i]! - ref.values[i]!);
@@ -142,7 +145,7 @@ function compare(name: string, operands: Record<string, Operand | undefined>, at
       if (!(rel <= tol)) throw new Error(`${what}: relative difference ${rel} > ${tol}`);
     }
   } finally {
-    wasmKernelOptions.native = true;
+    kernels.options.native = true;
     if (nk && initial) nk.setIsa(initial);
   }
 }
@@ -386,7 +389,7 @@ describe(`FusedBatchNorm (${mode}) against the cpu backend`, () => {
 
 describe('in use', () => {
   it(DISABLED ? 'a training step and a prediction of a conv + batch-norm + max-pool model make no native call' : 'a training step of a conv + batch-norm + max-pool model runs Conv2D and both gradients, FusedBatchNorm and MaxPoolGrad natively; a prediction runs FusedConv2D natively', async () => {
-    const before = { ...nativeCalls };
+    const before = { ...kernels.calls };
     await tf.setBackend('wasm');
     const model = tf.sequential({
       layers: [
@@ -404,7 +407,7 @@ describe('in use', () => {
     await model.trainOnBatch(x, y);
     const p = model.predict(x) as ReturnType<typeof tf.zeros>;
     await p.data();
-    const moved = (k: string) => (nativeCalls[k] ?? 0) - (before[k] ?? 0);
+    const moved = (k: string) => (kernels.calls[k] ?? 0) - (before[k] ?? 0);
     tf.dispose([x, y, p]);
     model.dispose();
     for (const k of ['Conv2D', 'Conv2DBackpropInput', 'Conv2DBackpropFilter', 'MaxPoolGrad', 'FusedConv2D', 'FusedBatchNorm']) {
@@ -413,20 +416,20 @@ describe('in use', () => {
     }
   });
 
-  it('wasmKernelOptions.native = false: the same kernels take the wasm paths and agree with the native ones', () => {
+  it('kernels.options.native = false: the same kernels take the wasm paths and agree with the native ones', () => {
     if (DISABLED) return; // no native kernels to compare with
     const c: ConvCase = { n: 2, h: 7, w: 6, ci: 5, co: 9, kh: 3, kw: 2, sh: 2, sw: 1, pad: 'same', explicit: [0, 0, 0, 0], seed: 9 };
     const o = convOperands(c);
     const attrs = { ...o.attrs, filterShape: [3, 2, 5, 9] };
     const a = runKernel('wasm', 'Conv2DBackpropFilter', { x: o.x, dy: o.dy }, attrs);
-    const calls = nativeCalls.Conv2DBackpropFilter ?? 0;
-    wasmKernelOptions.native = false;
+    const calls = kernels.calls.Conv2DBackpropFilter ?? 0;
+    kernels.options.native = false;
     try {
       const b = runKernel('wasm', 'Conv2DBackpropFilter', { x: o.x, dy: o.dy }, attrs);
-      expect(nativeCalls.Conv2DBackpropFilter ?? 0).toBe(calls);
+      expect(kernels.calls.Conv2DBackpropFilter ?? 0).toBe(calls);
       for (let i = 0; i < a.values.length; i++) expect(Math.abs(a.values[i]! - b.values[i]!)).toBeLessThan(1e-5);
     } finally {
-      wasmKernelOptions.native = true;
+      kernels.options.native = true;
     }
   });
 

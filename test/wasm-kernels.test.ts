@@ -10,29 +10,33 @@
  * 'same', 'valid' and explicit padding, windows larger than their stride (overlapping) and ties in
  * max pooling; the size thresholds of the kernels are lowered so that the fast paths run on them.
  * The gradients of Sum and Mean that the module replaces on wasm are compared through tf.grad.
- * The optional native kernels are switched off here (wasmKernelOptions.native), so that these are
+ * The optional native kernels are switched off here (kernels.options.native), so that these are
  * the XNNPACK and JS paths; test/native-kernels.test.ts tests the native ones.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import type { KernelBackend, KernelFunc, TensorInfo } from '@tensorflow/tfjs';
 import { loadTf, type Tf } from '../src/build.js';
-import { wasmKernelOptions, WASM_TRAINING_KERNELS } from '../src/backends/tfjs/wasm-kernels.js';
+import { registerWasmTrainingKernels, WASM_TRAINING_KERNELS, type KernelContext, type WasmKernelOptions } from '../src/backends/tfjs/wasm-kernels.js';
 
 let tf: Tf;
-const saved = { ...wasmKernelOptions };
+/** The registered kernels' context; its options are set here to take every path on small shapes. */
+let kernels: KernelContext;
+let saved: WasmKernelOptions;
 
 beforeAll(async () => {
   tf = (await loadTf('wasm')).tf;
+  kernels = registerWasmTrainingKernels(tf); // registered by loadTf: its context
+  saved = { ...kernels.options };
   await loadTf('cpu'); // both backends initialised; the current one does not matter for direct kernel calls
   // Take the fast paths on small shapes too.
-  wasmKernelOptions.reduceMinSize = 0;
+  kernels.options.reduceMinSize = 0;
   // The XNNPACK and JS paths, not the native kernels (test/native-kernels.test.ts tests those).
-  wasmKernelOptions.native = false;
+  kernels.options.native = false;
 });
 
 afterAll(() => {
-  Object.assign(wasmKernelOptions, saved);
+  Object.assign(kernels.options, saved);
 });
 
 type Dtype = 'float32' | 'int32' | 'bool';
@@ -161,8 +165,8 @@ const CONV_TOL = 1e-5;
 describe('convolution gradients against the cpu backend', () => {
   for (const path of ['conv', 'im2col'] as const) {
     it(`Conv2DBackpropFilter (${path} way${path === 'im2col' ? ', in blocks of 5 output pixels' : ''}), ${RUNS.numRuns} random shapes with strides 1-3 and same/valid/explicit padding: max |dW - dW_cpu| <= ${CONV_TOL} * max(1, max |dW_cpu|)`, () => {
-      wasmKernelOptions.filterGrad = path;
-      wasmKernelOptions.im2colChunk = 5; // several blocks, the last one partial
+      kernels.options.filterGrad = path;
+      kernels.options.im2colChunk = 5; // several blocks, the last one partial
       try {
         fc.assert(
           fc.property(convCase, (c) => {
@@ -175,8 +179,8 @@ describe('convolution gradients against the cpu backend', () => {
           RUNS,
         );
       } finally {
-        wasmKernelOptions.filterGrad = saved.filterGrad;
-        wasmKernelOptions.im2colChunk = saved.im2colChunk;
+        kernels.options.filterGrad = saved.filterGrad;
+        kernels.options.im2colChunk = saved.im2colChunk;
       }
     });
   }

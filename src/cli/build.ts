@@ -1,7 +1,7 @@
 /** `modelspec build <spec> --out <dir>`: the TensorFlow.js model (or its Keras JSON), written atomically. */
 import { readFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
-import { compileFile, type CompileOptions } from '../index.js';
+import { compileFile, type CompileOptions } from '../compile.js';
 import { renderDiagnostics } from '../diagnostics/render.js';
 import { formatInt, formatMacs, kerasRows } from '../report/summary.js';
 import { formatShape } from '../types/shape.js';

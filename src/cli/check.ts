@@ -1,6 +1,6 @@
 /** `modelspec check <spec...>`: validate and shape-check specs, report every problem. */
 import { relative } from 'node:path';
-import { compileFile, type CompileOptions } from '../index.js';
+import { compileFile, type CompileOptions } from '../compile.js';
 import { diagnosticToJson, renderDiagnostics } from '../diagnostics/render.js';
 import { Sources } from '../diagnostics/sources.js';
 import { formatInt } from '../report/summary.js';

@@ -13,7 +13,7 @@ import type { OpRegistry } from '../ops/index.js';
 import { diffGraphs } from '../diff/diff.js';
 import { diffJson, formatDiffMarkdown, formatDiffText } from '../diff/report.js';
 import { loadSide, type LoadedSide } from '../diff/sides.js';
-import type { FrontEndResult } from '../index.js';
+import type { FrontEndResult } from '../compile.js';
 import { formatInt, formatMacs, kerasRows } from '../report/summary.js';
 import { EXIT, type CommandOutput } from './output.js';
 import type { CompileFlags } from './options.js';

@@ -2,7 +2,7 @@
 import { crc32 } from 'node:zlib';
 import { checkOverwrite, writeFileAtomic } from '../io/atomic.js';
 import { extname } from 'node:path';
-import { compileFile } from '../index.js';
+import { compileFile } from '../compile.js';
 import { renderDiagnostics } from '../diagnostics/render.js';
 import type { OpRegistry } from '../ops/index.js';
 import { graphToDot, viewToDot } from '../backends/graph/dot.js';

@@ -5,7 +5,9 @@
  * Nothing here loads TensorFlow.js. Started by ./modelspec.ts.
  */
 import { Command, CommanderError, Option } from 'commander';
-import { registryWithPlugins, UsageError } from './plugins.js';
+import { Msg } from '../diagnostics/messages.js';
+import { builtinRegistry } from '../ops/index.js';
+import { UsageError } from './plugins.js';
 import { emit, EXIT, exitQuietlyWhenStdoutCloses } from './output.js';
 import { registerReviewCommands } from './review-commands.js';
 import { registerTrainCommands } from './train-commands.js';
@@ -27,9 +29,9 @@ export function buildProgram(): Command {
     .addOption(limitOption())
     .addOption(rootOption())
     .option('--json', 'print diagnostics as JSON')
-    .action(async (specs: string[], o: { set: string[]; plugin: string[]; json?: boolean; limit: string[]; allowOutsideRoot?: boolean }) => {
+    .action(async (specs: string[], o: { set: string[]; json?: boolean; limit: string[]; allowOutsideRoot?: boolean }) => {
       const { runCheck } = await import('./check.js');
-      emit(runCheck(specs, { set: o.set, json: !!o.json, registry: await registryWithPlugins(o.plugin), ...compileFlags(o) }));
+      emit(runCheck(specs, { set: o.set, json: !!o.json, registry: builtinRegistry(), ...compileFlags(o) }));
     });
 
   program
@@ -42,9 +44,9 @@ export function buildProgram(): Command {
     .addOption(rootOption())
     .option('--json', 'print the summary as JSON')
     .addOption(new Option('--depth <n>', 'fold the view by block and loop below this depth').argParser(nonNegativeInt))
-    .action(async (spec: string, o: { set: string[]; plugin: string[]; json?: boolean; depth?: number; limit: string[]; allowOutsideRoot?: boolean }) => {
+    .action(async (spec: string, o: { set: string[]; json?: boolean; depth?: number; limit: string[]; allowOutsideRoot?: boolean }) => {
       const { runSummary } = await import('./summary.js');
-      emit(runSummary(spec, { set: o.set, json: !!o.json, ...(o.depth !== undefined ? { depth: o.depth } : {}), registry: await registryWithPlugins(o.plugin), ...compileFlags(o) }));
+      emit(runSummary(spec, { set: o.set, json: !!o.json, ...(o.depth !== undefined ? { depth: o.depth } : {}), registry: builtinRegistry(), ...compileFlags(o) }));
     });
 
   program
@@ -59,9 +61,9 @@ export function buildProgram(): Command {
     .addOption(new Option('--backend <name>', 'TensorFlow.js backend (default: the best present, node > wasm > cpu)').choices(['node', 'wasm', 'cpu']))
     .addOption(new Option('--format <format>', "tfjs: model.json + weights.bin; keras-json: the Keras 2 topology JSON; keras3-json: Keras 3's config.json").choices(['tfjs', 'keras-json', 'keras3-json']).default('tfjs'))
     .option('--force', 'replace files in --out that modelspec did not write')
-    .action(async (spec: string, o: { set: string[]; plugin: string[]; out: string; backend?: 'node' | 'wasm' | 'cpu'; format: 'tfjs' | 'keras-json' | 'keras3-json'; force?: boolean; limit: string[]; allowOutsideRoot?: boolean }) => {
+    .action(async (spec: string, o: { set: string[]; out: string; backend?: 'node' | 'wasm' | 'cpu'; format: 'tfjs' | 'keras-json' | 'keras3-json'; force?: boolean; limit: string[]; allowOutsideRoot?: boolean }) => {
       const { runBuild } = await import('./build.js');
-      emit(await runBuild(spec, { set: o.set, out: o.out, format: o.format, force: !!o.force, ...(o.backend ? { backend: o.backend } : {}), registry: await registryWithPlugins(o.plugin), ...compileFlags(o) }));
+      emit(await runBuild(spec, { set: o.set, out: o.out, format: o.format, force: !!o.force, ...(o.backend ? { backend: o.backend } : {}), registry: builtinRegistry(), ...compileFlags(o) }));
     });
 
   program
@@ -71,9 +73,9 @@ export function buildProgram(): Command {
     .option('--out <file>', 'write the spec here instead of printing it')
     .addOption(pluginOption())
     .option('--force', 'replace a file that modelspec did not write')
-    .action(async (file: string, o: { out?: string; plugin: string[]; force?: boolean }) => {
+    .action(async (file: string, o: { out?: string; force?: boolean }) => {
       const { runImport } = await import('./import.js');
-      emit(runImport(file, { ...(o.out ? { out: o.out } : {}), force: !!o.force, registry: await registryWithPlugins(o.plugin) }));
+      emit(runImport(file, { ...(o.out ? { out: o.out } : {}), force: !!o.force, registry: builtinRegistry() }));
     });
 
   registerReviewCommands(program);
@@ -96,7 +98,7 @@ export async function main(argv: string[]): Promise<void> {
       process.exitCode = EXIT.usage;
       return;
     }
-    process.stderr.write(`modelspec: internal error (MS9001): ${(e as Error).message}\n`);
+    process.stderr.write(`modelspec: internal error (${Msg.internal.code}): ${(e as Error).message}\n`);
     if (process.env.MODELSPEC_DEBUG) process.stderr.write(`${(e as Error).stack}\n`);
     else process.stderr.write('set MODELSPEC_DEBUG=1 to see where it happened, and please report it\n');
     process.exitCode = EXIT.usage;

@@ -7,7 +7,7 @@
  * commands (scripts/bundle-cli.ts). A cold start then skips parsing the ES module chunks and
  * compiling the functions a command runs: cold `diff` of ResNet110v1 against ResNet56v1 290 ->
  * 250 ms, `check` 220 -> 190 ms (docs/performance.md). The bundle's modules that import a
- * package at run time (TensorFlow.js, Graphviz, plugins) do it through this module's `import`
+ * package at run time (TensorFlow.js, Graphviz) do it through this module's `import`
  * (src/io/import-module.ts). Without the bundle (running the TypeScript sources through tsx),
  * ./main.ts is imported as usual.
  */

@@ -4,7 +4,7 @@
  */
 import { InvalidArgumentError, Option } from 'commander';
 import { LIMIT_NAMES, type Limits } from '../limits.js';
-import type { CompileOptions } from '../index.js';
+import type { CompileOptions } from '../compile.js';
 import { UsageError } from './plugins.js';
 
 export const collect = (v: string, prev: string[]) => [...prev, v];
@@ -19,7 +19,14 @@ export const positiveInt = wholeNumber(1);
 
 export const setOption = (flag = '--set <name=value>', what = 'set a spec parameter; the value is read as YAML (repeatable)') =>
   new Option(flag, what).default([]).argParser(collect);
-export const pluginOption = () => new Option('--plugin <module>', 'load custom ops from a JavaScript module (repeatable)').default([]).argParser(collect);
+/**
+ * `--plugin`, removed (issue #13): it loaded custom ops from a module, but spec2ts, the generated
+ * builders' runtime and saved models ignored them. Ops are defined in src/ops/, one OpDef each.
+ * Hidden, and refused with that hint rather than as an unknown option.
+ */
+export const pluginOption = () => new Option('--plugin <module>').hideHelp().argParser((): never => {
+  throw new UsageError('--plugin was removed: custom ops are no longer loaded from modules; an op is one definition in src/ops/ (see docs/language.md §13)');
+});
 /** The compiler's resource limits (src/limits.ts); `train`'s and `evaluate`'s --limit is a number of examples instead. */
 export const resourceLimitOption = () => new Option('--limit <name=value>', `raise or lower a resource limit (repeatable): ${LIMIT_NAMES.join(', ')}`).default([]).argParser(collect);
 export const rootOption = () => new Option('--allow-outside-root', "allow use: of files outside the spec's project");

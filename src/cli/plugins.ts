@@ -1,24 +1,2 @@
-/**
- * Custom ops from TypeScript/JavaScript modules (`--plugin ./my-ops.js`): a module
- * exports `ops: OpDef[]`, or a default function that receives the registry.
- */
-import { pathToFileURL } from 'node:url';
-import { resolve } from 'node:path';
-import { builtinRegistry, type OpDef, type OpRegistry } from '../ops/index.js';
-import { importModule } from '../io/import-module.js';
-
-export async function registryWithPlugins(plugins: readonly string[]): Promise<OpRegistry> {
-  if (plugins.length === 0) return builtinRegistry();
-  const registry = builtinRegistry().clone();
-  for (const p of plugins) {
-    const mod = await importModule<{ ops?: OpDef[]; default?: unknown }>(pathToFileURL(resolve(p)).href);
-    if (Array.isArray(mod.ops)) for (const op of mod.ops) registry.register(op);
-    else if (typeof mod.default === 'function') (mod.default as (r: OpRegistry) => void)(registry);
-    else if (Array.isArray(mod.default)) for (const op of mod.default as OpDef[]) registry.register(op);
-    else throw new UsageError(`plugin '${p}' exports neither ops: OpDef[] nor a default function(registry)`);
-  }
-  return registry;
-}
-
-/** A problem with how the command was called: exit code 2, no stack trace. */
-export class UsageError extends Error {}
+/** UsageError, for the commands: it lives in src/diagnostics/errors.ts, below every stage that throws it. */
+export { UsageError } from '../diagnostics/errors.js';

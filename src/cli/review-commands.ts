@@ -5,7 +5,7 @@
  * so other commands start as fast as before.
  */
 import { Command, InvalidArgumentError, Option } from 'commander';
-import { registryWithPlugins } from './plugins.js';
+import { builtinRegistry } from '../ops/index.js';
 import { emit } from './output.js';
 import { compileFlags, nonNegativeInt, pluginOption, resourceLimitOption, rootOption, setOption } from './options.js';
 
@@ -30,9 +30,9 @@ export function registerReviewCommands(program: Command): void {
     .addOption(pluginOption())
     .addOption(resourceLimitOption())
     .addOption(rootOption())
-    .action(async (a: string, b: string, o: { set: string[]; leftSet: string[]; rightSet: string[]; format: 'text' | 'markdown' | 'json'; names?: boolean; strictNames?: boolean; plugin: string[]; limit: string[]; allowOutsideRoot?: boolean }) => {
+    .action(async (a: string, b: string, o: { set: string[]; leftSet: string[]; rightSet: string[]; format: 'text' | 'markdown' | 'json'; names?: boolean; strictNames?: boolean; limit: string[]; allowOutsideRoot?: boolean }) => {
       const { runDiff } = await import('./diff.js');
-      emit(runDiff(a, b, { set: o.set, leftSet: o.leftSet, rightSet: o.rightSet, format: o.format, names: !!o.names, strictNames: !!o.strictNames, registry: await registryWithPlugins(o.plugin), ...compileFlags(o) }));
+      emit(runDiff(a, b, { set: o.set, leftSet: o.leftSet, rightSet: o.rightSet, format: o.format, names: !!o.names, strictNames: !!o.strictNames, registry: builtinRegistry(), ...compileFlags(o) }));
     });
 
   program
@@ -49,7 +49,7 @@ export function registerReviewCommands(program: Command): void {
     .addOption(pluginOption())
     .addOption(resourceLimitOption())
     .addOption(rootOption())
-    .action(async (spec: string, o: { set: string[]; format?: 'dot' | 'mermaid' | 'svg' | 'png'; out?: string; depth?: number; direction: 'TB' | 'LR'; scale?: number; force?: boolean; plugin: string[]; limit: string[]; allowOutsideRoot?: boolean }) => {
+    .action(async (spec: string, o: { set: string[]; format?: 'dot' | 'mermaid' | 'svg' | 'png'; out?: string; depth?: number; direction: 'TB' | 'LR'; scale?: number; force?: boolean; limit: string[]; allowOutsideRoot?: boolean }) => {
       const { runGraph } = await import('./graph.js');
       emit(await runGraph(spec, {
         set: o.set,
@@ -60,7 +60,7 @@ export function registerReviewCommands(program: Command): void {
         direction: o.direction,
         ...(o.force ? { force: true } : {}),
         tty: !!process.stdout.isTTY,
-        registry: await registryWithPlugins(o.plugin),
+        registry: builtinRegistry(),
         ...compileFlags(o),
       }));
     });
@@ -71,8 +71,8 @@ export function registerReviewCommands(program: Command): void {
     .argument('<args...>', 'the arguments git passes: path old-file old-hex old-mode new-file new-hex new-mode')
     .addOption(new Option('--format <format>', 'report format').choices(['text', 'markdown', 'json']).default('text'))
     .addOption(pluginOption())
-    .action(async (args: string[], o: { format: 'text' | 'markdown' | 'json'; plugin: string[] }) => {
+    .action(async (args: string[], o: { format: 'text' | 'markdown' | 'json' }) => {
       const { runGitDiffDriver } = await import('./diff.js');
-      emit(runGitDiffDriver(args, { format: o.format, registry: await registryWithPlugins(o.plugin) }));
+      emit(runGitDiffDriver(args, { format: o.format, registry: builtinRegistry() }));
     });
 }

@@ -1,5 +1,5 @@
 /** `modelspec summary <spec>`: the Keras-style table, totals, MACs, or the view folded by block. */
-import { compileFile, type CompileOptions } from '../index.js';
+import { compileFile, type CompileOptions } from '../compile.js';
 import { diagnosticToJson, renderDiagnostics } from '../diagnostics/render.js';
 import { formatFolded, formatSummary, summaryJson } from '../report/summary.js';
 import type { OpRegistry } from '../ops/index.js';

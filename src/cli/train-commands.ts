@@ -5,7 +5,6 @@
  * use, so the static commands start as fast as before and never load TensorFlow.js.
  */
 import { Command, Option } from 'commander';
-import { registryWithPlugins } from './plugins.js';
 import { nonNegativeInt, pluginOption, positiveInt, setOption } from './options.js';
 
 const backendOption = () => new Option('--backend <name>', 'TensorFlow.js backend (default: the best present, node > wasm > cpu)').choices(['node', 'wasm', 'cpu']);
@@ -37,11 +36,11 @@ export function registerTrainCommands(program: Command): void {
     .addOption(new Option('--seed <n>', "seed of the shuffling and augmentation (default: the recipe's, else 0)").argParser(nonNegativeInt))
     .option('--no-progress', 'no progress bar')
     .action(async (spec: string, o: {
-      set: string[]; plugin: string[]; dataset?: 'mnist' | 'cifar10'; dataDir?: string; download?: boolean; epochs?: number; batchSize?: number;
+      set: string[]; dataset?: 'mnist' | 'cifar10'; dataDir?: string; download?: boolean; epochs?: number; batchSize?: number;
       limit?: number; backend?: Backend; workers?: number; out?: string; resume?: boolean; force?: boolean; seed?: number; progress: boolean;
     }) => {
       const { runTrain } = await import('./train.js');
-      process.exitCode = await runTrain(spec, { ...o, registry: await registryWithPlugins(o.plugin) });
+      process.exitCode = await runTrain(spec, o);
     });
 
   program

@@ -6,7 +6,7 @@ import { UsageError } from './plugins.js';
 
 export interface TrainCommandOptions {
   set: string[];
-  registry: OpRegistry;
+  registry?: OpRegistry;
   dataset?: 'mnist' | 'cifar10';
   dataDir?: string;
   download?: boolean;
@@ -16,8 +16,6 @@ export interface TrainCommandOptions {
   backend?: 'node' | 'wasm' | 'cpu';
   /** Data-parallel replicas, the main thread included (default: by backend). */
   workers?: number;
-  /** The --plugin modules the registry was made from (worker threads load them too). */
-  plugin?: string[];
   out?: string;
   resume?: boolean;
   force?: boolean;
@@ -46,7 +44,6 @@ export async function runTrain(spec: string, o: TrainCommandOptions): Promise<nu
       spec,
       set: o.set,
       registry: o.registry,
-      plugins: o.plugin ?? [],
       overrides: {
         ...(o.dataset ? { dataset: o.dataset } : {}),
         ...(o.epochs !== undefined ? { epochs: o.epochs } : {}),

@@ -7,6 +7,7 @@
  * step; the runtime (src/runtime) does the naming and the layer configs with the compiler's
  * and the interpreter's own code.
  */
+import { Msg, Say, type Said } from '../diagnostics/messages.js';
 import type { BlockDecl, Branch, Item, ParamDecl, Ref, SpecAst, Template } from '../types/spec.js';
 import type { OpRegistry } from '../ops/index.js';
 import { Idents, camelCase, constantCase, pascalCase } from './names.js';
@@ -15,38 +16,12 @@ import {
   assertVars, narrowedBy, numberLiteral, printCondition, printTemplate, printValue, propertyKey, quote, show, type ExprEnv,
 } from './expr.js';
 import { NUM, UNKNOWN, fitsParam, isList, paramType, widen, type SType } from './stype.js';
+import { MAX_LINE, Writer, docText, emitCall, indentText, objectLines, objectLiteral, wrapList } from './layout.js';
 
 /** What the generated module needs from the runtime, by kind of import. */
 const RUNTIME_VALUES = ['model', 'assert', 'fail', 'floorDiv', 'mod', 'eq', 'range', 'at', 'len', 'num', 'bool', 'plus', 'compare', 'min', 'max', 'unchecked', 'ref', 'noInput', 'when'] as const;
 const RUNTIME_TYPES = ['Activation', 'ParamSpec', 'Scope', 'Tensor', 'Value'] as const;
 export const RUNTIME_MODULE = 'modelspec/runtime';
-
-/** Lines of code with indentation; bodies of functions, passed to ts-morph as statements. */
-class Writer {
-  readonly lines: string[] = [];
-  private depth = 0;
-  line(s: string): void {
-    this.lines.push('  '.repeat(this.depth) + s);
-  }
-  block(header: string, body: () => void, close = '}'): void {
-    this.line(`${header} {`);
-    this.depth++;
-    body();
-    this.depth--;
-    this.line(close);
-  }
-  indent(body: () => void): void {
-    this.depth++;
-    body();
-    this.depth--;
-  }
-  get column(): number {
-    return this.depth * 2;
-  }
-  text(): string {
-    return this.lines.join('\n');
-  }
-}
 
 /** Spec variables in scope: TypeScript name and static type. */
 class VarEnv {
@@ -128,26 +103,6 @@ export type Declaration =
   | { kind: 'interface'; name: string; docs: string[]; properties: { name: string; type: string; docs: string; optional?: boolean }[]; exported: boolean }
   | { kind: 'const'; name: string; type?: string; initializer: string; docs: string[]; exported: boolean }
   | { kind: 'function'; name: string; docs: string[]; parameters: { name: string; type: string; initializer?: string; optional?: boolean }[]; returnType: string; body: string; exported: boolean };
-
-/**
- * JSDoc text: no `*\/` can end the comment early, line breaks of any kind are newlines, and long
- * lines are wrapped at spaces (so a spec's one-paragraph `doc` reads as a paragraph).
- */
-export function docText(s: string, width = 96): string {
-  const safe = s.replace(/\r\n?|\u2028|\u2029/g, '\n').replace(/\*\//g, '*\\/').trim();
-  return safe.split('\n').map((line) => {
-    const out: string[] = [];
-    let cur = '';
-    for (const word of line.split(' ')) {
-      if (cur && cur.length + 1 + word.length > width) {
-        out.push(cur);
-        cur = word;
-      } else cur = cur ? `${cur} ${word}` : word;
-    }
-    out.push(cur);
-    return out.join('\n');
-  }).join('\n');
-}
 
 function literalType(v: unknown): string {
   if (v === null) return 'null';
@@ -546,9 +501,9 @@ export class ModuleEmitter {
   private refCode(r: Ref, ctx: Ctx): string {
     const info = ctx.refs.get(r.name);
     if (!info) {
-      return this.failure('MS3001', r.name.includes('/') ? `'${r.name}' refers to a generated node id, which spec2ts does not support` : `unknown reference '${r.name}'`);
+      return this.failure(r.name.includes('/') ? Say.generatedIdReference(r.name) : Say.unknownReference(r.name));
     }
-    if (!info.ident) return this.failure('MS3001', `'${r.name}' is not in the model for these parameter values: its when: is false`);
+    if (!info.ident) return this.failure(Say.refWhenFalse(r.name));
     if (info.mayBeEmpty) return `${this.use('ref')}(${info.ident}, ${quote(r.name)}, 'empty')`;
     return info.conditional ? `${this.use('ref')}(${info.ident}, ${quote(r.name)})` : info.ident;
   }
@@ -557,8 +512,8 @@ export class ModuleEmitter {
    * A tensor-valued expression that throws the compiler's diagnostic. Typed `Tensor`, not `never`:
    * TypeScript would type a variable it initialises as `never`, and treat the code after it as unreachable.
    */
-  private failure(code: string, message: string): string {
-    return `(${this.use('fail')}(${quote(code)}, ${quote(message)}) as Tensor)`;
+  private failure(s: Said): string {
+    return `(${this.use('fail')}(${quote(Msg[s.key].code)}, ${quote(s.message)}) as Tensor)`;
   }
 
   /** Make the chain variable hold `cur` (declaring it where needed); returns its name. */
@@ -648,15 +603,15 @@ export class ModuleEmitter {
       }
       case 'call': {
         const info = this.blockFns.get(item.block);
-        if (!info) return this.failure('MS3005', `unknown op or block '${item.block}'`);
+        if (!info) return this.failure(Say.unknownOpOrBlock(item.block));
         const b = info.decl;
         const inputs = this.inputsOf(item, cur, ctx);
         if (inputs.length !== b.inputs.length) {
-          return this.failure('MS3010', `block '${b.name}' takes ${b.inputs.length} input${b.inputs.length === 1 ? '' : 's'} (${b.inputs.join(', ')}), got ${inputs.length}`);
+          return this.failure(Say.blockArity(b.name, b.inputs, inputs.length));
         }
         // A call without a parameter that has no default fails as the compiler does (and would not type-check).
         const missing = b.params.find((d) => !d.hasDefault && !item.args.has(d.name));
-        if (missing) return this.failure('MS3007', `block '${b.name}' parameter '${missing.name}' has no default and no value was given`);
+        if (missing) return this.failure(Say.missingParam(`block '${b.name}'`, missing.name));
         const args = [...item.args].map(([k, t]): [string, string] => {
           const p = printTemplate(t, this.env(ctx));
           const decl = b.params.find((d) => d.name === k);
@@ -673,18 +628,17 @@ export class ModuleEmitter {
   private share(item: Extract<Item, { kind: 'share' }>, cur: Cur | undefined, ctx: Ctx): string {
     const name = item.target.name;
     const target = ctx.refs.get(name);
-    const bad = (what: string, tail: string) => this.failure('MS3011', `share: '${name}' is ${what}; ${tail}`);
     if (target?.item && target.item.kind !== 'layer' && target.item.kind !== 'share') {
-      return bad(target.item.kind === 'call' ? 'a block call' : `a ${target.item.kind} item`, 'only single layers with weights can be shared');
+      return this.failure(Say.shareNotALayer(name, target.item.kind === 'call' ? 'a block call' : `a ${target.item.kind} item`));
     }
-    if (target?.input) return bad('a model input', 'only layers with weights (conv2d, dense, ...) can be shared');
+    if (target?.input) return this.failure(Say.shareNoWeights(name, 'a model input'));
     let op: string | undefined;
     for (let t: Item | undefined = target?.item; t; t = t.kind === 'share' ? ctx.refs.get(t.target.name)?.item : undefined) {
       if (t.kind === 'layer') { op = t.op; break; }
     }
-    if (op && !this.registry.get(op)?.weights) return bad(`a ${op} layer, which has no weights`, 'only layers with weights (conv2d, dense, ...) can be shared');
+    if (op && !this.registry.get(op)?.weights) return this.failure(Say.shareNoWeights(name, `a ${op} layer, which has no weights`));
     const inputs = this.inputsOf(item, cur, ctx);
-    if (inputs.length !== 1) return this.failure('MS3010', `share takes one input, got ${inputs.length}`);
+    if (inputs.length !== 1) return this.failure(Say.takesOneInput('share', inputs.length));
     return `${ctx.scope}.share(${[this.refCode(item.target, ctx), inputs[0]!, ...(item.id ? [quote(item.id)] : [])].join(', ')})`;
   }
 
@@ -695,7 +649,7 @@ export class ModuleEmitter {
     this.lets(item.lets, outer);
     let input: string;
     if (item.from) {
-      if (item.from.length !== 1) return this.failure('MS3010', `branches take one input, got ${item.from.length}`);
+      if (item.from.length !== 1) return this.failure(Say.branchesTakeOneInput(item.from.length));
       input = this.refCode(item.from[0]!, outer);
     } else {
       if (cur) ctx.reads.add(cur.code);
@@ -720,7 +674,7 @@ export class ModuleEmitter {
     };
     let start: Cur | undefined;
     if (ownInput) {
-      if (b.from!.length !== 1) return `() => ${this.failure('MS3010', `a branch takes one input, got ${b.from!.length}`)}`;
+      if (b.from!.length !== 1) return `() => ${this.failure(Say.takesOneInput('a branch', b.from!.length))}`;
       start = { code: this.refCode(b.from![0]!, outer) };
     } else start = { code: x! };
     if (b.body.length === 0) return `${ownInput ? '()' : `(_${scope}, ${x})`} => ${start.code}`;
@@ -738,7 +692,7 @@ export class ModuleEmitter {
     let input = cur;
     if (item.from) {
       if (item.from.length !== 1) {
-        return { code: this.toChain({ code: this.failure('MS3010', `${item.kind} takes one input, got ${item.from.length}`) }, ctx) };
+        return { code: this.toChain({ code: this.failure(Say.takesOneInput(item.kind, item.from.length)) }, ctx) };
       }
       input = { code: this.refCode(item.from[0]!, ctx) };
     }
@@ -779,111 +733,3 @@ export class ModuleEmitter {
 function freeVars(t: Template): string[] {
   return t.kind === 'expr' ? [...narrowedBy(t.expr)] : [];
 }
-
-/** `{ a, b: 1 }` from key/code pairs (shorthand where the code is the key). */
-export function objectLiteral(entries: readonly (readonly [string, string])[]): string {
-  if (entries.length === 0) return '{}';
-  return `{ ${entries.map(([k, v]) => (v === k && k !== '__proto__' ? k : `${propertyKey(k)}: ${v}`)).join(', ')} }`;
-}
-
-/** An object literal on one line, or one property a line when the line would be too long. */
-function objectLines(entries: readonly (readonly [string, string])[], column: number): string {
-  const one = objectLiteral(entries);
-  if (column + one.length + 1 <= MAX_LINE || entries.length < 2) return one;
-  return `{\n${entries.map(([k, v]) => `  ${v === k && k !== '__proto__' ? k : `${propertyKey(k)}: ${v}`},`).join('\n')}\n}`;
-}
-
-/** Items joined by `, ` into lines of at most `width` characters, each line ending with a comma. */
-function wrapList(items: readonly string[], width: number): string[] {
-  const lines: string[] = [];
-  let cur = '';
-  for (const it of items) {
-    const next = cur ? `${cur} ${it},` : `${it},`;
-    if (cur && next.length > width) {
-      lines.push(cur);
-      cur = `${it},`;
-    } else cur = next;
-  }
-  if (cur) lines.push(cur);
-  return lines;
-}
-
-function indentText(text: string, levels: number): string {
-  const pad = '  '.repeat(levels);
-  return text.split('\n').map((l) => (l ? pad + l : l)).join('\n');
-}
-
-const MAX_LINE = 110;
-
-/**
- * Write `prefix + code` as one statement; when the line is too long, the last object literal
- * argument is broken into one property per line. Multi-line code (branch lists) is indented.
- */
-function emitCall(w: Writer, prefix: string, code: string): void {
-  const text = prefix + code;
-  const lines = text.split('\n');
-  if (lines.length === 1 && w.column + text.length > MAX_LINE) {
-    const broken = breakObject(text);
-    if (broken) {
-      for (const l of broken.split('\n')) w.line(l);
-      return;
-    }
-  }
-  lines.forEach((l) => w.line(l));
-}
-
-/** Break the last top-level `{ ... }` of a one-line call into lines. */
-function breakObject(text: string): string | undefined {
-  // Find the outermost object literals (depth counted over (), [], {} outside strings).
-  let depth = 0;
-  let quoteChar: string | undefined;
-  let start = -1;
-  let best: [number, number] | undefined;
-  for (let i = 0; i < text.length; i++) {
-    const c = text[i]!;
-    if (quoteChar) {
-      if (c === '\\') i++;
-      else if (c === quoteChar) quoteChar = undefined;
-      continue;
-    }
-    if (c === "'" || c === '"' || c === '`') { quoteChar = c; continue; }
-    if (c === '(' || c === '[') depth++;
-    else if (c === ')' || c === ']') depth--;
-    else if (c === '{') {
-      if (depth === 1 && start < 0) start = i;
-      depth++;
-    } else if (c === '}') {
-      depth--;
-      if (depth === 1 && start >= 0) { best = [start, i]; start = -1; }
-    }
-  }
-  if (!best) return undefined;
-  const [a, b] = best;
-  const inner = text.slice(a + 1, b).trim();
-  if (!inner) return undefined;
-  const props = splitTopLevel(inner);
-  if (props.length < 2) return undefined;
-  return `${text.slice(0, a)}{\n${props.map((p) => `  ${p.trim()},`).join('\n')}\n}${text.slice(b + 1)}`;
-}
-
-function splitTopLevel(s: string): string[] {
-  const out: string[] = [];
-  let depth = 0;
-  let quoteChar: string | undefined;
-  let from = 0;
-  for (let i = 0; i < s.length; i++) {
-    const c = s[i]!;
-    if (quoteChar) {
-      if (c === '\\') i++;
-      else if (c === quoteChar) quoteChar = undefined;
-      continue;
-    }
-    if (c === "'" || c === '"' || c === '`') { quoteChar = c; continue; }
-    if (c === '(' || c === '[' || c === '{') depth++;
-    else if (c === ')' || c === ']' || c === '}') depth--;
-    else if (c === ',' && depth === 0) { out.push(s.slice(from, i)); from = i + 1; }
-  }
-  out.push(s.slice(from));
-  return out.filter((p) => p.trim() !== '');
-}
-

@@ -5,6 +5,7 @@
  * `floorDiv` for `//`, `mod` for Python's `%`, `eq` for structural `==`, `at` for indexing,
  * `range`. Precedence follows JavaScript's; parentheses are added only where needed.
  */
+import { Msg, Say, type Said } from '../diagnostics/messages.js';
 import type { Expr, Template } from '../types/spec.js';
 import { freeVariables } from '../expr/parse.js';
 import { show } from '../expr/evaluate.js';
@@ -125,11 +126,13 @@ function withNarrowed(env: ExprEnv, e: Expr): ExprEnv {
   return { ...env, narrowed: new Set([...env.narrowed, ...vs]), lookup: env.lookup, use: env.use };
 }
 
+/** An expression as TypeScript. Long (~95 lines): one case per expression kind, sharing the helpers at its top. */
 export function printExpr(e: Expr, env: ExprEnv): Printed {
   const call = (fn: string, args: string[], type: SType): Printed => ({ code: `${env.use(fn)}(${args.join(', ')})`, prec: PREC.postfix, type });
   const asNum = (p: Printed, what: string): string => (isNum(p.type) ? paren(p, 0) : `${env.use('num')}(${paren(p, PREC.assign)}, ${quote(what)})`);
   const asBool = (p: Printed, what: string): Printed => (isBool(p.type) ? p : call('bool', [paren(p, PREC.assign), quote(what)], BOOL));
   const operand = (p: Printed, what: string, min: number): string => (isNum(p.type) ? paren(p, min) : asNum(p, what));
+  const failCall = (said: Said): Printed => call('fail', [quote(Msg[said.key].code), quote(said.message)], UNKNOWN);
 
   switch (e.kind) {
     case 'num': return printValue(e.value);
@@ -138,7 +141,7 @@ export function printExpr(e: Expr, env: ExprEnv): Printed {
     case 'null': return printValue(null);
     case 'var': {
       const v = env.lookup(e.name);
-      if (!v) return call('fail', [quote('MS4002'), quote(`unknown variable '${e.name}'`)], UNKNOWN);
+      if (!v) return failCall(Say.unknownVariable(e.name));
       return { code: v.ident, prec: PREC.primary, type: v.type };
     }
     case 'list': {
@@ -216,14 +219,14 @@ export function printExpr(e: Expr, env: ExprEnv): Printed {
         case '//': return call('floorDiv', [asNum(l, "'//'"), asNum(r, "'//'")], NUM);
         case '%': return call('mod', [asNum(l, "'%'"), asNum(r, "'%'")], NUM);
       }
-      return call('fail', [quote('MS4003'), quote(`unknown operator ${e.op}`)], UNKNOWN);
+      return failCall(Say.unknownOperator(e.op));
     }
   }
 }
 
 function printCall(e: Extract<Expr, { kind: 'call' }>, env: ExprEnv): Printed {
   const args = e.args.map((a) => printExpr(a, env));
-  const fail = (msg: string): Printed => ({ code: `${env.use('fail')}(${quote('MS4003')}, ${quote(msg)})`, prec: PREC.postfix, type: UNKNOWN });
+  const fail = (msg: string): Printed => ({ code: `${env.use('fail')}(${quote(Msg.exprType.code)}, ${quote(msg)})`, prec: PREC.postfix, type: UNKNOWN });
   const arity = (lo: number, hi: number) => args.length >= lo && args.length <= hi;
   const arityMsg = (lo: number, hi: number) => `${e.fn}() takes ${lo === hi ? lo : `${lo} to ${hi}`} argument${hi === 1 ? '' : 's'}, got ${args.length}`;
   const n = (p: Printed, what: string) => (isNum(p.type) ? paren(p, PREC.assign) : `${env.use('num')}(${paren(p, PREC.assign)}, ${quote(what)})`);

@@ -5,7 +5,7 @@
 import { readFileSync } from 'node:fs';
 import { resolve as resolvePath } from 'node:path';
 import { IndentationText, NewLineKind, Project, QuoteKind, StructureKind, type SourceFile, type StatementStructures } from 'ts-morph';
-import { parseSpec, type CompileOptions } from '../index.js';
+import { parseSpec, type CompileOptions } from '../compile.js';
 import { builtinRegistry } from '../ops/index.js';
 import type { Diagnostic } from '../types/diagnostic.js';
 import type { Sources } from '../diagnostics/sources.js';

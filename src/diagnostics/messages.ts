@@ -76,3 +76,56 @@ export const Msg = {
 } as const satisfies Record<string, MessageDef>;
 
 export type MsgKey = keyof typeof Msg;
+
+/** A diagnostic's catalogue key with its worded message: what a template of `Say` returns. */
+export interface Said {
+  readonly key: MsgKey;
+  readonly message: string;
+}
+
+const say = <A extends unknown[]>(key: MsgKey, text: (...args: A) => string) => (...args: A): Said => ({ key, message: text(...args) });
+const inputsNoun = (n: number) => (n === 0 ? 'no inputs' : `${n} inputs`);
+
+/**
+ * The messages that more than one stage words: the compiler (src/expand), spec2ts (src/codegen)
+ * and the generated builders' runtime (src/runtime) say the same thing for the same problem, so
+ * they take it from here, by name. Values are passed already shown (`show`/`typeName` live in
+ * src/expr, above this folder).
+ */
+export const Say = {
+  duplicateId: say('duplicateId', (id: string) => `id '${id}' is used twice in the same scope`),
+  unknownOp: say('unknownOp', (op: string) => `unknown op '${op}'`),
+  unknownOpOrBlock: say('unknownOp', (name: string) => `unknown op or block '${name}'`),
+  unknownAttribute: say('unknownAttribute', (op: string, attr: string) => `${op} has no attribute '${attr}'`),
+  missingAttribute: say('missingKey', (op: string, attr: string) => `${op} needs the attribute '${attr}'`),
+  takesOneInput: say('arity', (what: string, n: number) => `${what} takes one input, got ${n}`),
+  branchesTakeOneInput: say('arity', (n: number) => `branches take one input, got ${n}`),
+  mergesTwoOrMore: say('arity', (op: string, n: number) => `${op} merges two or more inputs, got ${n}`),
+  blockArity: say('arity', (block: string, inputs: readonly string[], n: number) =>
+    `block '${block}' takes ${inputs.length} input${inputs.length === 1 ? '' : 's'} (${inputs.join(', ')}), got ${n}`),
+  nodeLimit: say('expansionLimit', (limit: number) => `the model expands to more than ${limit} nodes`),
+  stepLimit: say('expansionLimit', (limit: number) => `expanding the model takes more than ${limit} steps (maxExpansionSteps): every item of every loop iteration and block call counts, also those that make no node`),
+  blockDepthLimit: say('expansionLimit', (limit: number) => `blocks nest deeper than ${limit}`),
+  repeatOverLimit: say('expansionLimit', (n: number, limit: number) => `repeat: ${n} is more than the node limit (${limit})`),
+  repeatCount: say('wrongType', (got: string) => `repeat: must be a non-negative integer, got ${got}`),
+  forValues: say('wrongType', (got: string) => `for ... in: must be a list, got ${got}`),
+  inputShape: say('wrongType', (name: string, got: string) => `input '${name}' shape must be a list of positive integers, got ${got}`),
+  itemNoInput: say('noInput', (inputs: number) => `this item has no input: the model has ${inputsNoun(inputs)}, so say which one it takes`),
+  branchNoInput: say('noInput', () => 'this branch has no input: an empty branch passes its input through, and there is none here'),
+  modelNoOutput: say('noInput', () => 'the model has no output'),
+  refNoOutput: say('unknownReference', (id: string) => `'${id}' has no output here: it passes its input through (no iteration, or every item left out by when:), and it has no input`),
+  refWhenFalse: say('unknownReference', (id: string) => `'${id}' is not in the model for these parameter values: its when: is false`),
+  unknownReference: say('unknownReference', (id: string) => `unknown reference '${id}'`),
+  generatedIdReference: say('unknownReference', (id: string) => `'${id}' refers to a generated node id, which spec2ts does not support`),
+  shareNotALayer: say('badShare', (target: string, what: string) => `share: '${target}' is ${what}; only single layers with weights can be shared`),
+  shareNoWeights: say('badShare', (target: string, what: string) => `share: '${target}' is ${what}; only layers with weights (conv2d, dense, ...) can be shared`),
+  unknownSpecParam: say('unknownSetParam', (name: string) => `the spec has no parameter '${name}'`),
+  unknownArgument: say('unknownArgument', (owner: string, name: string) => `${owner} has no parameter '${name}'`),
+  missingParam: say('missingParam', (owner: string, name: string) => `${owner} parameter '${name}' has no default and no value was given`),
+  assertNotBoolean: say('exprType', (got: string) => `an assert must evaluate to true or false, got ${got}`),
+  assertFailed: say('assertFailed', (message: string, values: string) => `${message}${values ? ` (${values})` : ''}`),
+  unknownVariable: say('unknownVariable', (name: string) => `unknown variable '${name}'`),
+  unknownOperator: say('exprType', (op: string) => `unknown operator ${op}`),
+  emptyOutput: say('shapeInvalid', (op: string, id: string, inputs: string, output: string) => `${op} '${id}' cannot take an input of shape (${inputs}): its output would be (${output})`),
+  missingFactory: say('internal', (factory: string) => `tf.layers.${factory} does not exist`),
+} as const;

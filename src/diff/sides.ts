@@ -5,7 +5,7 @@
 import { execFileSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { isAbsolute, join, relative, resolve } from 'node:path';
-import { compileSource, fsHost, parseSpec, type CompileOptions, type CompileResult, type FrontEndResult, type Host } from '../index.js';
+import { compileSource, fsHost, parseSpec, type CompileOptions, type CompileResult, type FrontEndResult, type Host } from '../compile.js';
 import { Sources } from '../diagnostics/sources.js';
 import { diag } from '../diagnostics/diagnostics.js';
 import type { OpRegistry } from '../ops/index.js';

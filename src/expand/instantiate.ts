@@ -13,15 +13,16 @@
 import type { Diagnostic, SourceSpan } from '../types/diagnostic.js';
 import type { GraphIR, IRNode, Scope as IRScope } from '../types/ir.js';
 import type { AssertDecl, BlockDecl, Item, LetDecl, ParamDecl, Ref, SpecAst, Template } from '../types/spec.js';
-import type { AttrDef, OpRegistry } from '../ops/index.js';
+import type { AttrDef, OpDef, OpRegistry } from '../ops/index.js';
 import { diag, didYouMean, DiagnosticSink, type DiagExtra } from '../diagnostics/diagnostics.js';
-import { Msg, type MsgKey } from '../diagnostics/messages.js';
+import { Msg, Say, type MsgKey, type Said } from '../diagnostics/messages.js';
 import { escapePointer, spanAt, type LoadedDocument } from '../load/yaml.js';
 import { EvalError, evaluate, show, typeName, type EvalMeter, type Scope, type Value } from '../expr/evaluate.js';
 import { freeVariables } from '../expr/parse.js';
 import { schemaValidators, translateErrors } from '../validate/ajv.js';
-import { checkParamValue } from './params.js';
-import { LIMITS } from '../limits.js';
+import { checkParamValue } from '../validate/params.js';
+import { Names, arityProblem, assertValues, fillAttrs, isInputShape, isRepeatCount, joinPath, loopSuffix } from './engine.js';
+import type { Limits } from '../limits.js';
 
 export interface SetValue {
   name: string;
@@ -37,6 +38,8 @@ export interface InstantiateContext {
   registry: OpRegistry;
   docs: Map<string, LoadedDocument>;
   diagnostics: Diagnostic[];
+  /** The resource limits of this compilation. */
+  limits: Readonly<Limits>;
 }
 
 class VarScope implements Scope {
@@ -88,8 +91,7 @@ const NO_OUTPUT = '\u0000no-output';
 class Instantiator {
   readonly nodes: IRNode[] = [];
   private readonly byId = new Map<string, IRNode>();
-  private readonly used = new Map<string, Set<string>>();
-  private readonly reserved = new Map<string, Set<string>>();
+  private readonly names = new Names();
   private readonly sink: DiagnosticSink;
   private readonly definedIds = new Map<string, { file: string; ptr: string; start: number; kind: Item['kind'] }[]>();
   private limitHit = false;
@@ -134,65 +136,41 @@ class Instantiator {
     this.sink.push(diag(key, message, span, { ...extra, related }));
   }
 
+  /** Report a catalogue message (`Say`). */
+  private say(s: Said, span: SourceSpan | undefined, c: Ctx | undefined, extra: DiagExtra = {}): void {
+    this.report(s.key, s.message, span, c, extra);
+  }
+
   private traceInfo(c: Ctx) {
     return c.trace.map((span, i) => ({ message: i === 0 ? 'in the block called here' : 'called from here', span }));
   }
 
   // ---- names ----------------------------------------------------------------
 
-  private usedAt(path: string): Set<string> {
-    let s = this.used.get(path);
-    if (!s) this.used.set(path, (s = new Set()));
-    return s;
-  }
-
-  /**
-   * Where the search for a free `base_i` resumes, by scope and base. Names are never freed, so
-   * every suffix below it is still taken: without it, n unnamed layers of one op in one scope
-   * would cost n^2/2 lookups (20,000 `- dense:` items took seconds).
-   */
-  private readonly nextSuffix = new Map<string, number>();
-
   private alloc(path: string, base: string): string {
-    const used = this.usedAt(path);
-    const reserved = this.reserved.get(path);
-    const key = `${path}\u0000${base}`;
-    let i = this.nextSuffix.get(key) ?? 0;
-    let name = i === 0 ? base : `${base}_${i}`;
-    while (used.has(name) || reserved?.has(name)) name = `${base}_${++i}`;
-    this.nextSuffix.set(key, i + 1);
-    used.add(name);
-    return name;
+    return this.names.alloc(path, base);
   }
 
   private claim(path: string, id: string, c: Ctx, ptr: string): string {
-    const used = this.usedAt(path);
-    if (used.has(id)) {
-      this.report('duplicateId', `id '${id}' is used twice in the same scope`, this.span(c.file, `${ptr}/id`), c);
-      return this.alloc(path, id);
-    }
-    used.add(id);
-    return id;
+    const dup = this.names.claim(path, id);
+    if (!dup) return id;
+    this.say(dup, this.span(c.file, `${ptr}/id`), c);
+    return this.alloc(path, id);
   }
 
   private reserve(path: string, items: readonly Item[]): void {
-    let r = this.reserved.get(path);
-    for (const it of items) {
-      if (!it.id) continue;
-      if (!r) this.reserved.set(path, (r = new Set()));
-      r.add(it.id);
-    }
+    for (const it of items) if (it.id) this.names.reserve(path, [it.id]);
   }
 
   private join(path: string, name: string): string {
-    return path ? `${path}/${name}` : name;
+    return joinPath(path, name);
   }
 
   private addNode(node: IRNode, c: Ctx): string {
-    if (this.nodes.length >= LIMITS.maxExpandedNodes) {
+    if (this.nodes.length >= this.ctx.limits.maxExpandedNodes) {
       if (!this.limitHit) {
         this.limitHit = true;
-        this.report('expansionLimit', `the model expands to more than ${LIMITS.maxExpandedNodes} nodes`, node.span, c, {
+        this.say(Say.nodeLimit(this.ctx.limits.maxExpandedNodes), node.span, c, {
           hint: 'check the repeat counts and loop ranges (and the parameters they use)',
         });
       }
@@ -208,10 +186,10 @@ class Instantiator {
    * is reported once and stops the expansion, like the node limit.
    */
   private expansionStep(span: () => SourceSpan, c: Ctx): boolean {
-    if (++this.expansionSteps <= LIMITS.maxExpansionSteps) return true;
+    if (++this.expansionSteps <= this.ctx.limits.maxExpansionSteps) return true;
     if (!this.limitHit) {
       this.limitHit = true;
-      this.report('expansionLimit', `expanding the model takes more than ${LIMITS.maxExpansionSteps} steps (maxExpansionSteps): every item of every loop iteration and block call counts, also those that make no node`, span(), c, {
+      this.say(Say.stepLimit(this.ctx.limits.maxExpansionSteps), span(), c, {
         hint: 'check the repeat counts and loop ranges (and the parameters they use)',
       });
     }
@@ -247,10 +225,10 @@ class Instantiator {
         // After a limit was reached, nothing more is evaluated (and nothing more reported).
         if (this.limitHit) return undefined;
         try {
-          return evaluate(t.expr, c.vars, this.meter);
+          return evaluate(t.expr, c.vars, this.meter, this.ctx.limits);
         } catch (e) {
           if (!(e instanceof EvalError)) throw e;
-          if (this.meter.steps > LIMITS.maxTotalEvalSteps) this.limitHit = true;
+          if (this.meter.steps > this.ctx.limits.maxTotalEvalSteps) this.limitHit = true;
           const span = { file: t.span.file, start: t.span.start + e.start, end: t.span.start + e.end };
           const key: MsgKey = e.kind === 'unknownVariable' ? 'unknownVariable' : e.kind === 'math' ? 'exprMath' : 'exprType';
           // The same expression failing again (in the next iteration of a loop): counted, not worded again.
@@ -296,12 +274,11 @@ class Instantiator {
       if (v === undefined) { ok = false; continue; }
       const span = a.that.kind === 'expr' ? a.that.span : this.span(c.file, a.that.ptr);
       if (typeof v !== 'boolean') {
-        this.report('exprType', `an assert must evaluate to true or false, got ${typeName(v)} ${show(v)}`, span, c);
+        this.say(Say.assertNotBoolean(`${typeName(v)} ${show(v)}`), span, c);
         ok = false;
       } else if (!v) {
         const vars = a.that.kind === 'expr' ? [...freeVariables(a.that.expr)].filter((n) => c.vars.get(n) !== undefined) : [];
-        const values = vars.map((n) => `${n} = ${show(c.vars.get(n))}`).join(', ');
-        this.report('assertFailed', `${a.message}${values ? ` (${values})` : ''}`, span, c);
+        this.say(Say.assertFailed(a.message, assertValues(vars, (n) => show(c.vars.get(n)))), span, c);
         ok = false;
       }
     }
@@ -329,7 +306,7 @@ class Instantiator {
       else {
         // A spec parameter is fixed where it is declared (or with --set); a block argument where the block is called.
         const atDecl = what === 'spec';
-        this.report('missingParam', `${what} parameter '${p.name}' has no default and no value was given`, atDecl ? declSpan() : missingAt, c, {
+        this.say(Say.missingParam(what, p.name), atDecl ? declSpan() : missingAt, c, {
           related: atDecl ? [] : [{ message: `'${p.name}' is declared here`, span: declSpan() }],
           hint: atDecl ? `give it a default: or pass --set ${p.name}=...` : `pass ${p.name}: ... in the call`,
         });
@@ -355,7 +332,7 @@ class Instantiator {
     const at = this.span(c.file, ref.ptr);
     const found = c.refs.get(ref.name);
     if (found === NO_OUTPUT) {
-      this.report('unknownReference', `'${ref.name}' has no output here: it passes its input through (no iteration, or every item left out by when:), and it has no input`, at, c, {
+      this.say(Say.refNoOutput(ref.name), at, c, {
         hint: 'refer to an item that makes a node, or give the model an input',
       });
       return POISON;
@@ -363,7 +340,7 @@ class Instantiator {
     if (found !== undefined && !found.startsWith(SKIPPED)) return found;
     if (found !== undefined) {
       const ptr = found.slice(SKIPPED.length);
-      this.report('unknownReference', `'${ref.name}' is not in the model for these parameter values: its when: is false`, at, c, {
+      this.say(Say.refWhenFalse(ref.name), at, c, {
         related: [{ message: `the when: of '${ref.name}'`, span: this.span(c.file, `${ptr}/when`) }],
         hint: 'give the referring item the same when:, or refer to something that is always there',
       });
@@ -398,7 +375,7 @@ class Instantiator {
     } else {
       const hint = didYouMean(ref.name, c.refs.names());
       const visible = hint ? [] : [...new Set(c.refs.names())];
-      this.report('unknownReference', `unknown reference '${ref.name}'`, at, c, {
+      this.say(Say.unknownReference(ref.name), at, c, {
         hint: hint ?? (visible.length ? `names visible here: ${visible.join(', ')}` : 'no ids are visible here'),
       });
     }
@@ -417,7 +394,7 @@ class Instantiator {
     if (from) return from.map((r) => this.resolveRef(r, c));
     if (current === undefined) {
       const names = c.depth === 0 ? this.ast.inputs.map((i) => i.name) : [...c.refs.names()];
-      this.report('noInput', `this item has no input: the model has ${names.length === 0 ? 'no inputs' : `${names.length} inputs`}, so say which one it takes`, span, c, {
+      this.say(Say.itemNoInput(names.length), span, c, {
         hint: names.length ? `add ${names.map((n) => `\`from: ${n}\``).join(' or ')}` : 'declare the model inputs under inputs:',
       });
       return [POISON];
@@ -477,15 +454,12 @@ class Instantiator {
   }
 
   private arityOk(arity: string, op: string, n: number, span: SourceSpan, c: Ctx): boolean {
-    if (arity === 'one' && n !== 1) {
-      this.report('arity', `${op} takes one input, got ${n}`, span, c, { hint: 'to combine several inputs, use a merge such as add or concatenate' });
-      return false;
-    }
-    if (arity === 'merge' && n < 2) {
-      this.report('arity', `${op} merges two or more inputs, got ${n}`, span, c, { hint: `give the inputs with from: [a, b], or use branches: with merge: ${op}` });
-      return false;
-    }
-    return true;
+    const problem = arityProblem(arity as OpDef['arity'], op, n);
+    if (!problem) return true;
+    this.say(problem, span, c, {
+      hint: arity === 'one' ? 'to combine several inputs, use a merge such as add or concatenate' : `give the inputs with from: [a, b], or use branches: with merge: ${op}`,
+    });
+    return false;
   }
 
   private readonly attrDefCache = new Map<string, [string, AttrDef][]>();
@@ -507,11 +481,8 @@ class Instantiator {
       if (containsExpr(t)) fromExpr.set(k, t);
     }
     if (!ok) return undefined;
-    const full: Record<string, unknown> = {};
-    for (const [k, a] of this.attrDefs(op)) {
-      if (values.has(k)) full[k] = values.get(k);
-      else if (!a.required) full[k] = a.default;
-    }
+    // Unknown and missing attributes were reported from the spec schema (validate/): not again here.
+    const full = fillAttrs(op, this.attrDefs(op), values).attrs;
     if (fromExpr.size === 0) return full; // literals were validated with the spec schema
     const errors = schemaValidators(this.ctx.registry).attrs(op, full);
     if (!errors) return full;
@@ -533,7 +504,7 @@ class Instantiator {
       if (t?.kind === 'expr' && t.expr.kind === 'var' && c.args?.has(t.expr.name)) {
         related.push({ message: `${t.expr.name} = ${show(c.vars.get(t.expr.name))} is given here`, span: c.args.get(t.expr.name)!() });
       }
-      this.report(d.code === 'MS2004' ? 'wrongType' : d.code === 'MS2005' ? 'outOfRange' : d.code === 'MS2006' ? 'notInEnum' : 'invalidValue',
+      this.report(d.code === Msg.wrongType.code ? 'wrongType' : d.code === Msg.outOfRange.code ? 'outOfRange' : d.code === Msg.notInEnum.code ? 'notInEnum' : 'invalidValue',
         d.message + (t?.kind === 'expr' ? ` (from ${t.text})` : ''), d.span, c, { ...(d.hint ? { hint: d.hint } : {}), related });
     }
     return undefined;
@@ -543,8 +514,8 @@ class Instantiator {
     const block = this.ast.blocks.get(item.block);
     if (!block) return POISON; // reported by resolve
     const callSpan = this.memoSpan(item, c.file, () => `${item.ptr}/${escapePointer(item.block)}`, 'key');
-    if (c.depth >= LIMITS.maxBlockDepth) {
-      this.report('expansionLimit', `blocks nest deeper than ${LIMITS.maxBlockDepth}`, callSpan, c);
+    if (c.depth >= this.ctx.limits.maxBlockDepth) {
+      this.say(Say.blockDepthLimit(this.ctx.limits.maxBlockDepth), callSpan, c);
       return POISON;
     }
     const inputs = this.inputsOf(item.from, current, c, callSpan);
@@ -571,7 +542,7 @@ class Instantiator {
     if (!this.bindParams(block.params, given, inner.vars, { ...inner, trace: c.trace }, callSpan, `block '${block.name}'`)) return POISON;
     if (!ok) return POISON;
     if (inputs.length !== block.inputs.length) {
-      this.report('arity', `block '${block.name}' takes ${block.inputs.length} input${block.inputs.length === 1 ? '' : 's'} (${block.inputs.join(', ')}), got ${inputs.length}`,
+      this.say(Say.blockArity(block.name, block.inputs, inputs.length),
         item.from ? this.span(c.file, `${item.ptr}/from`) : callSpan, c);
       return POISON;
     }
@@ -586,7 +557,7 @@ class Instantiator {
     const kind = this.definedIds.get(item.target.name)?.find((d) => d.file === c.file)?.kind;
     if (kind && kind !== 'layer' && kind !== 'share') {
       const what = kind === 'call' ? 'a block call' : `a ${kind} item`;
-      this.report('badShare', `share: '${item.target.name}' is ${what}; only single layers with weights can be shared`, span, c, {
+      this.say(Say.shareNotALayer(item.target.name, what), span, c, {
         hint: kind === 'call' ? 'give the layers inside the block ids and share each of them, or call the block twice if the weights need not be shared' : undefined,
       });
       return POISON;
@@ -598,7 +569,7 @@ class Instantiator {
     const def = target && this.ctx.registry.get(target.op);
     if (!target || !def || !def.weights || target.op === 'input') {
       const what = !target ? 'not a layer' : target.op === 'input' ? 'a model input' : `a ${target.op} layer, which has no weights`;
-      this.report('badShare', `share: '${item.target.name}' is ${what}; only layers with weights (conv2d, dense, ...) can be shared`, span, c);
+      this.say(Say.shareNoWeights(item.target.name, what), span, c);
       return POISON;
     }
     if (!this.arityOk(def.arity, target.op, inputs.length, span, c)) return POISON;
@@ -614,12 +585,12 @@ class Instantiator {
       const n = this.value(item.count, c);
       if (n === undefined) return POISON;
       const span = item.count.kind === 'expr' ? item.count.span : this.span(c.file, item.count.ptr);
-      if (typeof n !== 'number' || !Number.isSafeInteger(n) || n < 0) {
-        this.report('wrongType', `repeat: must be a non-negative integer, got ${typeName(n)} ${show(n)}`, span, c);
+      if (!isRepeatCount(n)) {
+        this.say(Say.repeatCount(`${typeName(n)} ${show(n)}`), span, c);
         return POISON;
       }
-      if (n > LIMITS.maxExpandedNodes) {
-        this.report('expansionLimit', `repeat: ${n} is more than the node limit (${LIMITS.maxExpandedNodes})`, span, c, {
+      if (n > this.ctx.limits.maxExpandedNodes) {
+        this.say(Say.repeatOverLimit(n, this.ctx.limits.maxExpandedNodes), span, c, {
           hint: 'a model of this size cannot be built; check the count and the parameters it uses',
         });
         return POISON;
@@ -631,7 +602,7 @@ class Instantiator {
       if (list === undefined) return POISON;
       if (!Array.isArray(list)) {
         const span = item.in.kind === 'expr' ? item.in.span : this.span(c.file, item.in.ptr);
-        this.report('wrongType', `for ... in: must be a list, got ${typeName(list)} ${show(list)}`, span, c);
+        this.say(Say.forValues(`${typeName(list)} ${show(list)}`), span, c);
         return POISON;
       }
       values = list;
@@ -640,15 +611,12 @@ class Instantiator {
     let cur: string | undefined = current;
     if (item.from) {
       const inputs = this.inputsOf(item.from, current, c, this.span(c.file, `${item.ptr}/from`));
-      if (inputs.length !== 1) { this.report('arity', `${item.kind} takes one input, got ${inputs.length}`, this.span(c.file, `${item.ptr}/from`), c); return POISON; }
+      if (inputs.length !== 1) { this.say(Say.takesOneInput(item.kind, inputs.length), this.span(c.file, `${item.ptr}/from`), c); return POISON; }
       cur = inputs[0];
     }
     values.forEach((v, i) => {
       if (this.limitHit || !this.expansionStep(() => this.span(c.file, item.ptr), c)) return;
-      // stage0, stage1 for numbers; act_relu for strings; the index for anything else.
-      const suffix = item.kind === 'for' && typeof v === 'number' && Number.isSafeInteger(v) && v >= 0 ? String(v)
-        : item.kind === 'for' && typeof v === 'string' && /^[A-Za-z0-9_]+$/.test(v) ? `_${v}` : String(i);
-      const path = this.join(c.path, this.alloc(c.path, `${prefix}${suffix}`));
+      const path = this.join(c.path, this.alloc(c.path, `${prefix}${loopSuffix(item.kind, v, i)}`));
       const vars = new VarScope(c.vars);
       vars.vars.set(item.kind === 'repeat' ? item.as ?? '\u0000' : item.var, item.kind === 'repeat' ? i : v);
       const label = item.kind === 'repeat' ? `repeat ${item.as ?? 'iteration'} = ${i}` : `for ${item.var} = ${show(v)}`;
@@ -666,7 +634,7 @@ class Instantiator {
     let input = current;
     if (item.from) {
       const inputs = this.inputsOf(item.from, current, outer, this.span(c.file, `${item.ptr}/from`));
-      if (inputs.length !== 1) { this.report('arity', `branches take one input, got ${inputs.length}`, this.span(c.file, `${item.ptr}/from`), c); return POISON; }
+      if (inputs.length !== 1) { this.say(Say.branchesTakeOneInput(inputs.length), this.span(c.file, `${item.ptr}/from`), c); return POISON; }
       input = inputs[0];
     }
     const outs: string[] = [];
@@ -675,7 +643,7 @@ class Instantiator {
       let start = input;
       if (b.from) {
         const inputs = this.inputsOf(b.from, input, outer, this.span(c.file, `${b.ptr}/from`));
-        if (inputs.length !== 1) { this.report('arity', `a branch takes one input, got ${inputs.length}`, this.span(c.file, `${b.ptr}/from`), c); outs.push(POISON); return; }
+        if (inputs.length !== 1) { this.say(Say.takesOneInput('a branch', inputs.length), this.span(c.file, `${b.ptr}/from`), c); outs.push(POISON); return; }
         start = inputs[0];
       }
       const scopes: IRScope[] = [...c.scopes, { path, kind: 'branch', label: item.branches.length > 1 ? `branch ${j} of ${item.merge}` : 'branch' }];
@@ -683,7 +651,7 @@ class Instantiator {
       if (out === undefined) {
         // Only an empty branch without an input gets here: a non-empty one has reported on its first item.
         const names = this.ast.inputs.map((i) => i.name);
-        this.report('noInput', 'this branch has no input: an empty branch passes its input through, and there is none here', this.span(c.file, b.ptr), c, {
+        this.say(Say.branchNoInput(), this.span(c.file, b.ptr), c, {
           hint: names.length ? `add from: ${names.join(' or ')} to the branches item` : 'declare the model inputs under inputs:',
         });
         outs.push(POISON);
@@ -715,7 +683,7 @@ class Instantiator {
     }
     const specSpan = this.span(ast.file, '');
     const paramsOk = this.bindParams(ast.params, given, root.vars, root, { ...specSpan, end: specSpan.start }, 'spec');
-    if (!paramsOk || this.ctx.diagnostics.some((d) => d.code === 'MS3008')) return undefined;
+    if (!paramsOk || this.ctx.diagnostics.some((d) => d.code === Msg.unknownSetParam.code)) return undefined;
     const params = Object.fromEntries(root.vars.vars);
     root.vars = new VarScope(root.vars);
     if (!this.bindLets(ast.lets, root.vars, root) || !this.checkAsserts(ast.asserts, root)) return undefined;
@@ -725,13 +693,12 @@ class Instantiator {
       const shape = this.value(inp.shape, root);
       if (shape === undefined) continue;
       const span = this.span(ast.file, inp.ptr, 'key');
-      const ok = Array.isArray(shape) && shape.length > 0 && shape.every((d) => typeof d === 'number' && Number.isSafeInteger(d) && d >= 1);
-      if (!ok) {
+      if (!isInputShape(shape)) {
         const at = inp.shape.kind === 'expr' ? inp.shape.span : this.span(ast.file, inp.shape.ptr);
-        this.report('wrongType', `input '${inp.name}' shape must be a list of positive integers, got ${show(shape)}`, at, root);
+        this.say(Say.inputShape(inp.name, show(shape)), at, root);
         continue;
       }
-      this.usedAt('').add(inp.name);
+      this.names.take('', inp.name);
       root.refs.refs.set(inp.name, inp.name);
       inputIds.push(this.addNode({ id: inp.name, op: 'input', attrs: { shape, dtype: inp.dtype }, inputs: [], span, trace: [], scopes: [] }, root));
     }

@@ -1,6 +1,6 @@
 /** Evaluation of the expression language. Values are plain JSON-like data. */
 import type { Expr } from '../types/spec.js';
-import { LIMITS } from '../limits.js';
+import { DEFAULT_LIMITS, type Limits } from '../limits.js';
 
 export type Value = number | string | boolean | null | Value[];
 
@@ -81,26 +81,29 @@ export function valueSize(v: Value): number {
   return n;
 }
 
-export function evaluate(e: Expr, scope: Scope, meter?: EvalMeter): Value {
+/** The limits evaluation keeps to. */
+export type EvalLimits = Pick<Limits, 'maxEvalSteps' | 'maxTotalEvalSteps' | 'maxListLength'>;
+
+export function evaluate(e: Expr, scope: Scope, meter?: EvalMeter, limits: EvalLimits = DEFAULT_LIMITS): Value {
   // Fast path for `$name` and literals, by far the most common expressions (one step each).
   if (e.kind === 'var') {
     const v = scope.get(e.name);
     if (v !== undefined) {
-      if (meter) countTotal(meter, 1, e);
+      if (meter) countTotal(meter, 1, e, limits);
       return v;
     }
   } else if (e.kind === 'num' || e.kind === 'str' || e.kind === 'bool') {
-    if (meter) countTotal(meter, 1, e);
+    if (meter) countTotal(meter, 1, e, limits);
     return e.value;
   }
   let steps = 0;
   try {
-    return evaluateSteps(e, scope, (n, at, check = true) => {
+    return evaluateSteps(e, scope, limits, (n, at, check = true) => {
       steps += n;
       if (!check) return;
-      if (steps > LIMITS.maxEvalSteps) throw new EvalError('math', `evaluation takes more than ${LIMITS.maxEvalSteps} steps (maxEvalSteps)`, at.start, at.end);
-      if (meter && meter.steps + steps > LIMITS.maxTotalEvalSteps) {
-        throw new EvalError('math', `the expressions of this model take more than ${LIMITS.maxTotalEvalSteps} evaluation steps in all (maxTotalEvalSteps)`, at.start, at.end);
+      if (steps > limits.maxEvalSteps) throw new EvalError('math', `evaluation takes more than ${limits.maxEvalSteps} steps (maxEvalSteps)`, at.start, at.end);
+      if (meter && meter.steps + steps > limits.maxTotalEvalSteps) {
+        throw new EvalError('math', `the expressions of this model take more than ${limits.maxTotalEvalSteps} evaluation steps in all (maxTotalEvalSteps)`, at.start, at.end);
       }
     });
   } finally {
@@ -108,22 +111,27 @@ export function evaluate(e: Expr, scope: Scope, meter?: EvalMeter): Value {
   }
 }
 
-function countTotal(meter: EvalMeter, n: number, at: Expr): void {
+function countTotal(meter: EvalMeter, n: number, at: Expr, limits: EvalLimits): void {
   meter.steps += n;
-  if (meter.steps > LIMITS.maxTotalEvalSteps) {
-    throw new EvalError('math', `the expressions of this model take more than ${LIMITS.maxTotalEvalSteps} evaluation steps in all (maxTotalEvalSteps)`, at.start, at.end);
+  if (meter.steps > limits.maxTotalEvalSteps) {
+    throw new EvalError('math', `the expressions of this model take more than ${limits.maxTotalEvalSteps} evaluation steps in all (maxTotalEvalSteps)`, at.start, at.end);
   }
 }
 
-/** `count(n, at)` adds n steps and fails past a limit; `check: false` leaves the check to the next step. */
-function evaluateSteps(e: Expr, scope: Scope, count: (n: number, at: Expr, check?: boolean) => void): Value {
+/**
+ * `count(n, at)` adds n steps and fails past a limit; `check: false` leaves the check to the next step.
+ * Long (~160 lines) by design: the interpreter is one switch over the expression kinds whose cases
+ * share the step counter and the helpers above it as closures; split apart, each would take them
+ * all as parameters, and this is the hottest code of a compile.
+ */
+function evaluateSteps(e: Expr, scope: Scope, limits: EvalLimits, count: (n: number, at: Expr, check?: boolean) => void): Value {
   const fail = (kind: EvalErrorKind, msg: string, at: Expr): never => { throw new EvalError(kind, msg, at.start, at.end); };
   /** A list or string built by an expression holds at most maxListLength values (characters); checked before it is built. */
   const sizeOk = (n: number, what: 'string' | 'list', at: Expr): void => {
-    if (n <= LIMITS.maxListLength) return;
+    if (n <= limits.maxListLength) return;
     fail('math', what === 'string'
-      ? `the string would have ${n} characters (limit ${LIMITS.maxListLength}, maxListLength)`
-      : `the list would hold ${n} values in all (limit ${LIMITS.maxListLength}, maxListLength)`, at);
+      ? `the string would have ${n} characters (limit ${limits.maxListLength}, maxListLength)`
+      : `the list would hold ${n} values in all (limit ${limits.maxListLength}, maxListLength)`, at);
   };
   const deepEqual = (a: Value, b: Value, at: Expr): boolean => {
     count(1, at);
@@ -263,7 +271,7 @@ function evaluateSteps(e: Expr, scope: Scope, count: (n: number, at: Expr, check
             const [start, stop, step] = ns.length === 1 ? [0, ns[0]!, 1] : [ns[0]!, ns[1]!, ns[2] ?? 1];
             if (step === 0) fail('math', 'range() step must not be zero', x);
             const n = Math.max(0, Math.ceil((stop - start) / step));
-            if (n > LIMITS.maxListLength) fail('math', `range() would have ${n} elements (limit ${LIMITS.maxListLength})`, x);
+            if (n > limits.maxListLength) fail('math', `range() would have ${n} elements (limit ${limits.maxListLength})`, x);
             // Checked at the next step, so that range(maxListLength) alone is within maxEvalSteps.
             count(n, x, false);
             const out: number[] = new Array(n);

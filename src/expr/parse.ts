@@ -7,7 +7,7 @@
  * `* / // %`, unary `- + !`, `**` (right-associative), postfix `f(...)` `a[i]`.
  */
 import type { BinaryOp, Expr } from '../types/spec.js';
-import { LIMITS } from '../limits.js';
+import { DEFAULT_LIMITS, type Limits } from '../limits.js';
 
 export const FUNCTIONS = ['min', 'max', 'floor', 'ceil', 'round', 'abs', 'range', 'len'] as const;
 export type FunctionName = (typeof FUNCTIONS)[number];
@@ -87,9 +87,13 @@ const BINARY: Record<string, { prec: number; right?: boolean }> = {
 const UNARY_PREC = 7;
 const POW_PREC = 8;
 
-/** Parse the text between `${` and `}`. Offsets in the tree are relative to `src`. */
-export function parseExpr(src: string): Expr {
-  if (src.length > LIMITS.maxExprLength) throw new ExprSyntaxError(`expression is longer than ${LIMITS.maxExprLength} characters`, 0, src.length);
+/**
+ * Parse the text between `${` and `}`. Offsets in the tree are relative to `src`.
+ * Long (~130 lines) by design: a recursive-descent parser whose rules are nested functions sharing
+ * the token position and the nesting depth (the maxExprDepth limit).
+ */
+export function parseExpr(src: string, limits: Pick<Limits, 'maxExprLength' | 'maxExprDepth'> = DEFAULT_LIMITS): Expr {
+  if (src.length > limits.maxExprLength) throw new ExprSyntaxError(`expression is longer than ${limits.maxExprLength} characters`, 0, src.length);
   const toks = lex(src);
   let p = 0;
   let depth = 0;
@@ -103,7 +107,7 @@ export function parseExpr(src: string): Expr {
   };
 
   function expr(minPrec = 0): Expr {
-    if (++depth > LIMITS.maxExprDepth) { const t = peek(); throw new ExprSyntaxError(`expression nests deeper than ${LIMITS.maxExprDepth}`, t.s, t.e); }
+    if (++depth > limits.maxExprDepth) { const t = peek(); throw new ExprSyntaxError(`expression nests deeper than ${limits.maxExprDepth}`, t.s, t.e); }
     let left = unary();
     for (;;) {
       const t = peek();
@@ -130,7 +134,7 @@ export function parseExpr(src: string): Expr {
     const t = peek();
     if (t.t === 'op' && (t.v === '-' || t.v === '!' || t.v === '+')) {
       next();
-      if (++depth > LIMITS.maxExprDepth) throw new ExprSyntaxError(`expression nests deeper than ${LIMITS.maxExprDepth}`, t.s, t.e);
+      if (++depth > limits.maxExprDepth) throw new ExprSyntaxError(`expression nests deeper than ${limits.maxExprDepth}`, t.s, t.e);
       const arg = unary();
       depth--;
       return { kind: 'unary', op: t.v, arg, start: t.s, end: arg.end };

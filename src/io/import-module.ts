@@ -1,5 +1,5 @@
 /**
- * `import()` of a module chosen at run time (TensorFlow.js, Graphviz, resvg, plugins), in one place.
+ * `import()` of a module chosen at run time (TensorFlow.js, Graphviz, resvg), in one place.
  *
  * The built CLI runs as a CommonJS bundle in a vm script (src/cli/modelspec.ts, for V8's code
  * cache), and a vm script's own `import()` needs an experimental Node.js option that, in Node 20,

@@ -20,7 +20,7 @@ export const BUILTIN_OPS: readonly OpDef[] = [
 
 let shared: OpRegistry | undefined;
 
-/** The registry of built-in ops (shared, do not mutate: `clone()` it to add plugins). */
+/** The registry of built-in ops (shared, do not mutate: `clone()` it to add ops). */
 export function builtinRegistry(): OpRegistry {
   shared ??= new OpRegistry(BUILTIN_OPS, true);
   return shared;

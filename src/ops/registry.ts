@@ -1,4 +1,4 @@
-/** The op registry: built-in ops plus any registered by plugins. */
+/** The op registry: built-in ops, plus any a library caller registers on a clone. */
 import type { OpDef } from './types.js';
 
 export class OpRegistry {
@@ -37,7 +37,7 @@ export class OpRegistry {
     return [...this.ops.values()];
   }
 
-  /** A copy that plugins can extend without touching the shared default registry. */
+  /** A copy that can be extended without touching the shared default registry. */
   clone(): OpRegistry {
     return new OpRegistry(this.ops.values());
   }

@@ -11,7 +11,7 @@ import { diag, didYouMean } from '../diagnostics/diagnostics.js';
 import type { Sources } from '../diagnostics/sources.js';
 import { escapePointer, loadYaml, spanAt, type LoadedDocument } from '../load/yaml.js';
 import { validateDocument } from '../validate/ajv.js';
-import { LIMITS } from '../limits.js';
+import type { Limits } from '../limits.js';
 import { AstBuilder, type AstBuild } from '../validate/to-ast.js';
 
 export interface Host {
@@ -42,17 +42,19 @@ export interface FrontEndContext {
   diagnostics: Diagnostic[];
   /** Allow `use:` of files outside the root spec's project. */
   allowOutsideRoot?: boolean;
+  /** The resource limits of this compilation. */
+  limits: Readonly<Limits>;
 }
 
 /** Read, parse, validate and build the AST of one file. Returns undefined when it cannot go further. */
 export function readSpecFile(file: string, text: string, ctx: FrontEndContext): AstBuild | undefined {
   ctx.sources.add(file, text);
   const bytes = Buffer.byteLength(text);
-  if (bytes > LIMITS.maxFileBytes) {
-    ctx.diagnostics.push(diag('resourceLimit', `the file has ${bytes} bytes; the limit is ${LIMITS.maxFileBytes} (maxFileBytes)`, { file, start: 0, end: 0 }));
+  if (bytes > ctx.limits.maxFileBytes) {
+    ctx.diagnostics.push(diag('resourceLimit', `the file has ${bytes} bytes; the limit is ${ctx.limits.maxFileBytes} (maxFileBytes)`, { file, start: 0, end: 0 }));
     return undefined;
   }
-  const doc = loadYaml(file, text);
+  const doc = loadYaml(file, text, ctx.limits);
   ctx.docs.set(file, doc);
   ctx.diagnostics.push(...doc.diagnostics);
   if (doc.diagnostics.some((d) => d.severity === 'error')) return undefined;
@@ -63,13 +65,17 @@ export function readSpecFile(file: string, text: string, ctx: FrontEndContext): 
   const schemaDiags = validateDocument(doc, ctx.registry);
   ctx.diagnostics.push(...schemaDiags);
   if (schemaDiags.length > 0) return undefined;
-  const builder = new AstBuilder(doc, ctx.registry);
+  const builder = new AstBuilder(doc, ctx.registry, ctx.limits);
   const built = builder.build();
   ctx.diagnostics.push(...builder.diagnostics);
   return builder.diagnostics.some((d) => d.severity === 'error') ? undefined : built;
 }
 
-/** Load the `use:` closure of a spec and attach the visible blocks; check calls. */
+/**
+ * Load the `use:` closure of a spec and attach the visible blocks; check calls. Long (~90 lines):
+ * the recursive walk over `use:` (loadUses) and its checks (project root, size, cycles) are closures
+ * sharing the blocks and files loaded so far.
+ */
 export function resolveSpec(root: AstBuild, ctx: FrontEndContext): SpecAst {
   const blocks = new Map<string, BlockDecl>();
   const addBlocks = (list: BlockDecl[]) => {
@@ -106,8 +112,8 @@ export function resolveSpec(root: AstBuild, ctx: FrontEndContext): SpecAst {
       }
       if (loaded.has(path)) continue;
       const size = fileSize(ctx.host, path);
-      if (size !== undefined && size > LIMITS.maxFileBytes) {
-        ctx.diagnostics.push(diag('resourceLimit', `'${use.path}' has ${size} bytes; the limit is ${LIMITS.maxFileBytes} (maxFileBytes)`, at));
+      if (size !== undefined && size > ctx.limits.maxFileBytes) {
+        ctx.diagnostics.push(diag('resourceLimit', `'${use.path}' has ${size} bytes; the limit is ${ctx.limits.maxFileBytes} (maxFileBytes)`, at));
         loaded.set(path, undefined);
         continue;
       }

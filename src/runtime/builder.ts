@@ -11,8 +11,10 @@ import { builtinRegistry, type AttrDef, type OpRegistry } from '../ops/index.js'
 import { layerName, tfjsLayerSpec, type TfjsValue } from '../backends/tfjs/config.js';
 import { materialize } from '../backends/tfjs/interpreter.js';
 import { show, typeName } from '../expr/evaluate.js';
-import { LIMITS } from '../limits.js';
-import { fail } from './errors.js';
+import { limitsWith, type Limits } from '../limits.js';
+import { Say, type Said } from '../diagnostics/messages.js';
+import { Names, arityProblem, fillAttrs, isInputShape, isRepeatCount, joinPath, loopSuffix } from '../expand/engine.js';
+import { failWith } from './errors.js';
 import { assert, bindParams, type ParamSpec } from './params.js';
 
 export type Tf = typeof TF;
@@ -31,8 +33,10 @@ class Graph {
   readonly inputs: Tensor[] = [];
   readonly layers: TF.layers.Layer[] = [];
   nodes = 0;
+  /** The names of every scope, by path: the compiler's naming rules (src/expand/engine.ts). */
+  readonly names = new Names();
   private readonly attrDefs = new Map<string, [string, AttrDef][]>();
-  constructor(readonly tf: Tf, readonly name: string, readonly registry: OpRegistry) {}
+  constructor(readonly tf: Tf, readonly name: string, readonly registry: OpRegistry, readonly limits: Readonly<Limits>) {}
 
   /** After a failure: the layers built so far own weights that no model will dispose. */
   abandon(): void {
@@ -43,19 +47,14 @@ class Graph {
     let e = this.attrDefs.get(op);
     if (!e) {
       const def = this.registry.get(op);
-      if (!def || op === 'input') fail('MS3005', `unknown op '${op}'`);
+      if (!def || op === 'input') failWith(Say.unknownOp(op));
       this.attrDefs.set(op, (e = Object.entries(def.attrs)));
     }
     return e;
   }
 }
 
-const hasOwn = (o: object, k: string) => Object.prototype.hasOwnProperty.call(o, k);
-
 export class Scope {
-  protected readonly used = new Set<string>();
-  private readonly reserved = new Set<string>();
-
   protected constructor(
     protected readonly graph: Graph,
     /** The id prefix of the layers made here ('' for the model). */
@@ -65,9 +64,9 @@ export class Scope {
   ) {}
 
   /** Fail as the compiler does, first disposing the layers built so far (their weights would leak). */
-  protected fail(code: string, message: string): never {
+  protected fail(s: Said): never {
     this.graph.abandon();
-    return fail(code, message);
+    return failWith(s);
   }
 
   /** Run `f`; if it throws, dispose the layers built so far and rethrow. */
@@ -80,28 +79,25 @@ export class Scope {
     }
   }
 
-  // ---- names (instantiate.ts: alloc, claim, reserve) -------------------------
+  // ---- names (src/expand/engine.ts, as the compiler names) --------------------
 
   /** Ids given to items of this scope's sequence: generated names avoid them. */
   reserve(...ids: string[]): void {
-    for (const id of ids) this.reserved.add(id);
+    this.graph.names.reserve(this.path, ids);
   }
 
   private alloc(base: string): string {
-    let name = base;
-    for (let i = 1; this.used.has(name) || this.reserved.has(name); i++) name = `${base}_${i}`;
-    this.used.add(name);
-    return name;
+    return this.graph.names.alloc(this.path, base);
   }
 
   private claim(id: string): string {
-    if (this.used.has(id)) this.fail('MS3003', `id '${id}' is used twice in the same scope`);
-    this.used.add(id);
+    const dup = this.graph.names.claim(this.path, id);
+    if (dup) this.fail(dup);
     return id;
   }
 
   private join(name: string): string {
-    return this.path ? `${this.path}/${name}` : name;
+    return joinPath(this.path, name);
   }
 
   private child(name: string, owner?: string): Scope {
@@ -120,29 +116,23 @@ export class Scope {
     const g = this.graph;
     const defs = g.attrsOf(op);
     const def = g.registry.get(op)!;
-    for (const k of Object.keys(attrs)) {
-      if (!defs.some(([d]) => d === k)) this.fail('MS2002', `${op} has no attribute '${k}'`);
-    }
-    const full: Record<string, unknown> = {};
-    for (const [k, a] of defs) {
-      if (hasOwn(attrs, k)) full[k] = attrs[k];
-      else if (a.required) this.fail('MS2003', `${op} needs the attribute '${k}'`);
-      else full[k] = a.default;
-    }
-    if (def.arity === 'one' && inputs.length !== 1) this.fail('MS3010', `${op} takes one input, got ${inputs.length}`);
-    if (def.arity === 'merge' && inputs.length < 2) this.fail('MS3010', `${op} merges two or more inputs, got ${inputs.length}`);
-    if (++g.nodes > LIMITS.maxExpandedNodes) this.fail('MS4009', `the model expands to more than ${LIMITS.maxExpandedNodes} nodes`);
+    const { attrs: full, problem } = fillAttrs(op, defs, new Map(Object.entries(attrs)));
+    if (problem) this.fail(problem);
+    const arity = arityProblem(def.arity, op, inputs.length);
+    if (arity) this.fail(arity);
+    if (++g.nodes > this.graph.limits.maxExpandedNodes) this.fail(Say.nodeLimit(this.graph.limits.maxExpandedNodes));
     const id = this.join(name ?? this.alloc(op));
     const spec = tfjsLayerSpec({ id, op, attrs: full }, g.registry);
     const factory = (g.tf.layers as unknown as Record<string, Factory | undefined>)[spec.factory];
-    if (!factory) this.fail('MS9001', `tf.layers.${spec.factory} does not exist`);
+    if (!factory) this.fail(Say.missingFactory(spec.factory));
     const layer = this.guard(() => factory(materialize(g.tf, spec.config as TfjsValue)));
     g.layers.push(layer);
     const out = this.guard(() => layer.apply(inputs.length === 1 ? inputs[0]! : [...inputs]) as Tensor);
     // TensorFlow.js builds layers whose output has no elements (a kernel larger than its input);
     // the compiler refuses them (MS5002), and so does the builder.
     if (out.shape.some((d) => d !== null && d < 1)) {
-      this.fail('MS5002', `${op} '${id}' cannot take an input of shape (${inputs.map((t) => t.shape.map((d) => d ?? 'None').join(', ')).join('), (')}): its output would be (${out.shape.map((d) => d ?? 'None').join(', ')})`);
+      const dims = (shape: readonly (number | null)[]) => shape.map((d) => d ?? 'None').join(', ');
+      this.fail(Say.emptyOutput(op, id, inputs.map((t) => dims(t.shape)).join('), ('), dims(out.shape)));
     }
     return out;
   }
@@ -151,7 +141,7 @@ export class Scope {
   share(target: Tensor, input: Tensor, id?: string): Tensor {
     const name = id !== undefined ? this.claim(id) : undefined;
     const layer = target.sourceLayer as TF.layers.Layer;
-    if (++this.graph.nodes > LIMITS.maxExpandedNodes) this.fail('MS4009', `the model expands to more than ${LIMITS.maxExpandedNodes} nodes`);
+    if (++this.graph.nodes > this.graph.limits.maxExpandedNodes) this.fail(Say.nodeLimit(this.graph.limits.maxExpandedNodes));
     // The node is named after the original layer (`conv`, `conv_1`, ...), unless the item has an id.
     if (name === undefined) this.alloc(layer.name.split('.').pop()!);
     return this.guard(() => layer.apply(input) as Tensor);
@@ -175,11 +165,9 @@ export class Scope {
   /** `repeat: count`: yields the counter and the scope of each iteration (`block0`, `block1`, ...). */
   *repeat(prefix: string, count: unknown, id?: string): Generator<[number, Scope], void, undefined> {
     if (id !== undefined) this.claim(id);
-    if (typeof count !== 'number' || !Number.isSafeInteger(count) || count < 0) {
-      this.fail('MS2004', `repeat: must be a non-negative integer, got ${typeName(count)} ${show(count)}`);
-    }
-    if (count > LIMITS.maxExpandedNodes) this.fail('MS4009', `repeat: ${count} is more than the node limit (${LIMITS.maxExpandedNodes})`);
-    for (let i = 0; i < count; i++) yield [i, this.child(this.alloc(`${prefix}${i}`))];
+    if (!isRepeatCount(count)) this.fail(Say.repeatCount(`${typeName(count)} ${show(count)}`));
+    if (count > this.graph.limits.maxExpandedNodes) this.fail(Say.repeatOverLimit(count, this.graph.limits.maxExpandedNodes));
+    for (let i = 0; i < count; i++) yield [i, this.child(this.alloc(`${prefix}${loopSuffix('repeat', i, i)}`))];
   }
 
   /** `for: var, in: values`: yields each value and the scope of its iteration (`stage0`, `act_relu`, ...). */
@@ -187,13 +175,11 @@ export class Scope {
   for(prefix: string, values: unknown, id?: string): Generator<[unknown, Scope], void, undefined>;
   *for(prefix: string, values: unknown, id?: string): Generator<[unknown, Scope], void, undefined> {
     if (id !== undefined) this.claim(id);
-    if (!Array.isArray(values)) this.fail('MS2004', `for ... in: must be a list, got ${typeName(values)} ${show(values)}`);
+    if (!Array.isArray(values)) this.fail(Say.forValues(`${typeName(values)} ${show(values)}`));
     const list = [...(values as unknown[])];
     for (let i = 0; i < list.length; i++) {
       const v = list[i];
-      const suffix = typeof v === 'number' && Number.isSafeInteger(v) && v >= 0 ? String(v)
-        : typeof v === 'string' && /^[A-Za-z0-9_]+$/.test(v) ? `_${v}` : String(i);
-      yield [v, this.child(this.alloc(`${prefix}${suffix}`))];
+      yield [v, this.child(this.alloc(`${prefix}${loopSuffix('for', v, i)}`))];
     }
   }
 
@@ -207,7 +193,7 @@ export class Scope {
     const outs = branches.map((build, j) => {
       const child = this.child(this.alloc(`branch${j}`));
       const out = this.guard(() => build(child, input as Tensor)) as Tensor | undefined;
-      if (out === undefined) this.fail('MS3012', 'this branch has no input: an empty branch passes its input through, and there is none here');
+      if (out === undefined) this.fail(Say.branchNoInput());
       return out;
     });
     if (outs.length === 1 && Object.keys(attrs).length === 0) return outs[0]!;
@@ -217,8 +203,9 @@ export class Scope {
 
 /** The model's scope: options, inputs and the finished model besides the items. */
 export class ModelScope extends Scope {
-  constructor(tf: Tf, name: string, registry: OpRegistry = builtinRegistry()) {
-    super(new Graph(tf, name, registry), '');
+  /** `limits`: over the defaults, as `CompileOptions.limits` (the node limit is the one a builder meets). */
+  constructor(tf: Tf, name: string, registry: OpRegistry = builtinRegistry(), limits?: Partial<Limits>) {
+    super(new Graph(tf, name, registry, limitsWith(limits)), '');
   }
 
   /** The spec's options, checked against its params (defaults filled in). */
@@ -228,9 +215,8 @@ export class ModelScope extends Scope {
 
   /** A model input (`inputs:`), named as declared. */
   input(name: string, shape: unknown, dtype: 'float32' | 'int32' | 'bool' = 'float32'): Tensor {
-    const ok = Array.isArray(shape) && shape.length > 0 && shape.every((d) => typeof d === 'number' && Number.isSafeInteger(d) && d >= 1);
-    if (!ok) this.fail('MS2004', `input '${name}' shape must be a list of positive integers, got ${show(shape)}`);
-    this.used.add(name);
+    if (!isInputShape(shape)) this.fail(Say.inputShape(name, show(shape)));
+    this.graph.names.take(this.path, name);
     const t = this.graph.tf.input({ shape: [...(shape as number[])], dtype, name: layerName(name) });
     this.graph.inputs.push(t);
     return t;
@@ -238,7 +224,7 @@ export class ModelScope extends Scope {
 
   /** The `tf.LayersModel` from the inputs to `outputs`. Layers that reach no output are disposed. */
   model(outputs: readonly (Tensor | undefined)[]): TF.LayersModel {
-    if (outputs.length === 0 || outputs.some((o) => o === undefined)) this.fail('MS3012', 'the model has no output');
+    if (outputs.length === 0 || outputs.some((o) => o === undefined)) this.fail(Say.modelNoOutput());
     const outs = outputs as Tensor[];
     const g = this.graph;
     const m = g.tf.model({ inputs: g.inputs, outputs: outs.length === 1 ? outs[0]! : outs, name: g.name });
@@ -248,7 +234,7 @@ export class ModelScope extends Scope {
   }
 }
 
-/** The scope of a new model called `name`, built with the TensorFlow.js namespace `tf`. */
-export function model(tf: Tf, name: string): ModelScope {
-  return new ModelScope(tf, name);
+/** The scope of a new model called `name`, built with the TensorFlow.js namespace `tf` (and other `limits` than the defaults). */
+export function model(tf: Tf, name: string, limits?: Partial<Limits>): ModelScope {
+  return new ModelScope(tf, name, builtinRegistry(), limits);
 }

@@ -5,13 +5,14 @@
  * behaves as `src/expr/evaluate.ts` and fails with its message.
  */
 import { show, typeName, type Value } from '../expr/evaluate.js';
-import { LIMITS } from '../limits.js';
+import { DEFAULT_LIMITS } from '../limits.js';
+import { Msg } from '../diagnostics/messages.js';
 import { fail } from './errors.js';
 
 export type { Value };
 
-const TYPE = 'MS4003';
-const MATH = 'MS4007';
+const TYPE = Msg.exprType.code;
+const MATH = Msg.exprMath.code;
 
 /** `a // b`: floor division. */
 export function floorDiv(a: number, b: number): number {
@@ -41,7 +42,7 @@ export function range(...args: number[]): number[] {
   const [start, stop, step] = args.length === 1 ? [0, args[0]!, 1] : [args[0]!, args[1]!, args[2] ?? 1];
   if (step === 0) fail(MATH, 'range() step must not be zero');
   const count = Math.max(0, Math.ceil((stop - start) / step));
-  if (count > LIMITS.maxListLength) fail(MATH, `range() would have ${count} elements (limit ${LIMITS.maxListLength})`);
+  if (count > DEFAULT_LIMITS.maxListLength) fail(MATH, `range() would have ${count} elements (limit ${DEFAULT_LIMITS.maxListLength})`);
   return Array.from({ length: count }, (_, i) => start + i * step);
 }
 

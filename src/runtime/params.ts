@@ -1,12 +1,14 @@
 /**
  * Options and block arguments of generated builders, checked as the compiler checks `--set`
- * values and block arguments (src/expand/params.ts, the same function and messages), and
+ * values and block arguments (src/validate/params.ts, the same function and messages), and
  * `assert:` conditions.
  */
 import type { ParamDecl, ParamType } from '../types/spec.js';
-import { checkParamValue } from '../expand/params.js';
+import { checkParamValue } from '../validate/params.js';
 import { show, typeName } from '../expr/evaluate.js';
-import { SpecValueError, fail, type Problem } from './errors.js';
+import { Msg, Say } from '../diagnostics/messages.js';
+import { assertValues } from '../expand/engine.js';
+import { SpecValueError, failWith, problem as said, type Problem } from './errors.js';
 
 /** A parameter declaration as a generated module states it (a spec's `params` entry). */
 export interface ParamSpec {
@@ -41,9 +43,7 @@ export function bindParams<T>(params: readonly ParamSpec[], given: Partial<T> | 
   const names = new Set(params.map((p) => p.name));
   for (const k of Object.keys(values)) {
     if (names.has(k)) continue;
-    problems.push(owner === 'spec'
-      ? { code: 'MS3008', message: `the spec has no parameter '${k}'` }
-      : { code: 'MS3006', message: `${owner} has no parameter '${k}'` });
+    problems.push(said(owner === 'spec' ? Say.unknownSpecParam(k) : Say.unknownArgument(owner, k)));
   }
   // A plain object without a prototype, so that parameters called `constructor` or `__proto__` are data.
   const out = Object.create(null) as Record<string, unknown>;
@@ -53,12 +53,12 @@ export function bindParams<T>(params: readonly ParamSpec[], given: Partial<T> | 
     if (hasOwn(values, p.name) && values[p.name] !== undefined) value = values[p.name];
     else if (decl.hasDefault) value = decl.default;
     else {
-      problems.push({ code: 'MS3007', message: `${owner} parameter '${p.name}' has no default and no value was given` });
+      problems.push(said(Say.missingParam(owner, p.name)));
       continue;
     }
     const problem = checkParamValue(decl, value);
     if (problem) {
-      problems.push({ code: problem.kind === 'type' ? 'MS4004' : 'MS4005', message: problem.message });
+      problems.push({ code: (problem.kind === 'type' ? Msg.paramType : Msg.paramRange).code, message: problem.message });
       continue;
     }
     out[p.name] = Array.isArray(value) ? [...(value as unknown[])] : value;
@@ -72,8 +72,7 @@ export function bindParams<T>(params: readonly ParamSpec[], given: Partial<T> | 
  * in its condition, as the compiler's MS4006 (`depth must be 6n+2 (depth = 20)`).
  */
 export function assert(condition: unknown, message: string, vars: Readonly<Record<string, unknown>> = {}): void {
-  if (typeof condition !== 'boolean') fail('MS4003', `an assert must evaluate to true or false, got ${typeName(condition)} ${show(condition)}`);
+  if (typeof condition !== 'boolean') failWith(Say.assertNotBoolean(`${typeName(condition)} ${show(condition)}`));
   if (condition) return;
-  const values = Object.keys(vars).map((n) => `${n} = ${show(vars[n])}`).join(', ');
-  fail('MS4006', `${message}${values ? ` (${values})` : ''}`);
+  failWith(Say.assertFailed(message, assertValues(Object.keys(vars), (n) => show(vars[n]))));
 }

@@ -20,7 +20,7 @@
 import { appendFileSync, existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { join, relative, resolve } from 'node:path';
 import type * as TF from '@tensorflow/tfjs';
-import { compileFile } from '../index.js';
+import { compileFile } from '../compile.js';
 import { renderDiagnostics } from '../diagnostics/render.js';
 import { builtinRegistry, type OpRegistry } from '../ops/index.js';
 import { buildFromGraph } from '../backends/tfjs/interpreter.js';
@@ -52,13 +52,8 @@ export class TrainError extends Error {}
 export interface TrainOptions {
   spec: string;
   set?: string[];
+  /** Ops other than the built-in ones: worker threads then rebuild the model from its tfjs topology. */
   registry?: OpRegistry;
-  /**
-   * The plugin modules `registry` was made from (--plugin): worker threads load them to build
-   * their replica from the graph. A registry given without them: workers rebuild the model from
-   * its tfjs topology instead.
-   */
-  plugins?: string[];
   overrides?: TrainingOverrides;
   dataDir?: string;
   download?: boolean;
@@ -254,9 +249,9 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
     const engineBackend: BackendName = backend === 'tensorflow' ? 'node' : (backend as BackendName);
     const workers = opts.workers ?? defaultWorkers(engineBackend);
     if (!(Number.isInteger(workers) && workers >= 1)) throw new TrainError(`--workers must be a whole number >= 1, not ${workers}`);
-    const source: ModelSource = opts.registry && !opts.plugins
+    const source: ModelSource = opts.registry
       ? { kind: 'topology', topology: model.toJSON(null, false) }
-      : { kind: 'graph', graph, plugins: (opts.plugins ?? []).map((p) => resolve(p)) };
+      : { kind: 'graph', graph };
     engine = await DataParallelEngine.open({ tf, model, optimizer, backend: engineBackend, workers, source });
     return await run(engine);
   } finally {

@@ -22,7 +22,7 @@ export const AJV_FAST: Options = { allErrors: false, strict: false, allowUnionTy
 /** Options of the validators that explain a failure: every error, with its schema and data. */
 export const AJV_DETAILED: Options = { allErrors: true, verbose: true, strict: false, allowUnionTypes: true, inlineRefs: false, messages: false };
 
-/** ajv itself is loaded only when a validator must be compiled at run time (plugins, tests from source). */
+/** ajv itself is loaded only when a validator must be compiled at run time (a registry with other ops than the built-in ones, tests from source). */
 export function newAjv(options: Options): Ajv {
   const mod = require('ajv') as { Ajv: typeof Ajv };
   return new mod.Ajv(options);

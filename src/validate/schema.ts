@@ -3,9 +3,9 @@
  * committed at `schema/modelspec.schema.json` for editors (yaml-language-server)
  * and used by ajv in `validate`. Draft-07, which both understand best.
  */
-import type { JsonSchema, OpRegistry } from '../ops/index.js';
+import type { JsonSchema, OpDef, OpRegistry } from '../ops/index.js';
 import { ACTIVATIONS } from '../ops/attrs.js';
-import { TRAINING_SCHEMA } from '../train/schema.js';
+import { TRAINING_SCHEMA } from './training-schema.js';
 
 export const IDENT = '^[A-Za-z_][A-Za-z0-9_]*$';
 /** `$name` or `${ expression }`. */
@@ -65,36 +65,14 @@ export function opAttrsLiteralSchema(registry: OpRegistry, op: string): JsonSche
   };
 }
 
+/**
+ * The spec schema: the top-level keys, then the definitions (values and expressions, parameters,
+ * blocks, the items of a sequence with one property per op). Key order is the committed file's.
+ */
 export function generateSchema(registry: OpRegistry): JsonSchema {
   const ops = registry.all().filter((o) => o.arity !== 'none');
   const mergeOps = ops.filter((o) => o.arity === 'merge').map((o) => o.name);
-  const opProps: Record<string, JsonSchema> = {};
-  for (const op of ops) {
-    const required = Object.entries(op.attrs).filter(([, a]) => a.required).map(([k]) => k);
-    const attrs: JsonSchema = {
-      type: 'object',
-      properties: Object.fromEntries(
-        Object.entries(op.attrs).map(([k, a]) => [
-          k,
-          allowExpressions({ ...a.schema, description: `${a.doc}${a.required ? ' Required.' : describeDefault(a.default)}` }),
-        ]),
-      ),
-      additionalProperties: false,
-      ...(required.length ? { required } : {}),
-    };
-    const description = `${op.doc}${required.length ? ` Required: ${required.join(', ')}.` : ''}`;
-    // A title per op: editors label completions and type errors with it ("object(conv2d)").
-    const title = `${op.name} (${op.kerasClass})`;
-    const only = shorthandAttr(op);
-    if (only) {
-      // `- dropout: 0.3`, `- activation: relu`: an op with one required attribute takes it directly.
-      const a = op.attrs[only]!;
-      opProps[op.name] = { title, description: `${description} Shorthand: \`${op.name}: <${only}>\`.`, anyOf: [attrs, allowExpressions({ ...a.schema })] };
-    } else {
-      opProps[op.name] = required.length ? { title, description, ...attrs } : { title, description, anyOf: [attrs, { type: 'null' }] };
-    }
-  }
-
+  const opProps = Object.fromEntries(ops.map((op) => [op.name, opSchema(op)]));
   return {
     $schema: 'http://json-schema.org/draft-07/schema#',
     title: 'modelspec',
@@ -102,162 +80,214 @@ export function generateSchema(registry: OpRegistry): JsonSchema {
     type: 'object',
     required: ['modelspec'],
     additionalProperties: false,
-    properties: {
-      modelspec: { description: 'Format version. Must be 1.', const: 1 },
-      name: { description: 'Identifier of the model.', type: 'string', pattern: IDENT },
-      doc: { description: 'One-paragraph description of the model.', type: 'string' },
-      use: {
-        description: 'Spec files (relative paths) whose `blocks` this spec may use.',
-        type: 'array',
-        items: { type: 'string', minLength: 1 },
-      },
-      params: {
-        description: 'Typed parameters with defaults and bounds; `--set name=value` on the command line.',
-        $ref: '#/definitions/params',
-      },
-      let: { $ref: '#/definitions/let' },
-      assert: { $ref: '#/definitions/asserts' },
-      inputs: {
-        description: 'The model inputs by name.',
-        type: 'object',
-        propertyNames: { pattern: IDENT },
-        minProperties: 1,
-        additionalProperties: {
-          type: 'object',
-          required: ['shape'],
-          additionalProperties: false,
-          properties: {
-            shape: allowExpressions({ description: 'Shape of one example, batch excluded, e.g. [32, 32, 3].', type: 'array', items: { type: 'integer', minimum: 1 }, minItems: 1 }),
-            dtype: { description: 'Element type. Default: float32.', enum: ['float32', 'int32', 'bool'] },
-            doc: { type: 'string' },
-          },
-        },
-      },
-      blocks: {
-        description: 'Named, parameterised subgraphs, called like ops: `- resnet_layer: {filters: 32}`.',
-        type: 'object',
-        propertyNames: { pattern: IDENT },
-        additionalProperties: { $ref: '#/definitions/block' },
-      },
-      layers: { description: 'The body of the model: a sequence of items.', $ref: '#/definitions/sequence' },
-      outputs: {
-        description: 'Output node references; default: the output of the last item.',
-        anyOf: [{ type: 'string' }, { type: 'array', items: { type: 'string' }, minItems: 1 }],
-      },
-      training: TRAINING_SCHEMA,
-    },
+    properties: topLevelProperties(),
     definitions: {
-      expression: {
-        title: 'expression',
-        description: 'A variable `$name` or an expression `${ ... }`.',
-        type: 'string',
-        pattern: EXPR_PATTERN,
-      },
-      params: {
+      ...valueDefinitions(),
+      ...blockDefinitions(),
+      ...sequenceDefinitions(mergeOps, opProps),
+    },
+  };
+}
+
+/** The schema of an op's key in an item: its attributes (expressions allowed), or its one required attribute (`- dropout: 0.3`). */
+function opSchema(op: OpDef): JsonSchema {
+  const required = Object.entries(op.attrs).filter(([, a]) => a.required).map(([k]) => k);
+  const attrs: JsonSchema = {
+    type: 'object',
+    properties: Object.fromEntries(
+      Object.entries(op.attrs).map(([k, a]) => [
+        k,
+        allowExpressions({ ...a.schema, description: `${a.doc}${a.required ? ' Required.' : describeDefault(a.default)}` }),
+      ]),
+    ),
+    additionalProperties: false,
+    ...(required.length ? { required } : {}),
+  };
+  const description = `${op.doc}${required.length ? ` Required: ${required.join(', ')}.` : ''}`;
+  // A title per op: editors label completions and type errors with it ("object(conv2d)").
+  const title = `${op.name} (${op.kerasClass})`;
+  const only = shorthandAttr(op);
+  if (only) {
+    // `- dropout: 0.3`, `- activation: relu`: an op with one required attribute takes it directly.
+    const a = op.attrs[only]!;
+    return { title, description: `${description} Shorthand: \`${op.name}: <${only}>\`.`, anyOf: [attrs, allowExpressions({ ...a.schema })] };
+  }
+  return required.length ? { title, description, ...attrs } : { title, description, anyOf: [attrs, { type: 'null' }] };
+}
+
+/** The keys at the top of a spec file. */
+function topLevelProperties(): Record<string, JsonSchema> {
+  return {
+    modelspec: { description: 'Format version. Must be 1.', const: 1 },
+    name: { description: 'Identifier of the model.', type: 'string', pattern: IDENT },
+    doc: { description: 'One-paragraph description of the model.', type: 'string' },
+    use: {
+      description: 'Spec files (relative paths) whose `blocks` this spec may use.',
+      type: 'array',
+      items: { type: 'string', minLength: 1 },
+    },
+    params: {
+      description: 'Typed parameters with defaults and bounds; `--set name=value` on the command line.',
+      $ref: '#/definitions/params',
+    },
+    let: { $ref: '#/definitions/let' },
+    assert: { $ref: '#/definitions/asserts' },
+    inputs: {
+      description: 'The model inputs by name.',
+      type: 'object',
+      propertyNames: { pattern: IDENT },
+      minProperties: 1,
+      additionalProperties: {
         type: 'object',
-        propertyNames: { pattern: IDENT },
-        additionalProperties: { $ref: '#/definitions/param' },
-      },
-      param: {
-        type: 'object',
-        required: ['type'],
+        required: ['shape'],
         additionalProperties: false,
         properties: {
-          type: { description: 'Parameter type.', enum: [...PARAM_TYPES] },
-          default: { description: 'Default value; a parameter without one must be given.' },
-          min: { description: 'Smallest allowed value (int, float).', type: 'number' },
-          max: { description: 'Largest allowed value (int, float).', type: 'number' },
-          values: { description: 'Allowed values (enum).', type: 'array', minItems: 1 },
-          nullable: { description: 'Whether null is allowed.', type: 'boolean' },
-          doc: { description: 'What the parameter means.', type: 'string' },
-        },
-      },
-      let: {
-        description: 'Derived values, evaluated in order: `depth: ${6 * n + 2}`.',
-        type: 'object',
-        propertyNames: { pattern: IDENT },
-      },
-      asserts: {
-        description: 'Conditions on the parameters; a failed one is an error with its message.',
-        type: 'array',
-        items: {
-          type: 'object',
-          required: ['that', 'message'],
-          additionalProperties: false,
-          properties: {
-            that: allowExpressions({ type: 'boolean' }),
-            message: { type: 'string' },
-          },
-        },
-      },
-      block: {
-        type: 'object',
-        required: ['layers'],
-        additionalProperties: false,
-        properties: {
+          shape: allowExpressions({ description: 'Shape of one example, batch excluded, e.g. [32, 32, 3].', type: 'array', items: { type: 'integer', minimum: 1 }, minItems: 1 }),
+          dtype: { description: 'Element type. Default: float32.', enum: ['float32', 'int32', 'bool'] },
           doc: { type: 'string' },
-          params: { $ref: '#/definitions/params' },
-          inputs: {
-            description: 'Names of the block inputs; default one input `x`.',
-            type: 'array',
-            items: { type: 'string', pattern: IDENT },
-            minItems: 1,
-          },
-          let: { $ref: '#/definitions/let' },
-          assert: { $ref: '#/definitions/asserts' },
-          layers: { $ref: '#/definitions/sequence' },
-          output: { description: 'The node the block returns; default: the last item.', type: 'string' },
         },
       },
-      sequence: {
-        type: 'array',
-        items: { $ref: '#/definitions/item' },
+    },
+    blocks: {
+      description: 'Named, parameterised subgraphs, called like ops: `- resnet_layer: {filters: 32}`.',
+      type: 'object',
+      propertyNames: { pattern: IDENT },
+      additionalProperties: { $ref: '#/definitions/block' },
+    },
+    layers: { description: 'The body of the model: a sequence of items.', $ref: '#/definitions/sequence' },
+    outputs: {
+      description: 'Output node references; default: the output of the last item.',
+      anyOf: [{ type: 'string' }, { type: 'array', items: { type: 'string' }, minItems: 1 }],
+    },
+    training: TRAINING_SCHEMA,
+  };
+}
+
+/** Expressions, parameters, `let:` and `assert:`. */
+function valueDefinitions(): Record<string, JsonSchema> {
+  return {
+    expression: {
+      title: 'expression',
+      description: 'A variable `$name` or an expression `${ ... }`.',
+      type: 'string',
+      pattern: EXPR_PATTERN,
+    },
+    params: {
+      type: 'object',
+      propertyNames: { pattern: IDENT },
+      additionalProperties: { $ref: '#/definitions/param' },
+    },
+    param: {
+      type: 'object',
+      required: ['type'],
+      additionalProperties: false,
+      properties: {
+        type: { description: 'Parameter type.', enum: [...PARAM_TYPES] },
+        default: { description: 'Default value; a parameter without one must be given.' },
+        min: { description: 'Smallest allowed value (int, float).', type: 'number' },
+        max: { description: 'Largest allowed value (int, float).', type: 'number' },
+        values: { description: 'Allowed values (enum).', type: 'array', minItems: 1 },
+        nullable: { description: 'Whether null is allowed.', type: 'boolean' },
+        doc: { description: 'What the parameter means.', type: 'string' },
       },
-      ref: {
-        description: 'Inputs of the item: an input name or an earlier item\'s `id` (a list for merges).',
-        anyOf: [{ type: 'string', minLength: 1 }, { type: 'array', items: { type: 'string', minLength: 1 }, minItems: 1 }],
-      },
-      branch: {
-        anyOf: [
-          { $ref: '#/definitions/sequence' },
-          {
-            type: 'object',
-            required: ['layers'],
-            additionalProperties: false,
-            properties: { from: { $ref: '#/definitions/ref' }, layers: { $ref: '#/definitions/sequence' } },
-          },
-        ],
-      },
-      item: {
-        title: 'item',
-        description: 'A layer (`- conv2d: {...}`), a block call, `repeat`, `for`, `branches` or `share`.',
+    },
+    let: {
+      description: 'Derived values, evaluated in order: `depth: ${6 * n + 2}`.',
+      type: 'object',
+      propertyNames: { pattern: IDENT },
+    },
+    asserts: {
+      description: 'Conditions on the parameters; a failed one is an error with its message.',
+      type: 'array',
+      items: {
         type: 'object',
-        minProperties: 1,
+        required: ['that', 'message'],
+        additionalProperties: false,
         properties: {
-          id: { description: 'Names this item\'s output, for `from:` and `outputs:`.', type: 'string', pattern: IDENT },
-          from: { $ref: '#/definitions/ref' },
-          when: allowExpressions({ description: 'Keep the item only if true.', type: 'boolean' }),
-          let: { $ref: '#/definitions/let' },
-          share: { description: 'Apply the layer with this id again, with the same weights.', type: 'string', pattern: IDENT },
-          repeat: allowExpressions({ description: 'Repeat `layers` this many times, chained.', type: 'integer', minimum: 0 }),
-          as: { description: 'Name of the iteration counter of `repeat` (0-based).', type: 'string', pattern: IDENT },
-          for: { description: 'Loop variable; iterates over `in`.', type: 'string', pattern: IDENT },
-          in: allowExpressions({ description: 'The list `for` iterates over.', type: 'array' }),
-          layers: { $ref: '#/definitions/sequence' },
-          branches: {
-            description: 'Parallel sub-sequences from the same input (or their own `from:`), joined by `merge`. `[]` is the identity.',
-            type: 'array',
-            minItems: 1,
-            items: { $ref: '#/definitions/branch' },
-          },
-          merge: { description: 'How `branches` are joined.', enum: mergeOps },
-          axis: allowExpressions({ description: 'Axis for `merge: concatenate`. Default: -1.', type: 'integer' }),
-          ...opProps,
+          that: allowExpressions({ type: 'boolean' }),
+          message: { type: 'string' },
         },
-        additionalProperties: {
-          description: 'A block call: arguments by name.',
-          anyOf: [{ type: 'object' }, { type: 'null' }],
+      },
+    },
+  };
+}
+
+/** A block definition under `blocks:`. */
+function blockDefinitions(): Record<string, JsonSchema> {
+  return {
+    block: {
+      type: 'object',
+      required: ['layers'],
+      additionalProperties: false,
+      properties: {
+        doc: { type: 'string' },
+        params: { $ref: '#/definitions/params' },
+        inputs: {
+          description: 'Names of the block inputs; default one input `x`.',
+          type: 'array',
+          items: { type: 'string', pattern: IDENT },
+          minItems: 1,
         },
+        let: { $ref: '#/definitions/let' },
+        assert: { $ref: '#/definitions/asserts' },
+        layers: { $ref: '#/definitions/sequence' },
+        output: { description: 'The node the block returns; default: the last item.', type: 'string' },
+      },
+    },
+  };
+}
+
+/** A sequence of items, its references and branches, and the item: ops, block calls, repeat, for, branches, share. */
+function sequenceDefinitions(mergeOps: string[], opProps: Record<string, JsonSchema>): Record<string, JsonSchema> {
+  return {
+    sequence: {
+      type: 'array',
+      items: { $ref: '#/definitions/item' },
+    },
+    ref: {
+      description: 'Inputs of the item: an input name or an earlier item\'s `id` (a list for merges).',
+      anyOf: [{ type: 'string', minLength: 1 }, { type: 'array', items: { type: 'string', minLength: 1 }, minItems: 1 }],
+    },
+    branch: {
+      anyOf: [
+        { $ref: '#/definitions/sequence' },
+        {
+          type: 'object',
+          required: ['layers'],
+          additionalProperties: false,
+          properties: { from: { $ref: '#/definitions/ref' }, layers: { $ref: '#/definitions/sequence' } },
+        },
+      ],
+    },
+    item: {
+      title: 'item',
+      description: 'A layer (`- conv2d: {...}`), a block call, `repeat`, `for`, `branches` or `share`.',
+      type: 'object',
+      minProperties: 1,
+      properties: {
+        id: { description: 'Names this item\'s output, for `from:` and `outputs:`.', type: 'string', pattern: IDENT },
+        from: { $ref: '#/definitions/ref' },
+        when: allowExpressions({ description: 'Keep the item only if true.', type: 'boolean' }),
+        let: { $ref: '#/definitions/let' },
+        share: { description: 'Apply the layer with this id again, with the same weights.', type: 'string', pattern: IDENT },
+        repeat: allowExpressions({ description: 'Repeat `layers` this many times, chained.', type: 'integer', minimum: 0 }),
+        as: { description: 'Name of the iteration counter of `repeat` (0-based).', type: 'string', pattern: IDENT },
+        for: { description: 'Loop variable; iterates over `in`.', type: 'string', pattern: IDENT },
+        in: allowExpressions({ description: 'The list `for` iterates over.', type: 'array' }),
+        layers: { $ref: '#/definitions/sequence' },
+        branches: {
+          description: 'Parallel sub-sequences from the same input (or their own `from:`), joined by `merge`. `[]` is the identity.',
+          type: 'array',
+          minItems: 1,
+          items: { $ref: '#/definitions/branch' },
+        },
+        merge: { description: 'How `branches` are joined.', enum: mergeOps },
+        axis: allowExpressions({ description: 'Axis for `merge: concatenate`. Default: -1.', type: 'integer' }),
+        ...opProps,
+      },
+      additionalProperties: {
+        description: 'A block call: arguments by name.',
+        anyOf: [{ type: 'object' }, { type: 'null' }],
       },
     },
   };

@@ -11,8 +11,9 @@ import type { OpRegistry } from '../ops/index.js';
 import { diag, didYouMean } from '../diagnostics/diagnostics.js';
 import { escapePointer, spanAt, type LoadedDocument } from '../load/yaml.js';
 import { ExprSyntaxError, parseExpr } from '../expr/parse.js';
+import { DEFAULT_LIMITS, type Limits } from '../limits.js';
 import { ITEM_KEYS, shorthandAttr } from './schema.js';
-import { checkParamValue } from '../expand/params.js';
+import { checkParamValue } from './params.js';
 
 type Raw = Record<string, unknown>;
 
@@ -35,7 +36,7 @@ export interface AstBuild {
 
 export class AstBuilder {
   readonly diagnostics: Diagnostic[] = [];
-  constructor(private readonly doc: LoadedDocument, private readonly registry: OpRegistry) {}
+  constructor(private readonly doc: LoadedDocument, private readonly registry: OpRegistry, private readonly limits: Pick<Limits, 'maxExprLength' | 'maxExprDepth'> = DEFAULT_LIMITS) {}
 
   private span(ptr: string, which: 'value' | 'key' = 'value'): SourceSpan {
     return spanAt(this.doc, ptr, which);
@@ -82,7 +83,7 @@ export class AstBuilder {
       const start = at >= 0 && at < valueSpan.end ? at + (braced ? 2 : 1) : valueSpan.start;
       const span: SourceSpan = { file: this.doc.file, start, end: start + source.length };
       try {
-        return { kind: 'expr', expr: parseExpr(source), source, text: value, span, ptr };
+        return { kind: 'expr', expr: parseExpr(source, this.limits), source, text: value, span, ptr };
       } catch (e) {
         if (e instanceof ExprSyntaxError) {
           this.diagnostics.push(diag('exprSyntax', e.message, { file: span.file, start: start + e.start, end: start + Math.max(e.end, e.start + 1) }));
@@ -191,6 +192,7 @@ export class AstBuilder {
     return items;
   }
 
+  /** One item of a sequence. Long (~105 lines): one case per kind of item (layer, call, share, repeat, for, branches), each short. */
   private item(r: Raw, ptr: string): Item | undefined {
     const keys = Object.keys(r);
     const kind = 'repeat' in r ? 'repeat' : 'for' in r ? 'for' : 'branches' in r ? 'branches' : 'share' in r ? 'share' : 'layer';

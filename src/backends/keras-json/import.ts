@@ -222,7 +222,7 @@ export function importKerasJson(json: unknown, registry: OpRegistry, opts: { sou
       continue;
     }
     const def = byClass.get(a.layer.class_name);
-    if (!def) throw new ImportError(`layer '${a.layer.name}' is a ${a.layer.class_name}, which modelspec has no op for (register one with --plugin)`);
+    if (!def) throw new ImportError(`layer '${a.layer.name}' is a ${a.layer.class_name}, which modelspec has no op for`);
     const attrs: string[] = [];
     for (const [key, attr] of Object.entries(def.attrs)) {
       if (!(key in a.layer.config)) {

@@ -5,7 +5,7 @@
  * This is the only place that imports TensorFlow.js, always lazily.
  */
 import type * as TF from '@tensorflow/tfjs';
-import { activeNativeKernels } from './wasm-kernels/native.js';
+import { nativeKernels } from './wasm-kernels/native.js';
 import { importModule } from '../../io/import-module.js';
 
 export type Tf = typeof TF;
@@ -87,7 +87,7 @@ function quietFirstCpuWrite(tf: Tf): void {
 /** What the backend is, in words, for the command line (for wasm: whether modelspec's native kernels are in use). */
 export function describeBackend(b: BackendName): string {
   if (b === 'wasm') {
-    const nk = activeNativeKernels();
+    const nk = nativeKernels();
     const isa = nk ? ({ avx2: 'AVX2', avx512: 'AVX-512' }[nk.isa] ?? nk.isa) : undefined;
     return `wasm (WebAssembly, XNNPACK; training kernels from modelspec${isa ? `; convolutions, batch normalisation and max-pool gradients on native ${isa} kernels` : ''})`;
   }

@@ -87,7 +87,7 @@ export async function openDataParallel(o: DataParallelOptions): Promise<DataPara
   model.compile({ optimizer, loss: 'categoricalCrossentropy', metrics: ['accuracy'] });
   let engine: DataParallelEngine;
   try {
-    engine = await DataParallelEngine.open({ tf, model, optimizer, backend: backend as BackendName, workers: o.workers, source: { kind: 'graph', graph, plugins: [] } });
+    engine = await DataParallelEngine.open({ tf, model, optimizer, backend: backend as BackendName, workers: o.workers, source: { kind: 'graph', graph } });
   } catch (e) {
     model.dispose();
     optimizer.dispose();

@@ -31,7 +31,7 @@ export interface Layout {
 
 /** How a worker builds its replica: from the compiled graph (as the trainer did), or from a saved topology (evaluate, predict). */
 export type ModelSource =
-  | { kind: 'graph'; graph: TypedGraph; plugins: string[] }
+  | { kind: 'graph'; graph: TypedGraph }
   | { kind: 'topology'; topology: unknown };
 
 /** workerData of a replica. */

@@ -13,7 +13,6 @@ import type * as TF from '@tensorflow/tfjs';
 import { loadTf } from '../../backends/tfjs/backend.js';
 import { buildFromGraph } from '../../backends/tfjs/interpreter.js';
 import { builtinRegistry } from '../../ops/index.js';
-import { registryWithPlugins } from '../../cli/plugins.js';
 import { layoutMismatch, Replica } from './replica.js';
 import type { Reply, Request, WorkerInit } from './protocol.js';
 
@@ -24,8 +23,7 @@ async function start(init: WorkerInit): Promise<void> {
   const { tf, backend } = await loadTf(init.backend);
   let model: TF.LayersModel;
   if (init.source.kind === 'graph') {
-    const registry = init.source.plugins.length ? await registryWithPlugins(init.source.plugins) : builtinRegistry();
-    model = buildFromGraph(tf, init.source.graph, registry);
+    model = buildFromGraph(tf, init.source.graph, builtinRegistry());
   } else {
     model = await tf.models.modelFromJSON({ modelTopology: init.source.topology } as TF.io.ModelJSON as never);
   }

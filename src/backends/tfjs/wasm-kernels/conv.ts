@@ -26,8 +26,8 @@
  */
 import type { KernelFunc, TensorInfo } from '@tensorflow/tfjs';
 import { sizeOf, type Heap } from './heap.js';
-import { wasmKernelOptions } from './options.js';
-import { activeNativeKernels, countNativeCall, type NativeKernels } from './native.js';
+import type { KernelContext, WasmKernelOptions } from './options.js';
+import type { NativeKernels } from './native.js';
 
 interface ConvAttrs {
   strides: number | [number, number];
@@ -43,29 +43,29 @@ const NATIVE_ACTIVATIONS: Record<string, number> = { linear: 0, relu: 1, relu6: 
 type Shape4 = [number, number, number, number];
 
 /** The im2col way pays a JS pass writing kh*kw*Cin*N*Ho*Wo values; the conv way struggles when kh*kw*Cin is small. */
-function useIm2col(ci: number, kh: number, kw: number): boolean {
-  if (wasmKernelOptions.filterGrad !== 'auto') return wasmKernelOptions.filterGrad === 'im2col';
-  return ci * kh * kw <= wasmKernelOptions.im2colMaxTaps;
+function useIm2col(o: WasmKernelOptions, ci: number, kh: number, kw: number): boolean {
+  if (o.filterGrad !== 'auto') return o.filterGrad === 'im2col';
+  return ci * kh * kw <= o.im2colMaxTaps;
 }
 
-export function convKernels(heapOf: (backend: unknown) => Heap, native: (name: string) => KernelFunc | undefined): Record<string, KernelFunc> {
+export function convKernels(heapOf: (backend: unknown) => Heap, native: (name: string) => KernelFunc | undefined, k: KernelContext): Record<string, KernelFunc> {
   return {
     Conv2D: (args) => {
       const { x, filter } = args.inputs as { x: TensorInfo; filter: TensorInfo };
       const a = args.attrs as unknown as ConvAttrs;
-      const nk = activeNativeKernels();
+      const nk = k.natives();
       if (!nk || !nativeConvFits(x, filter, a)) return native('Conv2D')!(explicitSamePadding(heapOf(args.backend), args));
-      return nativeConv2D(heapOf(args.backend), nk, 'Conv2D', x, filter, a, undefined, 0);
+      return nativeConv2D(heapOf(args.backend), nk, k, 'Conv2D', x, filter, a, undefined, 0);
     },
 
     FusedConv2D: (args) => {
       const { x, filter, bias, preluActivationWeights } = args.inputs as { x: TensorInfo; filter: TensorInfo; bias?: TensorInfo; preluActivationWeights?: TensorInfo };
       const a = args.attrs as unknown as ConvAttrs & { activation?: string };
-      const nk = activeNativeKernels();
+      const nk = k.natives();
       const act = NATIVE_ACTIVATIONS[a.activation ?? 'linear'];
       const biasFits = !bias || (bias.dtype === 'float32' && bias.shape.length === 1 && bias.shape[0] === filter.shape[3]);
       if (!nk || act === undefined || preluActivationWeights || !biasFits || !nativeConvFits(x, filter, a)) return native('FusedConv2D')!(explicitSamePadding(heapOf(args.backend), args));
-      return nativeConv2D(heapOf(args.backend), nk, 'FusedConv2D', x, filter, a, bias, act);
+      return nativeConv2D(heapOf(args.backend), nk, k, 'FusedConv2D', x, filter, a, bias, act);
     },
 
     Conv2DBackpropFilter: (args) => {
@@ -75,14 +75,14 @@ export function convKernels(heapOf: (backend: unknown) => Heap, native: (name: s
       const h = heapOf(args.backend);
       const info = h.tf.backend_util.computeConv2DInfo(x.shape as Shape4, a.filterShape, a.strides, 1, a.pad as never, a.dimRoundingMode, false, 'channelsLast');
       if (sizeOf(x.shape) === 0 || sizeOf(dy.shape) === 0) return zeros(h, a.filterShape);
-      const nk = activeNativeKernels();
+      const nk = k.natives();
       if (nk && x.dtype === 'float32' && dy.dtype === 'float32' && sameShape(dy.shape, info.outShape)) {
         const out = h.out(a.filterShape);
         nk.conv2dBackpropFilter(h.f32(x), h.f32(dy), h.f32(out), nativeConvParams(info));
-        countNativeCall('Conv2DBackpropFilter');
+        k.countNative('Conv2DBackpropFilter');
         return out;
       }
-      return useIm2col(info.inChannels, info.filterHeight, info.filterWidth) ? filterGradIm2col(h, x, dy, info) : filterGradConv(h, x, dy, info);
+      return useIm2col(k.options, info.inChannels, info.filterHeight, info.filterWidth) ? filterGradIm2col(h, x, dy, info, k.options.im2colChunk) : filterGradConv(h, x, dy, info);
     },
 
     Conv2DBackpropInput: (args) => {
@@ -92,11 +92,11 @@ export function convKernels(heapOf: (backend: unknown) => Heap, native: (name: s
       const h = heapOf(args.backend);
       const info = h.tf.backend_util.computeConv2DInfo(a.inputShape, filter.shape as Shape4, a.strides, 1, a.pad as never, a.dimRoundingMode, false, 'channelsLast');
       if (sizeOf(dy.shape) === 0 || sizeOf(filter.shape) === 0) return zeros(h, a.inputShape);
-      const nk = activeNativeKernels();
+      const nk = k.natives();
       if (nk && dy.dtype === 'float32' && filter.dtype === 'float32' && sameShape(dy.shape, info.outShape)) {
         const out = h.out(a.inputShape);
         nk.conv2dBackpropInput(h.f32(dy), h.f32(filter), h.f32(out), nativeConvParams(info));
-        countNativeCall('Conv2DBackpropInput');
+        k.countNative('Conv2DBackpropInput');
         return out;
       }
       return inputGrad(h, dy, filter, info);
@@ -156,12 +156,12 @@ export function nativeConvParams(info: ConvInfo): Int32Array {
   );
 }
 
-function nativeConv2D(h: Heap, nk: NativeKernels, name: string, x: TensorInfo, filter: TensorInfo, a: ConvAttrs, bias: TensorInfo | undefined, act: number): TensorInfo {
+function nativeConv2D(h: Heap, nk: NativeKernels, k: KernelContext, name: string, x: TensorInfo, filter: TensorInfo, a: ConvAttrs, bias: TensorInfo | undefined, act: number): TensorInfo {
   const info = h.tf.backend_util.computeConv2DInfo(x.shape as Shape4, filter.shape as Shape4, a.strides, 1, a.pad as never, a.dimRoundingMode, false, 'channelsLast');
   const out = h.out(info.outShape);
   // Views after the last allocation (heap.ts).
   if (sizeOf(info.outShape) > 0) nk.conv2d(h.f32(x), h.f32(filter), h.f32(out), nativeConvParams(info), bias ? h.f32(bias) : null, act);
-  countNativeCall(name);
+  k.countNative(name);
   return out;
 }
 
@@ -205,7 +205,7 @@ function filterGradConv(h: Heap, x: TensorInfo, dy: TensorInfo, info: ConvInfo):
   }
 }
 
-function filterGradIm2col(h: Heap, x: TensorInfo, dy: TensorInfo, info: ConvInfo): TensorInfo {
+function filterGradIm2col(h: Heap, x: TensorInfo, dy: TensorInfo, info: ConvInfo, im2colChunk: number): TensorInfo {
   const { batchSize: n, inHeight: H, inWidth: W, inChannels: ci, outHeight: ho, outWidth: wo, outChannels: co, strideHeight: sh, strideWidth: sw, filterHeight: kh, filterWidth: kw } = info;
   const pt = info.padInfo.top;
   const pl = info.padInfo.left;
@@ -213,7 +213,7 @@ function filterGradIm2col(h: Heap, x: TensorInfo, dy: TensorInfo, info: ConvInfo
   const q = n * ho * wo;
   // In chunks of output pixels (rows of P, columns of dy^T), small enough to stay in cache: the
   // backend's transpose of a whole [N*Ho*Wo, Cout] dy is slow when it is large (~40 ms at 86528 x 64).
-  const chunk = Math.max(1, Math.min(q, Math.floor(wasmKernelOptions.im2colChunk / wo) * wo));
+  const chunk = Math.max(1, Math.min(q, Math.floor(im2colChunk / wo) * wo));
   const p = h.out([chunk, taps]);
   const acc = new Float32Array(co * taps);
   try {

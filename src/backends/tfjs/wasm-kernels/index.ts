@@ -31,8 +31,10 @@ import { matMulKernels } from './matmul.js';
 import { normKernels } from './norm.js';
 import { registerReductionGradients } from './grads.js';
 
-export { wasmKernelOptions } from './options.js';
-export { nativeKernels, nativeStatus, nativeCalls, type NativeKernels } from './native.js';
+import { kernelContext, type KernelContext, type WasmKernelOptions } from './options.js';
+
+export { DEFAULT_WASM_KERNEL_OPTIONS, type KernelContext, type WasmKernelOptions } from './options.js';
+export { nativeKernels, nativeStatus, type NativeKernels } from './native.js';
 
 /** The kernel names registered for 'wasm'. */
 export const WASM_TRAINING_KERNELS = [
@@ -52,11 +54,17 @@ export const WASM_TRAINING_KERNELS = [
   'Cast',
 ] as const;
 
-let registered = false;
+/** The context of the kernels registered (tfjs' kernel registry is per process, so they are registered once). */
+let registered: KernelContext | undefined;
 
-export function registerWasmTrainingKernels(tf: Tf): void {
-  if (registered) return;
-  registered = true;
+/**
+ * Register the kernels for 'wasm' (once: later calls return the first registration's context, and
+ * their `options` are not applied). Returns the context the kernels read their options from and
+ * count their native calls in.
+ */
+export function registerWasmTrainingKernels(tf: Tf, options: Partial<WasmKernelOptions> = {}): KernelContext {
+  if (registered) return registered;
+  const k = (registered = kernelContext(options));
   const natives = new Map<string, KernelConfig>();
   const heaps = new WeakMap<object, Heap>();
   const heapOf = (backend: unknown): Heap => {
@@ -66,11 +74,11 @@ export function registerWasmTrainingKernels(tf: Tf): void {
   };
   const native = (name: string) => natives.get(name)?.kernelFunc as KernelFunc | undefined;
   const kernels: Record<string, KernelFunc> = {
-    ...convKernels(heapOf, native),
-    ...poolKernels(heapOf, native),
-    ...reduceKernels(heapOf, native),
+    ...convKernels(heapOf, native, k),
+    ...poolKernels(heapOf, native, k),
+    ...reduceKernels(heapOf, native, k),
     ...matMulKernels(heapOf, native),
-    ...normKernels(heapOf, native),
+    ...normKernels(heapOf, native, k),
     ...layoutKernels(heapOf, native),
   };
   for (const name of WASM_TRAINING_KERNELS) {
@@ -83,4 +91,5 @@ export function registerWasmTrainingKernels(tf: Tf): void {
     tf.registerKernel({ ...existing, kernelName: name, backendName: 'wasm', kernelFunc: kernels[name]! });
   }
   registerReductionGradients(tf);
+  return k;
 }

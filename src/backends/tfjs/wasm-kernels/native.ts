@@ -15,7 +15,6 @@ import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { wasmKernelOptions } from './options.js';
 
 export interface NativeKernels {
   /** y = act(conv(x, w) + bias); params: [n, h, w, cin, ho, wo, cout, kh, kw, sh, sw, padTop, padLeft]; act 0 linear, 1 relu, 2 relu6. */
@@ -76,14 +75,3 @@ export function nativeKernels(): NativeKernels | undefined {
   return nativeStatus().kernels;
 }
 
-/** The native kernels the wasm kernels should use now (tests switch them off with wasmKernelOptions.native). */
-export function activeNativeKernels(): NativeKernels | undefined {
-  return wasmKernelOptions.native ? nativeKernels() : undefined;
-}
-
-/** How many times each wasm kernel ran on the native addon (for tests). */
-export const nativeCalls: Record<string, number> = {};
-
-export function countNativeCall(name: string): void {
-  nativeCalls[name] = (nativeCalls[name] ?? 0) + 1;
-}

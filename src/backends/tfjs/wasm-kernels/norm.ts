@@ -9,16 +9,16 @@
  */
 import type { KernelFunc, TensorInfo } from '@tensorflow/tfjs';
 import { sizeOf, type Heap } from './heap.js';
-import { activeNativeKernels, countNativeCall } from './native.js';
+import type { KernelContext } from './options.js';
 
-export function normKernels(heapOf: (backend: unknown) => Heap, native: (name: string) => KernelFunc | undefined): Record<string, KernelFunc> {
+export function normKernels(heapOf: (backend: unknown) => Heap, native: (name: string) => KernelFunc | undefined, k: KernelContext): Record<string, KernelFunc> {
   return {
     FusedBatchNorm: (args) => {
       const { x, mean, variance, offset, scale } = args.inputs as { x: TensorInfo; mean: TensorInfo; variance: TensorInfo; offset?: TensorInfo; scale?: TensorInfo };
       const { varianceEpsilon } = args.attrs as { varianceEpsilon: number };
       const c = x.shape.at(-1) ?? 0;
       const perChannel = (t: TensorInfo | undefined) => !t || (t.dtype === 'float32' && sizeOf(t.shape) === c);
-      const nk = activeNativeKernels();
+      const nk = k.natives();
       if (!nk || x.dtype !== 'float32' || x.shape.length === 0 || c === 0 || sizeOf(x.shape) === 0 || ![mean, variance, offset, scale].every(perChannel)) {
         return native('FusedBatchNorm')!(args);
       }
@@ -26,7 +26,7 @@ export function normKernels(heapOf: (backend: unknown) => Heap, native: (name: s
       const out = h.out(x.shape);
       // Views after the last allocation (heap.ts).
       nk.batchNorm(h.f32(x), h.f32(mean), h.f32(variance), offset ? h.f32(offset) : null, scale ? h.f32(scale) : null, varianceEpsilon, h.f32(out));
-      countNativeCall('FusedBatchNorm');
+      k.countNative('FusedBatchNorm');
       return out;
     },
   };

