@@ -6,7 +6,8 @@
  *
  * Every stage returns new values and reports problems as diagnostics; nothing here throws at the user.
  */
-import { existsSync, readFileSync, realpathSync, statSync } from 'node:fs';
+import { existsSync, realpathSync } from 'node:fs';
+import { describeReadError, readTextBounded, regularFileSize } from './io/read.js';
 import { LIMITS, withLimits, type Limits } from './limits.js';
 import { resolve as resolvePath } from 'node:path';
 import type { Diagnostic } from './types/diagnostic.js';
@@ -57,10 +58,11 @@ export interface CompileResult extends FrontEndResult {
 }
 
 export const fsHost: Host = {
-  readFile: (p) => readFileSync(p, 'utf8'),
+  // Bounded, regular files only: a FIFO or /dev/zero given as a spec (or `use:`d) is refused.
+  readFile: (p) => readTextBounded(p, LIMITS.maxFileBytes),
   exists: (p) => existsSync(p),
   realpath: (p) => realpathSync(p),
-  size: (p) => statSync(p).size,
+  size: (p) => regularFileSize(p),
 };
 
 /** Load, validate and resolve a spec: everything that does not depend on parameter values. */
@@ -135,7 +137,7 @@ export function compileFile(path: string, opts: CompileOptions = {}): CompileRes
   } catch (e) {
     return {
       ok: false,
-      diagnostics: [diag('fileRead', `cannot read '${path}' (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`, undefined)],
+      diagnostics: [diag('fileRead', `cannot read '${path}': ${describeReadError(e)}`, undefined)],
       sources,
       docs: new Map(),
     };

@@ -1,5 +1,6 @@
 /** `modelspec import <model.json>`: a Keras / tfjs topology JSON -> a spec. */
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
+import { describeReadError, MAX_JSON_BYTES, readTextBounded } from '../io/read.js';
 import { dirname, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { importKerasJson, ImportError } from '../backends/keras-json/import.js';
@@ -11,9 +12,9 @@ import { UsageError } from './plugins.js';
 export function runImport(file: string, opts: { out?: string; force: boolean; registry: OpRegistry }): CommandOutput {
   let json: unknown;
   try {
-    json = JSON.parse(readFileSync(file, 'utf8'));
+    json = JSON.parse(readTextBounded(file, MAX_JSON_BYTES));
   } catch (e) {
-    return { stdout: '', stderr: `modelspec: cannot read ${file}: ${(e as Error).message}\n`, code: EXIT.problems };
+    return { stdout: '', stderr: `modelspec: cannot read ${file}: ${e instanceof SyntaxError ? (e as Error).message : describeReadError(e)}\n`, code: EXIT.problems };
   }
   // The modeline points from the output file to the package's schema.
   // From src/cli/, dist/cli/ (and its CommonJS bundle) or a chunk in dist/cli/chunks/.

@@ -2,7 +2,8 @@
  * The `spec2ts` command, as a function: specs -> generated modules under `--out`, or with
  * `--check`, the list of generated files that differ from what the specs give.
  */
-import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, statSync } from 'node:fs';
+import { readTextBounded } from '../io/read.js';
 import { basename, join, relative, resolve, sep } from 'node:path';
 import { renderDiagnostics } from '../diagnostics/render.js';
 import { checkOverwrite, RefusedOverwrite, writeFileAtomic } from '../io/atomic.js';
@@ -28,6 +29,18 @@ export interface Spec2tsResult {
 
 const posix = (p: string) => p.split(sep).join('/');
 
+/** Bytes of a generated file read back (to compare, or to tell that spec2ts wrote it). */
+const MAX_GENERATED_BYTES = 16 * 1024 * 1024;
+
+/** A generated file's text; undefined for one that cannot be read (a FIFO, a directory, too large). */
+function readGenerated(path: string): string | undefined {
+  try {
+    return readTextBounded(path, MAX_GENERATED_BYTES);
+  } catch {
+    return undefined;
+  }
+}
+
 /** All `.yaml`/`.yml` files under `dir`, sorted. */
 export function findSpecs(dir: string): string[] {
   const out: string[] = [];
@@ -48,7 +61,7 @@ function generatedFiles(dir: string): string[] {
     for (const name of readdirSync(d).sort()) {
       const p = join(d, name);
       if (statSync(p).isDirectory()) walk(p);
-      else if (name.endsWith('.ts') && isGenerated(readFileSync(p, 'utf8'))) out.push(p);
+      else if (name.endsWith('.ts') && isGenerated(readGenerated(p) ?? '')) out.push(p);
     }
   };
   if (existsSync(dir)) walk(dir);
@@ -96,7 +109,7 @@ export function runSpec2ts(specsGiven: readonly string[], opts: Spec2tsOptions =
       continue;
     }
     produced.set(target, display);
-    const current = existsSync(target) ? readFileSync(target, 'utf8') : undefined;
+    const current = existsSync(target) ? readGenerated(target) ?? '' : undefined;
     const shown = posix(relative(cwd, target));
     if (current === r.code) continue;
     if (opts.check) {

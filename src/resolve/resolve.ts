@@ -12,6 +12,7 @@ import type { Sources } from '../diagnostics/sources.js';
 import { escapePointer, loadYaml, spanAt, type LoadedDocument } from '../load/yaml.js';
 import { validateDocument } from '../validate/ajv.js';
 import { LIMITS } from '../limits.js';
+import { describeReadError } from '../io/read.js';
 import { AstBuilder, type AstBuild } from '../validate/to-ast.js';
 
 export interface Host {
@@ -115,7 +116,7 @@ export function resolveSpec(root: AstBuild, ctx: FrontEndContext): SpecAst {
       try {
         text = ctx.host.readFile(path);
       } catch (e) {
-        const why = (e as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (e as NodeJS.ErrnoException).code ?? (e as Error).message;
+        const why = describeReadError(e);
         ctx.diagnostics.push(diag('fileRead', `cannot read '${use.path}': ${why} (${relativePath(dirname(root.ast.file), path)} from this spec's folder)`, at, {
           hint: 'paths in use: are relative to the file that names them',
         }));

@@ -4,7 +4,7 @@
  * size differs (bilinear), grey or RGB as the model wants, scaled to [0, 1], optionally
  * inverted, minus the training set's pixel mean when the model was trained with it.
  */
-import { readFileSync } from 'node:fs';
+import { describeReadError, MAX_IMAGE_FILE_BYTES, readFileBounded } from '../io/read.js';
 import { createRequire } from 'node:module';
 import type { Tf } from '../backends/tfjs/backend.js';
 import { DataError, parseIdx } from './data/idx.js';
@@ -25,10 +25,10 @@ const PNG_SIGNATURE = [0x89, 0x50, 0x4e, 0x47];
 export function readImages(path: string, channels: number, limit = Infinity): InputImage[] {
   let buf: Buffer;
   try {
-    buf = readFileSync(path);
+    buf = readFileBounded(path, MAX_IMAGE_FILE_BYTES);
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
-    throw new DataError(code === 'ENOENT' ? `${path}: file not found` : `${path}: cannot read (${code ?? (e as Error).message})`);
+    throw new DataError(code === 'ENOENT' ? `${path}: file not found` : `${path}: cannot read (${describeReadError(e)})`);
   }
   if (PNG_SIGNATURE.every((b, i) => buf[i] === b)) return [decodePng(buf, path, channels)];
   if (buf.length >= 4 && buf[0] === 0 && buf[1] === 0) return idxImages(buf, path, channels, limit);

@@ -29,9 +29,22 @@ const ACTIVATIONS: Record<string, string> = { hard_sigmoid: 'hardSigmoid' };
 
 export const camel = (s: string) => s.replace(/_([a-z0-9])/g, (_, c: string) => c.toUpperCase());
 
-/** Layer names: the IR id with '/' (not allowed in Keras layer names) replaced by '.'. */
+/**
+ * Layer names: the IR id with '/' (not allowed in Keras layer names) replaced by '.'.
+ * TensorFlow.js also wants a name to start with a letter or a digit, and the language lets an
+ * id start with '_' (`_skip`, `__proto__`): such a name gets the prefix `id-`. An id never holds
+ * '-', so the prefixed names cannot meet another id's name, and `idOfLayerName` undoes it.
+ */
 export function layerName(id: string): string {
-  return id.replace(/\//g, '.');
+  const name = id.replace(/\//g, '.');
+  return /^[A-Za-z0-9]/.test(name) ? name : `${LAYER_NAME_PREFIX}${name}`;
+}
+
+const LAYER_NAME_PREFIX = 'id-';
+
+/** The id a layer name was made from (`layerName`'s inverse): what the user wrote, for messages. */
+export function idOfLayerName(name: string): string {
+  return (name.startsWith(LAYER_NAME_PREFIX) ? name.slice(LAYER_NAME_PREFIX.length) : name).replace(/\./g, '/');
 }
 
 function convert(key: string, value: unknown): TfjsValue | undefined {
