@@ -193,7 +193,7 @@ describe('generated/ is what the specs give', () => {
     const target = join(dir, 'generated', 'mnist-cnn.ts');
     writeFileSync(target, '// my own code\n');
     const r = runSpec2ts(['specs/mnist-cnn.yaml'], { cwd: dir });
-    expect(r.code).toBe(1);
+    expect(r.code).toBe(2); // a refused overwrite is a usage matter, as for every command
     expect(r.stderr).toContain('generated/mnist-cnn.ts exists and was not written by spec2ts');
     expect(readFileSync(target, 'utf8')).toBe('// my own code\n');
     const forced = runSpec2ts(['specs/mnist-cnn.yaml'], { cwd: dir, force: true });

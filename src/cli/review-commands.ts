@@ -30,7 +30,7 @@ export function registerReviewCommands(program: Command): void {
     .addOption(rootOption())
     .action(async (a: string, b: string, o: { set: string[]; leftSet: string[]; rightSet: string[]; format: 'text' | 'markdown' | 'json'; plugin: string[]; limit: string[]; allowOutsideRoot?: boolean }) => {
       const { runDiff } = await import('./diff.js');
-      emit(runDiff(a, b, { set: o.set, leftSet: o.leftSet, rightSet: o.rightSet, format: o.format, registry: await registryWithPlugins(o.plugin), ...compileFlags(o) }));
+      emit(runDiff(a, b, { set: o.set, leftSet: o.leftSet, rightSet: o.rightSet, format: o.format, registry: await registryWithPlugins(o.plugin), ...compileFlags(o) }), { json: o.format === 'json' });
     });
 
   program
@@ -71,6 +71,6 @@ export function registerReviewCommands(program: Command): void {
     .addOption(pluginOption())
     .action(async (args: string[], o: { format: 'text' | 'markdown' | 'json'; plugin: string[] }) => {
       const { runGitDiffDriver } = await import('./diff.js');
-      emit(runGitDiffDriver(args, { format: o.format, registry: await registryWithPlugins(o.plugin) }));
+      emit(runGitDiffDriver(args, { format: o.format, registry: await registryWithPlugins(o.plugin) }), { json: o.format === 'json' });
     });
 }

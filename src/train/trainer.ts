@@ -27,7 +27,7 @@ import { builtinRegistry, type OpRegistry } from '../ops/index.js';
 import { buildFromGraph } from '../backends/tfjs/interpreter.js';
 import { idOfLayerName } from '../backends/tfjs/config.js';
 import { describeBackend, loadTf, type BackendName, type Tf } from '../backends/tfjs/backend.js';
-import { checkOverwrite, GENERATOR, writeFileAtomic } from '../io/atomic.js';
+import { checkOverwrite, GENERATOR, RefusedOverwrite, writeFileAtomic } from '../io/atomic.js';
 import { ConfigError, resolveTrainingConfig, type TrainingConfig, type TrainingOverrides } from './config.js';
 import { loadDataset } from './data/index.js';
 import { prepare, type PreparedData } from './preprocess.js';
@@ -172,7 +172,8 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
   } else if (existsSync(join(out, 'last.json'))) {
     if (!opts.force) {
       const ptr = readPointer(out, 'last');
-      throw new TrainError(`${out} already holds a training run (last checkpoint ${ptr?.checkpoint ?? '?'}, epoch ${ptr?.epoch ?? '?'}); pass --resume to continue it, --force to start over, or choose another --out`);
+      // A refused overwrite: exit 2 (usage), as for every command.
+      throw new RefusedOverwrite(`${out} already holds a training run (last checkpoint ${ptr?.checkpoint ?? '?'}, epoch ${ptr?.epoch ?? '?'}); pass --resume to continue it, --force to start over, or choose another --out`);
     }
   }
 
@@ -186,6 +187,7 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
       }
     });
   } catch (e) {
+    if (e instanceof RefusedOverwrite) throw e;
     throw new TrainError((e as Error).message);
   }
 
