@@ -26,6 +26,9 @@ export function runImport(file: string, opts: { out?: string; force: boolean; re
     result = importKerasJson(json, opts.registry, { source: relative(process.cwd(), resolve(file)), ...(schemaPath ? { schemaPath } : {}) });
   } catch (e) {
     if (e instanceof ImportError) return { stdout: '', stderr: `${file}: ${e.message}\n`, code: EXIT.problems };
+    // A hostile topology that the importer's checks let through (a TypeError deep inside it) is
+    // still bad input, exit 1, not an internal error.
+    if (e instanceof TypeError || e instanceof RangeError) return { stdout: '', stderr: `${file}: not a model topology modelspec can read (${e.message})\n`, code: EXIT.problems };
     throw e;
   }
   const stderr = result.warnings.map((w) => `warning: ${w}\n`).join('');
