@@ -5,7 +5,7 @@
 import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { LIMITS } from '../limits.js';
-import { describeReadError, readTextBounded } from '../io/read.js';
+import { describeReadError, ReadError, readTextBounded } from '../io/read.js';
 import { isAbsolute, join, relative, resolve } from 'node:path';
 import { compileSource, fsHost, parseSpec, type CompileOptions, type CompileResult, type FrontEndResult, type Host } from '../index.js';
 import { Sources } from '../diagnostics/sources.js';
@@ -147,8 +147,7 @@ export function loadSide(arg: string, opts: LoadOptions): LoadedSide {
   try {
     text = opts.text ?? host.readFile(file);
   } catch (e) {
-    const code = (e as NodeJS.ErrnoException).code;
-    return { label, result: failed(sources, `cannot read '${arg}': ${code === 'ENOENT' && src.kind === 'file' ? 'no such file' : e instanceof Error && !code ? firstLine(e) : describeReadError(e)}`) };
+    return { label, result: failed(sources, `cannot read '${arg}': ${src.kind === 'file' || e instanceof ReadError ? describeReadError(e) : firstLine(e)}`) };
   }
   const compileOpts = { ...opts.compile, registry: opts.registry, host, sources };
   let front: FrontEndResult | undefined;
