@@ -6,11 +6,11 @@
  * file-system errors, and the exit-code table of the README, command by command.
  */
 import { execFileSync, spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PNG } from 'pngjs';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ROOT } from './helpers.js';
 
 const CLI = `${ROOT}dist/cli/modelspec.js`;
@@ -40,6 +40,8 @@ const TINY = 'modelspec: 1\nname: tiny\ninputs:\n  x: {shape: [28, 28, 1]}\nlaye
 function userFacing(r: Run): void {
   expect(r.stderr).not.toMatch(/internal error|\n\s+at .+:\d+:\d+/);
 }
+
+afterAll(() => rmSync(TMP, { recursive: true, force: true }));
 
 beforeAll(() => {
   if (!existsSync(CLI)) throw new Error('dist/cli/modelspec.js is missing: run npm run build first (npm ci does it)');
