@@ -6,8 +6,9 @@
  *
  * Every stage returns new values and reports problems as diagnostics; nothing here throws at the user.
  */
-import { existsSync, readFileSync, realpathSync, statSync } from 'node:fs';
-import { limitsWith, type Limits } from './limits.js';
+import { existsSync, realpathSync } from 'node:fs';
+import { describeReadError, readTextBounded, regularFileSize } from './io/read.js';
+import { DEFAULT_LIMITS, limitsWith, type Limits } from './limits.js';
 import { resolve as resolvePath } from 'node:path';
 import type { Diagnostic } from './types/diagnostic.js';
 import type { GraphIR, TypedGraph } from './types/ir.js';
@@ -58,10 +59,11 @@ export interface CompileResult extends FrontEndResult {
 }
 
 export const fsHost: Host = {
-  readFile: (p) => readFileSync(p, 'utf8'),
+  // Bounded, regular files only: a FIFO or /dev/zero given as a spec (or `use:`d) is refused.
+  readFile: (p, limit = DEFAULT_LIMITS.maxFileBytes) => readTextBounded(p, limit),
   exists: (p) => existsSync(p),
   realpath: (p) => realpathSync(p),
-  size: (p) => statSync(p).size,
+  size: (p) => regularFileSize(p),
 };
 
 /** Load, validate and resolve a spec: everything that does not depend on parameter values. */
@@ -125,11 +127,11 @@ export function compileFile(path: string, opts: CompileOptions = {}): CompileRes
   }
   let text: string;
   try {
-    text = (opts.host ?? fsHost).readFile(file);
+    text = (opts.host ?? fsHost).readFile(file, maxBytes);
   } catch (e) {
     return {
       ok: false,
-      diagnostics: [diag('fileRead', `cannot read '${path}' (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`, undefined)],
+      diagnostics: [diag('fileRead', `cannot read '${path}': ${describeReadError(e)}`, undefined)],
       sources,
       docs: new Map(),
     };

@@ -67,7 +67,7 @@ describe('modelspec check', () => {
   it('exits 1 for a missing file, 2 for usage errors', () => {
     const missing = run('check', 'specs/nope.yaml');
     expect(missing.code).toBe(1);
-    expect(missing.stderr).toContain("MS1004: cannot read 'specs/nope.yaml' (ENOENT)");
+    expect(missing.stderr).toContain("MS1004: cannot read 'specs/nope.yaml': no such file");
     expect(run('check').code).toBe(2);
     expect(run('frobnicate').code).toBe(2);
     expect(run('summary', 'specs/mnist-cnn.yaml', '--depth', 'x').code).toBe(2);

@@ -1,5 +1,5 @@
 /** `modelspec build <spec> --out <dir>`: the TensorFlow.js model (or its Keras JSON), written atomically. */
-import { readFileSync } from 'node:fs';
+import { MAX_JSON_BYTES, readTextBounded } from '../io/read.js';
 import { join, relative } from 'node:path';
 import { compileFile, type CompileOptions } from '../compile.js';
 import { renderDiagnostics } from '../diagnostics/render.js';
@@ -60,7 +60,7 @@ export async function runBuild(spec: string, opts: BuildCommandOptions): Promise
     // weights.bin is ours when the model.json beside it is.
     if (opts.format === 'tfjs') {
       checkOverwrite(weightsPath, opts.force, () => {
-        try { return isOurModelJson(readFileSync(modelPath, 'utf8')); } catch { return false; }
+        try { return isOurModelJson(readTextBounded(modelPath, MAX_JSON_BYTES)); } catch { return false; }
       });
     }
   } catch (e) {

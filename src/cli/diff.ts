@@ -6,7 +6,10 @@
  * `modelspec git-diff-driver ...`: the same, called by git as an external diff driver.
  */
 import { execFileSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { DEFAULT_LIMITS } from '../limits.js';
+import { describeReadError, readTextBounded, regularFileSize } from '../io/read.js';
+import { diag } from '../diagnostics/diagnostics.js';
+import { Sources } from '../diagnostics/sources.js';
 import { resolve } from 'node:path';
 import { diagnosticToJson, renderDiagnostics } from '../diagnostics/render.js';
 import type { OpRegistry } from '../ops/index.js';
@@ -65,7 +68,7 @@ export function runDiff(a: string, b: string, opts: DiffOptions): CommandOutput 
 /**
  * git's external diff protocol: `path old-file old-hex old-mode new-file new-hex new-mode`
  * (and, for a rename, `new-path` and a message). Always exits 0: git stops at a driver
- * that fails. Specs that do not compile (a block library, a half-edited file) get
+ * that fails (a usage error, fewer arguments than git passes, is the only exit 2). Specs that do not compile (a block library, a half-edited file) get
  * git's own text diff, with a line that says why.
  */
 export function runGitDiffDriver(args: readonly string[], opts: { registry: OpRegistry; format?: DiffFormat }): CommandOutput {
@@ -76,7 +79,13 @@ export function runGitDiffDriver(args: readonly string[], opts: { registry: OpRe
   const header = `diff --modelspec a/${path} b/${newPath}\n`;
   const side = (tmp: string, name: string, prefix: string): LoadedSide | undefined => {
     if (tmp === '/dev/null') return undefined;
-    return loadSide(resolve(cwd, name), { set: [], registry: opts.registry, text: readFileSync(tmp, 'utf8'), label: `${prefix}/${name}` });
+    let text: string;
+    try {
+      text = readTextBounded(tmp, DEFAULT_LIMITS.maxFileBytes);
+    } catch (e) {
+      return { label: `${prefix}/${name}`, result: { ok: false, diagnostics: [diag('fileRead', `cannot read '${tmp}': ${describeReadError(e)}`, undefined)], sources: new Sources(), docs: new Map() } };
+    }
+    return loadSide(resolve(cwd, name), { set: [], registry: opts.registry, text, label: `${prefix}/${name}` });
   };
   const left = side(oldFile, path, 'a');
   const right = side(newFile, newPath, 'b');
@@ -103,6 +112,15 @@ export function runGitDiffDriver(args: readonly string[], opts: { registry: OpRe
 
 /** git's own text diff of two files, with their repository names in the headers. */
 function textDiff(oldFile: string, newFile: string, path: string, newPath: string): string {
+  // Only of regular files (git's own temporary files): git would read a FIFO or a device without end.
+  for (const f of [oldFile, newFile]) {
+    if (f === '/dev/null') continue;
+    try {
+      regularFileSize(f);
+    } catch {
+      return '';
+    }
+  }
   let out = '';
   try {
     out = execFileSync('git', ['diff', '--no-index', '--no-ext-diff', '--no-color', '--', oldFile, newFile], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });

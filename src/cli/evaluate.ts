@@ -2,6 +2,7 @@
 import { join, relative } from 'node:path';
 import { EXIT } from './output.js';
 import { openTrainedModel, reportingInputErrors } from './trained-model.js';
+import { escapeTerminal } from '../io/terminal.js';
 
 export interface EvaluateCommandOptions {
   dataset?: 'mnist' | 'cifar10';
@@ -22,7 +23,7 @@ export async function runEvaluate(dir: string, o: EvaluateCommandOptions): Promi
   const { evaluateSplit, evaluateSplitWith, formatConfusion } = await import('../train/evaluate.js');
   const { defaultWorkers, openInference } = await import('../train/parallel/index.js');
   const { describeBackend } = await import('../backends/tfjs/backend.js');
-  const say = (line: string) => { if (!o.json) process.stdout.write(`${line}\n`); };
+  const say = (line: string) => { if (!o.json) process.stdout.write(escapeTerminal(`${line}\n`)); };
   return reportingInputErrors('evaluate', async () => {
     const { tf, backend, found, model, meta } = await openTrainedModel(dir, o.backend, (b) => say(`backend: ${describeBackend(b)}`));
     try {

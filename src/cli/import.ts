@@ -1,6 +1,7 @@
 /** `modelspec import <model.json>`: a Keras / tfjs topology JSON -> a spec. */
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { strFromU8, unzipSync } from 'fflate';
+import { describeReadError, MAX_JSON_BYTES, readFileBounded } from '../io/read.js';
 import { dirname, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { importKerasJson, ImportError } from '../backends/keras-json/import.js';
@@ -26,9 +27,9 @@ function modelText(bytes: Buffer): string {
 export function runImport(file: string, opts: { out?: string; force: boolean; registry: OpRegistry }): CommandOutput {
   let json: unknown;
   try {
-    json = JSON.parse(modelText(readFileSync(file)));
+    json = JSON.parse(modelText(readFileBounded(file, MAX_JSON_BYTES)));
   } catch (e) {
-    return { stdout: '', stderr: `modelspec: cannot read ${file}: ${(e as Error).message}\n`, code: EXIT.problems };
+    return { stdout: '', stderr: `modelspec: cannot read ${file}: ${e instanceof SyntaxError ? (e as Error).message : describeReadError(e)}\n`, code: EXIT.problems };
   }
   // The modeline points from the output file to the package's schema.
   // From src/cli/, dist/cli/ (and its CommonJS bundle) or a chunk in dist/cli/chunks/.
@@ -40,6 +41,9 @@ export function runImport(file: string, opts: { out?: string; force: boolean; re
     result = importKerasJson(json, opts.registry, { source: relative(process.cwd(), resolve(file)), ...(schemaPath ? { schemaPath } : {}) });
   } catch (e) {
     if (e instanceof ImportError) return { stdout: '', stderr: `${file}: ${e.message}\n`, code: EXIT.problems };
+    // A hostile topology that the importer's checks let through (a TypeError deep inside it) is
+    // still bad input, exit 1, not an internal error.
+    if (e instanceof TypeError || e instanceof RangeError) return { stdout: '', stderr: `${file}: not a model topology modelspec can read (${e.message})\n`, code: EXIT.problems };
     throw e;
   }
   let stderr = result.warnings.map((w) => `warning: ${w}\n`).join('');

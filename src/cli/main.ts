@@ -5,10 +5,9 @@
  * Nothing here loads TensorFlow.js. Started by ./modelspec.ts.
  */
 import { Command, CommanderError, Option } from 'commander';
-import { Msg } from '../diagnostics/messages.js';
 import { builtinRegistry } from '../ops/index.js';
-import { UsageError } from './plugins.js';
 import { emit, EXIT, exitQuietlyWhenStdoutCloses } from './output.js';
+import { reportFailure } from './errors.js';
 import { registerReviewCommands } from './review-commands.js';
 import { registerTrainCommands } from './train-commands.js';
 import { compileFlags, nonNegativeInt, pluginOption, resourceLimitOption as limitOption, rootOption, setOption } from './options.js';
@@ -31,7 +30,7 @@ export function buildProgram(): Command {
     .option('--json', 'print diagnostics as JSON')
     .action(async (specs: string[], o: { set: string[]; json?: boolean; limit: string[]; allowOutsideRoot?: boolean }) => {
       const { runCheck } = await import('./check.js');
-      emit(runCheck(specs, { set: o.set, json: !!o.json, registry: builtinRegistry(), ...compileFlags(o) }));
+      emit(runCheck(specs, { set: o.set, json: !!o.json, registry: builtinRegistry(), ...compileFlags(o) }), { json: !!o.json });
     });
 
   program
@@ -46,7 +45,7 @@ export function buildProgram(): Command {
     .addOption(new Option('--depth <n>', 'fold the view by block and loop below this depth').argParser(nonNegativeInt))
     .action(async (spec: string, o: { set: string[]; json?: boolean; depth?: number; limit: string[]; allowOutsideRoot?: boolean }) => {
       const { runSummary } = await import('./summary.js');
-      emit(runSummary(spec, { set: o.set, json: !!o.json, ...(o.depth !== undefined ? { depth: o.depth } : {}), registry: builtinRegistry(), ...compileFlags(o) }));
+      emit(runSummary(spec, { set: o.set, json: !!o.json, ...(o.depth !== undefined ? { depth: o.depth } : {}), registry: builtinRegistry(), ...compileFlags(o) }), { json: !!o.json });
     });
 
   program
@@ -93,15 +92,8 @@ export async function main(argv: string[]): Promise<void> {
       process.exitCode = e.exitCode === 0 ? EXIT.ok : EXIT.usage;
       return;
     }
-    if (e instanceof UsageError) {
-      process.stderr.write(`modelspec: ${e.message}\n`);
-      process.exitCode = EXIT.usage;
-      return;
-    }
-    process.stderr.write(`modelspec: internal error (${Msg.internal.code}): ${(e as Error).message}\n`);
-    if (process.env.MODELSPEC_DEBUG) process.stderr.write(`${(e as Error).stack}\n`);
-    else process.stderr.write('set MODELSPEC_DEBUG=1 to see where it happened, and please report it\n');
-    process.exitCode = EXIT.usage;
+    // Usage, file-system and environment errors get a message with the path and what to do.
+    process.exitCode = reportFailure('modelspec', e);
   }
 }
 

@@ -1,3 +1,5 @@
+import { escapeTerminal } from '../io/terminal.js';
+
 /** What a command returns; `main` prints it. Keeping commands pure makes them testable in-process. */
 export interface CommandOutput {
   stdout: string;
@@ -8,10 +10,13 @@ export interface CommandOutput {
 /** Exit codes: 0 fine, 1 problems in the input, 2 usage or internal error. */
 export const EXIT = { ok: 0, problems: 1, usage: 2 } as const;
 
-/** Print a command's output and set the exit code. */
-export function emit(out: { stdout: string | Uint8Array; stderr: string; code: number }): void {
-  if (out.stderr) process.stderr.write(out.stderr);
-  if (typeof out.stdout === 'string' ? out.stdout : out.stdout.length) process.stdout.write(out.stdout);
+/**
+ * Print a command's output and set the exit code. Text has its control and bidi characters
+ * escaped (escapeTerminal); JSON (`json`) and bytes (a PNG) are printed as they are.
+ */
+export function emit(out: { stdout: string | Uint8Array; stderr: string; code: number }, opts: { json?: boolean } = {}): void {
+  if (out.stderr) process.stderr.write(escapeTerminal(out.stderr));
+  if (typeof out.stdout === 'string' ? out.stdout : out.stdout.length) process.stdout.write(typeof out.stdout === 'string' && !opts.json ? escapeTerminal(out.stdout) : out.stdout);
   process.exitCode = out.code;
 }
 

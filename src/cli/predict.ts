@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import type * as TF from '@tensorflow/tfjs';
 import { EXIT } from './output.js';
 import { openTrainedModel, reportingInputErrors } from './trained-model.js';
+import { escapeTerminal } from '../io/terminal.js';
 
 export interface PredictCommandOptions {
   top: number;
@@ -51,7 +52,7 @@ export async function runPredict(dir: string, files: string[], o: PredictCommand
       if (o.json) process.stdout.write(JSON.stringify(results, null, 2) + '\n');
       else {
         for (const r of results) {
-          process.stdout.write(`${r.image}: ${r.top.map((t) => `${t.label} (${(100 * t.probability).toFixed(1)}%)`).join('  ')}\n`);
+          process.stdout.write(escapeTerminal(`${r.image}: ${r.top.map((t) => `${t.label} (${(100 * t.probability).toFixed(1)}%)`).join('  ')}\n`));
         }
       }
       return EXIT.ok;

@@ -32,7 +32,7 @@ export function registerReviewCommands(program: Command): void {
     .addOption(rootOption())
     .action(async (a: string, b: string, o: { set: string[]; leftSet: string[]; rightSet: string[]; format: 'text' | 'markdown' | 'json'; names?: boolean; strictNames?: boolean; limit: string[]; allowOutsideRoot?: boolean }) => {
       const { runDiff } = await import('./diff.js');
-      emit(runDiff(a, b, { set: o.set, leftSet: o.leftSet, rightSet: o.rightSet, format: o.format, names: !!o.names, strictNames: !!o.strictNames, registry: builtinRegistry(), ...compileFlags(o) }));
+      emit(runDiff(a, b, { set: o.set, leftSet: o.leftSet, rightSet: o.rightSet, format: o.format, names: !!o.names, strictNames: !!o.strictNames, registry: builtinRegistry(), ...compileFlags(o) }), { json: o.format === 'json' });
     });
 
   program
@@ -73,6 +73,6 @@ export function registerReviewCommands(program: Command): void {
     .addOption(pluginOption())
     .action(async (args: string[], o: { format: 'text' | 'markdown' | 'json' }) => {
       const { runGitDiffDriver } = await import('./diff.js');
-      emit(runGitDiffDriver(args, { format: o.format, registry: builtinRegistry() }));
+      emit(runGitDiffDriver(args, { format: o.format, registry: builtinRegistry() }), { json: o.format === 'json' });
     });
 }

@@ -2,11 +2,13 @@
 /**
  * `spec2ts <spec...> [--out generated/] [--check] [--force]`: generate typed TypeScript builders
  * from specs (src/codegen). Without specs, every spec under specs/ (block libraries skipped).
- * Exit codes: 0 fine, 1 problems (spec errors, out-of-date files with --check, refused
- * overwrites), 2 usage or internal error.
+ * Exit codes (the README's table): 0 fine, 1 problems (spec errors, unreadable specs, out-of-date
+ * files with --check), 2 usage (a refused overwrite: pass --force) or internal error.
  */
 import { Command, CommanderError } from 'commander';
 import { runSpec2ts } from '../codegen/run.js';
+import { escapeTerminal } from '../io/terminal.js';
+import { reportFailure } from './errors.js';
 
 export function buildProgram(): Command {
   return new Command('spec2ts')
@@ -21,8 +23,8 @@ export function buildProgram(): Command {
     .exitOverride()
     .action((specs: string[], o: { out: string; root: string; check?: boolean; force?: boolean }) => {
       const r = runSpec2ts(specs, { out: o.out, root: o.root, check: !!o.check, force: !!o.force });
-      if (r.stderr) process.stderr.write(r.stderr);
-      if (r.stdout) process.stdout.write(r.stdout);
+      if (r.stderr) process.stderr.write(escapeTerminal(r.stderr));
+      if (r.stdout) process.stdout.write(escapeTerminal(r.stdout));
       process.exitCode = r.code;
     });
 }
@@ -31,8 +33,6 @@ try {
   await buildProgram().parseAsync(process.argv);
 } catch (e) {
   if (e instanceof CommanderError) process.exitCode = e.exitCode === 0 ? 0 : 2;
-  else {
-    process.stderr.write(`spec2ts: internal error: ${(e as Error).stack ?? String(e)}\n`);
-    process.exitCode = 2;
-  }
+  // As modelspec's: file-system errors name the path and say what to do; a bug says so.
+  else process.exitCode = reportFailure('spec2ts', e);
 }

@@ -3,6 +3,7 @@ import { basename, extname, join } from 'node:path';
 import type { OpRegistry } from '../ops/index.js';
 import { EXIT } from './output.js';
 import { UsageError } from './plugins.js';
+import { escapeTerminal } from '../io/terminal.js';
 
 export interface TrainCommandOptions {
   set: string[];
@@ -59,14 +60,14 @@ export async function runTrain(spec: string, o: TrainCommandOptions): Promise<nu
       resume: !!o.resume,
       force: !!o.force,
       progress: o.progress ? 'auto' : 'none',
-      log: (line) => process.stdout.write(`${line}\n`),
+      log: (line) => process.stdout.write(escapeTerminal(`${line}\n`)),
       shouldStop: () => stops > 0,
     });
     return result.status === 'interrupted' ? EXIT_INTERRUPTED : EXIT.ok;
   } catch (e) {
     if (e instanceof BackendUnavailable) throw new UsageError(e.message);
     if (e instanceof TrainError || e instanceof DataError || e instanceof ModelDirError) {
-      process.stderr.write(`modelspec train: ${e.message}\n`);
+      process.stderr.write(escapeTerminal(`modelspec train: ${e.message}\n`));
       return EXIT.problems;
     }
     throw e;

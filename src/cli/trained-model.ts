@@ -6,6 +6,7 @@
 import type { BackendName } from '../backends/tfjs/backend.js';
 import { EXIT } from './output.js';
 import { UsageError } from './plugins.js';
+import { escapeTerminal } from '../io/terminal.js';
 
 export async function openTrainedModel(dir: string, backendName: BackendName | undefined, onBackend: (backend: BackendName) => void = () => {}) {
   const { loadTf, BackendUnavailable } = await import('../backends/tfjs/backend.js');
@@ -32,7 +33,7 @@ export async function reportingInputErrors(command: string, run: () => Promise<n
     return await run();
   } catch (e) {
     if (e instanceof DataError || e instanceof ModelDirError) {
-      process.stderr.write(`modelspec ${command}: ${e.message}\n`);
+      process.stderr.write(escapeTerminal(`modelspec ${command}: ${e.message}\n`));
       return EXIT.problems;
     }
     throw e;

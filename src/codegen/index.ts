@@ -2,7 +2,8 @@
  * spec2ts: a spec -> a typed TypeScript module that builds its model (see emit.ts), assembled
  * and formatted with ts-morph. Deterministic: the same spec gives the same text, byte for byte.
  */
-import { readFileSync } from 'node:fs';
+import { limitsWith } from '../limits.js';
+import { readTextBounded } from '../io/read.js';
 import { resolve as resolvePath } from 'node:path';
 import { IndentationText, NewLineKind, Project, QuoteKind, StructureKind, type SourceFile, type StatementStructures } from 'ts-morph';
 import { parseSpec, type CompileOptions } from '../compile.js';
@@ -64,7 +65,8 @@ export function generateSource(file: string, text: string, opts: GenerateOptions
 
 export function generateFile(path: string, opts: GenerateOptions = {}): GenerateResult {
   const file = resolvePath(path);
-  const text = (opts.host?.readFile ?? ((p: string) => readFileSync(p, 'utf8')))(file);
+  const limit = limitsWith((opts as CompileOptions).limits).maxFileBytes;
+  const text = opts.host ? opts.host.readFile(file, limit) : readTextBounded(file, limit);
   return generateSource(file, text, { displayPath: path, ...opts });
 }
 

@@ -2,7 +2,8 @@
  * The `spec2ts` command, as a function: specs -> generated modules under `--out`, or with
  * `--check`, the list of generated files that differ from what the specs give.
  */
-import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, statSync } from 'node:fs';
+import { describeReadError, readTextBounded } from '../io/read.js';
 import { basename, join, relative, resolve, sep } from 'node:path';
 import { renderDiagnostics } from '../diagnostics/render.js';
 import { checkOverwrite, RefusedOverwrite, writeFileAtomic } from '../io/atomic.js';
@@ -22,11 +23,23 @@ export interface Spec2tsOptions {
 export interface Spec2tsResult {
   stdout: string;
   stderr: string;
-  /** 0 fine, 1 problems (spec errors, drift, refused overwrites), 2 usage. */
+  /** 0 fine, 1 problems (spec errors, drift, unreadable specs), 2 usage (a refused overwrite: pass --force). */
   code: number;
 }
 
 const posix = (p: string) => p.split(sep).join('/');
+
+/** Bytes of a generated file read back (to compare, or to tell that spec2ts wrote it). */
+const MAX_GENERATED_BYTES = 16 * 1024 * 1024;
+
+/** A generated file's text; undefined for one that cannot be read (a FIFO, a directory, too large). */
+function readGenerated(path: string): string | undefined {
+  try {
+    return readTextBounded(path, MAX_GENERATED_BYTES);
+  } catch {
+    return undefined;
+  }
+}
 
 /** All `.yaml`/`.yml` files under `dir`, sorted. */
 export function findSpecs(dir: string): string[] {
@@ -48,7 +61,7 @@ function generatedFiles(dir: string): string[] {
     for (const name of readdirSync(d).sort()) {
       const p = join(d, name);
       if (statSync(p).isDirectory()) walk(p);
-      else if (name.endsWith('.ts') && isGenerated(readFileSync(p, 'utf8'))) out.push(p);
+      else if (name.endsWith('.ts') && isGenerated(readGenerated(p) ?? '')) out.push(p);
     }
   };
   if (existsSync(dir)) walk(dir);
@@ -74,34 +87,37 @@ export function runSpec2ts(specsGiven: readonly string[], opts: Spec2tsOptions =
   const produced = new Map<string, string>();
   for (const spec of specs) {
     const display = posix(relative(cwd, spec) || spec);
-    if (!existsSync(spec)) {
-      stderr += `spec2ts: cannot read '${display}'\n`;
-      code = 1;
+    let r: ReturnType<typeof generateFile>;
+    try {
+      r = generateFile(spec, { displayPath: display });
+    } catch (e) {
+      // A missing spec, a directory, a FIFO, a device, one too large: said per file, as check does.
+      stderr += `spec2ts: cannot read '${display}': ${describeReadError(e)}\n`;
+      code = Math.max(code, 1);
       continue;
     }
-    const r = generateFile(spec, { displayPath: display });
     if (!r.ok || r.code === undefined) {
       if (r.library) {
         if (!all) stdout += `${display}: a block library (blocks and no layers); nothing to generate\n`;
         continue;
       }
       stderr += `${renderDiagnostics(r.diagnostics.filter((d) => d.severity === 'error'), r.sources, { cwd })}\n`;
-      code = 1;
+      code = Math.max(code, 1);
       continue;
     }
     const target = outputPath(spec, out, root);
     if (produced.has(target)) {
       stderr += `spec2ts: ${display} and ${produced.get(target)} would both be written to ${posix(relative(cwd, target))}\n`;
-      code = 1;
+      code = Math.max(code, 1);
       continue;
     }
     produced.set(target, display);
-    const current = existsSync(target) ? readFileSync(target, 'utf8') : undefined;
+    const current = existsSync(target) ? readGenerated(target) ?? '' : undefined;
     const shown = posix(relative(cwd, target));
     if (current === r.code) continue;
     if (opts.check) {
       stderr += `${shown} ${current === undefined ? 'is missing' : 'differs from what'} ${display} ${current === undefined ? 'gives' : 'gives'}\n`;
-      code = 1;
+      code = Math.max(code, 1);
       continue;
     }
     try {
@@ -109,7 +125,8 @@ export function runSpec2ts(specsGiven: readonly string[], opts: Spec2tsOptions =
     } catch (e) {
       if (!(e instanceof RefusedOverwrite)) throw e;
       stderr += `spec2ts: ${shown} exists and was not written by spec2ts (no banner); pass --force to replace it\n`;
-      code = 1;
+      // A refused overwrite is a usage matter (pass --force): exit 2, as for every command.
+      code = Math.max(code, 2);
       continue;
     }
     writeFileAtomic(target, r.code);
@@ -122,7 +139,7 @@ export function runSpec2ts(specsGiven: readonly string[], opts: Spec2tsOptions =
       const shown = posix(relative(cwd, f));
       if (opts.check) {
         stderr += `${shown} was generated from a spec that no longer exists\n`;
-        code = 1;
+        code = Math.max(code, 1);
       } else stdout += `note: ${shown} was generated from a spec that no longer exists; delete it if it is not needed\n`;
     }
   }

@@ -2,6 +2,7 @@
 import { codeFrameColumns } from '@babel/code-frame';
 import type { Diagnostic, SourceSpan } from '../types/diagnostic.js';
 import type { Sources } from './sources.js';
+import { escapeTerminal } from '../io/terminal.js';
 
 export interface RenderOptions {
   /** Show a code frame under the headline (default true). */
@@ -58,7 +59,12 @@ function frame(span: SourceSpan, sources: Sources): string | undefined {
   return codeFrameColumns(excerpt, { start, end }, frameOpts);
 }
 
+/** A diagnostic as text for a terminal: control and bidi characters in it escaped (escapeTerminal). */
 export function renderDiagnostic(d: Diagnostic, sources: Sources, opts: RenderOptions = {}): string {
+  return escapeTerminal(renderRaw(d, sources, opts));
+}
+
+function renderRaw(d: Diagnostic, sources: Sources, opts: RenderOptions): string {
   const loc = location(d.span, sources, opts.cwd);
   const head = `${loc ? loc + ' - ' : ''}${d.severity} ${d.code}: ${d.message}`;
   const lines = [head];
@@ -77,7 +83,7 @@ export function renderDiagnostics(diags: readonly Diagnostic[], sources: Sources
   const full = diags.slice(0, max).map((d) => renderDiagnostic(d, sources, opts)).join('\n\n');
   const rest = diags.slice(max).map((d) => {
     const loc = location(d.span, sources, opts.cwd);
-    return `${loc ? loc + ' - ' : ''}${d.severity} ${d.code}: ${d.message}`;
+    return escapeTerminal(`${loc ? loc + ' - ' : ''}${d.severity} ${d.code}: ${d.message}`);
   });
   return `${full}\n\n(code frames for the first ${max} of ${diags.length} diagnostics; the rest in brief)\n${rest.join('\n')}`;
 }

@@ -3,7 +3,9 @@
  * then come from the same revision), each compiled with its own `--set` values.
  */
 import { execFileSync } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
+import { DEFAULT_LIMITS, limitsWith } from '../limits.js';
+import { describeReadError, ReadError, readTextBounded } from '../io/read.js';
 import { isAbsolute, join, relative, resolve } from 'node:path';
 import { compileSource, fsHost, parseSpec, type CompileOptions, type CompileResult, type FrontEndResult, type Host } from '../compile.js';
 import { Sources } from '../diagnostics/sources.js';
@@ -49,7 +51,7 @@ export class GitHost implements Host {
       // One listing of the revision (or the index) instead of a git process per question.
       let out = '';
       try {
-        out = this.rev === '' ? git(['ls-files', '-z'], this.top) : git(['ls-tree', '-r', '--name-only', '-z', this.rev], this.top);
+        out = this.rev === '' ? git(['ls-files', '-z'], this.top) : git(['ls-tree', '-r', '--name-only', '-z', '--end-of-options', this.rev], this.top);
       } catch {
         // An unknown revision: readFile says so.
       }
@@ -63,15 +65,16 @@ export class GitHost implements Host {
     return this.tree.has(rel);
   }
 
-  readFile(path: string): string {
+  readFile(path: string, limit: number = DEFAULT_LIMITS.maxFileBytes): string {
     const rel = relative(this.top, path);
-    if (rel.startsWith('..') || isAbsolute(rel)) return readFileSync(path, 'utf8');
+    if (rel.startsWith('..') || isAbsolute(rel)) return readTextBounded(path, limit);
     const hit = this.cache.get(rel);
     if (hit !== undefined) return hit;
     let text: string;
     try {
-      text = git(['show', `${this.rev}:${rel.split('\\').join('/')}`], this.top);
+      text = git(['show', '--end-of-options', `${this.rev}:${rel.split('\\').join('/')}`], this.top, limit + 1);
     } catch (e) {
+      if ((e as NodeJS.ErrnoException).code === 'ENOBUFS') throw new Error(`more than ${limit} bytes at ${this.rev || 'the index'}; the limit is ${limit} (maxFileBytes)`);
       const msg = String((e as { stderr?: unknown }).stderr ?? (e as Error).message);
       const err = new Error(/does not exist|exists on disk, but not in|not in the index/.test(msg) ? `not in ${this.rev || 'the index'}` : msg.trim().split('\n')[0]) as NodeJS.ErrnoException;
       if (/does not exist|exists on disk, but not in|not in the index/.test(msg)) err.code = 'ENOENT';
@@ -82,8 +85,12 @@ export class GitHost implements Host {
   }
 }
 
-function git(args: string[], cwd: string): string {
-  return execFileSync('git', args, { cwd, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], maxBuffer: 64 * 1024 * 1024 });
+/**
+ * Runs git with arguments that cannot be taken for options: revisions are checked by `isRevision`
+ * and follow `--end-of-options`, paths follow `--`.
+ */
+function git(args: string[], cwd: string, maxBuffer = 64 * 1024 * 1024): string {
+  return execFileSync('git', args, { cwd, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], maxBuffer });
 }
 
 export interface LoadedSide {
@@ -123,6 +130,7 @@ export function loadSide(arg: string, opts: LoadOptions): LoadedSide {
   let host: Host;
   let file: string;
   if (src.kind === 'git') {
+    if (!isRevision(src.rev)) return { label, result: failed(sources, `cannot read '${arg}': '${src.rev}' is not a git revision (a revision does not start with '-' and holds no control characters)`) };
     let gitHost: GitHost;
     try {
       gitHost = GitHost.open(src.rev, cwd);
@@ -137,10 +145,9 @@ export function loadSide(arg: string, opts: LoadOptions): LoadedSide {
   }
   let text: string;
   try {
-    text = opts.text ?? host.readFile(file);
+    text = opts.text ?? host.readFile(file, limitsWith(opts.compile?.limits).maxFileBytes);
   } catch (e) {
-    const code = (e as NodeJS.ErrnoException).code;
-    return { label, result: failed(sources, `cannot read '${arg}' (${code === 'ENOENT' && src.kind === 'file' ? 'ENOENT' : firstLine(e)})`) };
+    return { label, result: failed(sources, `cannot read '${arg}': ${src.kind === 'file' || e instanceof ReadError ? describeReadError(e) : firstLine(e)}`) };
   }
   const compileOpts = { ...opts.compile, registry: opts.registry, host, sources };
   let front: FrontEndResult | undefined;
@@ -150,6 +157,11 @@ export function loadSide(arg: string, opts: LoadOptions): LoadedSide {
     if (!front) opts.parsed.set(key, (front = parseSpec(file, text, compileOpts)));
   }
   return { label, result: compileSource(file, text, { ...compileOpts, set: [...opts.set], ...(front ? { front } : {}) }) };
+}
+
+/** A revision as `REV:path` may name it: never one git could take for an option. */
+export function isRevision(rev: string): boolean {
+  return !rev.startsWith('-') && !/[\0-\x1f\x7f]/.test(rev);
 }
 
 function firstLine(e: unknown): string {

@@ -1,6 +1,10 @@
 /** Writing files so that nothing is ever half-written, and nothing the user wrote is overwritten unasked. */
-import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
+import { readTextBounded } from './read.js';
+
+/** Bytes read of an existing file to tell whether modelspec wrote it (a FIFO or device there is not read). */
+const MAX_OWNED_FILE_BYTES = 64 * 1024 * 1024;
 
 /** Write to a temporary file beside the target, then rename over it (atomic on one file system). */
 export function writeFileAtomic(path: string, data: string | Uint8Array): void {
@@ -28,7 +32,7 @@ export function checkOverwrite(path: string, force: boolean, isOurs: (content: s
   if (force || !existsSync(path)) return;
   let ours = false;
   try {
-    ours = isOurs(readFileSync(path, 'utf8'));
+    ours = isOurs(readTextBounded(path, MAX_OWNED_FILE_BYTES));
   } catch {
     ours = false;
   }

@@ -8,7 +8,10 @@
  * skips both parsing and compiling. V8 checks that the cache fits (same V8 version and flags,
  * same source); when it does not, or is missing, the file is simply compiled as usual.
  */
-import { readFileSync } from 'node:fs';
+import { readFileBounded, readTextBounded } from './read.js';
+
+/** Bytes of the CLI's bundle and of its code cache. */
+const MAX_BUNDLE_BYTES = 256 * 1024 * 1024;
 import { createRequire } from 'node:module';
 import { dirname } from 'node:path';
 import { Script } from 'node:vm';
@@ -28,11 +31,11 @@ export interface LoadedScript<T> {
 
 /** Run a CommonJS file as `require` would, with its code cache when there is one that fits. */
 export function loadWithCodeCache<T>(file: string, opts: { useCache?: boolean } = {}): LoadedScript<T> {
-  const source = readFileSync(file, 'utf8');
+  const source = readTextBounded(file, MAX_BUNDLE_BYTES);
   let cachedData: Buffer | undefined;
   if (opts.useCache !== false) {
     try {
-      cachedData = readFileSync(file + CODE_CACHE_SUFFIX);
+      cachedData = readFileBounded(file + CODE_CACHE_SUFFIX, MAX_BUNDLE_BYTES);
     } catch {
       cachedData = undefined;
     }

@@ -12,10 +12,12 @@ import type { Sources } from '../diagnostics/sources.js';
 import { escapePointer, loadYaml, spanAt, type LoadedDocument } from '../load/yaml.js';
 import { validateDocument } from '../validate/ajv.js';
 import type { Limits } from '../limits.js';
+import { describeReadError } from '../io/read.js';
 import { AstBuilder, type AstBuild } from '../validate/to-ast.js';
 
 export interface Host {
-  readFile(path: string): string;
+  /** The file's text; a host that reads files bounds the read by `limit` bytes (maxFileBytes). */
+  readFile(path: string, limit?: number): string;
   /** Whether a path exists (used to find the project root); hosts without it treat every path as inside. */
   exists?(path: string): boolean;
   /** The path with symbolic links resolved (used to keep `use:` inside the project); hosts without it have no links. */
@@ -119,9 +121,9 @@ export function resolveSpec(root: AstBuild, ctx: FrontEndContext): SpecAst {
       }
       let text: string;
       try {
-        text = ctx.host.readFile(path);
+        text = ctx.host.readFile(path, ctx.limits.maxFileBytes);
       } catch (e) {
-        const why = (e as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (e as NodeJS.ErrnoException).code ?? (e as Error).message;
+        const why = describeReadError(e);
         ctx.diagnostics.push(diag('fileRead', `cannot read '${use.path}': ${why} (${relativePath(dirname(root.ast.file), path)} from this spec's folder)`, at, {
           hint: 'paths in use: are relative to the file that names them',
         }));

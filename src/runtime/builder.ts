@@ -8,7 +8,7 @@
  */
 import type * as TF from '@tensorflow/tfjs';
 import { builtinRegistry, type AttrDef, type OpRegistry } from '../ops/index.js';
-import { layerName, tfjsLayerSpec, type TfjsValue } from '../backends/tfjs/config.js';
+import { idOfLayerName, layerName, tfjsLayerSpec, type TfjsValue } from '../backends/tfjs/config.js';
 import { materialize } from '../backends/tfjs/interpreter.js';
 import { show, typeName } from '../expr/evaluate.js';
 import { limitsWith, type Limits } from '../limits.js';
@@ -143,7 +143,7 @@ export class Scope {
     const layer = target.sourceLayer as TF.layers.Layer;
     if (++this.graph.nodes > this.graph.limits.maxExpandedNodes) this.fail(Say.nodeLimit(this.graph.limits.maxExpandedNodes));
     // The node is named after the original layer (`conv`, `conv_1`, ...), unless the item has an id.
-    if (name === undefined) this.alloc(layer.name.split('.').pop()!);
+    if (name === undefined) this.alloc(idOfLayerName(layer.name).split('/').pop()!);
     return this.guard(() => layer.apply(input) as Tensor);
   }
 

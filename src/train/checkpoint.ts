@@ -7,7 +7,8 @@
  * reads) and, for a new best, <out>/best.json are replaced atomically. A run killed at any
  * moment leaves last.json naming a complete checkpoint.
  */
-import { existsSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, readdirSync, rmSync } from 'node:fs';
+import { MAX_DATA_BYTES, MAX_JSON_BYTES, readFileBounded, readTextBounded } from '../io/read.js';
 import { join } from 'node:path';
 import type * as TF from '@tensorflow/tfjs';
 import type { Tf } from '../backends/tfjs/backend.js';
@@ -78,9 +79,9 @@ export async function optimizerFiles(tf: Tf, optimizer: TF.Optimizer): Promise<{
 }
 
 export async function restoreOptimizer(tf: Tf, optimizer: TF.Optimizer, dir: string): Promise<void> {
-  const meta = JSON.parse(readFileSync(join(dir, 'optimizer.json'), 'utf8')) as { class: string; weights: TF.io.WeightsManifestEntry[] };
+  const meta = JSON.parse(readTextBounded(join(dir, 'optimizer.json'), MAX_JSON_BYTES)) as { class: string; weights: TF.io.WeightsManifestEntry[] };
   if (meta.class !== optimizer.getClassName()) throw new Error(`the checkpoint's optimizer is ${meta.class}, this run's is ${optimizer.getClassName()}`);
-  const named = tf.io.decodeWeights(arrayBufferOf(readFileSync(join(dir, 'optimizer.bin'))), meta.weights);
+  const named = tf.io.decodeWeights(arrayBufferOf(readFileBounded(join(dir, 'optimizer.bin'), MAX_DATA_BYTES)), meta.weights);
   const list = meta.weights.map((w) => ({ name: w.name, tensor: named[w.name]! }));
   try {
     await optimizer.setWeights(list);
@@ -130,7 +131,7 @@ export function saveCheckpoint(out: string, parts: CheckpointParts, opts: { best
 export function readPointer(out: string, which: 'last' | 'best'): Pointer | undefined {
   const p = join(out, `${which}.json`);
   if (!existsSync(p)) return undefined;
-  return JSON.parse(readFileSync(p, 'utf8')) as Pointer;
+  return JSON.parse(readTextBounded(p, MAX_JSON_BYTES)) as Pointer;
 }
 
 export interface LoadedCheckpoint {
@@ -142,7 +143,7 @@ export interface LoadedCheckpoint {
 
 export function readCheckpoint(dir: string): LoadedCheckpoint {
   const model = readModelDir(dir);
-  const state = JSON.parse(readFileSync(join(dir, 'state.json'), 'utf8'), decodeNumbers) as TrainState;
+  const state = JSON.parse(readTextBounded(join(dir, 'state.json'), MAX_JSON_BYTES), decodeNumbers) as TrainState;
   const out: LoadedCheckpoint = { dir, state, model };
   const meanPath = join(dir, 'pixel_mean.bin');
   if (existsSync(meanPath)) out.pixelMean = readPixelMean(meanPath);
@@ -150,6 +151,6 @@ export function readCheckpoint(dir: string): LoadedCheckpoint {
 }
 
 export function readPixelMean(path: string): Float32Array {
-  const b = readFileSync(path);
+  const b = readFileBounded(path, MAX_DATA_BYTES);
   return new Float32Array(b.buffer.slice(b.byteOffset, b.byteOffset + b.byteLength));
 }

@@ -4,7 +4,8 @@
  * beside them what training adds. A folder is written under a temporary name and renamed into
  * place, so a reader (or a run killed mid-write) never sees half of one.
  */
-import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { describeReadError, MAX_DATA_BYTES, MAX_JSON_BYTES, readFileBounded, ReadError, readTextBounded } from '../io/read.js';
 import { basename, dirname, join } from 'node:path';
 import type * as TF from '@tensorflow/tfjs';
 import type { Tf } from '../backends/tfjs/backend.js';
@@ -101,18 +102,18 @@ export function readModelDir(dir: string): ModelFiles & { meta: ModelMeta | unde
   if (!existsSync(path)) throw new ModelDirError(`${dir} holds no model.json (give a model folder, a checkpoint folder or a training --out folder)`);
   let json: Record<string, unknown>;
   try {
-    json = JSON.parse(readFileSync(path, 'utf8')) as Record<string, unknown>;
+    json = JSON.parse(readTextBounded(path, MAX_JSON_BYTES)) as Record<string, unknown>;
   } catch (e) {
-    throw new ModelDirError(`${path} is not valid JSON (${(e as Error).message})`);
+    throw new ModelDirError(e instanceof ReadError ? `cannot read ${path}: ${e.why}` : `${path} is not valid JSON (${(e as Error).message})`);
   }
   const manifest = (json.weightsManifest as { paths: string[]; weights: TF.io.WeightsManifestEntry[] }[] | undefined) ?? [];
   const parts: Uint8Array[] = [];
   for (const group of manifest) {
     for (const p of group.paths) {
       try {
-        parts.push(readFileSync(join(dir, p)));
-      } catch {
-        throw new ModelDirError(`${join(dir, p)}, named by ${path}, cannot be read`);
+        parts.push(readFileBounded(join(dir, p), MAX_DATA_BYTES));
+      } catch (e) {
+        throw new ModelDirError(`${join(dir, p)}, named by ${path}, cannot be read: ${describeReadError(e)}`);
       }
     }
   }

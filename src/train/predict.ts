@@ -4,7 +4,7 @@
  * size differs (bilinear), grey or RGB as the model wants, scaled to [0, 1], optionally
  * inverted, minus the training set's pixel mean when the model was trained with it.
  */
-import { readFileSync } from 'node:fs';
+import { describeReadError, MAX_IMAGE_FILE_BYTES, readFileBounded } from '../io/read.js';
 import { createRequire } from 'node:module';
 import type { Tf } from '../backends/tfjs/backend.js';
 import { DataError, parseIdx } from './data/idx.js';
@@ -21,14 +21,33 @@ export interface InputImage {
 
 const PNG_SIGNATURE = [0x89, 0x50, 0x4e, 0x47];
 
+/**
+ * Pixels of one image `predict` decodes (4096 x 4096): checked in the PNG header (IHDR) or the IDX
+ * header before anything is decoded, so a small file that declares 30000 x 30000 pixels (3.6 GB
+ * of RGBA) is refused at once. docs/robustness.md lists it.
+ */
+export const MAX_IMAGE_PIXELS = 4096 * 4096;
+
+function checkPixels(path: string, width: number, height: number): void {
+  if (width * height > MAX_IMAGE_PIXELS) {
+    throw new DataError(`${path}: the image declares ${width} x ${height} pixels; the limit is ${MAX_IMAGE_PIXELS.toLocaleString('en-US')} pixels (4096 x 4096): scale it down first`);
+  }
+}
+
+/** Width and height from a PNG's IHDR chunk (which must come first), before decoding. */
+function pngSize(buf: Buffer, path: string): { width: number; height: number } {
+  if (buf.length < 24 || buf.toString('latin1', 12, 16) !== 'IHDR') throw new DataError(`${path}: not a readable PNG (no IHDR header chunk)`);
+  return { width: buf.readUInt32BE(16), height: buf.readUInt32BE(20) };
+}
+
 /** Read one image file (PNG) or several (IDX), keeping `channels` channels (1: grey, 3: RGB). */
 export function readImages(path: string, channels: number, limit = Infinity): InputImage[] {
   let buf: Buffer;
   try {
-    buf = readFileSync(path);
+    buf = readFileBounded(path, MAX_IMAGE_FILE_BYTES);
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
-    throw new DataError(code === 'ENOENT' ? `${path}: file not found` : `${path}: cannot read (${code ?? (e as Error).message})`);
+    throw new DataError(code === 'ENOENT' ? `${path}: file not found` : `${path}: cannot read (${describeReadError(e)})`);
   }
   if (PNG_SIGNATURE.every((b, i) => buf[i] === b)) return [decodePng(buf, path, channels)];
   if (buf.length >= 4 && buf[0] === 0 && buf[1] === 0) return idxImages(buf, path, channels, limit);
@@ -40,6 +59,8 @@ const load = createRequire(import.meta.url);
 
 function decodePng(buf: Buffer, path: string, channels: number): InputImage {
   const { PNG } = load('pngjs') as typeof import('pngjs');
+  const { width: w, height: h } = pngSize(buf, path);
+  checkPixels(path, w, h);
   let png: import('pngjs').PNG;
   try {
     png = PNG.sync.read(buf);
@@ -70,6 +91,7 @@ function idxImages(buf: Buffer, path: string, channels: number, limit: number): 
   if (shape.length === 3) shape = [...shape, 1];
   if (shape.length !== 4 || (shape[3] !== 1 && shape[3] !== 3)) throw new DataError(`${path}: expected IDX images [N, height, width] or [N, height, width, 1 or 3], found [${a.shape.join(', ')}]`);
   const [n, h, w, c] = shape as [number, number, number, number];
+  checkPixels(path, w, h);
   const size = h * w * c;
   const out: InputImage[] = [];
   for (let k = 0; k < Math.min(n, limit); k++) {

@@ -17,15 +17,17 @@
  * N > 1 each step runs data-parallel over worker threads (src/train/parallel/), with the model
  * and optimizer of record here in the main thread.
  */
-import { appendFileSync, existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
+import { appendFileSync, existsSync, mkdirSync, rmSync } from 'node:fs';
+import { MAX_DATA_BYTES, readTextBounded } from '../io/read.js';
 import { join, relative, resolve } from 'node:path';
 import type * as TF from '@tensorflow/tfjs';
 import { compileFile } from '../compile.js';
 import { renderDiagnostics } from '../diagnostics/render.js';
 import { builtinRegistry, type OpRegistry } from '../ops/index.js';
 import { buildFromGraph } from '../backends/tfjs/interpreter.js';
+import { idOfLayerName } from '../backends/tfjs/config.js';
 import { describeBackend, loadTf, type BackendName, type Tf } from '../backends/tfjs/backend.js';
-import { checkOverwrite, GENERATOR, writeFileAtomic } from '../io/atomic.js';
+import { checkOverwrite, GENERATOR, RefusedOverwrite, writeFileAtomic } from '../io/atomic.js';
 import { ConfigError, resolveTrainingConfig, type TrainingConfig, type TrainingOverrides } from './config.js';
 import { loadDataset } from './data/index.js';
 import { prepare, type PreparedData } from './preprocess.js';
@@ -126,7 +128,7 @@ function reconcileLog(path: string, history: readonly EpochRecord[]): void {
   const logged = new Set<number>();
   const last = history.length ? history[history.length - 1]!.epoch : 0;
   if (existsSync(path)) {
-    for (const line of readFileSync(path, 'utf8').split('\n')) {
+    for (const line of readTextBounded(path, MAX_DATA_BYTES).split('\n')) {
       if (!line.trim()) continue;
       let ev: { event?: string; epoch?: number };
       try {
@@ -165,7 +167,8 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
   } else if (existsSync(join(out, 'last.json'))) {
     if (!opts.force) {
       const ptr = readPointer(out, 'last');
-      throw new TrainError(`${out} already holds a training run (last checkpoint ${ptr?.checkpoint ?? '?'}, epoch ${ptr?.epoch ?? '?'}); pass --resume to continue it, --force to start over, or choose another --out`);
+      // A refused overwrite: exit 2 (usage), as for every command.
+      throw new RefusedOverwrite(`${out} already holds a training run (last checkpoint ${ptr?.checkpoint ?? '?'}, epoch ${ptr?.epoch ?? '?'}); pass --resume to continue it, --force to start over, or choose another --out`);
     }
   }
 
@@ -179,6 +182,7 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
       }
     });
   } catch (e) {
+    if (e instanceof RefusedOverwrite) throw e;
     throw new TrainError((e as Error).message);
   }
 
@@ -233,13 +237,15 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
   let engine: DataParallelEngine | undefined;
   try {
     const feed = config.dataset.feed;
+    // The spec's input ids (a tfjs name may carry a prefix: idOfLayerName).
+    const inputIds = model.inputNames.map(idOfLayerName);
     for (const k of Object.keys(feed)) {
-      if (!model.inputNames.includes(k)) throw new TrainError(`training.dataset.feed names '${k}', which is not an input of ${graph.name} (inputs: ${model.inputNames.join(', ')})`);
+      if (!inputIds.includes(k)) throw new TrainError(`training.dataset.feed names '${k}', which is not an input of ${graph.name} (inputs: ${inputIds.join(', ')})`);
     }
     model.inputs.forEach((t, i) => {
       const shape = t.shape.slice(1);
       if (JSON.stringify(shape) !== JSON.stringify(data.imageShape)) {
-        throw new TrainError(`input '${model.inputNames[i]}' of ${graph.name} takes [${shape.join(', ')}], but ${data.name} images are [${data.imageShape.join(', ')}]; set the input shape to match (e.g. --set input_shape=[${data.imageShape.join(',')}] where the spec has that parameter)`);
+        throw new TrainError(`input '${idOfLayerName(model.inputNames[i]!)}' of ${graph.name} takes [${shape.join(', ')}], but ${data.name} images are [${data.imageShape.join(', ')}]; set the input shape to match (e.g. --set input_shape=[${data.imageShape.join(',')}] where the spec has that parameter)`);
       }
     });
     if (model.outputs.length !== 1 || JSON.stringify(model.outputs[0]!.shape.slice(1)) !== JSON.stringify([classes])) {
@@ -271,7 +277,7 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
       parameters: { ...graph.params },
       dataset: data.name,
       classes: data.classes,
-      inputs: model.inputNames.map((name) => ({ name, reads: config.dataset.feed[name] ?? 'image' })),
+      inputs: model.inputNames.map(idOfLayerName).map((name) => ({ name, reads: (Object.hasOwn(config.dataset.feed, name) ? config.dataset.feed[name] : undefined) ?? 'image' })),
       imageShape: data.imageShape,
       ...(data.pixelMean ? { pixelMean: 'pixel_mean.bin' } : {}),
       epoch,

@@ -18,6 +18,22 @@ export interface TfjsLayerSpec {
 
 export class UnsupportedByTfjs extends Error {}
 
+/**
+ * Parameters of a model that `build`, `train` and the builders make with TensorFlow.js: 1e9, 4 GB
+ * of float32 weights, what one weights.bin (a Node.js buffer, at most 4 GiB) can hold. `check`
+ * counts any size; a larger model is refused before a weight is allocated, with this message.
+ */
+export const MAX_BUILD_PARAMS = 1_000_000_000;
+
+export class ModelTooLarge extends Error {}
+
+/** Refuse a model over MAX_BUILD_PARAMS before TensorFlow.js tries to allocate it. */
+export function checkBuildSize(name: string, params: number): void {
+  if (params > MAX_BUILD_PARAMS) {
+    throw new ModelTooLarge(`${name} has ${params.toLocaleString('en-US')} parameters (${(params * 4 / 1e9).toLocaleString('en-US', { maximumFractionDigits: 1 })} GB of float32 weights); TensorFlow.js models built here hold at most ${MAX_BUILD_PARAMS.toLocaleString('en-US')} (4 GB): make the model smaller (modelspec summary shows where the parameters are)`);
+  }
+}
+
 const INITIALIZERS: Record<string, string> = {
   glorot_uniform: 'glorotUniform', glorot_normal: 'glorotNormal', he_normal: 'heNormal', he_uniform: 'heUniform',
   lecun_normal: 'leCunNormal', lecun_uniform: 'leCunUniform', zeros: 'zeros', ones: 'ones',
@@ -29,9 +45,22 @@ const ACTIVATIONS: Record<string, string> = { hard_sigmoid: 'hardSigmoid' };
 
 export const camel = (s: string) => s.replace(/_([a-z0-9])/g, (_, c: string) => c.toUpperCase());
 
-/** Layer names: the IR id with '/' (not allowed in Keras layer names) replaced by '.'. */
+/**
+ * Layer names: the IR id with '/' (not allowed in Keras layer names) replaced by '.'.
+ * TensorFlow.js also wants a name to start with a letter or a digit, and the language lets an
+ * id start with '_' (`_skip`, `__proto__`): such a name gets the prefix `id-`. An id never holds
+ * '-', so the prefixed names cannot meet another id's name, and `idOfLayerName` undoes it.
+ */
 export function layerName(id: string): string {
-  return id.replace(/\//g, '.');
+  const name = id.replace(/\//g, '.');
+  return /^[A-Za-z0-9]/.test(name) ? name : `${LAYER_NAME_PREFIX}${name}`;
+}
+
+const LAYER_NAME_PREFIX = 'id-';
+
+/** The id a layer name was made from (`layerName`'s inverse): what the user wrote, for messages. */
+export function idOfLayerName(name: string): string {
+  return (name.startsWith(LAYER_NAME_PREFIX) ? name.slice(LAYER_NAME_PREFIX.length) : name).replace(/\./g, '/');
 }
 
 function convert(key: string, value: unknown): TfjsValue | undefined {

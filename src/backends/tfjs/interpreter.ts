@@ -6,7 +6,7 @@
 import type * as TF from '@tensorflow/tfjs';
 import type { TypedGraph } from '../../types/ir.js';
 import type { OpRegistry } from '../../ops/index.js';
-import { layerName, tfjsLayerSpec, type TfjsValue } from './config.js';
+import { checkBuildSize, layerName, tfjsLayerSpec, type TfjsValue } from './config.js';
 import type { Tf } from './backend.js';
 
 /** Turn config markers into tfjs objects (regularizers). */
@@ -23,6 +23,7 @@ export function materialize(tf: Tf, v: TfjsValue): unknown {
 }
 
 export function buildFromGraph(tf: Tf, graph: TypedGraph, registry: OpRegistry): TF.LayersModel {
+  checkBuildSize(graph.name, graph.totals.total);
   const tensors = new Map<string, TF.SymbolicTensor>();
   const layers = new Map<string, TF.layers.Layer>();
   const inputs: TF.SymbolicTensor[] = [];

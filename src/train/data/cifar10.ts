@@ -4,7 +4,8 @@
  * image row by row, then green, then blue). Read from a local folder (--data-dir, or the cache);
  * downloaded into the cache only when asked (--download) and the network allows.
  */
-import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync } from 'node:fs';
+import { describeReadError, MAX_DATA_BYTES, readFileBounded } from '../../io/read.js';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
@@ -70,11 +71,11 @@ function readBatch(dir: string, file: string, maxRecords?: number): Split {
   const path = join(dir, file);
   let buf: Buffer;
   try {
-    buf = readFileSync(path);
+    buf = readFileBounded(path, MAX_DATA_BYTES);
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
     if (code === 'ENOENT') throw missing(dir, file);
-    throw new DataError(`CIFAR-10: cannot read ${path} (${code ?? (e as Error).message})`);
+    throw new DataError(`CIFAR-10: cannot read ${path} (${describeReadError(e)})`);
   }
   return parseCifarBatch(buf, `CIFAR-10 ${path}`, maxRecords);
 }

@@ -3,7 +3,7 @@
  * dimensions, then each dimension as a big-endian uint32, then the data in C order
  * (multi-byte values big-endian).
  */
-import { readFileSync } from 'node:fs';
+import { describeReadError, MAX_DATA_BYTES, readFileBounded } from '../../io/read.js';
 
 export class DataError extends Error {}
 
@@ -70,10 +70,10 @@ export function parseIdx(buf: Uint8Array, what = 'IDX data'): IdxArray {
 export function readIdx(path: string, what = path): IdxArray {
   let buf: Buffer;
   try {
-    buf = readFileSync(path);
+    buf = readFileBounded(path, MAX_DATA_BYTES);
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
-    throw new DataError(code === 'ENOENT' ? `${what}: file not found (${path})` : `${what}: cannot read ${path} (${code ?? (e as Error).message})`);
+    throw new DataError(code === 'ENOENT' ? `${what}: file not found (${path})` : `${what}: cannot read ${path} (${describeReadError(e)})`);
   }
   return parseIdx(buf, what);
 }
