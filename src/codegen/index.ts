@@ -65,7 +65,7 @@ export function generateSource(file: string, text: string, opts: GenerateOptions
 
 export function generateFile(path: string, opts: GenerateOptions = {}): GenerateResult {
   const file = resolvePath(path);
-  const limit = limitsWith((opts as CompileOptions).limits).maxFileBytes;
+  const limit = limitsWith(opts.limits).maxFileBytes;
   const text = opts.host ? opts.host.readFile(file, limit) : readTextBounded(file, limit);
   return generateSource(file, text, { displayPath: path, ...opts });
 }
