@@ -4,6 +4,7 @@
  * model directory, unreadable data) answered with exit code 1.
  */
 import type { BackendName } from '../backends/tfjs/backend.js';
+import { fileProblem } from '../io/fs-problems.js';
 import { EXIT } from './output.js';
 import { UsageError } from './plugins.js';
 
@@ -31,8 +32,9 @@ export async function reportingInputErrors(command: string, run: () => Promise<n
   try {
     return await run();
   } catch (e) {
-    if (e instanceof DataError || e instanceof ModelDirError) {
-      process.stderr.write(`modelspec ${command}: ${e.message}\n`);
+    const problem = e instanceof DataError || e instanceof ModelDirError ? e : fileProblem(e, 'read');
+    if (problem) {
+      process.stderr.write(`modelspec ${command}: ${problem.message}\n`);
       return EXIT.problems;
     }
     throw e;

@@ -4,11 +4,13 @@
  * beside them what training adds. A folder is written under a temporary name and renamed into
  * place, so a reader (or a run killed mid-write) never sees half of one.
  */
+import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import type * as TF from '@tensorflow/tfjs';
 import type { Tf } from '../backends/tfjs/backend.js';
 import { GENERATOR } from '../io/atomic.js';
+import { insideFolder } from '../io/fs-problems.js';
 
 /** What modelspec records about a trained model, in model.json's userDefinedMetadata.modelspec. */
 export interface ModelMeta {
@@ -23,6 +25,8 @@ export interface ModelMeta {
   pixelMean?: string;
   epoch?: number;
   metrics?: Record<string, number>;
+  /** SHA-256 of the weights (hex), written by `build`: a reader refuses weights that are not these. */
+  weightsSha256?: string;
 }
 
 export interface ModelFiles {
@@ -106,13 +110,22 @@ export function readModelDir(dir: string): ModelFiles & { meta: ModelMeta | unde
     throw new ModelDirError(`${path} is not valid JSON (${(e as Error).message})`);
   }
   const manifest = (json.weightsManifest as { paths: string[]; weights: TF.io.WeightsManifestEntry[] }[] | undefined) ?? [];
+  if (!Array.isArray(manifest) || !manifest.every((g) => g !== null && typeof g === 'object' && Array.isArray(g.paths) && Array.isArray(g.weights))) {
+    throw new ModelDirError(`${path}: weightsManifest is not a list of { paths, weights } groups; the file is damaged or was not written by TensorFlow.js`);
+  }
   const parts: Uint8Array[] = [];
   for (const group of manifest) {
     for (const p of group.paths) {
+      let file: string;
       try {
-        parts.push(readFileSync(join(dir, p)));
-      } catch {
-        throw new ModelDirError(`${join(dir, p)}, named by ${path}, cannot be read`);
+        file = insideFolder(dir, p, path, 'a weights file');
+      } catch (e) {
+        throw new ModelDirError((e as Error).message);
+      }
+      try {
+        parts.push(readFileSync(file));
+      } catch (e) {
+        throw new ModelDirError(`${file}, named by ${path}, cannot be read (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
       }
     }
   }
@@ -120,6 +133,9 @@ export function readModelDir(dir: string): ModelFiles & { meta: ModelMeta | unde
   const expected = manifest.flatMap((g) => g.weights).reduce((a, w) => a + w.shape.reduce((x, y) => x * y, 1) * (w.dtype === 'float32' || w.dtype === 'int32' ? 4 : 1), 0);
   if (weights.length !== expected) throw new ModelDirError(`${dir}: the weights are ${weights.length} bytes, model.json describes ${expected}`);
   const meta = (json.userDefinedMetadata as { modelspec?: ModelMeta } | undefined)?.modelspec;
+  if (typeof meta?.weightsSha256 === 'string' && createHash('sha256').update(weights).digest('hex') !== meta.weightsSha256) {
+    throw new ModelDirError(`${dir}: the weights do not belong to this model.json (their digest differs from the one it records; was a build interrupted?); build the model again`);
+  }
   return { json, weights: new Uint8Array(weights.buffer, weights.byteOffset, weights.byteLength), meta };
 }
 
