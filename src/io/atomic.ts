@@ -1,6 +1,6 @@
 /** Writing files so that nothing is ever half-written, and nothing the user wrote is overwritten unasked. */
-import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
-import { dirname } from 'node:path';
+import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { basename, dirname, join } from 'node:path';
 
 /** Write to a temporary file beside the target, then rename over it (atomic on one file system). */
 export function writeFileAtomic(path: string, data: string | Uint8Array): void {
@@ -12,6 +12,34 @@ export function writeFileAtomic(path: string, data: string | Uint8Array): void {
   } catch (e) {
     rmSync(tmp, { force: true });
     throw e;
+  }
+  removeStaleTemps(dirname(path), `${basename(path)}.`);
+}
+
+const pidAlive = (pid: number) => {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
+  }
+};
+
+/**
+ * Remove what writes killed half-way (SIGKILL, a crash) left in `dir`: entries named
+ * `<prefix>tmp-<pid>-<time>` or `<prefix>old-<pid>-<time>` whose process is gone.
+ */
+export function removeStaleTemps(dir: string, prefix: string): void {
+  let names: string[];
+  try {
+    names = readdirSync(dir);
+  } catch {
+    return;
+  }
+  for (const n of names) {
+    if (!n.startsWith(prefix)) continue;
+    const m = /^(?:tmp|old)-(\d+)-\d+$/.exec(n.slice(prefix.length));
+    if (m && Number(m[1]) !== process.pid && !pidAlive(Number(m[1]))) rmSync(join(dir, n), { recursive: true, force: true });
   }
 }
 

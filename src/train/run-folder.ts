@@ -10,8 +10,12 @@ import { join } from 'node:path';
 import { lockFolder, type FolderLock } from '../io/lock.js';
 import { fileProblem } from '../io/fs-problems.js';
 
-/** What a run writes in its folder (and what --force replaces). */
-export const RUN_ENTRIES = ['checkpoints', 'model', 'last.json', 'best.json', 'metrics.jsonl', 'curves.svg'] as const;
+/**
+ * What a run writes in its folder (and what --force replaces). last.json first: it is what says
+ * a folder holds a run, so a run killed while setting the previous one aside leaves it in
+ * `.previous-run/`, and the next run puts the previous run back rather than removing it.
+ */
+export const RUN_ENTRIES = ['last.json', 'best.json', 'checkpoints', 'model', 'metrics.jsonl', 'curves.svg'] as const;
 const ASIDE = '.previous-run';
 
 export class RunFolder {
@@ -73,12 +77,18 @@ export class RunFolder {
     rmSync(join(this.out, ASIDE), { recursive: true, force: true });
   }
 
-  /** The new run failed before its first checkpoint: remove what it wrote, put the previous run back. */
+  /**
+   * The new run failed (or was killed) before its first checkpoint: put the previous run's files
+   * back over what the new run wrote. Files not set aside (a kill in the middle of setAside) are
+   * the previous run's own and stay.
+   */
   restore(): void {
     const aside = join(this.out, ASIDE);
     if (!existsSync(aside)) return;
-    for (const f of RUN_ENTRIES) rmSync(join(this.out, f), { recursive: true, force: true });
-    for (const f of readdirSync(aside)) renameSync(join(aside, f), join(this.out, f));
+    for (const f of readdirSync(aside)) {
+      rmSync(join(this.out, f), { recursive: true, force: true });
+      renameSync(join(aside, f), join(this.out, f));
+    }
     rmdirSync(aside);
     this.aside = false;
   }
