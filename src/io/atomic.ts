@@ -11,9 +11,19 @@ export function writeFileAtomic(path: string, data: string | Uint8Array): void {
     renameSync(tmp, path);
   } catch (e) {
     rmSync(tmp, { force: true });
-    throw e;
+    throw aboutTarget(e, path);
   }
   removeStaleTemps(dirname(path), `${basename(path)}.`);
+}
+
+/** A file-system error of a temporary name, told about the file the user knows (the target). */
+export function aboutTarget(e: unknown, target: string): unknown {
+  const err = e as NodeJS.ErrnoException & { dest?: string };
+  if (err instanceof Error && typeof err.code === 'string') {
+    err.path = target;
+    delete err.dest;
+  }
+  return e;
 }
 
 const pidAlive = (pid: number) => {

@@ -9,7 +9,7 @@ import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync 
 import { basename, dirname, join } from 'node:path';
 import type * as TF from '@tensorflow/tfjs';
 import type { Tf } from '../backends/tfjs/backend.js';
-import { GENERATOR, removeStaleTemps } from '../io/atomic.js';
+import { aboutTarget, GENERATOR, removeStaleTemps } from '../io/atomic.js';
 import { insideFolder } from '../io/fs-problems.js';
 
 /** What modelspec records about a trained model, in model.json's userDefinedMetadata.modelspec. */
@@ -90,7 +90,7 @@ export function writeDirAtomic(dir: string, files: Record<string, string | Uint8
     removeStaleTemps(dirname(dir), `.${basename(dir)}.`);
   } catch (e) {
     rmSync(tmp, { recursive: true, force: true });
-    throw e;
+    throw aboutTarget(e, dir);
   }
 }
 

@@ -177,8 +177,9 @@ async function trainIn(folder: RunFolder, opts: TrainOptions): Promise<TrainResu
   if (opts.resume) {
     const ptr = readPointer(out, 'last');
     if (!ptr) throw new TrainError(`--resume: ${out} holds no checkpoint (no last.json); start a run there without --resume`);
-    const dir = checkpointDir(out, ptr);
+    let dir = join(out, String(ptr.checkpoint));
     try {
+      dir = checkpointDir(out, ptr);
       resumed = readCheckpoint(dir);
     } catch (e) {
       if (e instanceof FileProblem) throw new TrainError(`--resume: ${e.message}`);
