@@ -93,6 +93,8 @@ describe('train --force over a finished run', () => {
     const killed = await cli(['train', TINY, '--force', '--limit', '2048', '--batch-size', '8', '--workers', '1', '--no-progress', '--out', out], { pattern: /^workers: /m, signal: 'SIGKILL' });
     expect(killed.signal).toBe('SIGKILL');
     expect(existsSync(join(out, '.previous-run', 'last.json'))).toBe(true);
+    const ev = await cli(['evaluate', out, '--limit', '16', '--workers', '1']);
+    expect([ev.code, ev.stderr]).toEqual([1, expect.stringMatching(/a train --force run was killed before its first checkpoint; the previous run is in .*: run train --resume --out .* to put it back/)]);
     const resumed = await cli(['train', TINY, '--resume', '--epochs', '2', '--out', out, '--no-progress', '--workers', '1']);
     expect(resumed.code, resumed.stderr).toBe(0);
     expect(resumed.stdout).toMatch(/put back the previous run that a killed --force run had set aside/);

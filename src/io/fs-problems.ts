@@ -52,6 +52,8 @@ export function fileProblem(e: unknown, doing = 'write', path?: string): FilePro
   const err = errnoOf(e);
   if (!err?.code) return undefined;
   const where = err.path ?? path ?? '(unknown path)';
+  // What the failing call did, where it says more than `doing` (a read while writing a run).
+  if (['read', 'scandir', 'stat', 'lstat', 'readlink', 'access'].includes(err.syscall ?? '')) doing = 'read';
   const destPath = (err as { dest?: unknown }).dest;
   const dest = typeof destPath === 'string' ? ` -> ${destPath}` : '';
   const [what, todo] = WHAT[err.code] ?? [err.message.replace(/^[A-Z]+: /, '').replace(/, \w+ '.*'$/, ''), 'check the path and try again'];

@@ -11,5 +11,8 @@ export function locateModelDir(dir: string): { dir: string; how: string } {
   const last = existsSync(dir) ? readPointer(dir, 'last') : undefined;
   if (last) return { dir: checkpointDir(dir, last), how: `the last checkpoint of an unfinished run (epoch ${last.epoch})` };
   if (!existsSync(dir)) throw new ModelDirError(`${dir} does not exist`);
+  if (existsSync(join(dir, '.previous-run', 'last.json'))) {
+    throw new ModelDirError(`${dir}: a train --force run was killed before its first checkpoint; the previous run is in ${join(dir, '.previous-run')}: run train --resume --out ${dir} to put it back and continue it`);
+  }
   throw new ModelDirError(`${dir} holds no model.json, model/ or last.json: give a model folder, a checkpoint folder or a train --out folder`);
 }
