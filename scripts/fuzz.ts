@@ -15,6 +15,11 @@
  * (do not write the corpus), --no-codegen (leave spec2ts out; by default every case goes through
  * it too, and each batch's modules are type-checked at the end of the batch), --from-batch N (start at
  * batch N, to replay part of an earlier run with the same --seed and --batch).
+ *
+ * Kill fuzzing of the file-writing commands (test/fuzz/kill.ts): `--kill static|train|KIND[,KIND]`
+ * runs --cases cases (static: build, import, spec2ts and graph in turn) of the built CLI killed
+ * with SIGKILL at random moments, --workers at a time, and prints the cases run every 100 cases and
+ * at the end (with --time-budget S, it stops starting cases after S seconds and says how many ran).
  */
 import { fork, type ChildProcess } from 'node:child_process';
 import { cpus, loadavg } from 'node:os';
@@ -34,6 +39,10 @@ interface Options {
   codegen: boolean;
   /** First batch to run (to replay part of an earlier run: batch b has seed --seed + b * 1000003). */
   fromBatch: number;
+  /** Kill fuzzing: the kinds of test/fuzz/kill.ts to run instead of the compiler properties. */
+  kill?: string;
+  /** Kill fuzzing: stop starting cases after this many seconds. */
+  timeBudget?: number;
 }
 
 function parseArgs(argv: string[]): Options & { worker: boolean } {
@@ -60,6 +69,8 @@ function parseArgs(argv: string[]): Options & { worker: boolean } {
       case '--codegen': o.codegen = true; break;
       case '--no-codegen': o.codegen = false; break;
       case '--worker': o.worker = true; break;
+      case '--kill': o.kill = argv[++i]; break;
+      case '--time-budget': o.timeBudget = num(); break;
       default: throw new Error(`unknown option ${a}`);
     }
   }
@@ -248,6 +259,47 @@ async function main(o: Options): Promise<number> {
   return failures.size ? 1 : 0;
 }
 
+// ---- kill fuzzing -------------------------------------------------------------
+
+async function killMain(o: Options): Promise<number> {
+  const { KILL_KINDS, STATIC_KINDS, prepareKill, runKillCases, cleanupKill } = await import('../test/fuzz/kill.js');
+  type Kind = (typeof KILL_KINDS)[number];
+  const kinds: Kind[] = o.kill === 'static' ? [...STATIC_KINDS] : (o.kill!.split(',') as Kind[]);
+  for (const k of kinds) if (!KILL_KINDS.includes(k)) throw new Error(`unknown kill kind ${k}; the kinds are static, ${KILL_KINDS.join(', ')}`);
+  const machine = `${cpus()[0]?.model ?? 'unknown CPU'} x${cpus().length}, node ${process.version}`;
+  const started = performance.now();
+  console.log(`kill fuzz: ${o.cases} cases of ${kinds.join(', ')}, seed ${o.seed}, ${o.workers} at a time${o.timeBudget ? `, time budget ${o.timeBudget} s` : ''}; ${machine}, load average ${loadavg()[0]!.toFixed(1)}`);
+  const stats = new Map<string, { n: number; killed: number; old: number; fresh: number; temp: number; failed: number }>();
+  const failures: string[] = [];
+  let total = 0;
+  const overBudget = () => o.timeBudget !== undefined && (performance.now() - started) / 1000 > o.timeBudget;
+  // Rounds of 20 cases per kind, in turn, so that a run cut short by its budget covers every kind.
+  const perKind = Math.ceil(o.cases / kinds.length);
+  const targets = new Map(kinds.map((k) => [k, prepareKill(k)]));
+  try {
+    for (let round = 0; round * 20 < perKind && !overBudget(); round++) {
+      for (const k of kinds) {
+        if (overBudget()) break;
+        const n = Math.min(20, perKind - round * 20);
+        await runKillCases(targets.get(k)!, n, (o.seed + round * 1_000_003 + KILL_KINDS.indexOf(k)) >>> 0, o.workers, (r) => {
+          const s = stats.get(k) ?? { n: 0, killed: 0, old: 0, fresh: 0, temp: 0, failed: 0 };
+          s.n++; if (!r.finished) s.killed++; s.old += r.old; s.fresh += r.fresh; s.temp += r.temp;
+          if (r.failures.length) { s.failed++; failures.push(r.failures.join('\n    ')); console.log(`  FAILURE ${r.failures.join('\n    ')}`); }
+          stats.set(k, s);
+          if (++total % 100 === 0) console.log(`  ${total} cases, ${failures.length} failed, ${((performance.now() - started) / 1000).toFixed(0)} s`);
+        });
+      }
+    }
+  } finally {
+    for (const t of targets.values()) cleanupKill(t);
+  }
+  const secs = (performance.now() - started) / 1000;
+  console.log(`\nkill fuzz: ${total} cases in ${secs.toFixed(0)} s (seed ${o.seed}; ${machine}; load average at the end ${loadavg().map((l) => l.toFixed(1)).join(' ')})${total < o.cases ? `; stopped by the time budget after ${total} of ${o.cases}` : ''}`);
+  for (const [k, s] of stats) console.log(`  ${k.padEnd(8)} ${String(s.n).padStart(6)} cases, ${String(s.killed).padStart(6)} killed before the end; files found: ${s.old} old, ${s.fresh} new, ${s.temp} temporary; ${s.failed} failed`);
+  return failures.length ? 1 : 0;
+}
+
 const opts = parseArgs(process.argv.slice(2));
 if (opts.worker) await worker(opts);
+else if (opts.kill) process.exitCode = await killMain(opts);
 else process.exitCode = await main(opts);

@@ -1,4 +1,6 @@
 /** `modelspec build <spec> --out <dir>`: the TensorFlow.js model (or its Keras JSON), written atomically. */
+import { existsSync, rmSync } from 'node:fs';
+import { createHash } from 'node:crypto';
 import { MAX_JSON_BYTES, readTextBounded } from '../io/read.js';
 import { join, relative } from 'node:path';
 import { compileFile, type CompileOptions } from '../compile.js';
@@ -8,6 +10,7 @@ import { formatShape } from '../types/shape.js';
 import type { TypedGraph } from '../types/ir.js';
 import type { OpRegistry } from '../ops/index.js';
 import { checkOverwrite, GENERATOR, writeFileAtomic } from '../io/atomic.js';
+import { fileProblem } from '../io/fs-problems.js';
 import { EXIT, type CommandOutput } from './output.js';
 import { UsageError } from './plugins.js';
 
@@ -47,7 +50,28 @@ export function buildReport(graph: TypedGraph, spec: string): string[] {
   ];
 }
 
+const ourModelJsonAt = (path: string) => {
+  try {
+    return isOurModelJson(readTextBounded(path, MAX_JSON_BYTES));
+  } catch {
+    return false;
+  }
+};
+
+const sha256 = (data: Uint8Array) => createHash('sha256').update(data).digest('hex');
+
 export async function runBuild(spec: string, opts: BuildCommandOptions): Promise<CommandOutput> {
+  try {
+    return await buildTo(spec, opts);
+  } catch (e) {
+    // Permission denied on --out, a full disk, a folder where model.json belongs: the user's to fix.
+    const problem = fileProblem(e, 'write');
+    if (problem) return { stdout: '', stderr: `modelspec build: ${problem.message}\n`, code: EXIT.problems };
+    throw e;
+  }
+}
+
+async function buildTo(spec: string, opts: BuildCommandOptions): Promise<CommandOutput> {
   const result = compileFile(spec, { ...opts.compile, set: opts.set, registry: opts.registry });
   const rendered = result.diagnostics.length ? renderDiagnostics(result.diagnostics, result.sources, { cwd: process.cwd() }) + '\n' : '';
   if (!result.ok || !result.graph) return { stdout: '', stderr: rendered, code: EXIT.problems };
@@ -55,13 +79,14 @@ export async function runBuild(spec: string, opts: BuildCommandOptions): Promise
 
   const modelPath = join(opts.out, 'model.json');
   const weightsPath = join(opts.out, 'weights.bin');
+  // A weights.bin that an earlier build (ours) wrote beside the model.json this build replaces.
+  let staleWeights = false;
   try {
     checkOverwrite(modelPath, opts.force, isOurModelJson);
+    staleWeights = existsSync(weightsPath) && (opts.force || ourModelJsonAt(modelPath));
     // weights.bin is ours when the model.json beside it is.
     if (opts.format === 'tfjs') {
-      checkOverwrite(weightsPath, opts.force, () => {
-        try { return isOurModelJson(readTextBounded(modelPath, MAX_JSON_BYTES)); } catch { return false; }
-      });
+      checkOverwrite(weightsPath, opts.force, () => ourModelJsonAt(modelPath));
     }
   } catch (e) {
     throw new UsageError((e as Error).message);
@@ -82,6 +107,10 @@ export async function runBuild(spec: string, opts: BuildCommandOptions): Promise
   const written: string[] = [];
   if (opts.format === 'keras-json') {
     const topology = model.toJSON(null, false) as object;
+    // No weights go with the topology: an earlier build's weights.bin must not stay beside it as if
+    // it were this model's. Removed first, so that a run killed in between leaves a model.json
+    // whose weights are missing (an error when loaded), never one with another model's weights.
+    if (staleWeights) rmSync(weightsPath, { force: true });
     writeFileAtomic(modelPath, JSON.stringify({ ...topology, modelspec: meta }, null, 2) + '\n');
     written.push(`${modelPath} (Keras topology JSON, for tf.keras.models.model_from_json)`);
   } else if (opts.format === 'keras3-json') {
@@ -96,6 +125,8 @@ export async function runBuild(spec: string, opts: BuildCommandOptions): Promise
   } else {
     await model.save(tf.io.withSaveHandler(async (artifacts) => {
       const weights = artifacts.weightData instanceof ArrayBuffer ? new Uint8Array(artifacts.weightData) : new Uint8Array(0);
+      // model.json records the digest of its weights: a build killed between the two renames leaves
+      // a pair that readers (evaluate, predict) refuse instead of mixing two models.
       writeFileAtomic(weightsPath, weights);
       const modelJson = {
         format: 'layers-model',
@@ -103,7 +134,7 @@ export async function runBuild(spec: string, opts: BuildCommandOptions): Promise
         convertedBy: null,
         modelTopology: artifacts.modelTopology,
         weightsManifest: [{ paths: ['weights.bin'], weights: artifacts.weightSpecs }],
-        userDefinedMetadata: { modelspec: meta },
+        userDefinedMetadata: { modelspec: { ...meta, weightsSha256: sha256(weights) } },
       };
       writeFileAtomic(modelPath, JSON.stringify(modelJson) + '\n');
       written.push(`${modelPath}`, `${weightsPath} (${weights.byteLength.toLocaleString('en-US')} bytes)`);

@@ -1,6 +1,7 @@
 /** `modelspec evaluate <dir>`: a trained model on the test split of its dataset: loss, accuracy, confusion matrix. */
 import { join, relative } from 'node:path';
 import { EXIT } from './output.js';
+import { insideFolder } from '../io/fs-problems.js';
 import { openTrainedModel, reportingInputErrors } from './trained-model.js';
 import { escapeTerminal } from '../io/terminal.js';
 
@@ -37,7 +38,7 @@ export async function runEvaluate(dir: string, o: EvaluateCommandOptions): Promi
         throw new ModelDirError(`the model takes [${shape.join(', ')}] inputs, but ${name} images are [${raw.imageShape.join(', ')}]`);
       }
       const x = scaleToUnit(raw.test.images);
-      if (meta?.pixelMean) subtractMean(x, readPixelMean(join(found.dir, meta.pixelMean)));
+      if (meta?.pixelMean) subtractMean(x, readPixelMean(insideFolder(found.dir, meta.pixelMean, join(found.dir, 'model.json'), 'the pixel mean')));
       const classes = raw.classes;
       const t0 = Date.now();
       const split = { x, labels: raw.test.labels, count: raw.test.count };

@@ -2,6 +2,7 @@
 import { join } from 'node:path';
 import type * as TF from '@tensorflow/tfjs';
 import { EXIT } from './output.js';
+import { insideFolder } from '../io/fs-problems.js';
 import { openTrainedModel, reportingInputErrors } from './trained-model.js';
 import { escapeTerminal } from '../io/terminal.js';
 
@@ -24,7 +25,7 @@ export async function runPredict(dir: string, files: string[], o: PredictCommand
     let engine: Awaited<ReturnType<typeof openInference>> | undefined;
     try {
       const shape = model.inputs[0]!.shape.slice(1) as [number, number, number];
-      const mean = meta?.pixelMean ? readPixelMean(join(found.dir, meta.pixelMean)) : undefined;
+      const mean = meta?.pixelMean ? readPixelMean(insideFolder(found.dir, meta.pixelMean, join(found.dir, 'model.json'), 'the pixel mean')) : undefined;
       const images = files.flatMap((f) => readImages(f, shape[2], o.limit));
       const size = shape[0] * shape[1] * shape[2];
       const results: { image: string; top: ReturnType<typeof topK> }[] = [];

@@ -1,6 +1,7 @@
 /** `modelspec train <spec>`: the spec's training recipe, end to end (src/train/trainer.ts). */
 import { basename, extname, join } from 'node:path';
 import type { OpRegistry } from '../ops/index.js';
+import { fileProblem } from '../io/fs-problems.js';
 import { EXIT } from './output.js';
 import { UsageError } from './plugins.js';
 import { escapeTerminal } from '../io/terminal.js';
@@ -66,8 +67,9 @@ export async function runTrain(spec: string, o: TrainCommandOptions): Promise<nu
     return result.status === 'interrupted' ? EXIT_INTERRUPTED : EXIT.ok;
   } catch (e) {
     if (e instanceof BackendUnavailable) throw new UsageError(e.message);
-    if (e instanceof TrainError || e instanceof DataError || e instanceof ModelDirError) {
-      process.stderr.write(escapeTerminal(`modelspec train: ${e.message}\n`));
+    const problem = e instanceof TrainError || e instanceof DataError || e instanceof ModelDirError ? e : fileProblem(e, 'write');
+    if (problem) {
+      process.stderr.write(escapeTerminal(`modelspec train: ${problem.message}\n`));
       return EXIT.problems;
     }
     throw e;

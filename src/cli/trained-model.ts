@@ -4,6 +4,7 @@
  * model directory, unreadable data) answered with exit code 1.
  */
 import type { BackendName } from '../backends/tfjs/backend.js';
+import { fileProblem } from '../io/fs-problems.js';
 import { EXIT } from './output.js';
 import { UsageError } from './plugins.js';
 import { escapeTerminal } from '../io/terminal.js';
@@ -32,8 +33,9 @@ export async function reportingInputErrors(command: string, run: () => Promise<n
   try {
     return await run();
   } catch (e) {
-    if (e instanceof DataError || e instanceof ModelDirError) {
-      process.stderr.write(escapeTerminal(`modelspec ${command}: ${e.message}\n`));
+    const problem = e instanceof DataError || e instanceof ModelDirError ? e : fileProblem(e, 'read');
+    if (problem) {
+      process.stderr.write(escapeTerminal(`modelspec ${command}: ${problem.message}\n`));
       return EXIT.problems;
     }
     throw e;

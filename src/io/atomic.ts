@@ -1,6 +1,6 @@
 /** Writing files so that nothing is ever half-written, and nothing the user wrote is overwritten unasked. */
-import { existsSync, mkdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
-import { dirname } from 'node:path';
+import { existsSync, mkdirSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { basename, dirname, join } from 'node:path';
 import { readTextBounded } from './read.js';
 
 /** Bytes read of an existing file to tell whether modelspec wrote it (a FIFO or device there is not read). */
@@ -15,7 +15,45 @@ export function writeFileAtomic(path: string, data: string | Uint8Array): void {
     renameSync(tmp, path);
   } catch (e) {
     rmSync(tmp, { force: true });
-    throw e;
+    throw aboutTarget(e, path);
+  }
+  removeStaleTemps(dirname(path), `${basename(path)}.`);
+}
+
+/** A file-system error of a temporary name, told about the file the user knows (the target). */
+export function aboutTarget(e: unknown, target: string): unknown {
+  const err = e as NodeJS.ErrnoException & { dest?: string };
+  if (err instanceof Error && typeof err.code === 'string') {
+    err.path = target;
+    delete err.dest;
+  }
+  return e;
+}
+
+const pidAlive = (pid: number) => {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
+  }
+};
+
+/**
+ * Remove what writes killed half-way (SIGKILL, a crash) left in `dir`: entries named
+ * `<prefix>tmp-<pid>-<time>` or `<prefix>old-<pid>-<time>` whose process is gone.
+ */
+export function removeStaleTemps(dir: string, prefix: string): void {
+  let names: string[];
+  try {
+    names = readdirSync(dir);
+  } catch {
+    return;
+  }
+  for (const n of names) {
+    if (!n.startsWith(prefix)) continue;
+    const m = /^(?:tmp|old)-(\d+)-\d+$/.exec(n.slice(prefix.length));
+    if (m && Number(m[1]) !== process.pid && !pidAlive(Number(m[1]))) rmSync(join(dir, n), { recursive: true, force: true });
   }
 }
 

@@ -9,10 +9,11 @@
  */
 import { existsSync, readdirSync, rmSync } from 'node:fs';
 import { MAX_DATA_BYTES, MAX_JSON_BYTES, readFileBounded, readTextBounded } from '../io/read.js';
-import { join } from 'node:path';
+import { join, relative } from 'node:path';
 import type * as TF from '@tensorflow/tfjs';
 import type { Tf } from '../backends/tfjs/backend.js';
 import { writeFileAtomic } from '../io/atomic.js';
+import { FileProblem, fileProblem, insideFolder } from '../io/fs-problems.js';
 import type { TrainingConfig } from './config.js';
 import type { PlateauState } from './callbacks.js';
 import { arrayBufferOf, modelDirFiles, readModelDir, writeDirAtomic, type ModelFiles } from './model-io.js';
@@ -131,7 +132,22 @@ export function saveCheckpoint(out: string, parts: CheckpointParts, opts: { best
 export function readPointer(out: string, which: 'last' | 'best'): Pointer | undefined {
   const p = join(out, `${which}.json`);
   if (!existsSync(p)) return undefined;
-  return JSON.parse(readTextBounded(p, MAX_JSON_BYTES)) as Pointer;
+  let ptr: Pointer;
+  try {
+    ptr = JSON.parse(readTextBounded(p, MAX_JSON_BYTES)) as Pointer;
+  } catch (e) {
+    throw fileProblem(e, 'read', p) ?? new FileProblem(`${p} is not valid JSON (${(e as Error).message}); the run folder is damaged: start over with --force`, p);
+  }
+  if (ptr === null || typeof ptr !== 'object') throw new FileProblem(`${p} does not name a checkpoint; the run folder is damaged: start over with --force`, p);
+  return ptr;
+}
+
+/** The checkpoint folder a pointer names: inside `out/checkpoints/`, or refused (a FileProblem). */
+export function checkpointDir(out: string, ptr: Pointer, which: 'last' | 'best' = 'last'): string {
+  const source = join(out, `${which}.json`);
+  const dir = insideFolder(out, ptr.checkpoint, source, 'a checkpoint');
+  insideFolder(join(out, 'checkpoints'), relative(join(out, 'checkpoints'), dir), source, 'a checkpoint');
+  return dir;
 }
 
 export interface LoadedCheckpoint {
@@ -145,7 +161,7 @@ export function readCheckpoint(dir: string): LoadedCheckpoint {
   const model = readModelDir(dir);
   const state = JSON.parse(readTextBounded(join(dir, 'state.json'), MAX_JSON_BYTES), decodeNumbers) as TrainState;
   const out: LoadedCheckpoint = { dir, state, model };
-  const meanPath = join(dir, 'pixel_mean.bin');
+  const meanPath = insideFolder(dir, 'pixel_mean.bin', join(dir, 'state.json'), 'the pixel mean');
   if (existsSync(meanPath)) out.pixelMean = readPixelMean(meanPath);
   return out;
 }

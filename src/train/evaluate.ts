@@ -37,8 +37,9 @@ export function evaluateSplit(
       const x = tf.tensor4d(split.x.subarray(start * size, (start + n) * size), [n, h!, w!, c!]);
       const y = tf.tensor2d(oneHot(labels, classes), [n, classes]);
       const p = model.predict(nInputs === 1 ? x : new Array(nInputs).fill(x)) as TF.Tensor2D;
-      const eps = 1e-7; // Keras' epsilon: probabilities are clipped to [eps, 1 - eps]
-      const ceSum = tf.neg(tf.sum(tf.mul(y, tf.log(tf.clipByValue(p, eps, 1 - eps)))));
+      // Keras' categorical_crossentropy: renormalised over the classes, clipped to [eps, 1 - eps].
+      const q = tf.clipByValue(tf.div(p, tf.sum(p, -1, true)), EPSILON, 1 - EPSILON);
+      const ceSum = tf.neg(tf.sum(tf.mul(y, tf.log(q))));
       return [ceSum.dataSync()[0]!, tf.argMax(p, -1).dataSync() as Int32Array] as const;
     });
     ceSum += ce;
@@ -49,6 +50,22 @@ export function evaluateSplit(
     opts.onBatch?.(start + n);
   }
   return evaluation(tf, model, split.count, ceSum, correct, confusion);
+}
+
+/** Keras' epsilon (keras.backend.epsilon()). */
+export const EPSILON = 1e-7;
+
+/**
+ * Keras' categorical_crossentropy of one row of predictions against a class (from_logits off):
+ * the row renormalised to sum 1, clipped to [epsilon, 1 - epsilon], -log of the class' entry.
+ * A row that is not a distribution (a relu or linear output) gets the loss Keras gives it, not
+ * the near-zero loss of an unnormalised value clipped at 1.
+ */
+export function crossEntropyRow(row: Float32Array, label: number): number {
+  let sum = 0;
+  for (let k = 0; k < row.length; k++) sum = Math.fround(sum + row[k]!);
+  const q = Math.fround(Math.min(Math.max(Math.fround(row[label]! / sum), EPSILON), 1 - EPSILON));
+  return -Math.log(q);
 }
 
 /** Class probabilities of n input rows (n * classes, row by row): the data-parallel engine's predict. */
@@ -70,7 +87,6 @@ export async function evaluateSplitWith(
 ): Promise<Evaluation> {
   const bs = opts.batchSize ?? 256;
   const size = split.count ? split.x.length / split.count : 0;
-  const eps = 1e-7;
   let ceSum = 0;
   let correct = 0;
   const confusion = opts.confusion ? emptyConfusion(classes) : undefined;
@@ -82,8 +98,7 @@ export async function evaluateSplitWith(
       if (!(label >= 0 && label < classes)) throw new RangeError(`label ${label} at ${start + i} is outside 0..${classes - 1}`);
       let best = 0;
       for (let k = 1; k < classes; k++) if (p[i * classes + k]! > p[i * classes + best]!) best = k;
-      const q = Math.fround(Math.min(Math.max(p[i * classes + label]!, eps), 1 - eps));
-      ceSum -= Math.log(q);
+      ceSum += crossEntropyRow(p.subarray(i * classes, (i + 1) * classes), label);
       if (best === label) correct++;
       if (confusion) confusion[label]![best]!++;
     }

@@ -4,12 +4,14 @@
  * beside them what training adds. A folder is written under a temporary name and renamed into
  * place, so a reader (or a run killed mid-write) never sees half of one.
  */
+import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { describeReadError, MAX_DATA_BYTES, MAX_JSON_BYTES, readFileBounded, ReadError, readTextBounded } from '../io/read.js';
 import { basename, dirname, join } from 'node:path';
 import type * as TF from '@tensorflow/tfjs';
 import type { Tf } from '../backends/tfjs/backend.js';
-import { GENERATOR } from '../io/atomic.js';
+import { aboutTarget, GENERATOR, removeStaleTemps } from '../io/atomic.js';
+import { insideFolder } from '../io/fs-problems.js';
 
 /** What modelspec records about a trained model, in model.json's userDefinedMetadata.modelspec. */
 export interface ModelMeta {
@@ -24,6 +26,8 @@ export interface ModelMeta {
   pixelMean?: string;
   epoch?: number;
   metrics?: Record<string, number>;
+  /** SHA-256 of the weights (hex), written by `build`: a reader refuses weights that are not these. */
+  weightsSha256?: string;
 }
 
 export interface ModelFiles {
@@ -84,9 +88,10 @@ export function writeDirAtomic(dir: string, files: Record<string, string | Uint8
     }
     renameSync(tmp, dir);
     if (old) rmSync(old, { recursive: true, force: true });
+    removeStaleTemps(dirname(dir), `.${basename(dir)}.`);
   } catch (e) {
     rmSync(tmp, { recursive: true, force: true });
-    throw e;
+    throw aboutTarget(e, dir);
   }
 }
 
@@ -107,13 +112,22 @@ export function readModelDir(dir: string): ModelFiles & { meta: ModelMeta | unde
     throw new ModelDirError(e instanceof ReadError ? `cannot read ${path}: ${e.why}` : `${path} is not valid JSON (${(e as Error).message})`);
   }
   const manifest = (json.weightsManifest as { paths: string[]; weights: TF.io.WeightsManifestEntry[] }[] | undefined) ?? [];
+  if (!Array.isArray(manifest) || !manifest.every((g) => g !== null && typeof g === 'object' && Array.isArray(g.paths) && Array.isArray(g.weights))) {
+    throw new ModelDirError(`${path}: weightsManifest is not a list of { paths, weights } groups; the file is damaged or was not written by TensorFlow.js`);
+  }
   const parts: Uint8Array[] = [];
   for (const group of manifest) {
     for (const p of group.paths) {
+      let file: string;
       try {
-        parts.push(readFileBounded(join(dir, p), MAX_DATA_BYTES));
+        file = insideFolder(dir, p, path, 'a weights file');
       } catch (e) {
-        throw new ModelDirError(`${join(dir, p)}, named by ${path}, cannot be read: ${describeReadError(e)}`);
+        throw new ModelDirError((e as Error).message);
+      }
+      try {
+        parts.push(readFileBounded(file, MAX_DATA_BYTES));
+      } catch (e) {
+        throw new ModelDirError(`${file}, named by ${path}, cannot be read: ${describeReadError(e)}`);
       }
     }
   }
@@ -121,6 +135,9 @@ export function readModelDir(dir: string): ModelFiles & { meta: ModelMeta | unde
   const expected = manifest.flatMap((g) => g.weights).reduce((a, w) => a + w.shape.reduce((x, y) => x * y, 1) * (w.dtype === 'float32' || w.dtype === 'int32' ? 4 : 1), 0);
   if (weights.length !== expected) throw new ModelDirError(`${dir}: the weights are ${weights.length} bytes, model.json describes ${expected}`);
   const meta = (json.userDefinedMetadata as { modelspec?: ModelMeta } | undefined)?.modelspec;
+  if (typeof meta?.weightsSha256 === 'string' && createHash('sha256').update(weights).digest('hex') !== meta.weightsSha256) {
+    throw new ModelDirError(`${dir}: the weights do not belong to this model.json (their digest differs from the one it records; was a build interrupted?); build the model again`);
+  }
   return { json, weights: new Uint8Array(weights.buffer, weights.byteOffset, weights.byteLength), meta };
 }
 

@@ -40,8 +40,10 @@ import { DataParallelEngine } from './parallel/engine.js';
 import { defaultWorkers } from './parallel/index.js';
 import type { ModelSource } from './parallel/protocol.js';
 import type { PreparedSplit } from './preprocess.js';
+import { FileProblem, fileProblem } from '../io/fs-problems.js';
+import { RunFolder } from './run-folder.js';
 import {
-  optimizerFiles, readCheckpoint, readPointer, restoreOptimizer, saveCheckpoint,
+  checkpointDir, optimizerFiles, readCheckpoint, readPointer, restoreOptimizer, saveCheckpoint,
   type EpochRecord, type LoadedCheckpoint, type TrainState,
 } from './checkpoint.js';
 import { loadWeightsInto, modelDirFiles, modelFiles, writeDirAtomic, type ModelMeta } from './model-io.js';
@@ -117,10 +119,6 @@ function describeRecipe(c: TrainingConfig, steps: number): string {
     + `${extras.length ? `; ${extras.join('; ')}` : ''}; checkpoints: ${c.checkpoint.save_best_only ? 'best only' : 'every epoch'} on ${c.checkpoint.monitor}`;
 }
 
-/** Remove what a previous run wrote in the output folder (--force). */
-function cleanOut(out: string): void {
-  for (const f of ['checkpoints', 'model', 'last.json', 'best.json', 'metrics.jsonl', 'curves.svg']) rmSync(join(out, f), { recursive: true, force: true });
-}
 
 /** The metrics log after a resume: the epochs up to the checkpoint, whatever the killed run had written after it. */
 function reconcileLog(path: string, history: readonly EpochRecord[]): void {
@@ -145,9 +143,29 @@ function reconcileLog(path: string, history: readonly EpochRecord[]): void {
   writeFileAtomic(path, keep.map((l) => `${l}\n`).join(''));
 }
 
+/**
+ * Train, with the --out folder locked for the run; a file-system error (permission denied, a
+ * full disk, a file where a folder belongs) is a FileProblem that names the path.
+ */
 export async function train(opts: TrainOptions): Promise<TrainResult> {
-  const log = opts.log ?? (() => {});
   const out = resolve(opts.out);
+  const folder = RunFolder.open(out);
+  for (const n of folder.notes) (opts.log ?? (() => {}))(n);
+  let failed = true;
+  try {
+    const r = await trainIn(folder, opts);
+    failed = false;
+    return r;
+  } catch (e) {
+    throw fileProblem(e, 'write') ?? e;
+  } finally {
+    folder.close(failed);
+  }
+}
+
+async function trainIn(folder: RunFolder, opts: TrainOptions): Promise<TrainResult> {
+  const log = opts.log ?? (() => {});
+  const out = folder.out;
   const registry = opts.registry ?? builtinRegistry();
   const t0 = Date.now();
 
@@ -156,10 +174,13 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
   if (opts.resume) {
     const ptr = readPointer(out, 'last');
     if (!ptr) throw new TrainError(`--resume: ${out} holds no checkpoint (no last.json); start a run there without --resume`);
+    let dir = join(out, String(ptr.checkpoint));
     try {
-      resumed = readCheckpoint(join(out, ptr.checkpoint));
+      dir = checkpointDir(out, ptr);
+      resumed = readCheckpoint(dir);
     } catch (e) {
-      throw new TrainError(`--resume: the checkpoint ${join(out, ptr.checkpoint)} cannot be read: ${(e as Error).message}`);
+      if (e instanceof FileProblem) throw new TrainError(`--resume: ${e.message}`);
+      throw new TrainError(`--resume: the checkpoint ${dir} cannot be read: ${(e as Error).message}`);
     }
     if (opts.set?.length && JSON.stringify(opts.set) !== JSON.stringify(resumed.state.set)) {
       throw new TrainError(`--resume: the checkpoint was trained with ${resumed.state.set.length ? `--set ${resumed.state.set.join(' --set ')}` : 'no --set'}; leave --set out to resume with its values`);
@@ -201,8 +222,8 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
     if (e instanceof ConfigError) throw new TrainError(e.message);
     throw e;
   }
-  // --force: the previous run goes once this one is known to start.
-  if (!resumed && opts.force) cleanOut(out);
+  // --force: the previous run is set aside, and goes once this one has written its first checkpoint.
+  if (!resumed && opts.force) folder.setAside();
   const limit = resumed ? resumed.state.limit : opts.limit;
   const dataDir = opts.dataDir !== undefined ? resolve(opts.dataDir) : resumed?.state.dataDir;
 
@@ -341,12 +362,14 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
     const save = async (s: TrainState, best: boolean): Promise<string> => {
       const last = s.history[s.history.length - 1];
       const metrics = last ? Object.fromEntries(Object.entries(last).filter(([, v]) => typeof v === 'number')) as Record<string, number> : undefined;
-      return saveCheckpoint(out, {
+      const rel = saveCheckpoint(out, {
         model: await modelFiles(tf, model, meta(s.epoch, metrics)),
         optimizer: await optimizerFiles(tf, optimizer),
         state: s,
         ...(data.pixelMean ? { pixelMean: data.pixelMean } : {}),
       }, { best });
+      folder.commit(); // --force: the new run has its first checkpoint; the previous one can go
+      return rel;
     };
 
     const batches = new BatchAssembler({

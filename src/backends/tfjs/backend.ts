@@ -51,6 +51,8 @@ export async function loadTf(requested?: BackendName): Promise<{ tf: Tf; backend
   const tf = (loaded?.tf ?? (await importModule<Tf>('@tensorflow/tfjs')));
   const backend: BackendName = requested ?? 'wasm';
   if (backend === 'wasm') {
+    const noMemory = wasmMemoryProblem();
+    if (noMemory) throw new BackendUnavailable(noMemory);
     await importModule('@tensorflow/tfjs-backend-wasm');
     const { registerWasmTrainingKernels } = await import('./wasm-kernels.js');
     registerWasmTrainingKernels(tf);
@@ -66,6 +68,23 @@ export async function loadTf(requested?: BackendName): Promise<{ tf: Tf; backend
   }
   await tf.ready();
   return (loaded = { tf, backend });
+}
+
+/**
+ * Why WebAssembly memory cannot be had here, or undefined when it can. Under an address-space
+ * limit (`ulimit -v` of a few GB) V8 cannot reserve a wasm memory's guard regions: the wasm
+ * backend would fail to start and the slow cpu backend take over silently (hours for an epoch).
+ * Said as an error instead, with what to do.
+ */
+export function wasmMemoryProblem(): string | undefined {
+  try {
+    const wasm = (globalThis as unknown as { WebAssembly: { Memory: new (d: { initial: number }) => unknown } }).WebAssembly;
+    new wasm.Memory({ initial: 1 });
+    return undefined;
+  } catch (e) {
+    return `the wasm backend cannot reserve WebAssembly memory (${(e as Error).message}): the process' address-space limit is probably too low `
+      + `(ulimit -v; WebAssembly reserves about 10 GB of address space, not of memory); raise it (ulimit -v unlimited), or pass --backend cpu (plain JavaScript, much slower)`;
+  }
 }
 
 /**
