@@ -9,6 +9,7 @@
 import { RefusedOverwrite } from '../io/atomic.js';
 import { ModelTooLarge } from '../backends/tfjs/config.js';
 import { ReadError } from '../io/read.js';
+import { fileProblem } from '../io/fs-problems.js';
 import { escapeTerminal } from '../io/terminal.js';
 import { Msg } from '../diagnostics/messages.js';
 import { EXIT } from './output.js';
@@ -19,38 +20,14 @@ export interface Failure {
   code: number;
 }
 
-/** What to do about a file-system error, by errno code. */
-const ADVICE: Record<string, string> = {
-  EACCES: 'permission denied: check its permissions, or choose another path',
-  EPERM: 'permission denied: check its permissions, or choose another path',
-  EROFS: 'the file system is read-only: choose another path',
-  ENOSPC: 'the disk is full: free some space, or choose another path',
-  EDQUOT: 'the disk quota is exhausted: free some space, or choose another path',
-  EISDIR: 'a directory is where a file belongs: give a file, or move the directory away',
-  ENOTDIR: 'a file is where a directory belongs: choose another path',
-  ENOENT: 'no such file or directory: check the path',
-  EEXIST: 'something is already there: choose another path',
-  ENAMETOOLONG: 'the name is too long: choose a shorter path',
-  ELOOP: 'too many levels of symbolic links: check the links on the path',
-  EMFILE: 'too many open files: raise the limit (ulimit -n) and try again',
-  ENFILE: 'too many open files: raise the limit (ulimit -n) and try again',
-};
-
-const VERBS: Record<string, string> = {
-  open: 'open', read: 'read', write: 'write', mkdir: 'create the directory', rename: 'replace', unlink: 'remove',
-  rmdir: 'remove', scandir: 'list', stat: 'read', lstat: 'read', copyfile: 'copy', rm: 'remove', symlink: 'link', access: 'read',
-};
-
 /** The user-facing form of an error that is not a bug; undefined for a bug (an internal error). */
 export function describeFailure(e: unknown): Failure | undefined {
   if (e instanceof UsageError || e instanceof RefusedOverwrite) return { message: e.message, code: EXIT.usage };
   if (e instanceof ModelTooLarge) return { message: e.message, code: EXIT.problems };
   if (e instanceof ReadError) return { message: `cannot read '${e.path}': ${e.why}`, code: EXIT.problems };
-  const err = e as NodeJS.ErrnoException;
-  if (err && typeof err.code === 'string' && typeof err.syscall === 'string' && ADVICE[err.code]) {
-    const verb = VERBS[err.syscall] ?? err.syscall;
-    return { message: `cannot ${verb}${err.path ? ` '${err.path}'` : ''} (${err.code}): ${ADVICE[err.code]}`, code: EXIT.problems };
-  }
+  // Any other file-system error: the one table of errno codes in src/io/fs-problems.ts.
+  const problem = fileProblem(e, 'write');
+  if (problem) return { message: problem.message, code: EXIT.problems };
   if (e instanceof RangeError && /Array buffer allocation failed|Invalid typed array length|Invalid array length|Array buffer/i.test(e.message)) {
     return { message: `out of memory: ${e.message}; the model or data is too large for this machine`, code: EXIT.problems };
   }

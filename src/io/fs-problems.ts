@@ -8,6 +8,7 @@
  */
 import { realpathSync } from 'node:fs';
 import { isAbsolute, relative, resolve, sep } from 'node:path';
+import { ReadError } from './read.js';
 
 export class FileProblem extends Error {
   constructor(message: string, readonly path?: string) {
@@ -49,6 +50,11 @@ export function errnoOf(e: unknown): NodeJS.ErrnoException | undefined {
  */
 export function fileProblem(e: unknown, doing = 'write', path?: string): FileProblem | undefined {
   if (e instanceof FileProblem) return e;
+  // A bounded read's refusal (src/io/read.ts): a folder, a FIFO or a device where a file belongs, or a file over its limit.
+  if (e instanceof ReadError) {
+    const known = WHAT[e.code];
+    return new FileProblem(`cannot read ${e.path}: ${known ? `${known[0]} (${e.code}); ${known[1]}` : e.why}`, e.path);
+  }
   const err = errnoOf(e);
   if (!err?.code) return undefined;
   const where = err.path ?? path ?? '(unknown path)';
