@@ -153,6 +153,10 @@ def write_tfjs(mod, state, template_dir, out_dir):
     model_json["weightsManifest"] = [{"paths": ["weights.bin"], "weights": [w for g in groups for w in g["weights"]]}]
     tmp = out_dir.rstrip("/") + f".tmp-{os.getpid()}"
     os.makedirs(tmp, exist_ok=True)
+    import shutil
+    for name in os.listdir(template_dir):  # what else the folder holds (pixel_mean.bin, ...)
+        if name not in ("model.json", "weights.bin") and os.path.isfile(os.path.join(template_dir, name)):
+            shutil.copy(os.path.join(template_dir, name), os.path.join(tmp, name))
     with open(os.path.join(tmp, "weights.bin"), "wb") as f:
         f.write(b"".join(chunks))
     with open(os.path.join(tmp, "model.json"), "w", encoding="utf-8") as f:
@@ -162,7 +166,6 @@ def write_tfjs(mod, state, template_dir, out_dir):
         old = out_dir.rstrip("/") + f".old-{os.getpid()}"
         os.rename(out_dir, old)
         os.rename(tmp, out_dir)
-        import shutil
         shutil.rmtree(old)
     else:
         os.rename(tmp, out_dir)
