@@ -77,6 +77,22 @@ export function buildProgram(): Command {
       emit(runImport(file, { ...(o.out ? { out: o.out } : {}), force: !!o.force, registry: builtinRegistry() }));
     });
 
+  program
+    .command('export')
+    .description('write the spec as code for another framework: a PyTorch module (nn.Module) with Keras semantics')
+    .argument('<spec>', 'spec file')
+    .addOption(new Option('--format <format>', 'what to write').choices(['pytorch']).makeOptionMandatory())
+    .addOption(setOption())
+    .addOption(pluginOption())
+    .addOption(limitOption())
+    .addOption(rootOption())
+    .option('--out <file>', 'write the module here (default: print it)')
+    .option('--force', 'replace a file that modelspec did not write')
+    .action(async (spec: string, o: { set: string[]; format: 'pytorch'; out?: string; force?: boolean; limit: string[]; allowOutsideRoot?: boolean }) => {
+      const { runExport } = await import('./export.js');
+      emit(runExport(spec, { set: o.set, format: o.format, ...(o.out ? { out: o.out } : {}), force: !!o.force, registry: builtinRegistry(), ...compileFlags(o) }));
+    });
+
   registerReviewCommands(program);
   registerTrainCommands(program);
   return program;

@@ -4,7 +4,9 @@
  * program by `registerTrainCommands`; each loads its implementation, and TensorFlow.js, on first
  * use, so the static commands start as fast as before and never load TensorFlow.js.
  */
+import { basename, extname, join } from 'node:path';
 import { Command, Option } from 'commander';
+import { builtinRegistry } from '../ops/index.js';
 import { nonNegativeInt, pluginOption, positiveInt, setOption } from './options.js';
 
 const backendOption = () => new Option('--backend <name>', 'TensorFlow.js backend (default: the best present, node > wasm > cpu)').choices(['node', 'wasm', 'cpu']);
@@ -35,10 +37,24 @@ export function registerTrainCommands(program: Command): void {
     .option('--force', 'start over in an --out folder that already holds a run')
     .addOption(new Option('--seed <n>', "seed of the shuffling and augmentation (default: the recipe's, else 0)").argParser(nonNegativeInt))
     .option('--no-progress', 'no progress bar')
+    .addOption(new Option('--engine <name>', 'tfjs (default) or torch: run the recipe in PyTorch under torchrun (needs python3-torch)').choices(['tfjs', 'torch']).default('tfjs'))
+    .addOption(new Option('--nproc <n>', '--engine torch: data-parallel processes (DDP)').default(1).argParser(positiveInt))
+    .addOption(new Option('--device <device>', '--engine torch: cpu or cuda').choices(['cpu', 'cuda']).default('cpu'))
     .action(async (spec: string, o: {
+      engine: 'tfjs' | 'torch'; nproc: number; device: 'cpu' | 'cuda';
       set: string[]; dataset?: 'mnist' | 'cifar10'; dataDir?: string; download?: boolean; epochs?: number; batchSize?: number;
       limit?: number; backend?: Backend; workers?: number; out?: string; resume?: boolean; force?: boolean; seed?: number; progress: boolean;
     }) => {
+      if (o.engine === 'torch') {
+        const { runTorchTrain } = await import('./train-torch.js');
+        process.exitCode = await runTorchTrain(spec, {
+          set: o.set, registry: builtinRegistry(), out: o.out ?? join('runs', basename(spec, extname(spec))), nproc: o.nproc, device: o.device,
+          ...(o.dataset ? { dataset: o.dataset } : {}), ...(o.dataDir ? { dataDir: o.dataDir } : {}), ...(o.epochs !== undefined ? { epochs: o.epochs } : {}),
+          ...(o.batchSize !== undefined ? { batchSize: o.batchSize } : {}), ...(o.limit !== undefined ? { limit: o.limit } : {}), ...(o.seed !== undefined ? { seed: o.seed } : {}),
+          force: !!o.force, resume: !!o.resume, log: (line) => process.stdout.write(`${line}\n`),
+        });
+        return;
+      }
       const { runTrain } = await import('./train.js');
       process.exitCode = await runTrain(spec, o);
     });

@@ -1,7 +1,8 @@
 /** Convolutions: conv2d, depthwise_conv2d, separable_conv2d, conv2d_transpose. */
 import { attr, biasAttrs } from './attrs.js';
 import { checkPositive, convLength, deconvLength, pair, requireKnown, requireRank } from './shape-util.js';
-import { ShapeError, type OpDef } from './types.js';
+import { ShapeError, type OpDef, type PytorchContext, type PytorchWeight } from './types.js';
+import { activate, convArgs, fpad, known, only, py } from './pytorch.js';
 import type { Shape } from '../types/shape.js';
 
 const common = {
@@ -26,9 +27,28 @@ function spatial(op: string, input: Shape, a: Readonly<Record<string, unknown>>)
   return out;
 }
 
+
+/** Keras' kernel and bias of a convolution, for the PyTorch export. */
+function convWeights(c: PytorchContext, kind: 'kernel' | 'depthwise', key: string, layout: PytorchWeight['layout'], prefix = ''): Record<string, PytorchWeight> {
+  const a = c.attrs;
+  only(c, 'a convolution', { activity_regularizer: null });
+  return {
+    [kind === 'kernel' ? 'kernel' : 'depthwise_kernel']: { key, layout, initializer: a[`${kind}_initializer`] as string, regularizer: a[`${kind}_regularizer`] as PytorchWeight['regularizer'] },
+    ...(a.use_bias ? { bias: { key: `${prefix}bias`, layout: 'same' as const, initializer: a.bias_initializer as string, regularizer: a.bias_regularizer as PytorchWeight['regularizer'] } } : {}),
+  };
+}
+
+/** A convolution module applied to x, with TF's asymmetric 'same' padding done by F.pad first. */
+const convCall = (c: PytorchContext, module: string, pads: readonly number[], x = c.inputs[0]!) => `${module}(${fpad(x, pads)})`;
+
 export const conv2d: OpDef = {
   name: 'conv2d',
   tfjs: { factory: 'conv2d', unsupported: { groups: 1 } },
+  pytorch: {
+    modules: (c) => ({ '': convArgs(c, known(c.inputShapes[0]!)[2]!, c.attrs.filters as number, c.attrs.groups as number, !!c.attrs.use_bias).module }),
+    forward: (c) => activate(c.attrs.activation, convCall(c, c.self, convArgs(c, 0, 0, 1, true).pads), c.outputShape),
+    weights: (c) => convWeights(c, 'kernel', 'weight', 'conv'),
+  },
   kerasClass: 'Conv2D',
   category: 'convolution',
   doc: '2D convolution (Keras `Conv2D`), channels-last.',
@@ -68,6 +88,14 @@ export const conv2d: OpDef = {
 export const depthwiseConv2d: OpDef = {
   name: 'depthwise_conv2d',
   tfjs: { factory: 'depthwiseConv2d' },
+  pytorch: {
+    modules: (c) => {
+      const cin = known(c.inputShapes[0]!)[2]!;
+      return { '': convArgs(c, cin, cin * (c.attrs.depth_multiplier as number), cin, !!c.attrs.use_bias).module };
+    },
+    forward: (c) => activate(c.attrs.activation, convCall(c, c.self, convArgs(c, 0, 0, 1, true).pads), c.outputShape),
+    weights: (c) => convWeights(c, 'depthwise', 'weight', 'depthwise'),
+  },
   kerasClass: 'DepthwiseConv2D',
   category: 'convolution',
   doc: 'Depthwise 2D convolution (Keras `DepthwiseConv2D`): one filter per input channel.',
@@ -102,6 +130,23 @@ export const depthwiseConv2d: OpDef = {
 export const separableConv2d: OpDef = {
   name: 'separable_conv2d',
   tfjs: { factory: 'separableConv2d' },
+  pytorch: {
+    // A depthwise convolution (no bias) then a 1x1 pointwise one, as two child modules.
+    modules: (c) => {
+      const cin = known(c.inputShapes[0]!)[2]!;
+      const mid = cin * (c.attrs.depth_multiplier as number);
+      return {
+        '': 'nn.Module()',
+        depthwise: convArgs(c, cin, mid, cin, false).module,
+        pointwise: `nn.Conv2d(${mid}, ${c.attrs.filters as number}, 1${c.attrs.use_bias ? '' : ', bias=False'})`,
+      };
+    },
+    forward: (c) => activate(c.attrs.activation, `${c.self}.pointwise(${convCall(c, `${c.self}.depthwise`, convArgs(c, 0, 0, 1, true).pads)})`, c.outputShape),
+    weights: (c) => ({
+      ...convWeights(c, 'depthwise', 'depthwise.weight', 'depthwise', 'pointwise.'),
+      pointwise_kernel: { key: 'pointwise.weight', layout: 'conv', initializer: c.attrs.pointwise_initializer as string, regularizer: c.attrs.pointwise_regularizer as PytorchWeight['regularizer'] },
+    }),
+  },
   kerasClass: 'SeparableConv2D',
   category: 'convolution',
   doc: 'Depthwise-separable 2D convolution (Keras `SeparableConv2D`): a depthwise then a 1x1 pointwise convolution.',
@@ -144,6 +189,26 @@ export const separableConv2d: OpDef = {
 export const conv2dTranspose: OpDef = {
   name: 'conv2d_transpose',
   tfjs: { factory: 'conv2dTranspose', unsupported: { output_padding: null } },
+  pytorch: {
+    modules: (c) => {
+      const t = transposeGeometry(c);
+      const args = [`${known(c.inputShapes[0]!)[2]}`, `${c.attrs.filters as number}`, py(pair(c.attrs.kernel_size)), `stride=${py(pair(c.attrs.strides))}`];
+      if (t.outputPadding.some((p) => p > 0)) args.push(`output_padding=${py(t.outputPadding)}`);
+      if (JSON.stringify(pair(c.attrs.dilation_rate)) !== '[1,1]') args.push(`dilation=${py(pair(c.attrs.dilation_rate))}`);
+      if (!c.attrs.use_bias) args.push('bias=False');
+      return { '': `nn.ConvTranspose2d(${args.join(', ')})` };
+    },
+    forward: (c) => {
+      // TF crops the full transposed result as the 'same' forward convolution pads (the odd one after).
+      const t = transposeGeometry(c);
+      const y = `${c.self}(${c.inputs[0]})`;
+      const crop = (b: number, e: number) => (b || e ? `${b}:${e ? -e : ''}` : ':');
+      const [bt, et, bl, el] = t.crop as [number, number, number, number];
+      const cropped = bt || et || bl || el ? `${y}[:, :, ${crop(bt, et)}, ${crop(bl, el)}]` : y;
+      return activate(c.attrs.activation, cropped, c.outputShape);
+    },
+    weights: (c) => convWeights(c, 'kernel', 'weight', 'conv_transpose'),
+  },
   kerasClass: 'Conv2DTranspose',
   category: 'convolution',
   doc: 'Transposed 2D convolution (Keras `Conv2DTranspose`), the gradient of conv2d used for upsampling.',
@@ -192,3 +257,22 @@ export const conv2dTranspose: OpDef = {
     return (i[0] ?? 0) * (i[1] ?? 0) * (i[2] as number) * kh * kw * (a.filters as number);
   },
 };
+
+/** PyTorch's output_padding and the crop (top, bottom, left, right) that give TF's transposed convolution. */
+function transposeGeometry(c: PytorchContext): { outputPadding: number[]; crop: number[] } {
+  only(c, 'conv2d_transpose', { output_padding: null });
+  const input = known(c.inputShapes[0]!);
+  const target = known(c.outputShape);
+  const k = pair(c.attrs.kernel_size), s = pair(c.attrs.strides), d = pair(c.attrs.dilation_rate);
+  const outputPadding: number[] = [];
+  const crop: number[] = [];
+  for (const i of [0, 1]) {
+    const keff = (k[i]! - 1) * d[i]! + 1;
+    const full = (input[i]! - 1) * s[i]! + keff;
+    const before = c.attrs.padding === 'same' ? Math.floor(Math.max(keff - s[i]!, 0) / 2) : 0;
+    const op = Math.max(target[i]! + before - full, 0);
+    outputPadding.push(op);
+    crop.push(before, full + op - before - target[i]!);
+  }
+  return { outputPadding, crop };
+}

@@ -2,6 +2,7 @@
 import { attr, biasAttrs } from './attrs.js';
 import { product, requireKnown } from './shape-util.js';
 import { ShapeError, type OpDef } from './types.js';
+import { activate, isImage, known, only, toFirst, toLast } from './pytorch.js';
 import { formatShape } from '../types/shape.js';
 
 export const input: OpDef = {
@@ -22,6 +23,26 @@ export const input: OpDef = {
 export const dense: OpDef = {
   name: 'dense',
   tfjs: { factory: 'dense' },
+  pytorch: {
+    modules: (c) => {
+      const i = known(c.inputShapes[0]!);
+      return { '': `nn.Linear(${i[i.length - 1]}, ${c.attrs.units as number}${c.attrs.use_bias ? '' : ', bias=False'})` };
+    },
+    // Keras applies Dense to the last axis: an image (held channels-first) is turned channels-last for it.
+    forward: (c) => isImage(c.inputShapes[0]!)
+      ? toFirst(activate(c.attrs.activation, `${c.self}(${toLast(c.inputs[0]!)})`, [1]))
+      : activate(c.attrs.activation, `${c.self}(${c.inputs[0]})`, c.outputShape),
+    weights: (c) => {
+      only(c, 'dense', { activity_regularizer: null });
+      const a = c.attrs;
+      return {
+        kernel: c.denseFromChw
+          ? { key: 'weight', layout: 'flat_dense', hwc: c.denseFromChw, initializer: a.kernel_initializer as string, regularizer: a.kernel_regularizer as null }
+          : { key: 'weight', layout: 'dense', initializer: a.kernel_initializer as string, regularizer: a.kernel_regularizer as null },
+        ...(a.use_bias ? { bias: { key: 'bias', layout: 'same' as const, initializer: a.bias_initializer as string, regularizer: a.bias_regularizer as null } } : {}),
+      };
+    },
+  },
   kerasClass: 'Dense',
   category: 'core',
   doc: 'Fully connected layer (Keras `Dense`); applied to the last axis of its input.',
@@ -56,6 +77,7 @@ export const dense: OpDef = {
 export const activation: OpDef = {
   name: 'activation',
   tfjs: { factory: 'activation' },
+  pytorch: { forward: (c) => activate(c.attrs.activation, c.inputs[0]!, c.outputShape) },
   kerasClass: 'Activation',
   category: 'activation',
   doc: 'Applies an activation function (Keras `Activation`).',
@@ -69,6 +91,10 @@ export const activation: OpDef = {
 export const dropout: OpDef = {
   name: 'dropout',
   tfjs: { factory: 'dropout' },
+  pytorch: {
+    modules: (c) => ({ '': `nn.Dropout(${c.attrs.rate as number})` }),
+    forward: (c) => `${c.self}(${c.inputs[0]})`,
+  },
   kerasClass: 'Dropout',
   category: 'regularization',
   doc: 'Sets a fraction `rate` of inputs to 0 at training time (Keras `Dropout`).',
@@ -83,6 +109,14 @@ export const dropout: OpDef = {
 export const embedding: OpDef = {
   name: 'embedding',
   tfjs: { factory: 'embedding' },
+  pytorch: {
+    modules: (c) => {
+      only(c, 'embedding', { mask_zero: false });
+      return { '': `nn.Embedding(${c.attrs.input_dim as number}, ${c.attrs.output_dim as number})` };
+    },
+    forward: (c) => `${c.self}(${c.inputs[0]}.long())`,
+    weights: (c) => ({ embeddings: { key: 'weight', layout: 'same', initializer: c.attrs.embeddings_initializer as string, regularizer: c.attrs.embeddings_regularizer as null } }),
+  },
   kerasClass: 'Embedding',
   category: 'core',
   doc: 'Turns integer indices into dense vectors (Keras `Embedding`).',

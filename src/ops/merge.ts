@@ -1,7 +1,23 @@
 /** Merges: add, multiply, average, maximum, minimum (element-wise) and concatenate. */
 import { attr } from './attrs.js';
 import { axisIndex } from './shape-util.js';
-import { ShapeError, type OpDef } from './types.js';
+import { ShapeError, UnsupportedByPytorch, type OpDef, type PytorchContext } from './types.js';
+import { isImage } from './pytorch.js';
+
+/** Element-wise merges in PyTorch: the inputs must have one shape (no broadcasting between layouts). */
+function sameShapes(c: PytorchContext, op: string): readonly string[] {
+  const s = JSON.stringify(c.inputShapes[0]);
+  if (c.inputShapes.some((x) => JSON.stringify(x) !== s)) throw new UnsupportedByPytorch(`${op} of inputs of different shapes (broadcasting) cannot be exported to PyTorch`);
+  return c.inputs;
+}
+
+const ELEMENTWISE: Record<string, (xs: readonly string[]) => string> = {
+  add: (xs) => xs.join(' + '),
+  multiply: (xs) => xs.join(' * '),
+  average: (xs) => `(${xs.join(' + ')}) / ${xs.length}`,
+  maximum: (xs) => xs.slice(1).reduce((a, b) => `torch.maximum(${a}, ${b})`, xs[0]!),
+  minimum: (xs) => xs.slice(1).reduce((a, b) => `torch.minimum(${a}, ${b})`, xs[0]!),
+};
 import { formatShape, type Dim, type Shape } from '../types/shape.js';
 
 /**
@@ -34,6 +50,7 @@ function elementwiseOp(name: string, kerasClass: string, what: string): OpDef {
     name,
     kerasClass,
     tfjs: { factory: name },
+    pytorch: { forward: (c) => ELEMENTWISE[name]!(sameShapes(c, name)) },
     category: 'merge',
     doc: `Element-wise ${what} of two or more inputs of the same shape (Keras \`${kerasClass}\`).`,
     arity: 'merge',
@@ -51,6 +68,15 @@ export const minimum = elementwiseOp('minimum', 'Minimum', 'minimum');
 export const concatenate: OpDef = {
   name: 'concatenate',
   tfjs: { factory: 'concatenate' },
+  pytorch: {
+    // Keras' axes of an image (H, W, C) are PyTorch's dims 2, 3, 1.
+    forward: (c) => {
+      const first = c.inputShapes[0]!;
+      const ax = axisIndex(c.attrs.axis as number, first, 'concatenate');
+      const dim = isImage(first) ? [2, 3, 1][ax]! : ax + 1;
+      return `torch.cat([${c.inputs.join(', ')}], dim=${dim})`;
+    },
+  },
   kerasClass: 'Concatenate',
   category: 'merge',
   doc: 'Joins two or more inputs along an axis (Keras `Concatenate`); all other dimensions must agree.',

@@ -1,12 +1,51 @@
 /** Normalization: batch_normalization, layer_normalization. */
 import { attr } from './attrs.js';
 import { axisIndex, requireKnown } from './shape-util.js';
-import { ShapeError, type OpDef } from './types.js';
+import { ShapeError, UnsupportedByPytorch, type OpDef, type PytorchContext, type PytorchWeight } from './types.js';
+import { isImage, known, only, py, toFirst, toLast } from './pytorch.js';
+
+/** gamma and beta (and BN's moving statistics) as PyTorch's weight, bias, running_mean, running_var. */
+function normWeights(c: PytorchContext, stats: boolean): Record<string, PytorchWeight> {
+  if (c.attrs.center !== c.attrs.scale) throw new UnsupportedByPytorch('PyTorch normalization layers learn both or neither of gamma and beta (center and scale must agree)');
+  const a = c.attrs;
+  return {
+    ...(a.scale ? { gamma: { key: 'weight', layout: 'same' as const, initializer: a.gamma_initializer as string, regularizer: (a.gamma_regularizer ?? null) as null } } : {}),
+    ...(a.center ? { beta: { key: 'bias', layout: 'same' as const, initializer: a.beta_initializer as string, regularizer: (a.beta_regularizer ?? null) as null } } : {}),
+    ...(stats ? {
+      moving_mean: { key: 'running_mean', layout: 'same' as const, initializer: a.moving_mean_initializer as string },
+      moving_variance: { key: 'running_var', layout: 'same' as const, initializer: a.moving_variance_initializer as string },
+    } : {}),
+  };
+}
+
+/** The normalized axis must be the last (Keras' channels): PyTorch's channel dim for images. */
+function lastAxisOnly(c: PytorchContext, op: string): number {
+  const i = known(c.inputShapes[0]!);
+  const ax = Array.isArray(c.attrs.axis) && c.attrs.axis.length === 1 ? c.attrs.axis[0] : c.attrs.axis;
+  if (ax !== -1 && ax !== i.length) throw new UnsupportedByPytorch(`${op} over axis ${JSON.stringify(c.attrs.axis)} cannot be exported to PyTorch (only the last axis)`);
+  return i[i.length - 1]!;
+}
 import type { Shape } from '../types/shape.js';
 
 export const batchNormalization: OpDef = {
   name: 'batch_normalization',
   tfjs: { factory: 'batchNormalization' },
+  pytorch: {
+    // Keras' momentum m is PyTorch's 1 - m; epsilon is passed (PyTorch's default is 1e-5, Keras' 1e-3).
+    modules: (c) => {
+      const ch = lastAxisOnly(c, 'batch_normalization');
+      const cls = isImage(c.inputShapes[0]!) ? 'BatchNorm2d' : 'BatchNorm1d';
+      const momentum = Number((1 - (c.attrs.momentum as number)).toPrecision(12));
+      return { '': `nn.${cls}(${ch}, eps=${py(c.attrs.epsilon)}, momentum=${py(momentum)}${c.attrs.scale ? '' : ', affine=False'})` };
+    },
+    forward: (c) => {
+      const r = c.inputShapes[0]!.length;
+      if (r === 1 || r === 3) return `${c.self}(${c.inputs[0]})`;
+      if (r === 2) return `${c.self}(${c.inputs[0]}.transpose(1, 2)).transpose(1, 2)`;
+      throw new UnsupportedByPytorch(`batch_normalization of a rank ${r + 1} input cannot be exported to PyTorch`);
+    },
+    weights: (c) => normWeights(c, true),
+  },
   kerasClass: 'BatchNormalization',
   category: 'normalization',
   doc: 'Batch normalization (Keras `BatchNormalization`): gamma and beta are trained, the moving mean and variance are not.',
@@ -52,6 +91,14 @@ function normalizedDims(i: Shape, axis: unknown): number[] {
 export const layerNormalization: OpDef = {
   name: 'layer_normalization',
   tfjs: { factory: 'layerNormalization' },
+  pytorch: {
+    modules: (c) => ({ '': `nn.LayerNorm(${lastAxisOnly(c, 'layer_normalization')}, eps=${py(c.attrs.epsilon)}${c.attrs.scale ? '' : ', elementwise_affine=False'})` }),
+    forward: (c) => (isImage(c.inputShapes[0]!) ? toFirst(`${c.self}(${toLast(c.inputs[0]!)})`) : `${c.self}(${c.inputs[0]})`),
+    weights: (c) => {
+      only(c, 'layer_normalization', {});
+      return normWeights(c, false);
+    },
+  },
   kerasClass: 'LayerNormalization',
   category: 'normalization',
   doc: 'Layer normalization (Keras `LayerNormalization`) over the given axes of each example.',

@@ -1,13 +1,32 @@
 /** Pooling: max/average 2D and their global forms. */
 import { attr } from './attrs.js';
 import { checkPositive, pair, requireRank } from './shape-util.js';
-import type { OpDef } from './types.js';
+import type { OpDef, PytorchContext } from './types.js';
+import { fpad, py, windowPads } from './pytorch.js';
+
+/**
+ * TF's pooling in PyTorch. 'same' max pooling pads with -inf (padded cells never win); 'same'
+ * average pooling leaves the padded cells out of the mean: with TF's asymmetric pads, as the sum of
+ * the window over the count of real cells in it.
+ */
+function poolForward(c: PytorchContext, max: boolean): string {
+  const a = c.attrs;
+  const k = pair(a.pool_size);
+  const s = a.strides === null ? k : pair(a.strides);
+  const pads = windowPads(c.inputShapes[0]!, k, s, a.padding);
+  const x = c.inputs[0]!;
+  if (max) return `F.max_pool2d(${fpad(x, pads, 'float("-inf")')}, ${py(k)}, ${py(s)})`;
+  const pooled = `F.avg_pool2d(${fpad(x, pads)}, ${py(k)}, ${py(s)})`;
+  if (pads.every((p) => p === 0)) return pooled;
+  return `${pooled} / F.avg_pool2d(${fpad(`torch.ones_like(${x}[:1, :1])`, pads)}, ${py(k)}, ${py(s)})`;
+}
 
 function pool2d(name: string, kerasClass: string, kind: string, factory: string): OpDef {
   return {
     name,
     kerasClass,
     tfjs: { factory },
+    pytorch: { forward: (c) => poolForward(c, kind === 'Max') },
     category: 'pooling',
     doc: `${kind} pooling over 2D windows (Keras \`${kerasClass}\`).`,
     arity: 'one',
@@ -42,6 +61,7 @@ function globalPool2d(name: string, kerasClass: string, kind: string, factory: s
     name,
     kerasClass,
     tfjs: { factory, unsupported: { keepdims: false } },
+    pytorch: { forward: (c) => `${c.inputs[0]}.${kind === 'max' ? 'amax' : 'mean'}(dim=(2, 3)${c.attrs.keepdims ? ', keepdim=True' : ''})` },
     category: 'pooling',
     doc: `Global ${kind} pooling over height and width (Keras \`${kerasClass}\`).`,
     arity: 'one',

@@ -1,12 +1,22 @@
 /** Reshaping: flatten, reshape, zero_padding2d, up_sampling2d. */
 import { attr } from './attrs.js';
 import { pair, product, requireRank } from './shape-util.js';
-import { ShapeError, type OpDef } from './types.js';
+import { ShapeError, UnsupportedByPytorch, type OpDef } from './types.js';
+import { isImage, known, py, toFirst, toLast } from './pytorch.js';
 import { formatShape, shapeSize } from '../types/shape.js';
 
 export const flatten: OpDef = {
   name: 'flatten',
   tfjs: { factory: 'flatten' },
+  pytorch: {
+    // Keras flattens an image in (H, W, C) order. When every consumer is a Dense, flatten in
+    // PyTorch's (C, H, W) order and reorder the Dense's rows instead (no copy); else permute first.
+    forward: (c) => {
+      const x = c.inputs[0]!;
+      if (c.inputShapes[0]!.length === 1) return x;
+      return `torch.flatten(${isImage(c.inputShapes[0]!) && !c.flattenChannelsFirst ? toLast(x) : x}, 1)`;
+    },
+  },
   kerasClass: 'Flatten',
   category: 'reshaping',
   doc: 'Flattens each example to one dimension (Keras `Flatten`).',
@@ -18,6 +28,14 @@ export const flatten: OpDef = {
 export const reshape: OpDef = {
   name: 'reshape',
   tfjs: { factory: 'reshape' },
+  pytorch: {
+    // In Keras' (channels-last) order, then back to channels-first when the result is an image.
+    forward: (c) => {
+      const x = isImage(c.inputShapes[0]!) ? toLast(c.inputs[0]!) : c.inputs[0]!;
+      const y = `${x}.reshape(${x}.shape[0], ${known(c.outputShape).join(', ')})`;
+      return isImage(c.outputShape) ? toFirst(y) : y;
+    },
+  },
   kerasClass: 'Reshape',
   category: 'reshaping',
   doc: 'Reshapes each example to `target_shape` (Keras `Reshape`); one dimension may be -1.',
@@ -55,6 +73,12 @@ function padding2d(p: unknown): [[number, number], [number, number]] {
 export const zeroPadding2d: OpDef = {
   name: 'zero_padding2d',
   tfjs: { factory: 'zeroPadding2d' },
+  pytorch: {
+    forward: (c) => {
+      const [[t, b], [l, r]] = padding2d(c.attrs.padding);
+      return `F.pad(${c.inputs[0]}, (${l}, ${r}, ${t}, ${b}))`;
+    },
+  },
   kerasClass: 'ZeroPadding2D',
   category: 'reshaping',
   doc: 'Pads height and width with zeros (Keras `ZeroPadding2D`).',
@@ -83,6 +107,12 @@ export const zeroPadding2d: OpDef = {
 export const upSampling2d: OpDef = {
   name: 'up_sampling2d',
   tfjs: { factory: 'upSampling2d', pairs: ['size'] },
+  pytorch: {
+    forward: (c) => {
+      if (c.attrs.interpolation !== 'nearest') throw new UnsupportedByPytorch('up_sampling2d with bilinear interpolation cannot be exported to PyTorch exactly (only nearest)');
+      return `F.interpolate(${c.inputs[0]}, scale_factor=${py(pair(c.attrs.size))}, mode="nearest")`;
+    },
+  },
   kerasClass: 'UpSampling2D',
   category: 'reshaping',
   doc: 'Repeats rows and columns (Keras `UpSampling2D`).',

@@ -46,6 +46,8 @@ export interface OpDef {
   normalize?(attrs: Attrs): Attrs;
   /** How TensorFlow.js builds it: the `tf.layers` factory; attributes map by camelCase. */
   tfjs?: TfjsMapping;
+  /** How the PyTorch exporter writes it (`modelspec export --format pytorch`); absent: not exportable. */
+  pytorch?: PytorchMapping;
 }
 
 export interface TfjsMapping {
@@ -63,3 +65,51 @@ export class ShapeError extends Error {
     super(message);
   }
 }
+
+/** What an op's PyTorch mapping is given: the node in Keras terms, and Python expressions of its inputs. */
+export interface PytorchContext {
+  attrs: Attrs;
+  /** Keras shapes (batch excluded, channels last), all dims known. */
+  inputShapes: readonly Shape[];
+  outputShape: Shape;
+  /** Python expressions of the inputs, in PyTorch's layout (an image (H, W, C) is held as (N, C, H, W)). */
+  inputs: readonly string[];
+  /** The node's module, e.g. `self.stem.conv2d`. */
+  self: string;
+  /** flatten: every consumer is a Dense whose rows are reordered, so flatten in PyTorch's (C, H, W) order. */
+  flattenChannelsFirst?: boolean;
+  /** dense: the input is a (C, H, W)-order flatten of this Keras (H, W, C) shape. */
+  denseFromChw?: readonly [number, number, number];
+}
+
+/**
+ * How a Keras weight becomes a PyTorch parameter or buffer: `conv` HWIO -> OIHW, `dense` (in, out)
+ * -> (out, in), `flat_dense` as dense with the rows reordered from (H, W, C) to (C, H, W) order,
+ * `depthwise` (H, W, C, M) -> (C*M, 1, H, W), `conv_transpose` (H, W, O, I) -> (I, O, H, W).
+ */
+export type PytorchLayout = 'same' | 'conv' | 'dense' | 'flat_dense' | 'depthwise' | 'conv_transpose';
+
+export interface PytorchWeight {
+  /** state_dict key relative to the node's module, e.g. `weight`, `pointwise.bias`. */
+  key: string;
+  layout: PytorchLayout;
+  /** For flat_dense: the Keras (H, W, C) shape that was flattened. */
+  hwc?: readonly number[];
+  /** Keras initializer name and the Keras shape it is drawn for (its fans). */
+  initializer?: string;
+  /** Regularizer attribute value ({l1, l2}) of this weight, when set. */
+  regularizer?: { l1?: number; l2?: number } | null;
+}
+
+/** How the PyTorch exporter writes the layer: modules to construct, the forward expression, the weights. */
+export interface PytorchMapping {
+  /** Modules the layer owns: key '' is the node's own module, other keys are children of it. */
+  modules?(c: PytorchContext): Record<string, string>;
+  /** The Python expression of the output, in PyTorch's layout. */
+  forward(c: PytorchContext): string;
+  /** Keras weight name (as in `weights()`) -> where it lives in PyTorch. */
+  weights?(c: PytorchContext): Record<string, PytorchWeight>;
+}
+
+/** Thrown by a PyTorch mapping for attributes it cannot express exactly. */
+export class UnsupportedByPytorch extends Error {}

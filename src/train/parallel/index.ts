@@ -4,7 +4,7 @@
  */
 import { availableParallelism } from 'node:os';
 import type * as TF from '@tensorflow/tfjs';
-import { compileFile } from '../../index.js';
+import { compileFile } from '../../compile.js';
 import { renderDiagnostics } from '../../diagnostics/render.js';
 import { builtinRegistry } from '../../ops/index.js';
 import { buildFromGraph } from '../../backends/tfjs/interpreter.js';

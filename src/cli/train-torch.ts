@@ -1,0 +1,188 @@
+/**
+ * `modelspec train <spec> --engine torch [--nproc N] [--device cpu|cuda]`: the recipe run by
+ * PyTorch (python/modelspec_train.py) under torchrun, data-parallel with DDP. modelspec compiles
+ * the spec, exports it (<out>/model.py), builds the TensorFlow.js model folder the run starts from
+ * and ends in (<out>/model: evaluate and predict read it), and hands the resolved recipe over in
+ * <out>/run.json. PyTorch is not an npm dependency: without it this says what is missing (exit 2).
+ */
+import { spawn, spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync } from 'node:fs';
+import { join, relative, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { compileFile } from '../compile.js';
+import { renderDiagnostics } from '../diagnostics/render.js';
+import type { OpRegistry } from '../ops/index.js';
+import { writeFileAtomic } from '../io/atomic.js';
+import { resolveTrainingConfig, ConfigError } from '../train/config.js';
+import { CIFAR10_TEST_FILE, CIFAR10_TRAIN_FILES, defaultCifarDir } from '../train/data/cifar10.js';
+import { MNIST_FILES, mnistPackageDir } from '../train/data/mnist.js';
+import { CIFAR10_CLASSES, MNIST_CLASSES } from '../train/data/dataset.js';
+import { pytorchModuleText } from './export.js';
+import { EXIT } from './output.js';
+import { lockFolder } from '../io/lock.js';
+import { UsageError } from './plugins.js';
+
+export interface TorchTrainOptions {
+  set: string[];
+  registry: OpRegistry;
+  out: string;
+  nproc: number;
+  device: 'cpu' | 'cuda';
+  dataset?: 'mnist' | 'cifar10';
+  dataDir?: string;
+  epochs?: number;
+  batchSize?: number;
+  limit?: number;
+  seed?: number;
+  force?: boolean;
+  resume?: boolean;
+  log: (line: string) => void;
+}
+
+/** The Python that runs PyTorch: $MODELSPEC_PYTHON, else Debian's /usr/bin/python3, else python3 on PATH. */
+export function torchPython(): string {
+  return process.env.MODELSPEC_PYTHON ?? (existsSync('/usr/bin/python3') ? '/usr/bin/python3' : 'python3');
+}
+
+/** Why PyTorch cannot be used, or undefined when it can. */
+export function torchMissing(python = torchPython()): string | undefined {
+  const r = spawnSync(python, ['-c', 'import torch, torch.distributed.run'], { encoding: 'utf8' });
+  if (r.error) return `${python} cannot be run (${(r.error as NodeJS.ErrnoException).code ?? r.error.message})`;
+  if (r.status !== 0) return `${python} cannot import torch (${r.stderr.trim().split('\n').pop() ?? 'import failed'})`;
+  return undefined;
+}
+
+export const TORCH_HINT = "install PyTorch: Debian's python3-torch (apt-get install -y python3-torch) or pip install torch; set MODELSPEC_PYTHON to the Python that has it";
+
+/** python/<name> of the package: from src/cli/, dist/cli/ or a chunk in dist/cli/chunks/. */
+export function packagedPython(name: string): string {
+  const candidates = [`../../python/${name}`, `../../../python/${name}`].map((p) => fileURLToPath(new URL(p, import.meta.url)));
+  return candidates.find((p) => existsSync(p)) ?? candidates[0]!;
+}
+
+export async function runTorchTrain(spec: string, o: TorchTrainOptions): Promise<number> {
+  if (o.resume) throw new UsageError('--resume is not supported with --engine torch yet: the PyTorch checkpoints (<out>/checkpoints/*.pt) hold the model and optimizer state to continue from by hand');
+  const python = torchPython();
+  const missing = torchMissing(python);
+  if (missing) throw new UsageError(`--engine torch needs PyTorch: ${missing}; ${TORCH_HINT}`);
+  if (o.device === 'cuda' && spawnSync(python, ['-c', 'import torch, sys; sys.exit(0 if torch.cuda.is_available() else 1)']).status !== 0) {
+    throw new UsageError('--device cuda: PyTorch sees no CUDA GPU here; use --device cpu');
+  }
+  // A run of either engine (run.json: torch; last.json: tfjs) is not overwritten unasked.
+  if ((existsSync(join(o.out, 'run.json')) || existsSync(join(o.out, 'last.json'))) && !o.force) throw new UsageError(`${o.out} already holds a run; pass --force to start over`);
+
+  const result = compileFile(spec, { set: o.set, registry: o.registry });
+  if (!result.ok || !result.graph || !result.ast) {
+    process.stderr.write(renderDiagnostics(result.diagnostics, result.sources, { cwd: process.cwd() }) + '\n');
+    return EXIT.problems;
+  }
+  const graph = result.graph;
+  let config;
+  try {
+    config = resolveTrainingConfig(result.ast.training, {
+      ...(o.dataset ? { dataset: o.dataset } : {}),
+      ...(o.epochs !== undefined ? { epochs: o.epochs } : {}),
+      ...(o.batchSize !== undefined ? { batch_size: o.batchSize } : {}),
+      ...(o.seed !== undefined ? { seed: o.seed } : {}),
+    });
+  } catch (e) {
+    if (e instanceof ConfigError) {
+      process.stderr.write(`modelspec train: ${e.message}\n`);
+      return EXIT.problems;
+    }
+    throw e;
+  }
+  if (config.batch_size % o.nproc !== 0) throw new UsageError(`--nproc ${o.nproc} must divide the batch size ${config.batch_size} (each batch is shared out)`);
+  const mod = pytorchModuleText(spec, { set: o.set, format: 'pytorch', force: true, registry: o.registry });
+  if (mod.text === undefined) {
+    process.stderr.write(mod.stderr);
+    return EXIT.problems;
+  }
+  mkdirSync(o.out, { recursive: true });
+  // One run at a time in a folder, as with the tfjs engine (a stale lock of a killed run is taken over).
+  const lock = lockFolder(o.out, '--out');
+  try {
+    const modelPy = join(o.out, 'model.py');
+    writeFileAtomic(modelPy, mod.text);
+
+    // The model folder the run starts from (Keras-initialised weights) and that it ends in.
+    const { loadTf } = await import('../backends/tfjs/backend.js');
+    const { buildFromGraph } = await import('../backends/tfjs/interpreter.js');
+    const { modelFiles, modelDirFiles, writeDirAtomic } = await import('../train/model-io.js');
+    const { tf } = await loadTf('cpu');
+    const name = config.dataset.name;
+    const imageShape: [number, number, number] = name === 'mnist' ? [28, 28, 1] : [32, 32, 3];
+    const modelDir = join(o.out, 'model');
+    const built = buildFromGraph(tf, graph, o.registry);
+    const specRel = relative(process.cwd(), resolve(spec)) || spec;
+    const classes = name === 'mnist' ? MNIST_CLASSES : CIFAR10_CLASSES;
+    writeDirAtomic(modelDir, modelDirFiles(await modelFiles(tf, built, {
+      spec: specRel,
+      parameters: { ...graph.params },
+      dataset: name,
+      classes,
+      inputs: built.inputNames.map((n) => ({ name: n, reads: 'image' as const })),
+      imageShape,
+      ...(config.dataset.subtract_pixel_mean ? { pixelMean: 'pixel_mean.bin' } : {}),
+    })));
+    built.dispose();
+
+    const dataDir = o.dataDir ?? (name === 'mnist' ? mnistPackageDir() : defaultCifarDir());
+    const cifarDir = existsSync(join(dataDir, CIFAR10_TEST_FILE)) || !existsSync(join(dataDir, 'cifar-10-batches-bin')) ? dataDir : join(dataDir, 'cifar-10-batches-bin');
+    const files = name === 'mnist'
+      ? { train_images: join(dataDir, MNIST_FILES.trainImages), train_labels: join(dataDir, MNIST_FILES.trainLabels), test_images: join(dataDir, MNIST_FILES.testImages), test_labels: join(dataDir, MNIST_FILES.testLabels) }
+      : { train: CIFAR10_TRAIN_FILES.map((f) => join(cifarDir, f)), test: join(cifarDir, CIFAR10_TEST_FILE) };
+    const run = {
+      model_py: resolve(modelPy),
+      model_dir: resolve(modelDir),
+      out: resolve(o.out),
+      device: o.device,
+      inputs: graph.inputs.length,
+      classes: classes.length,
+      seed: config.seed,
+      epochs: config.epochs,
+      batch_size: config.batch_size,
+      ...(o.limit !== undefined ? { limit: o.limit } : {}),
+      dataset: { name, files, subtract_pixel_mean: config.dataset.subtract_pixel_mean, validation: config.dataset.validation, pixel_mean_out: resolve(modelDir, 'pixel_mean.bin') },
+      checkpoint: config.checkpoint,
+      ...(config.lr_schedule ? { lr_schedule: config.lr_schedule } : {}),
+      ...(config.reduce_lr_on_plateau ? { reduce_lr_on_plateau: config.reduce_lr_on_plateau } : {}),
+      ...(config.augmentation ? { augmentation: config.augmentation } : {}),
+      threads_per_process: 1,
+    };
+    writeFileAtomic(join(o.out, 'run.json'), JSON.stringify(run, null, 2) + '\n');
+    o.log(`engine: PyTorch (${python}), ${o.nproc} process${o.nproc > 1 ? 'es' : ''} on ${o.device} under torchrun${o.nproc > 1 ? ` (DDP, ${o.device === 'cuda' ? 'NCCL' : 'gloo'}; each batch of ${config.batch_size} shared out; BatchNorm statistics per replica)` : ''}`);
+    o.log(`model: ${graph.name} (${specRel}), exported to ${modelPy}; data: ${name} from ${dataDir}${o.limit !== undefined ? ` (--limit ${o.limit})` : ''}`);
+    // Debian's torchrun (Python 3.11) crashes unless --redirects and --tee are given, and with the value 3
+    // (both streams: Python 3.11's Flag iteration skips it): tee stdout (each line prefixed by its rank).
+    const args = ['-m', 'torch.distributed.run', '--standalone', `--nproc_per_node=${o.nproc}`, '--redirects', '1', '--tee', '1', packagedPython('modelspec_train.py'), resolve(o.out, 'run.json')];
+    const child = spawn(python, args, { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, OMP_NUM_THREADS: '1', PYTHONUNBUFFERED: '1' } });
+    // torchrun's --tee prefixes each replica's lines with [rank]: show rank 0's.
+    const relay = (stream: NodeJS.ReadableStream, write: (s: string) => void) => {
+      let buf = '';
+      stream.setEncoding('utf8');
+      stream.on('data', (d: string) => {
+        buf += d;
+        const lines = buf.split('\n');
+        buf = lines.pop()!;
+        for (const l of lines) {
+          const m = /^\[(?:[^\]]*?)(\d+)\]:(.*)$/.exec(l);
+          if (!m) write(`${l}\n`);
+          else if (m[1] === '0') write(`${m[2]}\n`);
+        }
+      });
+    };
+    relay(child.stdout!, (s) => process.stdout.write(s));
+    relay(child.stderr!, (s) => process.stderr.write(s));
+    const code = await new Promise<number>((res) => child.on('close', (c) => res(c ?? EXIT.usage)));
+    if (code !== 0) {
+      process.stderr.write(`modelspec train: the PyTorch run failed (torchrun exit ${code}); see the messages above and ${o.out}\n`);
+      return code === 1 ? EXIT.problems : EXIT.usage;
+    }
+    o.log(`wrote ${modelDir} (model.json + weights.bin), ${join(o.out, 'model.pt')}, checkpoints in ${join(o.out, 'checkpoints')}, ${join(o.out, 'metrics.jsonl')}`);
+    return EXIT.ok;
+  } finally {
+    lock.release();
+  }
+}
+

@@ -1,0 +1,154 @@
+/**
+ * `modelspec export --format pytorch` and `modelspec train --engine torch` on the command line:
+ * Keras semantics in the text of the module, refusals and exit codes, no TensorFlow.js loaded by
+ * export, a 2-process DDP run on CPU, and what happens without PyTorch (exit 2).
+ */
+import { spawnSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { hostname, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { samePads } from '../src/ops/pytorch.js';
+import { ROOT } from './helpers.js';
+
+const CLI = `${ROOT}dist/cli/modelspec.js`;
+const PYTHON = process.env.MODELSPEC_PYTHON ?? '/usr/bin/python3';
+const hasTorch = spawnSync(PYTHON, ['-c', 'import torch'], { encoding: 'utf8' }).status === 0;
+if (!hasTorch) console.warn(`PyTorch tests of pytorch-cli skipped: ${PYTHON} cannot import torch (apt-get install python3-torch)`);
+const run = (args: string[], env: Record<string, string> = {}) => {
+  const r = spawnSync(process.execPath, [CLI, ...args], { cwd: ROOT, encoding: 'utf8', env: { ...process.env, ...env } });
+  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
+};
+const tmp = () => mkdtempSync(join(tmpdir(), 'modelspec-torch-cli-'));
+
+describe('modelspec export --format pytorch', () => {
+  it("pads as TF's 'same' does: the odd row and column after, explicitly", () => {
+    expect(samePads(32, 3, 2)).toEqual([0, 1]);
+    expect(samePads(224, 7, 2)).toEqual([2, 3]);
+    expect(samePads(32, 1, 2)).toEqual([0, 0]);
+    expect(samePads(33, 3, 2)).toEqual([1, 1]);
+    expect(samePads(32, 3, 1)).toEqual([1, 1]);
+    const text = run(['export', 'specs/resnet-v1.yaml', '--format', 'pytorch', '--set', 'n=1']).stdout;
+    // Stride 2 on 32x32: F.pad (0, 1, 0, 1) and no padding in the conv, never padding=1.
+    expect(text).toContain('self.stage1.block0.branch1.resnet_layer.conv2d(F.pad(stage0_block0_activation, (0, 1, 0, 1)))');
+    expect(text).toContain('nn.Conv2d(16, 32, (3, 3), stride=(2, 2))\n');
+    expect(text).toContain('nn.Conv2d(3, 16, (3, 3), stride=(1, 1), padding=(1, 1))');
+  });
+
+  it('writes Keras BatchNormalization, initializers, l2 penalty, Adam and loss', () => {
+    const r = run(['export', 'specs/resnet-v1.yaml', '--format', 'pytorch', '--set', 'n=1']);
+    expect(r.code).toBe(0);
+    const t = r.stdout;
+    expect(t).toContain('nn.BatchNorm2d(16, eps=0.001, momentum=0.01)');
+    // he_normal: truncated at 2 std, stddev sqrt(2 / fan_in) / 0.8796 (fan_in 27 for the 3x3x3 stem).
+    const std = Math.sqrt(2 / 27) / 0.87962566103423978;
+    expect(t).toContain(`nn.init.trunc_normal_(self.stem.conv2d.weight, std=${Number(std.toPrecision(12))}, a=${Number((-2 * std).toPrecision(12))}`);
+    // glorot_uniform (the Dense's default is not used here: he_normal given), bias zeros.
+    expect(t).toContain('nn.init.zeros_(self.stem.conv2d.bias)');
+    // l2(1e-4) on each conv kernel: a penalty in the loss, not weight decay on every parameter.
+    expect(t).toContain('0.0001 * self.stem.conv2d.weight.square().sum()');
+    expect(t).not.toMatch(/weight_decay/);
+    expect(t).toContain('torch.optim.Adam(model.parameters(), lr=lr, betas=(0.9, 0.999), eps=1e-7)');
+    expect(t).toContain('p = p.clamp(1e-7, 1.0 - 1e-7)');
+    expect(t).toContain('F.avg_pool2d(x, (8, 8), (8, 8))');
+    const mnist = run(['export', 'specs/mnist-cnn.yaml', '--format', 'pytorch']).stdout;
+    expect(mnist).toContain('nn.init.uniform_(self.conv2d.weight, -0.101273936708, 0.101273936708)'); // sqrt(6 / (9 + 576))
+    expect(mnist).toContain('("dense/kernel", "dense.weight", "flat_dense", (3, 3, 64))');
+    const y = run(['export', 'specs/y-network.yaml', '--format', 'pytorch']).stdout;
+    expect(y).toMatch(/torch\.cat\(\[\w+, \w+\], dim=1\)/); // Keras axis -1 of an image: the channels
+  });
+
+  it('writes --out, replaces its own file, refuses a foreign one (2), reports spec errors (1)', () => {
+    const dir = tmp();
+    const out = join(dir, 'model.py');
+    let r = run(['export', 'specs/mnist-cnn.yaml', '--format', 'pytorch', '--out', out]);
+    expect([r.code, r.stdout]).toEqual([0, `wrote ${out} (class MnistCnn)\n`]);
+    expect(readFileSync(out, 'utf8')).toBe(readFileSync(join(ROOT, 'generated/pytorch/mnist_cnn.py'), 'utf8'));
+    expect(run(['export', 'specs/mnist-cnn.yaml', '--format', 'pytorch', '--out', out]).code).toBe(0);
+    writeFileSync(out, 'my own code\n');
+    r = run(['export', 'specs/mnist-cnn.yaml', '--format', 'pytorch', '--out', out]);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/was not written by modelspec; pass --force/);
+    expect(readFileSync(out, 'utf8')).toBe('my own code\n');
+    r = run(['export', 'specs/mnist-cnn.yaml', '--format', 'pytorch', '--set', 'filters=0']);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/filters/);
+    expect(run(['export', 'specs/mnist-cnn.yaml']).code).toBe(2); // --format is required
+    expect(run(['export', 'specs/blocks/resnet.yaml', '--format', 'pytorch']).code).toBe(1);
+  });
+
+  it('loads no TensorFlow.js', () => {
+    const file = join(tmp(), 'loads.txt');
+    writeFileSync(file, '');
+    const r = spawnSync(process.execPath, ['--import', `${ROOT}test/fixtures/trace-loads.mjs`, CLI, 'export', 'specs/resnet-v1.yaml', '--format', 'pytorch'], {
+      cwd: ROOT, encoding: 'utf8', env: { ...process.env, MODELSPEC_TRACE_LOADS: file },
+    });
+    expect(r.status).toBe(0);
+    expect(readFileSync(file, 'utf8')).not.toMatch(/@tensorflow/);
+  });
+});
+
+describe('without PyTorch', () => {
+  it('train --engine torch says what is missing (exit 2); export and check still work', () => {
+    for (const python of ['/nonexistent/python3', '/bin/false']) {
+      const r = run(['train', 'specs/mnist-cnn.yaml', '--engine', 'torch', '--out', join(tmp(), 'run')], { MODELSPEC_PYTHON: python });
+      expect(r.code).toBe(2);
+      expect(r.stderr).toContain(`--engine torch needs PyTorch: ${python} cannot`);
+      expect(r.stderr).toContain('apt-get install -y python3-torch');
+      expect(r.stderr).not.toMatch(/\n\s+at /); // no stack trace
+    }
+    expect(run(['export', 'specs/mnist-cnn.yaml', '--format', 'pytorch'], { MODELSPEC_PYTHON: '/bin/false' }).code).toBe(0);
+    expect(run(['check', 'specs/mnist-cnn.yaml'], { MODELSPEC_PYTHON: '/bin/false' }).code).toBe(0);
+  });
+});
+
+describe.skipIf(!hasTorch)('PyTorch engine', () => {
+  it('the exported module refuses a parameter it was not exported with, naming the --set to use', () => {
+    const r = spawnSync(PYTHON, ['-c', `import importlib.util as u
+s = u.spec_from_file_location("m", "${ROOT}generated/pytorch/mnist_cnn.py"); m = u.module_from_spec(s); s.loader.exec_module(m)
+m.MnistCnn()
+try:
+    m.MnistCnn(filters=32)
+except ValueError as e:
+    print(e)`], { encoding: 'utf8' });
+    expect(r.stderr).toBe('');
+    expect(r.stdout).toBe('this module was exported with filters=64; export the spec again with --set filters=32\n');
+  });
+
+  it('train --engine torch leaves a tfjs run alone unless --force, and waits for no live run in its folder (exit 2 / 1)', () => {
+    const out = join(tmp(), 'run');
+    mkdirSync(out);
+    writeFileSync(join(out, 'last.json'), '{"checkpoint":"checkpoints/epoch-001"}\n');
+    const r = run(['train', 'specs/mnist-cnn.yaml', '--engine', 'torch', '--limit', '32', '--epochs', '1', '--out', out]);
+    expect([r.code, r.stderr]).toEqual([2, `modelspec: ${out} already holds a run; pass --force to start over\n`]);
+    // A lock held by a live process (this test's own pid and start time are those of a live run).
+    const other = join(tmp(), 'run');
+    mkdirSync(other);
+    const stat = readFileSync('/proc/self/stat', 'utf8');
+    const startTicks = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19]);
+    writeFileSync(join(other, '.lock'), JSON.stringify({ pid: process.pid, host: hostname(), startTicks, started: 'now', command: 'train' }));
+    const l = run(['train', 'specs/mnist-cnn.yaml', '--engine', 'torch', '--limit', '32', '--epochs', '1', '--out', other]);
+    expect(l.code, l.stderr).toBe(1);
+    expect(l.stderr).toMatch(/is in use by another run \(pid \d+/);
+  });
+
+  it('train --engine torch --nproc 2: DDP on CPU, replicas identical, loss falls, the model converts back for evaluate', () => {
+    const out = join(tmp(), 'run');
+    const r = run(['train', 'specs/mnist-cnn.yaml', '--engine', 'torch', '--nproc', '2', '--limit', '128', '--epochs', '3', '--batch-size', '32', '--out', out]);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toContain('2 processes on cpu under torchrun (DDP, gloo');
+    expect(r.stdout).toContain('parameters identical across replicas: yes');
+    const info = JSON.parse(readFileSync(join(out, 'torch-run.json'), 'utf8')) as { world_size: number; replica_digests: string[] };
+    expect(info.world_size).toBe(2);
+    expect(info.replica_digests[0]).toBe(info.replica_digests[1]);
+    const epochs = readFileSync(join(out, 'metrics.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { loss: number; val_loss: number; val_accuracy: number });
+    expect(epochs).toHaveLength(3);
+    expect(epochs[2]!.loss).toBeLessThan(epochs[0]!.loss);
+    // The model folder holds PyTorch's trained weights: tfjs evaluates them to PyTorch's figures.
+    const ev = run(['evaluate', out, '--limit', '128', '--backend', 'cpu', '--json']);
+    expect(ev.code, ev.stderr).toBe(0);
+    const e = JSON.parse(ev.stdout) as { loss: number; accuracy: number };
+    expect(Math.abs(e.loss - epochs[2]!.val_loss)).toBeLessThan(1e-4);
+    expect(e.accuracy).toBe(epochs[2]!.val_accuracy);
+  }, 180_000);
+});
