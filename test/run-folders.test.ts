@@ -255,6 +255,17 @@ describe('the environment', () => {
   }, 120_000);
 });
 
+describe('folders that cannot be made', () => {
+  // Node's own mkdirSync(..., { recursive: true }) never returns under /proc (mkdir answers ENOENT
+  // though the parent exists, and Node retries): build and train hung there.
+  it.skipIf(!existsSync('/proc/self'))('build and train with --out under /proc end at once with exit 1 and the path, not a hang', async () => {
+    const b = await cli(['build', TINY, '--out', '/proc/modelspec-nope/model']);
+    expect([b.code, b.stderr]).toEqual([1, 'modelspec build: cannot write /proc/modelspec-nope: no such file or folder (ENOENT); check the path\n']);
+    const t = await cli(['train', TINY, ...QUICK, '--epochs', '1', '--out', '/proc/modelspec-nope/run']);
+    expect([t.code, t.stderr]).toEqual([1, 'modelspec train: cannot create the output folder /proc/modelspec-nope: no such file or folder (ENOENT); check the path\n']);
+  }, 60_000);
+});
+
 describe('build into a folder with an older build', () => {
   it('keras-json leaves no weights.bin of the older model; a tfjs model.json beside weights not its own is refused', async () => {
     const out = tmp();

@@ -12,7 +12,7 @@ import { fileURLToPath } from 'node:url';
 import { compileFile } from '../compile.js';
 import { renderDiagnostics } from '../diagnostics/render.js';
 import type { OpRegistry } from '../ops/index.js';
-import { writeFileAtomic } from '../io/atomic.js';
+import { writeFileAtomic, makeFolders } from '../io/atomic.js';
 import { resolveTrainingConfig, ConfigError } from '../train/config.js';
 import { CIFAR10_TEST_FILE, CIFAR10_TRAIN_FILES, defaultCifarDir } from '../train/data/cifar10.js';
 import { MNIST_FILES, mnistPackageDir } from '../train/data/mnist.js';
@@ -98,7 +98,7 @@ export async function runTorchTrain(spec: string, o: TorchTrainOptions): Promise
     process.stderr.write(mod.stderr);
     return EXIT.problems;
   }
-  mkdirSync(o.out, { recursive: true });
+  makeFolders(o.out);
   // One run at a time in a folder, as with the tfjs engine (a stale lock of a killed run is taken over).
   const lock = lockFolder(o.out, '--out');
   try {

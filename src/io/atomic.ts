@@ -1,14 +1,35 @@
 /** Writing files so that nothing is ever half-written, and nothing the user wrote is overwritten unasked. */
 import { existsSync, mkdirSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
-import { basename, dirname, join } from 'node:path';
+import { basename, dirname, join, resolve } from 'node:path';
 import { readTextBounded } from './read.js';
 
 /** Bytes read of an existing file to tell whether modelspec wrote it (a FIFO or device there is not read). */
 const MAX_OWNED_FILE_BYTES = 64 * 1024 * 1024;
 
+/**
+ * `mkdir -p` without Node's own `{ recursive: true }`, which never returns on some file systems:
+ * under /proc, mkdir answers ENOENT for a folder whose parent exists, and Node 20 retries forever
+ * (`build --out /proc/x` hung). The missing folders are made one at a time, top down, so a failure
+ * is an ordinary errno error (ENOENT, EACCES, ENOTDIR...) naming the folder.
+ */
+export function makeFolders(path: string): void {
+  const missing: string[] = [];
+  for (let p = resolve(path); !existsSync(p); p = dirname(p)) {
+    missing.push(p);
+    if (dirname(p) === p) break;
+  }
+  for (const p of missing.reverse()) {
+    try {
+      mkdirSync(p);
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e; // made meanwhile: fine
+    }
+  }
+}
+
 /** Write to a temporary file beside the target, then rename over it (atomic on one file system). */
 export function writeFileAtomic(path: string, data: string | Uint8Array): void {
-  mkdirSync(dirname(path), { recursive: true });
+  makeFolders(dirname(path));
   const tmp = `${path}.tmp-${process.pid}-${Date.now()}`;
   try {
     writeFileSync(tmp, data);

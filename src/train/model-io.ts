@@ -10,7 +10,7 @@ import { describeReadError, MAX_DATA_BYTES, MAX_JSON_BYTES, readFileBounded, Rea
 import { basename, dirname, join } from 'node:path';
 import type * as TF from '@tensorflow/tfjs';
 import type { Tf } from '../backends/tfjs/backend.js';
-import { aboutTarget, GENERATOR, removeStaleTemps } from '../io/atomic.js';
+import { aboutTarget, GENERATOR, removeStaleTemps, makeFolders } from '../io/atomic.js';
 import { insideFolder } from '../io/fs-problems.js';
 
 /** What modelspec records about a trained model, in model.json's userDefinedMetadata.modelspec. */
@@ -75,7 +75,7 @@ export async function modelFiles(tf: Tf, model: TF.LayersModel, meta: ModelMeta)
  * An existing `dir` is replaced (moved aside first, then removed).
  */
 export function writeDirAtomic(dir: string, files: Record<string, string | Uint8Array>): void {
-  mkdirSync(dirname(dir), { recursive: true });
+  makeFolders(dirname(dir));
   const tmp = join(dirname(dir), `.${basename(dir)}.tmp-${process.pid}-${Date.now()}`);
   rmSync(tmp, { recursive: true, force: true });
   mkdirSync(tmp);

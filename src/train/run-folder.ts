@@ -5,6 +5,7 @@
  * written its first checkpoint. A new run that fails before that puts the previous one back; one
  * killed before that (SIGKILL) leaves it aside, and the next run in the folder puts it back.
  */
+import { makeFolders } from '../io/atomic.js';
 import { existsSync, mkdirSync, readdirSync, renameSync, rmdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { lockFolder, type FolderLock } from '../io/lock.js';
@@ -26,7 +27,7 @@ export class RunFolder {
   static open(out: string): RunFolder {
     const created = !existsSync(out);
     try {
-      mkdirSync(out, { recursive: true });
+      makeFolders(out);
     } catch (e) {
       throw fileProblem(e, 'create the output folder', out) ?? e;
     }

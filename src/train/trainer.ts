@@ -27,7 +27,7 @@ import { builtinRegistry, type OpRegistry } from '../ops/index.js';
 import { buildFromGraph } from '../backends/tfjs/interpreter.js';
 import { idOfLayerName } from '../backends/tfjs/config.js';
 import { describeBackend, loadTf, type BackendName, type Tf } from '../backends/tfjs/backend.js';
-import { checkOverwrite, GENERATOR, RefusedOverwrite, writeFileAtomic } from '../io/atomic.js';
+import { checkOverwrite, GENERATOR, RefusedOverwrite, writeFileAtomic, makeFolders } from '../io/atomic.js';
 import { ConfigError, resolveTrainingConfig, type TrainingConfig, type TrainingOverrides } from './config.js';
 import { loadDataset } from './data/index.js';
 import { prepare, type PreparedData } from './preprocess.js';
@@ -312,7 +312,7 @@ async function trainIn(folder: RunFolder, opts: TrainOptions): Promise<TrainResu
       ? `workers: ${engine.workers} (data-parallel: each batch split between the main thread and ${engine.workers - 1} worker thread${engine.workers > 2 ? 's' : ''}, gradients averaged, one optimizer step)`
       : `workers: 1 (in-process${backend === 'tensorflow' || backend === 'node' ? '; native TensorFlow uses every core itself' : ''})`);
 
-    mkdirSync(out, { recursive: true });
+    makeFolders(out);
     const logPath = join(out, 'metrics.jsonl');
     const event = (e: Record<string, unknown>) => appendFileSync(logPath, JSON.stringify({ ...e, time: new Date().toISOString() }) + '\n');
 

@@ -9,7 +9,7 @@ import { describeReadError, MAX_DATA_BYTES, readFileBounded } from '../../io/rea
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
-import { writeFileAtomic } from '../../io/atomic.js';
+import { writeFileAtomic, makeFolders } from '../../io/atomic.js';
 import { DataError } from './idx.js';
 import { CIFAR10_CLASSES, type RawDataset, type Split } from './dataset.js';
 
@@ -154,7 +154,7 @@ export function extractCifarArchive(targz: Uint8Array, dir: string): number {
   } catch (e) {
     throw new DataError(`CIFAR-10: the archive is not gzip data (${(e as Error).message})`);
   }
-  mkdirSync(dir, { recursive: true });
+  makeFolders(dir);
   let written = 0;
   for (let o = 0; o + 512 <= tar.length;) {
     const header = tar.subarray(o, o + 512);
