@@ -1,6 +1,6 @@
 /** Writing files so that nothing is ever half-written, and nothing the user wrote is overwritten unasked. */
 import { existsSync, mkdirSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
-import { basename, dirname, join, resolve } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import { readTextBounded } from './read.js';
 
 /** Bytes read of an existing file to tell whether modelspec wrote it (a FIFO or device there is not read). */
@@ -14,7 +14,8 @@ const MAX_OWNED_FILE_BYTES = 64 * 1024 * 1024;
  */
 export function makeFolders(path: string): void {
   const missing: string[] = [];
-  for (let p = resolve(path); !existsSync(p); p = dirname(p)) {
+  // The path as given (relative stays relative), so that an error names it as the user wrote it.
+  for (let p = path; !existsSync(p); p = dirname(p)) {
     missing.push(p);
     if (dirname(p) === p) break;
   }
