@@ -10,7 +10,7 @@ import { dirname } from 'node:path';
 import { builtinRegistry } from '../src/ops/index.js';
 import { generateSchema } from '../src/validate/schema.js';
 import { diagnosticsDoc } from './diagnostics-doc.js';
-import { pytorchModuleText } from '../src/cli/export.js';
+import { pytorchModuleText } from '../src/train/export.js';
 
 /** The seed specs' PyTorch modules, with their default parameters. */
 const PYTORCH_SEEDS = ['mnist-cnn', 'y-network', 'resnet-v1', 'resnet-v2'];

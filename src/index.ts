@@ -18,5 +18,14 @@ export type { GraphIR, IRNode, TypedGraph, TypedNode, WeightSpec } from './types
 export type { Shape, Dim } from './types/shape.js';
 export type { SpecAst } from './types/spec.js';
 export type { SetValue } from './expand/instantiate.js';
+// The commands' workflows (each CLI command is a thin parser over one): they return what the
+// command prints and its exit code (CommandOutput), and write only the files asked for.
+export { EXIT, type CommandOutput } from './diagnostics/outcome.js';
+export { UsageError } from './diagnostics/errors.js';
+export { exportSpec, pytorchModuleText, type ExportOptions } from './train/export.js';
+export { drawGraph, graphFormatFor, GRAPH_FORMATS, type GraphFormat, type GraphOptions, type GraphOutput } from './backends/graph/command.js';
+export { buildToFolder, buildReport, type BuildCommandOptions } from './build/write.js';
+export { diffSpecs, gitDiffDriver, DIFF_FORMATS, type DiffFormat, type DiffOptions } from './diff/command.js';
+export { importModel, type ImportModelOptions } from './backends/keras-json/command.js';
 // Running specs with TensorFlow.js (loaded lazily, only when a model is built).
 export { buildModel, compileForBuild, SpecError, loadTf, describeBackend, BACKENDS, type BuildOptions, type BackendName } from './build.js';

@@ -1,78 +1,14 @@
-/** `modelspec import <model.json>`: a Keras / tfjs topology JSON -> a spec. */
+/** `modelspec import <model.json>`: a thin front over the library's importModel (src/backends/keras-json/command.ts). */
 import { existsSync } from 'node:fs';
-import { strFromU8, unzipSync } from 'fflate';
-import { describeReadError, MAX_JSON_BYTES, readFileBounded } from '../io/read.js';
-import { dirname, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { importKerasJson, ImportError } from '../backends/keras-json/import.js';
-import { renderDiagnostics } from '../diagnostics/render.js';
-import { compileSource } from '../compile.js';
-import { DEFAULT_LIMITS } from '../limits.js';
-import { checkOverwrite, writeFileAtomic } from '../io/atomic.js';
+import { importModel } from '../backends/keras-json/command.js';
 import type { OpRegistry } from '../ops/index.js';
-import { EXIT, type CommandOutput } from './output.js';
-import { UsageError } from './plugins.js';
-
-/** The JSON text of a model file: the file itself, or the `config.json` inside a Keras 3 `.keras` zip. */
-function modelText(bytes: Buffer): string {
-  if (bytes.length >= 4 && bytes.readUInt32LE(0) === 0x04034b50) {
-    // Only config.json is inflated: the weights beside it are never decompressed.
-    const files = unzipSync(bytes, { filter: (f) => f.name === 'config.json' && f.originalSize <= 64 * 1024 * 1024 });
-    const config = files['config.json'];
-    if (!config) throw new Error('a zip without config.json (a .keras file holds config.json, metadata.json and model.weights.h5)');
-    return strFromU8(config);
-  }
-  return bytes.toString('utf8');
-}
+import type { CommandOutput } from './output.js';
 
 export function runImport(file: string, opts: { out?: string; force: boolean; registry: OpRegistry }): CommandOutput {
-  let json: unknown;
-  try {
-    json = JSON.parse(modelText(readFileBounded(file, MAX_JSON_BYTES)));
-  } catch (e) {
-    return { stdout: '', stderr: `modelspec: cannot read ${file}: ${e instanceof SyntaxError ? (e as Error).message : describeReadError(e)}\n`, code: EXIT.problems };
-  }
   // The modeline points from the output file to the package's schema.
   // From src/cli/, dist/cli/ (and its CommonJS bundle) or a chunk in dist/cli/chunks/.
   const candidates = ['../../schema/modelspec.schema.json', '../../../schema/modelspec.schema.json'].map((p) => fileURLToPath(new URL(p, import.meta.url)));
   const schema = candidates.find((p) => existsSync(p)) ?? candidates[0]!;
-  const schemaPath = opts.out ? relative(dirname(resolve(opts.out)), schema) : undefined;
-  let result;
-  try {
-    result = importKerasJson(json, opts.registry, { source: relative(process.cwd(), resolve(file)), ...(schemaPath ? { schemaPath } : {}) });
-  } catch (e) {
-    if (e instanceof ImportError) return { stdout: '', stderr: `${file}: ${e.message}\n`, code: EXIT.problems };
-    // A hostile topology that the importer's checks let through (a TypeError deep inside it) is
-    // still bad input, exit 1, not an internal error.
-    if (e instanceof TypeError || e instanceof RangeError) return { stdout: '', stderr: `${file}: not a model topology modelspec can read (${e.message})\n`, code: EXIT.problems };
-    throw e;
-  }
-  let stderr = result.warnings.map((w) => `warning: ${w}\n`).join('');
-  // Compile what we would write: a hostile or broken model (units: -5, a 1e300 dimension, an
-  // activation with a newline) gets its problems reported, not a spec that fails `check`.
-  const name = `${file} (as a spec)`;
-  // The spec's size is ours, not the user's: a large model's flat spec may pass the default
-  // file-size limit, which then only needs raising for check and build (said below).
-  const bytes = Buffer.byteLength(result.yaml);
-  const compiled = compileSource(resolve(name), result.yaml, { registry: opts.registry, limits: { maxFileBytes: Math.max(bytes, DEFAULT_LIMITS.maxFileBytes) } });
-  if (!compiled.ok || compiled.diagnostics.some((d) => d.severity === 'error')) {
-    const errors = compiled.diagnostics.filter((d) => d.severity === 'error');
-    const rendered = renderDiagnostics(errors, compiled.sources, { cwd: process.cwd() });
-    return {
-      stdout: '',
-      stderr: `${stderr}modelspec import: ${file} describes a model modelspec cannot build (${errors.length} error${errors.length === 1 ? '' : 's'} in the spec it would write, shown below with its line numbers); nothing written\n${rendered}\n`,
-      code: EXIT.problems,
-    };
-  }
-  if (bytes > DEFAULT_LIMITS.maxFileBytes) {
-    stderr += `warning: the spec is ${bytes.toLocaleString('en-US')} bytes, more than the ${DEFAULT_LIMITS.maxFileBytes.toLocaleString('en-US')} that modelspec reads by default: give check, build and diff --limit maxFileBytes=${bytes}\n`;
-  }
-  if (!opts.out) return { stdout: result.yaml, stderr, code: EXIT.ok };
-  try {
-    checkOverwrite(opts.out, opts.force, (content) => content.includes('by modelspec import.'));
-  } catch (e) {
-    throw new UsageError((e as Error).message);
-  }
-  writeFileAtomic(opts.out, result.yaml);
-  return { stdout: `wrote ${opts.out}\n`, stderr, code: EXIT.ok };
+  return importModel(file, { ...opts, schema });
 }

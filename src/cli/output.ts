@@ -1,14 +1,9 @@
 import { escapeTerminal } from '../io/terminal.js';
 
-/** What a command returns; `main` prints it. Keeping commands pure makes them testable in-process. */
-export interface CommandOutput {
-  stdout: string;
-  stderr: string;
-  code: number;
-}
+import { EXIT } from '../diagnostics/outcome.js';
 
-/** Exit codes: 0 fine, 1 problems in the input, 2 usage or internal error. */
-export const EXIT = { ok: 0, problems: 1, usage: 2 } as const;
+/** What a command returns (the library's workflows return it too); `main` prints it. */
+export { EXIT, type CommandOutput } from '../diagnostics/outcome.js';
 
 /**
  * Print a command's output and set the exit code. Text has its control and bidi characters
