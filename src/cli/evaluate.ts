@@ -8,7 +8,7 @@ import { escapeTerminal } from '../io/terminal.js';
 export interface EvaluateCommandOptions {
   dataset?: 'mnist' | 'cifar10';
   dataDir?: string;
-  limit?: number;
+  maxExamples?: number;
   batchSize?: number;
   backend?: 'node' | 'wasm' | 'cpu';
   /** Replicas for data-parallel inference (default: by backend, for 2,048 images or more). */
@@ -32,7 +32,7 @@ export async function runEvaluate(dir: string, o: EvaluateCommandOptions): Promi
       if (!name) throw new ModelDirError(`${found.dir}/model.json does not say which dataset the model was trained on; pass --dataset mnist|cifar10`);
       const shown = relative(process.cwd(), found.dir) || found.dir;
       say(`model: ${shown} (${found.how}${meta?.epoch !== undefined ? `, ${meta.epoch} epoch${meta.epoch === 1 ? '' : 's'}` : ''}${meta?.spec ? `, from ${meta.spec}` : ''})`);
-      const raw = await loadDataset(name, { ...(o.dataDir !== undefined ? { dataDir: o.dataDir } : {}), ...(o.limit !== undefined ? { limit: o.limit } : {}) });
+      const raw = await loadDataset(name, { ...(o.dataDir !== undefined ? { dataDir: o.dataDir } : {}), ...(o.maxExamples !== undefined ? { limit: o.maxExamples } : {}) });
       const shape = model.inputs[0]!.shape.slice(1);
       if (JSON.stringify(shape) !== JSON.stringify(raw.imageShape)) {
         throw new ModelDirError(`the model takes [${shape.join(', ')}] inputs, but ${name} images are [${raw.imageShape.join(', ')}]`);

@@ -9,7 +9,7 @@ import { escapeTerminal } from '../io/terminal.js';
 export interface PredictCommandOptions {
   top: number;
   invert?: boolean;
-  limit?: number;
+  maxExamples?: number;
   backend?: 'node' | 'wasm' | 'cpu';
   /** Replicas for data-parallel inference (default 1). */
   workers?: number;
@@ -26,7 +26,7 @@ export async function runPredict(dir: string, files: string[], o: PredictCommand
     try {
       const shape = model.inputs[0]!.shape.slice(1) as [number, number, number];
       const mean = meta?.pixelMean ? readPixelMean(insideFolder(found.dir, meta.pixelMean, join(found.dir, 'model.json'), 'the pixel mean')) : undefined;
-      const images = files.flatMap((f) => readImages(f, shape[2], o.limit));
+      const images = files.flatMap((f) => readImages(f, shape[2], o.maxExamples));
       const size = shape[0] * shape[1] * shape[2];
       const results: { image: string; top: ReturnType<typeof topK> }[] = [];
       const bs = 256;
