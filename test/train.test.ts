@@ -62,7 +62,7 @@ describe('modelspec train on real MNIST (a few hundred images)', () => {
     expect(r.stderr.replace(/^epoch .*$/gm, '').trim()).toBe('');
     expect(r.code).toBe(0);
     expect(r.stdout).toMatch(/^backend: wasm/m);
-    expect(r.stdout).toMatch(/^data: mnist, 320 training \/ 320 test images 28x28x1 \(--limit 320\)$/m);
+    expect(r.stdout).toMatch(/^data: mnist, 320 training \/ 320 test images 28x28x1 \(--max-examples 320\)$/m);
     expect(r.stdout).toMatch(/^epoch 2\/2: loss [\d.]+ - accuracy [\d.]+ - val_loss [\d.]+ - val_accuracy [\d.]+ - lr 0.001 - /m);
     expect(r.stdout).toMatch(/^test: loss [\d.]+, accuracy [\d.]+% \(320 images\)$/m);
     expect(r.stderr).toMatch(/epoch 1\/2 \[=+\] 10\/10 batches \| ETA 0s \| loss [\d.]+ accuracy [\d.]+ \| \d+ img\/s/);
