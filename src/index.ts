@@ -29,3 +29,12 @@ export { diffSpecs, gitDiffDriver, DIFF_FORMATS, type DiffFormat, type DiffOptio
 export { importModel, type ImportModelOptions } from './backends/keras-json/command.js';
 // Running specs with TensorFlow.js (loaded lazily, only when a model is built).
 export { buildModel, compileForBuild, SpecError, loadTf, describeBackend, BACKENDS, type BuildOptions, type BackendName } from './build.js';
+// Training and using a trained model (TensorFlow.js loaded on first call); the CLI's train,
+// evaluate and predict are thin parsers over these.
+export { train, TrainError, type TrainOptions, type TrainResult } from './train/trainer.js';
+export {
+  evaluateModel, predictImages, type EvaluateModelOptions, type EvaluateModelResult, type PredictImagesOptions, type Prediction,
+} from './train/inference.js';
+export { ModelDirError } from './train/model-io.js';
+export { DataError } from './train/data/idx.js';
+export { BackendUnavailable } from './backends/tfjs/backend.js';

@@ -77,12 +77,12 @@ describe("categorical cross-entropy as Keras computes it", () => {
     writeFileSync(spec, readFileSync(`${ROOT}test/fixtures/train/tiny-dense.yaml`, 'utf8').replace('activation: softmax', 'activation: relu').replace(/^# yaml-language-server.*\n/, ''));
     const out = join(dir, 'run');
     const cli = (args: string[]) => spawnSync(process.execPath, [`${ROOT}dist/cli/modelspec.js`, ...args], { cwd: ROOT, encoding: 'utf8' });
-    const t = cli(['train', spec, '--limit', '96', '--batch-size', '32', '--epochs', '1', '--workers', '1', '--no-progress', '--out', out]);
+    const t = cli(['train', spec, '--max-examples', '96', '--batch-size', '32', '--epochs', '1', '--workers', '1', '--no-progress', '--out', out]);
     expect(t.status, t.stderr).toBe(0);
     const epoch = readFileSync(join(out, 'metrics.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { event: string; loss: number; val_loss: number }).find((e) => e.event === 'epoch')!;
     expect(epoch.loss).toBeGreaterThan(0.5);
     expect(epoch.val_loss).toBeGreaterThan(0.1 * epoch.loss);
-    const ev = cli(['evaluate', out, '--limit', '96', '--workers', '1', '--json']);
+    const ev = cli(['evaluate', out, '--max-examples', '96', '--workers', '1', '--json']);
     expect(ev.status, ev.stderr).toBe(0);
     expect((JSON.parse(ev.stdout) as { loss: number }).loss).toBeCloseTo(epoch.val_loss, 4);
   }, 60_000);

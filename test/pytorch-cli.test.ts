@@ -119,7 +119,7 @@ except ValueError as e:
     const out = join(tmp(), 'run');
     mkdirSync(out);
     writeFileSync(join(out, 'last.json'), '{"checkpoint":"checkpoints/epoch-001"}\n');
-    const r = run(['train', 'specs/mnist-cnn.yaml', '--engine', 'torch', '--limit', '32', '--epochs', '1', '--out', out]);
+    const r = run(['train', 'specs/mnist-cnn.yaml', '--engine', 'torch', '--max-examples', '32', '--epochs', '1', '--out', out]);
     expect([r.code, r.stderr]).toEqual([2, `modelspec: ${out} already holds a run; pass --force to start over\n`]);
     // A lock held by a live process (this test's own pid and start time are those of a live run).
     const other = join(tmp(), 'run');
@@ -127,14 +127,14 @@ except ValueError as e:
     const stat = readFileSync('/proc/self/stat', 'utf8');
     const startTicks = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19]);
     writeFileSync(join(other, '.lock'), JSON.stringify({ pid: process.pid, host: hostname(), startTicks, started: 'now', command: 'train' }));
-    const l = run(['train', 'specs/mnist-cnn.yaml', '--engine', 'torch', '--limit', '32', '--epochs', '1', '--out', other]);
+    const l = run(['train', 'specs/mnist-cnn.yaml', '--engine', 'torch', '--max-examples', '32', '--epochs', '1', '--out', other]);
     expect(l.code, l.stderr).toBe(1);
     expect(l.stderr).toMatch(/is in use by another run \(pid \d+/);
   });
 
   it('train --engine torch --nproc 2: DDP on CPU, replicas identical, loss falls, the model converts back for evaluate', () => {
     const out = join(tmp(), 'run');
-    const r = run(['train', 'specs/mnist-cnn.yaml', '--engine', 'torch', '--nproc', '2', '--limit', '128', '--epochs', '3', '--batch-size', '32', '--out', out]);
+    const r = run(['train', 'specs/mnist-cnn.yaml', '--engine', 'torch', '--nproc', '2', '--max-examples', '128', '--epochs', '3', '--batch-size', '32', '--out', out]);
     expect(r.code, r.stderr).toBe(0);
     expect(r.stdout).toContain('2 processes on cpu under torchrun (DDP, gloo');
     expect(r.stdout).toContain('parameters identical across replicas: yes');
@@ -145,7 +145,7 @@ except ValueError as e:
     expect(epochs).toHaveLength(3);
     expect(epochs[2]!.loss).toBeLessThan(epochs[0]!.loss);
     // The model folder holds PyTorch's trained weights: tfjs evaluates them to PyTorch's figures.
-    const ev = run(['evaluate', out, '--limit', '128', '--backend', 'cpu', '--json']);
+    const ev = run(['evaluate', out, '--max-examples', '128', '--backend', 'cpu', '--json']);
     expect(ev.code, ev.stderr).toBe(0);
     const e = JSON.parse(ev.stdout) as { loss: number; accuracy: number };
     expect(Math.abs(e.loss - epochs[2]!.val_loss)).toBeLessThan(1e-4);

@@ -27,7 +27,7 @@ import { ROOT, spec } from './helpers.js';
 const CLI = `${ROOT}dist/cli/modelspec.js`;
 const TINY = `${ROOT}test/fixtures/train/tiny-dense.yaml`;
 const tmp = () => mkdtempSync(join(tmpdir(), 'modelspec-runs-'));
-const QUICK = ['--limit', '64', '--batch-size', '32', '--workers', '1', '--no-progress'];
+const QUICK = ['--max-examples', '64', '--batch-size', '32', '--workers', '1', '--no-progress'];
 
 interface Run { code: number | null; signal: NodeJS.Signals | null; stdout: string; stderr: string; matched: boolean }
 
@@ -90,10 +90,10 @@ describe('train --force over a finished run', () => {
   it('a --force run killed before its first checkpoint leaves the old run aside; the next run puts it back', async () => {
     const out = copyRun();
     const before = tree(out);
-    const killed = await cli(['train', TINY, '--force', '--limit', '2048', '--batch-size', '8', '--workers', '1', '--no-progress', '--out', out], { pattern: /^workers: /m, signal: 'SIGKILL' });
+    const killed = await cli(['train', TINY, '--force', '--max-examples', '2048', '--batch-size', '8', '--workers', '1', '--no-progress', '--out', out], { pattern: /^workers: /m, signal: 'SIGKILL' });
     expect(killed.signal).toBe('SIGKILL');
     expect(existsSync(join(out, '.previous-run', 'last.json'))).toBe(true);
-    const ev = await cli(['evaluate', out, '--limit', '16', '--workers', '1']);
+    const ev = await cli(['evaluate', out, '--max-examples', '16', '--workers', '1']);
     expect([ev.code, ev.stderr]).toEqual([1, expect.stringMatching(/a train --force run was killed before its first checkpoint; the previous run is in .*: run train --resume --out .* to put it back/)]);
     const resumed = await cli(['train', TINY, '--resume', '--epochs', '2', '--out', out, '--no-progress', '--workers', '1']);
     expect(resumed.code, resumed.stderr).toBe(0);
@@ -107,7 +107,7 @@ describe('one run at a time in a folder', () => {
   it('a second train on the same --out stops at once with exit 1, naming the run that holds it', async () => {
     const out = join(tmp(), 'run');
     let second: Run | undefined;
-    const first = await cli(['train', TINY, '--limit', '1024', '--batch-size', '16', '--epochs', '2', '--workers', '1', '--no-progress', '--out', out], {
+    const first = await cli(['train', TINY, '--max-examples', '1024', '--batch-size', '16', '--epochs', '2', '--workers', '1', '--no-progress', '--out', out], {
       pattern: /^workers: /m,
       then: async () => { second = await cli(['train', TINY, ...QUICK, '--force', '--out', out]); },
     });
@@ -120,7 +120,7 @@ describe('one run at a time in a folder', () => {
 
   it('a lock left by a run killed with SIGKILL, or naming a pid that another process now has, is taken over', async () => {
     const out = join(tmp(), 'run');
-    const killed = await cli(['train', TINY, '--limit', '2048', '--batch-size', '8', '--workers', '1', '--no-progress', '--out', out], { pattern: /^workers: /m, signal: 'SIGKILL' });
+    const killed = await cli(['train', TINY, '--max-examples', '2048', '--batch-size', '8', '--workers', '1', '--no-progress', '--out', out], { pattern: /^workers: /m, signal: 'SIGKILL' });
     expect(killed.signal).toBe('SIGKILL');
     const stale = JSON.parse(readFileSync(join(out, '.lock'), 'utf8')) as { pid: number };
     const next = await cli(['train', TINY, ...QUICK, '--epochs', '1', '--out', out]);
@@ -173,7 +173,7 @@ describe('paths read from model, checkpoint and run files stay in their folder',
       }), /names a weights file \("weights.bin"\) that is a symbolic link out of its folder/],
     ];
     for (const [dir, message] of cases) {
-      const ev = await cli(['evaluate', dir, '--limit', '16', '--workers', '1']);
+      const ev = await cli(['evaluate', dir, '--max-examples', '16', '--workers', '1']);
       expect([ev.code, ev.stderr]).toEqual([1, expect.stringMatching(message)]);
       const pr = await cli(['predict', dir, join(ROOT, 'test/fixtures/none.png')]);
       expect([pr.code, pr.stderr]).toEqual([1, expect.stringMatching(message)]);
@@ -190,7 +190,7 @@ describe('paths read from model, checkpoint and run files stay in their folder',
       writeFileSync(join(out, 'last.json'), JSON.stringify({ checkpoint: bad, epoch: 1, reason: 'best' }));
       const r = await cli(['train', TINY, '--resume', '--epochs', '2', '--out', out, '--workers', '1', '--no-progress']);
       expect([r.code, r.stderr]).toEqual([1, expect.stringMatching(/^modelspec train: --resume: .*last.json names a checkpoint outside its folder/)]);
-      const ev = await cli(['evaluate', out, '--limit', '16', '--workers', '1']);
+      const ev = await cli(['evaluate', out, '--max-examples', '16', '--workers', '1']);
       expect([ev.code, ev.stderr]).toEqual([1, expect.stringMatching(/last.json names a checkpoint outside its folder/)]);
     }
     const model = join(tmp(), 'model');
@@ -198,7 +198,7 @@ describe('paths read from model, checkpoint and run files stay in their folder',
     const json = JSON.parse(readFileSync(join(model, 'model.json'), 'utf8')) as { userDefinedMetadata: { modelspec: { pixelMean?: string } } };
     json.userDefinedMetadata.modelspec.pixelMean = '../../../../../../etc/hostname';
     writeFileSync(join(model, 'model.json'), JSON.stringify(json));
-    const ev = await cli(['evaluate', model, '--limit', '16', '--workers', '1']);
+    const ev = await cli(['evaluate', model, '--max-examples', '16', '--workers', '1']);
     expect([ev.code, ev.stderr]).toEqual([1, expect.stringMatching(/names the pixel mean outside its folder/)]);
   }, 120_000);
 });
@@ -206,7 +206,7 @@ describe('paths read from model, checkpoint and run files stay in their folder',
 describe('the environment', () => {
   it('train under ulimit -v 4000000 (no WebAssembly memory) ends with a clear error, not a hang', () => {
     const out = join(tmp(), 'run');
-    const r = spawnSync('bash', ['-c', `ulimit -v 4000000 && exec "${process.execPath}" "${CLI}" train "${TINY}" --limit 64 --epochs 1 --no-progress --out "${out}"`], { encoding: 'utf8', timeout: 60_000 });
+    const r = spawnSync('bash', ['-c', `ulimit -v 4000000 && exec "${process.execPath}" "${CLI}" train "${TINY}" --max-examples 64 --epochs 1 --no-progress --out "${out}"`], { encoding: 'utf8', timeout: 60_000 });
     expect(r.signal).toBeNull();
     expect(r.status).toBe(2);
     expect(r.stderr).toMatch(/the wasm backend cannot reserve WebAssembly memory .*address-space limit is probably too low \(ulimit -v.*\); raise it \(ulimit -v unlimited\), or pass --backend cpu/);

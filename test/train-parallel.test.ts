@@ -168,7 +168,7 @@ describe('dropout in replicas', () => {
 describe('modelspec train --workers 2 (the built command line)', () => {
   it('the loss falls; --resume continues with workers; evaluate with workers agrees; every process exits', async () => {
     const out = tmp();
-    const common = ['--limit', '320', '--batch-size', '32', '--out', out, '--no-progress', '--workers', '2', '--set', 'filters=16'];
+    const common = ['--max-examples', '320', '--batch-size', '32', '--out', out, '--no-progress', '--workers', '2', '--set', 'filters=16'];
     const first = await run(process.execPath, [CLI, 'train', 'specs/mnist-cnn.yaml', '--epochs', '1', ...common]);
     expect(first.code, first.stderr).toBe(0);
     expect(first.stdout).toMatch(/^workers: 2 \(data-parallel: each batch split between the main thread and 1 worker thread/m);
@@ -184,8 +184,8 @@ describe('modelspec train --workers 2 (the built command line)', () => {
     expect(e1!.input_fraction).toBeGreaterThan(0);
     expect(e1!.input_fraction).toBeLessThan(0.05);
 
-    const ev1 = await run(process.execPath, [CLI, 'evaluate', out, '--limit', '300', '--json', '--workers', '1']);
-    const ev2 = await run(process.execPath, [CLI, 'evaluate', out, '--limit', '300', '--json', '--workers', '2']);
+    const ev1 = await run(process.execPath, [CLI, 'evaluate', out, '--max-examples', '300', '--json', '--workers', '1']);
+    const ev2 = await run(process.execPath, [CLI, 'evaluate', out, '--max-examples', '300', '--json', '--workers', '2']);
     expect([ev1.code, ev2.code]).toEqual([0, 0]);
     const [j1, j2] = [JSON.parse(ev1.stdout), JSON.parse(ev2.stdout)] as { loss: number; accuracy: number; confusion: number[][] }[];
     expect(j2!.accuracy).toBe(j1!.accuracy);

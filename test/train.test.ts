@@ -1,7 +1,7 @@
 /**
  * Training end to end (issue 6), through the built command line (dist/cli/modelspec.js) and the
  * library: the MNIST CNN and the Y-network train a few steps on a few hundred real MNIST images
- * (--limit) and the loss falls; ResNet20v1 trains on a small CIFAR-format set written here, with
+ * (--max-examples) and the loss falls; ResNet20v1 trains on a small CIFAR-format set written here, with
  * the seed's augmentation and callbacks on, and its loss falls; a run killed with SIGKILL
  * mid-epoch resumes from an intact checkpoint and continues the epoch count; SIGINT saves a
  * checkpoint mid-epoch and exits with 130, and --resume continues from that batch; a NaN loss
@@ -58,11 +58,11 @@ beforeAll(() => {
 describe('modelspec train on real MNIST (a few hundred images)', () => {
   it('the MNIST CNN: loss falls; writes checkpoints, model, log, chart; evaluate and predict read them', async () => {
     const out = tmp();
-    const r = await cli(['train', 'specs/mnist-cnn.yaml', '--limit', '320', '--epochs', '2', '--batch-size', '32', '--out', out, '--backend', 'wasm']);
+    const r = await cli(['train', 'specs/mnist-cnn.yaml', '--max-examples', '320', '--epochs', '2', '--batch-size', '32', '--out', out, '--backend', 'wasm']);
     expect(r.stderr.replace(/^epoch .*$/gm, '').trim()).toBe('');
     expect(r.code).toBe(0);
     expect(r.stdout).toMatch(/^backend: wasm/m);
-    expect(r.stdout).toMatch(/^data: mnist, 320 training \/ 320 test images 28x28x1 \(--limit 320\)$/m);
+    expect(r.stdout).toMatch(/^data: mnist, 320 training \/ 320 test images 28x28x1 \(--max-examples 320\)$/m);
     expect(r.stdout).toMatch(/^epoch 2\/2: loss [\d.]+ - accuracy [\d.]+ - val_loss [\d.]+ - val_accuracy [\d.]+ - lr 0.001 - /m);
     expect(r.stdout).toMatch(/^test: loss [\d.]+, accuracy [\d.]+% \(320 images\)$/m);
     expect(r.stderr).toMatch(/epoch 1\/2 \[=+\] 10\/10 batches \| ETA 0s \| loss [\d.]+ accuracy [\d.]+ \| \d+ img\/s/);
@@ -75,18 +75,18 @@ describe('modelspec train on real MNIST (a few hundred images)', () => {
     const best = readPointer(out, 'best')!;
     expect(readdirSync(join(out, 'checkpoints'))).toContain(best.checkpoint.split('/')[1]);
 
-    const ev = await cli(['evaluate', out, '--limit', '200', '--backend', 'wasm']);
+    const ev = await cli(['evaluate', out, '--max-examples', '200', '--backend', 'wasm']);
     expect(ev.code).toBe(0);
     expect(ev.stdout).toMatch(/^loss [\d.]+, accuracy [\d.]+% /m);
     expect(ev.stdout).toMatch(/^true \\ predicted +0 +1 +2 +3 +4 +5 +6 +7 +8 +9$/m);
     const rows = ev.stdout.split('\n').filter((l) => /^\d +\d/.test(l));
     expect(rows).toHaveLength(10);
     expect(rows.reduce((a, l) => a + l.trim().split(/\s+/).slice(1, 11).map(Number).reduce((x, y) => x + y, 0), 0)).toBe(200);
-    const evJson = await cli(['evaluate', join(out, best.checkpoint), '--limit', '100', '--json', '--backend', 'wasm']);
+    const evJson = await cli(['evaluate', join(out, best.checkpoint), '--max-examples', '100', '--json', '--backend', 'wasm']);
     expect(JSON.parse(evJson.stdout)).toMatchObject({ dataset: 'mnist', count: 100 });
     // A reader that stops after the first line (`| head -1`): a quiet exit, no EPIPE stack trace.
     const early = await new Promise<Run>((resolve, reject) => {
-      const child = spawn(process.execPath, [CLI, 'evaluate', out, '--limit', '200', '--backend', 'wasm'], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+      const child = spawn(process.execPath, [CLI, 'evaluate', out, '--max-examples', '200', '--backend', 'wasm'], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
       let stdout = '', stderr = '';
       child.stdout.once('data', (d: Buffer) => {
         stdout += d.toString();
@@ -123,7 +123,7 @@ describe('modelspec train on real MNIST (a few hundred images)', () => {
 
   it('the Y-network, the same image fed to both inputs: loss falls', async () => {
     const out = tmp();
-    const r = await cli(['train', 'specs/y-network.yaml', '--limit', '256', '--epochs', '2', '--batch-size', '32', '--out', out, '--no-progress']);
+    const r = await cli(['train', 'specs/y-network.yaml', '--max-examples', '256', '--epochs', '2', '--batch-size', '32', '--out', out, '--no-progress']);
     expect(r.code, r.stderr).toBe(0);
     expect(r.stderr).toBe('');
     expect(r.stdout).toMatch(/^model: y_network \(specs\/y-network.yaml\), 208,394 parameters$/m);
@@ -196,7 +196,7 @@ describe('ResNet20v1 on a small CIFAR-format set, with the seed recipe', () => {
 describe('interruptions', () => {
   it('SIGKILL mid-epoch: the last checkpoint is intact, --resume continues the epoch count', async () => {
     const out = tmp();
-    const args = ['train', 'specs/mnist-cnn.yaml', '--limit', '384', '--batch-size', '32', '--epochs', '4', '--out', out, '--no-progress'];
+    const args = ['train', 'specs/mnist-cnn.yaml', '--max-examples', '384', '--batch-size', '32', '--epochs', '4', '--out', out, '--no-progress'];
     const killed = await cli(args, { pattern: /^epoch 2\/4: /m, signal: 'SIGKILL' });
     expect(killed.matched).toBe(true);
     expect(killed.signal).toBe('SIGKILL');
@@ -223,7 +223,7 @@ describe('interruptions', () => {
 
   it('SIGINT mid-epoch saves a checkpoint and exits with 130; --resume continues from that batch', async () => {
     const out = tmp();
-    const args = ['train', 'specs/mnist-cnn.yaml', '--limit', '640', '--batch-size', '32', '--epochs', '2', '--out', out, '--no-progress', '--set', 'filters=16'];
+    const args = ['train', 'specs/mnist-cnn.yaml', '--max-examples', '640', '--batch-size', '32', '--epochs', '2', '--out', out, '--no-progress', '--set', 'filters=16'];
     const r = await cli(args, { pattern: /^epoch 1\/2: /m, signal: 'SIGINT' });
     expect(r.code).toBe(130);
     expect(r.stderr).toMatch(/SIGINT: stopping after this batch and saving a checkpoint/);

@@ -27,7 +27,17 @@ export const setOption = (flag = '--set <name=value>', what = 'set a spec parame
 export const pluginOption = () => new Option('--plugin <module>').hideHelp().argParser((): never => {
   throw new UsageError('--plugin was removed: custom ops are no longer loaded from modules; an op is one definition in src/ops/ (see docs/language.md §13)');
 });
-/** The compiler's resource limits (src/limits.ts); `train`'s and `evaluate`'s --limit is a number of examples instead. */
+/**
+ * `--limit` on train, evaluate and predict: it was a number of examples there, and is now
+ * `--max-examples N` (issue #13), so that `--limit` means one thing: a resource limit, `name=value`,
+ * on the compiling commands. Hidden, and refused with the new spelling as the hint.
+ */
+export const renamedLimitOption = () => new Option('--limit <value>').hideHelp().argParser((v: string): never => {
+  throw new UsageError(/^\s*\d+\s*$/.test(v)
+    ? `--limit ${v}: a number of examples is now --max-examples ${v.trim()} (--limit is the compiler's resource limit, name=value, on check, summary, build, diff, graph and export)`
+    : `--limit ${v}: this command has no resource limits; for a number of examples use --max-examples N`);
+});
+/** The compiler's resource limits (src/limits.ts), `--limit name=value`; train, evaluate and predict take --max-examples N instead. */
 export const resourceLimitOption = () => new Option('--limit <name=value>', `raise or lower a resource limit (repeatable): ${LIMIT_NAMES.join(', ')}`).default([]).argParser(collect);
 export const rootOption = () => new Option('--allow-outside-root', "allow use: of files outside the spec's project");
 

@@ -7,12 +7,12 @@
 import { basename, extname, join } from 'node:path';
 import { Command, Option } from 'commander';
 import { builtinRegistry } from '../ops/index.js';
-import { nonNegativeInt, pluginOption, positiveInt, setOption } from './options.js';
+import { nonNegativeInt, pluginOption, positiveInt, renamedLimitOption, setOption } from './options.js';
 
 const backendOption = () => new Option('--backend <name>', 'TensorFlow.js backend (default: the best present, node > wasm > cpu)').choices(['node', 'wasm', 'cpu']);
 const datasetOption = (what: string) => new Option('--dataset <name>', what).choices(['mnist', 'cifar10']);
 const dataDirOption = () => new Option('--data-dir <dir>', 'folder with the dataset files (MNIST: the four IDX files; CIFAR-10: data_batch_1..5.bin, test_batch.bin)');
-const limitOption = (what: string) => new Option('--limit <n>', what).argParser(positiveInt);
+const maxExamplesOption = (what: string) => new Option('--max-examples <n>', what).argParser(positiveInt);
 const workersOption = (what: string) => new Option('--workers <n>', what).argParser(positiveInt);
 
 type Backend = 'node' | 'wasm' | 'cpu';
@@ -29,7 +29,8 @@ export function registerTrainCommands(program: Command): void {
     .option('--download', 'download CIFAR-10 into --data-dir (or the cache) when its files are missing; needs network access')
     .addOption(new Option('--epochs <n>', "number of epochs (default: the recipe's); with --resume, the total to reach").argParser(positiveInt))
     .addOption(new Option('--batch-size <n>', "samples per step (default: the recipe's)").argParser(positiveInt))
-    .addOption(limitOption('use only the first N samples of the training and of the test split (quick runs)'))
+    .addOption(renamedLimitOption())
+    .addOption(maxExamplesOption('use only the first N samples of the training and of the test split (quick runs)'))
     .addOption(backendOption())
     .addOption(workersOption('data-parallel training over N threads, the main one included: each batch is split N ways, gradients averaged (default: $MODELSPEC_WORKERS, else 2 on wasm and cpu with 2+ cores, 1 on node; 1 = in-process)'))
     .option('--out <dir>', 'output folder (default: runs/<spec file name>)')
@@ -43,14 +44,14 @@ export function registerTrainCommands(program: Command): void {
     .action(async (spec: string, o: {
       engine: 'tfjs' | 'torch'; nproc: number; device: 'cpu' | 'cuda';
       set: string[]; dataset?: 'mnist' | 'cifar10'; dataDir?: string; download?: boolean; epochs?: number; batchSize?: number;
-      limit?: number; backend?: Backend; workers?: number; out?: string; resume?: boolean; force?: boolean; seed?: number; progress: boolean;
+      maxExamples?: number; backend?: Backend; workers?: number; out?: string; resume?: boolean; force?: boolean; seed?: number; progress: boolean;
     }) => {
       if (o.engine === 'torch') {
         const { runTorchTrain } = await import('./train-torch.js');
         process.exitCode = await runTorchTrain(spec, {
           set: o.set, registry: builtinRegistry(), out: o.out ?? join('runs', basename(spec, extname(spec))), nproc: o.nproc, device: o.device,
           ...(o.dataset ? { dataset: o.dataset } : {}), ...(o.dataDir ? { dataDir: o.dataDir } : {}), ...(o.epochs !== undefined ? { epochs: o.epochs } : {}),
-          ...(o.batchSize !== undefined ? { batchSize: o.batchSize } : {}), ...(o.limit !== undefined ? { limit: o.limit } : {}), ...(o.seed !== undefined ? { seed: o.seed } : {}),
+          ...(o.batchSize !== undefined ? { batchSize: o.batchSize } : {}), ...(o.maxExamples !== undefined ? { limit: o.maxExamples } : {}), ...(o.seed !== undefined ? { seed: o.seed } : {}),
           force: !!o.force, resume: !!o.resume, log: (line) => process.stdout.write(`${line}\n`),
         });
         return;
@@ -65,12 +66,13 @@ export function registerTrainCommands(program: Command): void {
     .argument('<dir>', 'a model folder (model.json + weights.bin), a checkpoint folder, or a train --out folder')
     .addOption(datasetOption('dataset (default: the one the model was trained on)'))
     .addOption(dataDirOption())
-    .addOption(limitOption('evaluate only the first N test samples'))
+    .addOption(renamedLimitOption())
+    .addOption(maxExamplesOption('evaluate only the first N test samples'))
     .addOption(new Option('--batch-size <n>', 'samples per step (default 256)').argParser(positiveInt))
     .addOption(backendOption())
     .addOption(workersOption('split each batch over N threads, the main one included (default: as train, when there are 2,048 images or more; 1 = in-process)'))
     .option('--json', 'print the results as JSON')
-    .action(async (dir: string, o: { dataset?: 'mnist' | 'cifar10'; dataDir?: string; limit?: number; batchSize?: number; backend?: Backend; workers?: number; json?: boolean }) => {
+    .action(async (dir: string, o: { dataset?: 'mnist' | 'cifar10'; dataDir?: string; maxExamples?: number; batchSize?: number; backend?: Backend; workers?: number; json?: boolean }) => {
       const { runEvaluate } = await import('./evaluate.js');
       process.exitCode = await runEvaluate(dir, o);
     });
@@ -82,11 +84,12 @@ export function registerTrainCommands(program: Command): void {
     .argument('<images...>', 'PNG or IDX files')
     .addOption(new Option('--top <k>', 'classes to show per image').default(3).argParser(positiveInt))
     .option('--invert', 'invert the pixels first (dark digits on a light background, for MNIST models)')
-    .addOption(limitOption('at most N images from each IDX file'))
+    .addOption(renamedLimitOption())
+    .addOption(maxExamplesOption('at most N images from each IDX file'))
     .addOption(backendOption())
     .addOption(workersOption('split batches of images over N threads, the main one included (default 1, in-process)'))
     .option('--json', 'print the predictions as JSON')
-    .action(async (dir: string, images: string[], o: { top: number; invert?: boolean; limit?: number; backend?: Backend; workers?: number; json?: boolean }) => {
+    .action(async (dir: string, images: string[], o: { top: number; invert?: boolean; maxExamples?: number; backend?: Backend; workers?: number; json?: boolean }) => {
       const { runPredict } = await import('./predict.js');
       process.exitCode = await runPredict(dir, images, o);
     });

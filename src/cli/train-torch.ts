@@ -152,7 +152,7 @@ export async function runTorchTrain(spec: string, o: TorchTrainOptions): Promise
     };
     writeFileAtomic(join(o.out, 'run.json'), JSON.stringify(run, null, 2) + '\n');
     o.log(`engine: PyTorch (${python}), ${o.nproc} process${o.nproc > 1 ? 'es' : ''} on ${o.device} under torchrun${o.nproc > 1 ? ` (DDP, ${o.device === 'cuda' ? 'NCCL' : 'gloo'}; each batch of ${config.batch_size} shared out; BatchNorm statistics per replica)` : ''}`);
-    o.log(`model: ${graph.name} (${specRel}), exported to ${modelPy}; data: ${name} from ${dataDir}${o.limit !== undefined ? ` (--limit ${o.limit})` : ''}`);
+    o.log(`model: ${graph.name} (${specRel}), exported to ${modelPy}; data: ${name} from ${dataDir}${o.limit !== undefined ? ` (--max-examples ${o.limit})` : ''}`);
     // Debian's torchrun (Python 3.11) crashes unless --redirects and --tee are given, and with the value 3
     // (both streams: Python 3.11's Flag iteration skips it): tee stdout (each line prefixed by its rank).
     const args = ['-m', 'torch.distributed.run', '--standalone', `--nproc_per_node=${o.nproc}`, '--redirects', '1', '--tee', '1', packagedPython('modelspec_train.py'), resolve(o.out, 'run.json')];

@@ -14,7 +14,7 @@ export interface TrainCommandOptions {
   download?: boolean;
   epochs?: number;
   batchSize?: number;
-  limit?: number;
+  maxExamples?: number;
   backend?: 'node' | 'wasm' | 'cpu';
   /** Data-parallel replicas, the main thread included (default: by backend). */
   workers?: number;
@@ -54,7 +54,7 @@ export async function runTrain(spec: string, o: TrainCommandOptions): Promise<nu
       },
       ...(o.dataDir !== undefined ? { dataDir: o.dataDir } : {}),
       ...(o.download ? { download: true } : {}),
-      ...(o.limit !== undefined ? { limit: o.limit } : {}),
+      ...(o.maxExamples !== undefined ? { limit: o.maxExamples } : {}),
       ...(o.backend ? { backend: o.backend } : {}),
       ...(o.workers !== undefined ? { workers: o.workers } : {}),
       out: o.out ?? join('runs', basename(spec, extname(spec))),

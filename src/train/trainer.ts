@@ -306,7 +306,7 @@ async function trainIn(folder: RunFolder, opts: TrainOptions): Promise<TrainResu
     });
 
     log(`model: ${graph.name} (${specRel}${set.length ? `, --set ${set.join(' ')}` : ''}), ${count(graph.totals.total)} parameters`);
-    log(`data: ${data.name}, ${count(N)} training / ${count(data.test.count)} test images ${data.imageShape.join('x')}${limit !== undefined ? ` (--limit ${limit})` : ''}${data.pixelMean ? ', per-pixel mean subtracted' : ''}`);
+    log(`data: ${data.name}, ${count(N)} training / ${count(data.test.count)} test images ${data.imageShape.join('x')}${limit !== undefined ? ` (--max-examples ${limit})` : ''}${data.pixelMean ? ', per-pixel mean subtracted' : ''}`);
     log(describeRecipe(config, steps));
     log(engine.workers > 1
       ? `workers: ${engine.workers} (data-parallel: each batch split between the main thread and ${engine.workers - 1} worker thread${engine.workers > 2 ? 's' : ''}, gradients averaged, one optimizer step)`

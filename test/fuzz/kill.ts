@@ -145,7 +145,7 @@ export function prepareKill(kind: KillKind): Target {
       return { kind, base, out: 'out', old: r.old, seconds: r.seconds, argv: r.argv, checkNew };
     }
     case 'train': {
-      const common = ['--limit', '32', '--batch-size', '16', '--no-progress', '--workers', '1', '--backend', 'wasm'];
+      const common = ['--max-examples', '32', '--batch-size', '16', '--no-progress', '--workers', '1', '--backend', 'wasm'];
       run([CLI, 'train', TINY, ...common, '--epochs', '1', '--out', 'run'], caseDir);
       const argv = [CLI, 'train', TINY, ...common, '--epochs', '2', '--force', '--out', 'run'];
       const fresh = join(base, 'fresh');

@@ -116,7 +116,7 @@ export async function loadCifar10(opts: CifarOptions = {}): Promise<RawDataset> 
     await downloadCifar10(dir, opts.log ?? (() => {}));
     dir = batchesDir(dir);
   }
-  // Training batches in order, only as many as --limit needs.
+  // Training batches in order, only as many as --max-examples needs.
   const parts: Split[] = [];
   let need = opts.limit ?? Infinity;
   for (const f of CIFAR10_TRAIN_FILES) {
