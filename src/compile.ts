@@ -41,6 +41,9 @@ export interface CompileOptions {
   front?: FrontEndResult;
 }
 
+/** What the commands' --limit and --allow-outside-root set: the part of CompileOptions a command passes through. */
+export type CompileFlags = Pick<CompileOptions, 'limits' | 'allowOutsideRoot'>;
+
 export interface FrontEndResult {
   ok: boolean;
   /** A file with blocks and no layers: a library for `use:`, checked but not instantiated. */

@@ -3,7 +3,7 @@ import { existsSync, rmSync } from 'node:fs';
 import { createHash } from 'node:crypto';
 import { MAX_JSON_BYTES, readTextBounded } from '../io/read.js';
 import { join, relative } from 'node:path';
-import { compileFile, type CompileOptions } from '../compile.js';
+import { compileFile, type CompileFlags } from '../compile.js';
 import { renderDiagnostics } from '../diagnostics/render.js';
 import { formatInt, formatMacs, kerasRows } from '../report/summary.js';
 import { formatShape } from '../types/shape.js';
@@ -16,7 +16,7 @@ import { UsageError } from '../diagnostics/errors.js';
 
 export interface BuildCommandOptions {
   /** Limits and use: policy from the command line. */
-  compile?: Pick<CompileOptions, 'limits' | 'allowOutsideRoot'>;
+  compile?: CompileFlags;
   set: string[];
   out: string;
   backend?: 'node' | 'wasm' | 'cpu';

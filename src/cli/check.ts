@@ -1,6 +1,6 @@
 /** `modelspec check <spec...>`: validate and shape-check specs, report every problem. */
 import { relative } from 'node:path';
-import { compileFile, type CompileOptions } from '../compile.js';
+import { compileFile, type CompileFlags } from '../compile.js';
 import { diagnosticToJson, renderDiagnostics } from '../diagnostics/render.js';
 import { Sources } from '../diagnostics/sources.js';
 import { formatInt } from '../report/summary.js';
@@ -13,7 +13,7 @@ import { EXIT, type CommandOutput } from './output.js';
 
 export interface CheckOptions {
   /** Limits and use: policy from the command line. */
-  compile?: Pick<CompileOptions, 'limits' | 'allowOutsideRoot'>;
+  compile?: CompileFlags;
   set: string[];
   json: boolean;
   registry: OpRegistry;

@@ -4,7 +4,7 @@
  */
 import { InvalidArgumentError, Option } from 'commander';
 import { LIMIT_NAMES, type Limits } from '../limits.js';
-import type { CompileOptions } from '../compile.js';
+import type { CompileFlags } from '../compile.js';
 import { UsageError } from './plugins.js';
 
 export const collect = (v: string, prev: string[]) => [...prev, v];
@@ -53,7 +53,7 @@ function parseLimits(args: readonly string[]): Partial<Limits> {
   return limits;
 }
 
-export type CompileFlags = Pick<CompileOptions, 'limits' | 'allowOutsideRoot'>;
+export type { CompileFlags } from '../compile.js';
 
 /** --limit and --allow-outside-root, as compile options. */
 export const compileFlags = (o: { limit: string[]; allowOutsideRoot?: boolean }): { compile: CompileFlags } => ({

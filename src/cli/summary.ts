@@ -1,5 +1,5 @@
 /** `modelspec summary <spec>`: the Keras-style table, totals, MACs, or the view folded by block. */
-import { compileFile, type CompileOptions } from '../compile.js';
+import { compileFile, type CompileFlags } from '../compile.js';
 import { diagnosticToJson, renderDiagnostics } from '../diagnostics/render.js';
 import { formatFolded, formatSummary, summaryJson } from '../report/summary.js';
 import type { OpRegistry } from '../ops/index.js';
@@ -7,7 +7,7 @@ import { EXIT, type CommandOutput } from './output.js';
 
 export interface SummaryOptions {
   /** Limits and use: policy from the command line. */
-  compile?: Pick<CompileOptions, 'limits' | 'allowOutsideRoot'>;
+  compile?: CompileFlags;
   set: string[];
   json: boolean;
   depth?: number;

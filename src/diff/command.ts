@@ -19,9 +19,8 @@ import { loadSide, type LoadedSide } from './sides.js';
 import type { FrontEndResult } from '../compile.js';
 import { formatInt, formatMacs, kerasRows } from '../report/summary.js';
 import { EXIT, type CommandOutput } from '../diagnostics/outcome.js';
-import type { CompileOptions } from '../compile.js';
+import type { CompileFlags } from '../compile.js';
 
-type CompileFlags = Pick<CompileOptions, 'limits' | 'allowOutsideRoot'>;
 
 export const DIFF_FORMATS = ['text', 'markdown', 'json'] as const;
 export type DiffFormat = (typeof DIFF_FORMATS)[number];

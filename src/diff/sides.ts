@@ -7,7 +7,7 @@ import { existsSync } from 'node:fs';
 import { DEFAULT_LIMITS, limitsWith } from '../limits.js';
 import { describeReadError, ReadError, readTextBounded } from '../io/read.js';
 import { isAbsolute, join, relative, resolve } from 'node:path';
-import { compileSource, fsHost, parseSpec, type CompileOptions, type CompileResult, type FrontEndResult, type Host } from '../compile.js';
+import { compileSource, fsHost, parseSpec, type CompileFlags, type CompileResult, type FrontEndResult, type Host } from '../compile.js';
 import { Sources } from '../diagnostics/sources.js';
 import { diag } from '../diagnostics/diagnostics.js';
 import type { OpRegistry } from '../ops/index.js';
@@ -110,7 +110,7 @@ export interface LoadOptions {
   /** Read `use:` files through this host (default: the side's own). */
   host?: Host;
   /** Resource limits (--limit) and whether `use:` may leave the project (--allow-outside-root). */
-  compile?: Pick<CompileOptions, 'limits' | 'allowOutsideRoot'>;
+  compile?: CompileFlags;
   /**
    * Parses of files read from disk, by path and text, shared by the two sides: the same file with
    * other parameters (the common case) is parsed and validated once.

@@ -4,7 +4,7 @@
  * TensorFlow.js, and needs no PyTorch to write the module.
  */
 import { relative } from 'node:path';
-import { compileFile, type CompileOptions } from '../compile.js';
+import { compileFile, type CompileFlags } from '../compile.js';
 import { renderDiagnostics } from '../diagnostics/render.js';
 import type { OpRegistry } from '../ops/index.js';
 import { checkOverwrite, writeFileAtomic } from '../io/atomic.js';
@@ -14,7 +14,7 @@ import { EXIT, type CommandOutput } from '../diagnostics/outcome.js';
 import { UsageError } from '../diagnostics/errors.js';
 
 export interface ExportOptions {
-  compile?: Pick<CompileOptions, 'limits' | 'allowOutsideRoot'>;
+  compile?: CompileFlags;
   set: string[];
   format: 'pytorch';
   out?: string;

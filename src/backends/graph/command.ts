@@ -9,9 +9,8 @@ import { graphToDot, viewToDot } from './dot.js';
 import { fitView } from './view.js';
 import { graphToMermaid } from './mermaid.js';
 import { EXIT } from '../../diagnostics/outcome.js';
-import type { CompileOptions } from '../../compile.js';
+import type { CompileFlags } from '../../compile.js';
 
-type CompileFlags = Pick<CompileOptions, 'limits' | 'allowOutsideRoot'>;
 
 export const GRAPH_FORMATS = ['dot', 'mermaid', 'svg', 'png'] as const;
 export type GraphFormat = (typeof GRAPH_FORMATS)[number];
