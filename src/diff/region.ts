@@ -52,148 +52,172 @@ function short(paths: readonly string[]): string {
   return names.length > 4 ? `${names[0]} … ${names[names.length - 1]}` : names.join(', ');
 }
 
-export function changedRegion(d: GraphDiff, opts: RegionOptions): Region | undefined {
-  const { registry } = opts;
-  const max = opts.maxUnits ?? 24;
-  const right = d.rightGraph, left = d.leftGraph;
-  const l2r = d.matching.leftToRight;
-  const rightIndex = new Map(right.nodes.map((n, i) => [n.id, i]));
-  const units: Unit[] = [];
-  const rightUnit = new Map<string, string>();
-  const leftUnit = new Map<string, string>();
-  const add = (u: Unit, rightMembers: readonly TypedNode[], leftMembers: readonly TypedNode[]) => {
-    units.push(u);
-    for (const n of rightMembers) rightUnit.set(n.id, u.key);
-    for (const n of leftMembers) leftUnit.set(n.id, u.key);
-  };
-  const underAny = (id: string, paths: readonly string[]) => paths.some((p) => id === p || id.startsWith(`${p}/`));
-  const changeLines = (c: NodeChange): string[] => {
-    const head = `${c.right.id}${c.rename === 'renamed' ? ` (was ${c.left.id})` : ''} · ${kerasClass(c.right, registry)}`;
+type Edge = { from: string; to: string; dashed: boolean };
+
+/** The drawing in progress: its units, and which unit each right/left layer belongs to. */
+class RegionBuilder {
+  readonly units: Unit[] = [];
+  readonly rightUnit = new Map<string, string>();
+  readonly leftUnit = new Map<string, string>();
+  readonly rightIndex: ReadonlyMap<string, number>;
+
+  constructor(private readonly d: GraphDiff, private readonly registry: OpRegistry) {
+    this.rightIndex = new Map(d.rightGraph.nodes.map((n, i) => [n.id, i]));
+  }
+
+  add(u: Unit, rightMembers: readonly TypedNode[], leftMembers: readonly TypedNode[]): void {
+    this.units.push(u);
+    for (const n of rightMembers) this.rightUnit.set(n.id, u.key);
+    for (const n of leftMembers) this.leftUnit.set(n.id, u.key);
+  }
+
+  private changeLines(c: NodeChange): string[] {
+    const head = `${c.right.id}${c.rename === 'renamed' ? ` (was ${c.left.id})` : ''} · ${kerasClass(c.right, this.registry)}`;
     const shape = c.shape ? [formatShape(c.shape.before), `→ ${formatShape(c.shape.after)}`] : [formatShape(c.right.outputShape)];
     const params = c.params ? `params ${signed(c.params.after - c.params.before)}` : '';
     return [head, attrText(c, '→'), c.inputs ? 'inputs rewired' : '', ...shape, params];
-  };
+  }
 
-  for (const e of d.entries) {
-    switch (e.kind) {
-      case 'repeat': {
+  /** One unit per entry of the report (repeats, added/removed runs, changed layers). */
+  addEntries(): void {
+    const { d, registry } = this;
+    const underAny = (id: string, paths: readonly string[]) => paths.some((p) => id === p || id.startsWith(`${p}/`));
+    const total = (nodes: readonly TypedNode[]) => nodes.reduce((s, n) => s + n.params.trainable + n.params.nonTrainable, 0);
+    for (const e of d.entries) {
+      if (e.kind === 'repeat') {
         if (e.added.length) {
-          const members = right.nodes.filter((n) => underAny(n.id, e.added));
-          add({ key: `r+${e.parent}`, cls: 'added', position: e.position, lines: [`${where(e)}: ${repeatText(e, '→')}`, `+ ${short(e.added)}`, `${plural(members.length, 'layer')} · ${signed(members.reduce((s, n) => s + n.params.trainable + n.params.nonTrainable, 0))} params`] }, members, []);
+          const members = d.rightGraph.nodes.filter((n) => underAny(n.id, e.added));
+          this.add({ key: `r+${e.parent}`, cls: 'added', position: e.position, lines: [`${where(e)}: ${repeatText(e, '→')}`, `+ ${short(e.added)}`, `${plural(members.length, 'layer')} · ${signed(total(members))} params`] }, members, []);
         }
         if (e.removed.length) {
-          const members = left.nodes.filter((n) => underAny(n.id, e.removed));
-          add({ key: `r-${e.parent}`, cls: 'removed', position: e.position, lines: [`${where(e)}: ${repeatText(e, '→')}`, `− ${short(e.removed)}`, `${plural(members.length, 'layer')} · ${signed(-members.reduce((s, n) => s + n.params.trainable + n.params.nonTrainable, 0))} params`] }, [], members);
+          const members = d.leftGraph.nodes.filter((n) => underAny(n.id, e.removed));
+          this.add({ key: `r-${e.parent}`, cls: 'removed', position: e.position, lines: [`${where(e)}: ${repeatText(e, '→')}`, `− ${short(e.removed)}`, `${plural(members.length, 'layer')} · ${signed(-total(members))} params`] }, [], members);
         }
-        break;
-      }
-      case 'added':
-      case 'removed': {
+      } else if (e.kind === 'added' || e.kind === 'removed') {
         const params = e.kind === 'added' ? e.params : -e.params;
-        add(
+        this.add(
           { key: `${e.kind === 'added' ? '+' : '-'}${e.id}`, cls: e.kind, position: e.position, lines: [nodesTitle(e, registry), formatShape(e.outputShape), e.params ? `${signed(params)} params` : ''] },
           e.kind === 'added' ? e.nodes : [],
           e.kind === 'removed' ? e.nodes : [],
         );
-        break;
+      } else if (e.kind === 'changed') {
+        this.addChanged(e.changes, e.ids, e.position);
       }
-      case 'changed': {
-        const cls: UnitClass = e.changes[0]!.direct ? 'changed' : 'downstream';
-        if (e.changes.length <= 3) {
-          for (const c of e.changes) add({ key: `~${c.right.id}`, cls, position: rightIndex.get(c.right.id)!, lines: changeLines(c) }, [c.right], []);
-        } else {
-          const c = e.changes[0]!;
-          const dp = e.changes.reduce((s, x) => s + (x.params ? x.params.after - x.params.before : 0), 0);
-          const dm = e.changes.reduce((s, x) => s + (x.macs ? x.macs.after - x.macs.before : 0), 0);
-          add({
-            key: `~${e.ids.join(',')}`, cls, position: e.position,
-            lines: [`${kerasClass(c.right, registry)} ×${e.changes.length}`, ...e.ids.slice(0, 3), ...(e.ids.length > 3 ? [`and ${e.ids.length - 3} more`] : []), attrText(c, '→'), dp ? `params ${signed(dp)}` : '', dm ? `MACs ${signedMacs(dm)}` : ''],
-          }, e.changes.map((x) => x.right), []);
-        }
-        break;
-      }
-      default:
-        break;
     }
   }
-  // Renamed layers that changed in nothing else, one unit per renamed scope.
-  const renames = new Map<string, NodeChange[]>();
-  for (const c of d.renamed) {
-    if (c.rename !== 'renamed' || rightUnit.has(c.right.id)) continue;
-    const key = renamedPrefixes(c.left.id, c.right.id).join('\u0000');
-    const list = renames.get(key);
-    if (list) list.push(c); else renames.set(key, [c]);
-  }
-  for (const [key, changes] of renames) {
-    const [from, to] = key.split('\u0000') as [string, string];
+
+  /** Up to three changed layers one unit each, more as one `Class ×n` unit. */
+  private addChanged(changes: readonly NodeChange[], ids: readonly string[], position: number): void {
+    const cls: UnitClass = changes[0]!.direct ? 'changed' : 'downstream';
+    if (changes.length <= 3) {
+      for (const c of changes) this.add({ key: `~${c.right.id}`, cls, position: this.rightIndex.get(c.right.id)!, lines: this.changeLines(c) }, [c.right], []);
+      return;
+    }
     const c = changes[0]!;
-    const lines = changes.length === 1
-      ? [`${to} · ${kerasClass(c.right, registry)}`, `was ${from}`]
-      : [to, `was ${from}`, plural(changes.length, 'layer')];
-    add({ key: `>${to}`, cls: 'renamed', position: rightIndex.get(c.right.id)!, lines }, changes.map((x) => x.right), []);
+    const dp = changes.reduce((s, x) => s + (x.params ? x.params.after - x.params.before : 0), 0);
+    const dm = changes.reduce((s, x) => s + (x.macs ? x.macs.after - x.macs.before : 0), 0);
+    this.add({
+      key: `~${ids.join(',')}`, cls, position,
+      lines: [`${kerasClass(c.right, this.registry)} ×${changes.length}`, ...ids.slice(0, 3), ...(ids.length > 3 ? [`and ${ids.length - 3} more`] : []), attrText(c, '→'), dp ? `params ${signed(dp)}` : '', dm ? `MACs ${signedMacs(dm)}` : ''],
+    }, changes.map((x) => x.right), []);
   }
-  if (units.length === 0) return undefined;
 
-  units.sort((a, b) => a.position - b.position);
-  let omitted = 0;
-  if (units.length > max) {
-    for (const u of units.slice(max)) {
-      for (const [k, v] of rightUnit) if (v === u.key) rightUnit.delete(k);
-      for (const [k, v] of leftUnit) if (v === u.key) leftUnit.delete(k);
+  /** Renamed layers that changed in nothing else, one unit per renamed scope. */
+  addRenames(): void {
+    const renames = new Map<string, NodeChange[]>();
+    for (const c of this.d.renamed) {
+      if (c.rename !== 'renamed' || this.rightUnit.has(c.right.id)) continue;
+      const key = renamedPrefixes(c.left.id, c.right.id).join('\u0000');
+      const list = renames.get(key);
+      if (list) list.push(c); else renames.set(key, [c]);
     }
-    omitted = units.length - max;
+    for (const [key, changes] of renames) {
+      const [from, to] = key.split('\u0000') as [string, string];
+      const c = changes[0]!;
+      const lines = changes.length === 1
+        ? [`${to} · ${kerasClass(c.right, this.registry)}`, `was ${from}`]
+        : [to, `was ${from}`, plural(changes.length, 'layer')];
+      this.add({ key: `>${to}`, cls: 'renamed', position: this.rightIndex.get(c.right.id)!, lines }, changes.map((x) => x.right), []);
+    }
+  }
+
+  /** Keep the first `max` units in graph order; returns how many were left out. */
+  keepFirst(max: number): number {
+    const { units } = this;
+    units.sort((a, b) => a.position - b.position);
+    if (units.length <= max) return 0;
+    const dropped = new Set(units.slice(max).map((u) => u.key));
+    for (const m of [this.rightUnit, this.leftUnit]) for (const [k, v] of m) if (dropped.has(v)) m.delete(k);
+    const omitted = units.length - max;
     units.length = max;
+    return omitted;
   }
 
-  // Context: unchanged neighbours on the right, and the right counterparts of removed nodes' neighbours.
-  const context = (id: string) => {
-    if (rightUnit.has(id)) return;
-    const n = right.nodes[rightIndex.get(id)!]!;
-    const u: Unit = { key: `=${id}`, cls: 'context', position: rightIndex.get(id)!, lines: [`${id} · ${kerasClass(n, registry)}`, formatShape(n.outputShape)] };
-    units.push(u);
-    rightUnit.set(id, u.key);
-  };
-  const edges: { from: string; to: string; dashed: boolean }[] = [];
-  const rightEdges = right.nodes.flatMap((n) => n.inputs.map((i) => [i, n.id] as const));
-  for (const [from, to] of rightEdges) {
-    const a = rightUnit.get(from), b = rightUnit.get(to);
-    if (a && !b && !a.startsWith('=')) context(to);
-    if (b && !a && !b.startsWith('=')) context(from);
+  private context(id: string): void {
+    if (this.rightUnit.has(id)) return;
+    const at = this.rightIndex.get(id)!;
+    const n = this.d.rightGraph.nodes[at]!;
+    this.units.push({ key: `=${id}`, cls: 'context', position: at, lines: [`${id} · ${kerasClass(n, this.registry)}`, formatShape(n.outputShape)] });
+    this.rightUnit.set(id, `=${id}`);
   }
-  const leftEdges = left.nodes.flatMap((n) => n.inputs.map((i) => [i, n.id] as const));
-  for (const [from, to] of leftEdges) {
-    if (!leftUnit.has(from) && !leftUnit.has(to)) continue;
-    for (const id of [from, to]) {
-      const r = leftUnit.has(id) ? undefined : l2r.get(id);
-      if (r !== undefined) context(r);
+
+  /**
+   * Context units (unchanged neighbours on the right, and the right counterparts of removed
+   * nodes' neighbours), then the edges between units: solid on the right, dashed from the left.
+   */
+  contextAndEdges(): Edge[] {
+    const { rightUnit, leftUnit } = this;
+    const l2r = this.d.matching.leftToRight;
+    const edgesOf = (g: GraphDiff['rightGraph']) => g.nodes.flatMap((n) => n.inputs.map((i) => [i, n.id] as const));
+    const rightEdges = edgesOf(this.d.rightGraph);
+    const leftEdges = edgesOf(this.d.leftGraph).filter(([from, to]) => leftUnit.has(from) || leftUnit.has(to));
+    for (const [from, to] of rightEdges) {
+      const a = rightUnit.get(from), b = rightUnit.get(to);
+      if (a && !b && !a.startsWith('=')) this.context(to);
+      if (b && !a && !b.startsWith('=')) this.context(from);
     }
-  }
-  const seen = new Set<string>();
-  const edge = (a: string | undefined, b: string | undefined, dashed: boolean) => {
-    if (!a || !b || a === b) return;
-    const k = `${a}\u0000${b}`;
-    if (seen.has(k)) return;
-    seen.add(k);
-    edges.push({ from: a, to: b, dashed });
-  };
-  for (const [from, to] of rightEdges) edge(rightUnit.get(from), rightUnit.get(to), false);
-  for (const [from, to] of leftEdges) {
-    if (!leftUnit.has(from) && !leftUnit.has(to)) continue;
-    const a = leftUnit.get(from) ?? rightUnit.get(l2r.get(from) ?? '\u0000');
-    const b = leftUnit.get(to) ?? rightUnit.get(l2r.get(to) ?? '\u0000');
-    edge(a, b, true);
+    for (const ids of leftEdges) for (const id of ids) {
+      const r = leftUnit.has(id) ? undefined : l2r.get(id);
+      if (r !== undefined) this.context(r);
+    }
+    const edges: Edge[] = [];
+    const seen = new Set<string>();
+    const edge = (a: string | undefined, b: string | undefined, dashed: boolean) => {
+      const k = `${a}\u0000${b}`;
+      if (!a || !b || a === b || seen.has(k)) return;
+      seen.add(k);
+      edges.push({ from: a, to: b, dashed });
+    };
+    for (const [from, to] of rightEdges) edge(rightUnit.get(from), rightUnit.get(to), false);
+    const onLeft = (id: string) => leftUnit.get(id) ?? rightUnit.get(l2r.get(id) ?? '\u0000');
+    for (const [from, to] of leftEdges) edge(onLeft(from), onLeft(to), true);
+    return edges;
   }
 
-  units.sort((a, b) => a.position - b.position);
-  const gaps = connectComponents(units, edges, right, rightUnit);
-  const ids = new Map(units.map((u, i) => [u.key, `u${i}`]));
-  const out = ['flowchart TB'];
-  for (const u of units) out.push(`  ${ids.get(u.key)}["${mermaidText(u.lines)}"]:::${u.cls}`);
-  for (const e of edges) out.push(`  ${ids.get(e.from)} ${e.dashed ? '-.->' : '-->'} ${ids.get(e.to)}`);
-  for (const g of gaps) out.push(`  ${ids.get(g.from)} -. "${mermaidText([g.label])}" .-> ${ids.get(g.to)}`);
-  const classes = [...new Set(units.map((u) => u.cls))];
-  for (const c of classes) out.push(`  classDef ${c} ${STYLES[c]}`);
-  return { mermaid: out.join('\n') + '\n', omitted, classes };
+  /** The Mermaid source of the units and edges. */
+  render(edges: readonly Edge[]): { mermaid: string; classes: UnitClass[] } {
+    const { units } = this;
+    units.sort((a, b) => a.position - b.position);
+    const gaps = connectComponents(units, edges, this.d.rightGraph, this.rightUnit);
+    const ids = new Map(units.map((u, i) => [u.key, `u${i}`]));
+    const out = ['flowchart TB'];
+    for (const u of units) out.push(`  ${ids.get(u.key)}["${mermaidText(u.lines)}"]:::${u.cls}`);
+    for (const e of edges) out.push(`  ${ids.get(e.from)} ${e.dashed ? '-.->' : '-->'} ${ids.get(e.to)}`);
+    for (const g of gaps) out.push(`  ${ids.get(g.from)} -. "${mermaidText([g.label])}" .-> ${ids.get(g.to)}`);
+    const classes = [...new Set(units.map((u) => u.cls))];
+    for (const c of classes) out.push(`  classDef ${c} ${STYLES[c]}`);
+    return { mermaid: out.join('\n') + '\n', classes };
+  }
+}
+
+export function changedRegion(d: GraphDiff, opts: RegionOptions): Region | undefined {
+  const b = new RegionBuilder(d, opts.registry);
+  b.addEntries();
+  b.addRenames();
+  if (b.units.length === 0) return undefined;
+  const omitted = b.keepFirst(opts.maxUnits ?? 24);
+  const { mermaid, classes } = b.render(b.contextAndEdges());
+  return { mermaid, omitted, classes };
 }
 
 export function legend(classes: readonly UnitClass[]): string {
