@@ -117,38 +117,55 @@ function facts(g: TypedGraph, interner: Interner): Facts[] {
 /** Gaps larger than this (left x right) are aligned greedily instead of by dynamic programming. */
 const MAX_DP_CELLS = 2_000_000;
 
-export function matchNodes(left: TypedGraph, right: TypedGraph): NodeMatching {
-  const interner = new Interner();
-  const L = facts(left, interner);
-  const R = facts(right, interner);
-  const indexL = new Map(L.map((f, i) => [f.node.id, i]));
-  const l2r = new Map<string, string>();
-  const r2l = new Map<string, string>();
-  const how = new Map<string, MatchHow>();
-  const pair = (a: Facts, b: Facts, h: MatchHow) => {
-    l2r.set(a.node.id, b.node.id);
-    r2l.set(b.node.id, a.node.id);
-    how.set(a.node.id, h);
-  };
+/** The matching in progress: both sides' facts and the pairs found so far, one method per pass. */
+class Matcher {
+  readonly L: Facts[];
+  readonly R: Facts[];
+  readonly l2r = new Map<string, string>();
+  readonly r2l = new Map<string, string>();
+  readonly how = new Map<string, MatchHow>();
+  private readonly indexL: Map<string, number>;
+  private readonly leftConsumers = new Map<string, Facts[]>();
 
-  // 1. ids (generic), op and attributes, in order.
-  const keyL = Int32Array.from(L, (f) => f.key);
-  const keyR = Int32Array.from(R, (f) => f.key);
-  const anchors: [number, number][] = [];
-  diffSequences(L.length, R.length, (i, j) => keyL[i] === keyR[j], (n, i, j) => {
-    for (let k = 0; k < n; k++) anchors.push([i + k, j + k]);
-  });
-  for (const [i, j] of anchors) pair(L[i]!, R[j]!, 'id');
-  // 1b. wiring, in order: what pass 1 left over (a spec written out flat against its loops,
-  // an imported spec: other ids everywhere) pairs with the same layer fed by the same pairs.
-  const leftConsumers = new Map<string, Facts[]>();
-  for (const a of L) for (const x of new Set(a.node.inputs)) push(leftConsumers, x, a);
-  const propagate = (): boolean => {
+  constructor(private readonly left: TypedGraph, private readonly right: TypedGraph) {
+    const interner = new Interner();
+    this.L = facts(left, interner);
+    this.R = facts(right, interner);
+    this.indexL = new Map(this.L.map((f, i) => [f.node.id, i]));
+    for (const a of this.L) for (const x of new Set(a.node.inputs)) push(this.leftConsumers, x, a);
+  }
+
+  pair(a: Facts, b: Facts, h: MatchHow): void {
+    this.l2r.set(a.node.id, b.node.id);
+    this.r2l.set(b.node.id, a.node.id);
+    this.how.set(a.node.id, h);
+  }
+
+  /** Pass 1: ids (generic), op and attributes, in order. Returns the anchors (index pairs). */
+  byId(): [number, number][] {
+    const { L, R } = this;
+    const keyL = Int32Array.from(L, (f) => f.key);
+    const keyR = Int32Array.from(R, (f) => f.key);
+    const anchors: [number, number][] = [];
+    diffSequences(L.length, R.length, (i, j) => keyL[i] === keyR[j], (n, i, j) => {
+      for (let k = 0; k < n; k++) anchors.push([i + k, j + k]);
+    });
+    for (const [i, j] of anchors) this.pair(L[i]!, R[j]!, 'id');
+    return anchors;
+  }
+
+  /**
+   * Pass 1b, wiring in order: what pass 1 left over (a spec written out flat against its loops,
+   * an imported spec: other ids everywhere) pairs with the same layer fed by the same pairs.
+   * Returns whether it found any pair.
+   */
+  propagate(): boolean {
+    const { L, R, l2r, r2l, how } = this;
     let found = false;
-    const lIn = left.inputs, rIn = right.inputs;
+    const lIn = this.left.inputs, rIn = this.right.inputs;
     for (let k = 0; k < Math.min(lIn.length, rIn.length); k++) {
       const a = L.find((f) => f.node.id === lIn[k]), b = R.find((f) => f.node.id === rIn[k]);
-      if (a && b && !l2r.has(a.node.id) && !r2l.has(b.node.id) && a.node.op === b.node.op) { pair(a, b, 'wiring'); found = true; }
+      if (a && b && !l2r.has(a.node.id) && !r2l.has(b.node.id) && a.node.op === b.node.op) { this.pair(a, b, 'wiring'); found = true; }
     }
     for (const b of R) {
       if (b.node.inputs.length === 0) continue;
@@ -160,30 +177,26 @@ export function matchNodes(left: TypedGraph, right: TypedGraph): NodeMatching {
         // one scope in another order (a shared tower written interleaved): a pass-1 pair of
         // different ids fed by other pairs than its partner is undone, and placed by wiring.
         if (paired === b.node.id || how.get(paired) !== 'id') continue;
-        const aNode = L[indexL.get(paired)!]!.node;
+        const aNode = L[this.indexL.get(paired)!]!.node;
         if (aNode.inputs.length === ins.length && ins.every((x, k) => x === aNode.inputs[k])) continue;
         l2r.delete(paired);
         r2l.delete(b.node.id);
         how.delete(paired);
       }
-      const cands = leftConsumers.get(ins[0]!) ?? [];
+      const cands = this.leftConsumers.get(ins[0]!) ?? [];
       const a = cands.find((f) => !l2r.has(f.node.id) && f.attrs === b.attrs && f.node.inputs.length === ins.length && f.node.inputs.every((x, k) => x === ins[k]));
-      if (a) { pair(a, b, 'wiring'); found = true; }
+      if (a) { this.pair(a, b, 'wiring'); found = true; }
     }
     return found;
-  };
-  propagate();
+  }
 
-  // 2. structure, gap by gap.
-  const inputsAgree = (a: Facts, b: Facts): boolean => {
-    const ai = a.node.inputs, bi = b.node.inputs;
-    return ai.length === bi.length && ai.length > 0 && ai.every((x, k) => l2r.get(x) === bi[k]);
-  };
-  const score = (a: Facts, b: Facts): number => {
+  /** How alike two unpaired layers are (0: they may not pair). */
+  private score(a: Facts, b: Facts): number {
     if (a.node.op !== b.node.op) return 0;
     const sameGeneric = a.generic === b.generic;
     const sameAttrs = a.attrs === b.attrs;
-    const wired = inputsAgree(a, b);
+    const ai = a.node.inputs, bi = b.node.inputs;
+    const wired = ai.length === bi.length && ai.length > 0 && ai.every((x, k) => this.l2r.get(x) === bi[k]);
     // A pair needs the same id (up to numbering), or the same attributes in the same place:
     // same inputs, or the same name at the same depth (a renamed scope).
     if (!sameGeneric && !(sameAttrs && (wired || (a.tail === b.tail && a.depth === b.depth)))) return 0;
@@ -195,62 +208,85 @@ export function matchNodes(left: TypedGraph, right: TypedGraph): NodeMatching {
     if (a.shape === b.shape) s += 1;
     if (wired) s += 2;
     return s;
-  };
-  const kept = anchors.filter(([i, j]) => l2r.get(L[i]!.node.id) === R[j]!.node.id);
-  const bounds: [number, number][] = [[-1, -1], ...kept, [L.length, R.length]];
-  for (let k = 0; k + 1 < bounds.length; k++) {
-    const [i0, j0] = bounds[k]!;
-    const [i1, j1] = bounds[k + 1]!;
-    if (i1 - i0 - 1 <= 0 || j1 - j0 - 1 <= 0) continue;
-    const gapL = L.slice(i0 + 1, i1).filter((f) => !l2r.has(f.node.id)), gapR = R.slice(j0 + 1, j1).filter((f) => !r2l.has(f.node.id));
-    const n = gapL.length, m = gapR.length;
-    if (n <= 0 || m <= 0) continue;
-    if (n * m <= MAX_DP_CELLS) alignGap(gapL, gapR, score, (a, b) => pair(a, b, 'structure'));
-    else greedyGap(gapL, gapR, (a, b) => pair(a, b, 'structure'));
   }
 
-  // 3. moved: the same id and op, anywhere.
-  const leftoverR = new Map<string, Facts>();
-  for (const b of R) if (!r2l.has(b.node.id)) leftoverR.set(b.node.id, b);
-  for (const a of L) {
-    if (l2r.has(a.node.id)) continue;
-    const b = leftoverR.get(a.node.id);
-    if (b && b.node.op === a.node.op) {
-      pair(a, b, 'moved');
-      leftoverR.delete(b.node.id);
+  /** Pass 2: structure, gap by gap between the pass-1 anchors that still hold. */
+  byStructure(anchors: readonly [number, number][]): void {
+    const { L, R, l2r, r2l } = this;
+    const kept = anchors.filter(([i, j]) => l2r.get(L[i]!.node.id) === R[j]!.node.id);
+    const bounds: [number, number][] = [[-1, -1], ...kept, [L.length, R.length]];
+    const score = (a: Facts, b: Facts) => this.score(a, b);
+    const pair = (a: Facts, b: Facts) => this.pair(a, b, 'structure');
+    for (let k = 0; k + 1 < bounds.length; k++) {
+      const [i0, j0] = bounds[k]!;
+      const [i1, j1] = bounds[k + 1]!;
+      if (i1 - i0 - 1 <= 0 || j1 - j0 - 1 <= 0) continue;
+      const gapL = L.slice(i0 + 1, i1).filter((f) => !l2r.has(f.node.id)), gapR = R.slice(j0 + 1, j1).filter((f) => !r2l.has(f.node.id));
+      const n = gapL.length, m = gapR.length;
+      if (n <= 0 || m <= 0) continue;
+      if (n * m <= MAX_DP_CELLS) alignGap(gapL, gapR, score, pair);
+      else greedyGap(gapL, gapR, pair);
     }
   }
 
-  // 4. wiring: same op, same matched inputs, unique on both sides; repeat while it finds pairs.
-  for (let changed = true; changed;) {
-    changed = false;
-    const byWiring = new Map<string, Facts[]>();
+  /** Pass 3, moved: the same id and op, anywhere. */
+  moved(): void {
+    const leftoverR = new Map<string, Facts>();
+    for (const b of this.R) if (!this.r2l.has(b.node.id)) leftoverR.set(b.node.id, b);
+    for (const a of this.L) {
+      if (this.l2r.has(a.node.id)) continue;
+      const b = leftoverR.get(a.node.id);
+      if (b && b.node.op === a.node.op) {
+        this.pair(a, b, 'moved');
+        leftoverR.delete(b.node.id);
+      }
+    }
+  }
+
+  /** Pass 4, wiring: same op, same matched inputs, unique on both sides. Returns whether it paired any. */
+  uniqueWiring(): boolean {
+    const { l2r, r2l } = this;
     const wiringKey = (f: Facts, map: (id: string) => string | undefined): string | undefined => {
       if (f.node.inputs.length === 0) return undefined;
       const ins = f.node.inputs.map(map);
       return ins.every((x) => x !== undefined) ? `${f.node.op}\u0000${ins.join('\u0000')}` : undefined;
     };
-    for (const b of R) {
+    const rightByKey = new Map<string, Facts[]>();
+    for (const b of this.R) {
       if (r2l.has(b.node.id)) continue;
       const key = wiringKey(b, (x) => x);
-      if (key) push(byWiring, key, b);
+      if (key) push(rightByKey, key, b);
     }
     const leftByKey = new Map<string, Facts[]>();
-    for (const a of L) {
+    for (const a of this.L) {
       if (l2r.has(a.node.id)) continue;
       const key = wiringKey(a, (x) => l2r.get(x));
       if (key) push(leftByKey, key, a);
     }
+    let found = false;
     for (const [key, as] of leftByKey) {
-      const bs = byWiring.get(key);
+      const bs = rightByKey.get(key);
       if (as.length === 1 && bs?.length === 1) {
-        pair(as[0]!, bs[0]!, 'wiring');
-        changed = true;
+        this.pair(as[0]!, bs[0]!, 'wiring');
+        found = true;
       }
     }
-    if (propagate()) changed = true;
+    return found;
   }
-  return { leftToRight: l2r, rightToLeft: r2l, how };
+}
+
+export function matchNodes(left: TypedGraph, right: TypedGraph): NodeMatching {
+  const m = new Matcher(left, right);
+  const anchors = m.byId();
+  m.propagate();
+  m.byStructure(anchors);
+  m.moved();
+  // Passes 4 and 1b again, while they find pairs.
+  for (let changed = true; changed;) {
+    changed = m.uniqueWiring();
+    if (m.propagate()) changed = true;
+  }
+  return { leftToRight: m.l2r, rightToLeft: m.r2l, how: m.how };
 }
 
 /** Order-keeping alignment of two runs maximising the summed score (0 = may not pair). */
