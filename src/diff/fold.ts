@@ -195,20 +195,23 @@ export function renamedPrefixes(a: string, b: string): [string, string] {
   return [x.slice(0, x.length - k).join('/'), y.slice(0, y.length - k).join('/')];
 }
 
-export function foldChanges(input: FoldInput): DiffEntry[] {
-  const { left, right, matching } = input;
-  const rightPos = new Map(right.nodes.map((n, i) => [n.id, i]));
-  // A left node's place in the right order: just after its nearest matched predecessor.
+/** Where each left node would sit in the right order: just after its nearest matched predecessor. */
+function leftPositions(input: FoldInput, rightPos: ReadonlyMap<string, number>): Map<string, number> {
   const leftPos = new Map<string, number>();
   let last = -1;
-  for (const n of left.nodes) {
-    const r = matching.leftToRight.get(n.id);
+  for (const n of input.left.nodes) {
+    const r = input.matching.leftToRight.get(n.id);
     if (r !== undefined) last = rightPos.get(r)!;
     leftPos.set(n.id, last + 0.5);
   }
-  const entries: DiffEntry[] = [];
+  return leftPos;
+}
 
-  // Added and removed, by scope, then by loop.
+/** Added and removed layers, by scope, then by loop (one entry per loop whose count changed). */
+function addedRemovedEntries(input: FoldInput, rightPos: ReadonlyMap<string, number>): DiffEntry[] {
+  const { left, right } = input;
+  const leftPos = leftPositions(input, rightPos);
+  const entries: DiffEntry[] = [];
   const loopsLeft = loopIterations(left), loopsRight = loopIterations(right);
   const repeats = new Map<string, RepeatEntry>();
   const sides = [
@@ -219,34 +222,40 @@ export function foldChanges(input: FoldInput): DiffEntry[] {
     for (const grp of groupUnmatched(side.graph, side.nodes)) {
       const position = side.pos(grp.nodes[0]!);
       const s = grp.scope;
-      if (s && (s.kind === 'repeat' || s.kind === 'for')) {
-        const parent = parentOf(s.path);
-        const key = loopKey(parent, s);
-        let e = repeats.get(key);
-        if (!e) {
-          e = {
-            kind: 'repeat', parent, loop: s.kind, variable: loopVariable(s),
-            before: loopsLeft.get(key)?.size ?? 0, after: loopsRight.get(key)?.size ?? 0,
-            added: [], removed: [], layers: 0, params: 0, macs: 0, position,
-          };
-          repeats.set(key, e);
-          entries.push(e);
-        }
-        const sign = side.kind === 'added' ? 1 : -1;
-        (side.kind === 'added' ? e.added : e.removed).push(s.path);
-        e.layers += sign * grp.nodes.length;
-        e.params += sign * grp.nodes.reduce((sum, n) => sum + total(n), 0);
-        e.macs += sign * grp.nodes.reduce((sum, n) => sum + n.macs, 0);
-        e.position = Math.min(e.position, position);
-      } else {
+      if (!s || (s.kind !== 'repeat' && s.kind !== 'for')) {
         entries.push(nodesEntry(side.kind, grp, position));
+        continue;
       }
+      const parent = parentOf(s.path);
+      const key = loopKey(parent, s);
+      let e = repeats.get(key);
+      if (!e) {
+        e = {
+          kind: 'repeat', parent, loop: s.kind, variable: loopVariable(s),
+          before: loopsLeft.get(key)?.size ?? 0, after: loopsRight.get(key)?.size ?? 0,
+          added: [], removed: [], layers: 0, params: 0, macs: 0, position,
+        };
+        repeats.set(key, e);
+        entries.push(e);
+      }
+      const sign = side.kind === 'added' ? 1 : -1;
+      (side.kind === 'added' ? e.added : e.removed).push(s.path);
+      e.layers += sign * grp.nodes.length;
+      e.params += sign * grp.nodes.reduce((sum, n) => sum + total(n), 0);
+      e.macs += sign * grp.nodes.reduce((sum, n) => sum + n.macs, 0);
+      e.position = Math.min(e.position, position);
     }
   }
+  return entries;
+}
 
-  // Changed pairs. A layer's own change (attributes, inputs, sharing) is one entry per
-  // distinct change, wherever it happens (a block's default edited: every call site);
-  // changes that only follow from upstream fold by place (id pattern).
+/**
+ * Changed pairs. A layer's own change (attributes, inputs, sharing) is one entry per
+ * distinct change, wherever it happens (a block's default edited: every call site);
+ * changes that only follow from upstream fold by place (id pattern).
+ */
+function changedEntries(input: FoldInput, rightPos: ReadonlyMap<string, number>): DiffEntry[] {
+  const entries: DiffEntry[] = [];
   const groups = new Map<string, ChangedEntry>();
   for (const c of input.changed) {
     const pattern = idPattern(c.right.id, c.right.scopes);
@@ -272,8 +281,12 @@ export function foldChanges(input: FoldInput): DiffEntry[] {
       entries.push(e);
     }
   }
+  return entries;
+}
 
-  // Renames, at the outermost segment that changed, then folded by pattern.
+/** Renames, at the outermost segment that changed, then folded by pattern. */
+function renamedEntries(input: FoldInput, rightPos: ReadonlyMap<string, number>): DiffEntry[] {
+  const entries: DiffEntry[] = [];
   const renames = new Map<string, { entry: RenamedEntry; prefixes: Set<string> }>();
   for (const c of input.renamed) {
     if (c.rename !== 'renamed') continue;
@@ -295,7 +308,16 @@ export function foldChanges(input: FoldInput): DiffEntry[] {
     }
     r.entry.layers++;
   }
+  return entries;
+}
 
+export function foldChanges(input: FoldInput): DiffEntry[] {
+  const rightPos = new Map(input.right.nodes.map((n, i) => [n.id, i]));
+  const entries = [
+    ...addedRemovedEntries(input, rightPos),
+    ...changedEntries(input, rightPos),
+    ...renamedEntries(input, rightPos),
+  ];
   entries.sort((a, b) => a.position - b.position);
 
   const renumbered = input.renamed.filter((c) => c.rename === 'renumbered');
