@@ -13,7 +13,8 @@ import { compileFile } from '../compile.js';
 import { renderDiagnostics } from '../diagnostics/render.js';
 import type { OpRegistry } from '../ops/index.js';
 import { writeFileAtomic, makeFolders } from '../io/atomic.js';
-import { resolveTrainingConfig, ConfigError } from '../train/config.js';
+import { resolveTrainingConfig, ConfigError, type TrainingConfig } from '../train/config.js';
+import type { TypedGraph } from '../types/ir.js';
 import { CIFAR10_TEST_FILE, CIFAR10_TRAIN_FILES, defaultCifarDir } from '../train/data/cifar10.js';
 import { MNIST_FILES, mnistPackageDir } from '../train/data/mnist.js';
 import { CIFAR10_CLASSES, MNIST_CLASSES } from '../train/data/dataset.js';
@@ -60,7 +61,8 @@ export function packagedPython(name: string): string {
   return candidates.find((p) => existsSync(p)) ?? candidates[0]!;
 }
 
-export async function runTorchTrain(spec: string, o: TorchTrainOptions): Promise<number> {
+/** Refuse what this engine cannot do here, before anything is written. Returns the Python to run. */
+function checkTorchRun(o: TorchTrainOptions): string {
   if (o.resume) throw new UsageError('--resume is not supported with --engine torch yet: the PyTorch checkpoints (<out>/checkpoints/*.pt) hold the model and optimizer state to continue from by hand');
   const python = torchPython();
   const missing = torchMissing(python);
@@ -70,28 +72,92 @@ export async function runTorchTrain(spec: string, o: TorchTrainOptions): Promise
   }
   // A run of either engine (run.json: torch; last.json: tfjs) is not overwritten unasked.
   if ((existsSync(join(o.out, 'run.json')) || existsSync(join(o.out, 'last.json'))) && !o.force) throw new UsageError(`${o.out} already holds a run; pass --force to start over`);
+  return python;
+}
 
-  const result = compileFile(spec, { set: o.set, registry: o.registry });
-  if (!result.ok || !result.graph || !result.ast) {
-    process.stderr.write(renderDiagnostics(result.diagnostics, result.sources, { cwd: process.cwd() }) + '\n');
-    return EXIT.problems;
-  }
-  const graph = result.graph;
-  let config;
+/** The recipe with the command line's overrides; undefined (after saying why) when it is wrong. */
+function torchRecipe(training: unknown, o: TorchTrainOptions): TrainingConfig | undefined {
   try {
-    config = resolveTrainingConfig(result.ast.training, {
+    return resolveTrainingConfig(training, {
       ...(o.dataset ? { dataset: o.dataset } : {}),
       ...(o.epochs !== undefined ? { epochs: o.epochs } : {}),
       ...(o.batchSize !== undefined ? { batch_size: o.batchSize } : {}),
       ...(o.seed !== undefined ? { seed: o.seed } : {}),
     });
   } catch (e) {
-    if (e instanceof ConfigError) {
-      process.stderr.write(`modelspec train: ${e.message}\n`);
-      return EXIT.problems;
-    }
-    throw e;
+    if (!(e instanceof ConfigError)) throw e;
+    process.stderr.write(`modelspec train: ${e.message}\n`);
+    return undefined;
   }
+}
+
+/** <out>/model: the tfjs model folder with Keras-initialised weights that the run starts from and ends in. */
+async function writeStartModel(graph: TypedGraph, config: TrainingConfig, spec: string, modelDir: string, registry: OpRegistry): Promise<void> {
+  const { loadTf } = await import('../backends/tfjs/backend.js');
+  const { buildFromGraph } = await import('../backends/tfjs/interpreter.js');
+  const { modelFiles, modelDirFiles, writeDirAtomic } = await import('../train/model-io.js');
+  const { tf } = await loadTf('cpu');
+  const name = config.dataset.name;
+  const built = buildFromGraph(tf, graph, registry);
+  try {
+    writeDirAtomic(modelDir, modelDirFiles(await modelFiles(tf, built, {
+      spec,
+      parameters: { ...graph.params },
+      dataset: name,
+      classes: name === 'mnist' ? MNIST_CLASSES : CIFAR10_CLASSES,
+      inputs: built.inputNames.map((n) => ({ name: n, reads: 'image' as const })),
+      imageShape: name === 'mnist' ? [28, 28, 1] : [32, 32, 3],
+      ...(config.dataset.subtract_pixel_mean ? { pixelMean: 'pixel_mean.bin' } : {}),
+    })));
+  } finally {
+    built.dispose();
+  }
+}
+
+/** The dataset's files, as python/modelspec_train.py reads them. */
+function datasetFiles(name: 'mnist' | 'cifar10', dataDir: string): Record<string, string | string[]> {
+  if (name === 'mnist') {
+    return { train_images: join(dataDir, MNIST_FILES.trainImages), train_labels: join(dataDir, MNIST_FILES.trainLabels), test_images: join(dataDir, MNIST_FILES.testImages), test_labels: join(dataDir, MNIST_FILES.testLabels) };
+  }
+  const cifarDir = existsSync(join(dataDir, CIFAR10_TEST_FILE)) || !existsSync(join(dataDir, 'cifar-10-batches-bin')) ? dataDir : join(dataDir, 'cifar-10-batches-bin');
+  return { train: CIFAR10_TRAIN_FILES.map((f) => join(cifarDir, f)), test: join(cifarDir, CIFAR10_TEST_FILE) };
+}
+
+/** Run torchrun, relaying rank 0's lines (torchrun's --tee prefixes each replica's lines with [rank]:). Returns its exit code. */
+async function runTorchrun(python: string, nproc: number, runJson: string): Promise<number> {
+  // Debian's torchrun (Python 3.11) crashes unless --redirects and --tee are given, and with the value 3
+  // (both streams: Python 3.11's Flag iteration skips it): tee stdout (each line prefixed by its rank).
+  const args = ['-m', 'torch.distributed.run', '--standalone', `--nproc_per_node=${nproc}`, '--redirects', '1', '--tee', '1', packagedPython('modelspec_train.py'), runJson];
+  const child = spawn(python, args, { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, OMP_NUM_THREADS: '1', PYTHONUNBUFFERED: '1' } });
+  const relay = (stream: NodeJS.ReadableStream, write: (s: string) => void) => {
+    let buf = '';
+    stream.setEncoding('utf8');
+    stream.on('data', (d: string) => {
+      buf += d;
+      const lines = buf.split('\n');
+      buf = lines.pop()!;
+      for (const l of lines) {
+        const m = /^\[(?:[^\]]*?)(\d+)\]:(.*)$/.exec(l);
+        if (!m) write(`${l}\n`);
+        else if (m[1] === '0') write(`${m[2]}\n`);
+      }
+    });
+  };
+  relay(child.stdout!, (s) => process.stdout.write(s));
+  relay(child.stderr!, (s) => process.stderr.write(s));
+  return new Promise<number>((res) => child.on('close', (c) => res(c ?? EXIT.usage)));
+}
+
+export async function runTorchTrain(spec: string, o: TorchTrainOptions): Promise<number> {
+  const python = checkTorchRun(o);
+  const result = compileFile(spec, { set: o.set, registry: o.registry });
+  if (!result.ok || !result.graph || !result.ast) {
+    process.stderr.write(renderDiagnostics(result.diagnostics, result.sources, { cwd: process.cwd() }) + '\n');
+    return EXIT.problems;
+  }
+  const graph = result.graph;
+  const config = torchRecipe(result.ast.training, o);
+  if (!config) return EXIT.problems;
   if (config.batch_size % o.nproc !== 0) throw new UsageError(`--nproc ${o.nproc} must divide the batch size ${config.batch_size} (each batch is shared out)`);
   const mod = pytorchModuleText(spec, { set: o.set, format: 'pytorch', force: true, registry: o.registry });
   if (mod.text === undefined) {
@@ -104,46 +170,23 @@ export async function runTorchTrain(spec: string, o: TorchTrainOptions): Promise
   try {
     const modelPy = join(o.out, 'model.py');
     writeFileAtomic(modelPy, mod.text);
-
-    // The model folder the run starts from (Keras-initialised weights) and that it ends in.
-    const { loadTf } = await import('../backends/tfjs/backend.js');
-    const { buildFromGraph } = await import('../backends/tfjs/interpreter.js');
-    const { modelFiles, modelDirFiles, writeDirAtomic } = await import('../train/model-io.js');
-    const { tf } = await loadTf('cpu');
-    const name = config.dataset.name;
-    const imageShape: [number, number, number] = name === 'mnist' ? [28, 28, 1] : [32, 32, 3];
     const modelDir = join(o.out, 'model');
-    const built = buildFromGraph(tf, graph, o.registry);
     const specRel = relative(process.cwd(), resolve(spec)) || spec;
-    const classes = name === 'mnist' ? MNIST_CLASSES : CIFAR10_CLASSES;
-    writeDirAtomic(modelDir, modelDirFiles(await modelFiles(tf, built, {
-      spec: specRel,
-      parameters: { ...graph.params },
-      dataset: name,
-      classes,
-      inputs: built.inputNames.map((n) => ({ name: n, reads: 'image' as const })),
-      imageShape,
-      ...(config.dataset.subtract_pixel_mean ? { pixelMean: 'pixel_mean.bin' } : {}),
-    })));
-    built.dispose();
-
+    await writeStartModel(graph, config, specRel, modelDir, o.registry);
+    const name = config.dataset.name;
     const dataDir = o.dataDir ?? (name === 'mnist' ? mnistPackageDir() : defaultCifarDir());
-    const cifarDir = existsSync(join(dataDir, CIFAR10_TEST_FILE)) || !existsSync(join(dataDir, 'cifar-10-batches-bin')) ? dataDir : join(dataDir, 'cifar-10-batches-bin');
-    const files = name === 'mnist'
-      ? { train_images: join(dataDir, MNIST_FILES.trainImages), train_labels: join(dataDir, MNIST_FILES.trainLabels), test_images: join(dataDir, MNIST_FILES.testImages), test_labels: join(dataDir, MNIST_FILES.testLabels) }
-      : { train: CIFAR10_TRAIN_FILES.map((f) => join(cifarDir, f)), test: join(cifarDir, CIFAR10_TEST_FILE) };
     const run = {
       model_py: resolve(modelPy),
       model_dir: resolve(modelDir),
       out: resolve(o.out),
       device: o.device,
       inputs: graph.inputs.length,
-      classes: classes.length,
+      classes: (name === 'mnist' ? MNIST_CLASSES : CIFAR10_CLASSES).length,
       seed: config.seed,
       epochs: config.epochs,
       batch_size: config.batch_size,
       ...(o.limit !== undefined ? { limit: o.limit } : {}),
-      dataset: { name, files, subtract_pixel_mean: config.dataset.subtract_pixel_mean, validation: config.dataset.validation, pixel_mean_out: resolve(modelDir, 'pixel_mean.bin') },
+      dataset: { name, files: datasetFiles(name, dataDir), subtract_pixel_mean: config.dataset.subtract_pixel_mean, validation: config.dataset.validation, pixel_mean_out: resolve(modelDir, 'pixel_mean.bin') },
       checkpoint: config.checkpoint,
       ...(config.lr_schedule ? { lr_schedule: config.lr_schedule } : {}),
       ...(config.reduce_lr_on_plateau ? { reduce_lr_on_plateau: config.reduce_lr_on_plateau } : {}),
@@ -153,28 +196,7 @@ export async function runTorchTrain(spec: string, o: TorchTrainOptions): Promise
     writeFileAtomic(join(o.out, 'run.json'), JSON.stringify(run, null, 2) + '\n');
     o.log(`engine: PyTorch (${python}), ${o.nproc} process${o.nproc > 1 ? 'es' : ''} on ${o.device} under torchrun${o.nproc > 1 ? ` (DDP, ${o.device === 'cuda' ? 'NCCL' : 'gloo'}; each batch of ${config.batch_size} shared out; BatchNorm statistics per replica)` : ''}`);
     o.log(`model: ${graph.name} (${specRel}), exported to ${modelPy}; data: ${name} from ${dataDir}${o.limit !== undefined ? ` (--max-examples ${o.limit})` : ''}`);
-    // Debian's torchrun (Python 3.11) crashes unless --redirects and --tee are given, and with the value 3
-    // (both streams: Python 3.11's Flag iteration skips it): tee stdout (each line prefixed by its rank).
-    const args = ['-m', 'torch.distributed.run', '--standalone', `--nproc_per_node=${o.nproc}`, '--redirects', '1', '--tee', '1', packagedPython('modelspec_train.py'), resolve(o.out, 'run.json')];
-    const child = spawn(python, args, { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, OMP_NUM_THREADS: '1', PYTHONUNBUFFERED: '1' } });
-    // torchrun's --tee prefixes each replica's lines with [rank]: show rank 0's.
-    const relay = (stream: NodeJS.ReadableStream, write: (s: string) => void) => {
-      let buf = '';
-      stream.setEncoding('utf8');
-      stream.on('data', (d: string) => {
-        buf += d;
-        const lines = buf.split('\n');
-        buf = lines.pop()!;
-        for (const l of lines) {
-          const m = /^\[(?:[^\]]*?)(\d+)\]:(.*)$/.exec(l);
-          if (!m) write(`${l}\n`);
-          else if (m[1] === '0') write(`${m[2]}\n`);
-        }
-      });
-    };
-    relay(child.stdout!, (s) => process.stdout.write(s));
-    relay(child.stderr!, (s) => process.stderr.write(s));
-    const code = await new Promise<number>((res) => child.on('close', (c) => res(c ?? EXIT.usage)));
+    const code = await runTorchrun(python, o.nproc, resolve(o.out, 'run.json'));
     if (code !== 0) {
       process.stderr.write(`modelspec train: the PyTorch run failed (torchrun exit ${code}); see the messages above and ${o.out}\n`);
       return code === 1 ? EXIT.problems : EXIT.usage;
@@ -185,4 +207,3 @@ export async function runTorchTrain(spec: string, o: TorchTrainOptions): Promise
     lock.release();
   }
 }
-
