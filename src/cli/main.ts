@@ -18,7 +18,14 @@ export function buildProgram(): Command {
     .version('0.1.0')
     .showHelpAfterError()
     .exitOverride();
+  registerCompileCommands(program);
+  registerReviewCommands(program);
+  registerTrainCommands(program);
+  return program;
+}
 
+/** check, summary, build, import, export: compile a spec (or read a model) and print or write the result. */
+function registerCompileCommands(program: Command): void {
   program
     .command('check')
     .description('validate specs and check shapes; report every problem with its position')
@@ -92,10 +99,6 @@ export function buildProgram(): Command {
       const { runExport } = await import('./export.js');
       emit(runExport(spec, { set: o.set, format: o.format, ...(o.out ? { out: o.out } : {}), force: !!o.force, registry: builtinRegistry(), ...compileFlags(o) }));
     });
-
-  registerReviewCommands(program);
-  registerTrainCommands(program);
-  return program;
 }
 
 export async function main(argv: string[]): Promise<void> {

@@ -71,33 +71,7 @@ export function lockFolder(folder: string, what: string): FolderLock {
   };
   let takenOver: FolderLock['takenOver'];
   for (let attempt = 0; attempt < 5; attempt++) {
-    let fd: number | undefined;
-    try {
-      fd = openSync(path, 'wx');
-    } catch (e) {
-      if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw fileProblem(e, 'lock', path) ?? e;
-    }
-    if (fd !== undefined) {
-      try {
-        writeSync(fd, JSON.stringify(mine) + '\n');
-      } finally {
-        closeSync(fd);
-      }
-      let released = false;
-      return {
-        ...(takenOver ? { takenOver } : {}),
-        release: () => {
-          if (released) return;
-          released = true;
-          try {
-            const now = JSON.parse(readTextBounded(path, MAX_LOCK_BYTES)) as LockInfo;
-            if (now.pid === mine.pid && now.started === mine.started) rmSync(path, { force: true });
-          } catch {
-            // gone or unreadable: nothing of ours to remove
-          }
-        },
-      };
-    }
+    if (createLockFile(path, mine)) return heldLock(path, mine, takenOver);
     let text: string;
     try {
       text = readTextBounded(path, MAX_LOCK_BYTES);
@@ -106,17 +80,10 @@ export function lockFolder(folder: string, what: string): FolderLock {
       if (e instanceof ReadError && e.code !== 'ENOENT') throw e;
       continue; // released meanwhile: try again
     }
-    let info: LockInfo | undefined;
-    try {
-      info = JSON.parse(text) as LockInfo;
-      if (typeof info.pid !== 'number') info = undefined;
-    } catch {
-      info = undefined;
-    }
+    const info = parseLock(text);
     if (info === undefined) {
       // Written by a process killed between creating and filling it: stale only once it is old.
-      const { mtimeMs } = statOrZero(path);
-      if (Date.now() - mtimeMs < 2000) {
+      if (Date.now() - statOrZero(path).mtimeMs < 2000) {
         sleep(100);
         continue;
       }
@@ -127,23 +94,73 @@ export function lockFolder(folder: string, what: string): FolderLock {
         path,
       );
     }
-    // Stale: move it aside (only one of two racing processes can), check that it was the stale one, retry.
-    const aside = `${path}.stale-${process.pid}`;
-    try {
-      renameSync(path, aside);
-    } catch {
-      continue;
-    }
-    const moved = readTextBounded(aside, MAX_LOCK_BYTES);
-    if (moved !== text) {
-      // Another process took it over between our read and our rename: give it back.
-      try { renameSync(aside, path); } catch { /* it goes with the other's lock */ }
-      continue;
-    }
-    rmSync(aside, { force: true });
-    if (info) takenOver = { pid: info.pid, started: info.started };
+    if (removeStale(path, text) && info) takenOver = { pid: info.pid, started: info.started };
   }
   throw new FolderLocked(`${folder}: could not take the lock ${path} (other processes keep changing it); try again`, path);
+}
+
+/** Create the lock file exclusively and fill it; false when it exists already. */
+function createLockFile(path: string, mine: LockInfo): boolean {
+  let fd: number;
+  try {
+    fd = openSync(path, 'wx');
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw fileProblem(e, 'lock', path) ?? e;
+    return false;
+  }
+  try {
+    writeSync(fd, JSON.stringify(mine) + '\n');
+  } finally {
+    closeSync(fd);
+  }
+  return true;
+}
+
+/** The handle of a lock this process holds: release() removes the file only while it is still ours. */
+function heldLock(path: string, mine: LockInfo, takenOver: FolderLock['takenOver']): FolderLock {
+  let released = false;
+  return {
+    ...(takenOver ? { takenOver } : {}),
+    release: () => {
+      if (released) return;
+      released = true;
+      try {
+        const now = JSON.parse(readTextBounded(path, MAX_LOCK_BYTES)) as LockInfo;
+        if (now.pid === mine.pid && now.started === mine.started) rmSync(path, { force: true });
+      } catch {
+        // gone or unreadable: nothing of ours to remove
+      }
+    },
+  };
+}
+
+function parseLock(text: string): LockInfo | undefined {
+  try {
+    const info = JSON.parse(text) as LockInfo;
+    return typeof info.pid === 'number' ? info : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Remove a stale lock whose text was `text`: move it aside (only one of two racing processes can),
+ * check that it was the stale one, else give it back. Returns whether it removed it.
+ */
+function removeStale(path: string, text: string): boolean {
+  const aside = `${path}.stale-${process.pid}`;
+  try {
+    renameSync(path, aside);
+  } catch {
+    return false;
+  }
+  if (readTextBounded(aside, MAX_LOCK_BYTES) !== text) {
+    // Another process took it over between our read and our rename: give it back.
+    try { renameSync(aside, path); } catch { /* it goes with the other's lock */ }
+    return false;
+  }
+  rmSync(aside, { force: true });
+  return true;
 }
 
 function statOrZero(path: string): { mtimeMs: number } {
