@@ -12,8 +12,10 @@ of every batch (batch_size / N examples; DistributedDataParallel averages the gr
 CPU, NCCL on CUDA), and starts from the same weights (the model folder modelspec built, so tfjs
 and PyTorch runs start alike). BatchNorm statistics stay per replica (SyncBatchNorm is CUDA-only);
 rank 0's are the ones saved. Rank 0 evaluates, logs, and writes checkpoints (best only, by the
-recipe's monitor) and the final model folder (model.json + weights.bin) that `modelspec
-evaluate` and `predict` read. Exit codes: 0 fine, 1 bad data, 3 no torch.
+recipe's monitor), the state to resume from after every epoch (checkpoints/last.pt: weights,
+optimizer, epoch, best value, ReduceLROnPlateau state, RNG; RUN.json's "resume" continues from
+it), and the final model folder (model.json + weights.bin) that `modelspec evaluate` and
+`predict` read. Exit codes: 0 fine, 1 bad data, 3 no torch.
 """
 import gzip
 import hashlib
@@ -169,10 +171,29 @@ def main(cfg_path):
     p_best, p_wait, p_cool = math.inf, 0, 0
     os.makedirs(os.path.join(cfg["out"], "checkpoints"), exist_ok=True)
     log_path = os.path.join(cfg["out"], "metrics.jsonl")
-    if rank == 0:
-        open(log_path, "w").close()
+    last_path = os.path.join(cfg["out"], "checkpoints", "last.pt")
     lr_now = base_lr
-    for epoch in range(cfg["epochs"]):
+    start_epoch = 0
+    if cfg.get("resume"):
+        # Every replica starts from the same saved state: weights, optimizer, epoch, callbacks.
+        state = torch.load(last_path, map_location=device)
+        model.load_state_dict(state["model"])
+        opt.load_state_dict(state["optimizer"])
+        start_epoch, best, lr_now = state["epoch"], state["best"], state["lr"]
+        p_best, p_wait, p_cool = state["plateau"]
+        torch.set_rng_state(state["rng"])
+        if rank == 0:
+            print(f"resuming at epoch {start_epoch + 1}/{cfg['epochs']} from {last_path}", flush=True)
+    if rank == 0:
+        # The log keeps the epochs the state holds (a run killed after logging an epoch but before
+        # saving its state logs that epoch again).
+        kept = []
+        if start_epoch and os.path.exists(log_path):
+            kept = [l for l in open(log_path) if l.strip() and json.loads(l)["epoch"] <= start_epoch]
+        with open(log_path + ".tmp", "w") as f:
+            f.writelines(kept)
+        os.replace(log_path + ".tmp", log_path)
+    for epoch in range(start_epoch, cfg["epochs"]):
         t0 = time.time()
         lr_now = piecewise(cfg.get("lr_schedule"), epoch, lr_now if not cfg.get("lr_schedule") else base_lr)
         for g in opt.param_groups:
@@ -239,6 +260,10 @@ def main(cfg_path):
                 path = os.path.join(cfg["out"], "checkpoints", f"epoch-{epoch + 1:03d}.pt")
                 torch.save({"model": model.state_dict(), "optimizer": opt.state_dict(), "epoch": epoch + 1, "metrics": logs}, path + ".tmp")
                 os.replace(path + ".tmp", path)
+            # The state --resume continues from, after every epoch (written whole, then renamed).
+            torch.save({"model": model.state_dict(), "optimizer": opt.state_dict(), "epoch": epoch + 1, "best": best, "lr": lr_now,
+                        "plateau": [p_best, p_wait, p_cool], "rng": torch.get_rng_state()}, last_path + ".tmp")
+            os.replace(last_path + ".tmp", last_path)
     digests = [None] * world
     mine = digest(model)
     if world > 1:

@@ -132,6 +132,26 @@ except ValueError as e:
     expect(l.stderr).toMatch(/is in use by another run \(pid \d+/);
   });
 
+  it('train --engine torch --resume continues from the last epoch: the same weights as a run never stopped', () => {
+    const args = ['train', 'specs/mnist-cnn.yaml', '--engine', 'torch', '--max-examples', '64', '--batch-size', '32'];
+    const whole = join(tmp(), 'whole'), split = join(tmp(), 'split');
+    expect(run([...args, '--epochs', '3', '--out', whole]).code).toBe(0);
+    expect(run([...args, '--epochs', '2', '--out', split]).code).toBe(0);
+    // Nothing to resume, or both --resume and --force: usage errors (2).
+    const none = run([...args, '--resume', '--out', join(tmp(), 'none')]);
+    expect(none.code).toBe(2);
+    expect(none.stderr).toContain('holds no PyTorch run to continue');
+    expect(run([...args, '--resume', '--force', '--out', split]).code).toBe(2);
+    const r = run(['train', 'specs/mnist-cnn.yaml', '--engine', 'torch', '--resume', '--epochs', '3', '--out', split]);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toContain('resuming at epoch 3/3');
+    const log = (dir: string) => readFileSync(join(dir, 'metrics.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { epoch: number; loss: number });
+    expect(log(split).map((e) => e.epoch)).toEqual([1, 2, 3]);
+    expect(log(split)[2]!.loss).toBeCloseTo(log(whole)[2]!.loss, 6);
+    const digest = (dir: string) => (JSON.parse(readFileSync(join(dir, 'torch-run.json'), 'utf8')) as { replica_digests: string[] }).replica_digests[0];
+    expect(digest(split)).toBe(digest(whole));
+  }, 180_000);
+
   it('train --engine torch --nproc 2: DDP on CPU, replicas identical, loss falls, the model converts back for evaluate', () => {
     const out = join(tmp(), 'run');
     const r = run(['train', 'specs/mnist-cnn.yaml', '--engine', 'torch', '--nproc', '2', '--max-examples', '128', '--epochs', '3', '--batch-size', '32', '--out', out]);

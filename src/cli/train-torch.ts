@@ -21,6 +21,8 @@ import { CIFAR10_CLASSES, MNIST_CLASSES } from '../train/data/dataset.js';
 import { pytorchModuleText } from './export.js';
 import { EXIT } from './output.js';
 import { lockFolder } from '../io/lock.js';
+import { readTextBounded } from '../io/read.js';
+import { deriveSeed, mulberry32 } from '../train/rng.js';
 import { UsageError } from './plugins.js';
 
 export interface TorchTrainOptions {
@@ -63,16 +65,62 @@ export function packagedPython(name: string): string {
 
 /** Refuse what this engine cannot do here, before anything is written. Returns the Python to run. */
 function checkTorchRun(o: TorchTrainOptions): string {
-  if (o.resume) throw new UsageError('--resume is not supported with --engine torch yet: the PyTorch checkpoints (<out>/checkpoints/*.pt) hold the model and optimizer state to continue from by hand');
   const python = torchPython();
   const missing = torchMissing(python);
   if (missing) throw new UsageError(`--engine torch needs PyTorch: ${missing}; ${TORCH_HINT}`);
   if (o.device === 'cuda' && spawnSync(python, ['-c', 'import torch, sys; sys.exit(0 if torch.cuda.is_available() else 1)']).status !== 0) {
     throw new UsageError('--device cuda: PyTorch sees no CUDA GPU here; use --device cpu');
   }
+  if (o.resume) {
+    if (o.force) throw new UsageError('--resume continues the run in --out and --force replaces it: give one of them');
+    for (const f of ['run.json', join('checkpoints', 'last.pt')]) {
+      if (!existsSync(join(o.out, f))) throw new UsageError(`--resume: ${o.out} holds no PyTorch run to continue (${join(o.out, f)} is missing); start one without --resume`);
+    }
+    return python;
+  }
   // A run of either engine (run.json: torch; last.json: tfjs) is not overwritten unasked.
   if ((existsSync(join(o.out, 'run.json')) || existsSync(join(o.out, 'last.json'))) && !o.force) throw new UsageError(`${o.out} already holds a run; pass --force to start over`);
   return python;
+}
+
+/**
+ * `--resume`: the run folder's own run.json again (model.py, recipe, data, --max-examples), with
+ * `--epochs` as the new total, and PyTorch continues from checkpoints/last.pt.
+ */
+async function resumeTorchRun(python: string, o: TorchTrainOptions): Promise<number> {
+  const lock = lockFolder(o.out, '--out');
+  try {
+    const runJson = join(o.out, 'run.json');
+    let run: { epochs: number; resume?: boolean; model_py: string; model_dir: string; out: string; dataset: { pixel_mean_out?: string } };
+    try {
+      run = JSON.parse(readTextBounded(runJson, 1 << 20)) as typeof run;
+      if (typeof run.epochs !== 'number' || typeof run.dataset !== 'object' || run.dataset === null) throw new Error('not a run description');
+    } catch (e) {
+      throw new UsageError(`--resume: ${runJson} is not a PyTorch run description (${(e as Error).message}); start a new run with --force`);
+    }
+    if (o.epochs !== undefined) run.epochs = o.epochs;
+    run.resume = true;
+    // What the run reads and runs stays in its folder, wherever run.json says it is.
+    run.out = resolve(o.out);
+    run.model_py = resolve(o.out, 'model.py');
+    run.model_dir = resolve(o.out, 'model');
+    if (run.dataset.pixel_mean_out !== undefined) run.dataset.pixel_mean_out = resolve(o.out, 'model', 'pixel_mean.bin');
+    writeFileAtomic(runJson, JSON.stringify(run, null, 2) + '\n');
+    o.log(`engine: PyTorch (${python}), ${o.nproc} process${o.nproc > 1 ? 'es' : ''} on ${o.device} under torchrun; resuming ${o.out} up to epoch ${run.epochs}`);
+    return await finishTorchRun(await runTorchrun(python, o.nproc, resolve(runJson)), o);
+  } finally {
+    lock.release();
+  }
+}
+
+/** The exit code for torchrun's, and the closing line. */
+function finishTorchRun(code: number, o: TorchTrainOptions): number {
+  if (code !== 0) {
+    process.stderr.write(`modelspec train: the PyTorch run failed (torchrun exit ${code}); see the messages above and ${o.out}\n`);
+    return code === 1 ? EXIT.problems : EXIT.usage;
+  }
+  o.log(`wrote ${join(o.out, 'model')} (model.json + weights.bin), ${join(o.out, 'model.pt')}, checkpoints in ${join(o.out, 'checkpoints')}, ${join(o.out, 'metrics.jsonl')}`);
+  return EXIT.ok;
 }
 
 /** The recipe with the command line's overrides; undefined (after saying why) when it is wrong. */
@@ -91,14 +139,22 @@ function torchRecipe(training: unknown, o: TorchTrainOptions): TrainingConfig | 
   }
 }
 
-/** <out>/model: the tfjs model folder with Keras-initialised weights that the run starts from and ends in. */
+/** <out>/model: the tfjs model folder with Keras-initialised weights (drawn from --seed) that the run starts from and ends in. */
 async function writeStartModel(graph: TypedGraph, config: TrainingConfig, spec: string, modelDir: string, registry: OpRegistry): Promise<void> {
   const { loadTf } = await import('../backends/tfjs/backend.js');
   const { buildFromGraph } = await import('../backends/tfjs/interpreter.js');
   const { modelFiles, modelDirFiles, writeDirAtomic } = await import('../train/model-io.js');
   const { tf } = await loadTf('cpu');
   const name = config.dataset.name;
-  const built = buildFromGraph(tf, graph, registry);
+  // Seeded as the tfjs engine seeds its model: the same --seed starts both engines from the same weights.
+  const unseeded = Math.random;
+  Math.random = mulberry32(deriveSeed(config.seed, 3, 0, 0));
+  let built: ReturnType<typeof buildFromGraph>;
+  try {
+    built = buildFromGraph(tf, graph, registry);
+  } finally {
+    Math.random = unseeded;
+  }
   try {
     writeDirAtomic(modelDir, modelDirFiles(await modelFiles(tf, built, {
       spec,
@@ -150,6 +206,7 @@ async function runTorchrun(python: string, nproc: number, runJson: string): Prom
 
 export async function runTorchTrain(spec: string, o: TorchTrainOptions): Promise<number> {
   const python = checkTorchRun(o);
+  if (o.resume) return resumeTorchRun(python, o);
   const result = compileFile(spec, { set: o.set, registry: o.registry });
   if (!result.ok || !result.graph || !result.ast) {
     process.stderr.write(renderDiagnostics(result.diagnostics, result.sources, { cwd: process.cwd() }) + '\n');
@@ -196,13 +253,7 @@ export async function runTorchTrain(spec: string, o: TorchTrainOptions): Promise
     writeFileAtomic(join(o.out, 'run.json'), JSON.stringify(run, null, 2) + '\n');
     o.log(`engine: PyTorch (${python}), ${o.nproc} process${o.nproc > 1 ? 'es' : ''} on ${o.device} under torchrun${o.nproc > 1 ? ` (DDP, ${o.device === 'cuda' ? 'NCCL' : 'gloo'}; each batch of ${config.batch_size} shared out; BatchNorm statistics per replica)` : ''}`);
     o.log(`model: ${graph.name} (${specRel}), exported to ${modelPy}; data: ${name} from ${dataDir}${o.limit !== undefined ? ` (--max-examples ${o.limit})` : ''}`);
-    const code = await runTorchrun(python, o.nproc, resolve(o.out, 'run.json'));
-    if (code !== 0) {
-      process.stderr.write(`modelspec train: the PyTorch run failed (torchrun exit ${code}); see the messages above and ${o.out}\n`);
-      return code === 1 ? EXIT.problems : EXIT.usage;
-    }
-    o.log(`wrote ${modelDir} (model.json + weights.bin), ${join(o.out, 'model.pt')}, checkpoints in ${join(o.out, 'checkpoints')}, ${join(o.out, 'metrics.jsonl')}`);
-    return EXIT.ok;
+    return finishTorchRun(await runTorchrun(python, o.nproc, resolve(o.out, 'run.json')), o);
   } finally {
     lock.release();
   }
