@@ -204,6 +204,8 @@ def main(cfg_path):
         net.train()
         tot_loss = torch.zeros(2, dtype=torch.float64)
         seen = 0
+        steps = (len(perm) + bs - 1) // bs
+        shown = 0.0
         for start in range(0, len(perm), bs):
             idx = perm[start:start + bs]
             if len(idx) < world:  # a last batch too small to share out
@@ -218,10 +220,18 @@ def main(cfg_path):
             opt.step()
             seen += len(idx)
             tot_loss += torch.tensor([loss.item() * len(share), (out.argmax(1) == y.argmax(1)).sum().item()], dtype=torch.float64)
+            if rank == 0 and cfg.get("progress") and (time.time() - shown >= 0.2 or start + bs >= len(perm)):
+                # For modelspec's progress bar (not shown as text): rank 0's running figures.
+                shown = time.time()
+                done, took = start // bs + 1, max(time.time() - t0, 1e-9)
+                mine = max(seen * len(share) / len(idx), 1)
+                print("@@progress " + json.dumps({"epoch": epoch + 1, "done": done, "total": steps, "loss": tot_loss[0].item() / mine,
+                                                  "accuracy": tot_loss[1].item() / mine, "ips": seen / took, "eta": took / done * (steps - done)}), flush=True)
         count = torch.tensor([float(max(seen, 1))], dtype=torch.float64)
         if world > 1:
             dist.all_reduce(tot_loss)
-        logs = {"epoch": epoch + 1, "loss": tot_loss[0].item() / count.item(), "accuracy": tot_loss[1].item() / count.item(), "lr": lr_now}
+        logs = {"epoch": epoch + 1, "loss": tot_loss[0].item() / count.item(), "accuracy": tot_loss[1].item() / count.item(), "lr": lr_now,
+                "images_per_second": round(seen / max(time.time() - t0, 1e-9), 1)}
         if cfg["dataset"].get("validation", "test") == "test":
             model.eval()
             with torch.no_grad():

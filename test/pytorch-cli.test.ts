@@ -132,11 +132,19 @@ except ValueError as e:
     expect(l.stderr).toMatch(/is in use by another run \(pid \d+/);
   });
 
-  it('train --engine torch --resume continues from the last epoch: the same weights as a run never stopped', () => {
+  it('train --engine torch: a progress bar; --resume continues from the last epoch to the same weights as a run never stopped', () => {
     const args = ['train', 'specs/mnist-cnn.yaml', '--engine', 'torch', '--max-examples', '64', '--batch-size', '32'];
     const whole = join(tmp(), 'whole'), split = join(tmp(), 'split');
-    expect(run([...args, '--epochs', '3', '--out', whole]).code).toBe(0);
-    expect(run([...args, '--epochs', '2', '--out', split]).code).toBe(0);
+    const first = run([...args, '--epochs', '3', '--out', whole]);
+    expect(first.code).toBe(0);
+    // The progress bar of the tfjs engine, fed by rank 0 (on stderr; the epoch lines on stdout).
+    expect(first.stderr).toMatch(/epoch 3\/3 \[=+\] 2\/2 batches \| ETA 0s \| loss \d\.\d{4} accuracy \d\.\d{4} \| \d+ img\/s/);
+    expect(first.stdout).not.toContain('@@progress');
+    // The chart of the metrics log, as the tfjs engine draws it.
+    expect(readFileSync(join(whole, 'curves.svg'), 'utf8')).toMatch(/^<svg[^>]*>[\s\S]*mnist_cnn on mnist \(PyTorch\)[\s\S]*<\/svg>\s*$/);
+    const quiet = run([...args, '--epochs', '2', '--no-progress', '--out', split]);
+    expect(quiet.code).toBe(0);
+    expect(quiet.stderr).not.toContain('batches');
     // Nothing to resume, or both --resume and --force: usage errors (2).
     const none = run([...args, '--resume', '--out', join(tmp(), 'none')]);
     expect(none.code).toBe(2);

@@ -52,7 +52,7 @@ export function registerTrainCommands(program: Command): void {
           set: o.set, registry: builtinRegistry(), out: o.out ?? join('runs', basename(spec, extname(spec))), nproc: o.nproc, device: o.device,
           ...(o.dataset ? { dataset: o.dataset } : {}), ...(o.dataDir ? { dataDir: o.dataDir } : {}), ...(o.epochs !== undefined ? { epochs: o.epochs } : {}),
           ...(o.batchSize !== undefined ? { batchSize: o.batchSize } : {}), ...(o.maxExamples !== undefined ? { limit: o.maxExamples } : {}), ...(o.seed !== undefined ? { seed: o.seed } : {}),
-          force: !!o.force, resume: !!o.resume, log: (line) => process.stdout.write(`${line}\n`),
+          force: !!o.force, resume: !!o.resume, progress: o.progress, log: (line) => process.stdout.write(`${line}\n`),
         });
         return;
       }

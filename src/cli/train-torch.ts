@@ -23,6 +23,9 @@ import { EXIT } from './output.js';
 import { lockFolder } from '../io/lock.js';
 import { readTextBounded } from '../io/read.js';
 import { deriveSeed, mulberry32 } from '../train/rng.js';
+import { epochBar, type EpochBar } from '../train/progress.js';
+import { curvesSvg } from '../train/chart.js';
+import type { EpochRecord } from '../train/checkpoint.js';
 import { UsageError } from './plugins.js';
 
 export interface TorchTrainOptions {
@@ -39,6 +42,8 @@ export interface TorchTrainOptions {
   seed?: number;
   force?: boolean;
   resume?: boolean;
+  /** A progress bar per epoch on stderr (default: yes). */
+  progress?: boolean;
   log: (line: string) => void;
 }
 
@@ -91,7 +96,7 @@ async function resumeTorchRun(python: string, o: TorchTrainOptions): Promise<num
   const lock = lockFolder(o.out, '--out');
   try {
     const runJson = join(o.out, 'run.json');
-    let run: { epochs: number; resume?: boolean; model_py: string; model_dir: string; out: string; dataset: { pixel_mean_out?: string } };
+    let run: { epochs: number; resume?: boolean; progress?: boolean; title?: string; model_py: string; model_dir: string; out: string; dataset: { pixel_mean_out?: string } };
     try {
       run = JSON.parse(readTextBounded(runJson, 1 << 20)) as typeof run;
       if (typeof run.epochs !== 'number' || typeof run.dataset !== 'object' || run.dataset === null) throw new Error('not a run description');
@@ -100,6 +105,7 @@ async function resumeTorchRun(python: string, o: TorchTrainOptions): Promise<num
     }
     if (o.epochs !== undefined) run.epochs = o.epochs;
     run.resume = true;
+    run.progress = o.progress ?? true;
     // What the run reads and runs stays in its folder, wherever run.json says it is.
     run.out = resolve(o.out);
     run.model_py = resolve(o.out, 'model.py');
@@ -107,19 +113,21 @@ async function resumeTorchRun(python: string, o: TorchTrainOptions): Promise<num
     if (run.dataset.pixel_mean_out !== undefined) run.dataset.pixel_mean_out = resolve(o.out, 'model', 'pixel_mean.bin');
     writeFileAtomic(runJson, JSON.stringify(run, null, 2) + '\n');
     o.log(`engine: PyTorch (${python}), ${o.nproc} process${o.nproc > 1 ? 'es' : ''} on ${o.device} under torchrun; resuming ${o.out} up to epoch ${run.epochs}`);
-    return await finishTorchRun(await runTorchrun(python, o.nproc, resolve(runJson)), o);
+    return finishTorchRun(await runTorchrun(python, o.nproc, resolve(runJson), progressRelay(o.progress ?? true, run.epochs)), o, run.title ?? 'PyTorch run');
   } finally {
     lock.release();
   }
 }
 
-/** The exit code for torchrun's, and the closing line. */
-function finishTorchRun(code: number, o: TorchTrainOptions): number {
+/** The exit code for torchrun's; after a run, the chart of its metrics log and the closing line. */
+function finishTorchRun(code: number, o: TorchTrainOptions, title: string): number {
   if (code !== 0) {
     process.stderr.write(`modelspec train: the PyTorch run failed (torchrun exit ${code}); see the messages above and ${o.out}\n`);
     return code === 1 ? EXIT.problems : EXIT.usage;
   }
-  o.log(`wrote ${join(o.out, 'model')} (model.json + weights.bin), ${join(o.out, 'model.pt')}, checkpoints in ${join(o.out, 'checkpoints')}, ${join(o.out, 'metrics.jsonl')}`);
+  const history = readTextBounded(join(o.out, 'metrics.jsonl'), 64 << 20).split('\n').filter((l) => l.trim()).map((l) => JSON.parse(l) as EpochRecord);
+  writeFileAtomic(join(o.out, 'curves.svg'), curvesSvg(history, title));
+  o.log(`wrote ${join(o.out, 'model')} (model.json + weights.bin), ${join(o.out, 'model.pt')}, checkpoints in ${join(o.out, 'checkpoints')}, ${join(o.out, 'metrics.jsonl')}, ${join(o.out, 'curves.svg')}`);
   return EXIT.ok;
 }
 
@@ -179,8 +187,41 @@ function datasetFiles(name: 'mnist' | 'cifar10', dataDir: string): Record<string
   return { train: CIFAR10_TRAIN_FILES.map((f) => join(cifarDir, f)), test: join(cifarDir, CIFAR10_TEST_FILE) };
 }
 
+/** The `@@progress {json}` lines rank 0 prints while an epoch runs, drawn as the tfjs engine's bar. */
+function progressRelay(show: boolean, epochs: number): { line(text: string): boolean; stop(): void } {
+  let bar: EpochBar | undefined;
+  let epoch = 0;
+  return {
+    line(text) {
+      if (!text.startsWith('@@progress ')) {
+        // The epoch's summary line follows its last batch.
+        if (bar && text.startsWith(`epoch ${epoch}/`)) { bar.stop(); bar = undefined; }
+        return false;
+      }
+      if (!show) return true;
+      let p: { epoch: number; done: number; total: number; loss: number; accuracy: number; ips: number; eta: number };
+      try {
+        p = JSON.parse(text.slice('@@progress '.length)) as typeof p;
+      } catch {
+        return true;
+      }
+      if (p.epoch !== epoch) {
+        bar?.stop();
+        epoch = p.epoch;
+        bar = epochBar('auto', `epoch ${epoch}/${epochs}`, p.total, 0);
+      }
+      bar!.update(p.done, { loss: p.loss, accuracy: p.accuracy, imagesPerSecond: p.ips, eta: p.eta });
+      return true;
+    },
+    stop() {
+      bar?.stop();
+      bar = undefined;
+    },
+  };
+}
+
 /** Run torchrun, relaying rank 0's lines (torchrun's --tee prefixes each replica's lines with [rank]:). Returns its exit code. */
-async function runTorchrun(python: string, nproc: number, runJson: string): Promise<number> {
+async function runTorchrun(python: string, nproc: number, runJson: string, progress: { line(text: string): boolean; stop(): void }): Promise<number> {
   // Debian's torchrun (Python 3.11) crashes unless --redirects and --tee are given, and with the value 3
   // (both streams: Python 3.11's Flag iteration skips it): tee stdout (each line prefixed by its rank).
   const args = ['-m', 'torch.distributed.run', '--standalone', `--nproc_per_node=${nproc}`, '--redirects', '1', '--tee', '1', packagedPython('modelspec_train.py'), runJson];
@@ -194,14 +235,17 @@ async function runTorchrun(python: string, nproc: number, runJson: string): Prom
       buf = lines.pop()!;
       for (const l of lines) {
         const m = /^\[(?:[^\]]*?)(\d+)\]:(.*)$/.exec(l);
-        if (!m) write(`${l}\n`);
-        else if (m[1] === '0') write(`${m[2]}\n`);
+        const text = m ? m[2]! : l;
+        if (m && m[1] !== '0') continue;
+        if (!progress.line(text)) write(`${text}\n`);
       }
     });
   };
   relay(child.stdout!, (s) => process.stdout.write(s));
   relay(child.stderr!, (s) => process.stderr.write(s));
-  return new Promise<number>((res) => child.on('close', (c) => res(c ?? EXIT.usage)));
+  const code = await new Promise<number>((res) => child.on('close', (c) => res(c ?? EXIT.usage)));
+  progress.stop();
+  return code;
 }
 
 export async function runTorchTrain(spec: string, o: TorchTrainOptions): Promise<number> {
@@ -232,6 +276,7 @@ export async function runTorchTrain(spec: string, o: TorchTrainOptions): Promise
     await writeStartModel(graph, config, specRel, modelDir, o.registry);
     const name = config.dataset.name;
     const dataDir = o.dataDir ?? (name === 'mnist' ? mnistPackageDir() : defaultCifarDir());
+    const title = `${graph.name} on ${name} (PyTorch)`;
     const run = {
       model_py: resolve(modelPy),
       model_dir: resolve(modelDir),
@@ -249,11 +294,13 @@ export async function runTorchTrain(spec: string, o: TorchTrainOptions): Promise
       ...(config.reduce_lr_on_plateau ? { reduce_lr_on_plateau: config.reduce_lr_on_plateau } : {}),
       ...(config.augmentation ? { augmentation: config.augmentation } : {}),
       threads_per_process: 1,
+      progress: o.progress ?? true,
+      title,
     };
     writeFileAtomic(join(o.out, 'run.json'), JSON.stringify(run, null, 2) + '\n');
     o.log(`engine: PyTorch (${python}), ${o.nproc} process${o.nproc > 1 ? 'es' : ''} on ${o.device} under torchrun${o.nproc > 1 ? ` (DDP, ${o.device === 'cuda' ? 'NCCL' : 'gloo'}; each batch of ${config.batch_size} shared out; BatchNorm statistics per replica)` : ''}`);
     o.log(`model: ${graph.name} (${specRel}), exported to ${modelPy}; data: ${name} from ${dataDir}${o.limit !== undefined ? ` (--max-examples ${o.limit})` : ''}`);
-    return finishTorchRun(await runTorchrun(python, o.nproc, resolve(o.out, 'run.json')), o);
+    return finishTorchRun(await runTorchrun(python, o.nproc, resolve(o.out, 'run.json'), progressRelay(o.progress ?? true, config.epochs)), o, title);
   } finally {
     lock.release();
   }
