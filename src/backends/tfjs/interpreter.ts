@@ -6,13 +6,19 @@
 import type * as TF from '@tensorflow/tfjs';
 import type { TypedGraph } from '../../types/ir.js';
 import type { OpRegistry } from '../../ops/index.js';
-import { checkBuildSize, layerName, tfjsLayerSpec, type TfjsValue } from './config.js';
+import { checkBuildSize, layerName, tfjsLayerSpec, type TfjsLayerSpec, type TfjsValue } from './config.js';
 import type { Tf } from './backend.js';
 
 /** Turn config markers into tfjs objects (regularizers). */
 export function materialize(tf: Tf, v: TfjsValue): unknown {
   if (Array.isArray(v)) return v.map((x) => materialize(tf, x));
   if (v !== null && typeof v === 'object') {
+    if ('tfjsLayer' in v && typeof v.tfjsLayer === 'object' && !Array.isArray(v.tfjsLayer)) {
+      const spec = v.tfjsLayer as TfjsLayerSpec;
+      const factory = (tf.layers as unknown as Record<string, (config: unknown) => TF.layers.Layer>)[spec.factory];
+      if (!factory) throw new Error(`tf.layers.${spec.factory} does not exist`);
+      return factory(materialize(tf, spec.config as TfjsValue));
+    }
     if ('regularizer' in v && typeof v.regularizer === 'object' && !Array.isArray(v.regularizer)) {
       const r = v.regularizer as { l1?: number; l2?: number };
       return tf.regularizers.l1l2({ l1: r.l1 ?? 0, l2: r.l2 ?? 0 });
