@@ -42,6 +42,8 @@ export async function loadTf(requested?: BackendName): Promise<{ tf: Tf; backend
     if (tf) {
       await tf.setBackend('tensorflow');
       await tf.ready();
+      const { registerMissingGradients } = await import('./gradients.js');
+      registerMissingGradients(tf);
       return (loaded = { tf, backend: 'node' });
     }
     if (requested === 'node') {
@@ -60,6 +62,8 @@ export async function loadTf(requested?: BackendName): Promise<{ tf: Tf; backend
       if (requested) throw new BackendUnavailable('backend wasm could not be initialised');
       await tf.setBackend('cpu');
       await tf.ready();
+      const { registerMissingGradients } = await import('./gradients.js');
+      registerMissingGradients(tf);
       return (loaded = { tf, backend: 'cpu' });
     }
   } else {
@@ -67,6 +71,8 @@ export async function loadTf(requested?: BackendName): Promise<{ tf: Tf; backend
     quietFirstCpuWrite(tf);
   }
   await tf.ready();
+  const { registerMissingGradients } = await import('./gradients.js');
+  registerMissingGradients(tf);
   return (loaded = { tf, backend });
 }
 
