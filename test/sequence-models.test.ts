@@ -1,0 +1,264 @@
+/**
+ * The sequence specs (issue #14 item 4) end to end: specs/lstm-text-classifier.yaml (embedding,
+ * two bidirectional LSTMs, dense softmax) and specs/gru-time-series.yaml (conv1d, pooling, two
+ * GRUs, dense), both with a `null` (any length) sequence axis.
+ *
+ * - Static inference and the TensorFlow.js model agree with the Keras numbers transcribed by hand in
+ *   test/reference/sequence-models.ts (layer classes, output shapes with None, parameters per layer,
+ *   Keras-JSON configs, the inner layer of Bidirectional nested as Keras nests it).
+ * - The CLI (dist/) runs check, summary, spec2ts, build (wasm and cpu), build --format keras-json
+ *   then import (the imported spec is the same network: diff exits 0), graph and diff.
+ * - One training step on tiny generated data on wasm and on cpu (finite loss, every weight moves),
+ *   and on wasm the same loss and gradients as on cpu from identical weights: the kernels modelspec
+ *   supplies for recurrent training (UnsortedSegmentSum for the embedding's gradient; Any/NotEqual
+ *   gradients for masking) take part. UnsortedSegmentSum is also checked alone against cpu.
+ */
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { beforeAll, describe, expect, it } from 'vitest';
+import type * as TF from '@tensorflow/tfjs';
+import { buildModel, loadTf, type Tf } from '../src/build.js';
+import { kerasRows } from '../src/report/summary.js';
+import { builtinRegistry } from '../src/ops/index.js';
+import { mulberry32 as prng } from '../src/train/rng.js';
+import { compileSpec, ROOT, spec } from './helpers.js';
+import { gruTimeSeries, lstmTextClassifier, type RefModel } from './reference/sequence-models.js';
+
+const CLI = `${ROOT}dist/cli/modelspec.js`;
+const run = (bin: string, ...args: string[]) => {
+  const r = spawnSync(process.execPath, [`${ROOT}dist/cli/${bin}.js`, ...args], { cwd: ROOT, encoding: 'utf8' });
+  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
+};
+const tmp = () => mkdtempSync(join(tmpdir(), 'modelspec-seq-'));
+
+const MODELS: { file: string; ref: RefModel; small: string[] }[] = [
+  { file: 'lstm-text-classifier.yaml', ref: lstmTextClassifier, small: ['vocab_size=30', 'embed_dim=6', 'units=4', 'num_classes=3'] },
+  { file: 'gru-time-series.yaml', ref: gruTimeSeries, small: ['features=2', 'filters=4', 'kernel_size=3', 'units=6', 'horizon=2'] },
+];
+
+let tf: Tf;
+beforeAll(async () => {
+  tf = (await loadTf('wasm')).tf;
+  await loadTf('cpu');
+});
+
+async function use(backend: 'wasm' | 'cpu'): Promise<void> {
+  expect(await tf.setBackend(backend)).toBe(true);
+  await tf.ready();
+}
+
+describe.each(MODELS)('$file against the Keras reference', ({ file, ref }) => {
+  it('static inference: layer order, classes, output shapes (None included), parameters per layer and in total', () => {
+    const r = compileSpec(file);
+    expect(r.diagnostics.filter((d) => d.severity === 'error')).toEqual([]);
+    const rows = kerasRows(r.graph!).map(({ node }) => ({
+      name: node.id,
+      className: builtinRegistry().get(node.op)!.kerasClass,
+      outputShape: [null, ...node.outputShape],
+      params: node.params.trainable + node.params.nonTrainable,
+    }));
+    expect(rows).toEqual(ref.layers.map(({ name, className, outputShape, params }) => ({ name, className, outputShape, params })));
+    expect(r.graph!.totals.total).toBe(ref.total);
+  });
+
+  it('the TensorFlow.js model (cpu): the same layers, parameters and output shapes, and Keras configs as the reference', async () => {
+    await use('cpu');
+    const model = await buildModel(spec(file), [], { tf });
+    try {
+      expect(model.layers.map((l) => [l.name, l.getClassName(), l.countParams(), l.outputShape])).toEqual(
+        ref.layers.map((l) => [l.name, l.className, l.params, l.outputShape]));
+      expect(model.countParams()).toBe(ref.total);
+      const topology = model.toJSON(null, false) as unknown as { config: { layers: { class_name: string; config: Record<string, unknown> }[] } };
+      const configs = topology.config.layers.map((l) => ({ class_name: l.class_name, config: l.config }));
+      expect(configs).toMatchObject(ref.layers.map((l) => ({ class_name: l.className, config: l.config })));
+    } finally {
+      model.dispose();
+    }
+  });
+});
+
+describe.each(MODELS)('$file through the CLI', ({ file, ref, small }) => {
+  const path = `specs/${file}`;
+  const sets = small.flatMap((s) => ['--set', s]);
+
+  it('check and summary: None shapes and the Keras total', () => {
+    const c = run('modelspec', 'check', path);
+    expect([c.code, c.stderr]).toEqual([0, '']);
+    expect(c.stdout).toContain(`params`);
+    const s = run('modelspec', 'summary', path);
+    expect(s.code).toBe(0);
+    expect(s.stdout).toContain(`Total params: ${ref.total.toLocaleString('en-US')}`);
+    expect(s.stdout).toContain(`(None, ${ref.layers[1]!.outputShape.slice(1).map((d) => d ?? 'None').join(', ')})`);
+  });
+
+  it('spec2ts writes a builder with the None dimension and the nested layers', () => {
+    const out = tmp();
+    const r = run('spec2ts', '--root', 'specs', '--out', out, path);
+    expect(r.code).toBe(0);
+    const code = readFileSync(join(out, file.replace(/\.yaml$/, '.ts')), 'utf8');
+    expect(code).toMatch(/s\.input\('(tokens|series)', \[null(, features)?\]/);
+    if (file.startsWith('lstm')) expect(code).toContain("s.layer('bidirectional', { layer: { lstm: { units: units, return_sequences: true } } }");
+  });
+
+  it.each(['wasm', 'cpu'])('build --backend %s writes the model', (backend) => {
+    const out = tmp();
+    const r = run('modelspec', 'build', path, ...sets, '--backend', backend, '--out', out);
+    expect([r.code, r.stderr]).toEqual([0, '']);
+    expect(r.stdout).toContain(`backend: ${backend}`);
+    const json = JSON.parse(readFileSync(join(out, 'model.json'), 'utf8'));
+    expect(json.modelTopology.config.layers.map((l: { class_name: string }) => l.class_name)).toEqual(ref.layers.map((l) => l.className));
+  });
+
+  it('keras-json export then import: the same network (diff exits 0), inner layers nested as Keras nests them', () => {
+    const out = tmp();
+    expect(run('modelspec', 'build', path, '--backend', 'cpu', '--format', 'keras-json', '--out', out).code).toBe(0);
+    const json = JSON.parse(readFileSync(join(out, 'model.json'), 'utf8'));
+    expect(json.config.layers[0].config.batch_input_shape).toEqual(ref.layers[0]!.outputShape);
+    const imported = join(out, 'imported.yaml');
+    const i = run('modelspec', 'import', join(out, 'model.json'), '--out', imported);
+    expect([i.code, i.stderr]).toEqual([0, '']);
+    const text = readFileSync(imported, 'utf8');
+    if (file.startsWith('lstm')) expect(text).toContain('- bidirectional: {layer: {lstm: {units: 64, return_sequences: true}}}');
+    const d = run('modelspec', 'diff', path, imported);
+    expect(d.stdout).toContain('no architectural change');
+    expect(d.code).toBe(0);
+  });
+
+  it('graph draws the None shapes; diff names a changed inner attribute by its path', () => {
+    const g = run('modelspec', 'graph', path, '--format', 'mermaid');
+    expect(g.code).toBe(0);
+    expect(g.stdout).toContain(ref.layers[0]!.outputShape.map((d) => d ?? 'None').join(', '));
+    const edited = join(tmp(), file);
+    const text = readFileSync(join(ROOT, path), 'utf8');
+    const changed = file.startsWith('lstm')
+      ? text.replace('{layer: {lstm: {units: $units}}}', '{layer: {lstm: {units: 32}}}')
+      : text.replace('{units: $units, return_sequences: true, reset_after: false}', '{units: 48, return_sequences: true, reset_after: false}');
+    expect(changed).not.toBe(text);
+    writeFileSync(edited, changed);
+    const d = run('modelspec', 'diff', path, edited);
+    expect(d.code).toBe(1);
+    expect(d.stdout).toContain(file.startsWith('lstm') ? 'bidirectional_1 (Bidirectional): layer.lstm.units 64 -> 32' : 'gru (GRU): units 64 -> 48');
+  });
+});
+
+// ---------------------------------------------------------------------------------------------
+// Training
+
+const BATCH = 3;
+
+/** Tiny generated data: token ids with trailing padding (0), or a float series; one-hot labels or targets. */
+function data(file: string, rand: () => number): { x: TF.Tensor; y: TF.Tensor; loss: string } {
+  if (file.startsWith('lstm')) {
+    const steps = 5;
+    const ids = Int32Array.from({ length: BATCH * steps }, (_, i) => (i % steps < steps - (i / steps | 0) ? 1 + Math.floor(rand() * 29) : 0));
+    const labels = new Float32Array(BATCH * 3);
+    for (let b = 0; b < BATCH; b++) labels[b * 3 + (b % 3)] = 1;
+    return { x: tf.tensor(ids, [BATCH, steps], 'int32'), y: tf.tensor(labels, [BATCH, 3]), loss: 'categoricalCrossentropy' };
+  }
+  const steps = 8;
+  return {
+    x: tf.tensor(Float32Array.from({ length: BATCH * steps * 2 }, () => rand() * 2 - 1), [BATCH, steps, 2]),
+    y: tf.tensor(Float32Array.from({ length: BATCH * 2 }, () => rand()), [BATCH, 2]),
+    loss: 'meanSquaredError',
+  };
+}
+
+const setOf = (small: string[]) => Object.fromEntries(small.map((s) => s.split('=')).map(([k, v]) => [k!, Number(v)]));
+
+describe.each(MODELS)('$file: one training step', ({ file, small }) => {
+  it.each(['wasm', 'cpu'] as const)('on %s: trainOnBatch (adam) gives a finite loss and moves every trainable weight', async (backend) => {
+    await use(backend);
+    const model = await buildModel(spec(file), setOf(small), { tf });
+    const { x, y, loss } = data(file, prng(7));
+    try {
+      model.compile({ optimizer: tf.train.adam(1e-2), loss });
+      const w0 = model.trainableWeights.map((w) => w.read().dataSync().slice());
+      const value = (await model.trainOnBatch(x, y)) as number;
+      expect(tf.getBackend()).toBe(backend);
+      expect(Number.isFinite(value) && value > 0, `loss ${value}`).toBe(true);
+      const still = model.trainableWeights.filter((w, i) => w.read().dataSync().every((v, j) => v === w0[i]![j]));
+      expect(still.map((w) => w.name)).toEqual([]);
+    } finally {
+      model.optimizer?.dispose();
+      model.dispose();
+      tf.dispose([x, y]);
+    }
+  });
+
+  it('wasm and cpu agree on the loss and every gradient from identical weights and data (rel. 1e-4)', async () => {
+    const results: { loss: number; grads: Float32Array[] }[] = [];
+    let weights: { data: Float32Array; shape: number[] }[] | undefined;
+    for (const backend of ['cpu', 'wasm'] as const) {
+      await use(backend);
+      const model = await buildModel(spec(file), setOf(small), { tf });
+      if (weights) model.setWeights(weights.map((w) => tf.tensor(w.data, w.shape)));
+      else weights = model.getWeights().map((w) => ({ data: w.dataSync().slice() as Float32Array, shape: w.shape }));
+      const { x, y, loss } = data(file, prng(7));
+      const f = () => (loss === 'meanSquaredError'
+        ? tf.losses.meanSquaredError(y, model.apply(x) as TF.Tensor)
+        : tf.losses.softmaxCrossEntropy(y, model.apply(x) as TF.Tensor)) as TF.Scalar;
+      const { value, grads } = tf.variableGrads(f, model.trainableWeights.map((w) => (w as unknown as { val: TF.Variable }).val));
+      results.push({ loss: value.dataSync()[0]!, grads: model.trainableWeights.map((w) => grads[(w as unknown as { val: TF.Variable }).val.name]!.dataSync().slice() as Float32Array) });
+      tf.dispose([value, ...Object.values(grads), x, y]);
+      model.dispose();
+    }
+    const [cpu, wasm] = results as [typeof results[0], typeof results[0]];
+    expect(Math.abs(wasm.loss - cpu.loss)).toBeLessThanOrEqual(1e-5 * Math.abs(cpu.loss));
+    cpu.grads.forEach((g, i) => {
+      const scale = Math.max(1e-6, ...Array.from(g, Math.abs));
+      const diff = Math.max(...Array.from(g, (v, j) => Math.abs(v - wasm.grads[i]![j]!)));
+      expect(diff, `gradient ${i}`).toBeLessThanOrEqual(1e-4 * scale);
+    });
+  });
+});
+
+describe('UnsortedSegmentSum on wasm (the gradient of Gather) against cpu', () => {
+  it.each([[[7, 3], 4, 'float32'], [[9], 5, 'float32'], [[6, 2, 2], 3, 'int32'], [[0, 4], 2, 'float32']] as const)('x %j into %d segments (%s), ids out of range dropped', async (shape, segments, dtype) => {
+    const rand = prng(shape.length * 31 + segments);
+    const n = shape.reduce((a, b) => a * b, 1);
+    const xs = Array.from({ length: n }, () => (dtype === 'int32' ? Math.floor(rand() * 20) - 10 : rand() * 2 - 1));
+    const ids = Array.from({ length: shape[0]! }, () => Math.floor(rand() * (segments + 2)) - 1); // -1 and `segments` are out of range
+    const out: number[][] = [];
+    for (const backend of ['cpu', 'wasm'] as const) {
+      await use(backend);
+      const t = tf.unsortedSegmentSum(tf.tensor(xs, [...shape], dtype), tf.tensor1d(ids, 'int32'), segments);
+      expect(t.shape).toEqual([segments, ...shape.slice(1)]);
+      out.push(Array.from(t.dataSync()));
+      t.dispose();
+    }
+    expect(tf.getKernel('UnsortedSegmentSum', 'wasm')).toBeTruthy();
+    out[1]!.forEach((v, i) => expect(Math.abs(v - out[0]![i]!)).toBeLessThanOrEqual(1e-5));
+  });
+});
+
+describe('masking after a trainable layer trains (tfjs has no gradient for Any / NotEqual: modelspec registers zero ones)', () => {
+  const MASKED = `modelspec: 1
+name: masked
+inputs:
+  x: {shape: [6, 2]}
+layers:
+  - conv1d: {filters: 3, kernel_size: 3, padding: same}
+  - time_distributed: {layer: {dense: {units: 2}}}
+  - masking: {}
+  - simple_rnn: {units: 3, go_backwards: true}
+  - dense: {units: 2, activation: softmax}
+`;
+  it.each(['wasm', 'cpu'] as const)('on %s', async (backend) => {
+    await use(backend);
+    const model = await buildModel(MASKED, undefined, { tf });
+    const rand = prng(3);
+    const x = tf.tensor(Float32Array.from({ length: 2 * 6 * 2 }, () => rand()), [2, 6, 2]);
+    const y = tf.tensor([[1, 0], [0, 1]]);
+    try {
+      model.compile({ optimizer: tf.train.sgd(0.1), loss: 'categoricalCrossentropy' });
+      const value = (await model.trainOnBatch(x, y)) as number;
+      expect(Number.isFinite(value) && value > 0).toBe(true);
+    } finally {
+      model.optimizer?.dispose();
+      model.dispose();
+      tf.dispose([x, y]);
+    }
+  });
+});
