@@ -102,7 +102,11 @@ describe('wrappers', () => {
   });
   it('bidirectional: the inner layer must be a recurrent one with valid attributes', () => {
     expect(errors(one('[6, 3]', 'bidirectional: {layer: {dense: {units: 4}}}'))).toEqual(["MS2001 unknown key 'dense' in bidirectional attribute 'layer'"]);
-    expect(errors(one('[6, 3]', 'bidirectional: {layer: {lstm: {unitz: 4}}}'))[0]).toContain("unknown key 'unitz'");
+    expect(errors(one('[6, 3]', 'bidirectional: {layer: {lstm: {unitz: 4}}}'))[0]).toContain("MS5002 bidirectional layer lstm has no attribute 'unitz' (it has units, activation,");
+    expect(errors(one('[6, 3]', 'bidirectional: {layer: {lstm: {units: 0}}}'))[0]).toContain('MS5002 bidirectional layer lstm attribute units: 0 is not allowed (Size of the output');
+    expect(errors(one('[6, 3]', 'bidirectional: {layer: {gru: {}}}'))[0]).toContain("MS5002 bidirectional layer gru needs 'units'");
+    expect(errors(one('[6, 3]', 'time_distributed: {layer: {dense: {units: 2, activation: nope}}}'))[0]).toContain('time_distributed layer dense attribute activation: "nope" is not allowed');
+    expect(errors(one('[6, 3]', 'bidirectional: {layer: {lstm: {units: 2}, gru: {units: 2}}}'))[0]).toMatch(/layer/);
     expect(errors(one('[6, 3]', 'bidirectional: {layer: {lstm: {units: 4, return_state: true}}}'))[0]).toContain('return_state: true gives several outputs');
   });
   it('time_distributed dense 2 on (5, 3): (5, 2), 3*2+2 = 8 params, MACs 5*3*2 = 30; conv2d per frame', () => {
