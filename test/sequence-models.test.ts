@@ -262,3 +262,55 @@ layers:
     }
   });
 });
+
+describe('up_sampling1d and zero_padding1d (custom tfjs layers: TensorFlow.js 4.22 has neither)', () => {
+  const PADDED = `modelspec: 1
+name: padded
+inputs:
+  x: {shape: [4, 2]}
+layers:
+  - zero_padding1d: {padding: [2, 1]}
+  - up_sampling1d: {size: 3}
+  - conv1d: {filters: 2, kernel_size: 3}
+  - lstm: 2
+`;
+  it.each(['wasm', 'cpu'] as const)('on %s: values as Keras computes them, and a training step', async (backend) => {
+    await use(backend);
+    const model = await buildModel(PADDED, undefined, { tf });
+    try {
+      const pad = model.layers[1]!, up = model.layers[2]!;
+      expect([pad.getClassName(), up.getClassName()]).toEqual(['ZeroPadding1D', 'UpSampling1D']);
+      const x = tf.tensor([[[1, 2], [3, 4], [5, 6], [7, 8]]]);
+      const padded = pad.apply(x) as TF.Tensor;
+      // [2, 1]: two zero steps before, one after.
+      expect(padded.arraySync()).toEqual([[[0, 0], [0, 0], [1, 2], [3, 4], [5, 6], [7, 8], [0, 0]]]);
+      const upsampled = up.apply(tf.tensor([[[1, 2], [3, 4]]])) as TF.Tensor;
+      expect(upsampled.arraySync()).toEqual([[[1, 2], [1, 2], [1, 2], [3, 4], [3, 4], [3, 4]]]);
+      expect(model.outputs[0]!.shape).toEqual([null, 2]);
+      model.compile({ optimizer: tf.train.sgd(0.1), loss: 'meanSquaredError' });
+      const loss = (await model.trainOnBatch(tf.ones([2, 4, 2]), tf.zeros([2, 2]))) as number;
+      expect(Number.isFinite(loss)).toBe(true);
+      tf.dispose([x, padded, upsampled]);
+    } finally {
+      model.optimizer?.dispose();
+      model.dispose();
+    }
+  });
+
+  it('Keras JSON names them as Keras does, and import reads them back; a saved model.json loads', async () => {
+    await use('cpu');
+    const out = tmp();
+    writeFileSync(join(out, 'padded.yaml'), PADDED);
+    expect(run('modelspec', 'build', join(out, 'padded.yaml'), '--backend', 'cpu', '--format', 'keras-json', '--out', join(out, 'k')).code).toBe(0);
+    const json = JSON.parse(readFileSync(join(out, 'k', 'model.json'), 'utf8'));
+    expect(json.config.layers.slice(1, 3).map((l: { class_name: string; config: object }) => [l.class_name, l.config])).toMatchObject([['ZeroPadding1D', { padding: [2, 1] }], ['UpSampling1D', { size: 3 }]]);
+    const i = run('modelspec', 'import', join(out, 'k', 'model.json'));
+    expect(i.code).toBe(0);
+    expect(i.stdout).toContain('- zero_padding1d: {padding: [2, 1]}');
+    expect(i.stdout).toContain('- up_sampling1d: {size: 3}');
+    expect(run('modelspec', 'build', join(out, 'padded.yaml'), '--backend', 'cpu', '--out', join(out, 't')).code).toBe(0);
+    const loaded = await tf.loadLayersModel(tf.io.fromMemory(JSON.parse(readFileSync(join(out, 't', 'model.json'), 'utf8')).modelTopology));
+    expect(loaded.layers.map((l) => l.getClassName()).slice(1, 3)).toEqual(['ZeroPadding1D', 'UpSampling1D']);
+    loaded.dispose();
+  });
+});

@@ -64,6 +64,13 @@ describe('conv1d and 1-D pooling', () => {
     expect(last(one('[9, 3]', 'max_pooling1d: {strides: 1}')).shape).toEqual([8, 3]);
     expect(last(one('[null, 3]', 'max_pooling1d: {}')).shape).toEqual([null, 3]);
   });
+  it('up_sampling1d: (4, 3) size 3 -> (12, 3); zero_padding1d 1 -> (6, 3), [2, 0] -> (6, 3); None stays None', () => {
+    expect(last(one('[4, 3]', 'up_sampling1d: {size: 3}'))).toEqual({ shape: [12, 3], weights: [], params: 0, macs: 0 });
+    expect(last(one('[4, 3]', 'zero_padding1d: {}')).shape).toEqual([6, 3]);
+    expect(last(one('[4, 3]', 'zero_padding1d: {padding: [2, 0]}')).shape).toEqual([6, 3]);
+    expect(last(one('[null, 3]', 'up_sampling1d: {}')).shape).toEqual([null, 3]);
+    expect(errors(one('[4, 3, 1]', 'zero_padding1d: {}'))[0]).toContain('zero_padding1d needs a rank 3');
+  });
   it('masking keeps the shape; repeat_vector (5,) -> (3, 5); repeat_vector needs a vector', () => {
     expect(last(one('[null, 3]', 'masking: {mask_value: -1}')).shape).toEqual([null, 3]);
     expect(last(one('[5]', 'repeat_vector: 3')).shape).toEqual([3, 5]);

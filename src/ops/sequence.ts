@@ -1,6 +1,6 @@
 /**
  * 1-D (sequence) layers, channels-last (batch, steps, channels): conv1d, max/average_pooling1d,
- * up_sampling1d, zero_padding1d, masking, repeat_vector. The steps may be None (any length);
+ * up_sampling1d, zero_padding1d (custom tfjs layers: src/backends/tfjs/custom-layers.ts), masking, repeat_vector. The steps may be None (any length);
  * the rules are Keras' 2-D ones on one axis.
  */
 import { attr, biasAttrs } from './attrs.js';
@@ -132,5 +132,47 @@ export const repeatVector: OpDef = {
     const input = inputs[0]!;
     requireRank(input, 1, 'repeat_vector', 'input: (batch, features)');
     return [a.n as number, input[0]!];
+  },
+};
+
+export const upSampling1d: OpDef = {
+  name: 'up_sampling1d',
+  kerasClass: 'UpSampling1D',
+  tfjs: { factory: 'upSampling1d' },
+  category: 'reshaping',
+  doc: 'Repeats each step `size` times (Keras `UpSampling1D`; a modelspec tfjs layer, TensorFlow.js 4.22 has none).',
+  arity: 'one',
+  attrs: {
+    size: attr.int({ min: 1, default: 2, doc: 'Upsampling factor.' }),
+  },
+  outputShape(inputs, a) {
+    const input = inputs[0]!;
+    steps('up_sampling1d', input);
+    return [input[0] === null ? null : input[0]! * (a.size as number), input[1]!];
+  },
+};
+
+/** `padding` as Keras takes it: int (both sides) or [left, right]. */
+const padding1d = (p: unknown): [number, number] => (typeof p === 'number' ? [p, p] : [(p as number[])[0]!, (p as number[])[1]!]);
+
+export const zeroPadding1d: OpDef = {
+  name: 'zero_padding1d',
+  kerasClass: 'ZeroPadding1D',
+  tfjs: { factory: 'zeroPadding1d' },
+  category: 'reshaping',
+  doc: 'Pads the steps with zeros at the start and end (Keras `ZeroPadding1D`; a modelspec tfjs layer, TensorFlow.js 4.22 has none).',
+  arity: 'one',
+  attrs: {
+    padding: {
+      schema: { anyOf: [{ type: 'integer', minimum: 0 }, { type: 'array', items: { type: 'integer', minimum: 0 }, minItems: 2, maxItems: 2 }] },
+      default: 1,
+      doc: 'int (both ends) or [start, end].',
+    },
+  },
+  outputShape(inputs, a) {
+    const input = inputs[0]!;
+    steps('zero_padding1d', input);
+    const [l, r] = padding1d(a.padding);
+    return [input[0] === null ? null : input[0]! + l + r, input[1]!];
   },
 };

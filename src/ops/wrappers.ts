@@ -9,7 +9,7 @@ import { normalAttrs } from './normal.js';
 import { requireRank } from './shape-util.js';
 import { ShapeError, type Attrs, type JsonSchema, type OpDef } from './types.js';
 import { gru, lstm, simpleRnn } from './recurrent.js';
-import { conv1d, maxPooling1d, averagePooling1d, masking, repeatVector } from './sequence.js';
+import { conv1d, maxPooling1d, averagePooling1d, masking, repeatVector, upSampling1d, zeroPadding1d } from './sequence.js';
 import { activation, dense, dropout, embedding } from './core.js';
 import { conv2d, depthwiseConv2d, separableConv2d, conv2dTranspose } from './convolution.js';
 import { averagePooling2d, globalAveragePooling2d, globalMaxPooling2d, maxPooling2d } from './pooling.js';
@@ -120,7 +120,7 @@ const STEP_OPS: readonly OpDef[] = [
   dense, conv2d, depthwiseConv2d, separableConv2d, conv2dTranspose, conv1d,
   maxPooling2d, averagePooling2d, globalAveragePooling2d, globalMaxPooling2d, maxPooling1d, averagePooling1d,
   flatten, reshape, dropout, activation, embedding, batchNormalization, layerNormalization,
-  zeroPadding2d, upSampling2d, masking, repeatVector, lstm, gru, simpleRnn,
+  zeroPadding2d, upSampling2d, upSampling1d, zeroPadding1d, masking, repeatVector, lstm, gru, simpleRnn,
 ];
 
 export const timeDistributed: OpDef = {
