@@ -314,3 +314,23 @@ layers:
     loaded.dispose();
   });
 });
+
+describe('the orthogonal initializer (recurrent kernels) computed in JavaScript, as Keras defines it', () => {
+  it.each([[64, 256], [256, 64], [5, 5], [3, 2, 4]])('shape %j: orthonormal rows or columns, gain 1; tfjs still serialises it as Orthogonal', async (...shape) => {
+    await use('cpu');
+    const model = await buildModel(`modelspec: 1\nname: o\ninputs:\n  x: {shape: [3, 4]}\nlayers:\n  - lstm: 16\n`, undefined, { tf });
+    const init = tf.serialization.SerializationMap.getMap().classNameMap.Orthogonal![0] as unknown as new (a: object) => { apply(s: number[]): TF.Tensor };
+    const w = new init({}).apply(shape);
+    const rows = shape.slice(0, -1).reduce((a, b) => a * b, 1), cols = shape[shape.length - 1]!;
+    const m = tf.reshape(w, [rows, cols]);
+    // Q^T Q = I (more rows) or Q Q^T = I (more columns).
+    const gram = rows >= cols ? tf.matMul(m, m, true, false) : tf.matMul(m, m, false, true);
+    const eye = tf.eye(Math.min(rows, cols));
+    expect(tf.max(tf.abs(tf.sub(gram, eye))).dataSync()[0]).toBeLessThan(1e-5);
+    const recurrent = model.layers[1]!.getWeights()[1]!; // (16, 64): orthonormal rows
+    expect(tf.max(tf.abs(tf.sub(tf.matMul(recurrent, recurrent, false, true), tf.eye(16)))).dataSync()[0]).toBeLessThan(1e-5);
+    expect(JSON.stringify(model.toJSON(null, false))).toContain('"recurrent_initializer":{"class_name":"Orthogonal"');
+    tf.dispose([w, m, gram, eye]);
+    model.dispose();
+  });
+});
