@@ -334,3 +334,31 @@ describe('the orthogonal initializer (recurrent kernels) computed in JavaScript,
     model.dispose();
   });
 });
+
+describe('conv_lstm2d builds and trains (tfjs ConvLSTM2D)', () => {
+  const CLSTM = `modelspec: 1
+name: clstm
+inputs:
+  frames: {shape: [null, 6, 6, 1]}
+layers:
+  - conv_lstm2d: {filters: 2, kernel_size: 3, padding: same, return_sequences: true}
+  - conv_lstm2d: {filters: 2, kernel_size: 3}
+  - flatten: {}
+  - dense: {units: 2, activation: softmax}
+`;
+  it.each(['wasm', 'cpu'] as const)('on %s: Keras parameters per layer, one training step', async (backend) => {
+    await use(backend);
+    const model = await buildModel(CLSTM, undefined, { tf });
+    try {
+      // 3*3*1*8 + 3*3*2*8 + 8 = 72 + 144 + 8 = 224; then 3*3*2*8 + 144 + 8 = 296; dense 4*4*2*2 + 2 = 66
+      expect(model.layers.map((l) => l.countParams())).toEqual([0, 224, 296, 0, 66]);
+      expect(model.layers[1]!.getConfig().recurrentActivation).toBe('hardSigmoid');
+      model.compile({ optimizer: tf.train.sgd(0.1), loss: 'categoricalCrossentropy' });
+      const loss = (await model.trainOnBatch(tf.ones([2, 3, 6, 6, 1]), tf.tensor([[1, 0], [0, 1]]))) as number;
+      expect(Number.isFinite(loss)).toBe(true);
+    } finally {
+      model.optimizer?.dispose();
+      model.dispose();
+    }
+  });
+});

@@ -98,6 +98,21 @@ describe('recurrent layers', () => {
   });
 });
 
+describe('conv_lstm2d', () => {
+  it('4 filters 3x3 on (5, 8, 8, 2): kernel 3x3x2x16 (288), recurrent 3x3x4x16 (576), bias 16 = 880 params; valid -> (6, 6, 4)', () => {
+    const r = last(one('[5, 8, 8, 2]', 'conv_lstm2d: {filters: 4, kernel_size: 3}'));
+    // MACs: 5 steps * 6*6 positions * 4 gates * 4 filters * 3*3 * (2 + 4) channels
+    expect(r).toEqual({ shape: [6, 6, 4], weights: ['kernel 3x3x2x16', 'recurrent_kernel 3x3x4x16', 'bias 16'], params: 880, macs: 5 * 36 * 16 * 9 * 6 });
+  });
+  it('same padding, stride 2, return_sequences over None steps: (None, 4, 4, 4); Keras 2 gate default hard_sigmoid', () => {
+    const r = one('[null, 8, 8, 2]', 'conv_lstm2d: {filters: 4, kernel_size: 3, padding: same, strides: 2, return_sequences: true}');
+    expect(last(r).shape).toEqual([null, 4, 4, 4]);
+    expect(r.graph!.nodes[1]!.attrs.recurrent_activation ?? 'hard_sigmoid').toBe('hard_sigmoid');
+    expect(errors(one('[8, 8, 2]', 'conv_lstm2d: {filters: 4, kernel_size: 3}'))[0]).toContain('conv_lstm2d needs a rank 5');
+    expect(errors(one('[3, 2, 2, 2]', 'conv_lstm2d: {filters: 4, kernel_size: 3}'))[0]).toContain('conv_lstm2d would produce an empty output');
+  });
+});
+
 describe('wrappers', () => {
   it('bidirectional lstm 4 on (6, 3): 2 * 4*(4*7+4) = 256 params, concat -> (8,); weights forward then backward', () => {
     const r = last(one('[6, 3]', 'bidirectional: {layer: {lstm: {units: 4}}}'));

@@ -13,7 +13,8 @@ const common = {
   activation: attr.activation({ default: null, doc: 'Activation applied to the output; null is linear.' }),
 };
 
-function spatial(op: string, input: Shape, a: Readonly<Record<string, unknown>>): [number | null, number | null] {
+/** Output (height, width) of a 2D convolution window over a (height, width, channels) input. */
+export function spatial(op: string, input: Shape, a: Readonly<Record<string, unknown>>): [number | null, number | null] {
   requireRank(input, 3, op);
   const [kh, kw] = pair(a.kernel_size);
   const [sh, sw] = pair(a.strides);

@@ -1,12 +1,13 @@
 /**
- * Recurrent layers: simple_rnn, lstm, gru (Keras 2 / tfjs-layers 4.22). Input (batch, timesteps,
+ * Recurrent layers: simple_rnn, lstm, gru, conv_lstm2d (Keras 2 / tfjs-layers 4.22). Input (batch, timesteps,
  * features): the time steps may be None (a sequence of any length), the features must be known.
  * Weights as Keras builds them: kernel (features, gates*units), recurrent_kernel (units,
  * gates*units), bias (gates*units); GRU with reset_after (Keras 2's default) has two biases,
  * (2, 3*units). MACs: the two matrix products of every time step (one step when the length is None).
  */
 import { attr } from './attrs.js';
-import { requireKnown, requireRank } from './shape-util.js';
+import { pair, requireKnown, requireRank } from './shape-util.js';
+import { spatial } from './convolution.js';
 import { ShapeError, type AttrDef, type Attrs, type OpDef } from './types.js';
 import type { Shape } from '../types/shape.js';
 
@@ -100,3 +101,56 @@ export const gru = recurrent('gru', 'GRU', 'gru', 3,
   recurrentActivation,
   { reset_after: attr.bool({ default: true, doc: 'Apply the reset gate after the recurrent matrix product (Keras 2 default; two bias vectors). TensorFlow.js builds only false.' }) },
   { reset_after: false });
+
+/**
+ * ConvLSTM2D (Keras 2 / tfjs-layers 4.22): an LSTM whose products are 2D convolutions, over
+ * (steps, height, width, channels). kernel (kh, kw, channels, 4*filters), recurrent_kernel
+ * (kh, kw, filters, 4*filters) (the recurrent convolution is 'same', stride 1), bias (4*filters).
+ * Keras 2's recurrent_activation default here is hard_sigmoid (LSTM's is sigmoid).
+ */
+export const convLstm2d: OpDef = {
+  name: 'conv_lstm2d',
+  kerasClass: 'ConvLSTM2D',
+  tfjs: { factory: 'convLstm2d', unsupported: { activity_regularizer: null }, pairs: ['kernel_size', 'strides', 'dilation_rate'] },
+  category: 'recurrent',
+  doc: 'Convolutional LSTM over a sequence of images (Keras `ConvLSTM2D`): (steps, height, width, channels) -> (height\', width\', filters), or every step with return_sequences.',
+  arity: 'one',
+  attrs: (() => {
+    const { units: _units, ...rest } = recurrentAttrs(
+      { recurrent_activation: activation('hard_sigmoid', 'Activation of the gates (Keras 2\'s ConvLSTM2D default: hard_sigmoid).') },
+      { unit_forget_bias: attr.bool({ default: true, doc: 'Initialize the forget gate\'s bias to 1.' }) },
+    );
+    return {
+      filters: attr.int({ min: 1, required: true, doc: 'Number of output channels (and of the state\'s).' }),
+      kernel_size: attr.intOrPair({ min: 1, required: true, doc: 'Height and width of the convolution window.' }),
+      strides: attr.intOrPair({ min: 1, default: 1, doc: 'Strides of the input convolution.' }),
+      padding: attr.enum(['valid', 'same'], { default: 'valid', doc: '`valid` or `same` (of the input convolution; the recurrent one is `same`).' }),
+      dilation_rate: attr.intOrPair({ min: 1, default: 1, doc: 'Dilation rate of the input convolution.' }),
+      ...rest,
+    };
+  })(),
+  outputShape(inputs, a) {
+    const input = inputs[0]!;
+    requireRank(input, 4, 'conv_lstm2d', 'input: (batch, steps, height, width, channels)');
+    requireKnown(input, 3, 'conv_lstm2d', 'channel count');
+    refuseMultiOutput('conv_lstm2d', a);
+    const [h, w] = spatial('conv_lstm2d', input.slice(1), a);
+    const f = a.filters as number;
+    return a.return_sequences ? [input[0]!, h, w, f] : [h, w, f];
+  },
+  weights(inputs, a) {
+    const [kh, kw] = pair(a.kernel_size);
+    const f = a.filters as number;
+    return [
+      { name: 'kernel', shape: [kh, kw, inputs[0]![3] as number, 4 * f], trainable: true },
+      { name: 'recurrent_kernel', shape: [kh, kw, f, 4 * f], trainable: true },
+      ...(a.use_bias ? [{ name: 'bias', shape: [4 * f], trainable: true }] : []),
+    ];
+  },
+  macs(inputs, out, a) {
+    const [kh, kw] = pair(a.kernel_size);
+    const f = a.filters as number;
+    const hw = out.length === 4 ? (out[1] ?? 1) * (out[2] ?? 1) : (out[0] ?? 1) * (out[1] ?? 1);
+    return (inputs[0]![0] ?? 1) * hw * 4 * f * kh * kw * ((inputs[0]![3] as number) + f);
+  },
+};

@@ -141,7 +141,7 @@ function attrValue(key: string, v: Json): unknown {
       return INITIALIZER_NAMES[n] ?? n;
     }
   }
-  if (key === 'activation' && typeof v === 'string') return v === 'linear' ? null : snake(v);
+  if ((key === 'activation' || key.endsWith('_activation')) && typeof v === 'string') return v === 'linear' ? null : snake(v);
   // tfjs stores Reshape's -1 as null.
   if (key === 'target_shape' && Array.isArray(v)) return v.map((d) => (d === null ? -1 : d));
   if (key.endsWith('_initializer') && typeof v === 'string') return snake(v);

@@ -67,7 +67,7 @@ function convert(key: string, value: unknown): TfjsValue | undefined {
   if (value === null || value === undefined) return undefined; // tfjs' default is Keras' None
   if (key.endsWith('_initializer')) return INITIALIZERS[value as string] ?? camel(value as string);
   if (key.endsWith('_regularizer')) return { regularizer: value as { l1?: number; l2?: number } };
-  if (key === 'activation') return ACTIVATIONS[value as string] ?? (value as string);
+  if (key === 'activation' || key.endsWith('_activation')) return ACTIVATIONS[value as string] ?? (value as string);
   return value as TfjsValue;
 }
 
