@@ -92,6 +92,8 @@ describe('modelspec import', () => {
   it('says clearly what it cannot import', () => {
     expect(() => importKerasJson({ config: {} }, builtinRegistry())).toThrow(ImportError);
     const lstm = { config: { name: 'm', layers: [{ class_name: 'InputLayer', name: 'i', config: { batch_input_shape: [null, 3, 4] }, inbound_nodes: [] }, { class_name: 'LSTM', name: 'lstm', config: { units: 3 }, inbound_nodes: [[['i', 0, 0, {}]]] }], input_layers: [['i', 0, 0]], output_layers: [['lstm', 0, 0]] } };
-    expect(() => importKerasJson(lstm, builtinRegistry())).toThrow("layer 'lstm' is a LSTM, which modelspec has no op for");
+    expect(importKerasJson(lstm, builtinRegistry()).yaml).toContain('- lstm: {units: 3}');
+    const custom = JSON.parse(JSON.stringify(lstm).replace('"LSTM"', '"MyAttention"'));
+    expect(() => importKerasJson(custom, builtinRegistry())).toThrow("layer 'lstm' is a MyAttention, which modelspec has no op for");
   });
 });

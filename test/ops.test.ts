@@ -36,6 +36,7 @@
  *   separable depthwise part + Hout*Wout*(Cin*dm)*F; conv2d_transpose Hin*Win*Cin*kh*kw*F;
  *   dense (product of the input dims)*units; every op without weights 0.
  */
+import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { builtinRegistry, compileSource } from '../src/index.js';
 import type { CompileResult } from '../src/index.js';
@@ -768,7 +769,9 @@ describe('Keras defaults are filled in', () => {
 
 describe('coverage', () => {
   it('every built-in op has tests above', () => {
-    const missing = builtinRegistry().names().filter((n) => !TESTED.has(n));
+    // The sequence ops (1-D, recurrent, wrappers) have their own file: a spec there of each op.
+    const sequenceTests = readFileSync(new URL('./sequence-ops.test.ts', import.meta.url), 'utf8');
+    const missing = builtinRegistry().names().filter((n) => !TESTED.has(n) && !sequenceTests.includes(`'${n}: `));
     expect(missing).toEqual([]);
   });
 });

@@ -111,11 +111,24 @@ function summarize(side: DiffInput): SideSummary {
 
 function attrChanges(a: TypedNode, b: TypedNode): AttrChange[] {
   if (JSON.stringify(a.attrs) === JSON.stringify(b.attrs)) return [];
-  const keys = [...new Set([...Object.keys(a.attrs), ...Object.keys(b.attrs)])];
+  return changedKeys(a.attrs, b.attrs, '');
+}
+
+/** A wrapper's inner layer, `{lstm: {...}}`: its op and attributes. */
+function innerOf(v: unknown): [string, Record<string, unknown>] | undefined {
+  if (v === null || typeof v !== 'object' || Array.isArray(v)) return undefined;
+  const e = Object.entries(v);
+  return e.length === 1 && e[0]![1] !== null && typeof e[0]![1] === 'object' && !Array.isArray(e[0]![1]) ? e[0] as [string, Record<string, unknown>] : undefined;
+}
+
+/** The attributes that differ; inside a wrapper's inner layer of the same op, by path (`layer.gru.units`). */
+function changedKeys(x: Readonly<Record<string, unknown>>, y: Readonly<Record<string, unknown>>, prefix: string): AttrChange[] {
   const out: AttrChange[] = [];
-  for (const key of keys) {
-    const x = a.attrs[key], y = b.attrs[key];
-    if (canonicalJson(x) !== canonicalJson(y)) out.push({ key, before: x, after: y });
+  for (const key of new Set([...Object.keys(x), ...Object.keys(y)])) {
+    if (canonicalJson(x[key]) === canonicalJson(y[key])) continue;
+    const [ix, iy] = [innerOf(x[key]), innerOf(y[key])];
+    if (ix && iy && ix[0] === iy[0]) out.push(...changedKeys(ix[1], iy[1], `${prefix}${key}.${ix[0]}.`));
+    else out.push({ key: `${prefix}${key}`, before: x[key], after: y[key] });
   }
   return out;
 }

@@ -79,9 +79,9 @@ export function loopSuffix(kind: 'repeat' | 'for', value: unknown, index: number
   return String(index);
 }
 
-/** Whether `v` is a model input's shape: a non-empty list of positive integers. */
-export function isInputShape(v: unknown): v is number[] {
-  return Array.isArray(v) && v.length > 0 && v.every((d) => typeof d === 'number' && Number.isSafeInteger(d) && d >= 1);
+/** Whether `v` is a model input's shape: a non-empty list of positive integers and nulls (Keras' None: any size). */
+export function isInputShape(v: unknown): v is (number | null)[] {
+  return Array.isArray(v) && v.length > 0 && v.every((d) => d === null || (typeof d === 'number' && Number.isSafeInteger(d) && d >= 1));
 }
 
 /** Whether `n` is a `repeat:` count. */

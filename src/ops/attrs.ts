@@ -54,8 +54,10 @@ export const attr = {
         },
       ],
     }, o),
-  shape: (o: Opt & { allowMinusOne?: boolean }) =>
-    def({ type: 'array', items: { type: 'integer', minimum: o.allowMinusOne ? -1 : 1 }, minItems: 1 }, o),
+  shape: (o: Opt & { allowMinusOne?: boolean; allowNull?: boolean }) => {
+    const dim = { type: 'integer', minimum: o.allowMinusOne ? -1 : 1 };
+    return def({ type: 'array', items: o.allowNull ? { anyOf: [dim, { type: 'null' }] } : dim, minItems: 1 }, o);
+  },
   axis: (o: Opt) => def({ type: 'integer' }, o),
 };
 

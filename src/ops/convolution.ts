@@ -13,7 +13,8 @@ const common = {
   activation: attr.activation({ default: null, doc: 'Activation applied to the output; null is linear.' }),
 };
 
-function spatial(op: string, input: Shape, a: Readonly<Record<string, unknown>>): [number | null, number | null] {
+/** Output (height, width) of a 2D convolution window over a (height, width, channels) input. */
+export function spatial(op: string, input: Shape, a: Readonly<Record<string, unknown>>): [number | null, number | null] {
   requireRank(input, 3, op);
   const [kh, kw] = pair(a.kernel_size);
   const [sh, sw] = pair(a.strides);
@@ -63,7 +64,7 @@ export const conv2d: OpDef = {
   },
   outputShape(inputs, a) {
     const [h, w] = spatial('conv2d', inputs[0]!, a);
-    const cin = requireKnown(inputs[0]![2]!, 'conv2d', 'channel count');
+    const cin = requireKnown(inputs[0]!, 2, 'conv2d', 'channel count');
     const groups = a.groups as number;
     if (cin % groups !== 0 || (a.filters as number) % groups !== 0) {
       throw new ShapeError(`conv2d groups=${groups} must divide both the input channels (${cin}) and filters (${a.filters})`, 'invalid', 'groups');
@@ -109,7 +110,7 @@ export const depthwiseConv2d: OpDef = {
   },
   outputShape(inputs, a) {
     const [h, w] = spatial('depthwise_conv2d', inputs[0]!, a);
-    const cin = requireKnown(inputs[0]![2]!, 'depthwise_conv2d', 'channel count');
+    const cin = requireKnown(inputs[0]!, 2, 'depthwise_conv2d', 'channel count');
     return [h, w, cin * (a.depth_multiplier as number)];
   },
   weights(inputs, a) {
@@ -163,7 +164,7 @@ export const separableConv2d: OpDef = {
   },
   outputShape(inputs, a) {
     const [h, w] = spatial('separable_conv2d', inputs[0]!, a);
-    requireKnown(inputs[0]![2]!, 'separable_conv2d', 'channel count');
+    requireKnown(inputs[0]!, 2, 'separable_conv2d', 'channel count');
     return [h, w, a.filters as number];
   },
   weights(inputs, a) {
@@ -228,7 +229,7 @@ export const conv2dTranspose: OpDef = {
   outputShape(inputs, a) {
     const input = inputs[0]!;
     requireRank(input, 3, 'conv2d_transpose');
-    requireKnown(input[2]!, 'conv2d_transpose', 'channel count');
+    requireKnown(input, 2, 'conv2d_transpose', 'channel count');
     const [kh, kw] = pair(a.kernel_size);
     const [sh, sw] = pair(a.strides);
     const [dh, dw] = pair(a.dilation_rate);

@@ -12,11 +12,11 @@ export const input: OpDef = {
   doc: 'A model input (Keras `Input`); declared under `inputs:`, not as an item.',
   arity: 'none',
   attrs: {
-    shape: attr.shape({ required: true, doc: 'Shape of one example, batch excluded.' }),
+    shape: attr.shape({ required: true, allowNull: true, doc: 'Shape of one example, batch excluded; null is a dimension of any size (Keras None).' }),
     dtype: attr.enum(['float32', 'int32', 'bool'], { default: 'float32', doc: 'Element type.' }),
   },
   outputShape(_inputs, a) {
-    return a.shape as number[];
+    return a.shape as (number | null)[];
   },
 };
 
@@ -57,7 +57,7 @@ export const dense: OpDef = {
   outputShape(inputs, a) {
     const i = inputs[0]!;
     if (i.length < 1) throw new ShapeError(`dense needs an input of rank 2 or more, got ${formatShape(i)}`);
-    requireKnown(i[i.length - 1]!, 'dense', 'last dimension');
+    requireKnown(i, i.length - 1, 'dense', 'last dimension');
     return [...i.slice(0, -1), a.units as number];
   },
   weights(inputs, a) {

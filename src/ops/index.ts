@@ -6,6 +6,9 @@ import { activation, dense, dropout, embedding, input } from './core.js';
 import { batchNormalization, layerNormalization } from './normalization.js';
 import { add, average, concatenate, maximum, minimum, multiply } from './merge.js';
 import { flatten, reshape, upSampling2d, zeroPadding2d } from './reshaping.js';
+import { averagePooling1d, conv1d, masking, maxPooling1d, repeatVector, upSampling1d, zeroPadding1d } from './sequence.js';
+import { convLstm2d, gru, lstm, simpleRnn } from './recurrent.js';
+import { bidirectional, timeDistributed } from './wrappers.js';
 import type { OpDef } from './types.js';
 
 export const BUILTIN_OPS: readonly OpDef[] = [
@@ -16,6 +19,8 @@ export const BUILTIN_OPS: readonly OpDef[] = [
   batchNormalization, layerNormalization,
   add, concatenate, multiply, average, maximum, minimum,
   zeroPadding2d, upSampling2d,
+  conv1d, maxPooling1d, averagePooling1d, upSampling1d, zeroPadding1d, masking, repeatVector,
+  simpleRnn, lstm, gru, convLstm2d, bidirectional, timeDistributed,
 ];
 
 let shared: OpRegistry | undefined;

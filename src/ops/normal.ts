@@ -44,7 +44,7 @@ function kindOf(key: string, def: AttrDef): string {
 export function normalValue(key: string, def: AttrDef, v: unknown, rank?: number): unknown {
   switch (kindOf(key, def)) {
     case 'intOrPair':
-      return Array.isArray(v) && v.length === 2 && v[0] === v[1] ? v[0] : v;
+      return Array.isArray(v) && (v.length === 1 || (v.length === 2 && v[0] === v[1])) ? v[0] : v;
     case 'activation':
       return v === 'linear' ? null : v;
     case 'regularizer': {

@@ -65,7 +65,7 @@ export const batchNormalization: OpDef = {
   },
   outputShape(inputs, a) {
     const i = inputs[0]!;
-    requireKnown(i[axisIndex(a.axis as number, i, 'batch_normalization')]!, 'batch_normalization', 'size of the normalized axis');
+    requireKnown(i, axisIndex(a.axis as number, i, 'batch_normalization'), 'batch_normalization', 'size of the normalized axis');
     return i;
   },
   weights(inputs, a) {
@@ -85,7 +85,7 @@ function normalizedDims(i: Shape, axis: unknown): number[] {
   const idx = axes.map((ax) => axisIndex(ax, i, 'layer_normalization'));
   if (new Set(idx).size !== idx.length) throw new ShapeError(`layer_normalization axis ${JSON.stringify(axis)} names an axis twice`, 'invalid', 'axis');
   // In the order given, as Keras builds gamma and beta (`[input_shape[dim] for dim in axis]`).
-  return idx.map((k) => requireKnown(i[k]!, 'layer_normalization', 'size of the normalized axis'));
+  return idx.map((k) => requireKnown(i, k, 'layer_normalization', 'size of the normalized axis'));
 }
 
 export const layerNormalization: OpDef = {

@@ -1,9 +1,9 @@
 /** Reshaping: flatten, reshape, zero_padding2d, up_sampling2d. */
 import { attr } from './attrs.js';
-import { pair, product, requireRank } from './shape-util.js';
+import { pair, product, requireAllKnown, requireRank } from './shape-util.js';
 import { ShapeError, UnsupportedByPytorch, type OpDef } from './types.js';
 import { isImage, known, py, toFirst, toLast } from './pytorch.js';
-import { formatShape, shapeSize } from '../types/shape.js';
+import { formatShape } from '../types/shape.js';
 
 export const flatten: OpDef = {
   name: 'flatten',
@@ -22,7 +22,7 @@ export const flatten: OpDef = {
   doc: 'Flattens each example to one dimension (Keras `Flatten`).',
   arity: 'one',
   attrs: {},
-  outputShape: (inputs) => [shapeSize(inputs[0]!)],
+  outputShape: (inputs) => [product(requireAllKnown(inputs[0]!, 'flatten', 'to count its output'))],
 };
 
 export const reshape: OpDef = {
@@ -47,9 +47,8 @@ export const reshape: OpDef = {
     const target = a.target_shape as number[];
     const unknown = target.filter((d) => d === -1).length;
     if (unknown > 1) throw new ShapeError(`reshape target_shape ${JSON.stringify(target)} may contain -1 only once`, 'invalid', 'target_shape');
-    const size = shapeSize(inputs[0]!);
+    const size = product(requireAllKnown(inputs[0]!, 'reshape', 'to check target_shape against'));
     const known = product(target.filter((d) => d !== -1));
-    if (size === null) return target.map((d) => (d === -1 ? null : d));
     if (unknown === 1) {
       if (size % known !== 0) throw new ShapeError(`reshape cannot turn input ${formatShape(inputs[0]!)} (${size} values) into ${JSON.stringify(target)}`, 'invalid', 'target_shape');
       return target.map((d) => (d === -1 ? size / known : d));

@@ -30,9 +30,20 @@ export function requireRank(input: Shape, rank: number, op: string, what = 'inpu
   }
 }
 
-export function requireKnown(d: Dim, op: string, what: string): number {
-  if (d === null) throw new ShapeError(`${op} needs a known ${what}, got None`);
+/** `shape[index]`, which the op needs known: a None there is an error naming the axis (batch counted, as Keras does). */
+export function requireKnown(shape: Shape, index: number, op: string, what: string): number {
+  const d = shape[index];
+  if (d === null || d === undefined) {
+    throw new ShapeError(`${op} needs a known ${what}, but axis ${index + 1} of its input ${formatShape(shape)} is None (a dimension of any size)`);
+  }
   return d;
+}
+
+/** Every dimension of `shape` known (flatten, reshape): the first None is an error naming its axis. */
+export function requireAllKnown(shape: Shape, op: string, why: string): number[] {
+  const i = shape.indexOf(null);
+  if (i >= 0) throw new ShapeError(`${op} needs every dimension of its input known ${why}, but axis ${i + 1} of ${formatShape(shape)} is None (a dimension of any size)`);
+  return shape as number[];
 }
 
 /** Spatial output dims; a dim below 1 is an error that names the attribute at fault. */

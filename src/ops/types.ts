@@ -28,7 +28,7 @@ export interface OpDef {
   /** The Keras (and tfjs-layers) class, e.g. `Conv2D`. */
   kerasClass: string;
   doc: string;
-  category: 'input' | 'convolution' | 'pooling' | 'core' | 'normalization' | 'merge' | 'reshaping' | 'regularization' | 'activation' | 'custom';
+  category: 'input' | 'convolution' | 'pooling' | 'core' | 'normalization' | 'merge' | 'reshaping' | 'regularization' | 'activation' | 'recurrent' | 'custom';
   attrs: Readonly<Record<string, AttrDef>>;
   /** `none`: input layers; `one`: exactly one input; `merge`: two or more. */
   arity: Arity;
@@ -57,6 +57,8 @@ export interface TfjsMapping {
   unsupported?: Readonly<Record<string, unknown>>;
   /** "int or pair" attributes that tfjs only takes as a pair (`[2, 2]`, not `2`). */
   pairs?: readonly string[];
+  /** Attributes that hold an inner layer (`{lstm: {units: 64}}`): built as that layer, passed as a tfjs Layer (wrappers). */
+  nested?: readonly string[];
 }
 
 /** Thrown by shape rules; turned into a diagnostic at the node's source span. */

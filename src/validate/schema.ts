@@ -142,7 +142,7 @@ function topLevelProperties(): Record<string, JsonSchema> {
         required: ['shape'],
         additionalProperties: false,
         properties: {
-          shape: allowExpressions({ description: 'Shape of one example, batch excluded, e.g. [32, 32, 3].', type: 'array', items: { type: 'integer', minimum: 1 }, minItems: 1 }),
+          shape: allowExpressions({ description: 'Shape of one example, batch excluded, e.g. [32, 32, 3]; null is a dimension of any size (Keras None), e.g. [null] for a sequence of any length.', type: 'array', items: { anyOf: [{ type: 'integer', minimum: 1 }, { type: 'null' }] }, minItems: 1 }),
           dtype: { description: 'Element type. Default: float32.', enum: ['float32', 'int32', 'bool'] },
           doc: { type: 'string' },
         },

@@ -14,9 +14,16 @@ const isOne = (v: unknown) => v === 1 || (Array.isArray(v) && v.every((x) => x =
 const same = (a: unknown, b: unknown) => JSON.stringify(a) === JSON.stringify(b);
 
 /** A short description of the attributes that define a layer: `16 filters, 3×3, stride 2, relu`. */
-export function brief(node: TypedNode): string {
+export function brief(node: Pick<TypedNode, 'op' | 'attrs' | 'sharedWith'>): string {
   const a = node.attrs;
   const parts: string[] = [];
+  // A wrapper: its inner layer, `lstm 64 units, sequences`.
+  const inner = a.layer !== null && typeof a.layer === 'object' ? Object.entries(a.layer as object)[0] : undefined;
+  if (inner) parts.push(`${inner[0]} ${brief({ op: inner[0], attrs: (inner[1] ?? {}) as TypedNode['attrs'] })}`.trim());
+  if (a.merge_mode !== undefined && a.merge_mode !== 'concat') parts.push(`merge ${String(a.merge_mode)}`);
+  if (a.return_sequences === true) parts.push('sequences');
+  if (a.go_backwards === true) parts.push('backwards');
+  if (node.op === 'repeat_vector') parts.push(`×${String(a.n)}`);
   if (a.filters !== undefined) parts.push(`${String(a.filters)} filter${a.filters === 1 ? '' : 's'}`);
   if (a.units !== undefined) parts.push(`${String(a.units)} unit${a.units === 1 ? '' : 's'}`);
   if (a.kernel_size !== undefined) parts.push(square(a.kernel_size));
@@ -49,6 +56,7 @@ const FAMILY: Record<OpDef['category'], Palette> = {
   reshaping: { fill: '#eef0f2', stroke: '#8a9199' },
   regularization: { fill: '#f1f3f4', stroke: '#9aa0a6' },
   activation: { fill: '#dcf2dc', stroke: '#4f9a4f' },
+  recurrent: { fill: '#e3e1f8', stroke: '#6258b8' },
   custom: { fill: '#f9dede', stroke: '#c0504d' },
 };
 

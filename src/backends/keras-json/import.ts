@@ -141,7 +141,7 @@ function attrValue(key: string, v: Json): unknown {
       return INITIALIZER_NAMES[n] ?? n;
     }
   }
-  if (key === 'activation' && typeof v === 'string') return v === 'linear' ? null : snake(v);
+  if ((key === 'activation' || key.endsWith('_activation')) && typeof v === 'string') return v === 'linear' ? null : snake(v);
   // tfjs stores Reshape's -1 as null.
   if (key === 'target_shape' && Array.isArray(v)) return v.map((d) => (d === null ? -1 : d));
   if (key.endsWith('_initializer') && typeof v === 'string') return snake(v);
@@ -152,7 +152,7 @@ function attrValue(key: string, v: Json): unknown {
 function simplify(def: OpDef, key: string, v: unknown): unknown {
   const schema = def.attrs[key]?.schema as { anyOf?: { type?: string }[] } | undefined;
   const intOrPair = schema?.anyOf?.some((s) => s.type === 'integer') && schema.anyOf.some((s) => s.type === 'array');
-  if (intOrPair && Array.isArray(v) && v.length === 2 && v[0] === v[1]) return v[0];
+  if (intOrPair && Array.isArray(v) && (v.length === 1 || (v.length === 2 && v[0] === v[1]))) return v[0];
   if (key === 'axis' && Array.isArray(v) && v.length === 1) return v[0];
   return v;
 }
@@ -166,6 +166,37 @@ function flow(v: unknown): string {
     return /^[A-Za-z_][A-Za-z0-9_.-]*$/.test(v) && !/^(true|false|null|yes|no|on|off|y|n)$/i.test(v) ? v : JSON.stringify(v);
   }
   return String(v);
+}
+
+const KNOWN_KEYS = ['name', 'trainable', 'dtype', 'data_format', 'batch_input_shape', 'noise_shape', 'kernel_constraint', 'bias_constraint', 'recurrent_constraint', 'depthwise_constraint', 'pointwise_constraint', 'input_dtype', 'autocast', 'module', 'registered_name', 'build_config', 'sparse', 'ragged', 'batch_shape', 'optional', 'implementation', 'time_major'];
+
+/**
+ * A Keras layer's config -> the op and its attributes, those equal to Keras' default left out. A
+ * wrapper's inner layer (`layer: {class_name, config}`) becomes `layer: {op: attributes}` the same way.
+ */
+function layerAttrs(name: string, className: string, config: JsonObject, byClass: ReadonlyMap<string, OpDef>, warnings: string[]): { def: OpDef; attrs: Record<string, unknown> } {
+  const def = byClass.get(className);
+  if (!def) throw new ImportError(`layer '${name}' is a ${className}, which modelspec has no op for`);
+  const attrs: Record<string, unknown> = {};
+  for (const [key, attr] of Object.entries(def.attrs)) {
+    if (!(key in config)) {
+      if (attr.required) throw new ImportError(`layer '${name}' (${className}) has no '${key}'`);
+      continue;
+    }
+    let v: unknown;
+    if (def.tfjs?.nested?.includes(key)) {
+      const inner = (config[key] ?? {}) as JsonObject;
+      const cls = typeof inner.class_name === 'string' ? inner.class_name : typeof inner.className === 'string' ? inner.className : '';
+      const nested = layerAttrs(`${name}'s ${key}`, cls, (inner.config ?? {}) as JsonObject, byClass, warnings);
+      v = { [nested.def.name]: nested.attrs };
+    } else v = simplify(def, key, attrValue(key, config[key]!));
+    if (!attr.required && JSON.stringify(v) === JSON.stringify(attr.default)) continue;
+    attrs[key] = v;
+  }
+  const known = new Set([...Object.keys(def.attrs), ...KNOWN_KEYS]);
+  const dropped = Object.entries(config).filter(([k, v]) => !known.has(k) && v !== null);
+  if (dropped.length) warnings.push(`${name}: ignored ${dropped.map(([k]) => k).join(', ')}`);
+  return { def, attrs };
 }
 
 export interface ImportResult {
@@ -221,22 +252,8 @@ export function importKerasJson(json: unknown, registry: OpRegistry, opts: { sou
       previous = a.out;
       continue;
     }
-    const def = byClass.get(a.layer.class_name);
-    if (!def) throw new ImportError(`layer '${a.layer.name}' is a ${a.layer.class_name}, which modelspec has no op for`);
-    const attrs: string[] = [];
-    for (const [key, attr] of Object.entries(def.attrs)) {
-      if (!(key in a.layer.config)) {
-        if (attr.required) throw new ImportError(`layer '${a.layer.name}' (${a.layer.class_name}) has no '${key}'`);
-        continue;
-      }
-      const v = simplify(def, key, attrValue(key, a.layer.config[key]!));
-      if (!attr.required && JSON.stringify(v) === JSON.stringify(attr.default)) continue;
-      attrs.push(`${key}: ${flow(v)}`);
-    }
-    const known = new Set([...Object.keys(def.attrs), 'name', 'trainable', 'dtype', 'data_format', 'batch_input_shape', 'noise_shape', 'kernel_constraint', 'bias_constraint', 'input_dtype', 'autocast', 'module', 'registered_name', 'build_config', 'sparse', 'ragged', 'batch_shape', 'optional']);
-    const dropped = Object.entries(a.layer.config).filter(([k, v]) => !known.has(k) && v !== null);
-    if (dropped.length) warnings.push(`${a.layer.name}: ignored ${dropped.map(([k]) => k).join(', ')}`);
-    lines.push(`  - ${def.name}: {${attrs.join(', ')}}\n    id: ${a.out}\n${fromText}`.trimEnd());
+    const { def, attrs } = layerAttrs(a.layer.name, a.layer.class_name, a.layer.config, byClass, warnings);
+    lines.push(`  - ${def.name}: {${Object.entries(attrs).map(([k, v]) => `${k}: ${flow(v)}`).join(', ')}}\n    id: ${a.out}\n${fromText}`.trimEnd());
     previous = a.out;
   }
   const outputs = topo.outputs.map(([n, k]) => outName(n, k));

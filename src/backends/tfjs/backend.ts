@@ -42,6 +42,7 @@ export async function loadTf(requested?: BackendName): Promise<{ tf: Tf; backend
     if (tf) {
       await tf.setBackend('tensorflow');
       await tf.ready();
+      await registerExtras(tf);
       return (loaded = { tf, backend: 'node' });
     }
     if (requested === 'node') {
@@ -60,6 +61,7 @@ export async function loadTf(requested?: BackendName): Promise<{ tf: Tf; backend
       if (requested) throw new BackendUnavailable('backend wasm could not be initialised');
       await tf.setBackend('cpu');
       await tf.ready();
+      await registerExtras(tf);
       return (loaded = { tf, backend: 'cpu' });
     }
   } else {
@@ -67,7 +69,15 @@ export async function loadTf(requested?: BackendName): Promise<{ tf: Tf; backend
     quietFirstCpuWrite(tf);
   }
   await tf.ready();
+  await registerExtras(tf);
   return (loaded = { tf, backend });
+}
+
+/** What modelspec adds to any tfjs it loads: gradients tfjs lacks, layers Keras has and tfjs lacks. */
+async function registerExtras(tf: Tf): Promise<void> {
+  const [{ registerMissingGradients }, { registerCustomLayers }] = await Promise.all([import('./gradients.js'), import('./custom-layers.js')]);
+  registerMissingGradients(tf);
+  registerCustomLayers(tf);
 }
 
 /**

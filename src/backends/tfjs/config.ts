@@ -4,10 +4,10 @@
  * by the code generator to print them, so both build the same model.
  */
 import type { IRNode } from '../../types/ir.js';
-import type { OpRegistry, OpDef } from '../../ops/index.js';
+import { normalAttrs, type OpRegistry, type OpDef } from '../../ops/index.js';
 
 /** A tfjs config value: plain data, or a regularizer object to construct. */
-export type TfjsValue = string | number | boolean | TfjsValue[] | { regularizer: { l1?: number; l2?: number } } | { [k: string]: TfjsValue };
+export type TfjsValue = string | number | boolean | TfjsValue[] | { regularizer: { l1?: number; l2?: number } } | { tfjsLayer: TfjsLayerSpec } | { [k: string]: TfjsValue };
 
 export interface TfjsLayerSpec {
   /** `tf.layers.<factory>` */
@@ -67,8 +67,19 @@ function convert(key: string, value: unknown): TfjsValue | undefined {
   if (value === null || value === undefined) return undefined; // tfjs' default is Keras' None
   if (key.endsWith('_initializer')) return INITIALIZERS[value as string] ?? camel(value as string);
   if (key.endsWith('_regularizer')) return { regularizer: value as { l1?: number; l2?: number } };
-  if (key === 'activation') return ACTIVATIONS[value as string] ?? (value as string);
+  if (key === 'activation' || key.endsWith('_activation')) return ACTIVATIONS[value as string] ?? (value as string);
   return value as TfjsValue;
+}
+
+/**
+ * A wrapper's inner layer (`{lstm: {units: 64}}`, defaults filled), named after the wrapper
+ * with `-` and its op (no id holds '-', so it meets no other layer's name).
+ */
+function innerLayerSpec(node: Pick<IRNode, 'id' | 'op'>, key: string, value: unknown, registry: OpRegistry): TfjsLayerSpec {
+  const [op, attrs] = Object.entries(value as Record<string, Record<string, unknown>>)[0]!;
+  const spec = tfjsLayerSpec({ id: node.id, op, attrs: normalAttrs(registry.get(op), attrs ?? {}) }, registry);
+  spec.config.name = `${layerName(node.id)}-${op}`;
+  return spec;
 }
 
 /** The tfjs layer for an IR node (not for inputs). */
@@ -82,6 +93,10 @@ export function tfjsLayerSpec(node: Pick<IRNode, 'id' | 'op' | 'attrs'>, registr
       if (JSON.stringify(value) !== JSON.stringify(unsupported[key])) {
         throw new UnsupportedByTfjs(`'${node.id}': TensorFlow.js cannot build ${node.op} with ${key}: ${JSON.stringify(value)} (only ${JSON.stringify(unsupported[key])})`);
       }
+      continue;
+    }
+    if (def.tfjs.nested?.includes(key)) {
+      config[camel(key)] = { tfjsLayer: innerLayerSpec(node, key, value, registry) };
       continue;
     }
     const v = def.tfjs.pairs?.includes(key) && typeof value === 'number' ? [value, value] : convert(key, value);

@@ -6,13 +6,20 @@
 import type * as TF from '@tensorflow/tfjs';
 import type { TypedGraph } from '../../types/ir.js';
 import type { OpRegistry } from '../../ops/index.js';
-import { checkBuildSize, layerName, tfjsLayerSpec, type TfjsValue } from './config.js';
+import { checkBuildSize, layerName, tfjsLayerSpec, type TfjsLayerSpec, type TfjsValue } from './config.js';
 import type { Tf } from './backend.js';
+import { layerFactory } from './custom-layers.js';
 
 /** Turn config markers into tfjs objects (regularizers). */
 export function materialize(tf: Tf, v: TfjsValue): unknown {
   if (Array.isArray(v)) return v.map((x) => materialize(tf, x));
   if (v !== null && typeof v === 'object') {
+    if ('tfjsLayer' in v && typeof v.tfjsLayer === 'object' && !Array.isArray(v.tfjsLayer)) {
+      const spec = v.tfjsLayer as TfjsLayerSpec;
+      const factory = layerFactory(tf, spec.factory);
+      if (!factory) throw new Error(`tf.layers.${spec.factory} does not exist`);
+      return factory(materialize(tf, spec.config as TfjsValue));
+    }
     if ('regularizer' in v && typeof v.regularizer === 'object' && !Array.isArray(v.regularizer)) {
       const r = v.regularizer as { l1?: number; l2?: number };
       return tf.regularizers.l1l2({ l1: r.l1 ?? 0, l2: r.l2 ?? 0 });
@@ -39,7 +46,7 @@ export function buildFromGraph(tf: Tf, graph: TypedGraph, registry: OpRegistry):
       // A shared layer whose first application was pruned (it reaches no output) is still the layer
       // of that node: named after it, and one object for all its applications (as in Keras).
       const spec = tfjsLayerSpec(node.sharedWith ? { ...node, id: node.sharedWith } : node, registry);
-      const factory = (tf.layers as unknown as Record<string, (config: unknown) => TF.layers.Layer>)[spec.factory];
+      const factory = layerFactory(tf, spec.factory);
       if (!factory) throw new Error(`tf.layers.${spec.factory} does not exist`);
       layer = factory(materialize(tf, spec.config as TfjsValue));
       layers.set(node.sharedWith ?? node.id, layer);
