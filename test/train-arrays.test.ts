@@ -43,7 +43,7 @@ describe('.npy and .npz as numpy writes them', () => {
     const x = openNpy(F('x-f4.npy'));
     const seen: number[] = [];
     const starts: number[] = [];
-    forEachChunk(x, 6 * 4 * 3, (rows, start, count) => { // 3 rows of 6 floats per chunk
+    forEachChunk(x, 6 * 8 * 3, (rows, start, count) => { // 3 rows of 6 float32 (file bytes + values) per chunk
       starts.push(start);
       seen.push(...Array.from(rows.subarray(0, count * 6)));
     });

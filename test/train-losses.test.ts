@@ -113,3 +113,28 @@ describe('metrics, by hand', () => {
     expect(auc([0, 1, 0, 1], [0.1, 0.4, 0.45, 0.8])).toBeCloseTo(0.75, 12);
   });
 });
+
+describe('training.loss in a run', () => {
+  it('a logits model trains with categorical_crossentropy from_logits, in-process and with 2 workers; evaluate reports the same loss', async () => {
+    const { mkdtempSync } = await import('node:fs');
+    const { tmpdir } = await import('node:os');
+    const { join } = await import('node:path');
+    const { evaluateModel, train } = await import('../src/index.js');
+    const { ROOT } = await import('./helpers.js');
+    const spec = `${ROOT}test/fixtures/train/tiny-logits.yaml`;
+    const dir = mkdtempSync(join(tmpdir(), 'modelspec-loss-'));
+    const lines: string[] = [];
+    for (const workers of [1, 2]) {
+      const out = join(dir, `run${workers}`);
+      const r = await train({ spec, out, limit: 128, workers, backend: 'cpu', progress: 'none', log: (l) => lines.push(l) });
+      expect(r.status).toBe('done');
+      const losses = r.history.map((h) => h.loss);
+      expect(losses[2]!).toBeLessThan(losses[0]!);
+      // Logits are not probabilities: the loss on them as probabilities would not be finite or would be near 0.
+      expect(r.test!.loss).toBeGreaterThan(0.05);
+      const ev = await evaluateModel(out, { maxExamples: 128, workers: 1, backend: 'cpu' });
+      expect(ev.loss).toBeCloseTo(r.test!.loss, 4);
+    }
+    expect(lines.join('\n')).toMatch(/recipe: sgd \(learning_rate 0\.1\), categorical_crossentropy \(from_logits\)/);
+  }, 180_000);
+});

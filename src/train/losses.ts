@@ -11,13 +11,11 @@
  */
 import type * as TF from '@tensorflow/tfjs';
 import type { Tf } from '../backends/tfjs/backend.js';
+import { KERAS_LOSSES } from './schema.js';
 
 export const EPSILON = 1e-7;
 
-export const LOSS_NAMES = [
-  'binary_crossentropy', 'categorical_crossentropy', 'sparse_categorical_crossentropy',
-  'mean_squared_error', 'mean_absolute_error', 'huber',
-] as const;
+export const LOSS_NAMES = KERAS_LOSSES;
 export type LossName = (typeof LOSS_NAMES)[number];
 /** Keras' short names for losses. */
 export const LOSS_ALIASES: Record<string, LossName> = { mse: 'mean_squared_error', mae: 'mean_absolute_error' };

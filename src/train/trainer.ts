@@ -29,7 +29,7 @@ import { buildFromGraph } from '../backends/tfjs/interpreter.js';
 import { idOfLayerName } from '../backends/tfjs/config.js';
 import { describeBackend, loadTf, type BackendName, type Tf } from '../backends/tfjs/backend.js';
 import { checkOverwrite, GENERATOR, RefusedOverwrite, writeFileAtomic, makeFolders } from '../io/atomic.js';
-import { ConfigError, resolveTrainingConfig, type TrainingConfig, type TrainingOverrides } from './config.js';
+import { ConfigError, resolveLoss, resolveTrainingConfig, type TrainingConfig, type TrainingOverrides } from './config.js';
 import { loadDataset } from './data/index.js';
 import { prepare, type PreparedData } from './preprocess.js';
 import { BatchAssembler } from './batches.js';
@@ -37,6 +37,7 @@ import { BestTracker, checkFinite, NonFiniteLoss, piecewiseLr, ReduceLROnPlateau
 import { deriveSeed, mulberry32, permutation } from './rng.js';
 import { evaluateSplit, evaluateSplitWith, type Evaluation } from './evaluate.js';
 import { makeOptimizer, setLearningRate } from './optimizer.js';
+import { tfLoss, type LossSpec } from './losses.js';
 import { DataParallelEngine } from './parallel/engine.js';
 import { defaultWorkers } from './parallel/index.js';
 import type { ModelSource } from './parallel/protocol.js';
@@ -116,7 +117,7 @@ function describeRecipe(c: TrainingConfig, steps: number): string {
     c.reduce_lr_on_plateau ? `ReduceLROnPlateau on ${c.reduce_lr_on_plateau.monitor} (factor ${fmtLr(c.reduce_lr_on_plateau.factor)}, patience ${c.reduce_lr_on_plateau.patience})` : '',
     c.augmentation ? `augmentation (shifts ${c.augmentation.width_shift}/${c.augmentation.height_shift}, ${c.augmentation.horizontal_flip ? 'horizontal flips' : 'no flips'})` : '',
   ].filter(Boolean);
-  return `recipe: ${opt}, ${c.loss}, batch ${c.batch_size}, ${c.epochs} epoch${c.epochs === 1 ? '' : 's'} (${steps} steps each), seed ${c.seed}`
+  return `recipe: ${opt}, ${c.loss.name}${c.loss.from_logits ? ' (from_logits)' : ''}, batch ${c.batch_size}, ${c.epochs} epoch${c.epochs === 1 ? '' : 's'} (${steps} steps each), seed ${c.seed}`
     + `${extras.length ? `; ${extras.join('; ')}` : ''}; checkpoints: ${c.checkpoint.save_best_only ? 'best only' : 'every epoch'} on ${c.checkpoint.monitor}`;
 }
 
@@ -202,8 +203,8 @@ async function trainIn(folder: RunFolder, opts: TrainOptions): Promise<TrainResu
   let engine: DataParallelEngine | undefined;
   try {
     checkModelFitsData(model, graph, data, config);
-    model.compile({ optimizer, loss: 'categoricalCrossentropy', metrics: ['accuracy'] });
-    engine = await openEngine(tf, backend, model, optimizer, graph, opts);
+    model.compile({ optimizer, loss: tfLoss(tf, config.loss), metrics: ['accuracy'] });
+    engine = await openEngine(tf, backend, model, optimizer, graph, opts, config.loss);
     const run = new TrainingRun({ opts, folder, log, t0, tf, backend, graph, config, set, data, model, optimizer, engine, resumed, limit, dataDir });
     return await run.run();
   } finally {
@@ -268,7 +269,7 @@ function compileRecipe(opts: TrainOptions, registry: OpRegistry, resumed: Loaded
   }
   try {
     const config: TrainingConfig = resumed
-      ? { ...resumed.state.config, epochs: opts.overrides?.epochs ?? resumed.state.config.epochs }
+      ? { ...resumed.state.config, loss: resolveLoss(resumed.state.config.loss), epochs: opts.overrides?.epochs ?? resumed.state.config.epochs }
       : resolveTrainingConfig(compiled.ast?.training, opts.overrides);
     return { graph: compiled.graph, config, set };
   } catch (e) {
@@ -304,20 +305,23 @@ function checkModelFitsData(model: TF.LayersModel, graph: Graph, data: PreparedD
     }
   });
   const classes = data.classes.length;
+  if (config.loss.name === 'sparse_categorical_crossentropy') {
+    throw new TrainError(`training.loss sparse_categorical_crossentropy takes class numbers, but ${data.name} labels are fed one-hot; use categorical_crossentropy (with from_logits: true for an output without softmax)`);
+  }
   if (model.outputs.length !== 1 || JSON.stringify(model.outputs[0]!.shape.slice(1)) !== JSON.stringify([classes])) {
     throw new TrainError(`${graph.name} must have one output of ${classes} class probabilities for ${data.name}; it has ${model.outputs.map((o) => `[${o.shape.slice(1).join(', ')}]`).join(', ')}`);
   }
 }
 
 /** The data-parallel engine (--workers; 1: in-process). Worker threads rebuild the model from the graph, or from its topology when plugins add ops. */
-async function openEngine(tf: Tf, backend: string, model: TF.LayersModel, optimizer: TF.Optimizer, graph: Graph, opts: TrainOptions): Promise<DataParallelEngine> {
+async function openEngine(tf: Tf, backend: string, model: TF.LayersModel, optimizer: TF.Optimizer, graph: Graph, opts: TrainOptions, loss: LossSpec): Promise<DataParallelEngine> {
   const engineBackend: BackendName = backend === 'tensorflow' ? 'node' : (backend as BackendName);
   const workers = opts.workers ?? defaultWorkers(engineBackend);
   if (!(Number.isInteger(workers) && workers >= 1)) throw new TrainError(`--workers must be a whole number >= 1, not ${workers}`);
   const source: ModelSource = opts.registry
     ? { kind: 'topology', topology: model.toJSON(null, false) }
     : { kind: 'graph', graph };
-  return DataParallelEngine.open({ tf, model, optimizer, backend: engineBackend, workers, source });
+  return DataParallelEngine.open({ tf, model, optimizer, backend: engineBackend, workers, source, loss });
 }
 
 interface RunParts {
@@ -451,6 +455,7 @@ class TrainingRun {
       parameters: { ...graph.params },
       dataset: data.name,
       classes: data.classes,
+      loss: config.loss,
       inputs: model.inputNames.map(idOfLayerName).map((name) => ({ name, reads: (Object.hasOwn(config.dataset.feed, name) ? config.dataset.feed[name] : undefined) ?? 'image' })),
       imageShape: data.imageShape,
       ...(data.pixelMean ? { pixelMean: 'pixel_mean.bin' } : {}),
@@ -478,8 +483,8 @@ class TrainingRun {
     const classes = data.classes.length;
     const batchSize = Math.max(config.batch_size, 256);
     return engine.workers > 1
-      ? evaluateSplitWith(tf, model, (x, n) => engine.predict(x, n), split, classes, { batchSize })
-      : evaluateSplit(tf, model, split, classes, { batchSize });
+      ? evaluateSplitWith(tf, model, (x, n) => engine.predict(x, n), split, classes, { batchSize, loss: config.loss })
+      : evaluateSplit(tf, model, split, classes, { batchSize, loss: config.loss });
   }
 
   private interrupted(epoch: number): TrainResult {

@@ -59,8 +59,8 @@ export function parseNpyHeader(buf: Uint8Array, what: string): { dtype: NpyDtype
   return { dtype, littleEndian: descr[1] !== '>', shape: dims, dataOffset: start + len };
 }
 
-function readAt(file: string, position: number, length: number): Uint8Array {
-  const out = new Uint8Array(length);
+function readAt(file: string, position: number, length: number, into?: Uint8Array): Uint8Array {
+  const out = into ? into.subarray(0, length) : new Uint8Array(length);
   const fd = openSync(file, 'r');
   try {
     let done = 0;
@@ -157,13 +157,16 @@ export function openArrays(path: string, budget = ARRAY_BUDGET_BYTES): Record<st
   throw new DataError(`${path}: array files are .npy or .npz`);
 }
 
-/** Rows [start, start + count) of an array, as float32 (every dtype converted), row after row. */
-export function readRows(a: NpyArray, start: number, count: number, into?: Float32Array): Float32Array {
+/**
+ * Rows [start, start + count) of an array, as float32 (every dtype converted), row after row;
+ * `into` and `scratch` (the file's bytes) are reused when given.
+ */
+export function readRows(a: NpyArray, start: number, count: number, into?: Float32Array, scratch?: Uint8Array): Float32Array {
   const per = rowSize(a), size = SIZE[a.dtype];
   const n = count * per;
   const raw = a.bytes
     ? a.bytes.subarray(a.offset + start * per * size, a.offset + (start + count) * per * size)
-    : readAt(a.file!, a.offset + start * per * size, n * size);
+    : readAt(a.file!, a.offset + start * per * size, n * size, scratch);
   const out = into ?? new Float32Array(n);
   const v = new DataView(raw.buffer, raw.byteOffset, raw.byteLength);
   const le = a.littleEndian;
@@ -181,14 +184,19 @@ export function readRows(a: NpyArray, start: number, count: number, into?: Float
   return out;
 }
 
-/** Every row of an array, in chunks of at most `budget` bytes of float32 (one buffer, reused). */
+/**
+ * Every row of an array, in chunks: the file's bytes and their float32 values together stay
+ * within `budget` bytes (two buffers, allocated once and reused).
+ */
 export function forEachChunk(a: NpyArray, budget: number, fn: (rows: Float32Array, start: number, count: number) => void): void {
   const per = rowSize(a);
-  const rowsPer = Math.max(1, Math.floor(budget / Math.max(1, per * 4)));
-  const buf = new Float32Array(Math.min(rowsPer, rowsOf(a)) * per);
+  const rowsPer = Math.max(1, Math.floor(budget / Math.max(1, per * (4 + SIZE[a.dtype]))));
+  const rows = Math.min(rowsPer, rowsOf(a));
+  const buf = new Float32Array(rows * per);
+  const scratch = a.bytes ? undefined : new Uint8Array(rows * per * SIZE[a.dtype]);
   for (let start = 0; start < rowsOf(a); start += rowsPer) {
     const count = Math.min(rowsPer, rowsOf(a) - start);
-    fn(readRows(a, start, count, buf.subarray(0, count * per)), start, count);
+    fn(readRows(a, start, count, buf.subarray(0, count * per), scratch), start, count);
   }
 }
 
