@@ -138,3 +138,19 @@ describe('training.loss in a run', () => {
     expect(lines.join('\n')).toMatch(/recipe: sgd \(learning_rate 0\.1\), categorical_crossentropy \(from_logits\)/);
   }, 180_000);
 });
+
+describe('training.loss refused where it cannot apply', () => {
+  it('sparse_categorical_crossentropy on one-hot mnist labels is a TrainError before training, naming what to use', async () => {
+    const { mkdtempSync, readFileSync, writeFileSync } = await import('node:fs');
+    const { tmpdir } = await import('node:os');
+    const { join } = await import('node:path');
+    const { train, TrainError } = await import('../src/train/trainer.js');
+    const { ROOT } = await import('./helpers.js');
+    const dir = mkdtempSync(join(tmpdir(), 'modelspec-loss-'));
+    const spec = join(dir, 'sparse.yaml');
+    writeFileSync(spec, readFileSync(`${ROOT}test/fixtures/train/tiny-dense.yaml`, 'utf8').replace('  dataset: mnist\n', '  dataset: mnist\n  loss: sparse_categorical_crossentropy\n'));
+    const run = train({ spec, out: join(dir, 'run'), limit: 32, workers: 1, backend: 'cpu', progress: 'none' });
+    await expect(run).rejects.toBeInstanceOf(TrainError);
+    await expect(run).rejects.toThrow('training.loss sparse_categorical_crossentropy takes class numbers, but mnist labels are fed one-hot; use categorical_crossentropy');
+  }, 60_000);
+});
