@@ -134,12 +134,17 @@ function finishTorchRun(code: number, o: TorchTrainOptions, title: string): numb
 /** The recipe with the command line's overrides; undefined (after saying why) when it is wrong. */
 function torchRecipe(training: unknown, o: TorchTrainOptions): TrainingConfig | undefined {
   try {
-    return resolveTrainingConfig(training, {
+    const config = resolveTrainingConfig(training, {
       ...(o.dataset ? { dataset: o.dataset } : {}),
       ...(o.epochs !== undefined ? { epochs: o.epochs } : {}),
       ...(o.batchSize !== undefined ? { batch_size: o.batchSize } : {}),
       ...(o.seed !== undefined ? { seed: o.seed } : {}),
     });
+    if (config.loss.name !== 'categorical_crossentropy' || config.loss.from_logits) {
+      process.stderr.write(`modelspec train: --engine torch trains with categorical_crossentropy only; training.loss is ${config.loss.name} (train with the tfjs engine)\n`);
+      return undefined;
+    }
+    return config;
   } catch (e) {
     if (!(e instanceof ConfigError)) throw e;
     process.stderr.write(`modelspec train: ${e.message}\n`);

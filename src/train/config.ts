@@ -3,6 +3,7 @@
  * validated by the schema, src/train/schema.ts) overridden by command-line flags.
  */
 import type { DATASETS, MONITORS } from './schema.js';
+import { lossByName, type LossSpec, type MetricName } from './losses.js';
 
 export type DatasetName = (typeof DATASETS)[number];
 export type Monitor = (typeof MONITORS)[number];
@@ -50,8 +51,9 @@ export interface TrainingConfig {
     validation: 'test' | 'none';
   };
   optimizer: OptimizerConfig;
-  loss: 'categorical_crossentropy';
-  metrics: 'accuracy'[];
+  /** By Keras name, with its options (from_logits, delta). */
+  loss: LossSpec;
+  metrics: MetricName[];
   batch_size: number;
   epochs: number;
   seed: number;
@@ -75,6 +77,20 @@ type Raw = Record<string, unknown>;
 const obj = (v: unknown): Raw => (v !== null && typeof v === 'object' && !Array.isArray(v) ? (v as Raw) : {});
 
 const OPTIMIZER_DEFAULT_LR = { adam: 0.001, sgd: 0.01, rmsprop: 0.001 } as const;
+
+/**
+ * training.loss: a Keras name or alias (`mse`), or a mapping of one name to its options
+ * (`{sparse_categorical_crossentropy: {from_logits: true}}`, `{huber: {delta: 2}}`); a recipe saved
+ * by an older run holds the bare name.
+ */
+export function resolveLoss(raw: unknown): LossSpec {
+  if (raw === undefined) return { name: 'categorical_crossentropy' };
+  if (typeof obj(raw).name === 'string') return raw as LossSpec; // already resolved (a checkpoint's recipe)
+  const [name, options] = typeof raw === 'string' ? [raw, {}] : (Object.entries(obj(raw))[0] ?? ['', {}]);
+  const known = lossByName(name);
+  if (!known) throw new ConfigError(`training.loss: '${name}' is not a loss modelspec has`);
+  return { ...(obj(options) as Omit<LossSpec, 'name'>), name: known };
+}
 
 export function resolveTrainingConfig(raw: unknown, overrides: TrainingOverrides = {}): TrainingConfig {
   const t = obj(raw);
@@ -102,8 +118,8 @@ export function resolveTrainingConfig(raw: unknown, overrides: TrainingOverrides
       validation: (ds.validation as 'test' | 'none' | undefined) ?? 'test',
     },
     optimizer,
-    loss: 'categorical_crossentropy',
-    metrics: ['accuracy'],
+    loss: resolveLoss(t.loss),
+    metrics: Array.isArray(t.metrics) ? (t.metrics as MetricName[]) : ['accuracy'],
     batch_size: overrides.batch_size ?? (t.batch_size as number | undefined) ?? 32,
     epochs: overrides.epochs ?? (t.epochs as number | undefined) ?? 1,
     seed: overrides.seed ?? (t.seed as number | undefined) ?? 0,

@@ -6,6 +6,7 @@ import type * as TF from '@tensorflow/tfjs';
 import type { Tf } from '../backends/tfjs/backend.js';
 import type { PreparedSplit } from './preprocess.js';
 import { oneHot } from './preprocess.js';
+import { lossOfRow, tfLoss, type LossSpec } from './losses.js';
 
 export interface Evaluation {
   loss: number;
@@ -21,7 +22,7 @@ export function evaluateSplit(
   model: TF.LayersModel,
   split: PreparedSplit,
   classes: number,
-  opts: { batchSize?: number; confusion?: boolean; onBatch?: (done: number) => void } = {},
+  opts: EvaluateOptions = {},
 ): Evaluation {
   const bs = opts.batchSize ?? 256;
   const [h, w, c] = (model.inputs[0]!.shape.slice(1) as number[]);
@@ -37,9 +38,8 @@ export function evaluateSplit(
       const x = tf.tensor4d(split.x.subarray(start * size, (start + n) * size), [n, h!, w!, c!]);
       const y = tf.tensor2d(oneHot(labels, classes), [n, classes]);
       const p = model.predict(nInputs === 1 ? x : new Array(nInputs).fill(x)) as TF.Tensor2D;
-      // Keras' categorical_crossentropy: renormalised over the classes, clipped to [eps, 1 - eps].
-      const q = tf.clipByValue(tf.div(p, tf.sum(p, -1, true)), EPSILON, 1 - EPSILON);
-      const ceSum = tf.neg(tf.sum(tf.mul(y, tf.log(q))));
+      // The run's loss as Keras computes it (categorical_crossentropy: renormalised over the classes, clipped to [eps, 1 - eps]), summed over the batch.
+      const ceSum = tf.mul(tfLoss(tf, opts.loss ?? CATEGORICAL)(y, p), n);
       return [ceSum.dataSync()[0]!, tf.argMax(p, -1).dataSync() as Int32Array] as const;
     });
     ceSum += ce;
@@ -54,6 +54,15 @@ export function evaluateSplit(
 
 /** Keras' epsilon (keras.backend.epsilon()). */
 export const EPSILON = 1e-7;
+
+export interface EvaluateOptions {
+  batchSize?: number;
+  confusion?: boolean;
+  onBatch?: (done: number) => void;
+  /** The run's loss; default categorical_crossentropy. */
+  loss?: LossSpec;
+}
+const CATEGORICAL: LossSpec = { name: 'categorical_crossentropy' };
 
 /**
  * Keras' categorical_crossentropy of one row of predictions against a class (from_logits off):
@@ -83,13 +92,15 @@ export async function evaluateSplitWith(
   predict: PredictRows,
   split: PreparedSplit,
   classes: number,
-  opts: { batchSize?: number; confusion?: boolean; onBatch?: (done: number) => void } = {},
+  opts: EvaluateOptions = {},
 ): Promise<Evaluation> {
   const bs = opts.batchSize ?? 256;
   const size = split.count ? split.x.length / split.count : 0;
   let ceSum = 0;
   let correct = 0;
   const confusion = opts.confusion ? emptyConfusion(classes) : undefined;
+  // A loss other than categorical_crossentropy on probabilities: Keras' formula row by row.
+  const custom = opts.loss && (opts.loss.name !== 'categorical_crossentropy' || opts.loss.from_logits) ? opts.loss : undefined;
   for (let start = 0; start < split.count; start += bs) {
     const n = Math.min(bs, split.count - start);
     const p = await predict(split.x.subarray(start * size, (start + n) * size), n);
@@ -98,7 +109,8 @@ export async function evaluateSplitWith(
       if (!(label >= 0 && label < classes)) throw new RangeError(`label ${label} at ${start + i} is outside 0..${classes - 1}`);
       let best = 0;
       for (let k = 1; k < classes; k++) if (p[i * classes + k]! > p[i * classes + best]!) best = k;
-      ceSum += crossEntropyRow(p.subarray(i * classes, (i + 1) * classes), label);
+      const row = p.subarray(i * classes, (i + 1) * classes);
+      ceSum += custom ? lossOfRow(custom, oneHot([label], classes), row) : crossEntropyRow(row, label);
       if (best === label) correct++;
       if (confusion) confusion[label]![best]!++;
     }

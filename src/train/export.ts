@@ -35,12 +35,16 @@ export function pytorchModuleText(spec: string, opts: ExportOptions): { text?: s
   if (!result.ok || !result.graph || !result.ast) return { stderr: rendered };
   const source = opts.source ?? relative(process.cwd(), spec).replace(/\\/g, '/');
   const training = result.ast.training === undefined ? undefined : resolveTrainingConfig(result.ast.training);
+  if (training && (training.loss.name !== 'categorical_crossentropy' || training.loss.from_logits)) {
+    // The module's keras_loss is categorical cross-entropy on probabilities only.
+    return { stderr: `${rendered}modelspec export: ${spec}: the PyTorch module has categorical_crossentropy only; training.loss is ${training.loss.name}${training.loss.from_logits ? ' (from_logits)' : ''}\n` };
+  }
   try {
     const m = exportPytorch(result.graph, opts.registry, {
       source,
       ...(result.ast.doc ? { doc: result.ast.doc } : {}),
       params: result.ast.params,
-      ...(training ? { training: { optimizer: training.optimizer, loss: training.loss } } : {}),
+      ...(training ? { training: { optimizer: training.optimizer, loss: training.loss.name } } : {}),
     });
     return { text: m.text, className: m.className, stderr: rendered };
   } catch (e) {

@@ -79,7 +79,8 @@ export async function evaluateModel(dir: string, o: EvaluateModelOptions = {}): 
     const classes = raw.classes;
     const t0 = Date.now();
     const split = { x, labels: raw.test.labels, count: raw.test.count };
-    const evalOpts = { confusion: true, ...(o.batchSize ? { batchSize: o.batchSize } : {}) };
+    // The loss the model was trained with (model.json's modelspec metadata), as training reported it.
+    const evalOpts = { confusion: true, ...(o.batchSize ? { batchSize: o.batchSize } : {}), ...(meta?.loss ? { loss: meta.loss } : {}) };
     // Worker threads pay for themselves from a few thousand images on.
     const workers = o.workers ?? (raw.test.count >= 2048 ? defaultWorkers(backend) : 1);
     let r;

@@ -4,6 +4,7 @@
  * beside them what training adds. A folder is written under a temporary name and renamed into
  * place, so a reader (or a run killed mid-write) never sees half of one.
  */
+import type { LossSpec } from './losses.js';
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { describeReadError, MAX_DATA_BYTES, MAX_JSON_BYTES, readFileBounded, ReadError, readTextBounded } from '../io/read.js';
@@ -26,6 +27,8 @@ export interface ModelMeta {
   pixelMean?: string;
   epoch?: number;
   metrics?: Record<string, number>;
+  /** The loss the model was trained with (evaluate reports it); absent: categorical_crossentropy. */
+  loss?: LossSpec;
   /** SHA-256 of the weights (hex), written by `build`: a reader refuses weights that are not these. */
   weightsSha256?: string;
 }

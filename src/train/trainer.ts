@@ -22,13 +22,14 @@ import { MAX_DATA_BYTES, readTextBounded } from '../io/read.js';
 import { join, relative, resolve } from 'node:path';
 import type * as TF from '@tensorflow/tfjs';
 import { compileFile } from '../compile.js';
+import type { TypedGraph as Graph } from '../types/ir.js';
 import { renderDiagnostics } from '../diagnostics/render.js';
 import { builtinRegistry, type OpRegistry } from '../ops/index.js';
 import { buildFromGraph } from '../backends/tfjs/interpreter.js';
 import { idOfLayerName } from '../backends/tfjs/config.js';
 import { describeBackend, loadTf, type BackendName, type Tf } from '../backends/tfjs/backend.js';
 import { checkOverwrite, GENERATOR, RefusedOverwrite, writeFileAtomic, makeFolders } from '../io/atomic.js';
-import { ConfigError, resolveTrainingConfig, type TrainingConfig, type TrainingOverrides } from './config.js';
+import { ConfigError, resolveLoss, resolveTrainingConfig, type TrainingConfig, type TrainingOverrides } from './config.js';
 import { loadDataset } from './data/index.js';
 import { prepare, type PreparedData } from './preprocess.js';
 import { BatchAssembler } from './batches.js';
@@ -36,6 +37,7 @@ import { BestTracker, checkFinite, NonFiniteLoss, piecewiseLr, ReduceLROnPlateau
 import { deriveSeed, mulberry32, permutation } from './rng.js';
 import { evaluateSplit, evaluateSplitWith, type Evaluation } from './evaluate.js';
 import { makeOptimizer, setLearningRate } from './optimizer.js';
+import { tfLoss, type LossSpec } from './losses.js';
 import { DataParallelEngine } from './parallel/engine.js';
 import { defaultWorkers } from './parallel/index.js';
 import type { ModelSource } from './parallel/protocol.js';
@@ -115,7 +117,7 @@ function describeRecipe(c: TrainingConfig, steps: number): string {
     c.reduce_lr_on_plateau ? `ReduceLROnPlateau on ${c.reduce_lr_on_plateau.monitor} (factor ${fmtLr(c.reduce_lr_on_plateau.factor)}, patience ${c.reduce_lr_on_plateau.patience})` : '',
     c.augmentation ? `augmentation (shifts ${c.augmentation.width_shift}/${c.augmentation.height_shift}, ${c.augmentation.horizontal_flip ? 'horizontal flips' : 'no flips'})` : '',
   ].filter(Boolean);
-  return `recipe: ${opt}, ${c.loss}, batch ${c.batch_size}, ${c.epochs} epoch${c.epochs === 1 ? '' : 's'} (${steps} steps each), seed ${c.seed}`
+  return `recipe: ${opt}, ${c.loss.name}${c.loss.from_logits ? ' (from_logits)' : ''}, batch ${c.batch_size}, ${c.epochs} epoch${c.epochs === 1 ? '' : 's'} (${steps} steps each), seed ${c.seed}`
     + `${extras.length ? `; ${extras.join('; ')}` : ''}; checkpoints: ${c.checkpoint.save_best_only ? 'best only' : 'every epoch'} on ${c.checkpoint.monitor}`;
 }
 
@@ -163,65 +165,18 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
   }
 }
 
+/**
+ * One run, in named steps: the start (resume or afresh), the spec and its recipe, the data, the
+ * model checked against the data, then the epochs (src/train/trainer.ts's TrainingRun) and the end.
+ */
 async function trainIn(folder: RunFolder, opts: TrainOptions): Promise<TrainResult> {
   const log = opts.log ?? (() => {});
   const out = folder.out;
   const registry = opts.registry ?? builtinRegistry();
   const t0 = Date.now();
-
-  // Resume, or start afresh.
-  let resumed: LoadedCheckpoint | undefined;
-  if (opts.resume) {
-    const ptr = readPointer(out, 'last');
-    if (!ptr) throw new TrainError(`--resume: ${out} holds no checkpoint (no last.json); start a run there without --resume`);
-    let dir = join(out, String(ptr.checkpoint));
-    try {
-      dir = checkpointDir(out, ptr);
-      resumed = readCheckpoint(dir);
-    } catch (e) {
-      if (e instanceof FileProblem) throw new TrainError(`--resume: ${e.message}`);
-      throw new TrainError(`--resume: the checkpoint ${dir} cannot be read: ${(e as Error).message}`);
-    }
-    if (opts.set?.length && JSON.stringify(opts.set) !== JSON.stringify(resumed.state.set)) {
-      throw new TrainError(`--resume: the checkpoint was trained with ${resumed.state.set.length ? `--set ${resumed.state.set.join(' --set ')}` : 'no --set'}; leave --set out to resume with its values`);
-    }
-  } else if (existsSync(join(out, 'last.json'))) {
-    if (!opts.force) {
-      const ptr = readPointer(out, 'last');
-      // A refused overwrite: exit 2 (usage), as for every command.
-      throw new RefusedOverwrite(`${out} already holds a training run (last checkpoint ${ptr?.checkpoint ?? '?'}, epoch ${ptr?.epoch ?? '?'}); pass --resume to continue it, --force to start over, or choose another --out`);
-    }
-  }
-
-  // Never replace a model folder that modelspec did not write.
-  try {
-    checkOverwrite(join(out, 'model', 'model.json'), !!opts.force, (text) => {
-      try {
-        return String((JSON.parse(text) as { generatedBy?: unknown }).generatedBy ?? '').startsWith(GENERATOR);
-      } catch {
-        return false;
-      }
-    });
-  } catch (e) {
-    if (e instanceof RefusedOverwrite) throw e;
-    throw new TrainError((e as Error).message);
-  }
-
-  const set = resumed ? resumed.state.set : (opts.set ?? []);
-  const compiled = compileFile(opts.spec, { set, registry });
-  if (!compiled.ok || !compiled.graph) {
-    throw new TrainError(`the spec has errors:\n${renderDiagnostics(compiled.diagnostics.filter((d) => d.severity === 'error'), compiled.sources, { cwd: process.cwd() })}`);
-  }
-  const graph = compiled.graph;
-  let config: TrainingConfig;
-  try {
-    config = resumed
-      ? { ...resumed.state.config, epochs: opts.overrides?.epochs ?? resumed.state.config.epochs }
-      : resolveTrainingConfig(compiled.ast?.training, opts.overrides);
-  } catch (e) {
-    if (e instanceof ConfigError) throw new TrainError(e.message);
-    throw e;
-  }
+  const resumed = opts.resume ? readResumePoint(out, opts.set) : refuseToReplaceRun(out, !!opts.force);
+  guardModelFolder(out, !!opts.force);
+  const { graph, config, set } = compileRecipe(opts, registry, resumed);
   // --force: the previous run is set aside, and goes once this one has written its first checkpoint.
   if (!resumed && opts.force) folder.setAside();
   const limit = resumed ? resumed.state.limit : opts.limit;
@@ -230,18 +185,8 @@ async function trainIn(folder: RunFolder, opts: TrainOptions): Promise<TrainResu
   // TensorFlow.js and the data.
   const { tf, backend } = opts.tf ? { tf: opts.tf, backend: opts.tf.getBackend() } : await loadTf(opts.backend);
   log(`backend: ${describeBackend(backend as BackendName) ?? backend}`);
-  const data = opts.data ?? prepare(
-    await loadDataset(config.dataset.name, {
-      ...(dataDir !== undefined ? { dataDir } : {}),
-      ...(limit !== undefined ? { limit } : {}),
-      ...(opts.download ? { download: true } : {}),
-      log,
-    }),
-    { subtractPixelMean: config.dataset.subtract_pixel_mean },
-  );
-  const classes = data.classes.length;
-  const N = data.train.count;
-  if (N === 0) throw new TrainError(`the ${data.name} training split is empty`);
+  const data = opts.data ?? await loadPrepared(config, { dataDir, limit, download: opts.download, log });
+  if (data.train.count === 0) throw new TrainError(`the ${data.name} training split is empty`);
 
   // The model, checked against the data. TensorFlow.js' initialisers and dropout draw their seeds
   // from Math.random when given none: seed it for the run, so a run is reproducible from --seed.
@@ -257,30 +202,11 @@ async function trainIn(folder: RunFolder, opts: TrainOptions): Promise<TrainResu
   const optimizer = makeOptimizer(tf, config.optimizer);
   let engine: DataParallelEngine | undefined;
   try {
-    const feed = config.dataset.feed;
-    // The spec's input ids (a tfjs name may carry a prefix: idOfLayerName).
-    const inputIds = model.inputNames.map(idOfLayerName);
-    for (const k of Object.keys(feed)) {
-      if (!inputIds.includes(k)) throw new TrainError(`training.dataset.feed names '${k}', which is not an input of ${graph.name} (inputs: ${inputIds.join(', ')})`);
-    }
-    model.inputs.forEach((t, i) => {
-      const shape = t.shape.slice(1);
-      if (JSON.stringify(shape) !== JSON.stringify(data.imageShape)) {
-        throw new TrainError(`input '${idOfLayerName(model.inputNames[i]!)}' of ${graph.name} takes [${shape.join(', ')}], but ${data.name} images are [${data.imageShape.join(', ')}]; set the input shape to match (e.g. --set input_shape=[${data.imageShape.join(',')}] where the spec has that parameter)`);
-      }
-    });
-    if (model.outputs.length !== 1 || JSON.stringify(model.outputs[0]!.shape.slice(1)) !== JSON.stringify([classes])) {
-      throw new TrainError(`${graph.name} must have one output of ${classes} class probabilities for ${data.name}; it has ${model.outputs.map((o) => `[${o.shape.slice(1).join(', ')}]`).join(', ')}`);
-    }
-    model.compile({ optimizer, loss: 'categoricalCrossentropy', metrics: ['accuracy'] });
-    const engineBackend: BackendName = backend === 'tensorflow' ? 'node' : (backend as BackendName);
-    const workers = opts.workers ?? defaultWorkers(engineBackend);
-    if (!(Number.isInteger(workers) && workers >= 1)) throw new TrainError(`--workers must be a whole number >= 1, not ${workers}`);
-    const source: ModelSource = opts.registry
-      ? { kind: 'topology', topology: model.toJSON(null, false) }
-      : { kind: 'graph', graph };
-    engine = await DataParallelEngine.open({ tf, model, optimizer, backend: engineBackend, workers, source });
-    return await run(engine);
+    checkModelFitsData(model, graph, data, config);
+    model.compile({ optimizer, loss: tfLoss(tf, config.loss), metrics: ['accuracy'] });
+    engine = await openEngine(tf, backend, model, optimizer, graph, opts, config.loss);
+    const run = new TrainingRun({ opts, folder, log, t0, tf, backend, graph, config, set, data, model, optimizer, engine, resumed, limit, dataDir });
+    return await run.run();
   } finally {
     Math.random = unseeded;
     // Workers end on every way out: done, interrupted, NaN, an error.
@@ -288,203 +214,424 @@ async function trainIn(folder: RunFolder, opts: TrainOptions): Promise<TrainResu
     model.dispose();
     optimizer.dispose();
   }
+}
 
-  async function run(engine: DataParallelEngine): Promise<TrainResult> {
-    const B = config.batch_size;
-    const steps = Math.ceil(N / B);
-    const specRel = relative(process.cwd(), resolve(opts.spec)) || opts.spec;
-    const meta = (epoch: number, metrics?: Record<string, number>): ModelMeta => ({
-      spec: specRel,
+/** --resume: the checkpoint last.json names, read whole; its --set values are the run's. */
+function readResumePoint(out: string, set: string[] | undefined): LoadedCheckpoint {
+  const ptr = readPointer(out, 'last');
+  if (!ptr) throw new TrainError(`--resume: ${out} holds no checkpoint (no last.json); start a run there without --resume`);
+  let dir = join(out, String(ptr.checkpoint));
+  let resumed: LoadedCheckpoint;
+  try {
+    dir = checkpointDir(out, ptr);
+    resumed = readCheckpoint(dir);
+  } catch (e) {
+    if (e instanceof FileProblem) throw new TrainError(`--resume: ${e.message}`);
+    throw new TrainError(`--resume: the checkpoint ${dir} cannot be read: ${(e as Error).message}`);
+  }
+  if (set?.length && JSON.stringify(set) !== JSON.stringify(resumed.state.set)) {
+    throw new TrainError(`--resume: the checkpoint was trained with ${resumed.state.set.length ? `--set ${resumed.state.set.join(' --set ')}` : 'no --set'}; leave --set out to resume with its values`);
+  }
+  return resumed;
+}
+
+/** A fresh run in a folder that holds one: refused without --force (exit 2, usage, as for every command). */
+function refuseToReplaceRun(out: string, force: boolean): undefined {
+  if (existsSync(join(out, 'last.json')) && !force) {
+    const ptr = readPointer(out, 'last');
+    throw new RefusedOverwrite(`${out} already holds a training run (last checkpoint ${ptr?.checkpoint ?? '?'}, epoch ${ptr?.epoch ?? '?'}); pass --resume to continue it, --force to start over, or choose another --out`);
+  }
+  return undefined;
+}
+
+/** Never replace a model folder that modelspec did not write. */
+function guardModelFolder(out: string, force: boolean): void {
+  try {
+    checkOverwrite(join(out, 'model', 'model.json'), force, (text) => {
+      try {
+        return String((JSON.parse(text) as { generatedBy?: unknown }).generatedBy ?? '').startsWith(GENERATOR);
+      } catch {
+        return false;
+      }
+    });
+  } catch (e) {
+    if (e instanceof RefusedOverwrite) throw e;
+    throw new TrainError((e as Error).message);
+  }
+}
+
+/** The spec compiled with the run's --set values, and its recipe (a resumed run keeps its own, --epochs aside). */
+function compileRecipe(opts: TrainOptions, registry: OpRegistry, resumed: LoadedCheckpoint | undefined) {
+  const set = resumed ? resumed.state.set : (opts.set ?? []);
+  const compiled = compileFile(opts.spec, { set, registry });
+  if (!compiled.ok || !compiled.graph) {
+    throw new TrainError(`the spec has errors:\n${renderDiagnostics(compiled.diagnostics.filter((d) => d.severity === 'error'), compiled.sources, { cwd: process.cwd() })}`);
+  }
+  try {
+    const config: TrainingConfig = resumed
+      ? { ...resumed.state.config, loss: resolveLoss(resumed.state.config.loss), epochs: opts.overrides?.epochs ?? resumed.state.config.epochs }
+      : resolveTrainingConfig(compiled.ast?.training, opts.overrides);
+    return { graph: compiled.graph, config, set };
+  } catch (e) {
+    if (e instanceof ConfigError) throw new TrainError(e.message);
+    throw e;
+  }
+}
+
+async function loadPrepared(
+  config: TrainingConfig,
+  o: { dataDir: string | undefined; limit: number | undefined; download: boolean | undefined; log: (line: string) => void },
+): Promise<PreparedData> {
+  const raw = await loadDataset(config.dataset.name, {
+    ...(o.dataDir !== undefined ? { dataDir: o.dataDir } : {}),
+    ...(o.limit !== undefined ? { limit: o.limit } : {}),
+    ...(o.download ? { download: true } : {}),
+    log: o.log,
+  });
+  return prepare(raw, { subtractPixelMean: config.dataset.subtract_pixel_mean });
+}
+
+/** The feed names inputs of the model, each input takes the dataset's images, the one output its classes. */
+function checkModelFitsData(model: TF.LayersModel, graph: Graph, data: PreparedData, config: TrainingConfig): void {
+  // The spec's input ids (a tfjs name may carry a prefix: idOfLayerName).
+  const inputIds = model.inputNames.map(idOfLayerName);
+  for (const k of Object.keys(config.dataset.feed)) {
+    if (!inputIds.includes(k)) throw new TrainError(`training.dataset.feed names '${k}', which is not an input of ${graph.name} (inputs: ${inputIds.join(', ')})`);
+  }
+  model.inputs.forEach((t, i) => {
+    const shape = t.shape.slice(1);
+    if (JSON.stringify(shape) !== JSON.stringify(data.imageShape)) {
+      throw new TrainError(`input '${idOfLayerName(model.inputNames[i]!)}' of ${graph.name} takes [${shape.join(', ')}], but ${data.name} images are [${data.imageShape.join(', ')}]; set the input shape to match (e.g. --set input_shape=[${data.imageShape.join(',')}] where the spec has that parameter)`);
+    }
+  });
+  const classes = data.classes.length;
+  if (config.loss.name === 'sparse_categorical_crossentropy') {
+    throw new TrainError(`training.loss sparse_categorical_crossentropy takes class numbers, but ${data.name} labels are fed one-hot; use categorical_crossentropy (with from_logits: true for an output without softmax)`);
+  }
+  if (model.outputs.length !== 1 || JSON.stringify(model.outputs[0]!.shape.slice(1)) !== JSON.stringify([classes])) {
+    throw new TrainError(`${graph.name} must have one output of ${classes} class probabilities for ${data.name}; it has ${model.outputs.map((o) => `[${o.shape.slice(1).join(', ')}]`).join(', ')}`);
+  }
+}
+
+/** The data-parallel engine (--workers; 1: in-process). Worker threads rebuild the model from the graph, or from its topology when plugins add ops. */
+async function openEngine(tf: Tf, backend: string, model: TF.LayersModel, optimizer: TF.Optimizer, graph: Graph, opts: TrainOptions, loss: LossSpec): Promise<DataParallelEngine> {
+  const engineBackend: BackendName = backend === 'tensorflow' ? 'node' : (backend as BackendName);
+  const workers = opts.workers ?? defaultWorkers(engineBackend);
+  if (!(Number.isInteger(workers) && workers >= 1)) throw new TrainError(`--workers must be a whole number >= 1, not ${workers}`);
+  const source: ModelSource = opts.registry
+    ? { kind: 'topology', topology: model.toJSON(null, false) }
+    : { kind: 'graph', graph };
+  return DataParallelEngine.open({ tf, model, optimizer, backend: engineBackend, workers, source, loss });
+}
+
+interface RunParts {
+  opts: TrainOptions;
+  folder: RunFolder;
+  log: (line: string) => void;
+  t0: number;
+  tf: Tf;
+  backend: string;
+  graph: Graph;
+  config: TrainingConfig;
+  set: string[];
+  data: PreparedData;
+  model: TF.LayersModel;
+  optimizer: TF.Optimizer;
+  engine: DataParallelEngine;
+  resumed: LoadedCheckpoint | undefined;
+  limit: number | undefined;
+  dataDir: string | undefined;
+}
+
+/** The epochs of one run and what they write: the log, the checkpoints, the final model and chart. */
+class TrainingRun {
+  private readonly out: string;
+  private readonly specRel: string;
+  private readonly logPath: string;
+  private readonly steps: number;
+  private lr: number;
+  private plateau: ReduceLROnPlateau | undefined;
+  private tracker: BestTracker;
+  private history: EpochLog[] = [];
+  private startEpoch = 0;
+  private partial: TrainState['partial'];
+  private checkpoint: string | undefined;
+
+  constructor(private readonly p: RunParts) {
+    this.out = p.folder.out;
+    this.specRel = relative(process.cwd(), resolve(p.opts.spec)) || p.opts.spec;
+    this.logPath = join(this.out, 'metrics.jsonl');
+    this.steps = Math.ceil(p.data.train.count / p.config.batch_size);
+    this.lr = p.config.optimizer.learning_rate;
+    this.plateau = p.config.reduce_lr_on_plateau ? new ReduceLROnPlateau(p.config.reduce_lr_on_plateau) : undefined;
+    this.tracker = new BestTracker(p.config.checkpoint.monitor);
+  }
+
+  async run(): Promise<TrainResult> {
+    const { config, data, engine } = this.p;
+    this.describe();
+    makeFolders(this.out);
+    if (this.p.resumed) await this.restore(this.p.resumed);
+    else this.start();
+    const batches = new BatchAssembler({
+      split: data.train, imageShape: data.imageShape, classes: data.classes.length, batchSize: config.batch_size, seed: config.seed,
+      ...(config.augmentation ? { augmentation: config.augmentation } : {}),
+      buffers: engine.batchBuffers(config.batch_size),
+    });
+    for (let e = this.startEpoch; e < config.epochs; e++) {
+      const stopped = await this.epoch(e, batches);
+      if (stopped) return stopped;
+    }
+    return this.finish();
+  }
+
+  private event(e: Record<string, unknown>): void {
+    appendFileSync(this.logPath, JSON.stringify({ ...e, time: new Date().toISOString() }) + '\n');
+  }
+
+  private shown(): string {
+    return relative(process.cwd(), this.out) || '.';
+  }
+
+  private describe(): void {
+    const { graph, set, data, limit, config, engine, backend, log } = this.p;
+    log(`model: ${graph.name} (${this.specRel}${set.length ? `, --set ${set.join(' ')}` : ''}), ${count(graph.totals.total)} parameters`);
+    log(`data: ${data.name}, ${count(data.train.count)} training / ${count(data.test.count)} test images ${data.imageShape.join('x')}${limit !== undefined ? ` (--max-examples ${limit})` : ''}${data.pixelMean ? ', per-pixel mean subtracted' : ''}`);
+    log(describeRecipe(config, this.steps));
+    log(engine.workers > 1
+      ? `workers: ${engine.workers} (data-parallel: each batch split between the main thread and ${engine.workers - 1} worker thread${engine.workers > 2 ? 's' : ''}, gradients averaged, one optimizer step)`
+      : `workers: 1 (in-process${backend === 'tensorflow' || backend === 'node' ? '; native TensorFlow uses every core itself' : ''})`);
+  }
+
+  /** A fresh run: the start event. */
+  private start(): void {
+    const { graph, set, backend, engine, data, limit, config } = this.p;
+    this.event({
+      event: 'start', spec: this.specRel, set, parameters: graph.params, backend, workers: engine.workers, dataset: data.name,
+      train: data.train.count, test: data.test.count, ...(limit !== undefined ? { limit } : {}), config,
+    });
+  }
+
+  /** --resume: weights, optimizer, learning rate, callbacks and history from the checkpoint; the log trimmed to it. */
+  private async restore(resumed: LoadedCheckpoint): Promise<void> {
+    const { tf, model, optimizer, engine, config, log } = this.p;
+    const s = resumed.state;
+    try {
+      loadWeightsInto(tf, model, resumed.model);
+    } catch (e) {
+      throw new TrainError(`--resume: the checkpoint ${resumed.dir} does not fit ${this.specRel}: ${(e as Error).message}`);
+    }
+    await restoreOptimizer(tf, optimizer, resumed.dir);
+    engine.publishWeights();
+    this.lr = s.lr;
+    if (this.plateau && s.plateau) this.plateau = new ReduceLROnPlateau(config.reduce_lr_on_plateau!, s.plateau);
+    this.tracker = new BestTracker(config.checkpoint.monitor, s.best);
+    this.history = [...s.history];
+    this.startEpoch = s.epoch;
+    this.partial = s.partial;
+    this.checkpoint = relative(this.out, resumed.dir);
+    reconcileLog(this.logPath, this.history);
+    const where = this.partial ? `epoch ${s.epoch + 1}, batch ${this.partial.batch + 1} of ${this.steps}` : `epoch ${s.epoch + 1}`;
+    log(`resuming from ${relative(process.cwd(), resumed.dir) || resumed.dir} (${s.epoch} epoch${s.epoch === 1 ? '' : 's'} done): continuing at ${where}`);
+    this.event({ event: 'resume', from: this.checkpoint, epoch: s.epoch, ...(this.partial ? { batch: this.partial.batch } : {}) });
+  }
+
+  private state(epoch: number, reason: TrainState['reason'], partial?: TrainState['partial']): TrainState {
+    const { opts, set, config, limit, dataDir } = this.p;
+    return {
+      format: 'modelspec-checkpoint', version: 1, spec: opts.spec, specPath: resolve(opts.spec), set, config,
+      ...(limit !== undefined ? { limit } : {}),
+      ...(dataDir !== undefined ? { dataDir } : {}),
+      epoch, ...(partial ? { partial } : {}), lr: this.lr,
+      ...(this.plateau ? { plateau: this.plateau.state } : {}),
+      best: this.tracker.best, history: this.history, reason, savedAt: new Date().toISOString(),
+    };
+  }
+
+  private meta(epoch: number, metrics?: Record<string, number>): ModelMeta {
+    const { graph, data, model, config } = this.p;
+    return {
+      spec: this.specRel,
       parameters: { ...graph.params },
       dataset: data.name,
       classes: data.classes,
+      loss: config.loss,
       inputs: model.inputNames.map(idOfLayerName).map((name) => ({ name, reads: (Object.hasOwn(config.dataset.feed, name) ? config.dataset.feed[name] : undefined) ?? 'image' })),
       imageShape: data.imageShape,
       ...(data.pixelMean ? { pixelMean: 'pixel_mean.bin' } : {}),
       epoch,
       ...(metrics ? { metrics } : {}),
-    });
-
-    log(`model: ${graph.name} (${specRel}${set.length ? `, --set ${set.join(' ')}` : ''}), ${count(graph.totals.total)} parameters`);
-    log(`data: ${data.name}, ${count(N)} training / ${count(data.test.count)} test images ${data.imageShape.join('x')}${limit !== undefined ? ` (--max-examples ${limit})` : ''}${data.pixelMean ? ', per-pixel mean subtracted' : ''}`);
-    log(describeRecipe(config, steps));
-    log(engine.workers > 1
-      ? `workers: ${engine.workers} (data-parallel: each batch split between the main thread and ${engine.workers - 1} worker thread${engine.workers > 2 ? 's' : ''}, gradients averaged, one optimizer step)`
-      : `workers: 1 (in-process${backend === 'tensorflow' || backend === 'node' ? '; native TensorFlow uses every core itself' : ''})`);
-
-    makeFolders(out);
-    const logPath = join(out, 'metrics.jsonl');
-    const event = (e: Record<string, unknown>) => appendFileSync(logPath, JSON.stringify({ ...e, time: new Date().toISOString() }) + '\n');
-
-    let lr = config.optimizer.learning_rate;
-    let plateau = config.reduce_lr_on_plateau ? new ReduceLROnPlateau(config.reduce_lr_on_plateau) : undefined;
-    let tracker = new BestTracker(config.checkpoint.monitor);
-    let history: EpochLog[] = [];
-    let startEpoch = 0;
-    let partial: TrainState['partial'];
-    let checkpoint: string | undefined;
-
-    if (resumed) {
-      const s = resumed.state;
-      try {
-        loadWeightsInto(tf, model, resumed.model);
-      } catch (e) {
-        throw new TrainError(`--resume: the checkpoint ${resumed.dir} does not fit ${specRel}: ${(e as Error).message}`);
-      }
-      await restoreOptimizer(tf, optimizer, resumed.dir);
-      engine.publishWeights();
-      lr = s.lr;
-      if (plateau && s.plateau) plateau = new ReduceLROnPlateau(config.reduce_lr_on_plateau!, s.plateau);
-      tracker = new BestTracker(config.checkpoint.monitor, s.best);
-      history = [...s.history];
-      startEpoch = s.epoch;
-      partial = s.partial;
-      checkpoint = relative(out, resumed.dir);
-      reconcileLog(logPath, history);
-      const where = partial ? `epoch ${s.epoch + 1}, batch ${partial.batch + 1} of ${steps}` : `epoch ${s.epoch + 1}`;
-      log(`resuming from ${relative(process.cwd(), resumed.dir) || resumed.dir} (${s.epoch} epoch${s.epoch === 1 ? '' : 's'} done): continuing at ${where}`);
-      event({ event: 'resume', from: checkpoint, epoch: s.epoch, ...(partial ? { batch: partial.batch } : {}) });
-    } else {
-      event({
-        event: 'start', spec: specRel, set, parameters: graph.params, backend, workers: engine.workers, dataset: data.name,
-        train: N, test: data.test.count, ...(limit !== undefined ? { limit } : {}), config,
-      });
-    }
-
-    const state = (epoch: number, reason: TrainState['reason'], p?: TrainState['partial']): TrainState => ({
-      format: 'modelspec-checkpoint', version: 1, spec: opts.spec, specPath: resolve(opts.spec), set, config,
-      ...(limit !== undefined ? { limit } : {}),
-      ...(dataDir !== undefined ? { dataDir } : {}),
-      epoch, ...(p ? { partial: p } : {}), lr,
-      ...(plateau ? { plateau: plateau.state } : {}),
-      best: tracker.best, history, reason, savedAt: new Date().toISOString(),
-    });
-    const save = async (s: TrainState, best: boolean): Promise<string> => {
-      const last = s.history[s.history.length - 1];
-      const metrics = last ? Object.fromEntries(Object.entries(last).filter(([, v]) => typeof v === 'number')) as Record<string, number> : undefined;
-      const rel = saveCheckpoint(out, {
-        model: await modelFiles(tf, model, meta(s.epoch, metrics)),
-        optimizer: await optimizerFiles(tf, optimizer),
-        state: s,
-        ...(data.pixelMean ? { pixelMean: data.pixelMean } : {}),
-      }, { best });
-      folder.commit(); // --force: the new run has its first checkpoint; the previous one can go
-      return rel;
     };
+  }
 
-    const batches = new BatchAssembler({
-      split: data.train, imageShape: data.imageShape, classes, batchSize: B, seed: config.seed,
-      ...(config.augmentation ? { augmentation: config.augmentation } : {}),
-      buffers: engine.batchBuffers(B),
-    });
-    const evaluate = async (split: PreparedSplit): Promise<Evaluation> => engine.workers > 1
-      ? evaluateSplitWith(tf, model, (x, n) => engine.predict(x, n), split, classes, { batchSize: Math.max(B, 256) })
-      : evaluateSplit(tf, model, split, classes, { batchSize: Math.max(B, 256) });
+  private async save(s: TrainState, best: boolean): Promise<string> {
+    const { tf, model, optimizer, data, folder } = this.p;
+    const last = s.history[s.history.length - 1];
+    const metrics = last ? Object.fromEntries(Object.entries(last).filter(([, v]) => typeof v === 'number')) as Record<string, number> : undefined;
+    const rel = saveCheckpoint(this.out, {
+      model: await modelFiles(tf, model, this.meta(s.epoch, metrics)),
+      optimizer: await optimizerFiles(tf, optimizer),
+      state: s,
+      ...(data.pixelMean ? { pixelMean: data.pixelMean } : {}),
+    }, { best });
+    folder.commit(); // --force: the new run has its first checkpoint; the previous one can go
+    return rel;
+  }
 
-    for (let e = startEpoch; e < config.epochs; e++) {
-      // LearningRateScheduler.on_epoch_begin (not again when resuming inside the epoch).
-      if (!partial && config.lr_schedule) lr = piecewiseLr(config.lr_schedule.piecewise, e);
-      setLearningRate(optimizer, lr);
-      const perm = permutation(N, mulberry32(deriveSeed(config.seed, e, 1)));
-      let batch = partial?.batch ?? 0;
-      let seen = partial?.seen ?? 0;
-      let lossSum = partial?.lossSum ?? 0;
-      let accSum = partial?.accSum ?? 0;
-      const before = partial?.seconds ?? 0;
-      partial = undefined;
-      const epochStart = Date.now();
-      const seenAtStart = seen;
-      const label = `epoch ${e + 1}/${config.epochs}`;
-      const bar = epochBar(opts.progress ?? 'auto', label, steps, batch);
-      // The input pipeline's share of the training steps (assembling, augmenting, one-hot).
-      let inputMs = 0, stepMs = 0;
-      try {
-        for (; batch < steps; batch++) {
-          const start = batch * B;
-          const n = Math.min(B, N - start);
-          const stepStart = performance.now();
-          const b = batches.assemble(perm, e, batch, start, n);
-          inputMs += performance.now() - stepStart;
-          const { loss, accuracy: acc } = await engine.trainStep(b.x, b.y, n, deriveSeed(config.seed, e, 4, batch));
-          stepMs += performance.now() - stepStart;
-          checkFinite(loss, e + 1, batch + 1);
-          lossSum += loss * n;
-          accSum += acc * n;
-          seen += n;
-          const elapsed = (Date.now() - epochStart) / 1000;
-          const rate = (seen - seenAtStart) / Math.max(elapsed, 1e-3);
-          bar.update(batch + 1, { loss: lossSum / seen, accuracy: accSum / seen, imagesPerSecond: rate, eta: (N - seen) / rate });
-          // The loop only awaits promises that settle at once: give timers (the progress bar) and signals (SIGINT) their turn.
-          await new Promise((r) => setImmediate(r));
-          if (batch + 1 < steps && opts.shouldStop?.()) {
-            bar.stop();
-            const p = { batch: batch + 1, seen, lossSum, accSum, seconds: before + elapsed };
-            checkpoint = await save(state(e, 'interrupted', p), false);
-            event({ event: 'interrupted', epoch: e + 1, batch: batch + 1, checkpoint });
-            log(`interrupted in epoch ${e + 1} after batch ${batch + 1} of ${steps}: saved ${join(relative(process.cwd(), out) || '.', checkpoint)}; continue with --resume`);
-            return { status: 'interrupted', backend, workers: engine.workers, out, history, epoch: e, checkpoint, seconds: (Date.now() - t0) / 1000 };
-          }
-        }
-      } catch (err) {
-        if (err instanceof NonFiniteLoss) {
-          event({ event: 'stopped', reason: err.message, epoch: e + 1, batch: batch + 1 });
-          throw new TrainError(`${err.message}${checkpoint ? `; the last good checkpoint is ${join(relative(process.cwd(), out) || '.', checkpoint)}` : ''}`);
-        }
-        throw err;
-      } finally {
-        bar.stop();
-      }
-      const trainSeconds = before + (Date.now() - epochStart) / 1000;
-      const record: EpochLog = { epoch: e + 1, loss: lossSum / seen, accuracy: accSum / seen, lr, seconds: trainSeconds, images_per_second: (seen - seenAtStart) / Math.max((Date.now() - epochStart) / 1000, 1e-3) };
-      const inputFraction = stepMs > 0 ? inputMs / stepMs : undefined;
-      if (inputFraction !== undefined) record.input_fraction = Number(inputFraction.toPrecision(3));
-      if (config.dataset.validation === 'test' && data.test.count > 0) {
-        const v = await evaluate(data.test);
-        record.val_loss = v.loss;
-        record.val_accuracy = v.accuracy;
-      }
-      record.seconds = before + (Date.now() - epochStart) / 1000;
-      history.push(record);
-      // on_epoch_end, in the seed's order: ModelCheckpoint, then ReduceLROnPlateau.
-      const improved = tracker.update(record);
-      if (plateau) lr = plateau.onEpochEnd(record, lr);
-      const reason: TrainState['reason'] = improved ? 'best' : config.checkpoint.save_best_only ? 'epoch' : 'saved';
-      checkpoint = await save(state(e + 1, reason), improved);
-      event({ event: 'epoch', ...record, checkpoint, ...(improved ? { best: true } : {}) });
-      const vals = record.val_loss !== undefined ? ` - val_loss ${fmt(record.val_loss)} - val_accuracy ${fmt(record.val_accuracy)}` : '';
-      const note = improved ? `${config.checkpoint.monitor} improved to ${fmt(tracker.best)}, saved ${checkpoint}` : `${config.checkpoint.monitor} did not improve from ${fmt(tracker.best)}`;
-      const lrNote = lr !== record.lr ? ` (ReduceLROnPlateau: lr -> ${fmtLr(lr)})` : '';
-      const input = inputFraction !== undefined ? `, input ${(100 * inputFraction).toFixed(1)}%` : '';
-      log(`${label}: loss ${fmt(record.loss)} - accuracy ${fmt(record.accuracy)}${vals} - lr ${fmtLr(record.lr)} - ${formatDuration(record.seconds)} (${record.images_per_second.toFixed(0)} img/s${input}); ${note}${lrNote}`);
-      await opts.onEpochEnd?.(record);
-      if (e + 1 < config.epochs && opts.shouldStop?.()) {
-        event({ event: 'interrupted', epoch: e + 1, checkpoint });
-        log(`interrupted after epoch ${e + 1}: saved ${join(relative(process.cwd(), out) || '.', checkpoint)}; continue with --resume`);
-        return { status: 'interrupted', backend, workers: engine.workers, out, history, epoch: e + 1, checkpoint, seconds: (Date.now() - t0) / 1000 };
-      }
+  private evaluate(split: PreparedSplit): Promise<Evaluation> | Evaluation {
+    const { tf, model, engine, data, config } = this.p;
+    const classes = data.classes.length;
+    const batchSize = Math.max(config.batch_size, 256);
+    return engine.workers > 1
+      ? evaluateSplitWith(tf, model, (x, n) => engine.predict(x, n), split, classes, { batchSize, loss: config.loss })
+      : evaluateSplit(tf, model, split, classes, { batchSize, loss: config.loss });
+  }
+
+  private interrupted(epoch: number): TrainResult {
+    const { backend, engine, t0 } = this.p;
+    return { status: 'interrupted', backend, workers: engine.workers, out: this.out, history: this.history, epoch, checkpoint: this.checkpoint!, seconds: (Date.now() - t0) / 1000 };
+  }
+
+  /** Epoch e (0-based): its batches, then validation, checkpoint and callbacks; a result when the run stops here. */
+  private async epoch(e: number, batches: BatchAssembler): Promise<TrainResult | undefined> {
+    const { config, optimizer, opts, log } = this.p;
+    // LearningRateScheduler.on_epoch_begin (not again when resuming inside the epoch).
+    if (!this.partial && config.lr_schedule) this.lr = piecewiseLr(config.lr_schedule.piecewise, e);
+    setLearningRate(optimizer, this.lr);
+    const partial = this.partial;
+    this.partial = undefined;
+    const label = `epoch ${e + 1}/${config.epochs}`;
+    const pass = await this.trainBatches(e, batches, label, partial);
+    if (pass.stoppedAt !== undefined) {
+      this.checkpoint = await this.save(this.state(e, 'interrupted', pass.progress), false);
+      this.event({ event: 'interrupted', epoch: e + 1, batch: pass.stoppedAt, checkpoint: this.checkpoint });
+      log(`interrupted in epoch ${e + 1} after batch ${pass.stoppedAt} of ${this.steps}: saved ${join(this.shown(), this.checkpoint)}; continue with --resume`);
+      return this.interrupted(e);
     }
+    const record = await this.endOfEpoch(e, label, pass);
+    await opts.onEpochEnd?.(record);
+    if (e + 1 < config.epochs && opts.shouldStop?.()) {
+      this.event({ event: 'interrupted', epoch: e + 1, checkpoint: this.checkpoint });
+      log(`interrupted after epoch ${e + 1}: saved ${join(this.shown(), this.checkpoint!)}; continue with --resume`);
+      return this.interrupted(e + 1);
+    }
+    return undefined;
+  }
 
+  /** The training steps of epoch e, from where a resumed run stopped; stops between two batches when asked to. */
+  private async trainBatches(e: number, batches: BatchAssembler, label: string, from: TrainState['partial']): Promise<EpochPass> {
+    const { config, engine, opts, data } = this.p;
+    const B = config.batch_size, N = data.train.count, steps = this.steps;
+    const perm = permutation(N, mulberry32(deriveSeed(config.seed, e, 1)));
+    const progress = { batch: from?.batch ?? 0, seen: from?.seen ?? 0, lossSum: from?.lossSum ?? 0, accSum: from?.accSum ?? 0, seconds: from?.seconds ?? 0 };
+    const pass: EpochPass = { progress, before: progress.seconds, epochStart: Date.now(), seenAtStart: progress.seen, inputMs: 0, stepMs: 0 };
+    const bar = epochBar(opts.progress ?? 'auto', label, steps, progress.batch);
+    try {
+      for (; progress.batch < steps; progress.batch++) {
+        const start = progress.batch * B;
+        const n = Math.min(B, N - start);
+        const stepStart = performance.now();
+        const b = batches.assemble(perm, e, progress.batch, start, n);
+        // The input pipeline's share of the training steps (assembling, augmenting, one-hot).
+        pass.inputMs += performance.now() - stepStart;
+        const { loss, accuracy: acc } = await engine.trainStep(b.x, b.y, n, deriveSeed(config.seed, e, 4, progress.batch));
+        pass.stepMs += performance.now() - stepStart;
+        checkFinite(loss, e + 1, progress.batch + 1);
+        progress.lossSum += loss * n;
+        progress.accSum += acc * n;
+        progress.seen += n;
+        const elapsed = (Date.now() - pass.epochStart) / 1000;
+        const rate = (progress.seen - pass.seenAtStart) / Math.max(elapsed, 1e-3);
+        bar.update(progress.batch + 1, { loss: progress.lossSum / progress.seen, accuracy: progress.accSum / progress.seen, imagesPerSecond: rate, eta: (N - progress.seen) / rate });
+        // The loop only awaits promises that settle at once: give timers (the progress bar) and signals (SIGINT) their turn.
+        await new Promise((r) => setImmediate(r));
+        if (progress.batch + 1 < steps && opts.shouldStop?.()) {
+          bar.stop();
+          progress.batch += 1;
+          progress.seconds = pass.before + elapsed;
+          return { ...pass, stoppedAt: progress.batch };
+        }
+      }
+    } catch (err) {
+      if (err instanceof NonFiniteLoss) {
+        this.event({ event: 'stopped', reason: err.message, epoch: e + 1, batch: progress.batch + 1 });
+        throw new TrainError(`${err.message}${this.checkpoint ? `; the last good checkpoint is ${join(this.shown(), this.checkpoint)}` : ''}`);
+      }
+      throw err;
+    } finally {
+      bar.stop();
+    }
+    return pass;
+  }
+
+  /** The epoch's record (with validation), its checkpoint, the callbacks (ModelCheckpoint, then ReduceLROnPlateau, as the seed orders them) and its line. */
+  private async endOfEpoch(e: number, label: string, pass: EpochPass): Promise<EpochLog> {
+    const { config, data, log } = this.p;
+    const { seen, lossSum, accSum } = pass.progress;
+    const record: EpochLog = {
+      epoch: e + 1, loss: lossSum / seen, accuracy: accSum / seen, lr: this.lr, seconds: pass.before + (Date.now() - pass.epochStart) / 1000,
+      images_per_second: (seen - pass.seenAtStart) / Math.max((Date.now() - pass.epochStart) / 1000, 1e-3),
+    };
+    const inputFraction = pass.stepMs > 0 ? pass.inputMs / pass.stepMs : undefined;
+    if (inputFraction !== undefined) record.input_fraction = Number(inputFraction.toPrecision(3));
+    if (config.dataset.validation === 'test' && data.test.count > 0) {
+      const v = await this.evaluate(data.test);
+      record.val_loss = v.loss;
+      record.val_accuracy = v.accuracy;
+    }
+    record.seconds = pass.before + (Date.now() - pass.epochStart) / 1000;
+    this.history.push(record);
+    const improved = this.tracker.update(record);
+    if (this.plateau) this.lr = this.plateau.onEpochEnd(record, this.lr);
+    const reason: TrainState['reason'] = improved ? 'best' : config.checkpoint.save_best_only ? 'epoch' : 'saved';
+    this.checkpoint = await this.save(this.state(e + 1, reason), improved);
+    this.event({ event: 'epoch', ...record, checkpoint: this.checkpoint, ...(improved ? { best: true } : {}) });
+    const vals = record.val_loss !== undefined ? ` - val_loss ${fmt(record.val_loss)} - val_accuracy ${fmt(record.val_accuracy)}` : '';
+    const monitor = config.checkpoint.monitor;
+    const note = improved ? `${monitor} improved to ${fmt(this.tracker.best)}, saved ${this.checkpoint}` : `${monitor} did not improve from ${fmt(this.tracker.best)}`;
+    const lrNote = this.lr !== record.lr ? ` (ReduceLROnPlateau: lr -> ${fmtLr(this.lr)})` : '';
+    const input = inputFraction !== undefined ? `, input ${(100 * inputFraction).toFixed(1)}%` : '';
+    log(`${label}: loss ${fmt(record.loss)} - accuracy ${fmt(record.accuracy)}${vals} - lr ${fmtLr(record.lr)} - ${formatDuration(record.seconds)} (${record.images_per_second.toFixed(0)} img/s${input}); ${note}${lrNote}`);
+    return record;
+  }
+
+  /** The end: the test set, the final model, the chart, the end event. */
+  private async finish(): Promise<TrainResult> {
+    const { config, data, tf, model, graph, backend, engine, t0, log } = this.p;
+    const startEpoch = this.startEpoch;
     if (startEpoch >= config.epochs) log(`nothing to train: ${startEpoch} epoch${startEpoch === 1 ? '' : 's'} already done (--epochs sets the total to reach)`);
-    // The end: the test set, the final model, the chart.
-    const last = history[history.length - 1];
+    const last = this.history[this.history.length - 1];
     let test: TrainResult['test'];
     if (last?.val_loss !== undefined && config.dataset.validation === 'test' && startEpoch < config.epochs) {
       test = { loss: last.val_loss, accuracy: last.val_accuracy!, count: data.test.count };
     } else if (data.test.count > 0) {
-      const v = await evaluate(data.test);
+      const v = await this.evaluate(data.test);
       test = { loss: v.loss, accuracy: v.accuracy, count: v.count };
     }
     const epochsDone = Math.max(config.epochs, startEpoch);
-    const files = modelDirFiles(await modelFiles(tf, model, meta(epochsDone, test ? { test_loss: test.loss, test_accuracy: test.accuracy } : undefined)));
+    const files = modelDirFiles(await modelFiles(tf, model, this.meta(epochsDone, test ? { test_loss: test.loss, test_accuracy: test.accuracy } : undefined)));
     if (data.pixelMean) files['pixel_mean.bin'] = new Uint8Array(data.pixelMean.buffer, data.pixelMean.byteOffset, data.pixelMean.byteLength);
-    writeDirAtomic(join(out, 'model'), files);
-    writeFileAtomic(join(out, 'curves.svg'), curvesSvg(history, `${graph.name} on ${data.name}`));
+    writeDirAtomic(join(this.out, 'model'), files);
+    writeFileAtomic(join(this.out, 'curves.svg'), curvesSvg(this.history, `${graph.name} on ${data.name}`));
     const seconds = (Date.now() - t0) / 1000;
-    event({ event: 'end', epochs: epochsDone, ...(test ? { test_loss: test.loss, test_accuracy: test.accuracy, test_count: test.count } : {}), seconds });
-    const shown = relative(process.cwd(), out) || '.';
+    this.event({ event: 'end', epochs: epochsDone, ...(test ? { test_loss: test.loss, test_accuracy: test.accuracy, test_count: test.count } : {}), seconds });
+    const shown = this.shown();
     if (test) log(`test: loss ${fmt(test.loss)}, accuracy ${(100 * test.accuracy).toFixed(2)}% (${count(test.count)} images)`);
     log(`wrote ${join(shown, 'model')}/ (model.json, weights.bin), ${join(shown, 'metrics.jsonl')}, ${join(shown, 'curves.svg')}; checkpoints in ${join(shown, 'checkpoints')}/`);
     log(`time: ${formatDuration(seconds)} on ${backend}${engine.workers > 1 ? ` with ${engine.workers} workers` : ''}`);
-    return { status: 'done', backend, workers: engine.workers, out, history, epoch: epochsDone, ...(test ? { test } : {}), ...(checkpoint ? { checkpoint } : {}), seconds };
+    return { status: 'done', backend, workers: engine.workers, out: this.out, history: this.history, epoch: epochsDone, ...(test ? { test } : {}), ...(this.checkpoint ? { checkpoint: this.checkpoint } : {}), seconds };
   }
+}
+
+/** One epoch's training pass: the running sums (what a mid-epoch checkpoint keeps) and its timings. */
+interface EpochPass {
+  progress: NonNullable<TrainState['partial']>;
+  /** Seconds spent in this epoch before a resume. */
+  before: number;
+  epochStart: number;
+  seenAtStart: number;
+  inputMs: number;
+  stepMs: number;
+  /** Set when the run stopped mid-epoch: the batches done. */
+  stoppedAt?: number;
 }

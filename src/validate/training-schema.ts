@@ -9,7 +9,12 @@ import type { JsonSchema } from '../ops/index.js';
 const IDENT = '^[A-Za-z_][A-Za-z0-9_]*$';
 
 export const OPTIMIZERS = ['adam', 'sgd', 'rmsprop'] as const;
-export const LOSSES = ['categorical_crossentropy'] as const;
+/** Keras' losses by their Keras names (src/train/losses.ts computes them), then Keras' short aliases. */
+export const KERAS_LOSSES = [
+  'binary_crossentropy', 'categorical_crossentropy', 'sparse_categorical_crossentropy',
+  'mean_squared_error', 'mean_absolute_error', 'huber',
+] as const;
+export const LOSSES = [...KERAS_LOSSES, 'mse', 'mae'] as const;
 export const METRICS = ['accuracy'] as const;
 export const DATASETS = ['mnist', 'cifar10'] as const;
 export const MONITORS = ['val_loss', 'val_accuracy', 'loss', 'accuracy'] as const;
@@ -94,7 +99,25 @@ export const TRAINING_SCHEMA: JsonSchema = {
         { type: 'object', minProperties: 1, maxProperties: 1, additionalProperties: false, properties: optimizerSettings },
       ],
     },
-    loss: { description: 'Loss function. Default: categorical_crossentropy (labels are one-hot).', enum: [...LOSSES] },
+    loss: {
+      description: 'Loss function, by Keras name (as Keras computes it; mse and mae are aliases), or a mapping of one name to its options '
+        + '(`{categorical_crossentropy: {from_logits: true}}`, `{huber: {delta: 2}}`). Default: categorical_crossentropy (mnist and cifar10 labels are fed one-hot).',
+      anyOf: [
+        { enum: [...LOSSES] },
+        {
+          type: 'object', minProperties: 1, maxProperties: 1, additionalProperties: false,
+          properties: Object.fromEntries(LOSSES.map((name) => [name, {
+            type: 'object',
+            additionalProperties: false,
+            properties: name === 'huber'
+              ? { delta: positive('Where the loss turns from quadratic to linear. Default: 1.0.') }
+              : /crossentropy$/.test(name)
+                ? { from_logits: { description: 'The output is logits (no sigmoid/softmax). Default: false.', type: 'boolean' } }
+                : {},
+          }])),
+        },
+      ],
+    },
     metrics: { description: 'Metrics reported besides the loss. Default: [accuracy].', type: 'array', items: { enum: [...METRICS] }, uniqueItems: true },
     batch_size: { description: 'Samples per training step. Default: 32.', type: 'integer', minimum: 1 },
     epochs: { description: 'Number of epochs. Default: 1.', type: 'integer', minimum: 1 },

@@ -17,6 +17,7 @@
 import type * as TF from '@tensorflow/tfjs';
 import type { BackendName, Tf } from '../../backends/tfjs/backend.js';
 import { deriveSeed } from '../rng.js';
+import type { LossSpec } from '../losses.js';
 import { WorkerPool } from './pool.js';
 import type { Layout, ModelSource } from './protocol.js';
 import { layoutOf, Replica, type ShardResult } from './replica.js';
@@ -32,6 +33,8 @@ export interface EngineOptions {
   workers: number;
   /** How workers build their replica. */
   source: ModelSource;
+  /** The run's loss, for the workers' replicas (the main thread's model is compiled with it already). */
+  loss?: LossSpec;
 }
 
 interface Shard {
@@ -110,7 +113,7 @@ export class DataParallelEngine {
     const grads = Array.from({ length: W - 1 }, () => new SharedArrayBuffer(layout.total * 4));
     let pool: WorkerPool;
     try {
-      pool = await WorkerPool.open(grads.map((g, i) => ({ backend: o.backend, source: o.source, layout, weights: weights.buffer as SharedArrayBuffer, grads: g, index: i + 1 })));
+      pool = await WorkerPool.open(grads.map((g, i) => ({ backend: o.backend, source: o.source, layout, weights: weights.buffer as SharedArrayBuffer, grads: g, index: i + 1, ...(o.loss ? { loss: o.loss } : {}) })));
     } catch (e) {
       replica.dispose();
       throw e;

@@ -4,6 +4,7 @@
  * SharedArrayBuffers (shared, never copied by postMessage); messages carry only offsets,
  * counts, seeds and a weight version.
  */
+import type { LossSpec } from '../losses.js';
 import type { TypedGraph } from '../../types/ir.js';
 import type { BackendName } from '../../backends/tfjs/backend.js';
 
@@ -44,6 +45,8 @@ export interface WorkerInit {
   /** This worker's output: gradients of trainable weights, updated values of the others. */
   grads: SharedArrayBuffer;
   index: number;
+  /** The run's loss (training.loss); absent: categorical_crossentropy. */
+  loss?: LossSpec;
 }
 
 export interface StepRequest {

@@ -14,6 +14,7 @@ import { loadTf } from '../../backends/tfjs/backend.js';
 import { buildFromGraph } from '../../backends/tfjs/interpreter.js';
 import { builtinRegistry } from '../../ops/index.js';
 import { layoutMismatch, Replica } from './replica.js';
+import { tfLoss } from '../losses.js';
 import type { Reply, Request, WorkerInit } from './protocol.js';
 
 const port = parentPort!;
@@ -29,7 +30,7 @@ async function start(init: WorkerInit): Promise<void> {
   }
   const mismatch = layoutMismatch(model, init.layout);
   if (mismatch) throw new Error(`the worker's model does not match the main thread's: ${mismatch}`);
-  model.compile({ optimizer: tf.train.sgd(0), loss: 'categoricalCrossentropy', metrics: ['accuracy'] });
+  model.compile({ optimizer: tf.train.sgd(0), loss: init.loss ? tfLoss(tf, init.loss) : 'categoricalCrossentropy', metrics: ['accuracy'] });
   const replica = new Replica(tf, model, init.layout);
   const weights = new Float32Array(init.weights);
   const grads = new Float32Array(init.grads);
