@@ -11,7 +11,11 @@ type Factory = (config: unknown) => TF.layers.Layer;
 
 const made = new WeakMap<object, Record<string, Factory>>();
 
-/** The custom layers' factories for this tfjs (classes defined and registered once per tfjs instance). */
+/**
+ * The custom layers' factories for this tfjs (classes defined and registered once per tfjs instance).
+ * Long (~95 lines) by design: the classes are declared in here because their base class,
+ * tf.layers.Layer, comes from the tfjs instance loaded at run time (tfjs is imported lazily).
+ */
 function customFactories(tf: Tf): Record<string, Factory> {
   let f = made.get(tf);
   if (f) return f;
