@@ -7,6 +7,7 @@
 import type * as TF from '@tensorflow/tfjs';
 import { nativeKernels } from './wasm-kernels/native.js';
 import { importModule } from '../../io/import-module.js';
+import { registerCustomLayers } from './custom-layers.js';
 
 export type Tf = typeof TF;
 export type BackendName = 'node' | 'wasm' | 'cpu';
@@ -42,6 +43,7 @@ export async function loadTf(requested?: BackendName): Promise<{ tf: Tf; backend
     if (tf) {
       await tf.setBackend('tensorflow');
       await tf.ready();
+      registerCustomLayers(tf); // so that saved models naming them load
       return (loaded = { tf, backend: 'node' });
     }
     if (requested === 'node') {
@@ -60,6 +62,7 @@ export async function loadTf(requested?: BackendName): Promise<{ tf: Tf; backend
       if (requested) throw new BackendUnavailable('backend wasm could not be initialised');
       await tf.setBackend('cpu');
       await tf.ready();
+      registerCustomLayers(tf);
       return (loaded = { tf, backend: 'cpu' });
     }
   } else {
@@ -67,6 +70,7 @@ export async function loadTf(requested?: BackendName): Promise<{ tf: Tf; backend
     quietFirstCpuWrite(tf);
   }
   await tf.ready();
+  registerCustomLayers(tf);
   return (loaded = { tf, backend });
 }
 

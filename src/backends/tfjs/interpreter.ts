@@ -8,6 +8,7 @@ import type { TypedGraph } from '../../types/ir.js';
 import type { OpRegistry } from '../../ops/index.js';
 import { checkBuildSize, layerName, tfjsLayerSpec, type TfjsValue } from './config.js';
 import type { Tf } from './backend.js';
+import { layerFactory } from './custom-layers.js';
 
 /** Turn config markers into tfjs objects (regularizers). */
 export function materialize(tf: Tf, v: TfjsValue): unknown {
@@ -39,7 +40,7 @@ export function buildFromGraph(tf: Tf, graph: TypedGraph, registry: OpRegistry):
       // A shared layer whose first application was pruned (it reaches no output) is still the layer
       // of that node: named after it, and one object for all its applications (as in Keras).
       const spec = tfjsLayerSpec(node.sharedWith ? { ...node, id: node.sharedWith } : node, registry);
-      const factory = (tf.layers as unknown as Record<string, (config: unknown) => TF.layers.Layer>)[spec.factory];
+      const factory = layerFactory(tf, spec);
       if (!factory) throw new Error(`tf.layers.${spec.factory} does not exist`);
       layer = factory(materialize(tf, spec.config as TfjsValue));
       layers.set(node.sharedWith ?? node.id, layer);
