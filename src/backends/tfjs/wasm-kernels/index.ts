@@ -11,6 +11,7 @@
  * - matmul.ts: BatchMatMul with transposes or a batch, on XNNPACK's fast path.
  * - norm.ts: FusedBatchNorm (batch normalisation at inference) on the native kernels when loaded.
  * - layout.ts: Tile, Slice in JS; Identity and same-dtype Cast share their input's data.
+ * - segment.ts: UnsortedSegmentSum (missing from the backend; the gradient of an embedding's Gather) in JS.
  * - grads.ts: the gradients of Sum and Mean (tfjs-core's build a tensor of ones in JS) tile dy
  *   instead when they run on wasm.
  *
@@ -29,6 +30,7 @@ import { poolKernels } from './pool.js';
 import { convKernels } from './conv.js';
 import { matMulKernels } from './matmul.js';
 import { normKernels } from './norm.js';
+import { segmentKernels } from './segment.js';
 import { registerReductionGradients } from './grads.js';
 
 import { kernelContext, type KernelContext, type WasmKernelOptions } from './options.js';
@@ -52,6 +54,7 @@ export const WASM_TRAINING_KERNELS = [
   'Slice',
   'Identity',
   'Cast',
+  'UnsortedSegmentSum',
 ] as const;
 
 /** The context of the kernels registered (tfjs' kernel registry is per process, so they are registered once). */
@@ -80,6 +83,7 @@ export function registerWasmTrainingKernels(tf: Tf, options: Partial<WasmKernelO
     ...matMulKernels(heapOf, native),
     ...normKernels(heapOf, native, k),
     ...layoutKernels(heapOf, native),
+    ...segmentKernels(heapOf),
   };
   for (const name of WASM_TRAINING_KERNELS) {
     const existing = tf.getKernel(name, 'wasm');
