@@ -51,6 +51,8 @@ export const multiHeadAttention: OpDef = {
     bias_regularizer: { schema: { type: 'null' }, default: null, doc: 'Regularizer of the biases (only null).' },
     activity_regularizer: { schema: { type: 'null' }, default: null, doc: 'Regularizer of the output (only null).' },
   },
+  // Keras sets value_dim to key_dim when it is None (and so writes it in its config).
+  normalize: (a) => (a.value_dim === null ? { ...a, value_dim: a.key_dim } : a),
   outputShape(inputs, a) {
     const { q } = attentionInputs(inputs);
     return [q[0], (a.output_shape as number | null) ?? q[1]];
