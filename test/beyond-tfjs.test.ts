@@ -100,7 +100,7 @@ describe('the other ops beyond tfjs, against Keras formulas', () => {
   const y = nest(values([4, 3], 301), [4, 3]) as number[][];
   const run = async (yaml: string, ins: number[][][]) => {
     const { model, w } = await built(yaml);
-    const out = model.predict(ins.length === 1 ? tf.tensor([ins[0]]) : ins.map((a) => tf.tensor([a]))) as TF.Tensor;
+    const out = model.predict(ins.length === 1 ? tf.tensor([ins[0]!]) : ins.map((a) => tf.tensor([a]))) as TF.Tensor;
     return { out: (out.arraySync() as any[])[0], w, model };
   };
 
@@ -137,6 +137,20 @@ describe('the other ops beyond tfjs, against Keras formulas', () => {
     expect(r3.graph!.nodes.at(-1)!.outputShape).toEqual([1, 1, 1, 3]);
   });
 
+  it('conv2d with groups: kernel (kh, kw, cin/groups, filters), each group of filters on its channels', async () => {
+    const img = nest(values([4, 5, 6], 400), [4, 5, 6]) as number[][][];
+    const { out, w, model } = await run('inputs:\n  x: {shape: [4, 5, 6]}\nlayers:\n  - conv2d: {filters: 4, kernel_size: [2, 3], groups: 2}\n', [img as never]);
+    expect(model.weights.map((v) => v.shape)).toEqual([[2, 3, 3, 4], [4]]);
+    expect(model.countParams()).toBe(2 * 3 * 3 * 4 + 4);
+    const want = ref.groupedConv2d(img, w.get('kernel'), w.get('bias'), 2);
+    expect((out as number[][][]).flat(2).length).toBe(want.flat(2).length);
+    (out as number[][][]).flat(2).forEach((g, i) => expect(g).toBeCloseTo(want.flat(2)[i]!, 5));
+    // groups 1 is tfjs' own Conv2D, config unchanged
+    const plain = await run('inputs:\n  x: {shape: [4, 5, 6]}\nlayers:\n  - conv2d: {filters: 4, kernel_size: 2}\n', [img as never]);
+    expect(plain.model.layers[1]!.getConfig()).not.toHaveProperty('groups');
+    expect(model.layers[1]!.getConfig()).toMatchObject({ groups: 2 });
+  });
+
   it('layer_normalization over axes [-2, -1]: gamma and beta of shape (length, features)', async () => {
     const { out, w } = await run('inputs:\n  x: {shape: [4, 3]}\nlayers:\n  - layer_normalization: {axis: [-2, -1], epsilon: 0.001}\n', [x]);
     expect((w.get('gamma') as number[][]).map((r) => r.length)).toEqual([3, 3, 3, 3]);
@@ -145,6 +159,30 @@ describe('the other ops beyond tfjs, against Keras formulas', () => {
 });
 
 describe('wasm agrees with cpu, and saved custom layers load back', () => {
+  it('conv2d with groups: wasm trains it as cpu computes it, and model.json loads back', async () => {
+    const yaml = 'inputs:\n  x: {shape: [5, 5, 4]}\nlayers:\n  - conv2d: {filters: 6, kernel_size: 3, groups: 2, padding: same, strides: 2, activation: relu}\n  - global_average_pooling2d: {}\n';
+    const xs = tf.tensor([nest(values([5, 5, 4], 11), [5, 5, 4])]);
+    const { model } = await built(yaml);
+    const cpu = ((model.predict(xs) as TF.Tensor).arraySync() as number[][]).flat();
+    let artifacts: TF.io.ModelArtifacts | undefined;
+    await model.save(tf.io.withSaveHandler(async (a) => ((artifacts = a), { modelArtifactsInfo: { dateSaved: new Date(), modelTopologyType: 'JSON' } })));
+    const loaded = await tf.loadLayersModel(tf.io.fromMemory(artifacts!));
+    ((loaded.predict(xs) as TF.Tensor).arraySync() as number[][]).flat().forEach((g, i) => expect(g).toBeCloseTo(cpu[i]!, 6));
+    const weights = model.getWeights().map((t) => ({ data: t.dataSync().slice(), shape: t.shape }));
+    const wasm = (await loadTf('wasm')).tf;
+    try {
+      const { model: m2 } = await built(yaml);
+      m2.setWeights(weights.map((w) => wasm.tensor(w.data, w.shape)));
+      const x2 = wasm.tensor(xs.arraySync() as number[][][][]);
+      ((m2.predict(x2) as TF.Tensor).arraySync() as number[][]).flat().forEach((g, i) => expect(g).toBeCloseTo(cpu[i]!, 4));
+      m2.compile({ optimizer: wasm.train.sgd(0.1), loss: 'meanSquaredError' });
+      const h = await m2.fit(x2, wasm.ones([1, 6]), { epochs: 1 });
+      expect(Number.isFinite(h.history.loss![0] as number)).toBe(true);
+    } finally {
+      await loadTf('cpu');
+    }
+  });
+
   it('the same weights give the same outputs on wasm, and a model.json round trip keeps them', async () => {
     const yaml = `
 inputs:

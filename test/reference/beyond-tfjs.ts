@@ -103,3 +103,19 @@ export const TRANSFORMER_CLASSIFIER = {
     ['attention_output/kernel', [2, 32, 32]], ['attention_output/bias', [32]],
   ],
 } as const;
+
+/**
+ * keras.layers.Conv2D(filters, kernel, groups=g), padding 'valid', stride 1, one example (H, W, C):
+ * filter f sees only the input channels of its group, f // (filters / g); kernel (kh, kw, C/g, filters).
+ */
+export function groupedConv2d(x: number[][][], k: number[][][][], b: number[], groups: number): number[][][] {
+  const [kh, kw, cg, filters] = [k.length, k[0]!.length, k[0]![0]!.length, b.length];
+  const per = filters / groups;
+  const oh = x.length - kh + 1, ow = x[0]!.length - kw + 1;
+  return Array.from({ length: oh }, (_, y) => Array.from({ length: ow }, (_, xx) => Array.from({ length: filters }, (_, f) => {
+    const g = Math.floor(f / per);
+    let s = b[f]!;
+    for (let i = 0; i < kh; i++) for (let j = 0; j < kw; j++) for (let c = 0; c < cg; c++) s += x[y + i]![xx + j]![g * cg + c]! * k[i]![j]![c]![f]!;
+    return s;
+  })));
+}

@@ -296,3 +296,61 @@ registerCustomLayer('PositionEmbedding', (tf) => {
   }
   return PositionEmbedding as unknown as LayerClass;
 });
+
+// ---- conv2d with groups -------------------------------------------------------------------------
+
+/**
+ * Keras' Conv2D with `groups` (tfjs' Conv2D and tf.conv2d have none): the input channels split in
+ * `groups`, each convolved with its own filters/groups filters, the results concatenated; kernel
+ * (kh, kw, cin/groups, filters) as Keras builds it. It extends tfjs' own Conv2D and is registered
+ * under the same class name (so that Keras JSON says Conv2D with groups): with groups 1 (what a
+ * loaded model.json without `groups` gets) everything is tfjs' Conv2D's, its config unchanged.
+ * Only ops with `groups` > 1 build it (conv2d's mapping: customFor {groups: 1}).
+ */
+registerCustomLayer('Conv2D', (tf) => {
+  const registry = tf.serialization.SerializationMap.getMap().classNameMap as unknown as Record<string, [LayerClass, unknown]>;
+  const Base = (registry.Conv2D?.[0] ?? Object.getPrototypeOf(tf.layers.conv2d({ filters: 1, kernelSize: 1 })).constructor) as LayerClass;
+  interface ConvFields {
+    kernel: TF.LayerVariable; bias: TF.LayerVariable | null; filters: number; kernelSize: number[]; strides: number[];
+    padding: 'valid' | 'same'; dilationRate: number[]; useBias: boolean; activation: { apply(x: TF.Tensor): TF.Tensor };
+    kernelInitializer: Init; biasInitializer: Init; kernelRegularizer?: unknown; biasRegularizer?: unknown;
+  }
+  class Conv2D extends Base {
+    static override className = 'Conv2D';
+    readonly groups: number;
+    constructor(c: Config) {
+      const { groups = 1, ...rest } = c;
+      super(rest);
+      this.groups = groups as number;
+    }
+    private get f(): ConvFields {
+      return this as unknown as ConvFields;
+    }
+    override build(s: Shape | Shape[]): void {
+      if (this.groups === 1) return super.build(s);
+      const cin = single(s)[3] as number;
+      const f = this.f;
+      f.kernel = this.addWeight('kernel', [...f.kernelSize, cin / this.groups, f.filters], 'float32', f.kernelInitializer, f.kernelRegularizer as never, true);
+      if (f.useBias) f.bias = this.addWeight('bias', [f.filters], 'float32', f.biasInitializer, f.biasRegularizer as never, true);
+      this.inputSpec = [{ ndim: 4, axes: { [-1]: cin } }];
+      this.built = true;
+    }
+    override call(inputs: TF.Tensor | TF.Tensor[], kwargs: Kwargs): TF.Tensor | TF.Tensor[] {
+      if (this.groups === 1) return super.call(inputs, kwargs);
+      return tf.tidy(() => {
+        const f = this.f;
+        const x = tensors(inputs)[0]! as TF.Tensor4D;
+        const xs = tf.split(x, this.groups, 3);
+        const ks = tf.split(f.kernel.read() as TF.Tensor4D, this.groups, 3);
+        const parts = xs.map((xi, i) => tf.conv2d(xi as TF.Tensor4D, ks[i]! as TF.Tensor4D, f.strides as [number, number], f.padding, 'NHWC', f.dilationRate as [number, number]));
+        let y: TF.Tensor = tf.concat(parts, 3);
+        if (f.useBias) y = tf.add(y, f.bias!.read());
+        return f.activation.apply(y);
+      });
+    }
+    override getConfig(): TF.serialization.ConfigDict {
+      return this.groups === 1 ? super.getConfig() : { ...super.getConfig(), groups: this.groups };
+    }
+  }
+  return Conv2D as unknown as LayerClass;
+});
