@@ -81,6 +81,16 @@ describe('the Transformer classifier through every stage', () => {
     const same = run(['diff', SPEC, 'imported.yaml']);
     expect(same.stdout + same.stderr).toBe(same.stdout); // no error text
     expect(same.code, same.stdout).toBe(0);
+    // Keras 3: MultiHeadAttention called on (query, value), PositionEmbedding from keras_hub
+    const k3 = run(['build', SPEC, '--backend', 'cpu', '--format', 'keras3-json', '--out', 'keras3']);
+    expect(k3.code, k3.stderr).toBe(0);
+    const j3 = JSON.parse(readFileSync(join(dir, 'keras3', 'model.json'), 'utf8'));
+    const att3 = j3.config.layers.find((l: { name: string }) => l.name === 'att');
+    expect(att3.inbound_nodes[0].args).toHaveLength(2);
+    expect(Object.keys(att3.build_config)).toEqual(['query_shape', 'value_shape', 'key_shape']);
+    expect(j3.config.layers.find((l: { name: string }) => l.name === 'pos_emb').registered_name).toBe('keras_hub>PositionEmbedding');
+    expect(run(['import', join('keras3', 'model.json'), '--out', 'imported3.yaml']).code).toBe(0);
+    expect(run(['diff', SPEC, 'imported3.yaml']).code).toBe(0);
   });
 
   it('the spec2ts builder builds the model the interpreter builds', async () => {
