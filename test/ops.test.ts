@@ -767,6 +767,66 @@ describe('Keras defaults are filled in', () => {
   });
 });
 
+describe('ops beyond tfjs: static rules (forward passes: test/beyond-tfjs.test.ts)', () => {
+  covers('multi_head_attention', 'position_embedding', 'subtract', 'cropping1d',
+    'global_average_pooling1d', 'global_max_pooling1d', 'global_average_pooling3d', 'global_max_pooling3d');
+
+  it('multi_head_attention: shapes, Keras weights and MACs', () => {
+    const n = merge('multi_head_attention', [[10, 16], [12, 16]], { num_heads: 4, key_dim: 8 });
+    expect(n.outputShape).toEqual([10, 16]);
+    expect(weightShapes(n)).toEqual([
+      ['query/kernel', [16, 4, 8], true], ['query/bias', [4, 8], true],
+      ['key/kernel', [16, 4, 8], true], ['key/bias', [4, 8], true],
+      ['value/kernel', [16, 4, 8], true], ['value/bias', [4, 8], true],
+      ['attention_output/kernel', [4, 8, 16], true], ['attention_output/bias', [16], true],
+    ]);
+    // Keras: 3 * (16*32 + 32) + (32*16 + 16)
+    expect(total(n)).toBe(3 * 544 + 528);
+    // projections 10*16*32 + 2 * 12*16*32, scores and weighted sum 4*10*12*(8+8), output 10*32*16
+    expect(n.macs).toBe(10 * 16 * 32 + 2 * 12 * 16 * 32 + 4 * 10 * 12 * 16 + 10 * 32 * 16);
+    const nb = merge('multi_head_attention', [[10, 16], [12, 6]], { num_heads: 2, key_dim: 3, use_bias: false, output_shape: 5 });
+    expect(nb.outputShape).toEqual([10, 5]);
+    expect(total(nb)).toBe(16 * 6 + 6 * 6 + 6 * 6 + 6 * 5);
+    expect(mergeErrors('multi_head_attention', [[10, 16], [12, 16], [11, 16]], { num_heads: 1, key_dim: 2 }).join('\n')).toMatch(/one length/);
+    expect(mergeErrors('multi_head_attention', [[10, 16], [12, 16], [12, 16], [12, 16]], { num_heads: 1, key_dim: 2 }).join('\n')).toMatch(/2 or 3 inputs/);
+    expect(mergeErrors('multi_head_attention', [[4, 4, 16], [12, 16]], { num_heads: 1, key_dim: 2 }).join('\n')).toMatch(/\(batch, length, features\) query/);
+  });
+
+  it('position_embedding: a [sequence_length, features] table, output shaped as the input', () => {
+    const n = apply([10, 16], 'position_embedding', { sequence_length: 12 });
+    expect(n.outputShape).toEqual([10, 16]);
+    expect(weightShapes(n)).toEqual([['embeddings', [12, 16], true]]);
+    expect(applyErrors([10, 16], 'position_embedding', { sequence_length: 8 }).join('\n')).toMatch(/shorter than the input's length 10/);
+  });
+
+  it('subtract: exactly two inputs', () => {
+    expect(merge('subtract', [[3, 4], [3, 4]]).outputShape).toEqual([3, 4]);
+    expect(mergeErrors('subtract', [[3], [3], [3]]).join('\n')).toMatch(/exactly two inputs, got 3/);
+    expect(mergeErrors('subtract', [[3], [4]]).join('\n')).toMatch(/same shape/);
+  });
+
+  it('cropping1d: (length, features) -> (length - start - end, features)', () => {
+    expect(apply([10, 3], 'cropping1d').outputShape).toEqual([8, 3]);
+    expect(apply([10, 3], 'cropping1d', { cropping: [2, 5] }).outputShape).toEqual([3, 3]);
+    expect(apply([10, 3], 'cropping1d', { cropping: 4 }).outputShape).toEqual([2, 3]);
+    expect(applyErrors([10, 3], 'cropping1d', { cropping: 5 }).join('\n')).toMatch(/leaves nothing/);
+    expect(applyErrors([10, 3, 3], 'cropping1d').join('\n')).toMatch(/MS5002/);
+  });
+
+  it.each([
+    ['global_average_pooling1d', [7, 32], [1, 32]],
+    ['global_max_pooling1d', [7, 32], [1, 32]],
+    ['global_average_pooling3d', [4, 7, 5, 32], [1, 1, 1, 32]],
+    ['global_max_pooling3d', [4, 7, 5, 32], [1, 1, 1, 32]],
+  ])('%s: keepdims', (op, shape, kept) => {
+    const n = apply(shape, op);
+    expect(n.outputShape).toEqual([32]);
+    expect(total(n)).toBe(0);
+    expect(apply(shape, op, { keepdims: true }).outputShape).toEqual(kept);
+    expect(applyErrors([32], op).join('\n')).toMatch(/MS5002/);
+  });
+});
+
 describe('coverage', () => {
   it('every built-in op has tests above', () => {
     // The sequence ops (1-D, recurrent, wrappers) have their own file: a spec there of each op.

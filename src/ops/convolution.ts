@@ -44,7 +44,7 @@ const convCall = (c: PytorchContext, module: string, pads: readonly number[], x 
 
 export const conv2d: OpDef = {
   name: 'conv2d',
-  tfjs: { factory: 'conv2d', unsupported: { groups: 1 } },
+  tfjs: { factory: 'conv2d', custom: 'Conv2D', customFor: { groups: 1 } },
   pytorch: {
     modules: (c) => ({ '': convArgs(c, known(c.inputShapes[0]!)[2]!, c.attrs.filters as number, c.attrs.groups as number, !!c.attrs.use_bias).module }),
     forward: (c) => activate(c.attrs.activation, convCall(c, c.self, convArgs(c, 0, 0, 1, true).pads), c.outputShape),

@@ -1,11 +1,15 @@
 /** The built-in ops, one family a file; `builtinRegistry()` is what `compile()` uses unless told otherwise. */
 import { OpRegistry } from './registry.js';
 import { conv2d, conv2dTranspose, depthwiseConv2d, separableConv2d } from './convolution.js';
-import { averagePooling2d, globalAveragePooling2d, globalMaxPooling2d, maxPooling2d } from './pooling.js';
+import {
+  averagePooling2d, globalAveragePooling1d, globalAveragePooling2d, globalAveragePooling3d,
+  globalMaxPooling1d, globalMaxPooling2d, globalMaxPooling3d, maxPooling2d,
+} from './pooling.js';
 import { activation, dense, dropout, embedding, input } from './core.js';
 import { batchNormalization, layerNormalization } from './normalization.js';
-import { add, average, concatenate, maximum, minimum, multiply } from './merge.js';
-import { flatten, reshape, upSampling2d, zeroPadding2d } from './reshaping.js';
+import { add, average, concatenate, maximum, minimum, multiply, subtract } from './merge.js';
+import { multiHeadAttention, positionEmbedding } from './attention.js';
+import { cropping1d, flatten, reshape, upSampling2d, zeroPadding2d } from './reshaping.js';
 import { averagePooling1d, conv1d, masking, maxPooling1d, repeatVector, upSampling1d, zeroPadding1d } from './sequence.js';
 import { convLstm2d, gru, lstm, simpleRnn } from './recurrent.js';
 import { bidirectional, timeDistributed } from './wrappers.js';
@@ -21,6 +25,9 @@ export const BUILTIN_OPS: readonly OpDef[] = [
   zeroPadding2d, upSampling2d,
   conv1d, maxPooling1d, averagePooling1d, upSampling1d, zeroPadding1d, masking, repeatVector,
   simpleRnn, lstm, gru, convLstm2d, bidirectional, timeDistributed,
+  // beyond tfjs (custom layers, src/backends/tfjs/custom-layers.ts), and global pooling 1-D/3-D
+  multiHeadAttention, positionEmbedding, subtract, cropping1d,
+  globalAveragePooling1d, globalMaxPooling1d, globalAveragePooling3d, globalMaxPooling3d,
 ];
 
 let shared: OpRegistry | undefined;

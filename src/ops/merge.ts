@@ -105,3 +105,18 @@ export const concatenate: OpDef = {
     return out;
   },
 };
+
+export const subtract: OpDef = {
+  name: 'subtract',
+  kerasClass: 'Subtract',
+  tfjs: { factory: 'Subtract', custom: 'Subtract' },
+  pytorch: { forward: (c) => sameShapes(c, 'subtract').join(' - ') },
+  category: 'merge',
+  doc: 'The first input minus the second (Keras `Subtract`): exactly two inputs of one shape (or broadcastable).',
+  arity: 'merge',
+  attrs: {},
+  outputShape(inputs) {
+    if (inputs.length !== 2) throw new ShapeError(`subtract takes exactly two inputs, got ${inputs.length}`, 'mismatch');
+    return elementwise('subtract', inputs);
+  },
+};

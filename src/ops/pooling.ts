@@ -56,27 +56,39 @@ function pool2d(name: string, kerasClass: string, kind: string, factory: string)
   };
 }
 
-function globalPool2d(name: string, kerasClass: string, kind: string, factory: string): OpDef {
+const SPATIAL = ['length', 'height and width', 'depth, height and width'];
+
+/** Global pooling over the 1, 2 or 3 spatial axes (channels last); `keepdims` is built by a custom layer. */
+function globalPool(rank: 1 | 2 | 3, kind: 'average' | 'max'): OpDef {
+  const kerasClass = `Global${kind === 'max' ? 'Max' : 'Average'}Pooling${rank}D`;
+  const factory = `global${kind === 'max' ? 'Max' : 'Average'}Pooling${rank}d`;
+  const name = `global_${kind}_pooling${rank}d`;
+  const dims = rank === 1 ? '2' : rank === 2 ? '(2, 3)' : '(2, 3, 4)';
   return {
     name,
     kerasClass,
-    tfjs: { factory, unsupported: { keepdims: false } },
-    pytorch: { forward: (c) => `${c.inputs[0]}.${kind === 'max' ? 'amax' : 'mean'}(dim=(2, 3)${c.attrs.keepdims ? ', keepdim=True' : ''})` },
+    // tfjs has the 1-D and 2-D layers, without keepdims; 3-D it lacks.
+    tfjs: rank === 3 ? { factory: kerasClass, custom: kerasClass } : { factory, custom: kerasClass, customFor: { keepdims: false } },
+    ...(rank === 2 ? { pytorch: { forward: (c: PytorchContext) => `${c.inputs[0]}.${kind === 'max' ? 'amax' : 'mean'}(dim=${dims}${c.attrs.keepdims ? ', keepdim=True' : ''})` } } : {}),
     category: 'pooling',
-    doc: `Global ${kind} pooling over height and width (Keras \`${kerasClass}\`).`,
+    doc: `Global ${kind} pooling over ${SPATIAL[rank - 1]} (Keras \`${kerasClass}\`).`,
     arity: 'one',
     attrs: {
-      keepdims: attr.bool({ default: false, doc: 'Keep the spatial dimensions as size 1.' }),
+      keepdims: attr.bool({ default: false, doc: 'Keep the pooled dimensions as size 1.' }),
     },
     outputShape(inputs, a) {
       const input = inputs[0]!;
-      requireRank(input, 3, name);
-      return a.keepdims ? [1, 1, input[2]!] : [input[2]!];
+      requireRank(input, rank + 1, name);
+      return a.keepdims ? [...Array<number>(rank).fill(1), input[rank]!] : [input[rank]!];
     },
   };
 }
 
 export const maxPooling2d = pool2d('max_pooling2d', 'MaxPooling2D', 'Max', 'maxPooling2d');
 export const averagePooling2d = pool2d('average_pooling2d', 'AveragePooling2D', 'Average', 'averagePooling2d');
-export const globalAveragePooling2d = globalPool2d('global_average_pooling2d', 'GlobalAveragePooling2D', 'average', 'globalAveragePooling2d');
-export const globalMaxPooling2d = globalPool2d('global_max_pooling2d', 'GlobalMaxPooling2D', 'max', 'globalMaxPooling2d');
+export const globalAveragePooling1d = globalPool(1, 'average');
+export const globalMaxPooling1d = globalPool(1, 'max');
+export const globalAveragePooling2d = globalPool(2, 'average');
+export const globalMaxPooling2d = globalPool(2, 'max');
+export const globalAveragePooling3d = globalPool(3, 'average');
+export const globalMaxPooling3d = globalPool(3, 'max');

@@ -127,3 +127,28 @@ export const upSampling2d: OpDef = {
     return [i[0] === null ? null : i[0]! * sh, i[1] === null ? null : i[1]! * sw, i[2]!];
   },
 };
+
+export const cropping1d: OpDef = {
+  name: 'cropping1d',
+  tfjs: { factory: 'Cropping1D', custom: 'Cropping1D' },
+  kerasClass: 'Cropping1D',
+  category: 'reshaping',
+  doc: 'Removes steps from the start and end of a sequence (Keras `Cropping1D`), input (batch, length, features).',
+  arity: 'one',
+  attrs: {
+    cropping: {
+      schema: { anyOf: [{ type: 'integer', minimum: 0 }, { type: 'array', items: { type: 'integer', minimum: 0 }, minItems: 2, maxItems: 2 }] },
+      default: [1, 1],
+      doc: 'Steps cropped at the start and the end (an int for both).',
+    },
+  },
+  normalize: (a) => (typeof a.cropping === 'number' ? { ...a, cropping: [a.cropping, a.cropping] } : a),
+  outputShape(inputs, a) {
+    const input = inputs[0]!;
+    requireRank(input, 2, 'cropping1d');
+    const [b, e] = pair(a.cropping);
+    const n = input[0]!;
+    if (n !== null && n - b - e < 1) throw new ShapeError(`cropping1d of ${b} + ${e} steps leaves nothing of input ${formatShape(input)}`, 'invalid', 'cropping');
+    return [n === null ? null : n - b - e, input[1]!];
+  },
+};

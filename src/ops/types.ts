@@ -53,6 +53,15 @@ export interface OpDef {
 export interface TfjsMapping {
   /** The `tf.layers.<factory>()` that builds the layer, e.g. `conv2d`. */
   factory: string;
+  /**
+   * A layer class the tfjs back end defines itself (src/backends/tfjs/custom-layers.ts) for what
+   * tf.layers lacks, e.g. `MultiHeadAttention`: built with `new Class(config)` and registered for
+   * serialization under that (Keras) class name. Used always, or with `customFor` only when an
+   * attribute differs from the value given there (global pooling's `keepdims: true`).
+   */
+  custom?: string;
+  /** Attributes the `factory` layer cannot take: their value there; any other value builds `custom`. */
+  customFor?: Readonly<Record<string, unknown>>;
   /** Attributes tfjs lacks: the only value it can build (the Keras default). */
   unsupported?: Readonly<Record<string, unknown>>;
   /** "int or pair" attributes that tfjs only takes as a pair (`[2, 2]`, not `2`). */

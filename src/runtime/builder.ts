@@ -124,7 +124,7 @@ export class Scope {
     if (++g.nodes > this.graph.limits.maxExpandedNodes) this.fail(Say.nodeLimit(this.graph.limits.maxExpandedNodes));
     const id = this.join(name ?? this.alloc(op));
     const spec = tfjsLayerSpec({ id, op, attrs: full }, g.registry);
-    const factory = layerFactory(g.tf, spec.factory);
+    const factory: Factory | undefined = layerFactory(g.tf, spec);
     if (!factory) this.fail(Say.missingFactory(spec.factory));
     const layer = this.guard(() => factory(materialize(g.tf, spec.config as TfjsValue)));
     g.layers.push(layer);

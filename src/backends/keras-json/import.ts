@@ -125,6 +125,8 @@ function namedVarianceScaling(cfg: JsonObject): string | undefined {
 
 /** A Keras config value -> our attribute value. */
 function attrValue(key: string, v: Json): unknown {
+  // Keras-hub layers (PositionEmbedding) call theirs just `initializer`.
+  const initializer = key.endsWith('_initializer') || key === 'initializer';
   if (v !== null && typeof v === 'object' && !Array.isArray(v) && typeof v.class_name === 'string') {
     const cls = v.class_name;
     const cfg = (v.config ?? {}) as JsonObject;
@@ -134,7 +136,7 @@ function attrValue(key: string, v: Json): unknown {
       if (typeof cfg.l2 === 'number' && cfg.l2 !== 0) out.l2 = cfg.l2;
       return Object.keys(out).length ? out : null;
     }
-    if (key.endsWith('_initializer')) {
+    if (initializer) {
       const n = snake(cls);
       // tfjs serialises he_normal, glorot_uniform, ... as the VarianceScaling they are.
       if (n === 'variance_scaling') return namedVarianceScaling(cfg) ?? n;
@@ -144,7 +146,7 @@ function attrValue(key: string, v: Json): unknown {
   if ((key === 'activation' || key.endsWith('_activation')) && typeof v === 'string') return v === 'linear' ? null : snake(v);
   // tfjs stores Reshape's -1 as null.
   if (key === 'target_shape' && Array.isArray(v)) return v.map((d) => (d === null ? -1 : d));
-  if (key.endsWith('_initializer') && typeof v === 'string') return snake(v);
+  if (initializer && typeof v === 'string') return snake(v);
   return v;
 }
 

@@ -46,7 +46,7 @@ function layerConfig(cfg: JsonObject): JsonObject {
   const out: JsonObject = {};
   for (const [k, v] of Object.entries(cfg)) {
     if (v !== null && typeof v === 'object' && !Array.isArray(v) && typeof v.class_name === 'string') {
-      if (k.endsWith('_initializer')) { out[k] = initializer(v); continue; }
+      if (k.endsWith('_initializer') || k === 'initializer') { out[k] = initializer(v); continue; }
       if (k.endsWith('_regularizer')) { out[k] = regularizer(v); continue; }
       out[k] = obj('keras.constraints', v.class_name, (v.config ?? {}) as JsonObject);
       continue;
@@ -56,6 +56,11 @@ function layerConfig(cfg: JsonObject): JsonObject {
   if ('dtype' in out || !('batch_shape' in out)) out.dtype = DTYPE;
   return out;
 }
+
+/** Layers of Keras-hub (not of Keras itself): their module and registered name. */
+const HUB_LAYERS: Record<string, { module: string; registered: string }> = {
+  PositionEmbedding: { module: 'keras_hub.src.layers.modeling.position_embedding', registered: 'keras_hub>PositionEmbedding' },
+};
 
 const triples = (refs: Json[]): Json => (refs.length === 1 ? (refs[0] as Json[]).slice(0, 3) : refs.map((r) => (r as Json[]).slice(0, 3)));
 
@@ -74,15 +79,21 @@ export function toKeras3(topology: JsonObject, shapeOf: ShapeOf): JsonObject {
         const [layer, index] = r as [string, number];
         return { class_name: '__keras_tensor__', config: { shape: shapeOf(layer, index), dtype: 'float32', keras_history: [layer, index, 0] } } as JsonObject;
       });
-      // A merge layer is called on a list of tensors; any other on one tensor.
+      // A merge layer is called on a list of tensors; any other on one tensor; MultiHeadAttention
+      // on query, value[, key] as separate arguments.
+      if (l.class_name === 'MultiHeadAttention') return { args: tensors, kwargs: {} } as JsonObject;
       return { args: tensors.length === 1 ? [tensors[0]!] : [tensors], kwargs: {} } as JsonObject;
     });
     const first = ((l.inbound_nodes as Json[][])[0] ?? []).map((r) => shapeOf(...(r as [string, number])));
     const buildShape: Json = first.length === 1 ? first[0]! : first;
     const { name: _n, trainable, ...rest } = cfg;
+    const hub = HUB_LAYERS[String(l.class_name)];
     return {
-      ...obj('keras.layers', String(l.class_name), { name, trainable: trainable ?? true, ...layerConfig(rest) }),
-      build_config: { input_shape: buildShape },
+      ...obj(hub?.module ?? 'keras.layers', String(l.class_name), { name, trainable: trainable ?? true, ...layerConfig(rest) }, hub?.registered ?? null),
+      // Keras 3's MultiHeadAttention.get_build_config names its three shapes.
+      build_config: l.class_name === 'MultiHeadAttention'
+        ? { query_shape: first[0] ?? null, value_shape: first[1] ?? null, key_shape: first[2] ?? null }
+        : { input_shape: buildShape },
       name,
       inbound_nodes: nodes,
     } as JsonObject;

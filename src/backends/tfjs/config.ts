@@ -10,8 +10,9 @@ import { normalAttrs, type OpRegistry, type OpDef } from '../../ops/index.js';
 export type TfjsValue = string | number | boolean | TfjsValue[] | { regularizer: { l1?: number; l2?: number } } | { tfjsLayer: TfjsLayerSpec } | { [k: string]: TfjsValue };
 
 export interface TfjsLayerSpec {
-  /** `tf.layers.<factory>` */
+  /** `tf.layers.<factory>`, or with `custom` a class of ./custom-layers.ts */
   factory: string;
+  custom?: boolean;
   /** Arguments in tfjs' names, `name` included. */
   config: Record<string, TfjsValue>;
 }
@@ -68,6 +69,7 @@ function convert(key: string, value: unknown): TfjsValue | undefined {
   if (key.endsWith('_initializer')) return INITIALIZERS[value as string] ?? camel(value as string);
   if (key.endsWith('_regularizer')) return { regularizer: value as { l1?: number; l2?: number } };
   if (key === 'activation' || key.endsWith('_activation')) return ACTIVATIONS[value as string] ?? (value as string);
+  if (key === 'initializer') return INITIALIZERS[value as string] ?? camel(value as string);
   return value as TfjsValue;
 }
 
@@ -87,7 +89,11 @@ export function tfjsLayerSpec(node: Pick<IRNode, 'id' | 'op' | 'attrs'>, registr
   const def: OpDef | undefined = registry.get(node.op);
   if (!def?.tfjs) throw new UnsupportedByTfjs(`op '${node.op}' has no TensorFlow.js mapping`);
   const config: Record<string, TfjsValue> = {};
+  const customFor = def.tfjs.customFor;
+  const custom = def.tfjs.custom !== undefined
+    && (!customFor || Object.entries(customFor).some(([k, v]) => JSON.stringify(node.attrs[k]) !== JSON.stringify(v)));
   for (const [key, value] of Object.entries(node.attrs)) {
+    if (!custom && customFor && key in customFor) continue; // the factory's layer has no such attribute
     const unsupported = def.tfjs.unsupported;
     if (unsupported && key in unsupported) {
       if (JSON.stringify(value) !== JSON.stringify(unsupported[key])) {
@@ -103,5 +109,5 @@ export function tfjsLayerSpec(node: Pick<IRNode, 'id' | 'op' | 'attrs'>, registr
     if (v !== undefined) config[camel(key)] = v;
   }
   config.name = layerName(node.id);
-  return { factory: def.tfjs.factory, config };
+  return custom ? { factory: def.tfjs.custom!, config, custom: true } : { factory: def.tfjs.factory, config };
 }

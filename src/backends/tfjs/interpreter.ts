@@ -16,7 +16,7 @@ export function materialize(tf: Tf, v: TfjsValue): unknown {
   if (v !== null && typeof v === 'object') {
     if ('tfjsLayer' in v && typeof v.tfjsLayer === 'object' && !Array.isArray(v.tfjsLayer)) {
       const spec = v.tfjsLayer as TfjsLayerSpec;
-      const factory = layerFactory(tf, spec.factory);
+      const factory = layerFactory(tf, spec);
       if (!factory) throw new Error(`tf.layers.${spec.factory} does not exist`);
       return factory(materialize(tf, spec.config as TfjsValue));
     }
@@ -46,7 +46,7 @@ export function buildFromGraph(tf: Tf, graph: TypedGraph, registry: OpRegistry):
       // A shared layer whose first application was pruned (it reaches no output) is still the layer
       // of that node: named after it, and one object for all its applications (as in Keras).
       const spec = tfjsLayerSpec(node.sharedWith ? { ...node, id: node.sharedWith } : node, registry);
-      const factory = layerFactory(tf, spec.factory);
+      const factory = layerFactory(tf, spec);
       if (!factory) throw new Error(`tf.layers.${spec.factory} does not exist`);
       layer = factory(materialize(tf, spec.config as TfjsValue));
       layers.set(node.sharedWith ?? node.id, layer);

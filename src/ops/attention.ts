@@ -1,0 +1,107 @@
+/**
+ * Attention and position embeddings, which TensorFlow.js lacks: multi_head_attention (Keras
+ * `MultiHeadAttention`) and position_embedding (Keras-hub `PositionEmbedding`). Both are built by
+ * custom tfjs layers (src/backends/tfjs/custom-layers.ts).
+ */
+import { attr } from './attrs.js';
+import { requireKnown } from './shape-util.js';
+import { ShapeError, type OpDef } from './types.js';
+import { formatShape, type Shape } from '../types/shape.js';
+
+/** (length, features) with the features known. */
+function sequence(s: Shape, op: string, what: string): [number | null, number] {
+  if (s.length !== 2) throw new ShapeError(`${op} needs a (batch, length, features) ${what}, got shape ${formatShape(s)}`);
+  return [s[0]!, requireKnown(s, 1, op, `feature size of the ${what}`)];
+}
+
+/** query, value and key (the value when not given): [length, features] each. */
+function attentionInputs(inputs: readonly Shape[]): { q: [number | null, number]; v: [number | null, number]; k: [number | null, number] } {
+  if (inputs.length > 3) throw new ShapeError(`multi_head_attention takes 2 or 3 inputs (query, value[, key]), got ${inputs.length}`, 'mismatch');
+  const q = sequence(inputs[0]!, 'multi_head_attention', 'query');
+  const v = sequence(inputs[1]!, 'multi_head_attention', 'value');
+  const k = inputs[2] ? sequence(inputs[2], 'multi_head_attention', 'key') : v;
+  if (k[0] !== null && v[0] !== null && k[0] !== v[0]) {
+    throw new ShapeError(`multi_head_attention needs a key and value of one length, got ${formatShape(inputs[2]!)} and ${formatShape(inputs[1]!)}`, 'mismatch');
+  }
+  return { q, v, k };
+}
+
+export const multiHeadAttention: OpDef = {
+  name: 'multi_head_attention',
+  kerasClass: 'MultiHeadAttention',
+  tfjs: {
+    factory: 'MultiHeadAttention',
+    custom: 'MultiHeadAttention',
+    unsupported: { attention_axes: null, kernel_regularizer: null, bias_regularizer: null, activity_regularizer: null },
+  },
+  category: 'core',
+  doc: 'Multi-head scaled dot-product attention (Keras `MultiHeadAttention`) over inputs [query, value] or [query, value, key], each (batch, length, features); self-attention is `from: [x, x]`.',
+  arity: 'merge',
+  attrs: {
+    num_heads: attr.int({ min: 1, required: true, doc: 'Number of attention heads.' }),
+    key_dim: attr.int({ min: 1, required: true, doc: 'Size of each head for query and key.' }),
+    value_dim: { schema: { anyOf: [{ type: 'null' }, { type: 'integer', minimum: 1 }] }, default: null, doc: 'Size of each head for value; null is key_dim.' },
+    dropout: attr.float({ min: 0, exclusiveMax: 1, default: 0, doc: 'Dropout rate on the attention probabilities.' }),
+    use_bias: attr.bool({ default: true, doc: 'Whether the dense projections have biases.' }),
+    output_shape: { schema: { anyOf: [{ type: 'null' }, { type: 'integer', minimum: 1 }] }, default: null, doc: 'Size of the output features; null is the query\'s.' },
+    attention_axes: { schema: { type: 'null' }, default: null, doc: 'Axes attention is applied over; only null (the sequence axis) is supported.' },
+    kernel_initializer: attr.initializer({ default: 'glorot_uniform', doc: 'Initializer of the projection kernels.' }),
+    bias_initializer: attr.initializer({ default: 'zeros', doc: 'Initializer of the projection biases.' }),
+    kernel_regularizer: { schema: { type: 'null' }, default: null, doc: 'Regularizer of the kernels (only null).' },
+    bias_regularizer: { schema: { type: 'null' }, default: null, doc: 'Regularizer of the biases (only null).' },
+    activity_regularizer: { schema: { type: 'null' }, default: null, doc: 'Regularizer of the output (only null).' },
+  },
+  // Keras sets value_dim to key_dim when it is None (and so writes it in its config).
+  normalize: (a) => (a.value_dim === null ? { ...a, value_dim: a.key_dim } : a),
+  outputShape(inputs, a) {
+    const { q } = attentionInputs(inputs);
+    return [q[0], (a.output_shape as number | null) ?? q[1]];
+  },
+  weights(inputs, a) {
+    const { q, v, k } = attentionInputs(inputs);
+    const h = a.num_heads as number, dk = a.key_dim as number;
+    const dv = (a.value_dim as number | null) ?? dk;
+    const out = (a.output_shape as number | null) ?? q[1];
+    // Keras builds query, key, value, then attention_output (EinsumDense kernel then bias each).
+    const dense = (name: string, kernel: number[], bias: number[]) => [
+      { name: `${name}/kernel`, shape: kernel, trainable: true },
+      ...(a.use_bias ? [{ name: `${name}/bias`, shape: bias, trainable: true }] : []),
+    ];
+    return [
+      ...dense('query', [q[1], h, dk], [h, dk]),
+      ...dense('key', [k[1], h, dk], [h, dk]),
+      ...dense('value', [v[1], h, dv], [h, dv]),
+      ...dense('attention_output', [h, dv, out], [out]),
+    ];
+  },
+  macs(inputs, _out, a) {
+    const { q, v, k } = attentionInputs(inputs);
+    const h = a.num_heads as number, dk = a.key_dim as number;
+    const dv = (a.value_dim as number | null) ?? dk;
+    const out = (a.output_shape as number | null) ?? q[1];
+    const t = q[0] ?? 1, s = v[0] ?? 1;
+    // projections, then QK^T and AV per head, then the output projection.
+    return t * q[1] * h * dk + s * k[1] * h * dk + s * v[1] * h * dv + h * t * s * (dk + dv) + t * h * dv * out;
+  },
+};
+
+export const positionEmbedding: OpDef = {
+  name: 'position_embedding',
+  kerasClass: 'PositionEmbedding',
+  tfjs: { factory: 'PositionEmbedding', custom: 'PositionEmbedding' },
+  category: 'core',
+  doc: 'A learned embedding of each position 0..length-1 (Keras-hub `PositionEmbedding`): outputs the embeddings of the input\'s positions, shaped as the input (batch, length, features); `add` it to the token embedding.',
+  arity: 'one',
+  attrs: {
+    sequence_length: attr.int({ min: 1, required: true, doc: 'Largest sequence length (rows of the table).' }),
+    initializer: attr.initializer({ default: 'glorot_uniform', doc: 'Initializer of the embeddings table.' }),
+  },
+  outputShape(inputs, a) {
+    const [t] = sequence(inputs[0]!, 'position_embedding', 'input');
+    if (t !== null && t > (a.sequence_length as number)) {
+      throw new ShapeError(`position_embedding sequence_length ${a.sequence_length} is shorter than the input's length ${t}`, 'invalid', 'sequence_length');
+    }
+    return inputs[0]!;
+  },
+  weights: (inputs, a) => [{ name: 'embeddings', shape: [a.sequence_length as number, inputs[0]![1] as number], trainable: true }],
+};

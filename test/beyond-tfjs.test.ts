@@ -1,0 +1,229 @@
+/**
+ * Ops beyond tfjs (custom tfjs layers, src/backends/tfjs/custom-layers.ts): weight shapes and
+ * order as Keras builds them, a forward pass against plain-JS transcriptions of Keras' formulas
+ * (test/reference/beyond-tfjs.ts) on the cpu backend, the wasm backend agreeing with cpu, and a
+ * saved model.json naming the custom classes loading back.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type * as TF from '@tensorflow/tfjs';
+import { buildModel, loadTf, type Tf } from '../src/build.js';
+import { compileYaml, codes } from './helpers.js';
+import * as ref from './reference/beyond-tfjs.js';
+
+let tf: Tf;
+beforeAll(async () => {
+  tf = (await loadTf('cpu')).tf;
+});
+afterAll(async () => {
+  await loadTf('cpu');
+});
+
+/** Deterministic values in [-1, 1) for a shape (a fixed LCG: the test's weights and inputs). */
+function values(shape: readonly number[], seed: number): number[] {
+  const n = shape.reduce((a, b) => a * b, 1);
+  let s = seed >>> 0;
+  return Array.from({ length: n }, () => {
+    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
+    return (s / 2 ** 32) * 2 - 1;
+  });
+}
+const nest = (flat: number[], shape: readonly number[]): any => {
+  if (shape.length === 1) return flat.slice(0, shape[0]);
+  const step = flat.length / shape[0]!;
+  return Array.from({ length: shape[0]! }, (_, i) => nest(flat.slice(i * step, (i + 1) * step), shape.slice(1)));
+};
+
+/** Build the spec, give every weight fixed values; returns the model and the weights (nested arrays) by name. */
+async function built(yaml: string): Promise<{ model: TF.LayersModel; w: Map<string, any> }> {
+  const r = compileYaml(yaml);
+  expect(codes(r)).toEqual([]);
+  const model = await buildModel(r, undefined, { tf });
+  const w = new Map<string, any>();
+  model.weights.forEach((v, i) => {
+    const flat = values(v.shape as number[], 7 + i);
+    v.write(tf.tensor(flat, v.shape as number[]));
+    w.set(v.originalName.split('/').slice(1).join('/'), nest(flat, v.shape as number[]));
+  });
+  return { model, w };
+}
+
+const close = (got: number[][], want: number[][]) => {
+  expect(got.length).toBe(want.length);
+  got.flat().forEach((g, i) => expect(g).toBeCloseTo(want.flat()[i]!, 5));
+};
+
+const MHA = `
+inputs:
+  q: {shape: [3, 4]}
+  v: {shape: [5, 6]}
+  k: {shape: [5, 2]}
+layers:
+  - multi_head_attention: {num_heads: 2, key_dim: 3, value_dim: 2, output_shape: 7}
+    from: [q, v, k]
+`;
+
+describe('multi_head_attention', () => {
+  it('has the weights Keras builds, in its order, and its parameter count', () => {
+    const r = compileYaml(MHA);
+    const n = r.graph!.nodes.find((x) => x.op === 'multi_head_attention')!;
+    expect(n.weights.map((w) => [w.name, w.shape])).toEqual([
+      ['query/kernel', [4, 2, 3]], ['query/bias', [2, 3]],
+      ['key/kernel', [2, 2, 3]], ['key/bias', [2, 3]],
+      ['value/kernel', [6, 2, 2]], ['value/bias', [2, 2]],
+      ['attention_output/kernel', [2, 2, 7]], ['attention_output/bias', [7]],
+    ]);
+    // Keras: (4*6 + 6) + (2*6 + 6) + (6*4 + 4) + (4*7 + 7)
+    expect(r.graph!.totals.total).toBe(30 + 18 + 28 + 35);
+    expect(n.outputShape).toEqual([3, 7]);
+  });
+
+  it('computes softmax(QK^T / sqrt(key_dim)) V per head, then the output projection', async () => {
+    const { model, w } = await built(MHA);
+    expect([...w.keys()]).toEqual(['query/kernel', 'query/bias', 'key/kernel', 'key/bias', 'value/kernel', 'value/bias', 'attention_output/kernel', 'attention_output/bias']);
+    const xs = [[3, 4], [5, 6], [5, 2]].map((s, i) => nest(values(s, 100 + i), s) as number[][]);
+    const y = model.predict(xs.map((x) => tf.tensor([x]))) as TF.Tensor;
+    const want = ref.multiHeadAttention(xs[0]!, xs[1]!, xs[2]!, {
+      wq: w.get('query/kernel'), bq: w.get('query/bias'), wk: w.get('key/kernel'), bk: w.get('key/bias'),
+      wv: w.get('value/kernel'), bv: w.get('value/bias'), wo: w.get('attention_output/kernel'), bo: w.get('attention_output/bias'),
+    });
+    close((y.arraySync() as number[][][])[0]!, want);
+  });
+
+  it('takes 2 or 3 inputs, of one key/value length', () => {
+    expect(codes(compileYaml('inputs:\n  q: {shape: [3, 4]}\n  v: {shape: [5, 4]}\nlayers:\n  - multi_head_attention: {num_heads: 1, key_dim: 2}\n    from: [q, v, v, v]\n'))).not.toEqual([]);
+    expect(codes(compileYaml('inputs:\n  q: {shape: [3, 4]}\n  v: {shape: [5, 4]}\n  k: {shape: [4, 4]}\nlayers:\n  - multi_head_attention: {num_heads: 1, key_dim: 2}\n    from: [q, v, k]\n'))).not.toEqual([]);
+  });
+});
+
+describe('the other ops beyond tfjs, against Keras formulas', () => {
+  const x = nest(values([4, 3], 300), [4, 3]) as number[][];
+  const y = nest(values([4, 3], 301), [4, 3]) as number[][];
+  const run = async (yaml: string, ins: number[][][]) => {
+    const { model, w } = await built(yaml);
+    const out = model.predict(ins.length === 1 ? tf.tensor([ins[0]!]) : ins.map((a) => tf.tensor([a]))) as TF.Tensor;
+    return { out: (out.arraySync() as any[])[0], w, model };
+  };
+
+  it('position_embedding: the first rows of a [sequence_length, dim] table', async () => {
+    const { out, w } = await run('inputs:\n  x: {shape: [4, 3]}\nlayers:\n  - position_embedding: {sequence_length: 6}\n', [x]);
+    expect((w.get('embeddings') as number[][]).length).toBe(6);
+    close(out, ref.positionEmbedding(x, w.get('embeddings')));
+  });
+
+  it('subtract: exactly two inputs', async () => {
+    const { out } = await run('inputs:\n  a: {shape: [4, 3]}\n  b: {shape: [4, 3]}\nlayers:\n  - subtract: {}\n    from: [a, b]\n', [x, y]);
+    close(out, ref.subtract(x, y));
+    expect(codes(compileYaml('inputs:\n  a: {shape: [3]}\nlayers:\n  - subtract: {}\n    from: [a, a, a]\n'))).not.toEqual([]);
+  });
+
+  it('cropping1d', async () => {
+    const { out } = await run('inputs:\n  x: {shape: [4, 3]}\nlayers:\n  - cropping1d: {cropping: [1, 2]}\n', [x]);
+    close(out, ref.cropping1d(x, 1, 2));
+  });
+
+  it('global average / max pooling 1d, with and without keepdims', async () => {
+    for (const [op, max] of [['global_average_pooling1d', false], ['global_max_pooling1d', true]] as const) {
+      const a = await run(`inputs:\n  x: {shape: [4, 3]}\nlayers:\n  - ${op}: {}\n`, [x]);
+      close([a.out], [ref.globalPool1d(x, max)]);
+      const b = await run(`inputs:\n  x: {shape: [4, 3]}\nlayers:\n  - ${op}: {keepdims: true}\n`, [x]);
+      close(b.out, [ref.globalPool1d(x, max)]);
+    }
+  });
+
+  it('global pooling 2d and 3d keepdims: shapes as Keras', async () => {
+    const r2 = await run('inputs:\n  x: {shape: [2, 2, 3]}\nlayers:\n  - global_max_pooling2d: {keepdims: true}\n', [nest(values([2, 2, 3], 5), [2, 2, 3])]);
+    expect(r2.model.outputs[0]!.shape).toEqual([null, 1, 1, 3]);
+    const r3 = compileYaml('inputs:\n  x: {shape: [2, 2, 2, 3]}\nlayers:\n  - global_average_pooling3d: {keepdims: true}\n');
+    expect(r3.graph!.nodes.at(-1)!.outputShape).toEqual([1, 1, 1, 3]);
+  });
+
+  it('conv2d with groups: kernel (kh, kw, cin/groups, filters), each group of filters on its channels', async () => {
+    const img = nest(values([4, 5, 6], 400), [4, 5, 6]) as number[][][];
+    const { out, w, model } = await run('inputs:\n  x: {shape: [4, 5, 6]}\nlayers:\n  - conv2d: {filters: 4, kernel_size: [2, 3], groups: 2}\n', [img as never]);
+    expect(model.weights.map((v) => v.shape)).toEqual([[2, 3, 3, 4], [4]]);
+    expect(model.countParams()).toBe(2 * 3 * 3 * 4 + 4);
+    const want = ref.groupedConv2d(img, w.get('kernel'), w.get('bias'), 2);
+    expect((out as number[][][]).flat(2).length).toBe(want.flat(2).length);
+    (out as number[][][]).flat(2).forEach((g, i) => expect(g).toBeCloseTo(want.flat(2)[i]!, 5));
+    // groups 1 is tfjs' own Conv2D, config unchanged
+    const plain = await run('inputs:\n  x: {shape: [4, 5, 6]}\nlayers:\n  - conv2d: {filters: 4, kernel_size: 2}\n', [img as never]);
+    expect(plain.model.layers[1]!.getConfig()).not.toHaveProperty('groups');
+    expect(model.layers[1]!.getConfig()).toMatchObject({ groups: 2 });
+  });
+
+  it('layer_normalization over axes [-2, -1]: gamma and beta of shape (length, features)', async () => {
+    const { out, w } = await run('inputs:\n  x: {shape: [4, 3]}\nlayers:\n  - layer_normalization: {axis: [-2, -1], epsilon: 0.001}\n', [x]);
+    expect((w.get('gamma') as number[][]).map((r) => r.length)).toEqual([3, 3, 3, 3]);
+    close(out, ref.layerNorm2(x, w.get('gamma'), w.get('beta'), 0.001));
+  });
+});
+
+describe('wasm agrees with cpu, and saved custom layers load back', () => {
+  it('conv2d with groups: wasm trains it as cpu computes it, and model.json loads back', async () => {
+    const yaml = 'inputs:\n  x: {shape: [5, 5, 4]}\nlayers:\n  - conv2d: {filters: 6, kernel_size: 3, groups: 2, padding: same, strides: 2, activation: relu}\n  - global_average_pooling2d: {}\n';
+    const xs = tf.tensor([nest(values([5, 5, 4], 11), [5, 5, 4])]);
+    const { model } = await built(yaml);
+    const cpu = ((model.predict(xs) as TF.Tensor).arraySync() as number[][]).flat();
+    let artifacts: TF.io.ModelArtifacts | undefined;
+    await model.save(tf.io.withSaveHandler(async (a) => ((artifacts = a), { modelArtifactsInfo: { dateSaved: new Date(), modelTopologyType: 'JSON' } })));
+    const loaded = await tf.loadLayersModel(tf.io.fromMemory(artifacts!));
+    ((loaded.predict(xs) as TF.Tensor).arraySync() as number[][]).flat().forEach((g, i) => expect(g).toBeCloseTo(cpu[i]!, 6));
+    const weights = model.getWeights().map((t) => ({ data: t.dataSync().slice(), shape: t.shape }));
+    const wasm = (await loadTf('wasm')).tf;
+    try {
+      const { model: m2 } = await built(yaml);
+      m2.setWeights(weights.map((w) => wasm.tensor(w.data, w.shape)));
+      const x2 = wasm.tensor(xs.arraySync() as number[][][][]);
+      ((m2.predict(x2) as TF.Tensor).arraySync() as number[][]).flat().forEach((g, i) => expect(g).toBeCloseTo(cpu[i]!, 4));
+      m2.compile({ optimizer: wasm.train.sgd(0.1), loss: 'meanSquaredError' });
+      const h = await m2.fit(x2, wasm.ones([1, 6]), { epochs: 1 });
+      expect(Number.isFinite(h.history.loss![0] as number)).toBe(true);
+    } finally {
+      await loadTf('cpu');
+    }
+  });
+
+  it('the same weights give the same outputs on wasm, and a model.json round trip keeps them', async () => {
+    const yaml = `
+inputs:
+  x: {shape: [4, 6]}
+layers:
+  - position_embedding: {sequence_length: 4}
+    id: pos
+  - add: {}
+    from: [x, pos]
+    id: s
+  - multi_head_attention: {num_heads: 2, key_dim: 3}
+    from: [s, s]
+  - cropping1d: {cropping: 1}
+    id: c
+  - cropping1d: {cropping: 1}
+    id: cx
+    from: x
+  - subtract: {}
+    from: [c, cx]
+  - global_max_pooling1d: {keepdims: true}
+`;
+    const xs = tf.tensor([nest(values([4, 6], 9), [4, 6])]);
+    const { model } = await built(yaml);
+    const cpu = (model.predict(xs) as TF.Tensor).arraySync() as number[][][];
+    const weights = model.getWeights().map((t) => ({ data: t.dataSync().slice(), shape: t.shape }));
+    // save and load (tfjs' own deserialization of the custom classes)
+    let artifacts: TF.io.ModelArtifacts | undefined;
+    await model.save(tf.io.withSaveHandler(async (a) => ((artifacts = a), { modelArtifactsInfo: { dateSaved: new Date(), modelTopologyType: 'JSON' } })));
+    const loaded = await tf.loadLayersModel(tf.io.fromMemory(artifacts!));
+    const back = ((loaded.predict(xs) as TF.Tensor).arraySync() as number[][][]).flat(2);
+    expect(back.length).toBe(cpu.flat(2).length);
+    back.forEach((g, i) => expect(g).toBeCloseTo(cpu.flat(2)[i]!, 6));
+    expect(loaded.layers.map((l) => l.getClassName())).toContain('MultiHeadAttention');
+    const wasm = (await loadTf('wasm')).tf;
+    try {
+      const { model: m2 } = await built(yaml);
+      m2.setWeights(weights.map((w) => wasm.tensor(w.data, w.shape)));
+      const got = (m2.predict(wasm.tensor(xs.arraySync() as number[][][])) as TF.Tensor).arraySync() as number[][][];
+      got.flat(2).forEach((g, i) => expect(g).toBeCloseTo(cpu.flat(2)[i]!, 4));
+    } finally {
+      await loadTf('cpu');
+    }
+  });
+});
