@@ -4,8 +4,12 @@ import { conv2d, conv2dTranspose, depthwiseConv2d, separableConv2d } from './con
 import { averagePooling2d, globalAveragePooling2d, globalMaxPooling2d, maxPooling2d } from './pooling.js';
 import { activation, dense, dropout, embedding, input } from './core.js';
 import { batchNormalization, layerNormalization } from './normalization.js';
-import { add, average, concatenate, maximum, minimum, multiply } from './merge.js';
-import { flatten, reshape, upSampling2d, zeroPadding2d } from './reshaping.js';
+import { add, average, concatenate, dot, maximum, minimum, multiply } from './merge.js';
+import { cropping2d, flatten, permute, reshape, upSampling2d, zeroPadding2d } from './reshaping.js';
+import { conv3d, conv3dTranspose, maxPooling3d, averagePooling3d } from './volumetric.js';
+import { elu, leakyReLU, prelu, reLU, softmax, thresholdedReLU } from './activations.js';
+import { alphaDropout, gaussianDropout, gaussianNoise, spatialDropout1d } from './regularization.js';
+import { categoryEncoding, centerCrop, randomHeight, randomWidth, rescaling, resizing } from './preprocessing.js';
 import type { OpDef } from './types.js';
 
 export const BUILTIN_OPS: readonly OpDef[] = [
@@ -16,6 +20,12 @@ export const BUILTIN_OPS: readonly OpDef[] = [
   batchNormalization, layerNormalization,
   add, concatenate, multiply, average, maximum, minimum,
   zeroPadding2d, upSampling2d,
+  // issue #14: the rest of tfjs-layers 4.22's registered classes
+  conv3d, conv3dTranspose, maxPooling3d, averagePooling3d,
+  reLU, leakyReLU, prelu, elu, thresholdedReLU, softmax,
+  gaussianNoise, gaussianDropout, alphaDropout, spatialDropout1d,
+  rescaling, resizing, centerCrop, categoryEncoding, randomWidth, randomHeight,
+  cropping2d, permute, dot,
 ];
 
 let shared: OpRegistry | undefined;

@@ -44,7 +44,8 @@ function kindOf(key: string, def: AttrDef): string {
 export function normalValue(key: string, def: AttrDef, v: unknown, rank?: number): unknown {
   switch (kindOf(key, def)) {
     case 'intOrPair':
-      return Array.isArray(v) && v.length === 2 && v[0] === v[1] ? v[0] : v;
+      // An int stands for a pair or a triple of equal ints (2D and 3D windows).
+      return Array.isArray(v) && (v.length === 2 || v.length === 3) && typeof v[0] === 'number' && v.every((x) => x === v[0]) ? v[0] : v;
     case 'activation':
       return v === 'linear' ? null : v;
     case 'regularizer': {

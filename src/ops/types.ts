@@ -57,6 +57,8 @@ export interface TfjsMapping {
   unsupported?: Readonly<Record<string, unknown>>;
   /** "int or pair" attributes that tfjs only takes as a pair (`[2, 2]`, not `2`). */
   pairs?: readonly string[];
+  /** Enum values tfjs spells otherwise, by attribute: Keras value -> tfjs value (`one_hot` -> `oneHot`). */
+  values?: Readonly<Record<string, Readonly<Record<string, string>>>>;
 }
 
 /** Thrown by shape rules; turned into a diagnostic at the node's source span. */

@@ -9,7 +9,7 @@
 import type * as TF from '@tensorflow/tfjs';
 import { builtinRegistry, type AttrDef, type OpRegistry } from '../ops/index.js';
 import { idOfLayerName, layerName, tfjsLayerSpec, type TfjsValue } from '../backends/tfjs/config.js';
-import { materialize } from '../backends/tfjs/interpreter.js';
+import { layerFactory, materialize } from '../backends/tfjs/interpreter.js';
 import { show, typeName } from '../expr/evaluate.js';
 import { limitsWith, type Limits } from '../limits.js';
 import { Say, type Said } from '../diagnostics/messages.js';
@@ -123,7 +123,7 @@ export class Scope {
     if (++g.nodes > this.graph.limits.maxExpandedNodes) this.fail(Say.nodeLimit(this.graph.limits.maxExpandedNodes));
     const id = this.join(name ?? this.alloc(op));
     const spec = tfjsLayerSpec({ id, op, attrs: full }, g.registry);
-    const factory = (g.tf.layers as unknown as Record<string, Factory | undefined>)[spec.factory];
+    const factory = layerFactory(g.tf, spec.factory);
     if (!factory) this.fail(Say.missingFactory(spec.factory));
     const layer = this.guard(() => factory(materialize(g.tf, spec.config as TfjsValue)));
     g.layers.push(layer);

@@ -229,7 +229,10 @@ export function importKerasJson(json: unknown, registry: OpRegistry, opts: { sou
         if (attr.required) throw new ImportError(`layer '${a.layer.name}' (${a.layer.class_name}) has no '${key}'`);
         continue;
       }
-      const v = simplify(def, key, attrValue(key, a.layer.config[key]!));
+      const raw = attrValue(key, a.layer.config[key]!);
+      // tfjs writes some enum values in its own spelling (CategoryEncoding's `multiHot`): back to Keras'.
+      const tfjsSpelt = Object.entries(def.tfjs?.values?.[key] ?? {}).find(([, t]) => t === raw)?.[0];
+      const v = simplify(def, key, tfjsSpelt ?? raw);
       if (!attr.required && JSON.stringify(v) === JSON.stringify(attr.default)) continue;
       attrs.push(`${key}: ${flow(v)}`);
     }

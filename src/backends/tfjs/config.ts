@@ -84,7 +84,8 @@ export function tfjsLayerSpec(node: Pick<IRNode, 'id' | 'op' | 'attrs'>, registr
       }
       continue;
     }
-    const v = def.tfjs.pairs?.includes(key) && typeof value === 'number' ? [value, value] : convert(key, value);
+    const renamed = def.tfjs.values?.[key]?.[value as string];
+    const v = renamed !== undefined ? renamed : def.tfjs.pairs?.includes(key) && typeof value === 'number' ? [value, value] : convert(key, value);
     if (v !== undefined) config[camel(key)] = v;
   }
   config.name = layerName(node.id);

@@ -22,6 +22,25 @@ export function materialize(tf: Tf, v: TfjsValue): unknown {
   return v;
 }
 
+type LayerFactory = (config: unknown) => TF.layers.Layer;
+
+/**
+ * `tf.layers.<factory>`, whose layers' computeOutputShape is given a copy of the input shape:
+ * tfjs-layers 4.22's CategoryEncoding and CenterCrop write their output shape into the array
+ * they are given, which is the input's own shape (an InputLayer's then says (None, 4, 2, 3)
+ * in model.toJSON()).
+ */
+export function layerFactory(tf: Tf, factory: string): LayerFactory | undefined {
+  const f = (tf.layers as unknown as Record<string, LayerFactory | undefined>)[factory];
+  if (!f) return undefined;
+  return (config) => {
+    const layer = f(config);
+    const compute = layer.computeOutputShape.bind(layer);
+    layer.computeOutputShape = (shape) => compute(JSON.parse(JSON.stringify(shape)) as typeof shape);
+    return layer;
+  };
+}
+
 export function buildFromGraph(tf: Tf, graph: TypedGraph, registry: OpRegistry): TF.LayersModel {
   checkBuildSize(graph.name, graph.totals.total);
   const tensors = new Map<string, TF.SymbolicTensor>();
@@ -39,7 +58,7 @@ export function buildFromGraph(tf: Tf, graph: TypedGraph, registry: OpRegistry):
       // A shared layer whose first application was pruned (it reaches no output) is still the layer
       // of that node: named after it, and one object for all its applications (as in Keras).
       const spec = tfjsLayerSpec(node.sharedWith ? { ...node, id: node.sharedWith } : node, registry);
-      const factory = (tf.layers as unknown as Record<string, (config: unknown) => TF.layers.Layer>)[spec.factory];
+      const factory = layerFactory(tf, spec.factory);
       if (!factory) throw new Error(`tf.layers.${spec.factory} does not exist`);
       layer = factory(materialize(tf, spec.config as TfjsValue));
       layers.set(node.sharedWith ?? node.id, layer);
