@@ -201,7 +201,7 @@ describe('every tfjs-layers 4.22 class added for issue #14 goes through every st
       expect(imported.warnings).toEqual([]);
       expect(imported.yaml).toContain(`- ${c.op}:`);
       const d = diffGraphs({ label: 'a', graph }, { label: 'b', graph: compile(c, imported.yaml) }, { registry });
-      expect(JSON.stringify(d.changed.map((x) => [x.left?.id, x.right?.id, Object.keys(x).filter((k) => !['left', 'right'].includes(k)).map((k) => [k, (x as Record<string, unknown>)[k]])]))).toBe('[]');
+      expect(JSON.stringify(d.changed.map((x) => [x.left?.id, x.right?.id, Object.keys(x).filter((k) => !['left', 'right'].includes(k)).map((k) => [k, (x as unknown as Record<string, unknown>)[k]])]))).toBe('[]');
       expect(d.identical).toBe(true);
     }
   });
