@@ -8,6 +8,7 @@
  *   Keras JSON (Keras 2 and 3) export and import back to the same network (diff: identical),
  *   diff and graph labels (the Keras class, the op's family colour, a changed attribute is a change).
  */
+import { spawnSync } from 'node:child_process';
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join, relative } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -135,7 +136,14 @@ describe('every tfjs-layers 4.22 class added for issue #14 goes through every st
   const BUILT = CASES.filter((c) => !c.noTfjs);
 
   it.each(CASES.filter((c) => c.noTfjs))('$op: TensorFlow.js 4.22 cannot build it, and building says so', async (c) => {
-    expect(() => buildFromGraph(tf, compile(c), registry)).toThrow(`op '${c.op}' has no TensorFlow.js mapping`);
+    expect(() => buildFromGraph(tf, compile(c), registry)).toThrow(`'op': op '${c.op}' has no TensorFlow.js mapping (TensorFlow.js 4.22 has no usable ${c.kerasClass} layer)`);
+    // The CLI says so as a problem of the spec (exit 1), not as an internal error.
+    const file = join(TMP, `${c.op}-cli.yaml`);
+    writeFileSync(file, specText(c));
+    const r = spawnSync(process.execPath, [`${ROOT}dist/cli/modelspec.js`, 'build', file, '--out', join(TMP, `${c.op}-out`), '--backend', 'cpu'], { encoding: 'utf8' });
+    expect(r.stderr).toContain(`modelspec: 'op': op '${c.op}' has no TensorFlow.js mapping`);
+    expect(r.stderr).not.toContain('internal error');
+    expect(r.status).toBe(1);
   });
 
   it.each(BUILT)('$op: spec2ts builds the model the interpreter builds', async (c) => {

@@ -7,7 +7,7 @@
  * plugin that cannot be loaded) exits 2. The exit codes are the README's table.
  */
 import { RefusedOverwrite } from '../io/atomic.js';
-import { ModelTooLarge } from '../backends/tfjs/config.js';
+import { ModelTooLarge, UnsupportedByTfjs } from '../backends/tfjs/config.js';
 import { ReadError } from '../io/read.js';
 import { fileProblem } from '../io/fs-problems.js';
 import { escapeTerminal } from '../io/terminal.js';
@@ -24,6 +24,8 @@ export interface Failure {
 export function describeFailure(e: unknown): Failure | undefined {
   if (e instanceof UsageError || e instanceof RefusedOverwrite) return { message: e.message, code: EXIT.usage };
   if (e instanceof ModelTooLarge) return { message: e.message, code: EXIT.problems };
+  // A layer or attribute value TensorFlow.js cannot build (conv2d groups > 1, random_width): the spec's, not a bug.
+  if (e instanceof UnsupportedByTfjs) return { message: e.message, code: EXIT.problems };
   if (e instanceof ReadError) return { message: `cannot read '${e.path}': ${e.why}`, code: EXIT.problems };
   // Any other file-system error: the one table of errno codes in src/io/fs-problems.ts.
   const problem = fileProblem(e, 'write');

@@ -74,7 +74,9 @@ function convert(key: string, value: unknown): TfjsValue | undefined {
 /** The tfjs layer for an IR node (not for inputs). */
 export function tfjsLayerSpec(node: Pick<IRNode, 'id' | 'op' | 'attrs'>, registry: OpRegistry): TfjsLayerSpec {
   const def: OpDef | undefined = registry.get(node.op);
-  if (!def?.tfjs) throw new UnsupportedByTfjs(`op '${node.op}' has no TensorFlow.js mapping`);
+  if (!def?.tfjs) {
+    throw new UnsupportedByTfjs(`'${node.id}': op '${node.op}' has no TensorFlow.js mapping${def ? ` (TensorFlow.js 4.22 has no usable ${def.kerasClass} layer)` : ''}; check, summary, spec2ts types and Keras JSON import work without one`);
+  }
   const config: Record<string, TfjsValue> = {};
   for (const [key, value] of Object.entries(node.attrs)) {
     const unsupported = def.tfjs.unsupported;
