@@ -2,6 +2,7 @@
  * Regenerates the checked-in artefacts that are derived from the sources:
  *   schema/modelspec.schema.json   from the op registry
  *   docs/diagnostics.md            from the diagnostics catalogue
+ *   docs/language.md §12           the op table, from the op registry (scripts/ops-table.ts)
  *   generated/pytorch/*.py         `modelspec export --format pytorch` of the seed specs
  * `--check` writes nothing and exits 1 when a file differs (CI runs it).
  */
@@ -10,6 +11,7 @@ import { dirname } from 'node:path';
 import { builtinRegistry } from '../src/ops/index.js';
 import { generateSchema } from '../src/validate/schema.js';
 import { diagnosticsDoc } from './diagnostics-doc.js';
+import { withOpsTable } from './ops-table.js';
 import { pytorchModuleText } from '../src/train/export.js';
 
 /** The seed specs' PyTorch modules, with their default parameters. */
@@ -24,6 +26,7 @@ const check = process.argv.includes('--check');
 const outputs: [string, string][] = [
   ['schema/modelspec.schema.json', JSON.stringify(generateSchema(builtinRegistry()), null, 2) + '\n'],
   ['docs/diagnostics.md', diagnosticsDoc()],
+  ['docs/language.md', withOpsTable(readFileSync('docs/language.md', 'utf8'), builtinRegistry())],
   ...PYTORCH_SEEDS.map((n): [string, string] => [`generated/pytorch/${n.replace(/-/g, '_')}.py`, pytorchModule(n)]),
 ];
 

@@ -22,10 +22,14 @@ type Fn = ts.FunctionLikeDeclaration;
 const isFunction = (n: ts.Node): n is Fn =>
   ts.isFunctionDeclaration(n) || ts.isMethodDeclaration(n) || ts.isArrowFunction(n) || ts.isFunctionExpression(n) || ts.isConstructorDeclaration(n) || ts.isGetAccessor(n) || ts.isSetAccessor(n);
 
-/** The node whose doc comment describes the function (`const f = () => ...` documents the statement). */
+/**
+ * The node whose doc comment describes the function: `const f = () => ...` and
+ * `register('Name', (tf) => { ... });` are documented on their statement.
+ */
 function documented(fn: Fn): ts.Node {
   let n: ts.Node = fn;
   while (n.parent && (ts.isVariableDeclaration(n.parent) || ts.isVariableDeclarationList(n.parent) || ts.isVariableStatement(n.parent) || ts.isPropertyAssignment(n.parent))) n = n.parent;
+  if (n === fn && n.parent && ts.isCallExpression(n.parent) && n.parent.parent && ts.isExpressionStatement(n.parent.parent)) return n.parent.parent;
   return n;
 }
 

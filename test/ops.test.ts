@@ -827,6 +827,82 @@ describe('ops beyond tfjs: static rules (forward passes: test/beyond-tfjs.test.t
   });
 });
 
+// =============================================================================================
+// issue #14: the rest of tfjs-layers 4.22 (each also goes through every stage in
+// test/tfjs-layers-ops.test.ts). Keras: keras/src/layers/convolutional/base_conv.py (3D as 2D),
+// base_conv_transpose.py, pooling/base_pooling.py, activations/prelu.py (alpha of the input shape
+// with shared axes 1), reshaping/cropping2d.py, permute.py, merging/dot.py.
+
+describe('tfjs-layers 4.22 ops added for issue #14', () => {
+  covers('conv3d', 'conv3d_transpose', 'max_pooling3d', 'average_pooling3d', 're_lu', 'leaky_re_lu', 'prelu', 'elu', 'thresholded_re_lu',
+    'softmax', 'gaussian_noise', 'gaussian_dropout', 'alpha_dropout', 'spatial_dropout1d', 'rescaling', 'resizing', 'center_crop',
+    'category_encoding', 'random_width', 'random_height', 'cropping2d', 'permute', 'dot');
+
+  it('conv3d: (8, 10, 12, 3), 5 filters 3x3x3, same, strides 2 -> (4, 5, 6, 5); 3*3*3*3*5+5 = 410 params; MACs 4*5*6*5 * 27*3', () => {
+    const n = apply([8, 10, 12, 3], 'conv3d', { filters: 5, kernel_size: 3, padding: 'same', strides: 2 });
+    expect(n.outputShape).toEqual([4, 5, 6, 5]);
+    expect(n.weights.map((w) => [w.name, w.shape])).toEqual([['kernel', [3, 3, 3, 3, 5]], ['bias', [5]]]);
+    expect(n.params.trainable).toBe(410);
+    expect(n.macs).toBe(4 * 5 * 6 * 5 * 27 * 3);
+    expect(applyErrors([2, 10, 12, 3], 'conv3d', { filters: 5, kernel_size: 3 })[0]).toContain('empty output');
+    expect(applyErrors([10, 12, 3], 'conv3d', { filters: 5, kernel_size: 3 })[0]).toContain('(batch, depth, height, width, channels)');
+  });
+
+  it('conv3d_transpose: (2, 3, 4, 6), 2 filters 2x2x2 strides 2 valid -> (4, 6, 8, 2); kernel (2, 2, 2, 2, 6); MACs 2*3*4*6 * 8*2', () => {
+    const n = apply([2, 3, 4, 6], 'conv3d_transpose', { filters: 2, kernel_size: 2, strides: 2 });
+    expect(n.outputShape).toEqual([4, 6, 8, 2]);
+    expect(n.weights.map((w) => [w.name, w.shape])).toEqual([['kernel', [2, 2, 2, 2, 6]], ['bias', [2]]]);
+    expect(n.macs).toBe(2 * 3 * 4 * 6 * 8 * 2);
+  });
+
+  it('3D pooling: strides default to pool_size; same padding is ceil(n / s)', () => {
+    expect(apply([5, 6, 7, 2], 'max_pooling3d').outputShape).toEqual([2, 3, 3, 2]);
+    expect(apply([5, 6, 7, 2], 'average_pooling3d', { pool_size: 2, padding: 'same' }).outputShape).toEqual([3, 3, 4, 2]);
+  });
+
+  it('prelu: alpha has the input shape with shared axes set to 1', () => {
+    expect(apply([4, 5, 3], 'prelu').weights.map((w) => w.shape)).toEqual([[4, 5, 3]]);
+    expect(apply([4, 5, 3], 'prelu', { shared_axes: [1, 2] }).params.trainable).toBe(3);
+    expect(applyErrors([4, 5, 3], 'prelu', { shared_axes: [4] })[0]).toContain('shared_axes');
+  });
+
+  it('shape-keeping ops keep the shape and have no weights', () => {
+    const cases: [string, Attrs, number[]][] = [
+      ['re_lu', {}, [3, 4]], ['leaky_re_lu', {}, [3]], ['elu', {}, [3]], ['thresholded_re_lu', {}, [3]], ['softmax', { axis: 1 }, [3, 4]],
+      ['gaussian_noise', { stddev: 0.1 }, [3]], ['gaussian_dropout', { rate: 0.1 }, [3]], ['alpha_dropout', { rate: 0.1 }, [3]],
+      ['spatial_dropout1d', { rate: 0.1 }, [5, 3]], ['rescaling', { scale: 2 }, [4, 4, 3]],
+    ];
+    for (const [op, attrs, shape] of cases) {
+      const n = apply(shape, op, attrs);
+      expect(n.outputShape, op).toEqual(shape);
+      expect(n.params.trainable + n.params.nonTrainable, op).toBe(0);
+    }
+    expect(applyErrors([3, 4], 'softmax', { axis: 3 })[0]).toContain('out of range');
+    expect(applyErrors([3], 'spatial_dropout1d', { rate: 0.1 })[0]).toContain('(batch, steps, channels)');
+  });
+
+  it('resizing, center_crop, random_width/height, cropping2d, permute, category_encoding', () => {
+    expect(apply([8, 9, 3], 'resizing', { height: 4, width: 5 }).outputShape).toEqual([4, 5, 3]);
+    expect(apply([8, 9, 3], 'center_crop', { height: 4, width: 5 }).outputShape).toEqual([4, 5, 3]);
+    expect(apply([8, 9, 3], 'random_width', { factor: 0.2 }).outputShape).toEqual([8, null, 3]);
+    expect(apply([8, 9, 3], 'random_height', { factor: [0.1, 0.2] }).outputShape).toEqual([null, 9, 3]);
+    expect(apply([8, 9, 3], 'cropping2d', { cropping: [2, 3] }).outputShape).toEqual([4, 3, 3]);
+    expect(applyErrors([4, 9, 3], 'cropping2d', { cropping: 2 })[0]).toContain('leaves nothing');
+    expect(apply([2, 3, 4], 'permute', { dims: [3, 1, 2] }).outputShape).toEqual([4, 2, 3]);
+    expect(applyErrors([2, 3, 4], 'permute', { dims: [1, 2] })[0]).toContain('permutation');
+    expect(apply([3], 'category_encoding', { num_tokens: 7 }, 'int32').outputShape).toEqual([7]);
+    expect(apply([3], 'category_encoding', { num_tokens: 7, output_mode: 'one_hot' }, 'int32').outputShape).toEqual([3, 7]);
+    expect(apply([1], 'category_encoding', { num_tokens: 7, output_mode: 'one_hot' }, 'int32').outputShape).toEqual([7]);
+  });
+
+  it('dot: the axes are reduced, the other axes of both kept; a size mismatch is refused', () => {
+    expect(merge('dot', [[3, 4], [5, 4]], { axes: 2 }).outputShape).toEqual([3, 5]);
+    expect(merge('dot', [[4], [4]], { axes: 1 }).outputShape).toEqual([1]);
+    expect(merge('dot', [[3, 4], [4, 5]], { axes: [2, 1] }).outputShape).toEqual([3, 5]);
+    expect(mergeErrors('dot', [[3, 4], [5, 6]], { axes: 2 })[0]).toContain('differs');
+  });
+});
+
 describe('coverage', () => {
   it('every built-in op has tests above', () => {
     // The sequence ops (1-D, recurrent, wrappers) have their own file: a spec there of each op.

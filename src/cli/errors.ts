@@ -24,7 +24,7 @@ export interface Failure {
 export function describeFailure(e: unknown): Failure | undefined {
   if (e instanceof UsageError || e instanceof RefusedOverwrite) return { message: e.message, code: EXIT.usage };
   if (e instanceof ModelTooLarge) return { message: e.message, code: EXIT.problems };
-  // An attribute value Keras has and TensorFlow.js cannot build (gru reset_after: true, conv2d groups: 2).
+  // A layer or attribute value TensorFlow.js cannot build (conv2d groups > 1, random_width): the spec's, not a bug.
   if (e instanceof UnsupportedByTfjs) return { message: e.message, code: EXIT.problems };
   if (e instanceof ReadError) return { message: `cannot read '${e.path}': ${e.why}`, code: EXIT.problems };
   // Any other file-system error: the one table of errno codes in src/io/fs-problems.ts.

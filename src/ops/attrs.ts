@@ -40,6 +40,14 @@ export const attr = {
         { type: 'array', items: { type: 'integer', minimum: o.min }, minItems: 2, maxItems: 2 },
       ],
     }, o),
+  /** An int, or a triple of ints (depth, height, width), as Keras' 3D `kernel_size`, `strides`, ... */
+  intOrTriple: (o: Opt & { min: number }) =>
+    def({
+      anyOf: [
+        { type: 'integer', minimum: o.min },
+        { type: 'array', items: { type: 'integer', minimum: o.min }, minItems: 3, maxItems: 3 },
+      ],
+    }, o),
   activation: (o: Opt) => def({ anyOf: [{ enum: [...ACTIVATIONS] }, { type: 'null' }] }, o),
   initializer: (o: Opt) => def({ enum: [...INITIALIZERS] }, o),
   regularizer: (o: Opt) =>

@@ -7,12 +7,16 @@ import {
 } from './pooling.js';
 import { activation, dense, dropout, embedding, input } from './core.js';
 import { batchNormalization, layerNormalization } from './normalization.js';
-import { add, average, concatenate, maximum, minimum, multiply, subtract } from './merge.js';
+import { add, average, concatenate, dot, maximum, minimum, multiply, subtract } from './merge.js';
 import { multiHeadAttention, positionEmbedding } from './attention.js';
-import { cropping1d, flatten, reshape, upSampling2d, zeroPadding2d } from './reshaping.js';
+import { cropping1d, cropping2d, flatten, permute, reshape, upSampling2d, zeroPadding2d } from './reshaping.js';
 import { averagePooling1d, conv1d, masking, maxPooling1d, repeatVector, upSampling1d, zeroPadding1d } from './sequence.js';
 import { convLstm2d, gru, lstm, simpleRnn } from './recurrent.js';
 import { bidirectional, timeDistributed } from './wrappers.js';
+import { conv3d, conv3dTranspose, maxPooling3d, averagePooling3d } from './volumetric.js';
+import { elu, leakyReLU, prelu, reLU, softmax, thresholdedReLU } from './activations.js';
+import { alphaDropout, gaussianDropout, gaussianNoise, spatialDropout1d } from './regularization.js';
+import { categoryEncoding, centerCrop, randomHeight, randomWidth, rescaling, resizing } from './preprocessing.js';
 import type { OpDef } from './types.js';
 
 export const BUILTIN_OPS: readonly OpDef[] = [
@@ -28,6 +32,12 @@ export const BUILTIN_OPS: readonly OpDef[] = [
   // beyond tfjs (custom layers, src/backends/tfjs/custom-layers.ts), and global pooling 1-D/3-D
   multiHeadAttention, positionEmbedding, subtract, cropping1d,
   globalAveragePooling1d, globalMaxPooling1d, globalAveragePooling3d, globalMaxPooling3d,
+  // issue #14: the rest of tfjs-layers 4.22's registered classes
+  conv3d, conv3dTranspose, maxPooling3d, averagePooling3d,
+  reLU, leakyReLU, prelu, elu, thresholdedReLU, softmax,
+  gaussianNoise, gaussianDropout, alphaDropout, spatialDropout1d,
+  rescaling, resizing, centerCrop, categoryEncoding, randomWidth, randomHeight,
+  cropping2d, permute, dot,
 ];
 
 let shared: OpRegistry | undefined;

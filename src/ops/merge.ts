@@ -120,3 +120,31 @@ export const subtract: OpDef = {
     return elementwise('subtract', inputs);
   },
 };
+
+export const dot: OpDef = {
+  name: 'dot',
+  kerasClass: 'Dot',
+  tfjs: { factory: 'dot' },
+  category: 'merge',
+  doc: 'Dot product of two inputs along `axes` (Keras `Dot`); the result keeps the other axes of both.',
+  arity: 'merge',
+  attrs: {
+    axes: {
+      schema: { anyOf: [{ type: 'integer' }, { type: 'array', items: { type: 'integer' }, minItems: 2, maxItems: 2 }] },
+      required: true,
+      doc: 'Axis (batch is 0; negatives count from the end) of each input to reduce, or one for both.',
+    },
+    normalize: attr.bool({ default: false, doc: 'L2-normalise both inputs along the axes first (cosine similarity).' }),
+  },
+  outputShape(inputs, a) {
+    if (inputs.length !== 2) throw new ShapeError(`dot takes exactly two inputs, got ${inputs.length}`, 'invalid');
+    const [x, y] = inputs as [Shape, Shape];
+    const axes = Array.isArray(a.axes) ? (a.axes as number[]) : [a.axes as number, a.axes as number];
+    const ax = axisIndex(axes[0]!, x, 'dot'), ay = axisIndex(axes[1]!, y, 'dot');
+    if (x[ax] !== null && y[ay] !== null && x[ax] !== y[ay]) {
+      throw new ShapeError(`dot axes ${JSON.stringify(a.axes)}: dimension ${x[ax]} of ${formatShape(x)} differs from ${y[ay]} of ${formatShape(y)}`, 'mismatch');
+    }
+    const out = [...x.filter((_, k) => k !== ax), ...y.filter((_, k) => k !== ay)];
+    return out.length ? out : [1];
+  },
+};

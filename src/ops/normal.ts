@@ -44,7 +44,8 @@ function kindOf(key: string, def: AttrDef): string {
 export function normalValue(key: string, def: AttrDef, v: unknown, rank?: number): unknown {
   switch (kindOf(key, def)) {
     case 'intOrPair':
-      return Array.isArray(v) && (v.length === 1 || (v.length === 2 && v[0] === v[1])) ? v[0] : v;
+      // A one-element list, or a pair or triple of equal ints, stands for that int (1-D, 2-D and 3-D windows).
+      return Array.isArray(v) && (v.length === 1 || ((v.length === 2 || v.length === 3) && v.every((x) => x === v[0]))) ? v[0] : v;
     case 'activation':
       return v === 'linear' ? null : v;
     case 'regularizer': {

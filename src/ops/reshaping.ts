@@ -3,7 +3,7 @@ import { attr } from './attrs.js';
 import { pair, product, requireAllKnown, requireRank } from './shape-util.js';
 import { ShapeError, UnsupportedByPytorch, type OpDef } from './types.js';
 import { isImage, known, py, toFirst, toLast } from './pytorch.js';
-import { formatShape } from '../types/shape.js';
+import { formatShape, shapeSize } from '../types/shape.js';
 
 export const flatten: OpDef = {
   name: 'flatten',
@@ -150,5 +150,53 @@ export const cropping1d: OpDef = {
     const n = input[0]!;
     if (n !== null && n - b - e < 1) throw new ShapeError(`cropping1d of ${b} + ${e} steps leaves nothing of input ${formatShape(input)}`, 'invalid', 'cropping');
     return [n === null ? null : n - b - e, input[1]!];
+  },
+};
+
+export const cropping2d: OpDef = {
+  name: 'cropping2d',
+  kerasClass: 'Cropping2D',
+  tfjs: { factory: 'cropping2D' },
+  category: 'reshaping',
+  doc: 'Crops rows and columns off the edges of images (Keras `Cropping2D`).',
+  arity: 'one',
+  attrs: {
+    cropping: {
+      schema: zeroPadding2d.attrs.padding!.schema,
+      default: [[0, 0], [0, 0]],
+      doc: 'int, [rows, cols] or [[top, bottom], [left, right]].',
+    },
+  },
+  outputShape(inputs, a) {
+    const i = inputs[0]!;
+    requireRank(i, 3, 'cropping2d');
+    const [[t, b], [l, r]] = padding2d(a.cropping);
+    // Keras copies an unknown dimension through; a known one must keep at least one row/column.
+    const out = [i[0] === null ? null : i[0]! - t - b, i[1] === null ? null : i[1]! - l - r];
+    if (out.some((d) => d !== null && d < 1)) {
+      throw new ShapeError(`cropping2d ${JSON.stringify(a.cropping)} leaves nothing of input ${formatShape(i)}`, 'invalid', 'cropping');
+    }
+    return [out[0]!, out[1]!, i[2]!];
+  },
+};
+
+export const permute: OpDef = {
+  name: 'permute',
+  kerasClass: 'Permute',
+  tfjs: { factory: 'permute' },
+  category: 'reshaping',
+  doc: 'Permutes the axes of each example (Keras `Permute`): `dims: [2, 1]` swaps the first two (1-based, batch excluded).',
+  arity: 'one',
+  attrs: {
+    dims: { schema: { type: 'array', items: { type: 'integer', minimum: 1 }, minItems: 1 }, required: true, doc: 'A permutation of 1..rank (batch excluded), e.g. `[2, 1]`.' },
+  },
+  outputShape(inputs, a) {
+    const i = inputs[0]!;
+    const dims = a.dims as number[];
+    const sorted = [...dims].sort((x, y) => x - y);
+    if (dims.length !== i.length || sorted.some((d, k) => d !== k + 1)) {
+      throw new ShapeError(`permute dims ${JSON.stringify(dims)} must be a permutation of 1..${i.length} for input ${formatShape(i)}`, 'invalid', 'dims');
+    }
+    return dims.map((d) => i[d - 1]!);
   },
 };

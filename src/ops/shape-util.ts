@@ -7,6 +7,11 @@ export function pair(v: unknown): [number, number] {
   return [v as number, v as number];
 }
 
+/** An int or a list of ints as `n` ints (a 3D window's `kernel_size: 3` is [3, 3, 3]). */
+export function tuple(v: unknown, n: number): number[] {
+  return Array.isArray(v) ? (v as number[]).slice() : Array.from({ length: n }, () => v as number);
+}
+
 /** Keras' conv output length (`compute_conv_output_shape`); padding 'valid' | 'same'. */
 export function convLength(n: Dim, kernel: number, stride: number, padding: string, dilation = 1): Dim {
   if (n === null) return null;

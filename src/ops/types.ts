@@ -68,6 +68,8 @@ export interface TfjsMapping {
   pairs?: readonly string[];
   /** Attributes that hold an inner layer (`{lstm: {units: 64}}`): built as that layer, passed as a tfjs Layer (wrappers). */
   nested?: readonly string[];
+  /** Enum values tfjs spells otherwise, by attribute: Keras value -> tfjs value (`one_hot` -> `oneHot`). */
+  values?: Readonly<Record<string, Readonly<Record<string, string>>>>;
 }
 
 /** Thrown by shape rules; turned into a diagnostic at the node's source span. */

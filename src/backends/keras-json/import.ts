@@ -191,7 +191,12 @@ function layerAttrs(name: string, className: string, config: JsonObject, byClass
       const cls = typeof inner.class_name === 'string' ? inner.class_name : typeof inner.className === 'string' ? inner.className : '';
       const nested = layerAttrs(`${name}'s ${key}`, cls, (inner.config ?? {}) as JsonObject, byClass, warnings);
       v = { [nested.def.name]: nested.attrs };
-    } else v = simplify(def, key, attrValue(key, config[key]!));
+    } else {
+      const raw = attrValue(key, config[key]!);
+      // tfjs writes some enum values in its own spelling (CategoryEncoding's `multiHot`): back to Keras'.
+      const tfjsSpelt = Object.entries(def.tfjs?.values?.[key] ?? {}).find(([, t]) => t === raw)?.[0];
+      v = simplify(def, key, tfjsSpelt ?? raw);
+    }
     if (!attr.required && JSON.stringify(v) === JSON.stringify(attr.default)) continue;
     attrs[key] = v;
   }

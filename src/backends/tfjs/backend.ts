@@ -4,6 +4,7 @@
  * libtensorflow and so often fails) > WebAssembly > plain JavaScript (cpu).
  * This is the only place that imports TensorFlow.js, always lazily.
  */
+import { registerLayerGradients } from './layer-grads.js';
 import type * as TF from '@tensorflow/tfjs';
 import { nativeKernels } from './wasm-kernels/native.js';
 import { importModule } from '../../io/import-module.js';
@@ -40,6 +41,7 @@ export async function loadTf(requested?: BackendName): Promise<{ tf: Tf; backend
   if (requested === 'node' || (!requested && !loaded)) {
     const tf = await tryNode();
     if (tf) {
+      registerLayerGradients(tf);
       await tf.setBackend('tensorflow');
       await tf.ready();
       await registerExtras(tf);
@@ -50,6 +52,7 @@ export async function loadTf(requested?: BackendName): Promise<{ tf: Tf; backend
     }
   }
   const tf = (loaded?.tf ?? (await importModule<Tf>('@tensorflow/tfjs')));
+  registerLayerGradients(tf);
   const backend: BackendName = requested ?? 'wasm';
   if (backend === 'wasm') {
     const noMemory = wasmMemoryProblem();

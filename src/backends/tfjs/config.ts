@@ -87,7 +87,9 @@ function innerLayerSpec(node: Pick<IRNode, 'id' | 'op'>, key: string, value: unk
 /** The tfjs layer for an IR node (not for inputs). */
 export function tfjsLayerSpec(node: Pick<IRNode, 'id' | 'op' | 'attrs'>, registry: OpRegistry): TfjsLayerSpec {
   const def: OpDef | undefined = registry.get(node.op);
-  if (!def?.tfjs) throw new UnsupportedByTfjs(`op '${node.op}' has no TensorFlow.js mapping`);
+  if (!def?.tfjs) {
+    throw new UnsupportedByTfjs(`'${node.id}': op '${node.op}' has no TensorFlow.js mapping${def ? ` (TensorFlow.js 4.22 has no usable ${def.kerasClass} layer)` : ''}; check, summary, spec2ts types and Keras JSON import work without one`);
+  }
   const config: Record<string, TfjsValue> = {};
   const customFor = def.tfjs.customFor;
   const custom = def.tfjs.custom !== undefined
@@ -105,7 +107,8 @@ export function tfjsLayerSpec(node: Pick<IRNode, 'id' | 'op' | 'attrs'>, registr
       config[camel(key)] = { tfjsLayer: innerLayerSpec(node, key, value, registry) };
       continue;
     }
-    const v = def.tfjs.pairs?.includes(key) && typeof value === 'number' ? [value, value] : convert(key, value);
+    const renamed = def.tfjs.values?.[key]?.[value as string];
+    const v = renamed !== undefined ? renamed : def.tfjs.pairs?.includes(key) && typeof value === 'number' ? [value, value] : convert(key, value);
     if (v !== undefined) config[camel(key)] = v;
   }
   config.name = layerName(node.id);

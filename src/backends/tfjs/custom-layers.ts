@@ -63,7 +63,15 @@ export function layerFactory(tf: Tf, spec: { factory: string; custom?: boolean }
   // The sequence layers register the Orthogonal initializer too, for every layer built (a generated
   // builder may be given a tfjs that loadTf never saw).
   const sequence = sequenceLayerFactories(tf);
-  return (tf.layers as unknown as Record<string, ((config: unknown) => TF.layers.Layer) | undefined>)[spec.factory] ?? sequence[spec.factory];
+  const f = (tf.layers as unknown as Record<string, ((config: unknown) => TF.layers.Layer) | undefined>)[spec.factory];
+  if (!f) return sequence[spec.factory];
+  return (config) => {
+    // tfjs' CategoryEncoding and CenterCrop overwrite the shape given to computeOutputShape: give them a copy.
+    const layer = f(config);
+    const compute = layer.computeOutputShape.bind(layer);
+    layer.computeOutputShape = (shape) => compute(JSON.parse(JSON.stringify(shape)) as typeof shape);
+    return layer;
+  };
 }
 
 // ---- helpers shared by the layers ---------------------------------------------------------------
@@ -93,6 +101,7 @@ const tensors = (x: TF.Tensor | TF.Tensor[]): TF.Tensor[] => (Array.isArray(x) ?
 
 // ---- multi_head_attention ----------------------------------------------------------------------
 
+/** Long (~90 lines): one class (build, call, shapes, config) declared over the tfjs instance it is made for. */
 registerCustomLayer('MultiHeadAttention', (tf) => {
   class MultiHeadAttention extends tf.layers.Layer {
     static className = 'MultiHeadAttention';

@@ -29,6 +29,8 @@ export function materialize(tf: Tf, v: TfjsValue): unknown {
   return v;
 }
 
+type LayerFactory = (config: unknown) => TF.layers.Layer;
+
 export function buildFromGraph(tf: Tf, graph: TypedGraph, registry: OpRegistry): TF.LayersModel {
   checkBuildSize(graph.name, graph.totals.total);
   const tensors = new Map<string, TF.SymbolicTensor>();

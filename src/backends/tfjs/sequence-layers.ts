@@ -11,7 +11,12 @@ type Factory = (config: unknown) => TF.layers.Layer;
 
 const made = new WeakMap<object, Record<string, Factory>>();
 
-/** The custom layers' factories for this tfjs (classes defined and registered once per tfjs instance). */
+/**
+ * The sequence layers' factories for this tfjs, by the tfjs factory name an op's mapping gives
+ * (`upSampling1d`), made and registered (with the Orthogonal initializer) once per tfjs instance.
+ * Long (~95 lines) by design: the classes are declared in here because their base class,
+ * tf.layers.Layer, comes from the tfjs instance loaded at run time (tfjs is imported lazily).
+ */
 export function sequenceLayerFactories(tf: Tf): Record<string, Factory> {
   let f = made.get(tf);
   if (f) return f;
