@@ -628,18 +628,24 @@ export class ModuleEmitter {
   private share(item: Extract<Item, { kind: 'share' }>, cur: Cur | undefined, ctx: Ctx): string {
     const name = item.target.name;
     const target = ctx.refs.get(name);
-    if (target?.item && target.item.kind !== 'layer' && target.item.kind !== 'share') {
-      return this.failure(Say.shareNotALayer(name, target.item.kind === 'call' ? 'a block call' : `a ${target.item.kind} item`));
+    if (target?.item && target.item.kind !== 'layer' && target.item.kind !== 'share' && target.item.kind !== 'call') {
+      return this.failure(Say.shareNotALayer(name, `a ${target.item.kind} item`));
     }
     if (target?.input) return this.failure(Say.shareNoWeights(name, 'a model input'));
-    let op: string | undefined;
-    for (let t: Item | undefined = target?.item; t; t = t.kind === 'share' ? ctx.refs.get(t.target.name)?.item : undefined) {
-      if (t.kind === 'layer') { op = t.op; break; }
-    }
-    if (op && !this.registry.get(op)?.weights) return this.failure(Say.shareNoWeights(name, `a ${op} layer, which has no weights`));
+    // What the share applies again: a layer, or (through shares of shares) a block call.
+    let origin: Item | undefined = target?.item;
+    while (origin?.kind === 'share') origin = ctx.refs.get(origin.target.name)?.item;
     const inputs = this.inputsOf(item, cur, ctx);
+    const id = item.id ? [quote(item.id)] : [];
+    if (origin?.kind === 'call') {
+      const info = this.blockFns.get(origin.block);
+      if (!info) return this.failure(Say.unknownOpOrBlock(origin.block));
+      if (inputs.length !== info.decl.inputs.length) return this.failure(Say.blockArity(info.decl.name, info.decl.inputs, inputs.length));
+      const scope = `${ctx.scope}.sharing(${this.refCode(item.target, ctx)}, ${quote(name)})`;
+      return `${info.fn}(${[scope, ...inputs, `${ctx.scope}.sharedArgs()`, ...id].join(', ')})`;
+    }
     if (inputs.length !== 1) return this.failure(Say.takesOneInput('share', inputs.length));
-    return `${ctx.scope}.share(${[this.refCode(item.target, ctx), inputs[0]!, ...(item.id ? [quote(item.id)] : [])].join(', ')})`;
+    return `${ctx.scope}.share(${[this.refCode(item.target, ctx), inputs[0]!, ...id].join(', ')})`;
   }
 
   private branches(item: Extract<Item, { kind: 'branches' }>, cur: Cur | undefined, ctx: Ctx): string {

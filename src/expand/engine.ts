@@ -121,3 +121,36 @@ export function arityProblem(arity: OpDef['arity'], op: string, n: number): Said
 export function assertValues(names: Iterable<string>, show: (name: string) => string): string {
   return [...names].map((n) => `${n} = ${show(n)}`).join(', ');
 }
+
+/**
+ * A block call applied again by `share:` (`to`, the new call's scope path) re-expands the block of
+ * the call `from`: each layer it makes is the layer of the same relative id in `from`, applied
+ * again, with the same weights (Keras: the same layer object called on another tensor).
+ */
+export interface ShareMap {
+  readonly from: string;
+  readonly to: string;
+}
+
+/** The id of the layer that the node `id`, made under a shared call, applies again. */
+export function sharedOriginal(share: ShareMap, id: string): string {
+  return share.from + id.slice(share.to.length);
+}
+
+/** The name an unnamed `share:` item takes: that of the layer or call it applies again (`conv` -> `conv_1`). */
+export function shareBase(originalId: string): string {
+  return originalId.split('/').pop()!;
+}
+
+/** Where a `share:` target's call was made: the innermost of `calls` (scope paths of block calls)
+ * named `name`, in the scope `path` or one enclosing it, that contains `nodeId` (the call's output). */
+export function findSharedCall(calls: Iterable<string>, path: string, name: string, nodeId: string): string | undefined {
+  let best: string | undefined;
+  for (const p of calls) {
+    const parent = p.includes('/') ? p.slice(0, p.lastIndexOf('/')) : '';
+    if (shareBase(p) !== name || !nodeId.startsWith(`${p}/`)) continue;
+    if (parent !== '' && path !== parent && !path.startsWith(`${parent}/`)) continue;
+    if (!best || p.length > best.length) best = p;
+  }
+  return best;
+}

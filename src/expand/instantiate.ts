@@ -21,7 +21,7 @@ import { EvalError, evaluate, show, typeName, type EvalMeter, type Scope, type V
 import { freeVariables } from '../expr/parse.js';
 import { schemaValidators, translateErrors } from '../validate/ajv.js';
 import { checkParamValue } from '../validate/params.js';
-import { Names, arityProblem, assertValues, fillAttrs, isInputShape, isRepeatCount, joinPath, loopSuffix } from './engine.js';
+import { Names, arityProblem, assertValues, fillAttrs, isInputShape, isRepeatCount, joinPath, loopSuffix, shareBase, sharedOriginal, type ShareMap } from './engine.js';
 import type { Limits } from '../limits.js';
 
 export interface SetValue {
@@ -56,9 +56,14 @@ class VarScope implements Scope {
 
 class RefScope {
   readonly refs = new Map<string, string>();
+  /** The scope paths of the block calls with ids, by id (for `share:` of a call). */
+  readonly calls = new Map<string, string>();
   constructor(readonly parent?: RefScope) {}
   get(name: string): string | undefined {
     return this.refs.get(name) ?? this.parent?.get(name);
+  }
+  call(name: string): string | undefined {
+    return this.refs.has(name) ? this.calls.get(name) : this.parent?.call(name);
   }
   *names(): Iterable<string> {
     yield* this.refs.keys();
@@ -79,6 +84,8 @@ interface Ctx {
   depth: number;
   /** Inside a block call: where each argument was given, for messages about values that came from them. */
   args?: Map<string, () => SourceSpan>;
+  /** Inside a block call applied again by `share:`: the layers made are those of the original call. */
+  share?: ShareMap;
 }
 
 /** Marks a value that could not be computed because of an earlier error: no further diagnostics for it. */
@@ -427,6 +434,7 @@ class Instantiator {
       const name = item.id ? this.claim(c.path, item.id, c, item.ptr) : undefined;
       current = this.item(item, current, c, name);
       if (item.id) c.refs.refs.set(item.id, current ?? NO_OUTPUT);
+      if (item.id && (item.kind === 'call' || item.kind === 'share') && this.callArgs.has(this.join(c.path, name!))) c.refs.calls.set(item.id, this.join(c.path, name!));
     }
     return current;
   }
@@ -450,7 +458,19 @@ class Instantiator {
     if (inputs.includes(POISON) || !attrs) return POISON;
     if (!this.arityOk(def.arity, op, inputs.length, item.from ? this.span(c.file, `${item.ptr}/from`) : span, c)) return POISON;
     const id = this.join(c.path, name ?? this.alloc(c.path, op));
+    if (c.share) return this.applyAgain(id, op, inputs, span, c);
     return this.addNode({ id, op, attrs, inputs, span, trace: c.trace, scopes: c.scopes }, c);
+  }
+
+  /** A layer of a block call applied again by `share:`: the original call's layer of the same relative id. */
+  private applyAgain(id: string, op: string, inputs: string[], span: SourceSpan, c: Ctx): string {
+    const originalId = sharedOriginal(c.share!, id);
+    const original = this.byId.get(originalId);
+    if (!original || original.op !== op) {
+      this.say(Say.sharedCallDiffers(c.share!.from, id, original ? original.op : undefined, op), span, c);
+      return POISON;
+    }
+    return this.addNode({ id, op, attrs: original.attrs, inputs, sharedWith: original.sharedWith ?? original.id, span, trace: c.trace, scopes: c.scopes }, c);
   }
 
   private arityOk(arity: string, op: string, n: number, span: SourceSpan, c: Ctx): boolean {
@@ -510,10 +530,18 @@ class Instantiator {
     return undefined;
   }
 
-  private call(item: Extract<Item, { kind: 'call' }>, current: string | undefined, c: Ctx, name: string | undefined): string | undefined {
-    const block = this.ast.blocks.get(item.block);
+  /** The arguments of each block call, by the call's scope path: a `share:` of the call passes them again. */
+  private readonly callArgs = new Map<string, { block: string; given: Map<string, { value: unknown; span: () => SourceSpan }> }>();
+
+  /**
+   * A block call; with `share` (`share: <id of a call>`), the block applied again to other inputs
+   * with the arguments and the layers (weights) of the original call.
+   */
+  private call(item: Extract<Item, { kind: 'call' | 'share' }>, current: string | undefined, c: Ctx, name: string | undefined, share?: { from: string }): string | undefined {
+    const blockName = item.kind === 'call' ? item.block : this.callArgs.get(share!.from)!.block;
+    const block = this.ast.blocks.get(blockName);
     if (!block) return POISON; // reported by resolve
-    const callSpan = this.memoSpan(item, c.file, () => `${item.ptr}/${escapePointer(item.block)}`, 'key');
+    const callSpan = this.memoSpan(item, c.file, () => item.kind === 'call' ? `${item.ptr}/${escapePointer(blockName)}` : `${item.ptr}/share`, item.kind === 'call' ? 'key' : 'value');
     if (c.depth >= this.ctx.limits.maxBlockDepth) {
       this.say(Say.blockDepthLimit(this.ctx.limits.maxBlockDepth), callSpan, c);
       return POISON;
@@ -522,12 +550,17 @@ class Instantiator {
     // Arguments are checked even when the inputs failed: they do not depend on them.
     const given = new Map<string, { value: unknown; span: () => SourceSpan }>();
     let ok = !inputs.includes(POISON);
-    for (const [k, t] of item.args) {
+    for (const [k, t] of item.kind === 'call' ? item.args : []) {
       const v = this.value(t, c);
       if (v === undefined) { ok = false; continue; }
       given.set(k, { value: v, span: () => (t.kind === 'expr' ? t.span : this.span(c.file, t.ptr)) });
     }
-    const path = this.join(c.path, name ?? this.alloc(c.path, block.name));
+    const path = this.join(c.path, name ?? this.alloc(c.path, share ? shareBase(share.from) : block.name));
+    if (share) {
+      given.clear();
+      for (const [k, v] of this.callArgs.get(share.from)!.given) given.set(k, v);
+    }
+    this.callArgs.set(path, { block: block.name, given });
     const inner: Ctx = {
       vars: new VarScope(),
       refs: new RefScope(),
@@ -537,6 +570,7 @@ class Instantiator {
       scopes: [...c.scopes, { path, kind: 'block', label: block.name }],
       depth: c.depth + 1,
       args: new Map([...given].map(([k, g]) => [k, g.span])),
+      ...(share ? { share: { from: share.from, to: path } } : c.share ? { share: c.share } : {}),
     };
     // Argument problems are reported at the call site, so the trace starts above it.
     if (!this.bindParams(block.params, given, inner.vars, { ...inner, trace: c.trace }, callSpan, `block '${block.name}'`)) return POISON;
@@ -552,29 +586,37 @@ class Instantiator {
     return block.output ? this.resolveRef(block.output, inner) : out;
   }
 
+  /**
+   * `share: <id>`: the layer of that id applied again to this item's input (any layer, with or
+   * without weights), or, for the id of a block call, the whole block applied again with its layers.
+   */
   private share(item: Extract<Item, { kind: 'share' }>, current: string | undefined, c: Ctx, name: string | undefined): string | undefined {
     const span = this.span(c.file, `${item.ptr}/share`);
     const kind = this.definedIds.get(item.target.name)?.find((d) => d.file === c.file)?.kind;
-    if (kind && kind !== 'layer' && kind !== 'share') {
-      const what = kind === 'call' ? 'a block call' : `a ${kind} item`;
-      this.say(Say.shareNotALayer(item.target.name, what), span, c, {
-        hint: kind === 'call' ? 'give the layers inside the block ids and share each of them, or call the block twice if the weights need not be shared' : undefined,
+    if (kind && kind !== 'layer' && kind !== 'share' && kind !== 'call') {
+      this.say(Say.shareNotALayer(item.target.name, `a ${kind} item`), span, c, {
+        hint: `give the layer or block call inside the ${kind} an id and share that`,
       });
       return POISON;
     }
     const targetId = this.resolveRef(item.target, c);
-    const inputs = this.inputsOf(item.from, current, c, span);
-    if (targetId === POISON || inputs.includes(POISON)) return POISON;
+    if (targetId === POISON) return POISON;
+    const callPath = c.refs.call(item.target.name);
+    if (callPath) return this.call(item, current, c, name, { from: callPath });
+    // The target is checked before the input: a share after a failed item is still checked (every MS3011 is reported).
     const target = this.byId.get(targetId);
     const def = target && this.ctx.registry.get(target.op);
-    if (!target || !def || !def.weights || target.op === 'input') {
-      const what = !target ? 'not a layer' : target.op === 'input' ? 'a model input' : `a ${target.op} layer, which has no weights`;
-      this.say(Say.shareNoWeights(item.target.name, what), span, c);
+    if (!target || !def || target.op === 'input') {
+      this.say(Say.shareNoWeights(item.target.name, !target ? 'not a layer' : 'a model input'), span, c, {
+        hint: 'share the layer that reads the input, or give the other input its own layers',
+      });
       return POISON;
     }
+    const inputs = this.inputsOf(item.from, current, c, span);
+    if (inputs.includes(POISON)) return POISON;
     if (!this.arityOk(def.arity, target.op, inputs.length, span, c)) return POISON;
     const original = target.sharedWith ?? target.id;
-    const id = this.join(c.path, name ?? this.alloc(c.path, original.split('/').pop()!));
+    const id = this.join(c.path, name ?? this.alloc(c.path, shareBase(original)));
     return this.addNode({ id, op: target.op, attrs: target.attrs, inputs, sharedWith: original, span, trace: c.trace, scopes: c.scopes }, c);
   }
 
