@@ -19,6 +19,8 @@ import { Msg, Say, type MsgKey, type Said } from '../diagnostics/messages.js';
 import { escapePointer, spanAt, type LoadedDocument } from '../load/yaml.js';
 import { EvalError, evaluate, show, typeName, type EvalMeter, type Scope, type Value } from '../expr/evaluate.js';
 import { freeVariables } from '../expr/parse.js';
+import { ShapeError } from '../ops/index.js';
+import type { Shape } from '../types/shape.js';
 import { schemaValidators, translateErrors } from '../validate/ajv.js';
 import { checkParamValue } from '../validate/params.js';
 import { Names, arityProblem, assertValues, fillAttrs, isInputShape, isRepeatCount, joinPath, loopSuffix, shareBase, sharedOriginal, type ShareMap } from './engine.js';
@@ -44,6 +46,7 @@ export interface InstantiateContext {
 
 class VarScope implements Scope {
   readonly vars = new Map<string, Value>();
+  shape?: Scope['shape'];
   constructor(readonly parent?: VarScope) {}
   get(name: string): Value | undefined {
     return this.vars.has(name) ? this.vars.get(name) : this.parent?.get(name);
@@ -232,7 +235,7 @@ class Instantiator {
         // After a limit was reached, nothing more is evaluated (and nothing more reported).
         if (this.limitHit) return undefined;
         try {
-          return evaluate(t.expr, c.vars, this.meter, this.ctx.limits);
+          return evaluate(t.expr, usesShapes(t.expr) ? this.shapeScope(c) : c.vars, this.meter, this.ctx.limits);
         } catch (e) {
           if (!(e instanceof EvalError)) throw e;
           if (this.meter.steps > this.ctx.limits.maxTotalEvalSteps) this.limitHit = true;
@@ -249,6 +252,56 @@ class Instantiator {
           return undefined;
         }
     }
+  }
+
+  // ---- shapes in expressions (shape(x), channels(x)) --------------------------
+
+  /** The node whose shape `shape()` / `channels()` read: the input of the item being expanded. */
+  private inputNow: string | undefined;
+  private readonly shapeMemo = new Map<string, Shape | string>();
+
+  private shapeScope(c: Ctx): VarScope {
+    const scope = Object.create(c.vars) as VarScope;
+    const input = this.inputNow;
+    scope.shape = (ref) => {
+      let id: string | undefined;
+      if (ref === undefined) id = input;
+      else {
+        id = c.refs.get(ref);
+        if (id === undefined) return `'${ref}' is not an id or input visible here`;
+      }
+      if (id === undefined || id === NO_OUTPUT) return 'there is no input here';
+      if (id === POISON || id.startsWith(SKIPPED)) return `'${ref ?? 'the input'}' is not in the model`;
+      const shape = this.shapeOfNode(id);
+      if (typeof shape === 'string') return shape;
+      const dims = shape.slice(1);
+      return dims.every((d): d is number => typeof d === 'number') ? dims : `the shape of '${id}' has a dimension not known until run time`;
+    };
+    return scope;
+  }
+
+  /** A node's output shape (batch first), inferred on demand from the registry as stage 5 will; a string says why not. */
+  private shapeOfNode(root: string): Shape | string {
+    const stack = [root];
+    while (stack.length) {
+      const id = stack[stack.length - 1]!;
+      if (this.shapeMemo.has(id)) { stack.pop(); continue; }
+      const node = this.byId.get(id);
+      if (!node) { this.shapeMemo.set(id, `'${id}' has no shape`); stack.pop(); continue; }
+      const missing = node.inputs.filter((i) => !this.shapeMemo.has(i));
+      if (missing.length) { stack.push(...missing); continue; }
+      stack.pop();
+      const inputs = node.inputs.map((i) => this.shapeMemo.get(i)!);
+      const bad = inputs.find((x): x is string => typeof x === 'string');
+      if (bad !== undefined) { this.shapeMemo.set(id, bad); continue; }
+      try {
+        this.shapeMemo.set(id, this.ctx.registry.get(node.op)!.outputShape(inputs as Shape[], node.attrs));
+      } catch (e) {
+        if (!(e instanceof ShapeError)) throw e;
+        this.shapeMemo.set(id, `the shape of '${id}' cannot be inferred: ${e.message}`);
+      }
+    }
+    return this.shapeMemo.get(root)!;
   }
 
   private bindLets(lets: readonly LetDecl[], vars: VarScope, c: Ctx): boolean {
@@ -417,6 +470,7 @@ class Instantiator {
     for (const item of items) {
       if (this.limitHit || !this.expansionStep(() => this.span(c.file, item.ptr), c)) return POISON;
       if (item.when) {
+        this.inputNow = current;
         const w = this.value(item.when, c);
         if (w === undefined) continue;
         if (typeof w !== 'boolean') {
@@ -454,6 +508,7 @@ class Instantiator {
     const opPtr = () => (item.kind === 'branches' ? `${item.ptr}/merge` : `${item.ptr}/${escapePointer(op)}`);
     const span = this.memoSpan(item, c.file, opPtr, item.kind === 'branches' ? 'value' : 'key');
     const inputs = mergeInputs ?? this.inputsOf(item.from, current, c, span);
+    this.inputNow = inputs[0];
     const attrs = this.attrs(op, attrTemplates, opPtr, c);
     if (inputs.includes(POISON) || !attrs) return POISON;
     if (!this.arityOk(def.arity, op, inputs.length, item.from ? this.span(c.file, `${item.ptr}/from`) : span, c)) return POISON;
@@ -550,6 +605,7 @@ class Instantiator {
     // Arguments are checked even when the inputs failed: they do not depend on them.
     const given = new Map<string, { value: unknown; span: () => SourceSpan }>();
     let ok = !inputs.includes(POISON);
+    this.inputNow = inputs[0];
     for (const [k, t] of item.kind === 'call' ? item.args : []) {
       const v = this.value(t, c);
       if (v === undefined) { ok = false; continue; }
@@ -581,6 +637,7 @@ class Instantiator {
       return POISON;
     }
     block.inputs.forEach((input, i) => inner.refs.refs.set(input, inputs[i]!));
+    this.inputNow = inputs[0];
     if (!this.bindLets(block.lets, inner.vars, inner) || !this.checkAsserts(block.asserts, inner)) return POISON;
     const out = this.sequence(block.body, inputs[0], inner);
     return block.output ? this.resolveRef(block.output, inner) : out;
@@ -663,6 +720,7 @@ class Instantiator {
       vars.vars.set(item.kind === 'repeat' ? item.as ?? '\u0000' : item.var, item.kind === 'repeat' ? i : v);
       const label = item.kind === 'repeat' ? `repeat ${item.as ?? 'iteration'} = ${i}` : `for ${item.var} = ${show(v)}`;
       const inner: Ctx = { ...c, vars, refs: new RefScope(c.refs), path, scopes: [...c.scopes, { path, kind: item.kind, label }] };
+      this.inputNow = cur;
       if (!this.bindLets(item.lets, vars, inner)) { cur = POISON; return; }
       cur = this.sequence(item.body, cur, inner);
     });
@@ -756,6 +814,27 @@ class Instantiator {
     }
     return { name: ast.name, nodes: this.nodes, inputs: inputIds, outputs, params };
   }
+}
+
+const shapeMemo = new WeakMap<object, boolean>();
+/** Whether an expression calls shape() or channels() (only those evaluate with the shapes at hand). */
+function usesShapes(e: import('../types/spec.js').Expr): boolean {
+  let r = shapeMemo.get(e);
+  if (r === undefined) {
+    const walk = (x: import('../types/spec.js').Expr): boolean => {
+      switch (x.kind) {
+        case 'call': return x.fn === 'shape' || x.fn === 'channels' || x.args.some(walk);
+        case 'unary': return walk(x.arg);
+        case 'binary': return walk(x.left) || walk(x.right);
+        case 'cond': return walk(x.test) || walk(x.then) || walk(x.else);
+        case 'index': return walk(x.target) || walk(x.index);
+        case 'list': return x.items.some(walk);
+        default: return false;
+      }
+    };
+    shapeMemo.set(e, (r = walk(e)));
+  }
+  return r;
 }
 
 const exprMemo = new WeakMap<Template, boolean>();
