@@ -19,7 +19,7 @@ import { NUM, UNKNOWN, fitsParam, isList, paramType, widen, type SType } from '.
 import { MAX_LINE, Writer, docText, emitCall, indentText, objectLines, objectLiteral, wrapList } from './layout.js';
 
 /** What the generated module needs from the runtime, by kind of import. */
-const RUNTIME_VALUES = ['model', 'assert', 'fail', 'floorDiv', 'mod', 'eq', 'range', 'at', 'len', 'num', 'bool', 'plus', 'compare', 'min', 'max', 'unchecked', 'ref', 'noInput', 'when'] as const;
+const RUNTIME_VALUES = ['model', 'assert', 'fail', 'floorDiv', 'mod', 'eq', 'range', 'at', 'len', 'num', 'bool', 'plus', 'compare', 'min', 'max', 'unchecked', 'ref', 'noInput', 'when', 'shapeOf', 'channelsOf'] as const;
 const RUNTIME_TYPES = ['Activation', 'ParamSpec', 'Scope', 'Tensor', 'Value'] as const;
 export const RUNTIME_MODULE = 'modelspec/runtime';
 
@@ -251,11 +251,13 @@ export class ModuleEmitter {
     return name;
   }
 
-  private env(ctx: Ctx): ExprEnv {
+  /** The expression environment; `input`: the code of the current input tensor, for shape() and channels(). */
+  private env(ctx: Ctx, input?: string): ExprEnv {
     return {
       lookup: (name) => ctx.vars.get(name),
       narrowed: ctx.narrowed,
       use: (h) => this.use(h),
+      tensor: (ref) => (ref === undefined ? input : ctx.refs.get(ref) ? this.refCode({ name: ref, ptr: '' }, ctx) : undefined),
     };
   }
 
@@ -352,10 +354,10 @@ export class ModuleEmitter {
     }
   }
 
-  private letsAndAsserts(lets: SpecAst['lets'], asserts: SpecAst['asserts'], ctx: Ctx): void {
-    this.lets(lets, ctx);
+  private letsAndAsserts(lets: SpecAst['lets'], asserts: SpecAst['asserts'], ctx: Ctx, input?: string): void {
+    this.lets(lets, ctx, input);
     for (const a of asserts) {
-      const cond = printTemplate(a.that, this.env(ctx));
+      const cond = printTemplate(a.that, this.env(ctx, input));
       const vars = assertVars(a.that, this.env(ctx));
       const args = [cond.code, quote(a.message), ...(vars.length ? [`{ ${vars.join(', ')} }`] : [])];
       const line = `${ctx.scope}.assert(${args.join(', ')});`;
@@ -368,9 +370,10 @@ export class ModuleEmitter {
     }
   }
 
-  private lets(lets: SpecAst['lets'], ctx: Ctx): void {
+  /** `let:` in order; `input`: the code of the current input (a loop iteration's, a block's first), for shape(). */
+  private lets(lets: SpecAst['lets'], ctx: Ctx, input?: string): void {
     for (const l of lets) {
-      const p = printTemplate(l.value, this.env(ctx));
+      const p = printTemplate(l.value, this.env(ctx, input));
       const ident = ctx.idents.declare(l.name);
       ctx.w.line(`const ${ident} = ${p.code};`);
       ctx.vars.set(l.name, ident, p.type);
@@ -450,7 +453,7 @@ export class ModuleEmitter {
     };
     w.line(`const ${scope} = ${parent}.block(${quote(b.name)}, ${idIdent});`);
     this.optionsDecls(b.params, info.table, 'args', info.options, optionsIdent, ctx);
-    this.letsAndAsserts(b.lets, b.asserts, ctx);
+    this.letsAndAsserts(b.lets, b.asserts, ctx, inputIdents[0]);
     const start: Cur | undefined = inputIdents.length ? { code: inputIdents[0]! } : undefined;
     const last = this.sequence(b.body, start, ctx);
     const out = b.output ? this.refCode(b.output, ctx) : last ? this.need(last, ctx) : `${this.use('noInput')}(${b.inputs.length})`;
@@ -546,7 +549,7 @@ export class ModuleEmitter {
   }
 
   private item(item: Item, cur: Cur | undefined, ctx: Ctx): Cur | undefined {
-    const cond = item.when ? printCondition(item.when, this.env(ctx)) : true;
+    const cond = item.when ? printCondition(item.when, this.env(ctx, cur?.code)) : true;
     if (cond === false) {
       if (item.id) ctx.refs.set(item.id, { conditional: false, item });
       return cur;
@@ -598,7 +601,7 @@ export class ModuleEmitter {
       case 'layer': {
         const inputs = this.inputsOf(item, cur, ctx);
         const input = inputs.length === 1 ? inputs[0]! : `[${inputs.join(', ')}]`;
-        const attrs = objectLiteral([...item.attrs].map(([k, t]) => [k, printTemplate(t, this.env(ctx)).code]));
+        const attrs = objectLiteral([...item.attrs].map(([k, t]) => [k, printTemplate(t, this.env(ctx, inputs[0])).code]));
         return `${ctx.scope}.layer(${[quote(item.op), attrs, input, ...id].join(', ')})`;
       }
       case 'call': {
@@ -613,7 +616,7 @@ export class ModuleEmitter {
         const missing = b.params.find((d) => !d.hasDefault && !item.args.has(d.name));
         if (missing) return this.failure(Say.missingParam(`block '${b.name}'`, missing.name));
         const args = [...item.args].map(([k, t]): [string, string] => {
-          const p = printTemplate(t, this.env(ctx));
+          const p = printTemplate(t, this.env(ctx, inputs[0]));
           const decl = b.params.find((d) => d.name === k);
           return [k, decl && !fitsParam(p.type, decl) ? `${this.use('unchecked')}(${p.code})` : p.code];
         });
@@ -728,7 +731,7 @@ export class ModuleEmitter {
     }
     const inner: Ctx = { ...ctx, idents, vars, refs: new RefEnv(ctx.refs), scope, loopDepth: ctx.loopDepth + 1 };
     ctx.w.block(header, () => {
-      this.lets(item.lets, inner);
+      this.lets(item.lets, inner, chain);
       const out = this.sequence(item.body, { code: chain, ...(input?.maybe || !input ? { maybe: true } : {}) }, inner);
       if (out && out.code !== chain) ctx.w.line(`${chain} = ${out.code};`);
     });

@@ -274,13 +274,13 @@ class Instantiator {
       if (id === POISON || id.startsWith(SKIPPED)) return `'${ref ?? 'the input'}' is not in the model`;
       const shape = this.shapeOfNode(id);
       if (typeof shape === 'string') return shape;
-      const dims = shape.slice(1);
+      const dims = [...shape]; // shapes leave the batch dimension out
       return dims.every((d): d is number => typeof d === 'number') ? dims : `the shape of '${id}' has a dimension not known until run time`;
     };
     return scope;
   }
 
-  /** A node's output shape (batch first), inferred on demand from the registry as stage 5 will; a string says why not. */
+  /** A node's output shape (without the batch dimension), inferred on demand from the registry as stage 5 will; a string says why not. */
   private shapeOfNode(root: string): Shape | string {
     const stack = [root];
     while (stack.length) {

@@ -12,9 +12,9 @@ import { idOfLayerName, layerName, tfjsLayerSpec, type TfjsValue } from '../back
 import { materialize } from '../backends/tfjs/interpreter.js';
 import { show, typeName } from '../expr/evaluate.js';
 import { limitsWith, type Limits } from '../limits.js';
-import { Say, type Said } from '../diagnostics/messages.js';
+import { Msg, Say, type Said } from '../diagnostics/messages.js';
 import { Names, arityProblem, fillAttrs, findSharedCall, isInputShape, isRepeatCount, joinPath, loopSuffix, shareBase, sharedOriginal, type ShareMap } from '../expand/engine.js';
-import { failWith } from './errors.js';
+import { fail, failWith } from './errors.js';
 import { assert, bindParams, type ParamSpec } from './params.js';
 
 export type Tf = typeof TF;
@@ -283,6 +283,21 @@ export class ModelScope extends Scope {
     for (const l of g.layers) if (!kept.has(l) && l.built) l.dispose();
     return m;
   }
+}
+
+/** `shape(x)` in generated code: the static shape of a tensor, without the batch dimension, as the compiler infers it. */
+export function shapeOf(t: Tensor | undefined, what: string): number[] {
+  if (t === undefined) fail(Msg.exprType.code, `${what}: there is no input here`);
+  const dims = t.shape.slice(1);
+  if (!dims.every((d): d is number => typeof d === 'number')) fail(Msg.exprType.code, `${what}: the shape has a dimension not known until run time`);
+  return dims as number[];
+}
+
+/** `channels(x)` in generated code: the last dimension of the tensor's shape. */
+export function channelsOf(t: Tensor | undefined, what: string): number {
+  const dims = shapeOf(t, what);
+  if (dims.length === 0) fail(Msg.exprType.code, `${what}: the shape has no dimensions`);
+  return dims[dims.length - 1]!;
 }
 
 /** The scope of a new model called `name`, built with the TensorFlow.js namespace `tf` (and other `limits` than the defaults). */
