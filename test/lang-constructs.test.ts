@@ -13,7 +13,7 @@ import { idOfLayerName } from '../src/backends/tfjs/config.js';
 import { toKeras3 } from '../src/backends/keras-json/keras3.js';
 import { importKerasJson } from '../src/backends/keras-json/import.js';
 import { kerasRows } from '../src/report/summary.js';
-import { SIAMESE } from './reference/lang-specs.js';
+import { SIAMESE, densenetBc } from './reference/lang-specs.js';
 import { ROOT } from './helpers.js';
 
 const registry = builtinRegistry();
@@ -84,3 +84,64 @@ describe('shared blocks: specs/siamese.yaml, one tower block called on two image
   });
 });
 
+
+describe('shape-aware expressions: specs/densenet-bc.yaml against the book\'s script', () => {
+  const kerasClass = (op: string) => registry.get(op)!.kerasClass;
+  /** The graph's layers in creation order as the transcription lists them (inputs left out). */
+  const layersOf = (set: Record<string, unknown>) => {
+    const r = compileFile(`${ROOT}specs/densenet-bc.yaml`, { set });
+    expect(r.diagnostics.filter((d) => d.severity === 'error')).toEqual([]);
+    const g = r.graph!;
+    return { g, layers: g.nodes.filter((n) => n.op !== 'input').map((n) => [kerasClass(n.op), n.outputShape[n.outputShape.length - 1], n.params.trainable + n.params.nonTrainable]) };
+  };
+
+  it('DenseNet-BC-100, k=12: 797,788 params, 774,376 trainable, layer by layer as the script makes them', () => {
+    const ref = densenetBc();
+    expect(ref.total).toBe(797_788);
+    expect(ref.trainable).toBe(774_376);
+    const { g, layers } = layersOf({});
+    expect(layers).toEqual(ref.layers);
+    expect(g.totals.total).toBe(797_788);
+    expect(g.totals.trainable).toBe(774_376);
+    // The transitions' widths come from their inputs' channels: 219 -> 108, 300 -> 150.
+    const transitions = g.nodes.filter((n) => n.op === 'conv2d' && n.attrs.kernel_size === 1 && /^b\d\/conv2d$/.test(n.id));
+    expect(transitions.map((n) => [n.id, n.inputShapes[0]![2], n.attrs.filters])).toEqual([['b0/conv2d', 219, 108], ['b1/conv2d', 300, 150]]);
+    // The final pooling covers the remaining 8x8 map, as the script's pool_size=8.
+    expect(g.nodes.find((n) => n.id === 'average_pooling2d')!.attrs.pool_size).toEqual([8, 8]);
+  });
+
+  it.each([
+    [{ depth: 40, growth: 12 }, [40, 12, 0.5, 3]],
+    [{ depth: 52, growth: 24, compression: 0.25, blocks: 4 }, [52, 24, 0.25, 4]],
+    [{ depth: 22, growth: 8, blocks: 1 }, [22, 8, 0.5, 1]],
+  ] as const)('the number of dense blocks and the compression are parameters: %j', (set, args) => {
+    const ref = densenetBc(args[0], args[1], args[2], args[3]);
+    const { g, layers } = layersOf(set);
+    expect(layers).toEqual(ref.layers);
+    expect([g.totals.total, g.totals.trainable]).toEqual([ref.total, ref.trainable]);
+  });
+
+  it('the tfjs build, Keras JSON export and import: the same layers and weights', () => {
+    const g = layersOf({ depth: 40 }).g;
+    const model = buildFromGraph(tf, g, registry);
+    try {
+      expect(model.countParams()).toBe(g.totals.total);
+      expect(model.layers.length).toBe(kerasRows(g).length);
+      const json = model.toJSON(null, false);
+      const imported = compileSource(`${ROOT}imported.yaml`, importKerasJson(json, registry).yaml);
+      expect(imported.diagnostics.filter((d) => d.severity === 'error')).toEqual([]);
+      expect(imported.graph!.totals).toEqual(g.totals);
+    } finally {
+      model.dispose();
+    }
+  });
+
+  it('diff and graph through the CLI: blocks 3 -> 4 with depth 100 -> 52', () => {
+    const d = cli('diff', 'specs/densenet-bc.yaml', 'specs/densenet-bc.yaml', '--right-set', 'blocks=4', '--right-set', 'depth=52');
+    expect(d.stderr).toBe('');
+    expect(d.status).toBe(1);
+    const gr = cli('graph', 'specs/densenet-bc.yaml', '--format', 'dot');
+    expect(gr.status).toBe(0);
+    expect(gr.stdout).toContain('digraph');
+  });
+});

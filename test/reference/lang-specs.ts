@@ -24,3 +24,39 @@ export const SIAMESE = (() => {
   ];
   return { layers, total: 30_497, trainable: 30_497 };
 })();
+
+/**
+ * The book's chapter-2 DenseNet-BC script (densenet-cifar10), transcribed: the layers it creates,
+ * in order, as [kerasClass, output channels, params]. Its bookkeeping of the transition width
+ * (`num_filters_bef_dense_block`) leaves out the image's 3 channels that the stem is concatenated
+ * with. BatchNormalization: 4 * channels weights, half of them (moving mean, variance) fixed.
+ */
+export function densenetBc(depth = 100, k = 12, compression = 0.5, blocks = 3, classes = 10, image: [number, number, number] = [32, 32, 3]) {
+  const L = Math.floor((depth - 4) / (2 * blocks));
+  const layers: [string, number, number][] = [];
+  let fixed = 0;
+  const bn = (c: number) => { layers.push(['BatchNormalization', c, 4 * c]); fixed += 2 * c; };
+  const conv = (cin: number, cout: number, ks: number) => layers.push(['Conv2D', cout, ks * ks * cin * cout + cout]);
+  let size = image[0];
+  bn(image[2]); layers.push(['Activation', image[2], 0]);
+  let f = 2 * k;
+  conv(image[2], f, 3);
+  let c = image[2] + f;
+  layers.push(['Concatenate', c, 0]);
+  for (let i = 0; i < blocks; i++) {
+    for (let j = 0; j < L; j++) {
+      bn(c); layers.push(['Activation', c, 0]); conv(c, 4 * k, 1);
+      bn(4 * k); layers.push(['Activation', 4 * k, 0]); conv(4 * k, k, 3);
+      c += k;
+      layers.push(['Concatenate', c, 0]);
+    }
+    if (i === blocks - 1) continue;
+    f = Math.floor((f + L * k) * compression);
+    bn(c); conv(c, f, 1); c = f;
+    layers.push(['AveragePooling2D', c, 0]);
+    size = Math.floor(size / 2);
+  }
+  layers.push(['AveragePooling2D', c, 0], ['Flatten', c, 0], ['Dense', classes, c * classes + classes]);
+  const total = layers.reduce((s, l) => s + l[2], 0);
+  return { layers, total, trainable: total - fixed, finalSize: size };
+}
