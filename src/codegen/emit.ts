@@ -11,15 +11,16 @@ import { Msg, Say, type Said } from '../diagnostics/messages.js';
 import type { BlockDecl, Branch, Item, ParamDecl, Ref, SpecAst, Template } from '../types/spec.js';
 import type { OpRegistry } from '../ops/index.js';
 import { Idents, camelCase, constantCase, pascalCase } from './names.js';
-import { freeVariables } from '../expr/parse.js';
+import { ExprSyntaxError, freeVariables, parseExpr } from '../expr/parse.js';
+import { loopOutputRef } from '../expand/engine.js';
 import {
-  assertVars, narrowedBy, numberLiteral, printCondition, printTemplate, printValue, propertyKey, quote, show, type ExprEnv,
+  assertVars, narrowedBy, numberLiteral, printCondition, printExpr, printTemplate, printValue, propertyKey, quote, show, type ExprEnv,
 } from './expr.js';
 import { NUM, UNKNOWN, fitsParam, isList, paramType, widen, type SType } from './stype.js';
 import { MAX_LINE, Writer, docText, emitCall, indentText, objectLines, objectLiteral, wrapList } from './layout.js';
 
 /** What the generated module needs from the runtime, by kind of import. */
-const RUNTIME_VALUES = ['model', 'assert', 'fail', 'floorDiv', 'mod', 'eq', 'range', 'at', 'len', 'num', 'bool', 'plus', 'compare', 'min', 'max', 'unchecked', 'ref', 'noInput', 'when', 'shapeOf', 'channelsOf'] as const;
+const RUNTIME_VALUES = ['loopOutput', 'model', 'assert', 'fail', 'floorDiv', 'mod', 'eq', 'range', 'at', 'len', 'num', 'bool', 'plus', 'compare', 'min', 'max', 'unchecked', 'ref', 'noInput', 'when', 'shapeOf', 'channelsOf'] as const;
 const RUNTIME_TYPES = ['Activation', 'ParamSpec', 'Scope', 'Tensor', 'Value'] as const;
 export const RUNTIME_MODULE = 'modelspec/runtime';
 
@@ -56,6 +57,14 @@ class RefEnv {
   }
   set(name: string, info: RefInfo): void {
     this.refs.set(name, info);
+  }
+  /** The array of an earlier loop's outputs of the item `name` (`skip[i]`). */
+  private readonly lists = new Map<string, string>();
+  getList(name: string): string | undefined {
+    return this.lists.get(name) ?? this.parent?.getList(name);
+  }
+  setList(name: string, ident: string): void {
+    this.lists.set(name, ident);
   }
 }
 
@@ -502,6 +511,19 @@ export class ModuleEmitter {
   }
 
   private refCode(r: Ref, ctx: Ctx): string {
+    const loop = loopOutputRef(r.name);
+    if (loop) {
+      const list = ctx.refs.getList(loop.base);
+      if (!list) return this.failure(Say.notALoopOutput(loop.base));
+      let index: string;
+      try {
+        index = printExpr(parseExpr(loop.index), this.env(ctx)).code;
+      } catch (e) {
+        if (!(e instanceof ExprSyntaxError)) throw e;
+        return this.failure(Say.loopOutputIndex(loop.base, e.message));
+      }
+      return `${this.use('loopOutput')}(${list}, ${quote(loop.base)}, ${index})`;
+    }
     const info = ctx.refs.get(r.name);
     if (!info) {
       return this.failure(r.name.includes('/') ? Say.generatedIdReference(r.name) : Say.unknownReference(r.name));
@@ -730,11 +752,16 @@ export class ModuleEmitter {
       header = `for (const [${v}, ${scope}] of ${ctx.scope}.for(${[quote(item.var), values.code, ...id].join(', ')}))`;
     }
     const inner: Ctx = { ...ctx, idents, vars, refs: new RefEnv(ctx.refs), scope, loopDepth: ctx.loopDepth + 1 };
+    // The ids of the items directly in the body: after the loop, arrays of their outputs (`skip[i]`).
+    const lists = item.body.filter((b) => b.id).map((b) => [b.id!, ctx.idents.internal(`${b.id!}_outputs`)] as const);
+    for (const [, list] of lists) ctx.w.line(`const ${list}: (Tensor | undefined)[] = [];`);
     ctx.w.block(header, () => {
       this.lets(item.lets, inner, chain);
       const out = this.sequence(item.body, { code: chain, ...(input?.maybe || !input ? { maybe: true } : {}) }, inner);
       if (out && out.code !== chain) ctx.w.line(`${chain} = ${out.code};`);
+      for (const [id, list] of lists) ctx.w.line(`${list}.push(${inner.refs.get(id)?.ident ?? 'undefined'});`);
     });
+    for (const [id, list] of lists) ctx.refs.setList(id, list);
     return { code: chain, ...(input?.maybe || !input ? { maybe: true } : {}) };
   }
 }

@@ -50,6 +50,7 @@ export const Msg = {
   blockConflict: m('MS3009', 'error', 'block defined twice', 'Two blocks of the same name are visible (in the spec and in a `use`d file, or in two `use`d files).'),
   arity: m('MS3010', 'error', 'wrong number of inputs', 'An op received a number of inputs it cannot take: a merge (`add`, `concatenate`, ...) needs at least two, every other op exactly one.'),
   badShare: m('MS3011', 'error', 'invalid shared layer', '`share:` must name a layer (with or without weights) or a block call, not a model input or a `repeat`, `for` or `branches` item.'),
+  loopOutput: m('MS3081', 'error', 'invalid loop output reference', 'A reference `name[index]` reads one iteration\'s output of the item `name` in the body of an earlier `repeat`/`for`; the index is an int expression, negative from the end, within the number of iterations.'),
   sharedCallDiffers: m('MS3080', 'error', 'shared block call expands differently', 'A `share:` of a block call applies the block again with the layers of the original call; here the block makes another layer than the original call made at that place (its `when:` or loops depend on the input).'),
   noInput: m('MS3012', 'error', 'item has no input', 'The first item of a spec with several inputs (or none) must say which one it takes with `from:`.'),
   useOutsideRoot: m('MS3014', 'error', 'use: outside the project', 'A `use:` path leads outside the spec\'s project (the nearest folder above it with package.json or .git). Pass --allow-outside-root to permit it.'),
@@ -120,6 +121,8 @@ export const Say = {
   generatedIdReference: say('unknownReference', (id: string) => `'${id}' refers to a generated node id, which spec2ts does not support`),
   shareNotALayer: say('badShare', (target: string, what: string) => `share: '${target}' is ${what}; only a layer or a block call can be shared`),
   shareNoWeights: say('badShare', (target: string, what: string) => `share: '${target}' is ${what}; only a layer or a block call can be shared`),
+  loopOutputIndex: say('loopOutput', (base: string, why: string) => `loop output '${base}[...]': ${why}`),
+  notALoopOutput: say('loopOutput', (base: string) => `'${base}' is not the id of an item directly in the body of an earlier repeat or for, so '${base}[...]' names nothing`),
   sharedCallDiffers: say('sharedCallDiffers', (call: string, id: string, original: string | undefined, op: string) =>
     `share: '${id}' would be a ${op} layer, but the shared call '${call}' has ${original ? `a ${original} layer` : 'no layer'} there`),
   unknownSpecParam: say('unknownSetParam', (name: string) => `the spec has no parameter '${name}'`),

@@ -154,3 +154,21 @@ export function findSharedCall(calls: Iterable<string>, path: string, name: stri
   }
   return best;
 }
+
+/**
+ * A reference to one iteration's output of a loop: `skip[i]`, `skip[-1 - level]` (the index an
+ * expression, negative from the end). After a `repeat`/`for`, the id of an item directly in its
+ * body names the list of that item's outputs, one per iteration.
+ */
+export function loopOutputRef(name: string): { base: string; index: string } | undefined {
+  const m = /^([A-Za-z_][A-Za-z0-9_]*)\[(.+)\]$/s.exec(name);
+  return m ? { base: m[1]!, index: m[2]! } : undefined;
+}
+
+/** The element `index` of a loop's outputs (negative from the end), or the problem (MS3081). */
+export function loopOutputAt<T>(list: readonly T[], base: string, index: unknown): { value: T } | { problem: Said } {
+  if (typeof index !== 'number' || !Number.isInteger(index)) return { problem: Say.loopOutputIndex(base, `the index must be an int, got ${JSON.stringify(index)}`) };
+  const j = index < 0 ? list.length + index : index;
+  if (j < 0 || j >= list.length) return { problem: Say.loopOutputIndex(base, `index ${index} is out of range: the loop made ${list.length} (valid: ${-list.length} to ${list.length - 1})`) };
+  return { value: list[j]! };
+}

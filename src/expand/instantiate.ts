@@ -18,12 +18,12 @@ import { diag, didYouMean, DiagnosticSink, type DiagExtra } from '../diagnostics
 import { Msg, Say, type MsgKey, type Said } from '../diagnostics/messages.js';
 import { escapePointer, spanAt, type LoadedDocument } from '../load/yaml.js';
 import { EvalError, evaluate, show, typeName, type EvalMeter, type Scope, type Value } from '../expr/evaluate.js';
-import { freeVariables } from '../expr/parse.js';
+import { ExprSyntaxError, freeVariables, parseExpr } from '../expr/parse.js';
 import { ShapeError } from '../ops/index.js';
 import type { Shape } from '../types/shape.js';
 import { schemaValidators, translateErrors } from '../validate/ajv.js';
 import { checkParamValue } from '../validate/params.js';
-import { Names, arityProblem, assertValues, fillAttrs, isInputShape, isRepeatCount, joinPath, loopSuffix, shareBase, sharedOriginal, type ShareMap } from './engine.js';
+import { Names, arityProblem, assertValues, fillAttrs, isInputShape, isRepeatCount, joinPath, loopOutputAt, loopOutputRef, loopSuffix, shareBase, sharedOriginal, type ShareMap } from './engine.js';
 import type { Limits } from '../limits.js';
 
 export interface SetValue {
@@ -67,6 +67,11 @@ class RefScope {
   }
   call(name: string): string | undefined {
     return this.refs.has(name) ? this.calls.get(name) : this.parent?.call(name);
+  }
+  /** The outputs of an item of an earlier loop's body, one per iteration (`skip[i]`). */
+  readonly lists = new Map<string, string[]>();
+  list(name: string): string[] | undefined {
+    return this.lists.get(name) ?? this.parent?.list(name);
   }
   *names(): Iterable<string> {
     yield* this.refs.keys();
@@ -388,9 +393,45 @@ class Instantiator {
 
   // ---- references -----------------------------------------------------------
 
-  private resolveRef(ref: Ref, c: Ctx): string {
+  /** `name[index]`: one iteration's output of an item of an earlier loop; undefined when `ref` is not of that form. */
+  private loopOutput(ref: Ref, c: Ctx): string | undefined {
+    const parts = loopOutputRef(ref.name);
+    if (!parts) return undefined;
     const at = this.span(c.file, ref.ptr);
+    const list = c.refs.list(parts.base);
+    if (!list) {
+      this.say(Say.notALoopOutput(parts.base), at, c, { hint: 'give the item inside the loop an id, and refer to it after the loop as id[i]' });
+      return POISON;
+    }
+    let index: Value | undefined;
+    try {
+      index = this.value({ kind: 'expr', expr: parseExpr(parts.index, this.ctx.limits), text: parts.index, span: at } as Template, c);
+    } catch (e) {
+      if (!(e instanceof ExprSyntaxError)) throw e;
+      this.say(Say.loopOutputIndex(parts.base, e.message), at, c);
+      return POISON;
+    }
+    if (index === undefined) return POISON;
+    const got = loopOutputAt(list, parts.base, index);
+    if ('problem' in got) {
+      this.say(got.problem, at, c);
+      return POISON;
+    }
+    return this.resolveFound({ ...ref, name: `${parts.base}[${show(index)}]` }, got.value, c);
+  }
+
+  private resolveRef(ref: Ref, c: Ctx): string {
+    const viaLoop = this.loopOutput(ref, c);
+    if (viaLoop !== undefined) return viaLoop;
     const found = c.refs.get(ref.name);
+    const resolved = this.resolveFound(ref, found, c);
+    if (resolved !== undefined) return resolved;
+    return this.unresolved(ref, c);
+  }
+
+  /** A reference bound to `found`: its node id, or POISON after saying why it has none; undefined when unbound. */
+  private resolveFound(ref: Ref, found: string | undefined, c: Ctx): string | undefined {
+    const at = this.span(c.file, ref.ptr);
     if (found === NO_OUTPUT) {
       this.say(Say.refNoOutput(ref.name), at, c, {
         hint: 'refer to an item that makes a node, or give the model an input',
@@ -406,6 +447,11 @@ class Instantiator {
       });
       return POISON;
     }
+    return undefined;
+  }
+
+  private unresolved(ref: Ref, c: Ctx): string {
+    const at = this.span(c.file, ref.ptr);
     // Where the name is defined, if anywhere: the same container (the body, or one block) decides the message.
     const container = (ptr: string) => (ptr.startsWith('/blocks/') ? ptr.split('/').slice(0, 3).join('/') : '/layers');
     const refContainer = container(ref.ptr);
@@ -713,6 +759,8 @@ class Instantiator {
       if (inputs.length !== 1) { this.say(Say.takesOneInput(item.kind, inputs.length), this.span(c.file, `${item.ptr}/from`), c); return POISON; }
       cur = inputs[0];
     }
+    // The ids of the items directly in the body name, after the loop, the list of their outputs (`skip[i]`).
+    const collected = item.body.filter((b) => b.id).map((b) => [b.id!, [] as string[]] as const);
     values.forEach((v, i) => {
       if (this.limitHit || !this.expansionStep(() => this.span(c.file, item.ptr), c)) return;
       const path = this.join(c.path, this.alloc(c.path, `${prefix}${loopSuffix(item.kind, v, i)}`));
@@ -723,7 +771,9 @@ class Instantiator {
       this.inputNow = cur;
       if (!this.bindLets(item.lets, vars, inner)) { cur = POISON; return; }
       cur = this.sequence(item.body, cur, inner);
+      for (const [id, list] of collected) list.push(inner.refs.refs.get(id) ?? POISON);
     });
+    for (const [id, list] of collected) c.refs.lists.set(id, list);
     return cur;
   }
 

@@ -8,5 +8,5 @@ export { model, ModelScope, Scope, shapeOf, channelsOf, type Attrs, type Branch,
 export { bindParams, assert, type ParamSpec } from './params.js';
 export { SpecValueError, fail, type Problem } from './errors.js';
 export { floorDiv, mod, eq, range, at, len, num, bool, plus, compare, min, max, unchecked, when, type Value } from './expr.js';
-export { ref, noInput } from './refs.js';
+export { ref, noInput, loopOutput } from './refs.js';
 export type { Activation } from './types.js';
