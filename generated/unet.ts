@@ -49,7 +49,7 @@ const PARAMS: ParamSpec[] = [
  * U-Net (Ronneberger et al. 2015) for segmentation, with its depth a parameter: `levels` encoder
  * levels (two 3x3 convs, the second kept as `skip`, then 2x2 max pooling), a bottleneck, and a
  * decoder loop that goes back up, concatenating each level's `skip` output read by iteration
- * (`skip[level]`, the encoder loop's list of outputs). Padding `same`, so any input whose size
+ * (`skip[up]`, the encoder loop's list of outputs). Padding `same`, so any input whose size
  * divides by 2^levels works.
  *
  * Builds the model `unet` (the same layers, names and configs as `modelspec build` of the spec).
@@ -79,40 +79,31 @@ export function buildUnet(options: Partial<UnetOptions> = {}, tfArg: typeof tf =
     x = s1.layer('max_pooling2d', {}, skip);
     skip_outputs.push(skip);
   }
-  x = s.layer('conv2d', {
+  const bottom1 = s.layer('conv2d', {
     filters: base * 2 ** levels,
     kernel_size: 3,
     padding: 'same',
     activation: 'relu',
-  }, x);
-  x = s.layer('conv2d', {
+  }, x, 'bottom1');
+  const bottom2 = s.layer('conv2d', {
     filters: base * 2 ** levels,
     kernel_size: 3,
     padding: 'same',
     activation: 'relu',
-  }, x);
-  const up_outputs: (Tensor | undefined)[] = [];
-  for (const [level, s1] of s.for('level', range(levels - 1, -1, -1))) {
-    const up = s1.layer('conv2d_transpose', {
-      filters: base * 2 ** level,
+  }, bottom1, 'bottom2');
+  x = bottom2;
+  const upsampled_outputs: (Tensor | undefined)[] = [];
+  for (const [up, s1] of s.for('up', range(levels - 1, -1, -1))) {
+    const upsampled = s1.layer('conv2d_transpose', {
+      filters: base * 2 ** up,
       kernel_size: 2,
       strides: 2,
       padding: 'same',
-    }, x, 'up');
-    x = s1.layer('concatenate', {}, [up, loopOutput(skip_outputs, 'skip', level)]);
-    x = s1.layer('conv2d', {
-      filters: base * 2 ** level,
-      kernel_size: 3,
-      padding: 'same',
-      activation: 'relu',
-    }, x);
-    x = s1.layer('conv2d', {
-      filters: base * 2 ** level,
-      kernel_size: 3,
-      padding: 'same',
-      activation: 'relu',
-    }, x);
-    up_outputs.push(up);
+    }, x, 'upsampled');
+    x = s1.layer('concatenate', {}, [upsampled, loopOutput(skip_outputs, 'skip', up)]);
+    x = s1.layer('conv2d', { filters: base * 2 ** up, kernel_size: 3, padding: 'same', activation: 'relu' }, x);
+    x = s1.layer('conv2d', { filters: base * 2 ** up, kernel_size: 3, padding: 'same', activation: 'relu' }, x);
+    upsampled_outputs.push(upsampled);
   }
   const mask = s.layer('conv2d', {
     filters: num_classes,

@@ -13,7 +13,7 @@ import { idOfLayerName } from '../src/backends/tfjs/config.js';
 import { toKeras3 } from '../src/backends/keras-json/keras3.js';
 import { importKerasJson } from '../src/backends/keras-json/import.js';
 import { kerasRows } from '../src/report/summary.js';
-import { SIAMESE, densenetBc } from './reference/lang-specs.js';
+import { SIAMESE, densenetBc, unet } from './reference/lang-specs.js';
 import { ROOT } from './helpers.js';
 
 const registry = builtinRegistry();
@@ -143,5 +143,53 @@ describe('shape-aware expressions: specs/densenet-bc.yaml against the book\'s sc
     const gr = cli('graph', 'specs/densenet-bc.yaml', '--format', 'dot');
     expect(gr.status).toBe(0);
     expect(gr.stdout).toContain('digraph');
+  });
+});
+
+describe('loop outputs: specs/unet.yaml, the decoder reads the encoder levels by iteration', () => {
+  const convs = (set: Record<string, unknown>) => {
+    const r = compileFile(`${ROOT}specs/unet.yaml`, { set });
+    expect(r.diagnostics.filter((d) => d.severity === 'error')).toEqual([]);
+    const g = r.graph!;
+    return { g, layers: g.nodes.filter((n) => n.op === 'conv2d' || n.op === 'conv2d_transpose').map((n) => [registry.get(n.op)!.kerasClass, n.attrs.filters, n.params.trainable]) };
+  };
+
+  it.each([
+    [{}, [4, 64]],
+    [{ levels: 5, base: 32 }, [5, 32]],
+    [{ levels: 1, base: 8 }, [1, 8]],
+  ] as const)('%j: the convolutions and parameter counts of the transcription', (set, [levels, base]) => {
+    const ref = unet(levels, base);
+    const { g, layers } = convs(set);
+    expect(layers).toEqual(ref.layers);
+    expect(g.totals.total).toBe(ref.total);
+    if (levels === 4 && base === 64) expect(ref.total).toBe(31_030_593);
+    // Each decoder level concatenates the skip of the same level: up3 with level3/skip, ..., up0 with level0/skip.
+    const concats = g.nodes.filter((n) => n.op === 'concatenate').map((n) => n.inputs);
+    expect(concats).toEqual(Array.from({ length: levels }, (_, i) => levels - 1 - i).map((l) => [`up${l}/upsampled`, `level${l}/skip`]));
+  });
+
+  it('the tfjs build, Keras JSON export and import', () => {
+    const g = convs({ levels: 2, base: 4 }).g;
+    const model = buildFromGraph(tf, g, registry);
+    try {
+      expect(model.countParams()).toBe(g.totals.total);
+      expect(model.countParams()).toBe(unet(2, 4).total);
+      const imported = compileSource(`${ROOT}imported.yaml`, importKerasJson(model.toJSON(null, false), registry).yaml);
+      expect(imported.diagnostics.filter((d) => d.severity === 'error')).toEqual([]);
+      expect(imported.graph!.totals).toEqual(g.totals);
+    } finally {
+      model.dispose();
+    }
+  });
+
+  it('diff 4 -> 5 levels: the decoder loop reads as one change; graph draws it', () => {
+    const d = cli('diff', 'specs/unet.yaml', 'specs/unet.yaml', '--right-set', 'levels=5');
+    expect(d.stderr).toBe('');
+    expect(d.status).toBe(1);
+    expect(d.stdout).toContain('4 -> 5 ups (for up): added up4');
+    const gr = cli('graph', 'specs/unet.yaml', '--format', 'mermaid');
+    expect(gr.status).toBe(0);
+    expect(gr.stdout).toContain('skip');
   });
 });

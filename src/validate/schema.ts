@@ -245,7 +245,7 @@ function sequenceDefinitions(mergeOps: string[], opProps: Record<string, JsonSch
       items: { $ref: '#/definitions/item' },
     },
     ref: {
-      description: 'Inputs of the item: an input name or an earlier item\'s `id` (a list for merges).',
+      description: 'Inputs of the item: an input name or an earlier item\'s `id` (a list for merges); `id[i]` is iteration i\'s output of an item of an earlier repeat/for (negative from the end).',
       anyOf: [{ type: 'string', minLength: 1 }, { type: 'array', items: { type: 'string', minLength: 1 }, minItems: 1 }],
     },
     branch: {

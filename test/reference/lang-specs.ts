@@ -60,3 +60,30 @@ export function densenetBc(depth = 100, k = 12, compression = 0.5, blocks = 3, c
   const total = layers.reduce((s, l) => s + l[2], 0);
   return { layers, total, trainable: total - fixed, finalSize: size };
 }
+
+/**
+ * U-Net (Ronneberger et al. 2015, padding same, transposed 2x2 up-convolutions), transcribed as
+ * the Keras functional code writes it: the Conv2D / Conv2DTranspose layers in creation order as
+ * [kerasClass, filters, params], with conv params kh*kw*cin*filters + filters.
+ */
+export function unet(levels = 4, base = 64, classes = 1, channels = 1) {
+  const layers: [string, number, number][] = [];
+  const conv = (cls: string, cin: number, cout: number, ks: number) => layers.push([cls, cout, ks * ks * cin * cout + cout]);
+  let c = channels;
+  const skips: number[] = [];
+  for (let l = 0; l < levels; l++) {
+    const f = base * 2 ** l;
+    conv('Conv2D', c, f, 3); conv('Conv2D', f, f, 3);
+    skips.push(f); c = f;
+  }
+  const fb = base * 2 ** levels;
+  conv('Conv2D', c, fb, 3); conv('Conv2D', fb, fb, 3); c = fb;
+  for (let l = levels - 1; l >= 0; l--) {
+    const f = base * 2 ** l;
+    conv('Conv2DTranspose', c, f, 2);
+    c = f + skips[l]!; // concatenated with the skip of the same level
+    conv('Conv2D', c, f, 3); conv('Conv2D', f, f, 3); c = f;
+  }
+  conv('Conv2D', c, classes, 1);
+  return { layers, total: layers.reduce((s, l) => s + l[2], 0) };
+}
