@@ -11,15 +11,16 @@ import { Msg, Say, type Said } from '../diagnostics/messages.js';
 import type { BlockDecl, Branch, Item, ParamDecl, Ref, SpecAst, Template } from '../types/spec.js';
 import type { OpRegistry } from '../ops/index.js';
 import { Idents, camelCase, constantCase, pascalCase } from './names.js';
-import { freeVariables } from '../expr/parse.js';
+import { ExprSyntaxError, freeVariables, parseExpr } from '../expr/parse.js';
+import { loopOutputRef } from '../expand/engine.js';
 import {
-  assertVars, narrowedBy, numberLiteral, printCondition, printTemplate, printValue, propertyKey, quote, show, type ExprEnv,
+  assertVars, narrowedBy, numberLiteral, printCondition, printExpr, printTemplate, printValue, propertyKey, quote, show, type ExprEnv,
 } from './expr.js';
 import { NUM, UNKNOWN, fitsParam, isList, paramType, widen, type SType } from './stype.js';
 import { MAX_LINE, Writer, docText, emitCall, indentText, objectLines, objectLiteral, wrapList } from './layout.js';
 
 /** What the generated module needs from the runtime, by kind of import. */
-const RUNTIME_VALUES = ['model', 'assert', 'fail', 'floorDiv', 'mod', 'eq', 'range', 'at', 'len', 'num', 'bool', 'plus', 'compare', 'min', 'max', 'unchecked', 'ref', 'noInput', 'when'] as const;
+const RUNTIME_VALUES = ['loopOutput', 'model', 'assert', 'fail', 'floorDiv', 'mod', 'eq', 'range', 'at', 'len', 'num', 'bool', 'plus', 'compare', 'min', 'max', 'unchecked', 'ref', 'noInput', 'when', 'shapeOf', 'channelsOf'] as const;
 const RUNTIME_TYPES = ['Activation', 'ParamSpec', 'Scope', 'Tensor', 'Value'] as const;
 export const RUNTIME_MODULE = 'modelspec/runtime';
 
@@ -56,6 +57,14 @@ class RefEnv {
   }
   set(name: string, info: RefInfo): void {
     this.refs.set(name, info);
+  }
+  /** The array of an earlier loop's outputs of the item `name` (`skip[i]`). */
+  private readonly lists = new Map<string, string>();
+  getList(name: string): string | undefined {
+    return this.lists.get(name) ?? this.parent?.getList(name);
+  }
+  setList(name: string, ident: string): void {
+    this.lists.set(name, ident);
   }
 }
 
@@ -251,11 +260,13 @@ export class ModuleEmitter {
     return name;
   }
 
-  private env(ctx: Ctx): ExprEnv {
+  /** The expression environment; `input`: the code of the current input tensor, for shape() and channels(). */
+  private env(ctx: Ctx, input?: string): ExprEnv {
     return {
       lookup: (name) => ctx.vars.get(name),
       narrowed: ctx.narrowed,
       use: (h) => this.use(h),
+      tensor: (ref) => (ref === undefined ? input : ctx.refs.get(ref) ? this.refCode({ name: ref, ptr: '' }, ctx) : undefined),
     };
   }
 
@@ -352,10 +363,10 @@ export class ModuleEmitter {
     }
   }
 
-  private letsAndAsserts(lets: SpecAst['lets'], asserts: SpecAst['asserts'], ctx: Ctx): void {
-    this.lets(lets, ctx);
+  private letsAndAsserts(lets: SpecAst['lets'], asserts: SpecAst['asserts'], ctx: Ctx, input?: string): void {
+    this.lets(lets, ctx, input);
     for (const a of asserts) {
-      const cond = printTemplate(a.that, this.env(ctx));
+      const cond = printTemplate(a.that, this.env(ctx, input));
       const vars = assertVars(a.that, this.env(ctx));
       const args = [cond.code, quote(a.message), ...(vars.length ? [`{ ${vars.join(', ')} }`] : [])];
       const line = `${ctx.scope}.assert(${args.join(', ')});`;
@@ -368,9 +379,10 @@ export class ModuleEmitter {
     }
   }
 
-  private lets(lets: SpecAst['lets'], ctx: Ctx): void {
+  /** `let:` in order; `input`: the code of the current input (a loop iteration's, a block's first), for shape(). */
+  private lets(lets: SpecAst['lets'], ctx: Ctx, input?: string): void {
     for (const l of lets) {
-      const p = printTemplate(l.value, this.env(ctx));
+      const p = printTemplate(l.value, this.env(ctx, input));
       const ident = ctx.idents.declare(l.name);
       ctx.w.line(`const ${ident} = ${p.code};`);
       ctx.vars.set(l.name, ident, p.type);
@@ -450,7 +462,7 @@ export class ModuleEmitter {
     };
     w.line(`const ${scope} = ${parent}.block(${quote(b.name)}, ${idIdent});`);
     this.optionsDecls(b.params, info.table, 'args', info.options, optionsIdent, ctx);
-    this.letsAndAsserts(b.lets, b.asserts, ctx);
+    this.letsAndAsserts(b.lets, b.asserts, ctx, inputIdents[0]);
     const start: Cur | undefined = inputIdents.length ? { code: inputIdents[0]! } : undefined;
     const last = this.sequence(b.body, start, ctx);
     const out = b.output ? this.refCode(b.output, ctx) : last ? this.need(last, ctx) : `${this.use('noInput')}(${b.inputs.length})`;
@@ -499,6 +511,19 @@ export class ModuleEmitter {
   }
 
   private refCode(r: Ref, ctx: Ctx): string {
+    const loop = loopOutputRef(r.name);
+    if (loop) {
+      const list = ctx.refs.getList(loop.base);
+      if (!list) return this.failure(Say.notALoopOutput(loop.base));
+      let index: string;
+      try {
+        index = printExpr(parseExpr(loop.index), this.env(ctx)).code;
+      } catch (e) {
+        if (!(e instanceof ExprSyntaxError)) throw e;
+        return this.failure(Say.loopOutputIndex(loop.base, e.message));
+      }
+      return `${this.use('loopOutput')}(${list}, ${quote(loop.base)}, ${index})`;
+    }
     const info = ctx.refs.get(r.name);
     if (!info) {
       return this.failure(r.name.includes('/') ? Say.generatedIdReference(r.name) : Say.unknownReference(r.name));
@@ -546,7 +571,7 @@ export class ModuleEmitter {
   }
 
   private item(item: Item, cur: Cur | undefined, ctx: Ctx): Cur | undefined {
-    const cond = item.when ? printCondition(item.when, this.env(ctx)) : true;
+    const cond = item.when ? printCondition(item.when, this.env(ctx, cur?.code)) : true;
     if (cond === false) {
       if (item.id) ctx.refs.set(item.id, { conditional: false, item });
       return cur;
@@ -598,7 +623,7 @@ export class ModuleEmitter {
       case 'layer': {
         const inputs = this.inputsOf(item, cur, ctx);
         const input = inputs.length === 1 ? inputs[0]! : `[${inputs.join(', ')}]`;
-        const attrs = objectLiteral([...item.attrs].map(([k, t]) => [k, printTemplate(t, this.env(ctx)).code]));
+        const attrs = objectLiteral([...item.attrs].map(([k, t]) => [k, printTemplate(t, this.env(ctx, inputs[0])).code]));
         return `${ctx.scope}.layer(${[quote(item.op), attrs, input, ...id].join(', ')})`;
       }
       case 'call': {
@@ -613,7 +638,7 @@ export class ModuleEmitter {
         const missing = b.params.find((d) => !d.hasDefault && !item.args.has(d.name));
         if (missing) return this.failure(Say.missingParam(`block '${b.name}'`, missing.name));
         const args = [...item.args].map(([k, t]): [string, string] => {
-          const p = printTemplate(t, this.env(ctx));
+          const p = printTemplate(t, this.env(ctx, inputs[0]));
           const decl = b.params.find((d) => d.name === k);
           return [k, decl && !fitsParam(p.type, decl) ? `${this.use('unchecked')}(${p.code})` : p.code];
         });
@@ -628,18 +653,24 @@ export class ModuleEmitter {
   private share(item: Extract<Item, { kind: 'share' }>, cur: Cur | undefined, ctx: Ctx): string {
     const name = item.target.name;
     const target = ctx.refs.get(name);
-    if (target?.item && target.item.kind !== 'layer' && target.item.kind !== 'share') {
-      return this.failure(Say.shareNotALayer(name, target.item.kind === 'call' ? 'a block call' : `a ${target.item.kind} item`));
+    if (target?.item && target.item.kind !== 'layer' && target.item.kind !== 'share' && target.item.kind !== 'call') {
+      return this.failure(Say.shareNotALayer(name, `a ${target.item.kind} item`));
     }
     if (target?.input) return this.failure(Say.shareNoWeights(name, 'a model input'));
-    let op: string | undefined;
-    for (let t: Item | undefined = target?.item; t; t = t.kind === 'share' ? ctx.refs.get(t.target.name)?.item : undefined) {
-      if (t.kind === 'layer') { op = t.op; break; }
-    }
-    if (op && !this.registry.get(op)?.weights) return this.failure(Say.shareNoWeights(name, `a ${op} layer, which has no weights`));
+    // What the share applies again: a layer, or (through shares of shares) a block call.
+    let origin: Item | undefined = target?.item;
+    while (origin?.kind === 'share') origin = ctx.refs.get(origin.target.name)?.item;
     const inputs = this.inputsOf(item, cur, ctx);
+    const id = item.id ? [quote(item.id)] : [];
+    if (origin?.kind === 'call') {
+      const info = this.blockFns.get(origin.block);
+      if (!info) return this.failure(Say.unknownOpOrBlock(origin.block));
+      if (inputs.length !== info.decl.inputs.length) return this.failure(Say.blockArity(info.decl.name, info.decl.inputs, inputs.length));
+      const scope = `${ctx.scope}.sharing(${this.refCode(item.target, ctx)}, ${quote(name)})`;
+      return `${info.fn}(${[scope, ...inputs, `${ctx.scope}.sharedArgs()`, ...id].join(', ')})`;
+    }
     if (inputs.length !== 1) return this.failure(Say.takesOneInput('share', inputs.length));
-    return `${ctx.scope}.share(${[this.refCode(item.target, ctx), inputs[0]!, ...(item.id ? [quote(item.id)] : [])].join(', ')})`;
+    return `${ctx.scope}.share(${[this.refCode(item.target, ctx), inputs[0]!, ...id].join(', ')})`;
   }
 
   private branches(item: Extract<Item, { kind: 'branches' }>, cur: Cur | undefined, ctx: Ctx): string {
@@ -721,11 +752,16 @@ export class ModuleEmitter {
       header = `for (const [${v}, ${scope}] of ${ctx.scope}.for(${[quote(item.var), values.code, ...id].join(', ')}))`;
     }
     const inner: Ctx = { ...ctx, idents, vars, refs: new RefEnv(ctx.refs), scope, loopDepth: ctx.loopDepth + 1 };
+    // The ids of the items directly in the body: after the loop, arrays of their outputs (`skip[i]`).
+    const lists = item.body.filter((b) => b.id).map((b) => [b.id!, ctx.idents.internal(`${b.id!}_outputs`)] as const);
+    for (const [, list] of lists) ctx.w.line(`const ${list}: (Tensor | undefined)[] = [];`);
     ctx.w.block(header, () => {
-      this.lets(item.lets, inner);
+      this.lets(item.lets, inner, chain);
       const out = this.sequence(item.body, { code: chain, ...(input?.maybe || !input ? { maybe: true } : {}) }, inner);
       if (out && out.code !== chain) ctx.w.line(`${chain} = ${out.code};`);
+      for (const [id, list] of lists) ctx.w.line(`${list}.push(${inner.refs.get(id)?.ident ?? 'undefined'});`);
     });
+    for (const [id, list] of lists) ctx.refs.setList(id, list);
     return { code: chain, ...(input?.maybe || !input ? { maybe: true } : {}) };
   }
 }

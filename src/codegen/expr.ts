@@ -28,6 +28,11 @@ export interface ExprEnv {
   narrowed: ReadonlySet<string>;
   /** Records a runtime helper the code uses. */
   use(helper: string): string;
+  /**
+   * The TypeScript code of the tensor whose shape `shape(ref)` / `channels(ref)` reads (`ref`
+   * undefined: the current input); undefined where there is none (a spec's `let:`).
+   */
+  tensor?(ref: string | undefined): string | undefined;
 }
 
 // JavaScript precedences (higher binds tighter).
@@ -225,6 +230,17 @@ export function printExpr(e: Expr, env: ExprEnv): Printed {
 }
 
 function printCall(e: Extract<Expr, { kind: 'call' }>, env: ExprEnv): Printed {
+  if (e.fn === 'shape' || e.fn === 'channels') {
+    // The argument names a reference (a tensor of the builder), as the interpreter reads it.
+    if (e.args.length > 1 || (e.args[0] && e.args[0].kind !== 'var')) {
+      return { code: `${env.use('fail')}(${quote(Msg.exprType.code)}, ${quote(`${e.fn}() takes the id of a layer or an input (or nothing: the current input), as in ${e.fn}(x)`)})`, prec: PREC.postfix, type: UNKNOWN };
+    }
+    const ref = e.args[0]?.kind === 'var' ? e.args[0].name : undefined;
+    const label = `${e.fn}(${ref ?? ''})`;
+    const tensor = env.tensor?.(ref) ?? 'undefined';
+    const fn = e.fn === 'shape' ? 'shapeOf' : 'channelsOf';
+    return { code: `${env.use(fn)}(${tensor}, ${quote(label)})`, prec: PREC.postfix, type: e.fn === 'shape' ? list(NUM) : NUM };
+  }
   const args = e.args.map((a) => printExpr(a, env));
   const fail = (msg: string): Printed => ({ code: `${env.use('fail')}(${quote(Msg.exprType.code)}, ${quote(msg)})`, prec: PREC.postfix, type: UNKNOWN });
   const arity = (lo: number, hi: number) => args.length >= lo && args.length <= hi;

@@ -121,3 +121,54 @@ export function arityProblem(arity: OpDef['arity'], op: string, n: number): Said
 export function assertValues(names: Iterable<string>, show: (name: string) => string): string {
   return [...names].map((n) => `${n} = ${show(n)}`).join(', ');
 }
+
+/**
+ * A block call applied again by `share:` (`to`, the new call's scope path) re-expands the block of
+ * the call `from`: each layer it makes is the layer of the same relative id in `from`, applied
+ * again, with the same weights (Keras: the same layer object called on another tensor).
+ */
+export interface ShareMap {
+  readonly from: string;
+  readonly to: string;
+}
+
+/** The id of the layer that the node `id`, made under a shared call, applies again. */
+export function sharedOriginal(share: ShareMap, id: string): string {
+  return share.from + id.slice(share.to.length);
+}
+
+/** The name an unnamed `share:` item takes: that of the layer or call it applies again (`conv` -> `conv_1`). */
+export function shareBase(originalId: string): string {
+  return originalId.split('/').pop()!;
+}
+
+/** Where a `share:` target's call was made: the innermost of `calls` (scope paths of block calls)
+ * named `name`, in the scope `path` or one enclosing it, that contains `nodeId` (the call's output). */
+export function findSharedCall(calls: Iterable<string>, path: string, name: string, nodeId: string): string | undefined {
+  let best: string | undefined;
+  for (const p of calls) {
+    const parent = p.includes('/') ? p.slice(0, p.lastIndexOf('/')) : '';
+    if (shareBase(p) !== name || !nodeId.startsWith(`${p}/`)) continue;
+    if (parent !== '' && path !== parent && !path.startsWith(`${parent}/`)) continue;
+    if (!best || p.length > best.length) best = p;
+  }
+  return best;
+}
+
+/**
+ * A reference to one iteration's output of a loop: `skip[i]`, `skip[-1 - level]` (the index an
+ * expression, negative from the end). After a `repeat`/`for`, the id of an item directly in its
+ * body names the list of that item's outputs, one per iteration.
+ */
+export function loopOutputRef(name: string): { base: string; index: string } | undefined {
+  const m = /^([A-Za-z_][A-Za-z0-9_]*)\[(.+)\]$/s.exec(name);
+  return m ? { base: m[1]!, index: m[2]! } : undefined;
+}
+
+/** The element `index` of a loop's outputs (negative from the end), or the problem (MS3081). */
+export function loopOutputAt<T>(list: readonly T[], base: string, index: unknown): { value: T } | { problem: Said } {
+  if (typeof index !== 'number' || !Number.isInteger(index)) return { problem: Say.loopOutputIndex(base, `the index must be an int, got ${JSON.stringify(index)}`) };
+  const j = index < 0 ? list.length + index : index;
+  if (j < 0 || j >= list.length) return { problem: Say.loopOutputIndex(base, `index ${index} is out of range: the loop made ${list.length} (valid: ${-list.length} to ${list.length - 1})`) };
+  return { value: list[j]! };
+}

@@ -18,10 +18,12 @@ import { diag, didYouMean, DiagnosticSink, type DiagExtra } from '../diagnostics
 import { Msg, Say, type MsgKey, type Said } from '../diagnostics/messages.js';
 import { escapePointer, spanAt, type LoadedDocument } from '../load/yaml.js';
 import { EvalError, evaluate, show, typeName, type EvalMeter, type Scope, type Value } from '../expr/evaluate.js';
-import { freeVariables } from '../expr/parse.js';
+import { ExprSyntaxError, freeVariables, parseExpr } from '../expr/parse.js';
+import { ShapeError } from '../ops/index.js';
+import type { Shape } from '../types/shape.js';
 import { schemaValidators, translateErrors } from '../validate/ajv.js';
 import { checkParamValue } from '../validate/params.js';
-import { Names, arityProblem, assertValues, fillAttrs, isInputShape, isRepeatCount, joinPath, loopSuffix } from './engine.js';
+import { Names, arityProblem, assertValues, fillAttrs, isInputShape, isRepeatCount, joinPath, loopOutputAt, loopOutputRef, loopSuffix, shareBase, sharedOriginal, type ShareMap } from './engine.js';
 import type { Limits } from '../limits.js';
 
 export interface SetValue {
@@ -44,6 +46,7 @@ export interface InstantiateContext {
 
 class VarScope implements Scope {
   readonly vars = new Map<string, Value>();
+  shape?: Scope['shape'];
   constructor(readonly parent?: VarScope) {}
   get(name: string): Value | undefined {
     return this.vars.has(name) ? this.vars.get(name) : this.parent?.get(name);
@@ -56,9 +59,19 @@ class VarScope implements Scope {
 
 class RefScope {
   readonly refs = new Map<string, string>();
+  /** The scope paths of the block calls with ids, by id (for `share:` of a call). */
+  readonly calls = new Map<string, string>();
   constructor(readonly parent?: RefScope) {}
   get(name: string): string | undefined {
     return this.refs.get(name) ?? this.parent?.get(name);
+  }
+  call(name: string): string | undefined {
+    return this.refs.has(name) ? this.calls.get(name) : this.parent?.call(name);
+  }
+  /** The outputs of an item of an earlier loop's body, one per iteration (`skip[i]`). */
+  readonly lists = new Map<string, string[]>();
+  list(name: string): string[] | undefined {
+    return this.lists.get(name) ?? this.parent?.list(name);
   }
   *names(): Iterable<string> {
     yield* this.refs.keys();
@@ -79,6 +92,8 @@ interface Ctx {
   depth: number;
   /** Inside a block call: where each argument was given, for messages about values that came from them. */
   args?: Map<string, () => SourceSpan>;
+  /** Inside a block call applied again by `share:`: the layers made are those of the original call. */
+  share?: ShareMap;
 }
 
 /** Marks a value that could not be computed because of an earlier error: no further diagnostics for it. */
@@ -225,7 +240,7 @@ class Instantiator {
         // After a limit was reached, nothing more is evaluated (and nothing more reported).
         if (this.limitHit) return undefined;
         try {
-          return evaluate(t.expr, c.vars, this.meter, this.ctx.limits);
+          return evaluate(t.expr, usesShapes(t.expr) ? this.shapeScope(c) : c.vars, this.meter, this.ctx.limits);
         } catch (e) {
           if (!(e instanceof EvalError)) throw e;
           if (this.meter.steps > this.ctx.limits.maxTotalEvalSteps) this.limitHit = true;
@@ -242,6 +257,56 @@ class Instantiator {
           return undefined;
         }
     }
+  }
+
+  // ---- shapes in expressions (shape(x), channels(x)) --------------------------
+
+  /** The node whose shape `shape()` / `channels()` read: the input of the item being expanded. */
+  private inputNow: string | undefined;
+  private readonly shapeMemo = new Map<string, Shape | string>();
+
+  private shapeScope(c: Ctx): VarScope {
+    const scope = Object.create(c.vars) as VarScope;
+    const input = this.inputNow;
+    scope.shape = (ref) => {
+      let id: string | undefined;
+      if (ref === undefined) id = input;
+      else {
+        id = c.refs.get(ref);
+        if (id === undefined) return `'${ref}' is not an id or input visible here`;
+      }
+      if (id === undefined || id === NO_OUTPUT) return 'there is no input here';
+      if (id === POISON || id.startsWith(SKIPPED)) return `'${ref ?? 'the input'}' is not in the model`;
+      const shape = this.shapeOfNode(id);
+      if (typeof shape === 'string') return shape;
+      const dims = [...shape]; // shapes leave the batch dimension out
+      return dims.every((d): d is number => typeof d === 'number') ? dims : `the shape of '${id}' has a dimension not known until run time`;
+    };
+    return scope;
+  }
+
+  /** A node's output shape (without the batch dimension), inferred on demand from the registry as stage 5 will; a string says why not. */
+  private shapeOfNode(root: string): Shape | string {
+    const stack = [root];
+    while (stack.length) {
+      const id = stack[stack.length - 1]!;
+      if (this.shapeMemo.has(id)) { stack.pop(); continue; }
+      const node = this.byId.get(id);
+      if (!node) { this.shapeMemo.set(id, `'${id}' has no shape`); stack.pop(); continue; }
+      const missing = node.inputs.filter((i) => !this.shapeMemo.has(i));
+      if (missing.length) { stack.push(...missing); continue; }
+      stack.pop();
+      const inputs = node.inputs.map((i) => this.shapeMemo.get(i)!);
+      const bad = inputs.find((x): x is string => typeof x === 'string');
+      if (bad !== undefined) { this.shapeMemo.set(id, bad); continue; }
+      try {
+        this.shapeMemo.set(id, this.ctx.registry.get(node.op)!.outputShape(inputs as Shape[], node.attrs));
+      } catch (e) {
+        if (!(e instanceof ShapeError)) throw e;
+        this.shapeMemo.set(id, `the shape of '${id}' cannot be inferred: ${e.message}`);
+      }
+    }
+    return this.shapeMemo.get(root)!;
   }
 
   private bindLets(lets: readonly LetDecl[], vars: VarScope, c: Ctx): boolean {
@@ -328,9 +393,45 @@ class Instantiator {
 
   // ---- references -----------------------------------------------------------
 
-  private resolveRef(ref: Ref, c: Ctx): string {
+  /** `name[index]`: one iteration's output of an item of an earlier loop; undefined when `ref` is not of that form. */
+  private loopOutput(ref: Ref, c: Ctx): string | undefined {
+    const parts = loopOutputRef(ref.name);
+    if (!parts) return undefined;
     const at = this.span(c.file, ref.ptr);
+    const list = c.refs.list(parts.base);
+    if (!list) {
+      this.say(Say.notALoopOutput(parts.base), at, c, { hint: 'give the item inside the loop an id, and refer to it after the loop as id[i]' });
+      return POISON;
+    }
+    let index: Value | undefined;
+    try {
+      index = this.value({ kind: 'expr', expr: parseExpr(parts.index, this.ctx.limits), text: parts.index, span: at } as Template, c);
+    } catch (e) {
+      if (!(e instanceof ExprSyntaxError)) throw e;
+      this.say(Say.loopOutputIndex(parts.base, e.message), at, c);
+      return POISON;
+    }
+    if (index === undefined) return POISON;
+    const got = loopOutputAt(list, parts.base, index);
+    if ('problem' in got) {
+      this.say(got.problem, at, c);
+      return POISON;
+    }
+    return this.resolveFound({ ...ref, name: `${parts.base}[${show(index)}]` }, got.value, c);
+  }
+
+  private resolveRef(ref: Ref, c: Ctx): string {
+    const viaLoop = this.loopOutput(ref, c);
+    if (viaLoop !== undefined) return viaLoop;
     const found = c.refs.get(ref.name);
+    const resolved = this.resolveFound(ref, found, c);
+    if (resolved !== undefined) return resolved;
+    return this.unresolved(ref, c);
+  }
+
+  /** A reference bound to `found`: its node id, or POISON after saying why it has none; undefined when unbound. */
+  private resolveFound(ref: Ref, found: string | undefined, c: Ctx): string | undefined {
+    const at = this.span(c.file, ref.ptr);
     if (found === NO_OUTPUT) {
       this.say(Say.refNoOutput(ref.name), at, c, {
         hint: 'refer to an item that makes a node, or give the model an input',
@@ -346,6 +447,11 @@ class Instantiator {
       });
       return POISON;
     }
+    return undefined;
+  }
+
+  private unresolved(ref: Ref, c: Ctx): string {
+    const at = this.span(c.file, ref.ptr);
     // Where the name is defined, if anywhere: the same container (the body, or one block) decides the message.
     const container = (ptr: string) => (ptr.startsWith('/blocks/') ? ptr.split('/').slice(0, 3).join('/') : '/layers');
     const refContainer = container(ref.ptr);
@@ -410,6 +516,7 @@ class Instantiator {
     for (const item of items) {
       if (this.limitHit || !this.expansionStep(() => this.span(c.file, item.ptr), c)) return POISON;
       if (item.when) {
+        this.inputNow = current;
         const w = this.value(item.when, c);
         if (w === undefined) continue;
         if (typeof w !== 'boolean') {
@@ -427,6 +534,7 @@ class Instantiator {
       const name = item.id ? this.claim(c.path, item.id, c, item.ptr) : undefined;
       current = this.item(item, current, c, name);
       if (item.id) c.refs.refs.set(item.id, current ?? NO_OUTPUT);
+      if (item.id && (item.kind === 'call' || item.kind === 'share') && this.callArgs.has(this.join(c.path, name!))) c.refs.calls.set(item.id, this.join(c.path, name!));
     }
     return current;
   }
@@ -446,11 +554,24 @@ class Instantiator {
     const opPtr = () => (item.kind === 'branches' ? `${item.ptr}/merge` : `${item.ptr}/${escapePointer(op)}`);
     const span = this.memoSpan(item, c.file, opPtr, item.kind === 'branches' ? 'value' : 'key');
     const inputs = mergeInputs ?? this.inputsOf(item.from, current, c, span);
+    this.inputNow = inputs[0];
     const attrs = this.attrs(op, attrTemplates, opPtr, c);
     if (inputs.includes(POISON) || !attrs) return POISON;
     if (!this.arityOk(def.arity, op, inputs.length, item.from ? this.span(c.file, `${item.ptr}/from`) : span, c)) return POISON;
     const id = this.join(c.path, name ?? this.alloc(c.path, op));
+    if (c.share) return this.applyAgain(id, op, inputs, span, c);
     return this.addNode({ id, op, attrs, inputs, span, trace: c.trace, scopes: c.scopes }, c);
+  }
+
+  /** A layer of a block call applied again by `share:`: the original call's layer of the same relative id. */
+  private applyAgain(id: string, op: string, inputs: string[], span: SourceSpan, c: Ctx): string {
+    const originalId = sharedOriginal(c.share!, id);
+    const original = this.byId.get(originalId);
+    if (!original || original.op !== op) {
+      this.say(Say.sharedCallDiffers(c.share!.from, id, original ? original.op : undefined, op), span, c);
+      return POISON;
+    }
+    return this.addNode({ id, op, attrs: original.attrs, inputs, sharedWith: original.sharedWith ?? original.id, span, trace: c.trace, scopes: c.scopes }, c);
   }
 
   private arityOk(arity: string, op: string, n: number, span: SourceSpan, c: Ctx): boolean {
@@ -510,10 +631,18 @@ class Instantiator {
     return undefined;
   }
 
-  private call(item: Extract<Item, { kind: 'call' }>, current: string | undefined, c: Ctx, name: string | undefined): string | undefined {
-    const block = this.ast.blocks.get(item.block);
+  /** The arguments of each block call, by the call's scope path: a `share:` of the call passes them again. */
+  private readonly callArgs = new Map<string, { block: string; given: Map<string, { value: unknown; span: () => SourceSpan }> }>();
+
+  /**
+   * A block call; with `share` (`share: <id of a call>`), the block applied again to other inputs
+   * with the arguments and the layers (weights) of the original call.
+   */
+  private call(item: Extract<Item, { kind: 'call' | 'share' }>, current: string | undefined, c: Ctx, name: string | undefined, share?: { from: string }): string | undefined {
+    const blockName = item.kind === 'call' ? item.block : this.callArgs.get(share!.from)!.block;
+    const block = this.ast.blocks.get(blockName);
     if (!block) return POISON; // reported by resolve
-    const callSpan = this.memoSpan(item, c.file, () => `${item.ptr}/${escapePointer(item.block)}`, 'key');
+    const callSpan = this.memoSpan(item, c.file, () => item.kind === 'call' ? `${item.ptr}/${escapePointer(blockName)}` : `${item.ptr}/share`, item.kind === 'call' ? 'key' : 'value');
     if (c.depth >= this.ctx.limits.maxBlockDepth) {
       this.say(Say.blockDepthLimit(this.ctx.limits.maxBlockDepth), callSpan, c);
       return POISON;
@@ -522,12 +651,18 @@ class Instantiator {
     // Arguments are checked even when the inputs failed: they do not depend on them.
     const given = new Map<string, { value: unknown; span: () => SourceSpan }>();
     let ok = !inputs.includes(POISON);
-    for (const [k, t] of item.args) {
+    this.inputNow = inputs[0];
+    for (const [k, t] of item.kind === 'call' ? item.args : []) {
       const v = this.value(t, c);
       if (v === undefined) { ok = false; continue; }
       given.set(k, { value: v, span: () => (t.kind === 'expr' ? t.span : this.span(c.file, t.ptr)) });
     }
-    const path = this.join(c.path, name ?? this.alloc(c.path, block.name));
+    const path = this.join(c.path, name ?? this.alloc(c.path, share ? shareBase(share.from) : block.name));
+    if (share) {
+      given.clear();
+      for (const [k, v] of this.callArgs.get(share.from)!.given) given.set(k, v);
+    }
+    this.callArgs.set(path, { block: block.name, given });
     const inner: Ctx = {
       vars: new VarScope(),
       refs: new RefScope(),
@@ -537,6 +672,7 @@ class Instantiator {
       scopes: [...c.scopes, { path, kind: 'block', label: block.name }],
       depth: c.depth + 1,
       args: new Map([...given].map(([k, g]) => [k, g.span])),
+      ...(share ? { share: { from: share.from, to: path } } : c.share ? { share: c.share } : {}),
     };
     // Argument problems are reported at the call site, so the trace starts above it.
     if (!this.bindParams(block.params, given, inner.vars, { ...inner, trace: c.trace }, callSpan, `block '${block.name}'`)) return POISON;
@@ -547,34 +683,43 @@ class Instantiator {
       return POISON;
     }
     block.inputs.forEach((input, i) => inner.refs.refs.set(input, inputs[i]!));
+    this.inputNow = inputs[0];
     if (!this.bindLets(block.lets, inner.vars, inner) || !this.checkAsserts(block.asserts, inner)) return POISON;
     const out = this.sequence(block.body, inputs[0], inner);
     return block.output ? this.resolveRef(block.output, inner) : out;
   }
 
+  /**
+   * `share: <id>`: the layer of that id applied again to this item's input (any layer, with or
+   * without weights), or, for the id of a block call, the whole block applied again with its layers.
+   */
   private share(item: Extract<Item, { kind: 'share' }>, current: string | undefined, c: Ctx, name: string | undefined): string | undefined {
     const span = this.span(c.file, `${item.ptr}/share`);
     const kind = this.definedIds.get(item.target.name)?.find((d) => d.file === c.file)?.kind;
-    if (kind && kind !== 'layer' && kind !== 'share') {
-      const what = kind === 'call' ? 'a block call' : `a ${kind} item`;
-      this.say(Say.shareNotALayer(item.target.name, what), span, c, {
-        hint: kind === 'call' ? 'give the layers inside the block ids and share each of them, or call the block twice if the weights need not be shared' : undefined,
+    if (kind && kind !== 'layer' && kind !== 'share' && kind !== 'call') {
+      this.say(Say.shareNotALayer(item.target.name, `a ${kind} item`), span, c, {
+        hint: `give the layer or block call inside the ${kind} an id and share that`,
       });
       return POISON;
     }
     const targetId = this.resolveRef(item.target, c);
-    const inputs = this.inputsOf(item.from, current, c, span);
-    if (targetId === POISON || inputs.includes(POISON)) return POISON;
+    if (targetId === POISON) return POISON;
+    const callPath = c.refs.call(item.target.name);
+    if (callPath) return this.call(item, current, c, name, { from: callPath });
+    // The target is checked before the input: a share after a failed item is still checked (every MS3011 is reported).
     const target = this.byId.get(targetId);
     const def = target && this.ctx.registry.get(target.op);
-    if (!target || !def || !def.weights || target.op === 'input') {
-      const what = !target ? 'not a layer' : target.op === 'input' ? 'a model input' : `a ${target.op} layer, which has no weights`;
-      this.say(Say.shareNoWeights(item.target.name, what), span, c);
+    if (!target || !def || target.op === 'input') {
+      this.say(Say.shareNoWeights(item.target.name, !target ? 'not a layer' : 'a model input'), span, c, {
+        hint: 'share the layer that reads the input, or give the other input its own layers',
+      });
       return POISON;
     }
+    const inputs = this.inputsOf(item.from, current, c, span);
+    if (inputs.includes(POISON)) return POISON;
     if (!this.arityOk(def.arity, target.op, inputs.length, span, c)) return POISON;
     const original = target.sharedWith ?? target.id;
-    const id = this.join(c.path, name ?? this.alloc(c.path, original.split('/').pop()!));
+    const id = this.join(c.path, name ?? this.alloc(c.path, shareBase(original)));
     return this.addNode({ id, op: target.op, attrs: target.attrs, inputs, sharedWith: original, span, trace: c.trace, scopes: c.scopes }, c);
   }
 
@@ -614,6 +759,8 @@ class Instantiator {
       if (inputs.length !== 1) { this.say(Say.takesOneInput(item.kind, inputs.length), this.span(c.file, `${item.ptr}/from`), c); return POISON; }
       cur = inputs[0];
     }
+    // The ids of the items directly in the body name, after the loop, the list of their outputs (`skip[i]`).
+    const collected = item.body.filter((b) => b.id).map((b) => [b.id!, [] as string[]] as const);
     values.forEach((v, i) => {
       if (this.limitHit || !this.expansionStep(() => this.span(c.file, item.ptr), c)) return;
       const path = this.join(c.path, this.alloc(c.path, `${prefix}${loopSuffix(item.kind, v, i)}`));
@@ -621,9 +768,12 @@ class Instantiator {
       vars.vars.set(item.kind === 'repeat' ? item.as ?? '\u0000' : item.var, item.kind === 'repeat' ? i : v);
       const label = item.kind === 'repeat' ? `repeat ${item.as ?? 'iteration'} = ${i}` : `for ${item.var} = ${show(v)}`;
       const inner: Ctx = { ...c, vars, refs: new RefScope(c.refs), path, scopes: [...c.scopes, { path, kind: item.kind, label }] };
+      this.inputNow = cur;
       if (!this.bindLets(item.lets, vars, inner)) { cur = POISON; return; }
       cur = this.sequence(item.body, cur, inner);
+      for (const [id, list] of collected) list.push(inner.refs.refs.get(id) ?? POISON);
     });
+    for (const [id, list] of collected) c.refs.lists.set(id, list);
     return cur;
   }
 
@@ -714,6 +864,27 @@ class Instantiator {
     }
     return { name: ast.name, nodes: this.nodes, inputs: inputIds, outputs, params };
   }
+}
+
+const shapeMemo = new WeakMap<object, boolean>();
+/** Whether an expression calls shape() or channels() (only those evaluate with the shapes at hand). */
+function usesShapes(e: import('../types/spec.js').Expr): boolean {
+  let r = shapeMemo.get(e);
+  if (r === undefined) {
+    const walk = (x: import('../types/spec.js').Expr): boolean => {
+      switch (x.kind) {
+        case 'call': return x.fn === 'shape' || x.fn === 'channels' || x.args.some(walk);
+        case 'unary': return walk(x.arg);
+        case 'binary': return walk(x.left) || walk(x.right);
+        case 'cond': return walk(x.test) || walk(x.then) || walk(x.else);
+        case 'index': return walk(x.target) || walk(x.index);
+        case 'list': return x.items.some(walk);
+        default: return false;
+      }
+    };
+    shapeMemo.set(e, (r = walk(e)));
+  }
+  return r;
 }
 
 const exprMemo = new WeakMap<Template, boolean>();

@@ -40,7 +40,16 @@ export class EvalError extends Error {
 export interface Scope {
   get(name: string): Value | undefined;
   names(): Iterable<string>;
+  /**
+   * `shape(x)` / `channels(x)` (`ref`, the id or input named) and `shape()` / `channels()` (ref
+   * undefined: the current input): the static shape, without the batch dimension; a string says why
+   * there is none. Absent where shapes cannot be read (spec params, `--set`).
+   */
+  shape?(ref: string | undefined): number[] | string;
 }
+
+/** The shape functions of expressions: `shape(x)` is the list of dims (batch left out), `channels(x)` the last. */
+export const SHAPE_FUNCTIONS = ['shape', 'channels'] as const;
 
 
 export function typeName(v: unknown): string {
@@ -240,6 +249,17 @@ function evaluateSteps(e: Expr, scope: Scope, limits: EvalLimits, count: (n: num
         return fail('type', `unknown operator ${x.op}`, x);
       }
       case 'call': {
+        if ((SHAPE_FUNCTIONS as readonly string[]).includes(x.fn)) {
+          // The argument names a reference (an id or an input), not a variable: it is not evaluated.
+          if (x.args.length > 1 || (x.args[0] && x.args[0].kind !== 'var')) fail('type', `${x.fn}() takes the id of a layer or an input (or nothing: the current input), as in ${x.fn}(x)`, x);
+          const ref = x.args[0]?.kind === 'var' ? x.args[0].name : undefined;
+          const got = scope.shape ? scope.shape(ref) : 'shapes are not known where parameters are given';
+          if (typeof got === 'string') fail('type', `${x.fn}(${ref ?? ''}): ${got}`, x);
+          const dims = got as number[];
+          if (x.fn === 'shape') return [...dims];
+          if (dims.length === 0) fail('type', `${x.fn}(${ref ?? ''}): the shape has no dimensions`, x);
+          return dims[dims.length - 1]!;
+        }
         const args = x.args.map(ev);
         const arity = (lo: number, hi: number) => {
           if (args.length < lo || args.length > hi) fail('type', `${x.fn}() takes ${lo === hi ? lo : `${lo} to ${hi}`} argument${hi === 1 ? '' : 's'}, got ${args.length}`, x);

@@ -9,7 +9,7 @@
 import type { BinaryOp, Expr } from '../types/spec.js';
 import { DEFAULT_LIMITS, type Limits } from '../limits.js';
 
-export const FUNCTIONS = ['min', 'max', 'floor', 'ceil', 'round', 'abs', 'range', 'len'] as const;
+export const FUNCTIONS = ['min', 'max', 'floor', 'ceil', 'round', 'abs', 'range', 'len', 'shape', 'channels'] as const;
 export type FunctionName = (typeof FUNCTIONS)[number];
 
 export class ExprSyntaxError extends Error {
@@ -242,7 +242,7 @@ export function freeVariables(e: Expr, out: Set<string> = new Set()): Set<string
     case 'unary': freeVariables(e.arg, out); break;
     case 'binary': freeVariables(e.left, out); freeVariables(e.right, out); break;
     case 'cond': freeVariables(e.test, out); freeVariables(e.then, out); freeVariables(e.else, out); break;
-    case 'call': e.args.forEach((a) => freeVariables(a, out)); break;
+    case 'call': if (e.fn !== 'shape' && e.fn !== 'channels') e.args.forEach((a) => freeVariables(a, out)); break;
     case 'index': freeVariables(e.target, out); freeVariables(e.index, out); break;
     case 'num': case 'str': case 'bool': case 'null': break;
   }

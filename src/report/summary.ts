@@ -62,14 +62,28 @@ function paramsLine(graph: TypedGraph): string | undefined {
   return entries.length ? `Parameters: ${entries.map(([k, v]) => `${k}=${JSON.stringify(v)}`).join(', ')}` : undefined;
 }
 
+/**
+ * How the `Connected to` column names each node: its id, or for an application of a layer used
+ * more than once (`share:`), Keras' `layer[node_index][0]` (`conv1[1][0]`: the layer's second call).
+ */
+function connectionNames(rows: ReturnType<typeof kerasRows>): Map<string, string> {
+  const names = new Map<string, string>();
+  for (const { node, applications } of rows) {
+    applications.forEach((a, k) => names.set(a.id, applications.length > 1 ? `${node.id}[${k}][0]` : a.id));
+  }
+  return names;
+}
+
 /** The flat Keras-style table. */
 export function formatSummary(graph: TypedGraph, registry: OpRegistry): string {
-  const rows = kerasRows(graph).map(({ node, applications }) => [
+  const keras = kerasRows(graph);
+  const named = connectionNames(keras);
+  const rows = keras.map(({ node, applications }) => [
     `${node.id} (${kerasClass(node, registry)})`,
     applications.map((a) => formatShape(a.outputShape)).join(', '),
     formatInt(node.params.trainable + node.params.nonTrainable),
     formatMacs(applications.reduce((s, a) => s + a.macs, 0)),
-    applications.map((a) => a.inputs.join(', ')).join(' | '),
+    applications.map((a) => a.inputs.map((i) => named.get(i) ?? i).join(', ')).join(' | '),
   ]);
   const p = paramsLine(graph);
   return [

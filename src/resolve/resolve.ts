@@ -240,7 +240,7 @@ function checkCalls(ast: SpecAst, ctx: FrontEndContext, libraryFailed: boolean):
       if (s === 'active') {
         const cycle = [...path.slice(path.indexOf(it.block)), it.block];
         ctx.diagnostics.push(diag('recursiveBlock', `block '${it.block}' calls itself: ${cycle.join(' -> ')}`, spanAt(ctx.docs.get(b.file)!, `${it.ptr}/${escapePointer(it.block)}`, 'key'), {
-          hint: 'blocks are expanded before the model is built, so they cannot recurse; use repeat or for instead',
+          hint: 'blocks are expanded before the model is built, so they cannot recurse; use repeat or for instead, and refer to an iteration\'s output after the loop as id[i] (a U-Net: docs/language.md §6.5)',
         }));
       } else if (s === undefined) {
         visit(it.block);

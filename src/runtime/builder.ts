@@ -13,9 +13,9 @@ import { materialize } from '../backends/tfjs/interpreter.js';
 import { layerFactory } from '../backends/tfjs/custom-layers.js';
 import { show, typeName } from '../expr/evaluate.js';
 import { limitsWith, type Limits } from '../limits.js';
-import { Say, type Said } from '../diagnostics/messages.js';
-import { Names, arityProblem, fillAttrs, isInputShape, isRepeatCount, joinPath, loopSuffix } from '../expand/engine.js';
-import { failWith } from './errors.js';
+import { Msg, Say, type Said } from '../diagnostics/messages.js';
+import { Names, arityProblem, fillAttrs, findSharedCall, isInputShape, isRepeatCount, joinPath, loopSuffix, shareBase, sharedOriginal, type ShareMap } from '../expand/engine.js';
+import { fail, failWith } from './errors.js';
 import { assert, bindParams, type ParamSpec } from './params.js';
 
 export type Tf = typeof TF;
@@ -36,6 +36,11 @@ class Graph {
   nodes = 0;
   /** The names of every scope, by path: the compiler's naming rules (src/expand/engine.ts). */
   readonly names = new Names();
+  /** The layer applied at each node id, its op, and the node id of each tensor made (for `share:`). */
+  readonly layerAt = new Map<string, { layer: TF.layers.Layer; op: string }>();
+  readonly nodeOf = new Map<Tensor, string>();
+  /** The bound arguments of each block call, by the call's scope path (a `share:` of the call takes them again). */
+  readonly callArgs = new Map<string, unknown>();
   private readonly attrDefs = new Map<string, [string, AttrDef][]>();
   constructor(readonly tf: Tf, readonly name: string, readonly registry: OpRegistry, readonly limits: Readonly<Limits>) {}
 
@@ -62,6 +67,10 @@ export class Scope {
     readonly path: string,
     /** `block 'name'` for a block call's scope. */
     private readonly owner?: string,
+    /** Inside a block call applied again by `share:`: the layers are those of the original call. */
+    private readonly shared?: ShareMap,
+    /** Set by `sharing`: the scope path of the call that the next `block` applies again. */
+    private readonly pending?: string,
   ) {}
 
   /** Fail as the compiler does, first disposing the layers built so far (their weights would leak). */
@@ -102,7 +111,14 @@ export class Scope {
   }
 
   private child(name: string, owner?: string): Scope {
-    return new Scope(this.graph, this.join(name), owner);
+    return new Scope(this.graph, this.join(name), owner, this.shared);
+  }
+
+  /** Record the node `id` made by `layer` (of op `op`), whose output is `out`. */
+  private made(id: string, op: string, layer: TF.layers.Layer, out: Tensor): Tensor {
+    this.graph.layerAt.set(id, { layer, op });
+    this.graph.nodeOf.set(out, id);
+    return out;
   }
 
   // ---- items -------------------------------------------------------------------
@@ -123,6 +139,12 @@ export class Scope {
     if (arity) this.fail(arity);
     if (++g.nodes > this.graph.limits.maxExpandedNodes) this.fail(Say.nodeLimit(this.graph.limits.maxExpandedNodes));
     const id = this.join(name ?? this.alloc(op));
+    if (this.shared) {
+      const original = sharedOriginal(this.shared, id);
+      const at = g.layerAt.get(original);
+      if (!at || at.op !== op) this.fail(Say.sharedCallDiffers(this.shared.from, id, at?.op, op));
+      return this.made(id, op, at.layer, this.guard(() => at.layer.apply(inputs.length === 1 ? inputs[0]! : [...inputs]) as Tensor));
+    }
     const spec = tfjsLayerSpec({ id, op, attrs: full }, g.registry);
     const factory: Factory | undefined = layerFactory(g.tf, spec);
     if (!factory) this.fail(Say.missingFactory(spec.factory));
@@ -135,27 +157,56 @@ export class Scope {
       const dims = (shape: readonly (number | null)[]) => shape.map((d) => d ?? 'None').join(', ');
       this.fail(Say.emptyOutput(op, id, inputs.map((t) => dims(t.shape)).join('), ('), dims(out.shape)));
     }
-    return out;
+    return this.made(id, op, layer, out);
   }
 
-  /** `share: <id>`: applies the layer that made `target` again, with the same weights. */
+  /** `share: <id>` of a layer (with or without weights): applies the layer that made `target` again. */
   share(target: Tensor, input: Tensor, id?: string): Tensor {
     const name = id !== undefined ? this.claim(id) : undefined;
     const layer = target.sourceLayer as TF.layers.Layer;
     if (++this.graph.nodes > this.graph.limits.maxExpandedNodes) this.fail(Say.nodeLimit(this.graph.limits.maxExpandedNodes));
     // The node is named after the original layer (`conv`, `conv_1`, ...), unless the item has an id.
-    if (name === undefined) this.alloc(idOfLayerName(layer.name).split('/').pop()!);
-    return this.guard(() => layer.apply(input) as Tensor);
+    const own = this.join(name ?? this.alloc(shareBase(idOfLayerName(layer.name))));
+    const op = this.graph.layerAt.get(this.graph.nodeOf.get(target) ?? '')?.op ?? layer.getClassName();
+    return this.made(own, op, layer, this.guard(() => layer.apply(input) as Tensor));
+  }
+
+  /**
+   * `share: <id>` of a block call (`target`, its output; `name`, its id): the scope to call the
+   * block's function with, so that it applies that call's layers again, with its arguments.
+   */
+  sharing(target: Tensor, name: string): Scope {
+    const node = this.graph.nodeOf.get(target);
+    const call = node === undefined ? undefined : findSharedCall(this.graph.callArgs.keys(), this.path, name, node);
+    if (call === undefined) this.fail(Say.shareNotALayer(name, 'not a block call made by this model'));
+    return new Scope(this.graph, this.path, this.owner, this.shared, call);
+  }
+
+  /** The arguments of a shared call's function: the block's scope takes the original call's instead. */
+  sharedArgs<T>(): T {
+    return undefined as T;
   }
 
   /** The scope of a block call: named `id`, or after the block (`resnet_layer`, `resnet_layer_1`, ...). */
   block(name: string, id?: string): Scope {
-    return this.child(id !== undefined ? this.claim(id) : this.alloc(name), `block '${name}'`);
+    let scope: Scope;
+    if (this.pending === undefined) scope = this.child(id !== undefined ? this.claim(id) : this.alloc(name), `block '${name}'`);
+    else {
+      const path = this.join(id !== undefined ? this.claim(id) : this.alloc(shareBase(this.pending)));
+      scope = new Scope(this.graph, path, `block '${name}'`, { from: this.pending, to: path });
+    }
+    // Known as a call (for `share:`) even when the block has no params to bind.
+    this.graph.callArgs.set(scope.path, this.pending === undefined ? undefined : this.graph.callArgs.get(this.pending));
+    return scope;
   }
 
-  /** The block's arguments, checked against its params (defaults filled in). */
+  /** The block's arguments, checked against its params (defaults filled in); a shared call's are the original call's. */
   args<T>(params: readonly ParamSpec[], given: Partial<T> | undefined): T {
-    return this.guard(() => bindParams<T>(params, given, this.owner ?? 'spec'));
+    const args = this.shared?.to === this.path
+      ? (this.graph.callArgs.get(this.shared.from) as T)
+      : this.guard(() => bindParams<T>(params, given, this.owner ?? 'spec'));
+    this.graph.callArgs.set(this.path, args);
+    return args;
   }
 
   /** An `assert:` of a block (or of the spec): its message and the values of its variables, as MS4006. */
@@ -233,6 +284,21 @@ export class ModelScope extends Scope {
     for (const l of g.layers) if (!kept.has(l) && l.built) l.dispose();
     return m;
   }
+}
+
+/** `shape(x)` in generated code: the static shape of a tensor, without the batch dimension, as the compiler infers it. */
+export function shapeOf(t: Tensor | undefined, what: string): number[] {
+  if (t === undefined) fail(Msg.exprType.code, `${what}: there is no input here`);
+  const dims = t.shape.slice(1);
+  if (!dims.every((d): d is number => typeof d === 'number')) fail(Msg.exprType.code, `${what}: the shape has a dimension not known until run time`);
+  return dims as number[];
+}
+
+/** `channels(x)` in generated code: the last dimension of the tensor's shape. */
+export function channelsOf(t: Tensor | undefined, what: string): number {
+  const dims = shapeOf(t, what);
+  if (dims.length === 0) fail(Msg.exprType.code, `${what}: the shape has no dimensions`);
+  return dims[dims.length - 1]!;
 }
 
 /** The scope of a new model called `name`, built with the TensorFlow.js namespace `tf` (and other `limits` than the defaults). */

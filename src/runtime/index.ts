@@ -4,9 +4,9 @@
  * argument checks with the compiler's messages, scopes that name and create layers exactly as
  * the compiler and the interpreter do, and the expression operations TypeScript lacks.
  */
-export { model, ModelScope, Scope, type Attrs, type Branch, type Tensor, type Tf } from './builder.js';
+export { model, ModelScope, Scope, shapeOf, channelsOf, type Attrs, type Branch, type Tensor, type Tf } from './builder.js';
 export { bindParams, assert, type ParamSpec } from './params.js';
 export { SpecValueError, fail, type Problem } from './errors.js';
 export { floorDiv, mod, eq, range, at, len, num, bool, plus, compare, min, max, unchecked, when, type Value } from './expr.js';
-export { ref, noInput } from './refs.js';
+export { ref, noInput, loopOutput } from './refs.js';
 export type { Activation } from './types.js';

@@ -168,7 +168,7 @@ function valueDefinitions(): Record<string, JsonSchema> {
   return {
     expression: {
       title: 'expression',
-      description: 'A variable `$name` or an expression `${ ... }`.',
+      description: 'A variable `$name` or an expression `${ ... }`. Functions: min, max, floor, ceil, round, abs, range, len, and shape(x) / channels(x) (the static shape of the reference x, or of the current input without an argument).',
       type: 'string',
       pattern: EXPR_PATTERN,
     },
@@ -245,7 +245,7 @@ function sequenceDefinitions(mergeOps: string[], opProps: Record<string, JsonSch
       items: { $ref: '#/definitions/item' },
     },
     ref: {
-      description: 'Inputs of the item: an input name or an earlier item\'s `id` (a list for merges).',
+      description: 'Inputs of the item: an input name or an earlier item\'s `id` (a list for merges); `id[i]` is iteration i\'s output of an item of an earlier repeat/for (negative from the end).',
       anyOf: [{ type: 'string', minLength: 1 }, { type: 'array', items: { type: 'string', minLength: 1 }, minItems: 1 }],
     },
     branch: {
@@ -269,7 +269,7 @@ function sequenceDefinitions(mergeOps: string[], opProps: Record<string, JsonSch
         from: { $ref: '#/definitions/ref' },
         when: allowExpressions({ description: 'Keep the item only if true.', type: 'boolean' }),
         let: { $ref: '#/definitions/let' },
-        share: { description: 'Apply the layer with this id again, with the same weights.', type: 'string', pattern: IDENT },
+        share: { description: 'Apply the layer with this id again (the same layer object: its weights, if any), or, for the id of a block call, the whole block again with the layers and arguments of that call.', type: 'string', pattern: IDENT },
         repeat: allowExpressions({ description: 'Repeat `layers` this many times, chained.', type: 'integer', minimum: 0 }),
         as: { description: 'Name of the iteration counter of `repeat` (0-based).', type: 'string', pattern: IDENT },
         for: { description: 'Loop variable; iterates over `in`.', type: 'string', pattern: IDENT },
