@@ -234,7 +234,8 @@ function over(values: unknown[], v: string): string {
   if (d.slice(1).every((x) => x === d[1])) return `${v} == 0 ? ${exprLiteral(values[0])} : ${exprLiteral(values[1])}`;
   return `${exprLiteral(values)}[${v}]`;
 }
-const paren = (s: string) => (/^[\w."[\]]+$/.test(s) ? s : `(${s})`);
+/** Parenthesised where the operator around it would bind wrongly: a ternary anywhere, `||` under `&&`. */
+const paren = (s: string) => (/\?|\|\|/.test(s) ? `(${s})` : s);
 
 /** 2-D: values over u = outer * n + inner; undefined when not of a form we write. */
 function overTwo(values: unknown[], n: number, outer: string, inner: string): { text: string; inner: boolean } | undefined {
