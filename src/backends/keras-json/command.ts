@@ -5,7 +5,7 @@ import { dirname, relative, resolve } from 'node:path';
 import { flatYaml, importKerasJson, ImportError, type ImportedModel } from './import.js';
 import { sameNetwork, structuredYaml } from './structure.js';
 import { renderDiagnostics } from '../../diagnostics/render.js';
-import { compileSource } from '../../compile.js';
+import { compileSource, type CompileResult } from '../../compile.js';
 import { DEFAULT_LIMITS } from '../../limits.js';
 import { checkOverwrite, writeFileAtomic } from '../../io/atomic.js';
 import type { OpRegistry } from '../../ops/index.js';
@@ -40,13 +40,13 @@ export interface ImportModelOptions {
  * Whether the spec with recovered structure builds the same network as the flat one (with
  * --keep-names, under the same layer names); if not, the flat spec is written.
  */
-function structureHolds(structured: string, flat: string, opts: ImportModelOptions): boolean {
+function structureHolds(name: string, structured: string, flat: string, opts: ImportModelOptions): CompileResult | undefined {
   const limits = { maxFileBytes: Math.max(Buffer.byteLength(flat), DEFAULT_LIMITS.maxFileBytes) };
-  const a = compileSource(resolve('structured.yaml'), structured, { registry: opts.registry, limits });
-  if (!a.ok || !a.graph || a.diagnostics.some((d) => d.severity === 'error')) return false;
-  const b = compileSource(resolve('flat.yaml'), flat, { registry: opts.registry, limits });
-  if (!b.ok || !b.graph) return true; // the flat spec's own problems are reported below
-  return sameNetwork(a.graph, b.graph, !!opts.keepNames);
+  const a = compileSource(resolve(name), structured, { registry: opts.registry, limits });
+  if (!a.ok || !a.graph || a.diagnostics.some((d) => d.severity === 'error')) return undefined;
+  const b = compileSource(resolve(name), flat, { registry: opts.registry, limits });
+  if (!b.ok || !b.graph) return undefined; // the flat spec's own problems are reported below
+  return sameNetwork(a.graph, b.graph, !!opts.keepNames) ? a : undefined;
 }
 
 /** A Keras / tfjs topology JSON (or .keras zip) read as a spec: its text, or written to `out`. */
@@ -75,14 +75,16 @@ export function importModel(file: string, opts: ImportModelOptions): CommandOutp
     throw e;
   }
   let stderr = result.warnings.map((w) => `warning: ${w}\n`).join('');
-  if (result.structured && !structureHolds(result.yaml, flatYaml(model!), opts)) result = { ...result, yaml: flatYaml(model!), structured: false };
+  // The structured spec is written only when it builds the flat spec's network (compiled once, here).
+  const name = `${file} (as a spec)`;
+  const checked = result.structured ? structureHolds(name, result.yaml, flatYaml(model!), opts) : undefined;
+  if (result.structured && !checked) result = { ...result, yaml: flatYaml(model!), structured: false };
   // Compile what we would write: a hostile or broken model (units: -5, a 1e300 dimension, an
   // activation with a newline) gets its problems reported, not a spec that fails `check`.
-  const name = `${file} (as a spec)`;
   // The spec's size is ours, not the user's: a large model's flat spec may pass the default
   // file-size limit, which then only needs raising for check and build (said below).
   const bytes = Buffer.byteLength(result.yaml);
-  const compiled = compileSource(resolve(name), result.yaml, { registry: opts.registry, limits: { maxFileBytes: Math.max(bytes, DEFAULT_LIMITS.maxFileBytes) } });
+  const compiled = checked ?? compileSource(resolve(name), result.yaml, { registry: opts.registry, limits: { maxFileBytes: Math.max(bytes, DEFAULT_LIMITS.maxFileBytes) } });
   if (!compiled.ok || compiled.diagnostics.some((d) => d.severity === 'error')) {
     const errors = compiled.diagnostics.filter((d) => d.severity === 'error');
     const rendered = renderDiagnostics(errors, compiled.sources, { cwd: process.cwd() });
