@@ -232,8 +232,11 @@ function over(values: unknown[], v: string): string {
     if (Number.isInteger(r) && r >= 2 && n.every((x, i) => x === n[0]! * r ** i)) return `${n[0] === 1 ? '' : `${n[0]} * `}${r} ** ${v}`;
   }
   if (d.slice(1).every((x) => x === d[1])) return `${v} == 0 ? ${exprLiteral(values[0])} : ${exprLiteral(values[1])}`;
+  // A table longer than this reads worse than the layers themselves (and a shorter unit may fit).
+  if (values.length > MAX_TABLE) throw new NotStructured();
   return `${exprLiteral(values)}[${v}]`;
 }
+const MAX_TABLE = 16;
 /** Parenthesised where the operator around it would bind wrongly: a ternary anywhere, `||` under `&&`. */
 const paren = (s: string) => (/\?|\|\|/.test(s) ? `(${s})` : s);
 
@@ -294,15 +297,19 @@ function loopOf(units: Item[][], registry: OpRegistry, taken: Set<string>): Loop
   const outerVar = fresh('stage', new Set(names));
   const innerVar = fresh('block', new Set([...names, outerVar]));
   let best: { len: number; outer?: number; exprs: { s: Slot; text: string; inner: boolean }[] } = { len: Infinity, exprs: [] };
-  const one = plain.map((s) => ({ s, text: over(s.values, innerVar), inner: true }));
-  best = { len: one.reduce((a, e) => a + e.text.length, 0), exprs: one };
+  const attempt = <T>(f: () => T): T | undefined => {
+    try { return f(); } catch (e) { if (e instanceof NotStructured) return undefined; throw e; }
+  };
+  const one = attempt(() => plain.map((s) => ({ s, text: over(s.values, innerVar), inner: true })));
+  if (one) best = { len: one.reduce((a, e) => a + e.text.length, 0), exprs: one };
   for (let n = 2; n < k; n++) {
     if (k % n !== 0 || plain.length === 0) continue;
-    const exprs = plain.map((s) => ({ s, ...overTwo(s.values, n, outerVar, innerVar) }));
-    if (exprs.some((e) => e.text === undefined)) continue;
+    const exprs = attempt(() => plain.map((s) => ({ s, ...overTwo(s.values, n, outerVar, innerVar) })));
+    if (!exprs || exprs.some((e) => e.text === undefined)) continue;
     const len = exprs.reduce((a, e) => a + e.text!.length, 0) + 20;
     if (len < best.len) best = { len, outer: n, exprs: exprs as { s: Slot; text: string; inner: boolean }[] };
   }
+  if (best.len === Infinity) throw new NotStructured();
   for (const e of best.exprs) e.s.text = expr(e.s.name);
   for (const s of indexed.filter((x) => x.text?.startsWith('derived:'))) {
     const [flag, a, b] = JSON.parse(s.text!.slice('derived:'.length)) as [string, unknown, unknown];
@@ -331,7 +338,8 @@ function fold(seq: Item[], registry: OpRegistry, taken: Set<string>): { items: I
     const keys = items.map(key);
     const runs: { i: number; p: number; k: number }[] = [];
     for (let p = 1; p <= Math.min(MAX_PERIOD, items.length / 2); p++) {
-      const unitFits = (a: number, b: number) => keys.slice(a, a + p).join() === keys.slice(b, b + p).join() && seqFits(items.slice(a, a + p), items.slice(b, b + p));
+      const sameKeys = (a: number, b: number) => { for (let j = 0; j < p; j++) if (keys[a + j] !== keys[b + j]) return false; return true; };
+      const unitFits = (a: number, b: number) => sameKeys(a, b) && seqFits(items.slice(a, a + p), items.slice(b, b + p));
       for (let i = 0; i + 2 * p <= items.length; i++) {
         if (i >= p && unitFits(i - p, i)) continue; // not the start of a run
         let k = 1;
