@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { builtinRegistry, compileFile, compileSource } from '../src/index.js';
 import { importKerasJson } from '../src/backends/keras-json/import.js';
+import { sameNetwork } from '../src/backends/keras-json/structure.js';
 import type { TypedGraph } from '../src/types/ir.js';
 import { densenetBC100 } from './fixtures/import/densenet.js';
 import { ROOT } from './helpers.js';
@@ -106,6 +107,25 @@ describe('import recovers blocks of repeated layers as loops', () => {
     expect(flat.slice(flat.indexOf('modelspec: 1'))).toBe(importKerasJson(json, builtinRegistry()).yaml.replace(/^doc: .*$/m, flat.match(/^doc: .*$/m)![0]));
     expect(flat).not.toContain('repeat:');
     expect(lines(flat)).toBeGreaterThan(140);
+  });
+
+  it('build -> import (with structure) -> diff against the original spec: no architectural change, exit 0', () => {
+    writeFileSync(join(dir, 'r20.yaml'), imported(`${GOLDEN}resnet-v1.keras2.json`));
+    const r = run(['diff', `${ROOT}specs/resnet-v1.yaml`, 'r20.yaml']);
+    expect(r.stdout).toContain('no architectural change: resnet_v1, 72 layers, 274,442 params');
+    expect(r.code).toBe(0);
+  });
+
+  it('the check import makes before writing structure tells networks apart (else the flat spec is written)', () => {
+    expect(sameNetwork(resnet(3), resnet(3), true)).toBe(true);
+    expect(sameNetwork(resnet(3), resnet(4), false)).toBe(false);
+    const wider = compileFile(`${ROOT}specs/resnet-v1.yaml`, { set: ['num_classes=11'] }).graph!;
+    expect(sameNetwork(resnet(3), wider, false)).toBe(false);
+    const flat = compiled(importKerasJson(JSON.parse(readFileSync(`${GOLDEN}resnet-v1.keras2.json`, 'utf8')), builtinRegistry()).yaml);
+    expect(sameNetwork(flat, flat, true)).toBe(true);
+    const structured = compiled(imported(`${GOLDEN}resnet-v1.keras2.json`));
+    expect(sameNetwork(structured, flat, false)).toBe(true);
+    expect(sameNetwork(structured, flat, true)).toBe(false);
   });
 
   it('a model with no repetition comes out flat (the same text as --flat)', () => {
