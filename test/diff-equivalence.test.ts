@@ -149,7 +149,7 @@ describe('a network against itself written another way', () => {
     const out = join(dir, 'k');
     expect(run(['build', 'specs/resnet-v1.yaml', '--format', 'keras-json', '--out', out]).code).toBe(0);
     const imported = join(dir, 'imported.yaml');
-    expect(run(['import', join(out, 'model.json'), '--out', imported]).code).toBe(0);
+    expect(run(['import', join(out, 'model.json'), '--flat', '--out', imported]).code).toBe(0);
     const r = run(['diff', 'specs/resnet-v1.yaml', imported]);
     expect(r.stderr).toBe('');
     expect(r.stdout).toContain('no architectural change: resnet_v1, 72 layers, 274,442 params');

@@ -81,7 +81,7 @@ describe('modelspec import compiles what it writes', () => {
   it('a model whose flat spec is larger than the default file-size limit: written, with a warning that says which --limit to give', () => {
     const layers = Array.from({ length: 3000 }, (_, i) => ({ class_name: 'Dense', config: { name: `dense_layer_number_${i}`, units: 2, activation: 'relu', ...(i === 0 ? { batch_input_shape: [null, 2] } : {}) } }));
     writeFileSync(join(dir, 'deep.json'), JSON.stringify({ class_name: 'Sequential', config: { name: 'deep', layers } }));
-    const r = run(['import', 'deep.json', '--out', 'deep.yaml']);
+    const r = run(['import', 'deep.json', '--flat', '--out', 'deep.yaml']);
     expect(r.code).toBe(0);
     const bytes = readFileSync(join(dir, 'deep.yaml')).byteLength;
     expect(bytes).toBeGreaterThan(131_072);

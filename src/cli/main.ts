@@ -79,9 +79,11 @@ function registerCompileCommands(program: Command): void {
     .option('--out <file>', 'write the spec here instead of printing it')
     .addOption(pluginOption())
     .option('--force', 'replace a file that modelspec did not write')
-    .action(async (file: string, o: { out?: string; force?: boolean }) => {
+    .option('--flat', 'one item per layer, each with its Keras name as id (no blocks or loops)')
+    .option('--keep-names', 'the spec must reproduce the Keras layer names (flat where the recovered structure would rename layers)')
+    .action(async (file: string, o: { out?: string; force?: boolean; flat?: boolean; keepNames?: boolean }) => {
       const { runImport } = await import('./import.js');
-      emit(runImport(file, { ...(o.out ? { out: o.out } : {}), force: !!o.force, registry: builtinRegistry() }));
+      emit(runImport(file, { ...(o.out ? { out: o.out } : {}), force: !!o.force, flat: !!o.flat, keepNames: !!o.keepNames, registry: builtinRegistry() }));
     });
 
   program

@@ -2,9 +2,10 @@
 import { strFromU8, unzipSync } from 'fflate';
 import { describeReadError, MAX_JSON_BYTES, readFileBounded } from '../../io/read.js';
 import { dirname, relative, resolve } from 'node:path';
-import { importKerasJson, ImportError } from './import.js';
+import { flatYaml, importKerasJson, ImportError, type ImportedModel } from './import.js';
+import { sameNetwork, structuredYaml } from './structure.js';
 import { renderDiagnostics } from '../../diagnostics/render.js';
-import { compileSource } from '../../compile.js';
+import { compileSource, type CompileResult } from '../../compile.js';
 import { DEFAULT_LIMITS } from '../../limits.js';
 import { checkOverwrite, writeFileAtomic } from '../../io/atomic.js';
 import type { OpRegistry } from '../../ops/index.js';
@@ -27,8 +28,25 @@ export interface ImportModelOptions {
   out?: string;
   force: boolean;
   registry: OpRegistry;
+  /** Write one item per layer (with its Keras name as `id:`), without looking for repeated structure. */
+  flat?: boolean;
+  /** The written spec must reproduce the Keras layer names: the flat spec unless the structure found gives the same names. */
+  keepNames?: boolean;
   /** modelspec.schema.json, which the written spec's modeline points to (relative to --out); none without it. */
   schema?: string;
+}
+
+/**
+ * Whether the spec with recovered structure builds the same network as the flat one (with
+ * --keep-names, under the same layer names); if not, the flat spec is written.
+ */
+function structureHolds(name: string, structured: string, flat: string, opts: ImportModelOptions): CompileResult | undefined {
+  const limits = { maxFileBytes: Math.max(Buffer.byteLength(flat), DEFAULT_LIMITS.maxFileBytes) };
+  const a = compileSource(resolve(name), structured, { registry: opts.registry, limits });
+  if (!a.ok || !a.graph || a.diagnostics.some((d) => d.severity === 'error')) return undefined;
+  const b = compileSource(resolve(name), flat, { registry: opts.registry, limits });
+  if (!b.ok || !b.graph) return undefined; // the flat spec's own problems are reported below
+  return sameNetwork(a.graph, b.graph, !!opts.keepNames) ? a : undefined;
 }
 
 /** A Keras / tfjs topology JSON (or .keras zip) read as a spec: its text, or written to `out`. */
@@ -42,8 +60,13 @@ export function importModel(file: string, opts: ImportModelOptions): CommandOutp
   // The modeline points from the output file to the package's schema.
   const schemaPath = opts.out && opts.schema ? relative(dirname(resolve(opts.out)), opts.schema) : undefined;
   let result;
+  let model: ImportedModel | undefined;
+  const structure = (m: ImportedModel) => {
+    model = m;
+    return structuredYaml(m, opts.registry);
+  };
   try {
-    result = importKerasJson(json, opts.registry, { source: relative(process.cwd(), resolve(file)), ...(schemaPath ? { schemaPath } : {}) });
+    result = importKerasJson(json, opts.registry, { source: relative(process.cwd(), resolve(file)), ...(schemaPath ? { schemaPath } : {}), ...(opts.flat ? {} : { structure }) });
   } catch (e) {
     if (e instanceof ImportError) return { stdout: '', stderr: `${file}: ${e.message}\n`, code: EXIT.problems };
     // A hostile topology that the importer's checks let through (a TypeError deep inside it) is
@@ -52,13 +75,16 @@ export function importModel(file: string, opts: ImportModelOptions): CommandOutp
     throw e;
   }
   let stderr = result.warnings.map((w) => `warning: ${w}\n`).join('');
+  // The structured spec is written only when it builds the flat spec's network (compiled once, here).
+  const name = `${file} (as a spec)`;
+  const checked = result.structured ? structureHolds(name, result.yaml, flatYaml(model!), opts) : undefined;
+  if (result.structured && !checked) result = { ...result, yaml: flatYaml(model!), structured: false };
   // Compile what we would write: a hostile or broken model (units: -5, a 1e300 dimension, an
   // activation with a newline) gets its problems reported, not a spec that fails `check`.
-  const name = `${file} (as a spec)`;
   // The spec's size is ours, not the user's: a large model's flat spec may pass the default
   // file-size limit, which then only needs raising for check and build (said below).
   const bytes = Buffer.byteLength(result.yaml);
-  const compiled = compileSource(resolve(name), result.yaml, { registry: opts.registry, limits: { maxFileBytes: Math.max(bytes, DEFAULT_LIMITS.maxFileBytes) } });
+  const compiled = checked ?? compileSource(resolve(name), result.yaml, { registry: opts.registry, limits: { maxFileBytes: Math.max(bytes, DEFAULT_LIMITS.maxFileBytes) } });
   if (!compiled.ok || compiled.diagnostics.some((d) => d.severity === 'error')) {
     const errors = compiled.diagnostics.filter((d) => d.severity === 'error');
     const rendered = renderDiagnostics(errors, compiled.sources, { cwd: process.cwd() });

@@ -160,7 +160,7 @@ function simplify(def: OpDef, key: string, v: unknown): unknown {
 }
 
 /** YAML flow text for a value: plain where safe, JSON-quoted otherwise. */
-function flow(v: unknown): string {
+export function flow(v: unknown): string {
   if (v === null) return 'null';
   if (Array.isArray(v)) return `[${v.map(flow).join(', ')}]`;
   if (typeof v === 'object') return `{${Object.entries(v as object).map(([k, x]) => `${k}: ${flow(x)}`).join(', ')}}`;
@@ -209,9 +209,11 @@ function layerAttrs(name: string, className: string, config: JsonObject, byClass
 export interface ImportResult {
   yaml: string;
   warnings: string[];
+  /** Whether opts.structure wrote the spec (false: the flat spec). */
+  structured: boolean;
 }
 
-export function importKerasJson(json: unknown, registry: OpRegistry, opts: { source?: string; schemaPath?: string } = {}): ImportResult {
+export function importKerasJson(json: unknown, registry: OpRegistry, opts: { source?: string; schemaPath?: string; structure?: (model: ImportedModel) => string | undefined } = {}): ImportResult {
   // `model.to_json()` written with json.dump: a JSON string that holds the JSON.
   if (typeof json === 'string') {
     try { json = JSON.parse(json); } catch { throw new ImportError('the file holds a string that is not JSON'); }
@@ -226,6 +228,7 @@ export function importKerasJson(json: unknown, registry: OpRegistry, opts: { sou
   const outName = (layer: string, node: number) => (node === 0 ? ids.get(layer)! : `${ids.get(layer)!}_${node}`);
 
   const inputLines: string[] = [];
+  const inputIds: string[] = [];
   interface App { layer: KerasLayer; node: number; inputs: string[]; out: string }
   const apps: App[] = [];
   for (const l of topo.layers) {
@@ -233,6 +236,7 @@ export function importKerasJson(json: unknown, registry: OpRegistry, opts: { sou
       const shape = (l.config.batch_input_shape ?? l.config.batch_shape) as Json[] | undefined;
       if (!shape) throw new ImportError(`input layer '${l.name}' has no batch_input_shape`);
       const dtype = typeof l.config.dtype === 'string' && l.config.dtype !== 'float32' ? `, dtype: ${l.config.dtype}` : '';
+      inputIds.push(ids.get(l.name)!);
       inputLines.push(`  ${ids.get(l.name)}: {shape: ${flow(shape.slice(1))}${dtype}}`);
       continue;
     }
@@ -250,27 +254,39 @@ export function importKerasJson(json: unknown, registry: OpRegistry, opts: { sou
     ready.add(a!.out);
   }
 
-  const lines: string[] = [];
-  let previous: string | undefined = inputLines.length === 1 ? ids.get(topo.inputs[0]?.[0] ?? '') : undefined;
-  for (const a of ordered) {
-    const fromText = a.inputs.length === 1 && a.inputs[0] === previous ? '' : `    from: ${a.inputs.length === 1 ? a.inputs[0] : flow(a.inputs)}\n`;
-    if (a.node > 0) {
-      lines.push(`  - share: ${ids.get(a.layer.name)}\n    id: ${a.out}\n${fromText}`.trimEnd());
-      previous = a.out;
-      continue;
-    }
+  const nodes: ImportedNode[] = ordered.map((a) => {
+    if (a.node > 0) return { op: 'share', attrs: [], name: a.layer.name, id: a.out, target: ids.get(a.layer.name)!, inputs: a.inputs };
     const { def, attrs } = layerAttrs(a.layer.name, a.layer.class_name, a.layer.config, byClass, warnings);
-    lines.push(`  - ${def.name}: {${Object.entries(attrs).map(([k, v]) => `${k}: ${flow(v)}`).join(', ')}}\n    id: ${a.out}\n${fromText}`.trimEnd());
-    previous = a.out;
-  }
+    return { op: def.name, attrs: Object.entries(attrs), name: a.layer.name, id: a.out, inputs: a.inputs };
+  });
   const outputs = topo.outputs.map(([n, k]) => outName(n, k));
-  const outputsText = outputs.length === 1 && outputs[0] === previous ? '' : `outputs: ${flow(outputs.length === 1 ? outputs[0] : outputs)}\n`;
   const header = [
     ...(opts.schemaPath ? [`# yaml-language-server: $schema=${opts.schemaPath}`] : []),
     'modelspec: 1',
     `name: ${identifier(topo.name, new Set())}`,
     `doc: Imported${opts.source ? ` from ${flow(opts.source)}` : ''} by modelspec import.`,
   ];
-  const yaml = `${header.join('\n')}\n\ninputs:\n${inputLines.join('\n')}\n\nlayers:\n${lines.join('\n')}\n${outputsText ? `\n${outputsText}` : ''}`;
-  return { yaml, warnings };
+  const model: ImportedModel = { header, inputLines, inputs: inputIds, nodes, outputs };
+  const structured = opts.structure ? opts.structure(model) : undefined;
+  return { yaml: structured ?? flatYaml(model), warnings, structured: structured !== undefined };
+}
+
+/** One Keras layer application as an item: its op and attributes (defaults left out), or a `share:` of `target`. */
+export interface ImportedNode { op: string; attrs: [string, unknown][]; name: string; id: string; inputs: string[]; target?: string }
+/** What the import read, before it is written out: flat here, with recovered structure by ./structure.ts. */
+export interface ImportedModel { header: string[]; inputLines: string[]; inputs: string[]; nodes: ImportedNode[]; outputs: string[] }
+
+/** The flat spec: one item per layer application, each with its Keras name as `id:`. */
+export function flatYaml(model: ImportedModel): string {
+  const lines: string[] = [];
+  let previous: string | undefined = model.inputs.length === 1 ? model.inputs[0] : undefined;
+  for (const a of model.nodes) {
+    const fromText = a.inputs.length === 1 && a.inputs[0] === previous ? '' : `    from: ${a.inputs.length === 1 ? a.inputs[0] : flow(a.inputs)}\n`;
+    const head = a.target !== undefined ? `share: ${a.target}` : `${a.op}: {${a.attrs.map(([k, v]) => `${k}: ${flow(v)}`).join(', ')}}`;
+    lines.push(`  - ${head}\n    id: ${a.id}\n${fromText}`.trimEnd());
+    previous = a.id;
+  }
+  const outputs = model.outputs;
+  const outputsText = outputs.length === 1 && outputs[0] === previous ? '' : `outputs: ${flow(outputs.length === 1 ? outputs[0] : outputs)}\n`;
+  return `${model.header.join('\n')}\n\ninputs:\n${model.inputLines.join('\n')}\n\nlayers:\n${lines.join('\n')}\n${outputsText ? `\n${outputsText}` : ''}`;
 }

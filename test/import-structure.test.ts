@@ -1,0 +1,136 @@
+/**
+ * `modelspec import` recovers structure (issue #16, part 2): repeated subgraphs come back as
+ * `repeat` loops with `let:` variables and `when:` flags, and the spec builds the same network
+ * as the original; `--flat` writes one item per layer as before; a model without repetition
+ * comes out flat. Through the built CLI (dist/).
+ */
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { builtinRegistry, compileFile, compileSource } from '../src/index.js';
+import { importKerasJson } from '../src/backends/keras-json/import.js';
+import { sameNetwork } from '../src/backends/keras-json/structure.js';
+import type { TypedGraph } from '../src/types/ir.js';
+import { densenetBC100 } from './fixtures/import/densenet.js';
+import { ROOT } from './helpers.js';
+
+const CLI = `${ROOT}dist/cli/modelspec.js`;
+const GOLDEN = `${ROOT}test/golden/keras/`;
+let dir: string;
+beforeAll(() => {
+  if (!existsSync(CLI)) throw new Error('dist/cli/modelspec.js is missing: run npm run build first');
+  dir = mkdtempSync(join(tmpdir(), 'modelspec-import-structure-'));
+});
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+function run(args: string[]) {
+  const r = spawnSync(process.execPath, [CLI, ...args], { cwd: dir, encoding: 'utf8' });
+  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+/** The spec `import` prints for a model file (exit 0, nothing on stderr). */
+function imported(file: string, ...flags: string[]): string {
+  const r = run(['import', file, ...flags]);
+  expect(r.stderr).toBe('');
+  expect(r.code).toBe(0);
+  return r.stdout;
+}
+const lines = (yaml: string) => yaml.trimEnd().split('\n').length;
+
+function compiled(yaml: string): TypedGraph {
+  const r = compileSource(join(dir, 'imported.yaml'), yaml, { limits: { maxFileBytes: 1 << 22 } });
+  expect(r.diagnostics.filter((d) => d.severity === 'error').map((d) => d.message)).toEqual([]);
+  return r.graph!;
+}
+
+/** Every layer as op, output shape, weights' shapes and parameters (names aside), sorted; and the totals. */
+function layerList(g: TypedGraph) {
+  const rows = g.nodes.map((n) => JSON.stringify([n.op, n.outputShape, n.weights.map((w) => w.shape), n.params, n.inputs.length]));
+  return { rows: rows.sort(), totals: g.totals };
+}
+
+/** Name and weights of each layer, sorted: ids with / and . read as _ (import writes Keras names so). */
+const names = (g: TypedGraph) => g.nodes.map((n) => `${n.id.replace(/[/.]/g, '_')} ${JSON.stringify(n.weights.map((w) => [w.name, w.shape]))}`).sort();
+
+describe('import recovers blocks of repeated layers as loops', () => {
+  const resnet = (n: number) => compileFile(`${ROOT}specs/resnet-v1.yaml`, { set: [`n=${n}`] }).graph!;
+
+  it('ResNet20v1 (golden keras-json): at most 60 lines, repeat loops, the same network as specs/resnet-v1.yaml', () => {
+    const yaml = imported(`${GOLDEN}resnet-v1.keras2.json`);
+    expect(lines(yaml)).toBeLessThanOrEqual(60);
+    expect(yaml).toContain('  - repeat: 3\n    as: stage\n    let:\n      filters: "${16 * 2 ** stage}"\n');
+    expect(yaml).toContain('when: $has_conv2d');
+    expect(yaml).toContain('strides: "${has_conv2d ? 2 : 1}"');
+    const g = compiled(yaml);
+    expect(layerList(g)).toEqual(layerList(resnet(3)));
+    expect(g.totals.total).toBe(274_442);
+    // The Keras 3 config.json of the same model gives the same spec body.
+    const k3 = imported(`${GOLDEN}resnet-v1.keras3.json`);
+    expect(k3.slice(k3.indexOf('layers:'))).toBe(yaml.slice(yaml.indexOf('layers:')));
+  });
+
+  it('ResNet20v1 --keep-names: the Keras layer names and weight names are reproduced', () => {
+    const yaml = imported(`${GOLDEN}resnet-v1.keras2.json`, '--keep-names');
+    const g = compiled(yaml);
+    expect(layerList(g)).toEqual(layerList(resnet(3)));
+    expect(names(g)).toEqual(names(resnet(3)));
+    // Without it, the loops name layers their own way.
+    expect(names(compiled(imported(`${GOLDEN}resnet-v1.keras2.json`)))).not.toEqual(names(resnet(3)));
+  });
+
+  it('ResNet56 (n = 9) compresses to the same loops, with 9 blocks a stage', () => {
+    const out = join(dir, 'r56');
+    expect(run(['build', `${ROOT}specs/resnet-v1.yaml`, '--set', 'n=9', '--format', 'keras-json', '--backend', 'cpu', '--out', out]).code).toBe(0);
+    const yaml = imported(join(out, 'model.json'));
+    expect(lines(yaml)).toBeLessThanOrEqual(60);
+    expect(yaml).toContain('      - repeat: 9\n        as: block\n');
+    expect(layerList(compiled(yaml))).toEqual(layerList(resnet(9)));
+  });
+
+  it('DenseNet-BC-100 (k = 12): at most 80 lines, 797,788 params, 774,376 trainable', () => {
+    const file = join(dir, 'densenet.json');
+    writeFileSync(file, JSON.stringify(densenetBC100()));
+    const flat = compiled(imported(file, '--flat'));
+    expect([flat.nodes.length, flat.totals.total, flat.totals.trainable]).toEqual([350, 797_788, 774_376]);
+    const yaml = imported(file);
+    expect(lines(yaml)).toBeLessThanOrEqual(80);
+    expect(yaml).toContain('repeat: 16');
+    expect(yaml).toContain('filters: "${108 + 42 * block}"');
+    expect(layerList(compiled(yaml))).toEqual(layerList(flat));
+  });
+
+  it('--flat writes what import always wrote: one item per layer, Keras names as ids', () => {
+    const json = JSON.parse(readFileSync(`${GOLDEN}resnet-v1.keras2.json`, 'utf8'));
+    const flat = imported(`${GOLDEN}resnet-v1.keras2.json`, '--flat');
+    expect(flat.slice(flat.indexOf('modelspec: 1'))).toBe(importKerasJson(json, builtinRegistry()).yaml.replace(/^doc: .*$/m, flat.match(/^doc: .*$/m)![0]));
+    expect(flat).not.toContain('repeat:');
+    expect(lines(flat)).toBeGreaterThan(140);
+  });
+
+  it('build -> import (with structure) -> diff against the original spec: no architectural change, exit 0', () => {
+    writeFileSync(join(dir, 'r20.yaml'), imported(`${GOLDEN}resnet-v1.keras2.json`));
+    const r = run(['diff', `${ROOT}specs/resnet-v1.yaml`, 'r20.yaml']);
+    expect(r.stdout).toContain('no architectural change: resnet_v1, 72 layers, 274,442 params');
+    expect(r.code).toBe(0);
+  });
+
+  it('the check import makes before writing structure tells networks apart (else the flat spec is written)', () => {
+    expect(sameNetwork(resnet(3), resnet(3), true)).toBe(true);
+    expect(sameNetwork(resnet(3), resnet(4), false)).toBe(false);
+    const wider = compileFile(`${ROOT}specs/resnet-v1.yaml`, { set: ['num_classes=11'] }).graph!;
+    expect(sameNetwork(resnet(3), wider, false)).toBe(false);
+    const flat = compiled(importKerasJson(JSON.parse(readFileSync(`${GOLDEN}resnet-v1.keras2.json`, 'utf8')), builtinRegistry()).yaml);
+    expect(sameNetwork(flat, flat, true)).toBe(true);
+    const structured = compiled(imported(`${GOLDEN}resnet-v1.keras2.json`));
+    expect(sameNetwork(structured, flat, false)).toBe(true);
+    expect(sameNetwork(structured, flat, true)).toBe(false);
+  });
+
+  it('a model with no repetition comes out flat (the same text as --flat)', () => {
+    for (const model of ['mnist-cnn.keras2.json', 'y-network.keras2.json']) {
+      expect(imported(`${GOLDEN}${model}`)).toBe(imported(`${GOLDEN}${model}`, '--flat'));
+    }
+  });
+});
