@@ -27,7 +27,10 @@ type Item = LayerItem | BranchesItem | LoopItem;
 
 class NotStructured extends Error {}
 
-/** The series-parallel tree of a one-input, one-output graph without shared layers; undefined otherwise. */
+/**
+ * The series-parallel tree of a one-input, one-output graph without shared layers; undefined otherwise.
+ * Long (~80 lines): a recursive descent (a chain, a fork and its join) whose closures share the consumer index.
+ */
 function seriesParallel(model: ImportedModel): Item[] | undefined {
   const { nodes } = model;
   if (model.inputs.length !== 1 || model.outputs.length !== 1 || nodes.some((n) => n.target !== undefined)) return undefined;
