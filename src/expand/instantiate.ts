@@ -652,10 +652,13 @@ class Instantiator {
     const given = new Map<string, { value: unknown; span: () => SourceSpan }>();
     let ok = !inputs.includes(POISON);
     this.inputNow = inputs[0];
+    // The spans are closures over the file only: callArgs keeps `given` of every call for `share:`,
+    // and a closure over `c` would keep every call's context alive to the end of the compile.
+    const file = c.file;
     for (const [k, t] of item.kind === 'call' ? item.args : []) {
       const v = this.value(t, c);
       if (v === undefined) { ok = false; continue; }
-      given.set(k, { value: v, span: () => (t.kind === 'expr' ? t.span : this.span(c.file, t.ptr)) });
+      given.set(k, { value: v, span: () => (t.kind === 'expr' ? t.span : this.span(file, t.ptr)) });
     }
     const path = this.join(c.path, name ?? this.alloc(c.path, share ? shareBase(share.from) : block.name));
     if (share) {
