@@ -113,7 +113,7 @@ async function resumeTorchRun(python: string, o: TorchTrainOptions): Promise<num
     if (run.dataset.pixel_mean_out !== undefined) run.dataset.pixel_mean_out = resolve(o.out, 'model', 'pixel_mean.bin');
     writeFileAtomic(runJson, JSON.stringify(run, null, 2) + '\n');
     o.log(`engine: PyTorch (${python}), ${o.nproc} process${o.nproc > 1 ? 'es' : ''} on ${o.device} under torchrun; resuming ${o.out} up to epoch ${run.epochs}`);
-    return finishTorchRun(await runTorchrun(python, o.nproc, resolve(runJson), progressRelay(o.progress ?? true, run.epochs)), o, run.title ?? 'PyTorch run');
+    return finishTorchRun(await runTorchrun(python, o.nproc, resolve(runJson), progressRelay(o.progress ?? true, run.epochs)), o, typeof run.title === 'string' ? run.title : 'PyTorch run');
   } finally {
     lock.release();
   }
