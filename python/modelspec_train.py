@@ -142,6 +142,12 @@ def digest(model):
     return h.hexdigest()
 
 
+def save_whole(obj, path):
+    """torch.save to a temporary file, then renamed over path: a reader finds the old file or the new one."""
+    torch.save(obj, path + ".tmp")
+    os.replace(path + ".tmp", path)
+
+
 def main(cfg_path):
     cfg = json.load(open(cfg_path))
     world = int(os.environ.get("WORLD_SIZE", "1"))
@@ -268,12 +274,10 @@ def main(cfg_path):
             if m is not None and (not ck.get("save_best_only", True) or (m > best if maximise else m < best)):
                 best = m
                 path = os.path.join(cfg["out"], "checkpoints", f"epoch-{epoch + 1:03d}.pt")
-                torch.save({"model": model.state_dict(), "optimizer": opt.state_dict(), "epoch": epoch + 1, "metrics": logs}, path + ".tmp")
-                os.replace(path + ".tmp", path)
-            # The state --resume continues from, after every epoch (written whole, then renamed).
-            torch.save({"model": model.state_dict(), "optimizer": opt.state_dict(), "epoch": epoch + 1, "best": best, "lr": lr_now,
-                        "plateau": [p_best, p_wait, p_cool], "rng": torch.get_rng_state()}, last_path + ".tmp")
-            os.replace(last_path + ".tmp", last_path)
+                save_whole({"model": model.state_dict(), "optimizer": opt.state_dict(), "epoch": epoch + 1, "metrics": logs}, path)
+            # The state --resume continues from, after every epoch.
+            save_whole({"model": model.state_dict(), "optimizer": opt.state_dict(), "epoch": epoch + 1, "best": best, "lr": lr_now,
+                        "plateau": [p_best, p_wait, p_cool], "rng": torch.get_rng_state()}, last_path)
     digests = [None] * world
     mine = digest(model)
     if world > 1:
@@ -282,7 +286,7 @@ def main(cfg_path):
         digests = [mine]
     if rank == 0:
         mt.write_tfjs(mod, model.state_dict(), cfg["model_dir"], cfg["model_dir"])
-        torch.save(model.state_dict(), os.path.join(cfg["out"], "model.pt"))
+        save_whole(model.state_dict(), os.path.join(cfg["out"], "model.pt"))
         with open(os.path.join(cfg["out"], "torch-run.json"), "w") as f:
             json.dump({"world_size": world, "device": str(device), "torch": torch.__version__, "replica_digests": digests,
                        "replicas_identical": len(set(digests)) == 1}, f)

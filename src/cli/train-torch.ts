@@ -22,7 +22,7 @@ import { pytorchModuleText } from './export.js';
 import { EXIT } from './output.js';
 import { lockFolder } from '../io/lock.js';
 import { readTextBounded } from '../io/read.js';
-import { deriveSeed, mulberry32 } from '../train/rng.js';
+import { seedMathRandom } from '../train/rng.js';
 import { epochBar, type EpochBar } from '../train/progress.js';
 import { curvesSvg } from '../train/chart.js';
 import type { EpochRecord } from '../train/checkpoint.js';
@@ -160,13 +160,12 @@ async function writeStartModel(graph: TypedGraph, config: TrainingConfig, spec: 
   const { tf } = await loadTf('cpu');
   const name = config.dataset.name;
   // Seeded as the tfjs engine seeds its model: the same --seed starts both engines from the same weights.
-  const unseeded = Math.random;
-  Math.random = mulberry32(deriveSeed(config.seed, 3, 0, 0));
+  const unseed = seedMathRandom(config.seed);
   let built: ReturnType<typeof buildFromGraph>;
   try {
     built = buildFromGraph(tf, graph, registry);
   } finally {
-    Math.random = unseeded;
+    unseed();
   }
   try {
     writeDirAtomic(modelDir, modelDirFiles(await modelFiles(tf, built, {

@@ -24,6 +24,19 @@ export function deriveSeed(...parts: number[]): number {
   return h >>> 0;
 }
 
+/**
+ * Seed Math.random as a run's model stream: TensorFlow.js' initialisers and dropout draw their
+ * seeds from it when given none. The tfjs and PyTorch engines both build their start model under
+ * it, so one --seed gives both the same weights. Returns what puts the unseeded Math.random back.
+ */
+export function seedMathRandom(seed: number, epoch = 0, batch = 0): () => void {
+  const unseeded = Math.random;
+  Math.random = mulberry32(deriveSeed(seed, 3, epoch, batch));
+  return () => {
+    Math.random = unseeded;
+  };
+}
+
 /** A random permutation of 0..n-1 (Fisher-Yates). */
 export function permutation(n: number, rand: () => number): Int32Array {
   const p = new Int32Array(n);

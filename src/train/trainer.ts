@@ -34,7 +34,7 @@ import { loadDataset } from './data/index.js';
 import { prepare, type PreparedData } from './preprocess.js';
 import { BatchAssembler } from './batches.js';
 import { BestTracker, checkFinite, NonFiniteLoss, piecewiseLr, ReduceLROnPlateau } from './callbacks.js';
-import { deriveSeed, mulberry32, permutation } from './rng.js';
+import { deriveSeed, mulberry32, permutation, seedMathRandom } from './rng.js';
 import { evaluateSplit, evaluateSplitWith, type Evaluation } from './evaluate.js';
 import { makeOptimizer, setLearningRate } from './optimizer.js';
 import { tfLoss, type LossSpec } from './losses.js';
@@ -190,13 +190,12 @@ async function trainIn(folder: RunFolder, opts: TrainOptions): Promise<TrainResu
 
   // The model, checked against the data. TensorFlow.js' initialisers and dropout draw their seeds
   // from Math.random when given none: seed it for the run, so a run is reproducible from --seed.
-  const unseeded = Math.random;
-  Math.random = mulberry32(deriveSeed(config.seed, 3, resumed?.state.epoch ?? 0, resumed?.state.partial?.batch ?? 0));
+  const unseed = seedMathRandom(config.seed, resumed?.state.epoch ?? 0, resumed?.state.partial?.batch ?? 0);
   let model: TF.LayersModel;
   try {
     model = buildFromGraph(tf, graph, registry);
   } catch (e) {
-    Math.random = unseeded;
+    unseed();
     throw e;
   }
   const optimizer = makeOptimizer(tf, config.optimizer);
@@ -208,7 +207,7 @@ async function trainIn(folder: RunFolder, opts: TrainOptions): Promise<TrainResu
     const run = new TrainingRun({ opts, folder, log, t0, tf, backend, graph, config, set, data, model, optimizer, engine, resumed, limit, dataDir });
     return await run.run();
   } finally {
-    Math.random = unseeded;
+    unseed();
     // Workers end on every way out: done, interrupted, NaN, an error.
     await engine?.close();
     model.dispose();
