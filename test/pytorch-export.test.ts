@@ -16,6 +16,7 @@ import { compileFile } from '../src/index.js';
 import { builtinRegistry } from '../src/ops/index.js';
 import { loadTf } from '../src/backends/tfjs/backend.js';
 import { buildFromGraph } from '../src/backends/tfjs/interpreter.js';
+import { seedMathRandom } from '../src/train/rng.js';
 import { loadModelDir, modelDirFiles, modelFiles, writeDirAtomic } from '../src/train/model-io.js';
 import { pytorchModuleText } from '../src/cli/export.js';
 import { ROOT } from './helpers.js';
@@ -62,8 +63,15 @@ describe.skipIf(!hasTorch)('PyTorch export: same outputs and training steps as T
       const result = compileFile(join(ROOT, specPath), { set, registry });
       const graph = result.graph!;
       const dir = mkdtempSync(join(tmpdir(), 'modelspec-torch-'));
-      // The tfjs model with its (Keras-initialised) random weights, as `modelspec build` writes it.
-      const built = buildFromGraph(tf, graph, registry);
+      // The tfjs model with its (Keras-initialised) random weights, as `modelspec build` writes it,
+      // drawn from a fixed seed: the same case every run, not a new draw each time.
+      const unseed = seedMathRandom(20261204);
+      let built: TF.LayersModel;
+      try {
+        built = buildFromGraph(tf, graph, registry);
+      } finally {
+        unseed();
+      }
       writeDirAtomic(join(dir, 'tfjs'), modelDirFiles(await modelFiles(tf, built, { spec: specPath, parameters: graph.params })));
       const mod = pytorchModuleText(join(ROOT, specPath), { set, format: 'pytorch', force: false, registry, source: specPath });
       expect(mod.stderr).toBe('');
