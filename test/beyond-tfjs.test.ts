@@ -227,3 +227,92 @@ layers:
     }
   });
 });
+
+describe('gru with reset_after: true (Keras 2 default; tfjs has only false): modelspec\'s own cell', () => {
+  const GRU = (attrs: string, steps: number | null = 4) => `inputs:\n  x: {shape: [${steps}, 3]}\nlayers:\n  - gru: {units: 5${attrs}}\n`;
+  const x = nest(values([4, 3], 500), [4, 3]) as number[][];
+
+  it('has Keras\' weights: kernel (3, 15), recurrent_kernel (5, 15), bias (2, 15); 3*(5*(5+3) + 2*5) = 150 parameters', async () => {
+    const r = compileYaml(GRU(''));
+    expect(r.graph!.totals.total).toBe(150);
+    const { model } = await built(GRU(''));
+    expect(model.weights.map((v) => [v.originalName.split('/').slice(1).join('/'), v.shape])).toEqual([
+      ['kernel', [3, 15]], ['recurrent_kernel', [5, 15]], ['bias', [2, 15]],
+    ]);
+    expect(model.countParams()).toBe(150);
+    expect(model.layers[1]!.getConfig()).toMatchObject({ resetAfter: true, recurrentActivation: 'sigmoid' });
+  });
+
+  it('computes Keras\' GRUCell step (reset gate on the recurrent product plus its own bias), also backwards and without bias', async () => {
+    for (const extra of [', return_sequences: true', ', return_sequences: true, go_backwards: true', ', return_sequences: true, use_bias: false']) {
+      const { out, w } = await (async () => {
+        const { model, w } = await built(GRU(extra));
+        const y = model.predict(tf.tensor([x])) as TF.Tensor;
+        return { out: (y.arraySync() as number[][][])[0]!, w };
+      })();
+      const want = ref.gruResetAfter(x, w.get('kernel'), w.get('recurrent_kernel'), w.get('bias') ?? null, extra.includes('go_backwards'));
+      close(out, want);
+    }
+    // the last step only, by default
+    const { model, w } = await built(GRU(''));
+    const last = ((model.predict(tf.tensor([x])) as TF.Tensor).arraySync() as number[][])[0]!;
+    close([last], [ref.gruResetAfter(x, w.get('kernel'), w.get('recurrent_kernel'), w.get('bias')).at(-1)!]);
+  });
+
+  it('takes sequences of any length (shape [null, 3])', async () => {
+    const { model, w } = await built(GRU(', return_sequences: true', null));
+    const x6 = nest(values([6, 3], 501), [6, 3]) as number[][];
+    const y = ((model.predict(tf.tensor([x6])) as TF.Tensor).arraySync() as number[][][])[0]!;
+    close(y, ref.gruResetAfter(x6, w.get('kernel'), w.get('recurrent_kernel'), w.get('bias')));
+  });
+
+  it('reset_after: false is still tfjs\' own GRU (one bias of 3u)', async () => {
+    const { model } = await built(GRU(', reset_after: false'));
+    expect(model.weights.map((v) => v.shape)).toEqual([[3, 15], [5, 15], [15]]);
+    expect(model.layers[1]!.getConfig()).toMatchObject({ resetAfter: false });
+  });
+
+  it('model.json round trip; wasm computes and trains it as cpu does (loss and every gradient)', async () => {
+    const yaml = GRU(', return_sequences: true, dropout: 0.2, recurrent_dropout: 0.1') + '  - gru: {units: 2}\n';
+    const xs = tf.tensor([x, x.map((r) => r.map((v) => -v))]);
+    const ys = tf.tensor([[0.5, -0.5], [0.1, 0.2]]);
+    const { model } = await built(yaml);
+    const cpu = (model.predict(xs) as TF.Tensor).dataSync().slice();
+    let artifacts: TF.io.ModelArtifacts | undefined;
+    await model.save(tf.io.withSaveHandler(async (a) => ((artifacts = a), { modelArtifactsInfo: { dateSaved: new Date(), modelTopologyType: 'JSON' } })));
+    const loaded = await tf.loadLayersModel(tf.io.fromMemory(artifacts!));
+    expect(loaded.layers[1]!.getConfig()).toMatchObject({ resetAfter: true });
+    expect(loaded.weights.map((v) => v.shape)).toEqual(model.weights.map((v) => v.shape));
+    (loaded.predict(xs) as TF.Tensor).dataSync().forEach((g, i) => expect(g).toBeCloseTo(cpu[i]!, 6));
+    const weights = model.getWeights().map((t) => ({ data: t.dataSync().slice(), shape: t.shape }));
+    const grads = (m: TF.LayersModel, t: Tf, a: TF.Tensor, b: TF.Tensor) => {
+      const vars = m.trainableWeights.map((v) => (v as unknown as { val: TF.Variable }).val);
+      const { value, grads: g } = t.variableGrads(() => t.losses.meanSquaredError(b, m.apply(a, { training: false }) as TF.Tensor) as TF.Scalar, vars);
+      return { loss: value.dataSync()[0]!, grads: vars.map((v) => g[v.name]!.dataSync().slice()) };
+    };
+    const want = grads(model, tf, xs, ys);
+    const wasm = (await loadTf('wasm')).tf;
+    try {
+      const { model: m2 } = await built(yaml);
+      m2.setWeights(weights.map((w) => wasm.tensor(w.data, w.shape)));
+      const [x2, y2] = [wasm.tensor(xs.arraySync() as number[][][]), wasm.tensor(ys.arraySync() as number[][])];
+      (m2.predict(x2) as TF.Tensor).dataSync().forEach((g, i) => expect(g).toBeCloseTo(cpu[i]!, 4));
+      const got = grads(m2, wasm, x2, y2);
+      expect(got.loss).toBeCloseTo(want.loss, 5);
+      want.grads.forEach((g, i) => {
+        const scale = Math.max(1e-6, ...Array.from(g, Math.abs));
+        expect(Math.max(...Array.from(g, (v, j) => Math.abs(v - got.grads[i]![j]!))), `gradient ${i}`).toBeLessThanOrEqual(1e-4 * scale);
+      });
+      m2.compile({ optimizer: wasm.train.adam(0.01), loss: 'meanSquaredError' });
+      const before = m2.getWeights().map((t) => t.dataSync().slice());
+      const h = await m2.fit(x2, y2, { epochs: 1 });
+      expect(Number.isFinite(h.history.loss![0] as number)).toBe(true);
+      m2.getWeights().forEach((t, i) => expect(Array.from(t.dataSync())).not.toEqual(Array.from(before[i]!)));
+    } finally {
+      await loadTf('cpu');
+    }
+    model.compile({ optimizer: tf.train.adam(0.01), loss: 'meanSquaredError' });
+    const h = await model.fit(xs, ys, { epochs: 1 });
+    expect(Number.isFinite(h.history.loss![0] as number)).toBe(true);
+  });
+});

@@ -119,3 +119,33 @@ export function groupedConv2d(x: number[][][], k: number[][][][], b: number[], g
     return s;
   })));
 }
+
+/**
+ * keras.layers.GRU(units, reset_after=True) (Keras 2's GRUCell.call, the default), one example
+ * (steps, features), state starting at zero; kernel (f, 3u) and recurrent_kernel (u, 3u) hold the
+ * gates in the order z (update), r (reset), h (candidate); bias (2, 3u): row 0 input, row 1 recurrent.
+ *   x_z, x_r, x_h = x_t W + b[0]     r_z, r_r, r_h = h_{t-1} U + b[1]
+ *   z = sigmoid(x_z + r_z), r = sigmoid(x_r + r_r), hh = tanh(x_h + r * r_h)
+ *   h_t = z * h_{t-1} + (1 - z) * hh
+ * Returns every h_t (return_sequences=True); go_backwards reads the steps last to first.
+ */
+export function gruResetAfter(x: M, kernel: M, recurrent: M, bias: M | null, goBackwards = false): M {
+  const u = recurrent.length;
+  const sigmoid = (v: number) => 1 / (1 + Math.exp(-v));
+  const affine = (v: number[], w: M, b: number[] | undefined) =>
+    Array.from({ length: 3 * u }, (_, j) => v.reduce((s, vi, i) => s + vi * w[i]![j]!, b ? b[j]! : 0));
+  let h = new Array<number>(u).fill(0);
+  const out: M = [];
+  for (const xt of goBackwards ? [...x].reverse() : x) {
+    const mx = affine(xt, kernel, bias?.[0]);
+    const mh = affine(h, recurrent, bias?.[1]);
+    h = h.map((hj, j) => {
+      const z = sigmoid(mx[j]! + mh[j]!);
+      const r = sigmoid(mx[u + j]! + mh[u + j]!);
+      const hh = Math.tanh(mx[2 * u + j]! + r * mh[2 * u + j]!);
+      return z * hj + (1 - z) * hh;
+    });
+    out.push(h);
+  }
+  return out;
+}

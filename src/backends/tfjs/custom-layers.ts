@@ -14,6 +14,7 @@
 import type * as TF from '@tensorflow/tfjs';
 import type { Tf } from './backend.js';
 import { sequenceLayerFactories } from './sequence-layers.js';
+import { makeGruClass } from './gru-reset-after.js';
 
 type Kwargs = Record<string, unknown>;
 type Config = Record<string, unknown>;
@@ -368,3 +369,7 @@ registerCustomLayer('Conv2D', (tf) => {
   }
   return Conv2D as unknown as LayerClass;
 });
+
+// ---- gru with reset_after: true (Keras 2's default; tfjs' GRUCell refuses it) -------------------
+
+registerCustomLayer('GRU', makeGruClass);
