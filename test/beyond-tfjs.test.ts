@@ -316,3 +316,82 @@ describe('gru with reset_after: true (Keras 2 default; tfjs has only false): mod
     expect(Number.isFinite(h.history.loss![0] as number)).toBe(true);
   });
 });
+
+describe('image layers tfjs lacks or cannot run: resizing, random_width/height, spatial_dropout2d/3d', () => {
+  const img = nest(values([5, 7, 2], 600), [5, 7, 2]) as number[][][];
+  const flat3 = (a: number[][][]) => a.flat(2);
+  const closeFlat = (got: number[], want: number[]) => {
+    expect(got.length).toBe(want.length);
+    got.forEach((g, i) => expect(g).toBeCloseTo(want[i]!, 5));
+  };
+  const predict = async (layer: string, input = '[5, 7, 2]', x: unknown = img, training = false) => {
+    const { model } = await built(`inputs:\n  x: {shape: ${input}}\nlayers:\n  - ${layer}\n`);
+    const t = tf.tensor([x as number[]]);
+    const y = training ? (model.layers[1]!.apply(t, { training: true }) as TF.Tensor) : (model.predict(t) as TF.Tensor);
+    return { y, model };
+  };
+
+  it('resizing: tf.image.resize as Keras calls it (half-pixel centres), bilinear and nearest, up and down', async () => {
+    for (const [h, w] of [[3, 4], [8, 10], [5, 3]] as const) {
+      for (const m of ['bilinear', 'nearest'] as const) {
+        const { y } = await predict(`resizing: {height: ${h}, width: ${w}, interpolation: ${m}}`);
+        expect(y.shape).toEqual([1, h, w, 2]);
+        closeFlat(Array.from(y.dataSync()), flat3(ref.resize(img, h, w, m)));
+      }
+    }
+  });
+
+  it('resizing with crop_to_aspect_ratio: the centred window of the target\'s aspect ratio, then resized', async () => {
+    for (const [h, w] of [[4, 4], [2, 6], [6, 2]] as const) {
+      const { y } = await predict(`resizing: {height: ${h}, width: ${w}, crop_to_aspect_ratio: true}`);
+      closeFlat(Array.from(y.dataSync()), flat3(ref.resizeCropped(img, h, w, 'bilinear')));
+    }
+  });
+
+  it('random_width / random_height: identity at inference; at training one factor per batch in [1 + lower, 1 + upper]', async () => {
+    const id = await predict('random_width: {factor: 0.5}');
+    expect(id.model.outputs[0]!.shape).toEqual([null, 5, null, 2]);
+    closeFlat(Array.from(id.y.dataSync()), flat3(img));
+    const widths = new Set<number>();
+    for (let i = 0; i < 12; i++) {
+      const { y } = await predict('random_width: {factor: [-0.5, 0.2]}', '[5, 7, 2]', img, true);
+      expect(y.shape[1]).toBe(5);
+      widths.add(y.shape[2]!);
+      // the training output is the image resized to the drawn width
+      closeFlat(Array.from(y.dataSync()), flat3(ref.resize(img, 5, y.shape[2]!, 'bilinear')));
+    }
+    for (const w of widths) expect(w >= Math.trunc(7 * 0.5) && w <= Math.trunc(7 * 1.2)).toBe(true);
+    expect(widths.size).toBeGreaterThan(1);
+    const { y, model } = await predict('random_height: {factor: 0.4, interpolation: nearest}', '[5, 7, 2]', img, true);
+    expect(model.outputs[0]!.shape).toEqual([null, null, 7, 2]);
+    expect(y.shape[2]).toBe(7);
+    closeFlat(Array.from(y.dataSync()), flat3(ref.resize(img, y.shape[1]!, 7, 'nearest')));
+  });
+
+  it('spatial_dropout2d/3d: whole channels dropped at training (the rest scaled by 1/(1 - rate)), identity at inference', async () => {
+    const ones2 = nest(Array<number>(4 * 4 * 6).fill(1), [4, 4, 6]);
+    const inf = await predict('spatial_dropout2d: {rate: 0.5}', '[4, 4, 6]', ones2);
+    expect(Array.from(inf.y.dataSync()).every((v) => v === 1)).toBe(true);
+    const { y } = await predict('spatial_dropout2d: {rate: 0.5}', '[4, 4, 6]', ones2, true);
+    const v = y.arraySync() as number[][][][];
+    for (let c = 0; c < 6; c++) {
+      const ch = v[0]!.flat().map((px) => px[c]!);
+      expect(new Set(ch).size, `channel ${c} is all dropped or all kept`).toBe(1);
+      expect([0, 2]).toContain(ch[0]);
+    }
+    const ones3 = nest(Array<number>(2 * 2 * 2 * 8).fill(1), [2, 2, 2, 8]);
+    const y3 = (await predict('spatial_dropout3d: {rate: 0.5}', '[2, 2, 2, 8]', ones3, true)).y.arraySync() as number[][][][][];
+    for (let c = 0; c < 8; c++) expect(new Set(y3[0]!.flat(2).map((px) => px[c]!)).size).toBe(1);
+    expect(codes(compileYaml('inputs:\n  x: {shape: [4, 6]}\nlayers:\n  - spatial_dropout2d: {rate: 0.5}\n'))).not.toEqual([]);
+  });
+
+  it('saved model.json loads back with these classes (tfjs\' own Resizing and RandomWidth replaced)', async () => {
+    const { model } = await built('inputs:\n  x: {shape: [5, 7, 2]}\nlayers:\n  - resizing: {height: 4, width: 4}\n  - random_width: {factor: 0.2}\n  - random_height: {factor: 0.2}\n  - spatial_dropout2d: {rate: 0.1}\n  - global_average_pooling2d: {}\n');
+    let artifacts: TF.io.ModelArtifacts | undefined;
+    await model.save(tf.io.withSaveHandler(async (a) => ((artifacts = a), { modelArtifactsInfo: { dateSaved: new Date(), modelTopologyType: 'JSON' } })));
+    const loaded = await tf.loadLayersModel(tf.io.fromMemory(artifacts!));
+    expect(loaded.layers.slice(1, 5).map((l) => l.getClassName())).toEqual(['Resizing', 'RandomWidth', 'RandomHeight', 'SpatialDropout2D']);
+    const x = tf.tensor([img]);
+    closeFlat(Array.from((loaded.predict(x) as TF.Tensor).dataSync()), Array.from((model.predict(x) as TF.Tensor).dataSync()));
+  });
+});

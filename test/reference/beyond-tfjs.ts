@@ -149,3 +149,37 @@ export function gruResetAfter(x: M, kernel: M, recurrent: M, bias: M | null, goB
   }
   return out;
 }
+
+/**
+ * tf.image.resize(image, (oh, ow), method) as keras.layers.Resizing calls it (TF 2: half-pixel
+ * centres, antialias off), one (h, w, c) image. Bilinear (TF's compute_interpolation_weights):
+ * in = (out + 0.5) * in_size / out_size - 0.5, lower = max(floor(in), 0), upper = min(ceil(in),
+ * in_size - 1), weight in - floor(in). Nearest: in = min(floor((out + 0.5) * in_size / out_size), in_size - 1).
+ */
+export function resize(img: number[][][], oh: number, ow: number, method: 'bilinear' | 'nearest'): number[][][] {
+  const [h, w] = [img.length, img[0]!.length];
+  const axis = (o: number, n: number, on: number) => {
+    const v = (o + 0.5) * (n / on) - 0.5;
+    return { lo: Math.max(Math.floor(v), 0), hi: Math.min(Math.ceil(v), n - 1), t: v - Math.floor(v) };
+  };
+  const nearest = (o: number, n: number, on: number) => Math.min(Math.floor((o + 0.5) * (n / on)), n - 1);
+  return Array.from({ length: oh }, (_, y) => Array.from({ length: ow }, (_, x) => img[0]![0]!.map((_, c) => {
+    if (method === 'nearest') return img[nearest(y, h, oh)]![nearest(x, w, ow)]![c]!;
+    const a = axis(y, h, oh), b = axis(x, w, ow);
+    const top = img[a.lo]![b.lo]![c]! + (img[a.lo]![b.hi]![c]! - img[a.lo]![b.lo]![c]!) * b.t;
+    const bottom = img[a.hi]![b.lo]![c]! + (img[a.hi]![b.hi]![c]! - img[a.hi]![b.lo]![c]!) * b.t;
+    return top + (bottom - top) * a.t;
+  })));
+}
+
+/**
+ * keras.layers.Resizing(oh, ow, crop_to_aspect_ratio=True) (Keras' smart_resize): the centred
+ * window with the target's aspect ratio, crop_h = min(h, int(w * oh / ow)), crop_w = min(w, int(h * ow / oh)),
+ * starting at int((h - crop_h) / 2), int((w - crop_w) / 2); then resized.
+ */
+export function resizeCropped(img: number[][][], oh: number, ow: number, method: 'bilinear' | 'nearest'): number[][][] {
+  const [h, w] = [img.length, img[0]!.length];
+  const ch = Math.min(h, Math.floor((w * oh) / ow)), cw = Math.min(w, Math.floor((h * ow) / oh));
+  const top = Math.floor((h - ch) / 2), left = Math.floor((w - cw) / 2);
+  return resize(img.slice(top, top + ch).map((r) => r.slice(left, left + cw)), oh, ow, method);
+}

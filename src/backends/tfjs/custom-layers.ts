@@ -15,6 +15,7 @@ import type * as TF from '@tensorflow/tfjs';
 import type { Tf } from './backend.js';
 import { sequenceLayerFactories } from './sequence-layers.js';
 import { makeGruClass } from './gru-reset-after.js';
+import { makeRandomSize, makeResizing, makeSpatialDropout } from './image-layers.js';
 
 type Kwargs = Record<string, unknown>;
 type Config = Record<string, unknown>;
@@ -373,3 +374,11 @@ registerCustomLayer('Conv2D', (tf) => {
 // ---- gru with reset_after: true (Keras 2's default; tfjs' GRUCell refuses it) -------------------
 
 registerCustomLayer('GRU', makeGruClass);
+
+// ---- image layers: spatial_dropout2d/3d, resizing, random_width/height (./image-layers.ts) ---------
+
+registerCustomLayer('SpatialDropout2D', makeSpatialDropout(2));
+registerCustomLayer('SpatialDropout3D', makeSpatialDropout(3));
+registerCustomLayer('Resizing', makeResizing);
+registerCustomLayer('RandomHeight', makeRandomSize(1));
+registerCustomLayer('RandomWidth', makeRandomSize(2));
