@@ -302,6 +302,8 @@ registerCustomLayer('PositionEmbedding', (tf) => {
       return tf.tidy(() => {
         const x = tensors(inputs)[0]!;
         const [, t, d] = x.shape as number[];
+        // A sequence of any length (shape [null, d]) is checked here, at run time, as Keras' slice would fail.
+        if (t! > this.sequenceLength) throw new Error(`${this.name}: a sequence of length ${t} is longer than position_embedding's sequence_length ${this.sequenceLength}`);
         const rows = tf.slice(this.embeddings!.read(), [0, 0], [t!, d!]);
         return tf.broadcastTo(rows, x.shape);
       });
