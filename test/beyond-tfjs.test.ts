@@ -9,6 +9,9 @@ import type * as TF from '@tensorflow/tfjs';
 import { buildModel, loadTf, type Tf } from '../src/build.js';
 import { compileYaml, codes } from './helpers.js';
 import { shareRepeatedInputs } from '../src/backends/tfjs/repeated-inputs.js';
+import { toKeras3 } from '../src/backends/keras-json/keras3.js';
+import { importKerasJson } from '../src/backends/keras-json/import.js';
+import { builtinRegistry } from '../src/index.js';
 import * as ref from './reference/beyond-tfjs.js';
 
 let tf: Tf;
@@ -88,6 +91,26 @@ describe('multi_head_attention', () => {
       wv: w.get('value/kernel'), bv: w.get('value/bias'), wo: w.get('attention_output/kernel'), bo: w.get('attention_output/bias'),
     });
     close((y.arraySync() as number[][][])[0]!, want);
+  });
+
+  it('use_causal_mask: query t attends to keys s <= t only (Keras\' causal mask); Keras 3 JSON writes it as a call argument and import reads it back', async () => {
+    const yaml = 'inputs:\n  x: {shape: [5, 4]}\nlayers:\n  - multi_head_attention: {num_heads: 2, key_dim: 3, use_causal_mask: true}\n    from: [x, x]\n';
+    const { model, w } = await built(yaml);
+    const x = nest(values([5, 4], 900), [5, 4]) as number[][];
+    const y = (model.predict(tf.tensor([x])) as TF.Tensor).arraySync() as number[][][];
+    const ws = {
+      wq: w.get('query/kernel'), bq: w.get('query/bias'), wk: w.get('key/kernel'), bk: w.get('key/bias'),
+      wv: w.get('value/kernel'), bv: w.get('value/bias'), wo: w.get('attention_output/kernel'), bo: w.get('attention_output/bias'),
+    };
+    close(y[0]!, ref.multiHeadAttention(x, x, x, ws, true));
+    // not the unmasked result (the first position sees only itself)
+    expect(Math.abs(y[0]![0]![0]! - ref.multiHeadAttention(x, x, x, ws)[0]![0]!)).toBeGreaterThan(1e-4);
+    const keras2 = model.toJSON(null, false) as never;
+    const keras3 = toKeras3(keras2, () => [null, 5, 4]) as unknown as { config: { layers: { class_name: string; config: object; inbound_nodes: { kwargs: object }[] }[] } };
+    const att = keras3.config.layers.find((l) => l.class_name === 'MultiHeadAttention')!;
+    expect(att.inbound_nodes[0]!.kwargs).toEqual({ use_causal_mask: true });
+    expect(att.config).not.toHaveProperty('use_causal_mask');
+    for (const json of [keras2, keras3]) expect(importKerasJson(json as never, builtinRegistry()).yaml).toContain('use_causal_mask: true');
   });
 
   it('takes 2 or 3 inputs, of one key/value length', () => {

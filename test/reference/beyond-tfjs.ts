@@ -9,11 +9,12 @@ export type M = number[][]; // (length, features) of one example
  * keras.layers.MultiHeadAttention, one example, no mask: for each head h,
  * Q = query Wq[:, h, :] + bq[h], K = key Wk[:, h, :] + bk[h], V = value Wv[:, h, :] + bv[h],
  * A = softmax(Q K^T / sqrt(key_dim)) (over the key axis), O_h = A V;
- * out = sum_h O_h Wo[h, :, :] + bo.
+ * out = sum_h O_h Wo[h, :, :] + bo. With use_causal_mask, query position t attends only to keys s <= t.
  */
 export function multiHeadAttention(
   query: M, value: M, key: M,
   w: { wq: number[][][]; bq: M; wk: number[][][]; bk: M; wv: number[][][]; bv: M; wo: number[][][]; bo: number[] },
+  causal = false,
 ): M {
   const heads = w.wq[0]!.length, dk = w.wq[0]![0]!.length, dv = w.wv[0]![0]!.length, dout = w.bo.length;
   const proj = (x: M, k: number[][][], b: M, h: number, d: number): M =>
@@ -24,7 +25,8 @@ export function multiHeadAttention(
     for (let t = 0; t < q.length; t++) {
       const scores = k.map((kr) => kr.reduce((s, x, j) => s + x * q[t]![j]!, 0) / Math.sqrt(dk));
       const mx = Math.max(...scores);
-      const e = scores.map((s) => Math.exp(s - mx));
+      // use_causal_mask: key positions after the query's take no part in the softmax.
+      const e = scores.map((s, si) => (causal && si > t ? 0 : Math.exp(s - mx)));
       const z = e.reduce((a, b) => a + b, 0);
       const o = Array.from({ length: dv }, (_, j) => e.reduce((s, ei, si) => s + (ei / z) * v[si]![j]!, 0));
       for (let c = 0; c < dout; c++) out[t]![c]! += o.reduce((s, oj, j) => s + oj * w.wo[h]![j]![c]!, 0);

@@ -113,6 +113,7 @@ registerCustomLayer('MultiHeadAttention', (tf) => {
     readonly rate: number;
     readonly useBias: boolean;
     readonly outShape: number | null;
+    readonly causal: boolean;
     readonly kernelInit: Init;
     readonly biasInit: Init;
     private w: Record<string, TF.LayerVariable> = {};
@@ -125,6 +126,7 @@ registerCustomLayer('MultiHeadAttention', (tf) => {
       this.rate = (c.dropout as number | undefined) ?? 0;
       this.useBias = (c.useBias as boolean | undefined) ?? true;
       this.outShape = (c.outputShape as number | null | undefined) ?? null;
+      this.causal = (c.useCausalMask as boolean | undefined) ?? false;
       this.kernelInit = initializer(tf, c.kernelInitializer, 'glorotUniform');
       this.biasInit = initializer(tf, c.biasInitializer, 'zeros');
     }
@@ -167,7 +169,13 @@ registerCustomLayer('MultiHeadAttention', (tf) => {
         const q = tf.mul(this.project(query!, 'query', this.keyDim), 1 / Math.sqrt(this.keyDim));
         const k = this.project(key!, 'key', this.keyDim);
         const v = this.project(value!, 'value', this.valueDim);
-        let scores = tf.softmax(tf.matMul(q, k, false, true)); // (B, H, T, S)
+        let logits = tf.matMul(q, k, false, true); // (B, H, T, S)
+        if (this.causal) {
+          // Keras' causal mask (query t sees keys s <= t) and masked softmax: -1e9 added where masked.
+          const [t, s] = logits.shape.slice(2) as [number, number];
+          logits = tf.add(logits, tf.mul(tf.sub(1, tf.linalg.bandPart(tf.ones([t, s]), -1, 0)), -1e9));
+        }
+        let scores = tf.softmax(logits);
         if (kwargs.training && this.rate > 0) scores = tf.dropout(scores, this.rate);
         const [b, t] = query!.shape as number[];
         const o = tf.transpose(tf.matMul(scores, v), [0, 2, 1, 3]).reshape([b! * t!, this.numHeads * this.valueDim]);
@@ -189,6 +197,7 @@ registerCustomLayer('MultiHeadAttention', (tf) => {
         useBias: this.useBias,
         outputShape: this.outShape,
         attentionAxes: null,
+        ...(this.causal ? { useCausalMask: true } : {}),
         kernelInitializer: serialInit(this.kernelInit),
         biasInitializer: serialInit(this.biasInit),
       } as TF.serialization.ConfigDict;
