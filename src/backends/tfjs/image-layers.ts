@@ -24,7 +24,10 @@ export type ImageLayerClass = (new (config: any) => TF.layers.Layer) & { classNa
 const single = (s: Shape | Shape[]): Shape => (Array.isArray(s[0]) ? (s as Shape[])[0]! : (s as Shape));
 const one = (x: TF.Tensor | TF.Tensor[]): TF.Tensor => (Array.isArray(x) ? x[0]! : x);
 
-/** A small seeded generator (mulberry32) for the random layers' factors; Math.random without a seed. */
+/**
+ * A small seeded generator for the random layers' factors (Math.random without a seed): mulberry32,
+ * as src/train/rng.ts's, which a back end cannot import (train comes after backends in the pipeline).
+ */
 function uniform(seed: number | null): () => number {
   if (seed === null) return Math.random;
   let s = seed >>> 0;
