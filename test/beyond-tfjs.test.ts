@@ -290,6 +290,13 @@ describe('gru with reset_after: true (Keras 2 default; tfjs has only false): mod
     close(y, ref.gruResetAfter(x6, w.get('kernel'), w.get('recurrent_kernel'), w.get('bias')));
   });
 
+  it('inside bidirectional (tfjs clones it for the backward direction from its config): 2 * 3*(4*(4+3) + 2*4) = 216', async () => {
+    const { model } = await built('inputs:\n  x: {shape: [null, 3]}\nlayers:\n  - bidirectional: {layer: {gru: {units: 4}}}\n');
+    expect(model.layers[1]!.getWeights().map((w) => w.shape)).toEqual([[3, 12], [4, 12], [2, 12], [3, 12], [4, 12], [2, 12]]);
+    expect(model.countParams()).toBe(216);
+    expect(compileYaml('inputs:\n  x: {shape: [null, 3]}\nlayers:\n  - bidirectional: {layer: {gru: {units: 4}}}\n').graph!.totals.total).toBe(216);
+  });
+
   it('reset_after: false is still tfjs\' own GRU (one bias of 3u)', async () => {
     const { model } = await built(GRU(', reset_after: false'));
     expect(model.weights.map((v) => v.shape)).toEqual([[3, 15], [5, 15], [15]]);
