@@ -835,7 +835,7 @@ describe('ops beyond tfjs: static rules (forward passes: test/beyond-tfjs.test.t
 
 describe('tfjs-layers 4.22 ops added for issue #14', () => {
   covers('conv3d', 'conv3d_transpose', 'max_pooling3d', 'average_pooling3d', 're_lu', 'leaky_re_lu', 'prelu', 'elu', 'thresholded_re_lu',
-    'softmax', 'gaussian_noise', 'gaussian_dropout', 'alpha_dropout', 'spatial_dropout1d', 'rescaling', 'resizing', 'center_crop',
+    'softmax', 'gaussian_noise', 'gaussian_dropout', 'alpha_dropout', 'spatial_dropout1d', 'spatial_dropout2d', 'spatial_dropout3d', 'rescaling', 'resizing', 'center_crop',
     'category_encoding', 'random_width', 'random_height', 'cropping2d', 'permute', 'dot');
 
   it('conv3d: (8, 10, 12, 3), 5 filters 3x3x3, same, strides 2 -> (4, 5, 6, 5); 3*3*3*3*5+5 = 410 params; MACs 4*5*6*5 * 27*3', () => {
@@ -871,6 +871,7 @@ describe('tfjs-layers 4.22 ops added for issue #14', () => {
       ['re_lu', {}, [3, 4]], ['leaky_re_lu', {}, [3]], ['elu', {}, [3]], ['thresholded_re_lu', {}, [3]], ['softmax', { axis: 1 }, [3, 4]],
       ['gaussian_noise', { stddev: 0.1 }, [3]], ['gaussian_dropout', { rate: 0.1 }, [3]], ['alpha_dropout', { rate: 0.1 }, [3]],
       ['spatial_dropout1d', { rate: 0.1 }, [5, 3]], ['rescaling', { scale: 2 }, [4, 4, 3]],
+      ['spatial_dropout2d', { rate: 0.1 }, [4, 4, 3]], ['spatial_dropout3d', { rate: 0.1 }, [2, 4, 4, 3]],
     ];
     for (const [op, attrs, shape] of cases) {
       const n = apply(shape, op, attrs);
@@ -879,6 +880,8 @@ describe('tfjs-layers 4.22 ops added for issue #14', () => {
     }
     expect(applyErrors([3, 4], 'softmax', { axis: 3 })[0]).toContain('out of range');
     expect(applyErrors([3], 'spatial_dropout1d', { rate: 0.1 })[0]).toContain('(batch, steps, channels)');
+    expect(applyErrors([5, 3], 'spatial_dropout2d', { rate: 0.1 })[0]).toContain('spatial_dropout2d needs a (batch, height, width, channels) input');
+    expect(applyErrors([4, 4, 3], 'spatial_dropout3d', { rate: 0.1 })[0]).toContain('spatial_dropout3d needs a (batch, depth, height, width, channels) input');
   });
 
   it('resizing, center_crop, random_width/height, cropping2d, permute, category_encoding', () => {

@@ -24,7 +24,7 @@ export interface Failure {
 export function describeFailure(e: unknown): Failure | undefined {
   if (e instanceof UsageError || e instanceof RefusedOverwrite) return { message: e.message, code: EXIT.usage };
   if (e instanceof ModelTooLarge) return { message: e.message, code: EXIT.problems };
-  // A layer or attribute value TensorFlow.js cannot build (conv2d groups > 1, random_width): the spec's, not a bug.
+  // A layer or attribute value TensorFlow.js cannot build (elu with alpha != 1, softmax over another axis): the spec's, not a bug.
   if (e instanceof UnsupportedByTfjs) return { message: e.message, code: EXIT.problems };
   if (e instanceof ReadError) return { message: `cannot read '${e.path}': ${e.why}`, code: EXIT.problems };
   // Any other file-system error: the one table of errno codes in src/io/fs-problems.ts.

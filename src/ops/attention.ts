@@ -35,7 +35,7 @@ export const multiHeadAttention: OpDef = {
     unsupported: { attention_axes: null, kernel_regularizer: null, bias_regularizer: null, activity_regularizer: null },
   },
   category: 'core',
-  doc: 'Multi-head scaled dot-product attention (Keras `MultiHeadAttention`) over inputs [query, value] or [query, value, key], each (batch, length, features); self-attention is `from: [x, x]`.',
+  doc: 'Multi-head scaled dot-product attention (Keras `MultiHeadAttention`) over inputs [query, value] or [query, value, key], each (batch, length, features); self-attention is `from: [x, x]`; `use_causal_mask: true` for a decoder.',
   arity: 'merge',
   attrs: {
     num_heads: attr.int({ min: 1, required: true, doc: 'Number of attention heads.' }),
@@ -45,6 +45,7 @@ export const multiHeadAttention: OpDef = {
     use_bias: attr.bool({ default: true, doc: 'Whether the dense projections have biases.' }),
     output_shape: { schema: { anyOf: [{ type: 'null' }, { type: 'integer', minimum: 1 }] }, default: null, doc: 'Size of the output features; null is the query\'s.' },
     attention_axes: { schema: { type: 'null' }, default: null, doc: 'Axes attention is applied over; only null (the sequence axis) is supported.' },
+    use_causal_mask: attr.bool({ default: false, doc: 'Each query position attends only to key positions at or before it (Keras\' call argument `use_causal_mask`: Keras 3 JSON writes it in the call\'s kwargs).' }),
     kernel_initializer: attr.initializer({ default: 'glorot_uniform', doc: 'Initializer of the projection kernels.' }),
     bias_initializer: attr.initializer({ default: 'zeros', doc: 'Initializer of the projection biases.' }),
     kernel_regularizer: { schema: { type: 'null' }, default: null, doc: 'Regularizer of the kernels (only null).' },

@@ -15,7 +15,7 @@ import { convLstm2d, gru, lstm, simpleRnn } from './recurrent.js';
 import { bidirectional, timeDistributed } from './wrappers.js';
 import { conv3d, conv3dTranspose, maxPooling3d, averagePooling3d } from './volumetric.js';
 import { elu, leakyReLU, prelu, reLU, softmax, thresholdedReLU } from './activations.js';
-import { alphaDropout, gaussianDropout, gaussianNoise, spatialDropout1d } from './regularization.js';
+import { alphaDropout, gaussianDropout, gaussianNoise, spatialDropout1d, spatialDropout2d, spatialDropout3d } from './regularization.js';
 import { categoryEncoding, centerCrop, randomHeight, randomWidth, rescaling, resizing } from './preprocessing.js';
 import type { OpDef } from './types.js';
 
@@ -35,7 +35,7 @@ export const BUILTIN_OPS: readonly OpDef[] = [
   // issue #14: the rest of tfjs-layers 4.22's registered classes
   conv3d, conv3dTranspose, maxPooling3d, averagePooling3d,
   reLU, leakyReLU, prelu, elu, thresholdedReLU, softmax,
-  gaussianNoise, gaussianDropout, alphaDropout, spatialDropout1d,
+  gaussianNoise, gaussianDropout, alphaDropout, spatialDropout1d, spatialDropout2d, spatialDropout3d,
   rescaling, resizing, centerCrop, categoryEncoding, randomWidth, randomHeight,
   cropping2d, permute, dot,
 ];

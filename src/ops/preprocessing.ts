@@ -26,7 +26,8 @@ const size = {
 export const resizing: OpDef = {
   name: 'resizing',
   kerasClass: 'Resizing',
-  tfjs: { factory: 'resizing' },
+  // tfjs-layers 4.22's Resizing fails at run time (its call hands resizeBilinear a list): modelspec's own.
+  tfjs: { factory: 'Resizing', custom: 'Resizing' },
   category: 'reshaping',
   doc: 'Resizes images to `height` x `width` (Keras `Resizing`).',
   arity: 'one',
@@ -83,13 +84,13 @@ const factor = (axis: string) => ({
   doc: `Range of the random change of the ${axis}, as a fraction: \`0.2\` is [-20%, +20%], \`[-0.1, 0.3]\` is [-10%, +30%].`,
 });
 
-function randomSize(name: string, kerasClass: string, axis: 'height' | 'width', factory: string | undefined): OpDef {
+function randomSize(name: string, kerasClass: string, axis: 'height' | 'width'): OpDef {
   return {
     name,
     kerasClass,
-    ...(factory ? { tfjs: { factory } } : {}),
+    tfjs: { factory: kerasClass, custom: kerasClass },
     category: 'reshaping',
-    doc: `Resizes the ${axis} of images by a random factor at training time (Keras \`${kerasClass}\`); that dimension is None.`,
+    doc: `Resizes the ${axis} of images by a random factor at training time, one per batch (Keras \`${kerasClass}\`), the identity at inference; that dimension is None.`,
     arity: 'one',
     attrs: {
       factor: factor(axis),
@@ -106,11 +107,8 @@ function randomSize(name: string, kerasClass: string, axis: 'height' | 'width', 
 
 /**
  * tfjs-layers 4.22's RandomWidth cannot be applied in a functional model (its computeOutputShape
- * returns `[undefined, -1, channels]`): check and export only, as RandomHeight.
+ * returns `[undefined, -1, channels]`) and its bundle lacks RandomHeight: both are modelspec's own
+ * layers (src/backends/tfjs/image-layers.ts).
  */
-export const randomWidth = randomSize('random_width', 'RandomWidth', 'width', undefined);
-/**
- * tfjs-layers 4.22 registers RandomHeight for serialization in its sources, but its published
- * bundle has neither a `tf.layers.randomHeight` factory nor the class: check and export only.
- */
-export const randomHeight = randomSize('random_height', 'RandomHeight', 'height', undefined);
+export const randomWidth = randomSize('random_width', 'RandomWidth', 'width');
+export const randomHeight = randomSize('random_height', 'RandomHeight', 'height');

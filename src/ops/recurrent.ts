@@ -51,11 +51,11 @@ function refuseMultiOutput(op: string, a: Attrs): void {
   if (a.stateful) throw new ShapeError(`${op} stateful: true is not supported (states kept across batches need a fixed batch size): leave stateful false`, 'invalid', 'stateful');
 }
 
-function recurrent(name: string, kerasClass: string, factory: string, gates: number, doc: string, extra: Record<string, AttrDef>, tail: Record<string, AttrDef> = {}, unsupported: Record<string, unknown> = {}): OpDef {
+function recurrent(name: string, kerasClass: string, factory: string, gates: number, doc: string, extra: Record<string, AttrDef>, tail: Record<string, AttrDef> = {}, customFor?: Record<string, unknown>): OpDef {
   return {
     name,
     kerasClass,
-    tfjs: { factory, unsupported: { activity_regularizer: null, ...unsupported } },
+    tfjs: { factory, unsupported: { activity_regularizer: null }, ...(customFor ? { custom: kerasClass, customFor } : {}) },
     category: 'recurrent',
     doc,
     arity: 'one',
@@ -96,10 +96,10 @@ export const lstm = recurrent('lstm', 'LSTM', 'lstm', 4,
 
 export const gru = recurrent('gru', 'GRU', 'gru', 3,
   'Gated recurrent unit (Keras `GRU`): update, reset and candidate gates. Keras 2 defaults to reset_after: true '
-  + '(the reset gate after the recurrent product, two biases: the cuDNN form); TensorFlow.js 4.22 builds only '
-  + 'reset_after: false (one bias), so write `reset_after: false` for a model to build there.',
+  + '(the reset gate after the recurrent product, two biases: the cuDNN form), which TensorFlow.js 4.22 lacks: '
+  + 'modelspec builds it with its own GRU cell (src/backends/tfjs/gru-reset-after.ts); reset_after: false is tfjs\' GRU.',
   recurrentActivation,
-  { reset_after: attr.bool({ default: true, doc: 'Apply the reset gate after the recurrent matrix product (Keras 2 default; two bias vectors). TensorFlow.js builds only false.' }) },
+  { reset_after: attr.bool({ default: true, doc: 'Apply the reset gate after the recurrent matrix product (Keras 2 default; bias (2, 3*units): input and recurrent biases).' }) },
   { reset_after: false });
 
 /**

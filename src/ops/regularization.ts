@@ -1,4 +1,4 @@
-/** Noise and structured dropout: gaussian_noise, gaussian_dropout, alpha_dropout, spatial_dropout1d (all identity at inference). */
+/** Noise and structured dropout: gaussian_noise, gaussian_dropout, alpha_dropout, spatial_dropout1d/2d/3d (all identity at inference). */
 import { attr } from './attrs.js';
 import { ShapeError, type AttrDef, type OpDef } from './types.js';
 import { formatShape } from '../types/shape.js';
@@ -42,3 +42,27 @@ export const spatialDropout1d: OpDef = {
     return i;
   },
 };
+
+/**
+ * SpatialDropout2D / 3D (Keras; TensorFlow.js has only the 1D one): Dropout with noise shape
+ * (batch, 1, 1, channels) / (batch, 1, 1, 1, channels), channels last. Custom tfjs layers
+ * (src/backends/tfjs/image-layers.ts).
+ */
+function spatialDropout(rank: 2 | 3): OpDef {
+  const name = `spatial_dropout${rank}d`;
+  const what = rank === 2 ? '(height, width, channels) images' : '(depth, height, width, channels) volumes';
+  return {
+    ...noise(name, `SpatialDropout${rank}D`, `SpatialDropout${rank}D`,
+      `Drops whole channels of ${what} at training time (Keras \`SpatialDropout${rank}D\`, channels last).`,
+      { rate: rate('Fraction of the channels to drop, in [0, 1).') }, true),
+    tfjs: { factory: `SpatialDropout${rank}D`, custom: `SpatialDropout${rank}D` },
+    outputShape(inputs) {
+      const i = inputs[0]!;
+      if (i.length !== rank + 1) throw new ShapeError(`${name} needs a (batch, ${rank === 2 ? 'height, width' : 'depth, height, width'}, channels) input, got shape ${formatShape(i)}`);
+      return i;
+    },
+  };
+}
+
+export const spatialDropout2d = spatialDropout(2);
+export const spatialDropout3d = spatialDropout(3);

@@ -11,6 +11,7 @@ import { builtinRegistry, type AttrDef, type OpRegistry } from '../ops/index.js'
 import { idOfLayerName, layerName, tfjsLayerSpec, type TfjsValue } from '../backends/tfjs/config.js';
 import { materialize } from '../backends/tfjs/interpreter.js';
 import { layerFactory } from '../backends/tfjs/custom-layers.js';
+import { shareRepeatedInputs } from '../backends/tfjs/repeated-inputs.js';
 import { show, typeName } from '../expr/evaluate.js';
 import { limitsWith, type Limits } from '../limits.js';
 import { Msg, Say, type Said } from '../diagnostics/messages.js';
@@ -279,7 +280,7 @@ export class ModelScope extends Scope {
     if (outputs.length === 0 || outputs.some((o) => o === undefined)) this.fail(Say.modelNoOutput());
     const outs = outputs as Tensor[];
     const g = this.graph;
-    const m = g.tf.model({ inputs: g.inputs, outputs: outs.length === 1 ? outs[0]! : outs, name: g.name });
+    const m = shareRepeatedInputs(g.tf.model({ inputs: g.inputs, outputs: outs.length === 1 ? outs[0]! : outs, name: g.name }));
     const kept = new Set(m.layers);
     for (const l of g.layers) if (!kept.has(l) && l.built) l.dispose();
     return m;

@@ -11,6 +11,7 @@ import { describeReadError, MAX_DATA_BYTES, MAX_JSON_BYTES, readFileBounded, Rea
 import { basename, dirname, join } from 'node:path';
 import type * as TF from '@tensorflow/tfjs';
 import type { Tf } from '../backends/tfjs/backend.js';
+import { shareRepeatedInputs } from '../backends/tfjs/repeated-inputs.js';
 import { aboutTarget, GENERATOR, removeStaleTemps, makeFolders } from '../io/atomic.js';
 import { insideFolder } from '../io/fs-problems.js';
 
@@ -158,6 +159,7 @@ export async function loadModelDir(tf: Tf, dir: string): Promise<{ model: TF.Lay
     weightSpecs: weightSpecs(files.json),
     weightData: arrayBufferOf(files.weights),
   }));
+  shareRepeatedInputs(model); // tfjs' predict disposes a tensor given twice to one layer too early
   return { model, meta: files.meta, files };
 }
 

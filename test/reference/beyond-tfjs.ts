@@ -9,11 +9,12 @@ export type M = number[][]; // (length, features) of one example
  * keras.layers.MultiHeadAttention, one example, no mask: for each head h,
  * Q = query Wq[:, h, :] + bq[h], K = key Wk[:, h, :] + bk[h], V = value Wv[:, h, :] + bv[h],
  * A = softmax(Q K^T / sqrt(key_dim)) (over the key axis), O_h = A V;
- * out = sum_h O_h Wo[h, :, :] + bo.
+ * out = sum_h O_h Wo[h, :, :] + bo. With use_causal_mask, query position t attends only to keys s <= t.
  */
 export function multiHeadAttention(
   query: M, value: M, key: M,
   w: { wq: number[][][]; bq: M; wk: number[][][]; bk: M; wv: number[][][]; bv: M; wo: number[][][]; bo: number[] },
+  causal = false,
 ): M {
   const heads = w.wq[0]!.length, dk = w.wq[0]![0]!.length, dv = w.wv[0]![0]!.length, dout = w.bo.length;
   const proj = (x: M, k: number[][][], b: M, h: number, d: number): M =>
@@ -24,7 +25,8 @@ export function multiHeadAttention(
     for (let t = 0; t < q.length; t++) {
       const scores = k.map((kr) => kr.reduce((s, x, j) => s + x * q[t]![j]!, 0) / Math.sqrt(dk));
       const mx = Math.max(...scores);
-      const e = scores.map((s) => Math.exp(s - mx));
+      // use_causal_mask: key positions after the query's take no part in the softmax.
+      const e = scores.map((s, si) => (causal && si > t ? 0 : Math.exp(s - mx)));
       const z = e.reduce((a, b) => a + b, 0);
       const o = Array.from({ length: dv }, (_, j) => e.reduce((s, ei, si) => s + (ei / z) * v[si]![j]!, 0));
       for (let c = 0; c < dout; c++) out[t]![c]! += o.reduce((s, oj, j) => s + oj * w.wo[h]![j]![c]!, 0);
@@ -118,4 +120,68 @@ export function groupedConv2d(x: number[][][], k: number[][][][], b: number[], g
     for (let i = 0; i < kh; i++) for (let j = 0; j < kw; j++) for (let c = 0; c < cg; c++) s += x[y + i]![xx + j]![g * cg + c]! * k[i]![j]![c]![f]!;
     return s;
   })));
+}
+
+/**
+ * keras.layers.GRU(units, reset_after=True) (Keras 2's GRUCell.call, the default), one example
+ * (steps, features), state starting at zero; kernel (f, 3u) and recurrent_kernel (u, 3u) hold the
+ * gates in the order z (update), r (reset), h (candidate); bias (2, 3u): row 0 input, row 1 recurrent.
+ *   x_z, x_r, x_h = x_t W + b[0]     r_z, r_r, r_h = h_{t-1} U + b[1]
+ *   z = sigmoid(x_z + r_z), r = sigmoid(x_r + r_r), hh = tanh(x_h + r * r_h)
+ *   h_t = z * h_{t-1} + (1 - z) * hh
+ * Returns every h_t (return_sequences=True); go_backwards reads the steps last to first.
+ */
+export function gruResetAfter(x: M, kernel: M, recurrent: M, bias: M | null, goBackwards = false): M {
+  const u = recurrent.length;
+  const sigmoid = (v: number) => 1 / (1 + Math.exp(-v));
+  const affine = (v: number[], w: M, b: number[] | undefined) =>
+    Array.from({ length: 3 * u }, (_, j) => v.reduce((s, vi, i) => s + vi * w[i]![j]!, b ? b[j]! : 0));
+  let h = new Array<number>(u).fill(0);
+  const out: M = [];
+  for (const xt of goBackwards ? [...x].reverse() : x) {
+    const mx = affine(xt, kernel, bias?.[0]);
+    const mh = affine(h, recurrent, bias?.[1]);
+    h = h.map((hj, j) => {
+      const z = sigmoid(mx[j]! + mh[j]!);
+      const r = sigmoid(mx[u + j]! + mh[u + j]!);
+      const hh = Math.tanh(mx[2 * u + j]! + r * mh[2 * u + j]!);
+      return z * hj + (1 - z) * hh;
+    });
+    out.push(h);
+  }
+  return out;
+}
+
+/**
+ * tf.image.resize(image, (oh, ow), method) as keras.layers.Resizing calls it (TF 2: half-pixel
+ * centres, antialias off), one (h, w, c) image. Bilinear (TF's compute_interpolation_weights):
+ * in = (out + 0.5) * in_size / out_size - 0.5, lower = max(floor(in), 0), upper = min(ceil(in),
+ * in_size - 1), weight in - floor(in). Nearest: in = min(floor((out + 0.5) * in_size / out_size), in_size - 1).
+ */
+export function resize(img: number[][][], oh: number, ow: number, method: 'bilinear' | 'nearest'): number[][][] {
+  const [h, w] = [img.length, img[0]!.length];
+  const axis = (o: number, n: number, on: number) => {
+    const v = (o + 0.5) * (n / on) - 0.5;
+    return { lo: Math.max(Math.floor(v), 0), hi: Math.min(Math.ceil(v), n - 1), t: v - Math.floor(v) };
+  };
+  const nearest = (o: number, n: number, on: number) => Math.min(Math.floor((o + 0.5) * (n / on)), n - 1);
+  return Array.from({ length: oh }, (_, y) => Array.from({ length: ow }, (_, x) => img[0]![0]!.map((_, c) => {
+    if (method === 'nearest') return img[nearest(y, h, oh)]![nearest(x, w, ow)]![c]!;
+    const a = axis(y, h, oh), b = axis(x, w, ow);
+    const top = img[a.lo]![b.lo]![c]! + (img[a.lo]![b.hi]![c]! - img[a.lo]![b.lo]![c]!) * b.t;
+    const bottom = img[a.hi]![b.lo]![c]! + (img[a.hi]![b.hi]![c]! - img[a.hi]![b.lo]![c]!) * b.t;
+    return top + (bottom - top) * a.t;
+  })));
+}
+
+/**
+ * keras.layers.Resizing(oh, ow, crop_to_aspect_ratio=True) (Keras' smart_resize): the centred
+ * window with the target's aspect ratio, crop_h = min(h, int(w * oh / ow)), crop_w = min(w, int(h * ow / oh)),
+ * starting at int((h - crop_h) / 2), int((w - crop_w) / 2); then resized.
+ */
+export function resizeCropped(img: number[][][], oh: number, ow: number, method: 'bilinear' | 'nearest'): number[][][] {
+  const [h, w] = [img.length, img[0]!.length];
+  const ch = Math.min(h, Math.floor((w * oh) / ow)), cw = Math.min(w, Math.floor((h * ow) / oh));
+  const top = Math.floor((h - ch) / 2), left = Math.floor((w - cw) / 2);
+  return resize(img.slice(top, top + ch).map((r) => r.slice(left, left + cw)), oh, ow, method);
 }

@@ -70,7 +70,8 @@ export const gruTimeSeries: RefModel = {
 };
 
 /**
- * The Keras 2 default GRU (reset_after=True), for the static rule (TensorFlow.js cannot build it):
+ * The Keras 2 default GRU (reset_after=True), for the static rule (TensorFlow.js lacks it; modelspec
+ * builds it with its own cell, checked in test/beyond-tfjs.test.ts):
  * GRU(64) on 32 features: 3*(64*(64+32) + 2*64) = 3*(6144 + 128) = 18,816; bias shape (2, 192).
  */
 export const gruResetAfter = { units: 64, features: 32, params: 18_816, bias: [2, 192] };

@@ -103,6 +103,15 @@ function inboundOf(layer: KerasLayer): [string, number][][] {
   });
 }
 
+/** Call arguments modelspec holds as attributes (Keras 3 writes them in the first call's kwargs): MultiHeadAttention's use_causal_mask. */
+function withCallArgs(layer: KerasLayer): JsonObject {
+  const node = layer.inbound_nodes?.[0];
+  const kwargs = node && !Array.isArray(node) ? ((node as JsonObject).kwargs as JsonObject | undefined) : undefined;
+  return layer.class_name === 'MultiHeadAttention' && kwargs?.use_causal_mask !== undefined
+    ? { ...layer.config, use_causal_mask: kwargs.use_causal_mask! }
+    : layer.config;
+}
+
 function identifier(name: string, used: Set<string>): string {
   let id = name.replace(/[^A-Za-z0-9_]/g, '_');
   if (!/^[A-Za-z_]/.test(id)) id = `_${id}`;
@@ -256,7 +265,7 @@ export function importKerasJson(json: unknown, registry: OpRegistry, opts: { sou
 
   const nodes: ImportedNode[] = ordered.map((a) => {
     if (a.node > 0) return { op: 'share', attrs: [], name: a.layer.name, id: a.out, target: ids.get(a.layer.name)!, inputs: a.inputs };
-    const { def, attrs } = layerAttrs(a.layer.name, a.layer.class_name, a.layer.config, byClass, warnings);
+    const { def, attrs } = layerAttrs(a.layer.name, a.layer.class_name, withCallArgs(a.layer), byClass, warnings);
     return { op: def.name, attrs: Object.entries(attrs), name: a.layer.name, id: a.out, inputs: a.inputs };
   });
   const outputs = topo.outputs.map(([n, k]) => outName(n, k));

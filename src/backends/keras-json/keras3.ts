@@ -81,12 +81,13 @@ export function toKeras3(topology: JsonObject, shapeOf: ShapeOf): JsonObject {
       });
       // A merge layer is called on a list of tensors; any other on one tensor; MultiHeadAttention
       // on query, value[, key] as separate arguments.
-      if (l.class_name === 'MultiHeadAttention') return { args: tensors, kwargs: {} } as JsonObject;
+      // use_causal_mask is a call argument in Keras (modelspec keeps it with the layer's attributes).
+      if (l.class_name === 'MultiHeadAttention') return { args: tensors, kwargs: cfg.use_causal_mask ? { use_causal_mask: true } : {} } as JsonObject;
       return { args: tensors.length === 1 ? [tensors[0]!] : [tensors], kwargs: {} } as JsonObject;
     });
     const first = ((l.inbound_nodes as Json[][])[0] ?? []).map((r) => shapeOf(...(r as [string, number])));
     const buildShape: Json = first.length === 1 ? first[0]! : first;
-    const { name: _n, trainable, ...rest } = cfg;
+    const { name: _n, trainable, use_causal_mask: _causal, ...rest } = cfg;
     const hub = HUB_LAYERS[String(l.class_name)];
     return {
       ...obj(hub?.module ?? 'keras.layers', String(l.class_name), { name, trainable: trainable ?? true, ...layerConfig(rest) }, hub?.registered ?? null),

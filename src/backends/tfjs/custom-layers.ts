@@ -14,6 +14,8 @@
 import type * as TF from '@tensorflow/tfjs';
 import type { Tf } from './backend.js';
 import { sequenceLayerFactories } from './sequence-layers.js';
+import { makeGruClass } from './gru-reset-after.js';
+import { makeRandomSize, makeResizing, makeSpatialDropout } from './image-layers.js';
 
 type Kwargs = Record<string, unknown>;
 type Config = Record<string, unknown>;
@@ -111,6 +113,7 @@ registerCustomLayer('MultiHeadAttention', (tf) => {
     readonly rate: number;
     readonly useBias: boolean;
     readonly outShape: number | null;
+    readonly causal: boolean;
     readonly kernelInit: Init;
     readonly biasInit: Init;
     private w: Record<string, TF.LayerVariable> = {};
@@ -123,6 +126,7 @@ registerCustomLayer('MultiHeadAttention', (tf) => {
       this.rate = (c.dropout as number | undefined) ?? 0;
       this.useBias = (c.useBias as boolean | undefined) ?? true;
       this.outShape = (c.outputShape as number | null | undefined) ?? null;
+      this.causal = (c.useCausalMask as boolean | undefined) ?? false;
       this.kernelInit = initializer(tf, c.kernelInitializer, 'glorotUniform');
       this.biasInit = initializer(tf, c.biasInitializer, 'zeros');
     }
@@ -165,7 +169,13 @@ registerCustomLayer('MultiHeadAttention', (tf) => {
         const q = tf.mul(this.project(query!, 'query', this.keyDim), 1 / Math.sqrt(this.keyDim));
         const k = this.project(key!, 'key', this.keyDim);
         const v = this.project(value!, 'value', this.valueDim);
-        let scores = tf.softmax(tf.matMul(q, k, false, true)); // (B, H, T, S)
+        let logits = tf.matMul(q, k, false, true); // (B, H, T, S)
+        if (this.causal) {
+          // Keras' causal mask (query t sees keys s <= t) and masked softmax: -1e9 added where masked.
+          const [t, s] = logits.shape.slice(2) as [number, number];
+          logits = tf.add(logits, tf.mul(tf.sub(1, tf.linalg.bandPart(tf.ones([t, s]), -1, 0)), -1e9));
+        }
+        let scores = tf.softmax(logits);
         if (kwargs.training && this.rate > 0) scores = tf.dropout(scores, this.rate);
         const [b, t] = query!.shape as number[];
         const o = tf.transpose(tf.matMul(scores, v), [0, 2, 1, 3]).reshape([b! * t!, this.numHeads * this.valueDim]);
@@ -187,6 +197,7 @@ registerCustomLayer('MultiHeadAttention', (tf) => {
         useBias: this.useBias,
         outputShape: this.outShape,
         attentionAxes: null,
+        ...(this.causal ? { useCausalMask: true } : {}),
         kernelInitializer: serialInit(this.kernelInit),
         biasInitializer: serialInit(this.biasInit),
       } as TF.serialization.ConfigDict;
@@ -300,6 +311,8 @@ registerCustomLayer('PositionEmbedding', (tf) => {
       return tf.tidy(() => {
         const x = tensors(inputs)[0]!;
         const [, t, d] = x.shape as number[];
+        // A sequence of any length (shape [null, d]) is checked here, at run time, as Keras' slice would fail.
+        if (t! > this.sequenceLength) throw new Error(`${this.name}: a sequence of length ${t} is longer than position_embedding's sequence_length ${this.sequenceLength}`);
         const rows = tf.slice(this.embeddings!.read(), [0, 0], [t!, d!]);
         return tf.broadcastTo(rows, x.shape);
       });
@@ -368,3 +381,15 @@ registerCustomLayer('Conv2D', (tf) => {
   }
   return Conv2D as unknown as LayerClass;
 });
+
+// ---- gru with reset_after: true (Keras 2's default; tfjs' GRUCell refuses it) -------------------
+
+registerCustomLayer('GRU', makeGruClass);
+
+// ---- image layers: spatial_dropout2d/3d, resizing, random_width/height (./image-layers.ts) ---------
+
+registerCustomLayer('SpatialDropout2D', makeSpatialDropout(2));
+registerCustomLayer('SpatialDropout3D', makeSpatialDropout(3));
+registerCustomLayer('Resizing', makeResizing);
+registerCustomLayer('RandomHeight', makeRandomSize(1));
+registerCustomLayer('RandomWidth', makeRandomSize(2));

@@ -9,6 +9,7 @@ import type { OpRegistry } from '../../ops/index.js';
 import { checkBuildSize, layerName, tfjsLayerSpec, type TfjsLayerSpec, type TfjsValue } from './config.js';
 import type { Tf } from './backend.js';
 import { layerFactory } from './custom-layers.js';
+import { shareRepeatedInputs } from './repeated-inputs.js';
 
 /** Turn config markers into tfjs objects (regularizers). */
 export function materialize(tf: Tf, v: TfjsValue): unknown {
@@ -58,5 +59,5 @@ export function buildFromGraph(tf: Tf, graph: TypedGraph, registry: OpRegistry):
     tensors.set(node.id, out);
   }
   const outputs = graph.outputs.map((id) => tensors.get(id)!);
-  return tf.model({ inputs, outputs: outputs.length === 1 ? outputs[0]! : outputs, name: graph.name });
+  return shareRepeatedInputs(tf.model({ inputs, outputs: outputs.length === 1 ? outputs[0]! : outputs, name: graph.name }));
 }
