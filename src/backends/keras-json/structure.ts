@@ -20,25 +20,26 @@ interface Slot { name: string; values: unknown[]; flag: boolean; same?: Slot; te
 class Ref { constructor(public slot: Slot) {} }
 const slotOf = (s: Slot): Slot => (s.same ? slotOf(s.same) : s);
 
-interface LayerItem { kind: 'layer'; op: string; attrs: [string, unknown][]; when?: Ref }
-interface BranchesItem { kind: 'branches'; merge: string; mergeAttrs: [string, unknown][]; branches: Item[][]; when?: Ref }
+/** `name`: the Keras layer's name (of the merge for branches), read by ./scopes.ts. */
+export interface LayerItem { kind: 'layer'; op: string; attrs: [string, unknown][]; when?: Ref; name?: string }
+export interface BranchesItem { kind: 'branches'; merge: string; mergeAttrs: [string, unknown][]; branches: Item[][]; when?: Ref; name?: string }
 interface LoopItem { kind: 'loop'; count: number; as?: string; lets: [string, string][]; body: Item[]; when?: Ref; names: Set<string> }
-type Item = LayerItem | BranchesItem | LoopItem;
+export type Item = LayerItem | BranchesItem | LoopItem;
 
-class NotStructured extends Error {}
+export class NotStructured extends Error {}
 
 /**
  * The series-parallel tree of a one-input, one-output graph without shared layers; undefined otherwise.
  * Long (~80 lines): a recursive descent (a chain, a fork and its join) whose closures share the consumer index.
  */
-function seriesParallel(model: ImportedModel): Item[] | undefined {
+export function seriesParallel(model: ImportedModel): Item[] | undefined {
   const { nodes } = model;
   if (model.inputs.length !== 1 || model.outputs.length !== 1 || nodes.some((n) => n.target !== undefined)) return undefined;
   const index = new Map(nodes.map((n, i) => [n.id, i]));
   const consumers = new Map<string, number[]>();
   nodes.forEach((n, i) => n.inputs.forEach((t) => consumers.set(t, [...(consumers.get(t) ?? []), i])));
   const uses = (t: string) => consumers.get(t) ?? [];
-  const layer = (n: ImportedNode): LayerItem => ({ kind: 'layer', op: n.op, attrs: n.attrs });
+  const layer = (n: ImportedNode): LayerItem => ({ kind: 'layer', op: n.op, attrs: n.attrs, name: n.name });
   const at = (t: string) => index.get(t) ?? -1;
 
   /** The merge where every path that leaves `t` meets again. */
@@ -99,7 +100,7 @@ function seriesParallel(model: ImportedModel): Item[] | undefined {
         return [layer(nodes[first]!), ...chain(nodes[first]!.id, t)];
       });
       if (used.size !== starts.length || m.attrs.some(([k]) => k !== 'axis')) throw new NotStructured();
-      items.push({ kind: 'branches', merge: m.op, mergeAttrs: m.attrs, branches });
+      items.push({ kind: 'branches', merge: m.op, mergeAttrs: m.attrs, branches, name: m.name });
       count++;
       cur = m.id;
     }
@@ -117,13 +118,13 @@ function seriesParallel(model: ImportedModel): Item[] | undefined {
 // ---- rendering ----------------------------------------------------------------------------
 
 /** A value in an expression (`${...}`): no mappings there. */
-function exprLiteral(v: unknown): string {
+export function exprLiteral(v: unknown): string {
   if (v === null || typeof v === 'number' || typeof v === 'boolean') return String(v);
   if (typeof v === 'string') return JSON.stringify(v);
   if (Array.isArray(v)) return `[${v.map(exprLiteral).join(', ')}]`;
   throw new NotStructured();
 }
-const expr = (text: string) => (/^[A-Za-z_]\w*$/.test(text) ? `$${text}` : JSON.stringify(`\${${text}}`));
+export const expr = (text: string) => (/^[A-Za-z_]\w*$/.test(text) ? `$${text}` : JSON.stringify(`\${${text}}`));
 const valueText = (v: unknown): string => (v instanceof Ref ? slotOf(v.slot).text! : flow(v));
 
 function render(item: Item, indent: string): string[] {
@@ -217,12 +218,14 @@ class Unifier {
 }
 
 /** 1-D: values over a counter `v` as an expression (without `${}`). */
-function over(values: unknown[], v: string): string {
+export function over(values: unknown[], v: string): string {
   const d = values.map((x) => JSON.stringify(x));
   if (d.every((x) => x === d[0])) return exprLiteral(values[0]);
   if (values.every((x) => typeof x === 'boolean')) {
     if (values.every((x, i) => x === (i === 0))) return `${v} == 0`;
     if (values.every((x, i) => x === (i > 0))) return `${v} > 0`;
+    const k = values.indexOf(false);
+    if (k > 0 && values.every((x, i) => x === (i < k))) return `${v} < ${k}`;
   }
   if (values.every((x) => Number.isInteger(x))) {
     const n = values as number[];
@@ -244,7 +247,7 @@ const MAX_TABLE = 16;
 const paren = (s: string) => (/\?|\|\|/.test(s) ? `(${s})` : s);
 
 /** 2-D: values over u = outer * n + inner; undefined when not of a form we write. */
-function overTwo(values: unknown[], n: number, outer: string, inner: string): { text: string; inner: boolean } | undefined {
+export function overTwo(values: unknown[], n: number, outer: string, inner: string): { text: string; inner: boolean } | undefined {
   const m = values.length / n;
   const groups = Array.from({ length: m }, (_, s) => values.slice(s * n, s * n + n));
   const same = (xs: unknown[]) => xs.every((x) => JSON.stringify(x) === JSON.stringify(xs[0]));
