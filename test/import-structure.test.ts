@@ -57,39 +57,69 @@ const names = (g: TypedGraph) => g.nodes.map((n) => `${n.id.replace(/[/.]/g, '_'
 describe('import recovers blocks of repeated layers as loops', () => {
   const resnet = (n: number) => compileFile(`${ROOT}specs/resnet-v1.yaml`, { set: [`n=${n}`] }).graph!;
 
-  it('ResNet20v1 (golden keras-json): at most 60 lines, repeat loops, the same network as specs/resnet-v1.yaml', () => {
+  it('ResNet20v1 (golden keras-json): at most 60 lines, a block and loops read from its names, the same network as specs/resnet-v1.yaml', () => {
     const yaml = imported(`${GOLDEN}resnet-v1.keras2.json`);
     expect(lines(yaml)).toBeLessThanOrEqual(60);
-    expect(yaml).toContain('  - repeat: 3\n    as: stage\n    let:\n      filters: "${16 * 2 ** stage}"\n');
-    expect(yaml).toContain('when: $has_conv2d');
-    expect(yaml).toContain('strides: "${has_conv2d ? 2 : 1}"');
+    // The conv-BN-ReLU block, written once, with a parameter where its calls differ.
+    expect(yaml).toContain('blocks:\n  resnet_layer:\n    params:\n      filters: {type: int, default: 16}\n');
+    expect(yaml.match(/- conv2d:/g)).toHaveLength(1);
+    expect(yaml).toContain('  - resnet_layer: {has_activation: true}\n    id: stem\n  - repeat: 3\n    as: stage\n');
+    expect(yaml).toContain('when: "${block == 0 && stage > 0}"');
+    expect(yaml).toContain('resnet_layer: {filters: "${16 * 2 ** stage}", kernel_size: 1, strides: 2, has_batch_normalization: false}');
     const g = compiled(yaml);
     expect(layerList(g)).toEqual(layerList(resnet(3)));
     expect(g.totals.total).toBe(274_442);
+    // Read from the names, the spec gives every layer (and weight) its Keras name back.
+    expect(names(g)).toEqual(names(resnet(3)));
     // The Keras 3 config.json of the same model gives the same spec body.
     const k3 = imported(`${GOLDEN}resnet-v1.keras3.json`);
-    expect(k3.slice(k3.indexOf('layers:'))).toBe(yaml.slice(yaml.indexOf('layers:')));
+    expect(k3.slice(k3.indexOf('blocks:'))).toBe(yaml.slice(yaml.indexOf('blocks:')));
   });
 
-  it('ResNet20v1 --keep-names: the Keras layer names and weight names are reproduced', () => {
+  it('ResNet20v1 --keep-names: at most 60 lines, the Keras layer names and weight names reproduced', () => {
     const yaml = imported(`${GOLDEN}resnet-v1.keras2.json`, '--keep-names');
+    expect(lines(yaml)).toBeLessThanOrEqual(60);
+    expect(yaml).toContain('repeat: 3');
     const g = compiled(yaml);
     expect(layerList(g)).toEqual(layerList(resnet(3)));
     expect(names(g)).toEqual(names(resnet(3)));
-    // Without it, the loops name layers their own way.
-    expect(names(compiled(imported(`${GOLDEN}resnet-v1.keras2.json`)))).not.toEqual(names(resnet(3)));
+    expect(g.nodes.map((n) => n.id)).toContain('stage1/block0/branch0/resnet_layer/conv2d');
   });
 
-  it('ResNet56 (n = 9) compresses to the same loops, with 9 blocks a stage', () => {
+  it('ResNet56 (n = 9) --keep-names: the same block and loops, 9 blocks a stage, every name kept', () => {
     const out = join(dir, 'r56');
     expect(run(['build', `${ROOT}specs/resnet-v1.yaml`, '--set', 'n=9', '--format', 'keras-json', '--backend', 'cpu', '--out', out]).code).toBe(0);
-    const yaml = imported(join(out, 'model.json'));
+    const yaml = imported(join(out, 'model.json'), '--keep-names');
     expect(lines(yaml)).toBeLessThanOrEqual(60);
     expect(yaml).toContain('      - repeat: 9\n        as: block\n');
-    expect(layerList(compiled(yaml))).toEqual(layerList(resnet(9)));
+    const g = compiled(yaml);
+    expect(layerList(g)).toEqual(layerList(resnet(9)));
+    expect(names(g)).toEqual(names(resnet(9)));
+    writeFileSync(join(dir, 'r56.yaml'), yaml);
+    const d = run(['diff', `${ROOT}specs/resnet-v1.yaml`, 'r56.yaml', '--left-set', 'n=9']);
+    expect(d.stdout).toContain('no architectural change: resnet_v1, 198 layers');
+    expect(d.code).toBe(0);
   });
 
-  it('DenseNet-BC-100 (k = 12): at most 80 lines, 797,788 params, 774,376 trainable', () => {
+  it('DenseNet-BC-100 built by modelspec, --keep-names: at most 80 lines, every name kept, no change against specs/densenet-bc.yaml', () => {
+    const out = join(dir, 'densenet-bc');
+    expect(run(['build', `${ROOT}specs/densenet-bc.yaml`, '--format', 'keras-json', '--backend', 'cpu', '--out', out]).code).toBe(0);
+    const yaml = imported(join(out, 'model.json'), '--keep-names');
+    expect(lines(yaml)).toBeLessThanOrEqual(80);
+    expect(yaml).toContain('  - repeat: 3\n    as: b\n    layers:\n      - repeat: 16\n        as: layer\n');
+    expect(yaml).toContain('when: "${b < 2}"');
+    expect(yaml.match(/- conv2d:/g)).toHaveLength(4); // stem, the bottleneck's two, the transition's: each written once
+    const spec = compileFile(`${ROOT}specs/densenet-bc.yaml`).graph!;
+    const g = compiled(yaml);
+    expect(layerList(g)).toEqual(layerList(spec));
+    expect(names(g)).toEqual(names(spec));
+    writeFileSync(join(dir, 'dn.yaml'), yaml);
+    const d = run(['diff', `${ROOT}specs/densenet-bc.yaml`, 'dn.yaml']);
+    expect(d.stdout).toContain('no architectural change: densenet_bc, 350 layers, 797,788 params');
+    expect(d.code).toBe(0);
+  });
+
+  it('DenseNet-BC-100 (k = 12) with names Keras made up (conv2d_17), structure searched for: at most 80 lines, 797,788 params, 774,376 trainable', () => {
     const file = join(dir, 'densenet.json');
     writeFileSync(file, JSON.stringify(densenetBC100()));
     const flat = compiled(imported(file, '--flat'));
@@ -124,8 +154,14 @@ describe('import recovers blocks of repeated layers as loops', () => {
     const flat = compiled(importKerasJson(JSON.parse(readFileSync(`${GOLDEN}resnet-v1.keras2.json`, 'utf8')), builtinRegistry()).yaml);
     expect(sameNetwork(flat, flat, true)).toBe(true);
     const structured = compiled(imported(`${GOLDEN}resnet-v1.keras2.json`));
-    expect(sameNetwork(structured, flat, false)).toBe(true);
-    expect(sameNetwork(structured, flat, true)).toBe(false);
+    expect(sameNetwork(structured, flat, true)).toBe(true);
+    // The DenseNet fixture's Keras names (conv2d_17) say nothing of its structure: the loops name layers their own way.
+    const file = join(dir, 'densenet-names.json');
+    writeFileSync(file, JSON.stringify(densenetBC100()));
+    const dense = compiled(imported(file));
+    const denseFlat = compiled(imported(file, '--flat'));
+    expect(sameNetwork(dense, denseFlat, false)).toBe(true);
+    expect(sameNetwork(dense, denseFlat, true)).toBe(false);
   });
 
   it('a model with no repetition comes out flat (the same text as --flat)', () => {
