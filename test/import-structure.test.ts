@@ -128,6 +128,10 @@ describe('import recovers blocks of repeated layers as loops', () => {
     expect(lines(yaml)).toBeLessThanOrEqual(80);
     expect(yaml).toContain('repeat: 16');
     expect(yaml).toContain('filters: "${108 + 42 * block}"');
+    // The dense block (16 dense layers) is a block, called before the loop over transitions and in it: written once.
+    expect(yaml).toContain('blocks:\n  unit:\n    layers:\n      - repeat: 16\n');
+    expect(yaml.match(/- unit: \{\}/g)).toHaveLength(2);
+    expect(yaml.match(/- conv2d:/g)).toHaveLength(4);
     expect(layerList(compiled(yaml))).toEqual(layerList(flat));
   });
 

@@ -16,7 +16,7 @@
  */
 import type { OpRegistry } from '../../ops/index.js';
 import { flow, type ImportedModel } from './import.js';
-import { expr, NotStructured, over, overTwo, seriesParallel, type BranchesItem, type Item, type LayerItem } from './structure.js';
+import { expr, mostCommon, NotStructured, over, overTwo, paramType, seriesParallel, type BranchesItem, type Item, type LayerItem } from './structure.js';
 
 type CallNode = { k: 'call'; key: string; name: string; block: string; body: N[] };
 type N =
@@ -42,7 +42,7 @@ function branchesNode(it: BranchesItem, head: string, depth: number): N {
 function parse(items: Item[], depth: number): N[] {
   const out: (N | { k: 'scope'; head: string; items: Item[] })[] = [];
   for (const it of items) {
-    if (it.kind === 'loop') throw new NotStructured();
+    if (it.kind === 'loop' || it.kind === 'call') throw new NotStructured();
     const s = segs(it);
     if (s.length <= depth) throw new NotStructured();
     const head = s[depth]!;
@@ -224,15 +224,6 @@ class Names {
   }
 }
 
-/** A block parameter's declaration from the values its calls give. */
-function paramType(values: unknown[]): string {
-  if (values.every((x) => typeof x === 'boolean')) return 'bool';
-  if (values.every((x) => Number.isInteger(x))) return 'int';
-  if (values.every((x) => typeof x === 'number')) return 'float';
-  if (values.every((x) => typeof x === 'string' || x === null)) return `string${values.includes(null) ? ', nullable: true' : ''}`;
-  if (values.every((x) => Array.isArray(x) && x.length > 0 && x.every((d) => Number.isInteger(d) && d > 0))) return 'shape';
-  throw new NotStructured();
-}
 const same = (a: unknown, b: unknown) => JSON.stringify(a) === JSON.stringify(b);
 
 class Writer extends Builder {
@@ -282,10 +273,7 @@ class Writer extends Builder {
       }
       let pname = base;
       for (let i = 1; params.some((p) => p.name === pname); i++) pname = `${base}_${i}`;
-      const counts = new Map<string, number>();
-      for (const x of defined) counts.set(JSON.stringify(x), (counts.get(JSON.stringify(x)) ?? 0) + 1);
-      const common = [...counts].sort((a, b) => b[1] - a[1])[0]![0];
-      params.push({ name: pname, v, type: paramType(defined), default: JSON.parse(common) as unknown, byCall });
+      params.push({ name: pname, v, type: paramType(defined), default: mostCommon(defined), byCall });
       this.paramOf.set(v, pname);
     };
     const walk = (ts: T[]): void => {
