@@ -119,6 +119,19 @@ describe('import recovers blocks of repeated layers as loops', () => {
     expect(d.code).toBe(0);
   });
 
+  it('ResNet56v2 built by modelspec, --keep-names: a block whose calls put the conv first or last, every name kept', () => {
+    const out = join(dir, 'resnet-v2');
+    expect(run(['build', `${ROOT}specs/resnet-v2.yaml`, '--format', 'keras-json', '--backend', 'cpu', '--out', out]).code).toBe(0);
+    const yaml = imported(join(out, 'model.json'), '--keep-names');
+    expect(lines(yaml)).toBeLessThanOrEqual(60);
+    expect(yaml).toContain('      - repeat: 6\n        as: block\n');
+    expect(yaml.match(/- conv2d:/g)).toHaveLength(1);
+    const spec = compileFile(`${ROOT}specs/resnet-v2.yaml`).graph!;
+    const g = compiled(yaml);
+    expect(layerList(g)).toEqual(layerList(spec));
+    expect(names(g)).toEqual(names(spec));
+  });
+
   it('DenseNet-BC-100 (k = 12) with names Keras made up (conv2d_17), structure searched for: at most 80 lines, 797,788 params, 774,376 trainable', () => {
     const file = join(dir, 'densenet.json');
     writeFileSync(file, JSON.stringify(densenetBC100()));

@@ -82,7 +82,8 @@ interface Inst { env: Record<string, number>; nodes: N[]; origin: number }
 interface Level { insts: Inst[]; vars: [string, number][]; block: boolean }
 /** A value per instance of the level (undefined where the item is absent). */
 interface V { values: unknown[]; level: Level }
-type T = { id?: string; name: string; when: V } & (
+/** `at`: the item in each instance of the level (undefined where absent). */
+type T = { id?: string; name: string; when: V; at: (N | undefined)[] } & (
   | { k: 'layer'; op: string; attrs: [string, V][] }
   | { k: 'call'; block: string; args: [string, V][] }
   | { k: 'branches'; merge: string; mergeAttrs: [string, unknown][]; branches: T[][] }
@@ -93,19 +94,23 @@ type T = { id?: string; name: string; when: V } & (
 interface BlockDef { name: string; params: Param[]; body: T[]; args: Map<CallNode, Map<string, unknown>> }
 interface Param { name: string; v: V; type: string; default: unknown }
 
-/** The keys of every instance's sequence merged in one order; undefined if two instances disagree. */
-function mergedKeys(insts: Inst[]): string[] {
-  const keys: string[] = [];
-  for (const inst of insts) {
+/**
+ * Every instance's items aligned in one order, by key: per place, each instance's item there (or
+ * undefined). A key met again after a later one (a block whose conv2d comes first in some calls,
+ * last in others) takes a place of its own.
+ */
+function aligned(insts: Inst[]): (N | undefined)[][] {
+  const places: { key: string; at: (N | undefined)[] }[] = [];
+  insts.forEach((inst, i) => {
     let at = -1;
     for (const n of inst.nodes) {
-      const i = keys.indexOf(n.key);
-      if (i < 0) keys.splice(++at, 0, n.key);
-      else if (i <= at) throw new NotStructured();
-      else at = i;
+      let j = places.findIndex((p, x) => x > at && p.key === n.key);
+      if (j < 0) places.splice((j = at + 1), 0, { key: n.key, at: insts.map(() => undefined) });
+      places[j]!.at[i] = n;
+      at = j;
     }
-  }
-  return keys;
+  });
+  return places.map((p) => p.at);
 }
 
 class Builder {
@@ -121,30 +126,29 @@ class Builder {
   tmpl(level: Level): T[] {
     const { insts } = level;
     const out: T[] = [];
-    for (const key of mergedKeys(insts)) {
-      const at = insts.map((i) => i.nodes.find((n) => n.key === key));
+    for (const at of aligned(insts)) {
       const present = insts.filter((_, i) => at[i]);
       const first = at.find((n) => n)!;
       const when: V = { values: at.map((n) => n !== undefined), level };
       const sub = (f: (n: N) => N[], vars = level.vars): Level => ({ insts: present.map((inst) => ({ ...inst, nodes: f(at[insts.indexOf(inst)]!) })), vars, block: level.block });
-      const name = first.k === 'loop' ? first.prefix : first.name;
+      const base = { at, when, name: first.k === 'loop' ? first.prefix : first.name };
       if (first.k === 'layer') {
         const def = this.registry.get(first.item.op)!;
         const given = at.map((n) => (n as typeof first | undefined)?.item.attrs);
         const keys = new Set(given.flatMap((a) => a?.map(([k]) => k) ?? []));
         const attrs = [...Object.keys(def.attrs).filter((k) => keys.has(k)), ...[...keys].filter((k) => !(k in def.attrs))].map((k): [string, V] => [k, { values: given.map((a) => (a ? (a.find(([x]) => x === k) ?? [k, def.attrs[k]?.default])[1] : undefined)), level }]);
         if (at.some((n) => n && (n as typeof first).item.op !== first.item.op)) throw new NotStructured();
-        out.push({ k: 'layer', op: first.item.op, attrs, name, when });
+        out.push({ k: 'layer', op: first.item.op, attrs, ...base });
       } else if (first.k === 'call') {
         const def = this.blocks.get(first.block);
         if (!def || level.block || at.some((n) => n && (n as CallNode).block !== first.block)) throw new NotStructured();
         const args = def.params.map((p): [string, V] => [p.name, { values: at.map((n) => (n ? def.args.get(n as CallNode)!.get(p.name) : undefined)), level }])
           .filter(([k, v]) => v.values.some((x) => x !== undefined && JSON.stringify(x) !== JSON.stringify(def.params.find((p) => p.name === k)!.default)));
-        out.push({ k: 'call', block: first.block, args, name, when });
+        out.push({ k: 'call', block: first.block, args, ...base });
       } else if (first.k === 'branches' || first.k === 'inline') {
         const like = (n: N) => n.k === first.k && JSON.stringify([n.item.merge, n.item.mergeAttrs, n.item.branches.length]) === JSON.stringify([first.item.merge, first.item.mergeAttrs, first.item.branches.length]);
         if (at.some((n) => n && !like(n))) throw new NotStructured();
-        const common = { merge: first.item.merge, mergeAttrs: first.item.mergeAttrs, name, when };
+        const common = { merge: first.item.merge, mergeAttrs: first.item.mergeAttrs, ...base };
         if (first.k === 'inline') {
           if (insts.length !== 1 || level.vars.length || level.block || first.item.branches[0]!.length) throw new NotStructured();
           const body = this.tmpl(sub((n) => (n as typeof first).body));
@@ -159,7 +163,7 @@ class Builder {
           vars: [...level.vars, [first.prefix, count]],
           block: false,
         };
-        out.push({ k: 'loop', prefix: first.prefix, count, body: this.tmpl(inner), name, when });
+        out.push({ k: 'loop', prefix: first.prefix, count, body: this.tmpl(inner), ...base });
       }
     }
     this.ids(out, insts);
@@ -173,10 +177,11 @@ class Builder {
     for (let round = 0; round < 4; round++) {
       const reserved = new Set(seq.filter((t) => t.id).map((t) => t.id!));
       let changed = false;
-      for (const inst of insts) {
+      for (let i = 0; i < insts.length; i++) {
         const names = new Names(reserved);
         for (const t of seq) {
-          if (!actualAt(t, inst)) continue;
+          // (The items of an inline branch are on a level of the one instance there is.)
+          if (!t.at[items.includes(t) ? i : 0]) continue;
           if (t.k === 'loop') {
             for (let j = 0; j < t.count; j++) if (names.alloc(`${t.prefix}${j}`) !== `${t.prefix}${j}`) throw new NotStructured();
             continue;
@@ -193,16 +198,6 @@ class Builder {
     }
     throw new NotStructured();
   }
-}
-
-/** The node of template item `t` in an instance (matched by key), or undefined where it is absent. */
-function actualAt(t: T, inst: Inst): N | undefined {
-  const key = t.k === 'loop' ? `loop:${t.prefix}` : `${t.k === 'layer' ? 'layer' : t.k}:${t.name}`;
-  for (const n of inst.nodes) {
-    if (n.key === key) return n;
-    if (n.k === 'inline') { const inner = n.body.find((x) => x.key === key); if (inner) return inner; }
-  }
-  return undefined;
 }
 
 /** The expansion's name allocation in one scope (src/expand/engine.ts `alloc`), to predict generated names. */
