@@ -57,6 +57,26 @@ const names = (g: TypedGraph) => g.nodes.map((n) => `${n.id.replace(/[/.]/g, '_'
 describe('import recovers blocks of repeated layers as loops', () => {
   const resnet = (n: number) => compileFile(`${ROOT}specs/resnet-v1.yaml`, { set: [`n=${n}`] }).graph!;
 
+  /**
+   * `modelspec build specs/SPEC.yaml --format keras-json`, then `import --keep-names` of it: the
+   * spec written, checked to build SPEC's network under SPEC's layer and weight names, and
+   * `diff` against SPEC to say `noChange`.
+   */
+  function roundTrip(spec: string, sets: string[], noChange: string): string {
+    const out = join(dir, spec);
+    expect(run(['build', `${ROOT}specs/${spec}.yaml`, ...sets.flatMap((s) => ['--set', s]), '--format', 'keras-json', '--backend', 'cpu', '--out', out]).code).toBe(0);
+    const yaml = imported(join(out, 'model.json'), '--keep-names');
+    const source = compileFile(`${ROOT}specs/${spec}.yaml`, { set: sets }).graph!;
+    const g = compiled(yaml);
+    expect(layerList(g)).toEqual(layerList(source));
+    expect(names(g)).toEqual(names(source));
+    writeFileSync(join(dir, `${spec}.yaml`), yaml);
+    const d = run(['diff', `${ROOT}specs/${spec}.yaml`, `${spec}.yaml`, ...sets.flatMap((s) => ['--left-set', s])]);
+    expect(d.stdout).toContain(noChange);
+    expect(d.code).toBe(0);
+    return yaml;
+  }
+
   it('ResNet20v1 (golden keras-json): at most 60 lines, a block and loops read from its names, the same network as specs/resnet-v1.yaml', () => {
     const yaml = imported(`${GOLDEN}resnet-v1.keras2.json`);
     expect(lines(yaml)).toBeLessThanOrEqual(60);
@@ -86,50 +106,49 @@ describe('import recovers blocks of repeated layers as loops', () => {
     expect(g.nodes.map((n) => n.id)).toContain('stage1/block0/branch0/resnet_layer/conv2d');
   });
 
-  it('ResNet56 (n = 9) --keep-names: the same block and loops, 9 blocks a stage, every name kept', () => {
-    const out = join(dir, 'r56');
-    expect(run(['build', `${ROOT}specs/resnet-v1.yaml`, '--set', 'n=9', '--format', 'keras-json', '--backend', 'cpu', '--out', out]).code).toBe(0);
-    const yaml = imported(join(out, 'model.json'), '--keep-names');
+  it('ResNet56 (n = 9) --keep-names: the same block and loops, 9 blocks a stage, every name kept, no change against the source', () => {
+    const yaml = roundTrip('resnet-v1', ['n=9'], 'no architectural change: resnet_v1, 198 layers');
     expect(lines(yaml)).toBeLessThanOrEqual(60);
     expect(yaml).toContain('      - repeat: 9\n        as: block\n');
-    const g = compiled(yaml);
-    expect(layerList(g)).toEqual(layerList(resnet(9)));
-    expect(names(g)).toEqual(names(resnet(9)));
-    writeFileSync(join(dir, 'r56.yaml'), yaml);
-    const d = run(['diff', `${ROOT}specs/resnet-v1.yaml`, 'r56.yaml', '--left-set', 'n=9']);
-    expect(d.stdout).toContain('no architectural change: resnet_v1, 198 layers');
-    expect(d.code).toBe(0);
   });
 
   it('DenseNet-BC-100 built by modelspec, --keep-names: at most 80 lines, every name kept, no change against specs/densenet-bc.yaml', () => {
-    const out = join(dir, 'densenet-bc');
-    expect(run(['build', `${ROOT}specs/densenet-bc.yaml`, '--format', 'keras-json', '--backend', 'cpu', '--out', out]).code).toBe(0);
-    const yaml = imported(join(out, 'model.json'), '--keep-names');
+    const yaml = roundTrip('densenet-bc', [], 'no architectural change: densenet_bc, 350 layers, 797,788 params');
     expect(lines(yaml)).toBeLessThanOrEqual(80);
     expect(yaml).toContain('  - repeat: 3\n    as: b\n    layers:\n      - repeat: 16\n        as: layer\n');
     expect(yaml).toContain('when: "${b < 2}"');
     expect(yaml.match(/- conv2d:/g)).toHaveLength(4); // stem, the bottleneck's two, the transition's: each written once
-    const spec = compileFile(`${ROOT}specs/densenet-bc.yaml`).graph!;
-    const g = compiled(yaml);
-    expect(layerList(g)).toEqual(layerList(spec));
-    expect(names(g)).toEqual(names(spec));
-    writeFileSync(join(dir, 'dn.yaml'), yaml);
-    const d = run(['diff', `${ROOT}specs/densenet-bc.yaml`, 'dn.yaml']);
-    expect(d.stdout).toContain('no architectural change: densenet_bc, 350 layers, 797,788 params');
-    expect(d.code).toBe(0);
   });
 
   it('ResNet56v2 built by modelspec, --keep-names: a block whose calls put the conv first or last, every name kept', () => {
-    const out = join(dir, 'resnet-v2');
-    expect(run(['build', `${ROOT}specs/resnet-v2.yaml`, '--format', 'keras-json', '--backend', 'cpu', '--out', out]).code).toBe(0);
-    const yaml = imported(join(out, 'model.json'), '--keep-names');
+    const yaml = roundTrip('resnet-v2', [], 'no architectural change: resnet_v2, 190 layers');
     expect(lines(yaml)).toBeLessThanOrEqual(60);
     expect(yaml).toContain('      - repeat: 6\n        as: block\n');
     expect(yaml.match(/- conv2d:/g)).toHaveLength(1);
-    const spec = compileFile(`${ROOT}specs/resnet-v2.yaml`).graph!;
-    const g = compiled(yaml);
-    expect(layerList(g)).toEqual(layerList(spec));
-    expect(names(g)).toEqual(names(spec));
+  });
+
+  it('a ResNet whose layers have the names Keras makes up (conv2d_17): loops searched for; --keep-names writes it flat', () => {
+    const json = readFileSync(`${GOLDEN}resnet-v1.keras2.json`, 'utf8');
+    const counts = new Map<string, number>();
+    const model = JSON.parse(json) as { config: { layers: { name: string; class_name: string }[] } };
+    const map = new Map<string, string>();
+    for (const l of model.config.layers) {
+      if (l.class_name === 'InputLayer') continue;
+      // Keras' to_snake_case: Conv2D -> conv2d, BatchNormalization -> batch_normalization.
+      const base = l.class_name.replace(/(.)([A-Z][a-z]+)/g, '$1_$2').replace(/([a-z])([A-Z])/g, '$1_$2').toLowerCase();
+      const n = counts.get(base) ?? 0;
+      counts.set(base, n + 1);
+      map.set(l.name, n === 0 ? base : `${base}_${n}`);
+    }
+    const file = join(dir, 'resnet-keras-names.json');
+    writeFileSync(file, json.replace(/"([\w.]+)"/g, (q, name: string) => (map.has(name) ? `"${map.get(name)}"` : q)));
+    const searched = imported(file);
+    expect(searched).toContain('repeat: 3');
+    expect(searched).not.toContain('blocks:');
+    expect(layerList(compiled(searched))).toEqual(layerList(resnet(3)));
+    const kept = imported(file, '--keep-names');
+    expect(kept).not.toContain('repeat:');
+    expect(kept).toContain('id: conv2d_17');
   });
 
   it('DenseNet-BC-100 (k = 12) with names Keras made up (conv2d_17), structure searched for: at most 80 lines, 797,788 params, 774,376 trainable', () => {
