@@ -2,7 +2,7 @@
 import { strFromU8, unzipSync } from 'fflate';
 import { describeReadError, MAX_JSON_BYTES, readFileBounded } from '../../io/read.js';
 import { dirname, relative, resolve } from 'node:path';
-import { flatYaml, importKerasJson, ImportError, type ImportedModel } from './import.js';
+import { importKerasJson, ImportError, type ImportedModel } from './import.js';
 import { sameNetwork, structuredYaml } from './structure.js';
 import { scopedYaml } from './scopes.js';
 import { renderDiagnostics } from '../../diagnostics/render.js';
@@ -69,10 +69,11 @@ export function importModel(file: string, opts: ImportModelOptions): CommandOutp
   const schemaPath = opts.out && opts.schema ? relative(dirname(resolve(opts.out)), opts.schema) : undefined;
   let result;
   let model: ImportedModel | undefined;
-  // Structure is looked for after the import (below), so that the search can stop at the first spec that holds.
+  // The imported model is kept (the flat spec is written for now): its structure is looked for
+  // below, one reading after another, until a spec holds.
   const structure = (m: ImportedModel) => {
     model = m;
-    return '';
+    return undefined;
   };
   try {
     result = importKerasJson(json, opts.registry, { source: relative(process.cwd(), resolve(file)), ...(schemaPath ? { schemaPath } : {}), ...(opts.flat ? {} : { structure }) });
@@ -86,9 +87,10 @@ export function importModel(file: string, opts: ImportModelOptions): CommandOutp
   let stderr = result.warnings.map((w) => `warning: ${w}\n`).join('');
   // The structured spec is written only when it builds the flat spec's network (compiled once, here).
   const name = `${file} (as a spec)`;
-  const flat = result.structured ? flatYaml(model!) : result.yaml;
-  const found = result.structured ? structureHolds(name, [() => scopedYaml(model!, opts.registry), () => structuredYaml(model!, opts.registry)], flat, opts) : undefined;
-  result = { ...result, yaml: found?.yaml ?? flat, structured: !!found };
+  const m = model;
+  // First the structure the names of a model modelspec built record, then the search.
+  const found = m ? structureHolds(name, [() => scopedYaml(m, opts.registry), () => structuredYaml(m, opts.registry)], result.yaml, opts) : undefined;
+  if (found) result = { ...result, yaml: found.yaml, structured: true };
   const checked = found?.compiled;
   // Compile what we would write: a hostile or broken model (units: -5, a 1e300 dimension, an
   // activation with a newline) gets its problems reported, not a spec that fails `check`.
