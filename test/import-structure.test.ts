@@ -57,39 +57,101 @@ const names = (g: TypedGraph) => g.nodes.map((n) => `${n.id.replace(/[/.]/g, '_'
 describe('import recovers blocks of repeated layers as loops', () => {
   const resnet = (n: number) => compileFile(`${ROOT}specs/resnet-v1.yaml`, { set: [`n=${n}`] }).graph!;
 
-  it('ResNet20v1 (golden keras-json): at most 60 lines, repeat loops, the same network as specs/resnet-v1.yaml', () => {
+  /**
+   * `modelspec build specs/SPEC.yaml --format keras-json`, then `import --keep-names` of it: the
+   * spec written, checked to build SPEC's network under SPEC's layer and weight names, and
+   * `diff` against SPEC to say `noChange`.
+   */
+  function roundTrip(spec: string, sets: string[], noChange: string): string {
+    const out = join(dir, spec);
+    expect(run(['build', `${ROOT}specs/${spec}.yaml`, ...sets.flatMap((s) => ['--set', s]), '--format', 'keras-json', '--backend', 'cpu', '--out', out]).code).toBe(0);
+    const yaml = imported(join(out, 'model.json'), '--keep-names');
+    const source = compileFile(`${ROOT}specs/${spec}.yaml`, { set: sets }).graph!;
+    const g = compiled(yaml);
+    expect(layerList(g)).toEqual(layerList(source));
+    expect(names(g)).toEqual(names(source));
+    writeFileSync(join(dir, `${spec}.yaml`), yaml);
+    const d = run(['diff', `${ROOT}specs/${spec}.yaml`, `${spec}.yaml`, ...sets.flatMap((s) => ['--left-set', s])]);
+    expect(d.stdout).toContain(noChange);
+    expect(d.code).toBe(0);
+    return yaml;
+  }
+
+  it('ResNet20v1 (golden keras-json): at most 60 lines, a block and loops read from its names, the same network as specs/resnet-v1.yaml', () => {
     const yaml = imported(`${GOLDEN}resnet-v1.keras2.json`);
     expect(lines(yaml)).toBeLessThanOrEqual(60);
-    expect(yaml).toContain('  - repeat: 3\n    as: stage\n    let:\n      filters: "${16 * 2 ** stage}"\n');
-    expect(yaml).toContain('when: $has_conv2d');
-    expect(yaml).toContain('strides: "${has_conv2d ? 2 : 1}"');
+    // The conv-BN-ReLU block, written once, with a parameter where its calls differ.
+    expect(yaml).toContain('blocks:\n  resnet_layer:\n    params:\n      filters: {type: int, default: 16}\n');
+    expect(yaml.match(/- conv2d:/g)).toHaveLength(1);
+    expect(yaml).toContain('  - resnet_layer: {has_activation: true}\n    id: stem\n  - repeat: 3\n    as: stage\n');
+    expect(yaml).toContain('when: "${block == 0 && stage > 0}"');
+    expect(yaml).toContain('resnet_layer: {filters: "${16 * 2 ** stage}", kernel_size: 1, strides: 2, has_batch_normalization: false}');
     const g = compiled(yaml);
     expect(layerList(g)).toEqual(layerList(resnet(3)));
     expect(g.totals.total).toBe(274_442);
+    // Read from the names, the spec gives every layer (and weight) its Keras name back.
+    expect(names(g)).toEqual(names(resnet(3)));
     // The Keras 3 config.json of the same model gives the same spec body.
     const k3 = imported(`${GOLDEN}resnet-v1.keras3.json`);
-    expect(k3.slice(k3.indexOf('layers:'))).toBe(yaml.slice(yaml.indexOf('layers:')));
+    expect(k3.slice(k3.indexOf('blocks:'))).toBe(yaml.slice(yaml.indexOf('blocks:')));
   });
 
-  it('ResNet20v1 --keep-names: the Keras layer names and weight names are reproduced', () => {
+  it('ResNet20v1 --keep-names: at most 60 lines, the Keras layer names and weight names reproduced', () => {
     const yaml = imported(`${GOLDEN}resnet-v1.keras2.json`, '--keep-names');
+    expect(lines(yaml)).toBeLessThanOrEqual(60);
+    expect(yaml).toContain('repeat: 3');
     const g = compiled(yaml);
     expect(layerList(g)).toEqual(layerList(resnet(3)));
     expect(names(g)).toEqual(names(resnet(3)));
-    // Without it, the loops name layers their own way.
-    expect(names(compiled(imported(`${GOLDEN}resnet-v1.keras2.json`)))).not.toEqual(names(resnet(3)));
+    expect(g.nodes.map((n) => n.id)).toContain('stage1/block0/branch0/resnet_layer/conv2d');
   });
 
-  it('ResNet56 (n = 9) compresses to the same loops, with 9 blocks a stage', () => {
-    const out = join(dir, 'r56');
-    expect(run(['build', `${ROOT}specs/resnet-v1.yaml`, '--set', 'n=9', '--format', 'keras-json', '--backend', 'cpu', '--out', out]).code).toBe(0);
-    const yaml = imported(join(out, 'model.json'));
+  it('ResNet56 (n = 9) --keep-names: the same block and loops, 9 blocks a stage, every name kept, no change against the source', () => {
+    const yaml = roundTrip('resnet-v1', ['n=9'], 'no architectural change: resnet_v1, 198 layers');
     expect(lines(yaml)).toBeLessThanOrEqual(60);
     expect(yaml).toContain('      - repeat: 9\n        as: block\n');
-    expect(layerList(compiled(yaml))).toEqual(layerList(resnet(9)));
   });
 
-  it('DenseNet-BC-100 (k = 12): at most 80 lines, 797,788 params, 774,376 trainable', () => {
+  it('DenseNet-BC-100 built by modelspec, --keep-names: at most 80 lines, every name kept, no change against specs/densenet-bc.yaml', () => {
+    const yaml = roundTrip('densenet-bc', [], 'no architectural change: densenet_bc, 350 layers, 797,788 params');
+    expect(lines(yaml)).toBeLessThanOrEqual(80);
+    expect(yaml).toContain('  - repeat: 3\n    as: b\n    layers:\n      - repeat: 16\n        as: layer\n');
+    expect(yaml).toContain('when: "${b < 2}"');
+    expect(yaml.match(/- conv2d:/g)).toHaveLength(4); // stem, the bottleneck's two, the transition's: each written once
+  });
+
+  it('ResNet56v2 built by modelspec, --keep-names: a block whose calls put the conv first or last, every name kept', () => {
+    const yaml = roundTrip('resnet-v2', [], 'no architectural change: resnet_v2, 190 layers');
+    expect(lines(yaml)).toBeLessThanOrEqual(60);
+    expect(yaml).toContain('      - repeat: 6\n        as: block\n');
+    expect(yaml.match(/- conv2d:/g)).toHaveLength(1);
+  });
+
+  it('a ResNet whose layers have the names Keras makes up (conv2d_17): loops searched for; --keep-names writes it flat', () => {
+    const json = readFileSync(`${GOLDEN}resnet-v1.keras2.json`, 'utf8');
+    const counts = new Map<string, number>();
+    const model = JSON.parse(json) as { config: { layers: { name: string; class_name: string }[] } };
+    const map = new Map<string, string>();
+    for (const l of model.config.layers) {
+      if (l.class_name === 'InputLayer') continue;
+      // Keras' to_snake_case: Conv2D -> conv2d, BatchNormalization -> batch_normalization.
+      const base = l.class_name.replace(/(.)([A-Z][a-z]+)/g, '$1_$2').replace(/([a-z])([A-Z])/g, '$1_$2').toLowerCase();
+      const n = counts.get(base) ?? 0;
+      counts.set(base, n + 1);
+      map.set(l.name, n === 0 ? base : `${base}_${n}`);
+    }
+    const file = join(dir, 'resnet-keras-names.json');
+    writeFileSync(file, json.replace(/"([\w.]+)"/g, (q, name: string) => (map.has(name) ? `"${map.get(name)}"` : q)));
+    const searched = imported(file);
+    expect(searched).toContain('repeat: 3');
+    expect(searched).not.toContain('blocks:');
+    expect(layerList(compiled(searched))).toEqual(layerList(resnet(3)));
+    const kept = imported(file, '--keep-names');
+    expect(kept).not.toContain('repeat:');
+    expect(kept).toContain('id: conv2d_17');
+  });
+
+  it('DenseNet-BC-100 (k = 12) with names Keras made up (conv2d_17), structure searched for: at most 80 lines, 797,788 params, 774,376 trainable', () => {
     const file = join(dir, 'densenet.json');
     writeFileSync(file, JSON.stringify(densenetBC100()));
     const flat = compiled(imported(file, '--flat'));
@@ -98,6 +160,10 @@ describe('import recovers blocks of repeated layers as loops', () => {
     expect(lines(yaml)).toBeLessThanOrEqual(80);
     expect(yaml).toContain('repeat: 16');
     expect(yaml).toContain('filters: "${108 + 42 * block}"');
+    // The dense block (16 dense layers) is a block, called before the loop over transitions and in it: written once.
+    expect(yaml).toContain('blocks:\n  unit:\n    layers:\n      - repeat: 16\n');
+    expect(yaml.match(/- unit: \{\}/g)).toHaveLength(2);
+    expect(yaml.match(/- conv2d:/g)).toHaveLength(4);
     expect(layerList(compiled(yaml))).toEqual(layerList(flat));
   });
 
@@ -124,8 +190,14 @@ describe('import recovers blocks of repeated layers as loops', () => {
     const flat = compiled(importKerasJson(JSON.parse(readFileSync(`${GOLDEN}resnet-v1.keras2.json`, 'utf8')), builtinRegistry()).yaml);
     expect(sameNetwork(flat, flat, true)).toBe(true);
     const structured = compiled(imported(`${GOLDEN}resnet-v1.keras2.json`));
-    expect(sameNetwork(structured, flat, false)).toBe(true);
-    expect(sameNetwork(structured, flat, true)).toBe(false);
+    expect(sameNetwork(structured, flat, true)).toBe(true);
+    // The DenseNet fixture's Keras names (conv2d_17) say nothing of its structure: the loops name layers their own way.
+    const file = join(dir, 'densenet-names.json');
+    writeFileSync(file, JSON.stringify(densenetBC100()));
+    const dense = compiled(imported(file));
+    const denseFlat = compiled(imported(file, '--flat'));
+    expect(sameNetwork(dense, denseFlat, false)).toBe(true);
+    expect(sameNetwork(dense, denseFlat, true)).toBe(false);
   });
 
   it('a model with no repetition comes out flat (the same text as --flat)', () => {

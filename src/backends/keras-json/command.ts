@@ -2,8 +2,9 @@
 import { strFromU8, unzipSync } from 'fflate';
 import { describeReadError, MAX_JSON_BYTES, readFileBounded } from '../../io/read.js';
 import { dirname, relative, resolve } from 'node:path';
-import { flatYaml, importKerasJson, ImportError, type ImportedModel } from './import.js';
+import { importKerasJson, ImportError, type ImportedModel } from './import.js';
 import { sameNetwork, structuredYaml } from './structure.js';
+import { scopedYaml } from './scopes.js';
 import { renderDiagnostics } from '../../diagnostics/render.js';
 import { compileSource, type CompileResult } from '../../compile.js';
 import { DEFAULT_LIMITS } from '../../limits.js';
@@ -40,13 +41,20 @@ export interface ImportModelOptions {
  * Whether the spec with recovered structure builds the same network as the flat one (with
  * --keep-names, under the same layer names); if not, the flat spec is written.
  */
-function structureHolds(name: string, structured: string, flat: string, opts: ImportModelOptions): CompileResult | undefined {
+function structureHolds(name: string, candidates: (() => string | undefined)[], flat: string, opts: ImportModelOptions): { yaml: string; compiled: CompileResult } | undefined {
   const limits = { maxFileBytes: Math.max(Buffer.byteLength(flat), DEFAULT_LIMITS.maxFileBytes) };
-  const a = compileSource(resolve(name), structured, { registry: opts.registry, limits });
-  if (!a.ok || !a.graph || a.diagnostics.some((d) => d.severity === 'error')) return undefined;
-  const b = compileSource(resolve(name), flat, { registry: opts.registry, limits });
-  if (!b.ok || !b.graph) return undefined; // the flat spec's own problems are reported below
-  return sameNetwork(a.graph, b.graph, !!opts.keepNames) ? a : undefined;
+  let b: CompileResult | undefined;
+  for (const [i, candidate] of candidates.entries()) {
+    const yaml = candidate();
+    if (yaml === undefined) continue;
+    const a = compileSource(resolve(name), yaml, { registry: opts.registry, limits });
+    if (!a.ok || !a.graph || a.diagnostics.some((d) => d.severity === 'error')) continue;
+    b ??= compileSource(resolve(name), flat, { registry: opts.registry, limits });
+    if (!b.ok || !b.graph) return undefined; // the flat spec's own problems are reported below
+    // The spec read from modelspec's names must give every layer its name back, with or without --keep-names.
+    if (sameNetwork(a.graph, b.graph, i === 0 || !!opts.keepNames)) return { yaml, compiled: a };
+  }
+  return undefined;
 }
 
 /** A Keras / tfjs topology JSON (or .keras zip) read as a spec: its text, or written to `out`. */
@@ -61,9 +69,11 @@ export function importModel(file: string, opts: ImportModelOptions): CommandOutp
   const schemaPath = opts.out && opts.schema ? relative(dirname(resolve(opts.out)), opts.schema) : undefined;
   let result;
   let model: ImportedModel | undefined;
+  // The imported model is kept (the flat spec is written for now): its structure is looked for
+  // below, one reading after another, until a spec holds.
   const structure = (m: ImportedModel) => {
     model = m;
-    return structuredYaml(m, opts.registry);
+    return undefined;
   };
   try {
     result = importKerasJson(json, opts.registry, { source: relative(process.cwd(), resolve(file)), ...(schemaPath ? { schemaPath } : {}), ...(opts.flat ? {} : { structure }) });
@@ -77,8 +87,11 @@ export function importModel(file: string, opts: ImportModelOptions): CommandOutp
   let stderr = result.warnings.map((w) => `warning: ${w}\n`).join('');
   // The structured spec is written only when it builds the flat spec's network (compiled once, here).
   const name = `${file} (as a spec)`;
-  const checked = result.structured ? structureHolds(name, result.yaml, flatYaml(model!), opts) : undefined;
-  if (result.structured && !checked) result = { ...result, yaml: flatYaml(model!), structured: false };
+  const m = model;
+  // First the structure the names of a model modelspec built record, then the search.
+  const found = m ? structureHolds(name, [() => scopedYaml(m, opts.registry), () => structuredYaml(m, opts.registry)], result.yaml, opts) : undefined;
+  if (found) result = { ...result, yaml: found.yaml, structured: true };
+  const checked = found?.compiled;
   // Compile what we would write: a hostile or broken model (units: -5, a 1e300 dimension, an
   // activation with a newline) gets its problems reported, not a spec that fails `check`.
   // The spec's size is ours, not the user's: a large model's flat spec may pass the default

@@ -20,25 +20,28 @@ interface Slot { name: string; values: unknown[]; flag: boolean; same?: Slot; te
 class Ref { constructor(public slot: Slot) {} }
 const slotOf = (s: Slot): Slot => (s.same ? slotOf(s.same) : s);
 
-interface LayerItem { kind: 'layer'; op: string; attrs: [string, unknown][]; when?: Ref }
-interface BranchesItem { kind: 'branches'; merge: string; mergeAttrs: [string, unknown][]; branches: Item[][]; when?: Ref }
+/** `name`: the Keras layer's name (of the merge for branches), read by ./scopes.ts. */
+export interface LayerItem { kind: 'layer'; op: string; attrs: [string, unknown][]; when?: Ref; name?: string }
+export interface BranchesItem { kind: 'branches'; merge: string; mergeAttrs: [string, unknown][]; branches: Item[][]; when?: Ref; name?: string }
 interface LoopItem { kind: 'loop'; count: number; as?: string; lets: [string, string][]; body: Item[]; when?: Ref; names: Set<string> }
-type Item = LayerItem | BranchesItem | LoopItem;
+/** A call of a block that ./structure.ts made of items found at several places (`extractBlocks`). */
+interface CallItem { kind: 'call'; block: string; args: [string, unknown][]; when?: Ref }
+export type Item = LayerItem | BranchesItem | LoopItem | CallItem;
 
-class NotStructured extends Error {}
+export class NotStructured extends Error {}
 
 /**
  * The series-parallel tree of a one-input, one-output graph without shared layers; undefined otherwise.
  * Long (~80 lines): a recursive descent (a chain, a fork and its join) whose closures share the consumer index.
  */
-function seriesParallel(model: ImportedModel): Item[] | undefined {
+export function seriesParallel(model: ImportedModel): Item[] | undefined {
   const { nodes } = model;
   if (model.inputs.length !== 1 || model.outputs.length !== 1 || nodes.some((n) => n.target !== undefined)) return undefined;
   const index = new Map(nodes.map((n, i) => [n.id, i]));
   const consumers = new Map<string, number[]>();
   nodes.forEach((n, i) => n.inputs.forEach((t) => consumers.set(t, [...(consumers.get(t) ?? []), i])));
   const uses = (t: string) => consumers.get(t) ?? [];
-  const layer = (n: ImportedNode): LayerItem => ({ kind: 'layer', op: n.op, attrs: n.attrs });
+  const layer = (n: ImportedNode): LayerItem => ({ kind: 'layer', op: n.op, attrs: n.attrs, name: n.name });
   const at = (t: string) => index.get(t) ?? -1;
 
   /** The merge where every path that leaves `t` meets again. */
@@ -99,7 +102,7 @@ function seriesParallel(model: ImportedModel): Item[] | undefined {
         return [layer(nodes[first]!), ...chain(nodes[first]!.id, t)];
       });
       if (used.size !== starts.length || m.attrs.some(([k]) => k !== 'axis')) throw new NotStructured();
-      items.push({ kind: 'branches', merge: m.op, mergeAttrs: m.attrs, branches });
+      items.push({ kind: 'branches', merge: m.op, mergeAttrs: m.attrs, branches, name: m.name });
       count++;
       cur = m.id;
     }
@@ -117,18 +120,19 @@ function seriesParallel(model: ImportedModel): Item[] | undefined {
 // ---- rendering ----------------------------------------------------------------------------
 
 /** A value in an expression (`${...}`): no mappings there. */
-function exprLiteral(v: unknown): string {
+export function exprLiteral(v: unknown): string {
   if (v === null || typeof v === 'number' || typeof v === 'boolean') return String(v);
   if (typeof v === 'string') return JSON.stringify(v);
   if (Array.isArray(v)) return `[${v.map(exprLiteral).join(', ')}]`;
   throw new NotStructured();
 }
-const expr = (text: string) => (/^[A-Za-z_]\w*$/.test(text) ? `$${text}` : JSON.stringify(`\${${text}}`));
+export const expr = (text: string) => (/^[A-Za-z_]\w*$/.test(text) ? `$${text}` : JSON.stringify(`\${${text}}`));
 const valueText = (v: unknown): string => (v instanceof Ref ? slotOf(v.slot).text! : flow(v));
 
 function render(item: Item, indent: string): string[] {
   const when = item.when ? [`${indent}  when: ${valueText(item.when)}`] : [];
   if (item.kind === 'layer') return [`${indent}- ${item.op}: {${item.attrs.map(([k, v]) => `${k}: ${valueText(v)}`).join(', ')}}`, ...when];
+  if (item.kind === 'call') return [`${indent}- ${item.block}: {${item.args.map(([k, v]) => `${k}: ${valueText(v)}`).join(', ')}}`, ...when];
   if (item.kind === 'branches') {
     const lines = [`${indent}- branches:`];
     for (const b of item.branches) {
@@ -165,7 +169,7 @@ function fits(a: Item, b: Item): boolean {
   return render(a, '').join('\n') === render(b, '').join('\n');
 }
 const seqFits = (a: Item[], b: Item[]) => a.length === b.length && a.every((x, i) => fits(x, b[i]!));
-const key = (a: Item) => (a.kind === 'branches' ? `${a.merge}#${a.branches.length}` : a.kind === 'layer' ? a.op : 'loop');
+const key = (a: Item) => (a.kind === 'branches' ? `${a.merge}#${a.branches.length}` : a.kind === 'layer' ? a.op : a.kind === 'call' ? `call:${a.block}` : 'loop');
 
 class Unifier {
   slots: Slot[] = [];
@@ -179,7 +183,7 @@ class Unifier {
 
   item(items: (Item | undefined)[]): Item {
     const first = items.find((x) => x !== undefined)!;
-    if (first.kind === 'loop' || first.when) return first;
+    if (first.kind === 'loop' || first.kind === 'call' || first.when) return first;
     if (first.kind === 'layer') {
       const def = this.registry.get(first.op)!;
       const present = new Set(items.flatMap((x) => (x as LayerItem | undefined)?.attrs.map(([k]) => k) ?? []));
@@ -216,13 +220,32 @@ class Unifier {
   }
 }
 
+/** A block parameter's type (and nullable) from the values its calls give. */
+export function paramType(values: unknown[]): string {
+  if (values.every((x) => typeof x === 'boolean')) return 'bool';
+  if (values.every((x) => Number.isInteger(x))) return 'int';
+  if (values.every((x) => typeof x === 'number')) return 'float';
+  if (values.every((x) => typeof x === 'string' || x === null)) return `string${values.includes(null) ? ', nullable: true' : ''}`;
+  if (values.every((x) => Array.isArray(x) && x.length > 0 && x.every((d) => Number.isInteger(d) && d > 0))) return 'shape';
+  throw new NotStructured();
+}
+
+/** The value most calls give: a parameter's default. */
+export function mostCommon(values: unknown[]): unknown {
+  const counts = new Map<string, number>();
+  for (const x of values) counts.set(JSON.stringify(x), (counts.get(JSON.stringify(x)) ?? 0) + 1);
+  return JSON.parse([...counts].sort((a, b) => b[1] - a[1])[0]![0]) as unknown;
+}
+
 /** 1-D: values over a counter `v` as an expression (without `${}`). */
-function over(values: unknown[], v: string): string {
+export function over(values: unknown[], v: string): string {
   const d = values.map((x) => JSON.stringify(x));
   if (d.every((x) => x === d[0])) return exprLiteral(values[0]);
   if (values.every((x) => typeof x === 'boolean')) {
     if (values.every((x, i) => x === (i === 0))) return `${v} == 0`;
     if (values.every((x, i) => x === (i > 0))) return `${v} > 0`;
+    const k = values.indexOf(false);
+    if (k > 0 && values.every((x, i) => x === (i < k))) return `${v} < ${k}`;
   }
   if (values.every((x) => Number.isInteger(x))) {
     const n = values as number[];
@@ -244,7 +267,7 @@ const MAX_TABLE = 16;
 const paren = (s: string) => (/\?|\|\|/.test(s) ? `(${s})` : s);
 
 /** 2-D: values over u = outer * n + inner; undefined when not of a form we write. */
-function overTwo(values: unknown[], n: number, outer: string, inner: string): { text: string; inner: boolean } | undefined {
+export function overTwo(values: unknown[], n: number, outer: string, inner: string): { text: string; inner: boolean } | undefined {
   const m = values.length / n;
   const groups = Array.from({ length: m }, (_, s) => values.slice(s * n, s * n + n));
   const same = (xs: unknown[]) => xs.every((x) => JSON.stringify(x) === JSON.stringify(xs[0]));
@@ -372,14 +395,80 @@ function fold(seq: Item[], registry: OpRegistry, taken: Set<string>): { items: I
   }
 }
 
+// ---- items found at several places, as blocks ------------------------------------------------
+
+export interface BlockText { name: string; params: string[]; body: Item[] }
+
+/** `blocks:` for the spec, from the blocks found (empty when none). */
+export function blocksSection(blocks: BlockText[]): string {
+  const lines = blocks.flatMap((b) => [`  ${b.name}:`, ...(b.params.length ? ['    params:', ...b.params.map((p) => `      ${p}`)] : []), '    layers:', ...b.body.flatMap((x) => render(x, '      '))]);
+  return lines.length ? `\nblocks:\n${lines.join('\n')}\n` : '';
+}
+
+/** A block made of `occurrences` (items of one structure at several places), with a parameter per value that differs; undefined if it saves no lines. */
+function blockOf(occurrences: Item[], registry: OpRegistry, name: string, first: boolean): { block: BlockText; calls: CallItem[] } | undefined {
+  const unifier = new Unifier(registry);
+  const [body] = unifier.seq(occurrences.map((o) => [o]));
+  const taken = new Set<string>();
+  const params = unifier.slots.map((s) => {
+    s.text = `$${(s.name = fresh(s.name, taken))}`;
+    const defined = s.values.filter((v) => v !== undefined);
+    return { slot: s, type: paramType(defined), default: mostCommon(defined) };
+  });
+  const block: BlockText = { name, params: params.map((p) => `${p.slot.name}: {type: ${p.type}, default: ${flow(p.default)}}`), body: [body!] };
+  const calls = occurrences.map((_, i): CallItem => ({
+    kind: 'call', block: name,
+    args: params.filter((p) => p.slot.values[i] !== undefined && JSON.stringify(p.slot.values[i]) !== JSON.stringify(p.default)).map((p) => [p.slot.name, p.slot.values[i]]),
+  }));
+  const before = occurrences.reduce((a, o) => a + render(o, '').length, 0);
+  const after = (first ? 2 : 0) + 2 + (params.length ? params.length + 1 : 0) + render(body!, '').length + calls.length;
+  return after < before ? { block, calls } : undefined;
+}
+
+/**
+ * Items of one structure (values aside) at two or more places of the tree, not merely
+ * repeated in a row (a loop has taken those): written once as a block, called where they were
+ * (DenseNet's dense block before and inside the loop over blocks). Largest saving first.
+ */
+function extractBlocks(items: Item[], registry: OpRegistry): BlockText[] {
+  const blocks: BlockText[] = [];
+  for (;;) {
+    const places: { list: Item[]; i: number }[] = [];
+    const walk = (list: Item[]): void => list.forEach((x, i) => {
+      places.push({ list, i });
+      if (x.kind === 'loop') walk(x.body);
+      if (x.kind === 'branches') x.branches.forEach(walk);
+    });
+    walk(items);
+    let best: { saved: number; at: typeof places; made: NonNullable<ReturnType<typeof blockOf>> } | undefined;
+    const tried = new Set<Item>();
+    for (const p of places) {
+      const x = p.list[p.i]!;
+      if (tried.has(x) || x.kind === 'layer' || x.kind === 'call' || x.when || render(x, '').length < 4) continue;
+      const at = places.filter((q) => fits(q.list[q.i]!, x) && !q.list[q.i]!.when);
+      at.forEach((q) => tried.add(q.list[q.i]!));
+      if (at.length < 2) continue;
+      let made;
+      try { made = blockOf(at.map((q) => q.list[q.i]!), registry, fresh('unit', new Set(blocks.map((b) => b.name))), blocks.length === 0); } catch (e) { if (!(e instanceof NotStructured)) throw e; }
+      if (!made) continue;
+      const saved = at.reduce((a, q) => a + render(q.list[q.i]!, '').length, 0) - made.calls.length;
+      if (!best || saved > best.saved) best = { saved, at, made };
+    }
+    if (!best) return blocks;
+    best.at.forEach((q, i) => { q.list[q.i] = best.made.calls[i]!; });
+    blocks.push(best.made.block);
+  }
+}
+
 /** The spec with its structure recovered, or undefined (write it flat). */
 export function structuredYaml(model: ImportedModel, registry: OpRegistry): string | undefined {
   const tree = seriesParallel(model);
   if (!tree) return undefined;
   const { items, folded } = fold(tree, registry, new Set(model.inputs));
   if (!folded) return undefined;
+  const blocks = extractBlocks(items, registry);
   const lines = items.flatMap((x) => render(x, '  '));
-  return `${model.header.join('\n')}\n\ninputs:\n${model.inputLines.join('\n')}\n\nlayers:\n${lines.join('\n')}\n`;
+  return `${model.header.join('\n')}\n\ninputs:\n${model.inputLines.join('\n')}\n${blocksSection(blocks)}\nlayers:\n${lines.join('\n')}\n`;
 }
 
 /**
