@@ -35,6 +35,9 @@ const CASES: [string, string[], ('wasm' | 'cpu')?, 'no-train'?][] = [
   ['specs/examples/siamese.yaml', []],
   ['specs/examples/text-classifier.yaml', [], 'cpu'],
   ['specs/examples/unet-mini.yaml', []],
+  ['specs/densenet-bc.yaml', ['depth=10', 'growth=2', 'input_shape=[8,8,3]']],
+  ['specs/unet.yaml', ['levels=2', 'base=2', 'input_shape=[8,8,1]']],
+  ['specs/siamese.yaml', ['filters=2', 'embed_dim=4', 'input_shape=[12,12,1]']],
   // TF padding of strided windows, pooling, depthwise, transposed conv, reshape: inference and the
   // way back only. Its second training step differs from tfjs by 3.6e-4 in the loss: bisected to
   // up_sampling2d, whose gradient in tfjs (nearest-neighbour resize backprop) is not the exact
