@@ -34,7 +34,8 @@ export function pytorchModuleText(spec: string, opts: ExportOptions): { text?: s
   if (result.ok && result.library) return { stderr: `${spec} is a block library (blocks, no layers): export a spec that uses it\n` };
   if (!result.ok || !result.graph || !result.ast) return { stderr: rendered };
   const source = opts.source ?? relative(process.cwd(), spec).replace(/\\/g, '/');
-  const training = result.ast.training === undefined ? undefined : resolveTrainingConfig(result.ast.training);
+  // Only the optimizer and the loss matter here: a recipe without a dataset exports as well.
+  const training = result.ast.training === undefined ? undefined : resolveTrainingConfig(result.ast.training, { dataset: 'mnist' });
   if (training && (training.loss.name !== 'categorical_crossentropy' || training.loss.from_logits)) {
     // The module's keras_loss is categorical cross-entropy on probabilities only.
     return { stderr: `${rendered}modelspec export: ${spec}: the PyTorch module has categorical_crossentropy only; training.loss is ${training.loss.name}${training.loss.from_logits ? ' (from_logits)' : ''}\n` };
