@@ -147,5 +147,9 @@ export interface PytorchMapping {
   helpers?: readonly string[];
 }
 
-/** Thrown by a PyTorch mapping for attributes it cannot express exactly. */
-export class UnsupportedByPytorch extends Error {}
+/** Thrown by a PyTorch mapping for attributes it cannot express exactly; the exporter adds the node it was writing. */
+export class UnsupportedByPytorch extends Error {
+  constructor(message: string, readonly nodeId?: string) {
+    super(message);
+  }
+}

@@ -253,7 +253,7 @@ function moduleParts(graph: TypedGraph, registry: OpRegistry, names: ReturnType<
   for (const node of graph.nodes) {
     if (node.op === 'input') continue;
     const def = registry.get(node.op);
-    if (!def?.pytorch) throw new UnsupportedByPytorch(`'${node.id}': op '${node.op}' has no PyTorch mapping`);
+    if (!def?.pytorch) throw new UnsupportedByPytorch(`op '${node.op}' has no PyTorch mapping`, node.id);
     const ownerId = node.sharedWith ?? node.id;
     const path = owner.get(ownerId) ?? names.attr.get(ownerId) ?? names.attr.get(node.id)!;
     const ctx: PytorchContext = {
@@ -281,7 +281,7 @@ function moduleParts(graph: TypedGraph, registry: OpRegistry, names: ReturnType<
         const kerasName = ownerId.replace(/\//g, '.');
         for (const w of kerasWeights) {
           const pw: PytorchWeight | undefined = weights[w.name];
-          if (!pw) throw new UnsupportedByPytorch(`'${node.id}': weight ${w.name} has no PyTorch mapping`);
+          if (!pw) throw new UnsupportedByPytorch(`${node.op}: weight ${w.name} has no PyTorch mapping`, node.id);
           const ref = `self.${path}.${pw.key}`;
           resets.push(...drawStatements(ref, pw, w.shape));
           const r = pw.regularizer;
@@ -293,7 +293,7 @@ function moduleParts(graph: TypedGraph, registry: OpRegistry, names: ReturnType<
       }
       forward.push(`${names.variable.get(node.id)} = ${def.pytorch.forward(ctx)}`);
     } catch (e) {
-      if (e instanceof UnsupportedByPytorch && !e.message.startsWith(`'`)) throw new UnsupportedByPytorch(`'${node.id}': ${e.message}`);
+      if (e instanceof UnsupportedByPytorch && !e.nodeId) throw new UnsupportedByPytorch(e.message.startsWith(node.op) ? e.message : `${node.op}: ${e.message}`, node.id);
       throw e;
     }
   }
