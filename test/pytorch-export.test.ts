@@ -49,6 +49,8 @@ const CASES: [string, string[], ('wasm' | 'cpu')?, 'no-train'?][] = [
   // up_sampling2d, whose gradient in tfjs (nearest-neighbour resize backprop) is not the exact
   // block sum that PyTorch's is (checked: F.interpolate's gradient = 4 x avg_pool2d of the upstream).
   ['test/fixtures/torch-edge.yaml', [], 'cpu', 'no-train'],
+  // 1-D: TF padding of a strided conv1d, 'same' 1-D pooling, go_backwards, Bidirectional sum/ave, hard_sigmoid.
+  ['test/fixtures/torch-seq-edge.yaml', []],
 ];
 const BATCH = 3;
 /** The length given to a sequence of any length (None steps). */
@@ -153,4 +155,23 @@ describe.skipIf(!hasTorch)('PyTorch export: same outputs and training steps as T
       expect(maxAbs(torch.after[0]!, torch.before[0]!)).toBeGreaterThan(1e-6); // the step changed something
     }, 120_000);
   }
+});
+
+describe.skipIf(!hasTorch)('PyTorch export: the recurrent layers agree with torch\'s own', () => {
+  // GRU reset_after: true (which TensorFlow.js 4.22 cannot build, so no tfjs comparison) is torch's
+  // nn.GRU with the gates reordered (Keras z, r, h -> torch r, z, n); LSTM is nn.LSTM (same gate order).
+  it('GRU (reset_after: true) = nn.GRU, LSTM = nn.LSTM, within 1e-6', () => {
+    const spec = 'test/fixtures/torch-rnn.yaml';
+    const mod = pytorchModuleText(join(ROOT, spec), { set: [], format: 'pytorch', force: false, registry: builtinRegistry(), source: spec });
+    expect(mod.stderr).toBe('');
+    expect(mod.text).toContain('KerasRNN("gru", 3, 4, activation="tanh", recurrent_activation="sigmoid", reset_after=True, return_sequences=True)');
+    const dir = mkdtempSync(join(tmpdir(), 'modelspec-torch-rnn-'));
+    writeFileSync(join(dir, 'model.py'), mod.text!);
+    const py = spawnSync(PYTHON, [join(ROOT, 'test/torch/rnn_check.py'), join(dir, 'model.py')], { encoding: 'utf8', env: { ...process.env, OMP_NUM_THREADS: '1' } });
+    expect(py.stderr).toBe('');
+    const d = JSON.parse(py.stdout) as { gru: number; lstm: number; model: number };
+    expect(d.gru).toBeLessThan(1e-6);
+    expect(d.lstm).toBeLessThan(1e-6);
+    expect(d.model).toBe(0);
+  }, 60_000);
 });
