@@ -99,6 +99,8 @@ describe.skipIf(!hasTorch)('PyTorch export: same outputs and training steps as T
         const vocab = graph.params.vocab_size as number;
         return { shape, dtype: n.attrs.dtype as string, data: Array.from({ length: size }, () => (int ? Math.floor(r() * vocab) : r())) };
       });
+      // mask_zero: some steps are masked (token 0), so that the masked recurrence is compared too.
+      if (graph.nodes.some((n) => n.attrs.mask_zero)) expect(inputs[0]!.data.filter((t) => t === 0).length).toBeGreaterThan(1);
       const outNodes = graph.outputs.map((id) => graph.nodes.find((x) => x.id === id)!);
       const losses = outNodes.map((n) => (n.attrs.activation === 'softmax' ? 'cce' : 'mse'));
       const targets = outNodes.map((n, k) => {

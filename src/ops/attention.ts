@@ -41,8 +41,12 @@ export const multiHeadAttention: OpDef = {
       const { q, v, k } = attentionInputs(c.inputShapes);
       const a = c.attrs;
       const dk = a.key_dim as number;
-      const args = [q[1], v[1], k[1], a.num_heads as number, dk, (a.value_dim as number | null) ?? dk, (a.output_shape as number | null) ?? q[1]];
-      return { '': `KerasMultiHeadAttention(${args.join(', ')}${a.use_bias ? '' : ', use_bias=False'}${a.dropout ? `, dropout=${py(a.dropout)}` : ''})` };
+      const args = {
+        query_dim: q[1], value_dim_in: v[1], key_dim_in: k[1], num_heads: a.num_heads as number, key_dim: dk,
+        value_dim: (a.value_dim as number | null) ?? dk, output_dim: (a.output_shape as number | null) ?? q[1],
+      };
+      const named = Object.entries(args).map(([n, x]) => `${n}=${x}`).join(', ');
+      return { '': `KerasMultiHeadAttention(${named}${a.use_bias ? '' : ', use_bias=False'}${a.dropout ? `, dropout=${py(a.dropout)}` : ''})` };
     },
     forward: (c) => `${c.self}(${c.inputs.join(', ')})`,
     // Keras' names (query/kernel ...) are the state_dict's (query.kernel ...), in Keras' layout.
