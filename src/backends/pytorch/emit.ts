@@ -219,7 +219,7 @@ function drawStatements(ref: string, pw: PytorchWeight, shape: readonly number[]
 function maskStep(node: TypedNode, def: NonNullable<ReturnType<OpRegistry['get']>>, ctx: PytorchContext, masks: Map<string, string>, variable: string): string | undefined {
   const given = node.inputs.map((i) => masks.get(i));
   if (given.some((m) => m !== undefined) && (!def.pytorch!.mask || given[0] === undefined)) {
-    throw new UnsupportedByPytorch(`op '${node.op}' cannot take the Keras mask of its input (from an embedding with mask_zero: true) in the PyTorch export`);
+    throw new UnsupportedByPytorch(`op '${node.op}' cannot take the Keras mask of its input (from an embedding with mask_zero: true) in the PyTorch export`, node.id);
   }
   const m = def.pytorch!.mask?.(ctx);
   if (!m) return undefined;
