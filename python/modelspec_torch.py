@@ -47,8 +47,8 @@ def model_class(mod):
 
 def to_torch(w, layout, hwc=None):
     """A Keras (channels-last) weight as the PyTorch parameter."""
-    if layout == "conv":
-        return w.permute(3, 2, 0, 1)
+    if layout == "conv" or layout == "conv_transpose":  # (*window, I, O) -> (O, I, *window)
+        return w.permute(w.dim() - 1, w.dim() - 2, *range(w.dim() - 2))
     if layout == "dense":
         return w.t()
     if layout == "flat_dense":  # rows in (H, W, C) order -> columns in (C, H, W) order
@@ -57,15 +57,13 @@ def to_torch(w, layout, hwc=None):
     if layout == "depthwise":
         kh, kw, c, m = w.shape
         return w.permute(2, 3, 0, 1).reshape(c * m, 1, kh, kw)
-    if layout == "conv_transpose":
-        return w.permute(3, 2, 0, 1)
     return w
 
 
 def to_keras(p, layout, shape, hwc=None):
     """A PyTorch parameter as the Keras weight of the given shape."""
     if layout == "conv" or layout == "conv_transpose":
-        return p.permute(2, 3, 1, 0)
+        return p.permute(*range(2, p.dim()), 1, 0)
     if layout == "dense":
         return p.t()
     if layout == "flat_dense":

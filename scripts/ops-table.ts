@@ -1,6 +1,7 @@
 /**
  * docs/language.md §12's op table, generated from the op registry (every op, its Keras class,
- * inputs, required attributes, the others with their defaults, whether TensorFlow.js builds it).
+ * inputs, required attributes, the others with their defaults, whether TensorFlow.js builds it,
+ * whether `export --format pytorch` writes it).
  * `npm run gen` writes it between the markers; `npm run gen:check` (CI) fails when it drifts.
  */
 import type { OpRegistry } from '../src/ops/index.js';
@@ -26,15 +27,17 @@ export function opsTable(registry: OpRegistry): string {
         .map(([k, a]) => `\`${k}\`=${fmt(a.default)}`);
       if (hasBias) optional.push('bias attributes');
       const tfjs = op.tfjs ? (op.tfjs.unsupported ? `yes (not ${Object.keys(op.tfjs.unsupported).map((k) => `\`${k}\``).join(', ')} other than the default)` : 'yes') : 'no';
-      return `| \`${op.name}\` | \`${op.kerasClass}\` | ${arity[op.arity]} | ${required.join(', ') || '-'} | ${optional.join(', ') || '-'} | ${tfjs} |`;
+      return `| \`${op.name}\` | \`${op.kerasClass}\` | ${arity[op.arity]} | ${required.join(', ') || '-'} | ${optional.join(', ') || '-'} | ${tfjs} | ${op.pytorch ? 'yes' : 'no'} |`;
     });
   return [
     TABLE_BEGIN,
-    '| op | Keras class | inputs | required | other attributes (default) | TensorFlow.js builds it |',
-    '| --- | --- | --- | --- | --- | --- |',
+    '| op | Keras class | inputs | required | other attributes (default) | TensorFlow.js builds it | PyTorch |',
+    '| --- | --- | --- | --- | --- | --- | --- |',
     ...rows,
     '',
     `Bias attributes: ${BIAS.map((k) => `\`${k}\``).join(', ')} (defaults true, zeros, null, null).`,
+    'PyTorch: `modelspec export --format pytorch` writes the op (some attribute values it refuses, with MS4140, where',
+    'PyTorch cannot compute exactly what Keras does: training-time dropout inside recurrent layers, for one).',
     TABLE_END,
   ].join('\n');
 }

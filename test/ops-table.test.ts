@@ -30,6 +30,9 @@ describe('docs/language.md op table', () => {
     }
     expect(table).toContain('| `conv3d` | `Conv3D` | 1 | `filters`, `kernel_size` |');
     expect(table).toContain('| `random_height` | `RandomHeight` |');
+    // The last column: whether export --format pytorch writes the op.
+    const last = (op: string) => table.split('\n').find((l) => l.startsWith(`| \`${op}\` |`))!.split('|').at(-2)!.trim();
+    expect([last('lstm'), last('multi_head_attention'), last('conv1d'), last('conv3d')]).toEqual(['yes', 'yes', 'yes', 'no']);
   });
 
   it('drifts when the registry changes: a new op or a new default is a new table', () => {

@@ -77,6 +77,18 @@ describe('modelspec export --format pytorch', () => {
     expect(run(['export', 'specs/blocks/resnet.yaml', '--format', 'pytorch']).code).toBe(1);
   });
 
+  it('exports every spec in specs/ (exit 0); an op it cannot write is MS4140 at its item, naming the op (exit 1)', () => {
+    for (const spec of ['densenet-bc', 'unet', 'siamese', 'lstm-text-classifier', 'gru-time-series', 'transformer-classifier']) {
+      const r = run(['export', `specs/${spec}.yaml`, '--format', 'pytorch']);
+      expect([spec, r.code, r.stderr]).toEqual([spec, 0, '']);
+    }
+    const r = run(['export', 'test/baselines/cases/not-exportable-to-pytorch.yaml', '--format', 'pytorch']);
+    expect(r.code).toBe(1);
+    expect(r.stdout).toBe('');
+    expect(r.stderr).toContain("not-exportable-to-pytorch.yaml:10:9 - error MS4140: 'feature/conv3d': op 'conv3d' has no PyTorch mapping");
+    expect(r.stderr).not.toMatch(/\n\s+at /); // no stack trace
+  });
+
   it('loads no TensorFlow.js', () => {
     const file = join(tmp(), 'loads.txt');
     writeFileSync(file, '');

@@ -5,7 +5,8 @@
  */
 import { attr } from './attrs.js';
 import { requireKnown } from './shape-util.js';
-import { ShapeError, type OpDef } from './types.js';
+import { ShapeError, type OpDef, type PytorchWeight } from './types.js';
+import { py } from './pytorch.js';
 import { formatShape, type Shape } from '../types/shape.js';
 
 /** (length, features) with the features known. */
@@ -33,6 +34,26 @@ export const multiHeadAttention: OpDef = {
     factory: 'MultiHeadAttention',
     custom: 'MultiHeadAttention',
     unsupported: { attention_axes: null, kernel_regularizer: null, bias_regularizer: null, activity_regularizer: null },
+  },
+  pytorch: {
+    helpers: ['KerasMultiHeadAttention'],
+    modules: (c) => {
+      const { q, v, k } = attentionInputs(c.inputShapes);
+      const a = c.attrs;
+      const dk = a.key_dim as number;
+      const args = {
+        query_dim: q[1], value_dim_in: v[1], key_dim_in: k[1], num_heads: a.num_heads as number, key_dim: dk,
+        value_dim: (a.value_dim as number | null) ?? dk, output_dim: (a.output_shape as number | null) ?? q[1],
+      };
+      const named = Object.entries(args).map(([n, x]) => `${n}=${x}`).join(', ');
+      return { '': `KerasMultiHeadAttention(${named}${a.use_bias ? '' : ', use_bias=False'}${a.dropout ? `, dropout=${py(a.dropout)}` : ''})` };
+    },
+    forward: (c) => `${c.self}(${c.inputs.join(', ')})`,
+    // Keras' names (query/kernel ...) are the state_dict's (query.kernel ...), in Keras' layout.
+    weights: (c) => Object.fromEntries(['query', 'key', 'value', 'attention_output'].flatMap((p) => [
+      [`${p}/kernel`, { key: `${p}.kernel`, layout: 'same', initializer: c.attrs.kernel_initializer as string }],
+      [`${p}/bias`, { key: `${p}.bias`, layout: 'same', initializer: c.attrs.bias_initializer as string }],
+    ] satisfies [string, PytorchWeight][])),
   },
   category: 'core',
   doc: 'Multi-head scaled dot-product attention (Keras `MultiHeadAttention`) over inputs [query, value] or [query, value, key], each (batch, length, features); self-attention is `from: [x, x]`; `use_causal_mask: true` for a decoder.',
@@ -90,6 +111,12 @@ export const positionEmbedding: OpDef = {
   name: 'position_embedding',
   kerasClass: 'PositionEmbedding',
   tfjs: { factory: 'PositionEmbedding', custom: 'PositionEmbedding' },
+  pytorch: {
+    modules: (c) => ({ '': `nn.Embedding(${c.attrs.sequence_length as number}, ${c.inputShapes[0]![1] as number})` }),
+    // The first `length` rows of the table, broadcast over the batch (the input only gives the shape).
+    forward: (c) => `${c.self}.weight[:${c.inputs[0]}.shape[1]].expand(${c.inputs[0]}.shape)`,
+    weights: (c) => ({ embeddings: { key: 'weight', layout: 'same', initializer: c.attrs.initializer as string } }),
+  },
   category: 'core',
   doc: 'A learned embedding of each position 0..length-1 (Keras-hub `PositionEmbedding`): outputs the embeddings of the input\'s positions, shaped as the input (batch, length, features); `add` it to the token embedding.',
   arity: 'one',

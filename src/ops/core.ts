@@ -2,7 +2,7 @@
 import { attr, biasAttrs } from './attrs.js';
 import { product, requireKnown } from './shape-util.js';
 import { ShapeError, type OpDef } from './types.js';
-import { activate, isImage, known, only, toFirst, toLast } from './pytorch.js';
+import { activate, isImage, only, passMask, toFirst, toLast } from './pytorch.js';
 import { formatShape } from '../types/shape.js';
 
 export const input: OpDef = {
@@ -25,9 +25,10 @@ export const dense: OpDef = {
   tfjs: { factory: 'dense' },
   pytorch: {
     modules: (c) => {
-      const i = known(c.inputShapes[0]!);
+      const i = c.inputShapes[0]!;
       return { '': `nn.Linear(${i[i.length - 1]}, ${c.attrs.units as number}${c.attrs.use_bias ? '' : ', bias=False'})` };
     },
+    mask: passMask,
     // Keras applies Dense to the last axis: an image (held channels-first) is turned channels-last for it.
     forward: (c) => isImage(c.inputShapes[0]!)
       ? toFirst(activate(c.attrs.activation, `${c.self}(${toLast(c.inputs[0]!)})`, [1]))
@@ -77,7 +78,7 @@ export const dense: OpDef = {
 export const activation: OpDef = {
   name: 'activation',
   tfjs: { factory: 'activation' },
-  pytorch: { forward: (c) => activate(c.attrs.activation, c.inputs[0]!, c.outputShape) },
+  pytorch: { forward: (c) => activate(c.attrs.activation, c.inputs[0]!, c.outputShape), mask: passMask },
   kerasClass: 'Activation',
   category: 'activation',
   doc: 'Applies an activation function (Keras `Activation`).',
@@ -94,6 +95,7 @@ export const dropout: OpDef = {
   pytorch: {
     modules: (c) => ({ '': `nn.Dropout(${c.attrs.rate as number})` }),
     forward: (c) => `${c.self}(${c.inputs[0]})`,
+    mask: passMask,
   },
   kerasClass: 'Dropout',
   category: 'regularization',
@@ -110,11 +112,10 @@ export const embedding: OpDef = {
   name: 'embedding',
   tfjs: { factory: 'embedding' },
   pytorch: {
-    modules: (c) => {
-      only(c, 'embedding', { mask_zero: false });
-      return { '': `nn.Embedding(${c.attrs.input_dim as number}, ${c.attrs.output_dim as number})` };
-    },
+    modules: (c) => ({ '': `nn.Embedding(${c.attrs.input_dim as number}, ${c.attrs.output_dim as number})` }),
     forward: (c) => `${c.self}(${c.inputs[0]}.long())`,
+    // mask_zero: the steps whose token is 0 are masked for the layers after (recurrent ones skip them).
+    mask: (c) => (c.attrs.mask_zero ? `${c.inputs[0]} != 0` : null),
     weights: (c) => ({ embeddings: { key: 'weight', layout: 'same', initializer: c.attrs.embeddings_initializer as string, regularizer: c.attrs.embeddings_regularizer as null } }),
   },
   kerasClass: 'Embedding',

@@ -63,13 +63,14 @@ function globalPool(rank: 1 | 2 | 3, kind: 'average' | 'max'): OpDef {
   const kerasClass = `Global${kind === 'max' ? 'Max' : 'Average'}Pooling${rank}D`;
   const factory = `global${kind === 'max' ? 'Max' : 'Average'}Pooling${rank}d`;
   const name = `global_${kind}_pooling${rank}d`;
-  const dims = rank === 1 ? '2' : rank === 2 ? '(2, 3)' : '(2, 3, 4)';
+  // A sequence is held as Keras holds it, (batch, steps, channels); an image channels-first.
+  const dims = rank === 1 ? '1' : rank === 2 ? '(2, 3)' : '(2, 3, 4)';
   return {
     name,
     kerasClass,
     // tfjs has the 1-D and 2-D layers, without keepdims; 3-D it lacks.
     tfjs: rank === 3 ? { factory: kerasClass, custom: kerasClass } : { factory, custom: kerasClass, customFor: { keepdims: false } },
-    ...(rank === 2 ? { pytorch: { forward: (c: PytorchContext) => `${c.inputs[0]}.${kind === 'max' ? 'amax' : 'mean'}(dim=${dims}${c.attrs.keepdims ? ', keepdim=True' : ''})` } } : {}),
+    ...(rank !== 3 ? { pytorch: { forward: (c: PytorchContext) => `${c.inputs[0]}.${kind === 'max' ? 'amax' : 'mean'}(dim=${dims}${c.attrs.keepdims ? ', keepdim=True' : ''})` } } : {}),
     category: 'pooling',
     doc: `Global ${kind} pooling over ${SPATIAL[rank - 1]} (Keras \`${kerasClass}\`).`,
     arity: 'one',

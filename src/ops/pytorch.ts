@@ -65,7 +65,7 @@ export const symmetric = ([t, b, l, r]: readonly number[]) => t === b && l === r
 /** The channel dim of a tensor in PyTorch's layout, for a Keras shape. */
 export const channelDim = (s: Shape) => (isImage(s) ? 1 : -1);
 
-const ACTIVATION: Record<string, (x: string, dim: number) => string> = {
+export const ACTIVATION: Record<string, (x: string, dim: number) => string> = {
   linear: (x) => x,
   relu: (x) => `F.relu(${x})`,
   relu6: (x) => `F.relu6(${x})`,
@@ -90,6 +90,9 @@ export function activate(name: unknown, x: string, shape: Shape): string {
   if (!f) throw new UnsupportedByPytorch(`activation '${String(name)}' has no PyTorch mapping`);
   return f(x, channelDim(shape));
 }
+
+/** An op that passes its input's Keras mask on unchanged (Dense, Dropout, Activation: Keras' supports_masking). */
+export const passMask = (c: PytorchContext): string | null => c.mask ?? null;
 
 /** Refuse attributes that the export cannot express exactly (a value other than the given one). */
 export function only(c: PytorchContext, op: string, allowed: Record<string, unknown>): void {

@@ -10,6 +10,7 @@ import { pair, requireKnown, requireRank } from './shape-util.js';
 import { spatial } from './convolution.js';
 import { ShapeError, type AttrDef, type Attrs, type OpDef } from './types.js';
 import type { Shape } from '../types/shape.js';
+import { recurrentPytorch } from './pytorch-sequence.js';
 
 const activation = (dflt: string, doc: string) => attr.activation({ default: dflt, doc });
 
@@ -56,6 +57,7 @@ function recurrent(name: string, kerasClass: string, factory: string, gates: num
     name,
     kerasClass,
     tfjs: { factory, unsupported: { activity_regularizer: null }, ...(customFor ? { custom: kerasClass, customFor } : {}) },
+    pytorch: recurrentPytorch(name as 'simple_rnn' | 'lstm' | 'gru'),
     category: 'recurrent',
     doc,
     arity: 'one',

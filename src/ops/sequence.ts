@@ -7,6 +7,7 @@ import { attr, biasAttrs } from './attrs.js';
 import { convLength, requireKnown, requireRank } from './shape-util.js';
 import { ShapeError, type AttrDef, type OpDef } from './types.js';
 import { formatShape, type Shape } from '../types/shape.js';
+import { conv1dPytorch, pool1dPytorch } from './pytorch-sequence.js';
 
 /** An int, or a list of one int, as Keras writes a 1-D `kernel_size`, `strides`, `pool_size`, `size`. */
 const intOrSingle = (o: { min: number; default?: unknown; required?: boolean; doc: string }): AttrDef => {
@@ -33,6 +34,7 @@ export const conv1d: OpDef = {
   name: 'conv1d',
   kerasClass: 'Conv1D',
   tfjs: { factory: 'conv1d', unsupported: { groups: 1 } },
+  pytorch: conv1dPytorch,
   category: 'convolution',
   doc: '1D convolution over the steps of a sequence (Keras `Conv1D`), channels-last. Keras\' `causal` padding is not offered: TensorFlow.js 4.22 cannot build it.',
   arity: 'one',
@@ -77,6 +79,7 @@ function pool1d(name: string, kerasClass: string, kind: string, factory: string)
     name,
     kerasClass,
     tfjs: { factory },
+    pytorch: pool1dPytorch(kind === 'Max'),
     category: 'pooling',
     doc: `${kind} pooling over windows of steps (Keras \`${kerasClass}\`).`,
     arity: 'one',

@@ -93,10 +93,15 @@ export interface PytorchContext {
   flattenChannelsFirst?: boolean;
   /** dense: the input is a (C, H, W)-order flatten of this Keras (H, W, C) shape. */
   denseFromChw?: readonly [number, number, number];
+  /**
+   * The Python name of the first input's Keras mask ((batch, steps) bool: false at the steps an
+   * `embedding` with mask_zero masks), when it carries one. An op without `mask` in its mapping refuses it.
+   */
+  mask?: string;
 }
 
 /**
- * How a Keras weight becomes a PyTorch parameter or buffer: `conv` HWIO -> OIHW, `dense` (in, out)
+ * How a Keras weight becomes a PyTorch parameter or buffer: `conv` HWIO -> OIHW (1-D: (K, I, O) -> (O, I, K)), `dense` (in, out)
  * -> (out, in), `flat_dense` as dense with the rows reordered from (H, W, C) to (C, H, W) order,
  * `depthwise` (H, W, C, M) -> (C*M, 1, H, W), `conv_transpose` (H, W, O, I) -> (I, O, H, W).
  */
@@ -106,10 +111,21 @@ export interface PytorchWeight {
   /** state_dict key relative to the node's module, e.g. `weight`, `pointwise.bias`. */
   key: string;
   layout: PytorchLayout;
+  /**
+   * The weight's name in a TensorFlow.js model folder (after the layer's name and a slash) where it
+   * differs from Keras' `name`: `{layer}` stands for the layer's name. A Bidirectional's inner layer
+   * is `<layer>-lstm` there (`forward_<layer>-lstm/kernel`), `lstm` in Keras (`forward_lstm/kernel`).
+   */
+  tfjsName?: string;
   /** For flat_dense: the Keras (H, W, C) shape that was flattened. */
   hwc?: readonly number[];
   /** Keras initializer name and the Keras shape it is drawn for (its fans). */
   initializer?: string;
+  /**
+   * Initializers of consecutive slices of the last axis, [initializer, size] each, instead of one
+   * `initializer` (an LSTM's bias with unit_forget_bias: zeros, ones for the forget gate, zeros).
+   */
+  initParts?: readonly (readonly [string, number])[];
   /** Regularizer attribute value ({l1, l2}) of this weight, when set. */
   regularizer?: { l1?: number; l2?: number } | null;
 }
@@ -122,7 +138,18 @@ export interface PytorchMapping {
   forward(c: PytorchContext): string;
   /** Keras weight name (as in `weights()`) -> where it lives in PyTorch. */
   weights?(c: PytorchContext): Record<string, PytorchWeight>;
+  /**
+   * The Keras mask of the output (a Python expression, computed before the forward line, from the
+   * inputs and `c.mask`), or null for none: Keras' compute_mask. Absent: the op takes no masked input.
+   */
+  mask?(c: PytorchContext): string | null;
+  /** Python helpers the module text needs (the names of src/ops/pytorch-helpers.ts' definitions). */
+  helpers?: readonly string[];
 }
 
-/** Thrown by a PyTorch mapping for attributes it cannot express exactly. */
-export class UnsupportedByPytorch extends Error {}
+/** Thrown by a PyTorch mapping for attributes it cannot express exactly; the exporter adds the node it was writing. */
+export class UnsupportedByPytorch extends Error {
+  constructor(message: string, readonly nodeId?: string) {
+    super(message);
+  }
+}

@@ -16,6 +16,8 @@ import { averagePooling2d, globalAveragePooling2d, globalMaxPooling2d, maxPoolin
 import { batchNormalization, layerNormalization } from './normalization.js';
 import { flatten, reshape, upSampling2d, zeroPadding2d } from './reshaping.js';
 import { formatShape, type Shape } from '../types/shape.js';
+import { py } from './pytorch.js';
+import { rnnCall, rnnModule, rnnWeights } from './pytorch-sequence.js';
 
 /**
  * The schema of an inner layer by its op's name only: the inner ops' attribute schemas written out
@@ -90,6 +92,24 @@ export const bidirectional: OpDef = {
   name: 'bidirectional',
   kerasClass: 'Bidirectional',
   tfjs: { factory: 'bidirectional', nested: ['layer'] },
+  pytorch: {
+    helpers: ['KerasRNN', 'KerasBidirectional'],
+    modules: (c) => {
+      const inner = innerLayer('bidirectional', c.attrs.layer, RNNS);
+      const features = c.inputShapes[0]![1] as number;
+      // Keras' backward layer is the inner one with go_backwards flipped.
+      const backward = { ...inner.attrs, go_backwards: !inner.attrs.go_backwards };
+      return { '': `KerasBidirectional(${rnnModule(inner.def.name, inner.attrs, features)}, ${rnnModule(inner.def.name, backward, features)}, ${py(c.attrs.merge_mode)})` };
+    },
+    forward: rnnCall,
+    mask: (c) => (innerLayer('bidirectional', c.attrs.layer, RNNS).attrs.return_sequences ? c.mask ?? null : null),
+    weights: (c) => {
+      const inner = innerLayer('bidirectional', c.attrs.layer, RNNS);
+      return Object.fromEntries((['forward', 'backward'] as const).flatMap((dir) =>
+        Object.entries(rnnWeights(inner.def.name, inner.attrs, `${dir}_layer.`))
+          .map(([k, w]) => [`${dir}_${inner.def.name}/${k}`, { ...w, tfjsName: `${dir}_{layer}-${inner.def.name}/${k}` }])));
+    },
+  },
   category: 'recurrent',
   doc: 'Runs a recurrent layer forwards and a copy of it backwards over the sequence and merges the two outputs (Keras `Bidirectional`).',
   arity: 'one',

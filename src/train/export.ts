@@ -6,6 +6,7 @@
 import { relative } from 'node:path';
 import { compileFile, type CompileFlags } from '../compile.js';
 import { renderDiagnostics } from '../diagnostics/render.js';
+import { diag } from '../diagnostics/diagnostics.js';
 import type { OpRegistry } from '../ops/index.js';
 import { checkOverwrite, writeFileAtomic } from '../io/atomic.js';
 import { exportPytorch, UnsupportedByPytorch } from '../backends/pytorch/emit.js';
@@ -34,7 +35,8 @@ export function pytorchModuleText(spec: string, opts: ExportOptions): { text?: s
   if (result.ok && result.library) return { stderr: `${spec} is a block library (blocks, no layers): export a spec that uses it\n` };
   if (!result.ok || !result.graph || !result.ast) return { stderr: rendered };
   const source = opts.source ?? relative(process.cwd(), spec).replace(/\\/g, '/');
-  const training = result.ast.training === undefined ? undefined : resolveTrainingConfig(result.ast.training);
+  // Only the optimizer and the loss matter here: a recipe without a dataset exports as well.
+  const training = result.ast.training === undefined ? undefined : resolveTrainingConfig(result.ast.training, { dataset: 'mnist' });
   if (training && (training.loss.name !== 'categorical_crossentropy' || training.loss.from_logits)) {
     // The module's keras_loss is categorical cross-entropy on probabilities only.
     return { stderr: `${rendered}modelspec export: ${spec}: the PyTorch module has categorical_crossentropy only; training.loss is ${training.loss.name}${training.loss.from_logits ? ' (from_logits)' : ''}\n` };
@@ -48,7 +50,15 @@ export function pytorchModuleText(spec: string, opts: ExportOptions): { text?: s
     });
     return { text: m.text, className: m.className, stderr: rendered };
   } catch (e) {
-    if (e instanceof UnsupportedByPytorch) return { stderr: `${rendered}modelspec export: ${spec}: ${e.message}\n` };
+    if (!(e instanceof UnsupportedByPytorch)) throw e;
+    // At the item that made the node (MS4140), with the block calls that led there.
+    const node = e.nodeId === undefined ? undefined : result.graph.nodes.find((n) => n.id === e.nodeId);
+    if (!node) return { stderr: `${rendered}modelspec export: ${spec}: ${e.message}\n` };
+    const d = diag('notExportable', `'${node.id}': ${e.message}`, node.span, {
+      hint: 'docs/language.md §12 lists the ops the PyTorch export writes (column PyTorch)',
+      related: node.trace.map((span) => ({ span, message: 'in the block called here' })),
+    });
+    return { stderr: `${rendered}${renderDiagnostics([d], result.sources, { cwd: process.cwd() })}\n` };
     throw e;
   }
 }

@@ -11,6 +11,7 @@ import type { ParamDecl } from '../../types/spec.js';
 import type { OpRegistry } from '../../ops/index.js';
 import { UnsupportedByPytorch, type PytorchContext, type PytorchWeight } from '../../ops/types.js';
 import { known, py } from '../../ops/pytorch.js';
+import { helperDefinitions } from '../../ops/pytorch-helpers.js';
 
 export { UnsupportedByPytorch };
 
@@ -196,6 +197,35 @@ interface ModuleParts {
   regs: string[];
   table: string[];
   forward: string[];
+  /** Python helpers (src/ops/pytorch-helpers.ts) the ops asked for. */
+  helpers: Set<string>;
+}
+
+/** The Python statements that draw a weight: one initializer, or one per slice of the last axis. */
+function drawStatements(ref: string, pw: PytorchWeight, shape: readonly number[]): string[] {
+  if (!pw.initParts) return pw.initializer ? [initStatement(ref, pw.initializer, shape)] : [];
+  let at = 0;
+  return pw.initParts.map(([init, n]) => {
+    const part = initStatement(`${ref}[..., ${at}:${at + n}]`, init, [...shape.slice(0, -1), n]);
+    at += n;
+    return part;
+  });
+}
+
+/**
+ * The Keras mask a node's input carries (Python name), and the statement that names its own output's
+ * mask (Keras' compute_mask), or an error where the op cannot take a mask.
+ */
+function maskStep(node: TypedNode, def: NonNullable<ReturnType<OpRegistry['get']>>, ctx: PytorchContext, masks: Map<string, string>, variable: string): string | undefined {
+  const given = node.inputs.map((i) => masks.get(i));
+  if (given.some((m) => m !== undefined) && (!def.pytorch!.mask || given[0] === undefined)) {
+    throw new UnsupportedByPytorch(`op '${node.op}' cannot take the Keras mask of its input (from an embedding with mask_zero: true) in the PyTorch export`, node.id);
+  }
+  const m = def.pytorch!.mask?.(ctx);
+  if (!m) return undefined;
+  const name = `${variable}_mask`;
+  masks.set(node.id, name);
+  return m === name ? undefined : `${name} = ${m}`;
 }
 
 function moduleParts(graph: TypedGraph, registry: OpRegistry, names: ReturnType<typeof namePaths>, plan: ReturnType<typeof flattenPlan>): ModuleParts {
@@ -205,6 +235,8 @@ function moduleParts(graph: TypedGraph, registry: OpRegistry, names: ReturnType<
   const regs: string[] = [];
   const table: string[] = [];
   const forward: string[] = [];
+  const helpers = new Set<string>();
+  const masks = new Map<string, string>(); // node id -> the Python name of its output's Keras mask
   const owner = new Map<string, string>(); // node id (or the id it shares) -> attribute path
 
   const container = (path: string) => {
@@ -221,7 +253,7 @@ function moduleParts(graph: TypedGraph, registry: OpRegistry, names: ReturnType<
   for (const node of graph.nodes) {
     if (node.op === 'input') continue;
     const def = registry.get(node.op);
-    if (!def?.pytorch) throw new UnsupportedByPytorch(`'${node.id}': op '${node.op}' has no PyTorch mapping`);
+    if (!def?.pytorch) throw new UnsupportedByPytorch(`op '${node.op}' has no PyTorch mapping`, node.id);
     const ownerId = node.sharedWith ?? node.id;
     const path = owner.get(ownerId) ?? names.attr.get(ownerId) ?? names.attr.get(node.id)!;
     const ctx: PytorchContext = {
@@ -232,8 +264,12 @@ function moduleParts(graph: TypedGraph, registry: OpRegistry, names: ReturnType<
       self: `self.${path}`,
       ...(plan.chwFlatten.has(node.id) ? { flattenChannelsFirst: true } : {}),
       ...(plan.denseFromChw.has(ownerId) ? { denseFromChw: plan.denseFromChw.get(ownerId)! } : {}),
+      ...(masks.has(node.inputs[0]!) ? { mask: masks.get(node.inputs[0]!)! } : {}),
     };
     try {
+      for (const h of def.pytorch.helpers ?? []) helpers.add(h);
+      const maskLine = maskStep(node, def, ctx, masks, names.variable.get(node.id)!);
+      if (maskLine) forward.push(maskLine);
       if (!owner.has(ownerId) && def.pytorch.modules) {
         owner.set(ownerId, path);
         const mods = def.pytorch.modules(ctx);
@@ -245,23 +281,24 @@ function moduleParts(graph: TypedGraph, registry: OpRegistry, names: ReturnType<
         const kerasName = ownerId.replace(/\//g, '.');
         for (const w of kerasWeights) {
           const pw: PytorchWeight | undefined = weights[w.name];
-          if (!pw) throw new UnsupportedByPytorch(`'${node.id}': weight ${w.name} has no PyTorch mapping`);
+          if (!pw) throw new UnsupportedByPytorch(`${node.op}: weight ${w.name} has no PyTorch mapping`, node.id);
           const ref = `self.${path}.${pw.key}`;
-          if (pw.initializer) resets.push(initStatement(ref, pw.initializer, w.shape));
+          resets.push(...drawStatements(ref, pw, w.shape));
           const r = pw.regularizer;
           if (r?.l2) regs.push(`${num(r.l2)} * ${ref}.square().sum()`);
           if (r?.l1) regs.push(`${num(r.l1)} * ${ref}.abs().sum()`);
-          table.push(`    (${py(`${kerasName}/${w.name}`)}, ${py(`${path}.${pw.key}`)}, ${py(pw.layout)}${pw.hwc ? `, ${py(pw.hwc)}` : ''}),`);
+          const saved = pw.tfjsName?.replace('{layer}', kerasName) ?? w.name;
+          table.push(`    (${py(`${kerasName}/${saved}`)}, ${py(`${path}.${pw.key}`)}, ${py(pw.layout)}${pw.hwc ? `, ${py(pw.hwc)}` : ''}),`);
         }
       }
       forward.push(`${names.variable.get(node.id)} = ${def.pytorch.forward(ctx)}`);
     } catch (e) {
-      if (e instanceof UnsupportedByPytorch && !e.message.startsWith(`'`)) throw new UnsupportedByPytorch(`'${node.id}': ${e.message}`);
+      if (e instanceof UnsupportedByPytorch && !e.nodeId) throw new UnsupportedByPytorch(e.message.startsWith(node.op) ? e.message : `${node.op}: ${e.message}`, node.id);
       throw e;
     }
   }
 
-  return { init, resets, regs, table, forward };
+  return { init, resets, regs, table, forward, helpers };
 }
 
 /** Export a typed graph as a PyTorch module. Throws UnsupportedByPytorch for what it cannot write exactly. */
@@ -269,12 +306,14 @@ export function exportPytorch(graph: TypedGraph, registry: OpRegistry, opts: Pyt
   const className = pascal(graph.name);
   const names = namePaths(graph);
   const parts = moduleParts(graph, registry, names, flattenPlan(graph));
+  const helpers = helperDefinitions(parts.helpers);
   const L = [
-    ...moduleHeader(graph, opts),
+    ...moduleHeader(graph, opts, helpers.imports),
     '',
     `__all__ = [${py(className)}, "KERAS_WEIGHTS", "keras_loss", "make_optimizer"]`,
     '',
     '',
+    ...helpers.text.flatMap((h) => [h, '', '']),
     ...moduleClass(graph, className, names, parts, opts),
     '',
     '',
@@ -284,7 +323,7 @@ export function exportPytorch(graph: TypedGraph, registry: OpRegistry, opts: Pyt
 }
 
 /** The file's comment, docstring and imports. */
-function moduleHeader(graph: TypedGraph, opts: PytorchExportOptions): string[] {
+function moduleHeader(graph: TypedGraph, opts: PytorchExportOptions, imports: readonly string[]): string[] {
   const exportedWith = opts.params.map((p) => `${p.name}=${JSON.stringify(graph.params[p.name])}`).join(', ') || 'none';
   const L: string[] = [];
   const doc = wrap((opts.doc ?? '').trim().replace(/\s+/g, ' ').replace(/"""/g, "'''").replace(/\\/g, '\\\\'), 96);
@@ -296,6 +335,7 @@ function moduleHeader(graph: TypedGraph, opts: PytorchExportOptions): string[] {
   L.push('"""');
   L.push('from __future__ import annotations');
   L.push('');
+  for (const m of imports) L.push(`import ${m}`);
   L.push('from typing import Optional');
   L.push('');
   L.push('import torch');
@@ -312,7 +352,7 @@ function moduleClass(graph: TypedGraph, className: string, names: ReturnType<typ
   const paramSig = opts.params.map((p) => `${pyIdent(p.name)}: ${PARAM_TYPE[p.type] ?? 'object'} = ${py(graph.params[p.name])}`);
   const inputDocs = graph.inputs.map((id) => {
     const n = graph.nodes.find((x) => x.id === id)!;
-    const s = known(n.outputShape);
+    const s = n.outputShape.map((d) => d ?? 'steps');
     const torchShape = s.length === 3 ? [s[2], s[0], s[1]] : s;
     return `            ${names.variable.get(id)}: (batch, ${torchShape.join(', ')})${s.length === 3 ? ' images, channels first' : ''}, ${n.attrs.dtype as string}.`;
   });
