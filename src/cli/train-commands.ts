@@ -26,6 +26,7 @@ export function registerTrainCommands(program: Command): void {
     .addOption(pluginOption())
     .addOption(datasetOption("dataset (default: the recipe's)"))
     .addOption(dataDirOption())
+    .option('--data <file>', "train on the arrays of an .npz or .npy file, mapped to the spec's inputs and outputs by name (replaces the recipe's dataset)")
     .option('--download', 'download CIFAR-10 into --data-dir (or the cache) when its files are missing; needs network access')
     .addOption(new Option('--epochs <n>', "number of epochs (default: the recipe's); with --resume, the total to reach").argParser(positiveInt))
     .addOption(new Option('--batch-size <n>', "samples per step (default: the recipe's)").argParser(positiveInt))
@@ -43,10 +44,15 @@ export function registerTrainCommands(program: Command): void {
     .addOption(new Option('--device <device>', '--engine torch: cpu or cuda').choices(['cpu', 'cuda']).default('cpu'))
     .action(async (spec: string, o: {
       engine: 'tfjs' | 'torch'; nproc: number; device: 'cpu' | 'cuda';
-      set: string[]; dataset?: 'mnist' | 'cifar10'; dataDir?: string; download?: boolean; epochs?: number; batchSize?: number;
+      set: string[]; dataset?: 'mnist' | 'cifar10'; data?: string; dataDir?: string; download?: boolean; epochs?: number; batchSize?: number;
       maxExamples?: number; backend?: Backend; workers?: number; out?: string; resume?: boolean; force?: boolean; seed?: number; progress: boolean;
     }) => {
       if (o.engine === 'torch') {
+        if (o.data !== undefined) {
+          process.stderr.write('modelspec train: --engine torch trains on mnist and cifar10 only; train --data arrays with the tfjs engine\n');
+          process.exitCode = 2;
+          return;
+        }
         const { runTorchTrain } = await import('./train-torch.js');
         process.exitCode = await runTorchTrain(spec, {
           set: o.set, registry: builtinRegistry(), out: o.out ?? join('runs', basename(spec, extname(spec))), nproc: o.nproc, device: o.device,

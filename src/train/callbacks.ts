@@ -11,7 +11,7 @@
  */
 import type { Monitor, PiecewiseSchedule, PlateauConfig } from './config.js';
 
-export type EpochLogs = Partial<Record<Monitor, number>> & { lr?: number };
+export type EpochLogs = { [m in Monitor]?: number | undefined } & { lr?: number };
 
 /** lr(epoch) = base * factors[i] for the largest i with epoch > boundaries[i]; base before any. */
 export function piecewiseLr(s: PiecewiseSchedule, epoch: number): number {
