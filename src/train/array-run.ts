@@ -64,6 +64,7 @@ export function packedOf(data: ArrayData, outs: OutputCompile[]): Packed {
   return {
     inputs: data.inputs.map((f) => ({ shape: f.shape, int: f.int })),
     targets: data.targets.map((f) => f.shape),
+    oneHot: outs.map((o) => (o.loss.name === 'sparse_categorical_crossentropy' ? o.width : null)),
     // A sparse target holds one class number per row of the output (a trailing axis of 1 or none).
     outputs: data.targets.map((f, i) => (outs[i]!.loss.name === 'sparse_categorical_crossentropy' ? f.size * outs[i]!.width : f.size)),
     compile: outs,

@@ -67,13 +67,17 @@ export function tfMetric(tf: Tf, metric: ResolvedMetric, k = 5): (yTrue: TF.Tens
 /** Compile `model` for its outputs: a loss per output (weighted), the metrics per output. */
 export function compileOutputs(tf: Tf, model: TF.LayersModel, optimizer: TF.Optimizer, outs: readonly OutputCompile[]): void {
   const loss = outs.map((o) => {
-    const f = tfLoss(tf, o.loss);
+    // Sparse targets come one-hot (src/train/parallel/replica.ts batchTensors): the same loss in its categorical form.
+    const f = tfLoss(tf, o.loss.name === 'sparse_categorical_crossentropy' ? { ...o.loss, name: 'categorical_crossentropy' } : o.loss);
     return o.weight === 1 ? f : (yt: TF.Tensor, yp: TF.Tensor) => tf.tidy(() => tf.mul(f(yt, yp), o.weight));
   });
   const metrics: Record<string, ((a: TF.Tensor, b: TF.Tensor) => TF.Tensor)[]> = {};
   model.outputNames.forEach((n, i) => {
     const o = outs[i]!;
-    metrics[n] = stepMetrics(o).map((m) => tfMetric(tf, resolveMetric(m, o.loss.name, o.width)));
+    metrics[n] = stepMetrics(o).map((m) => {
+      const r = resolveMetric(m, o.loss.name, o.width);
+      return tfMetric(tf, r === 'sparse_categorical_accuracy' ? 'categorical_accuracy' : r);
+    });
   });
   model.compile({ optimizer, loss, metrics: metrics as never });
 }

@@ -122,7 +122,11 @@ function describeRecipe(c: TrainingConfig, steps: number): string {
     c.reduce_lr_on_plateau ? `ReduceLROnPlateau on ${c.reduce_lr_on_plateau.monitor} (factor ${fmtLr(c.reduce_lr_on_plateau.factor)}, patience ${c.reduce_lr_on_plateau.patience})` : '',
     c.augmentation ? `augmentation (shifts ${c.augmentation.width_shift}/${c.augmentation.height_shift}, ${c.augmentation.horizontal_flip ? 'horizontal flips' : 'no flips'})` : '',
   ].filter(Boolean);
-  return `recipe: ${opt}, ${c.loss.name}${c.loss.from_logits ? ' (from_logits)' : ''}, batch ${c.batch_size}, ${c.epochs} epoch${c.epochs === 1 ? '' : 's'} (${steps} steps each), seed ${c.seed}`
+  const loss = (l: LossSpec) => `${l.name}${l.from_logits ? ' (from_logits)' : ''}`;
+  const losses = c.losses
+    ? Object.entries(c.losses).map(([id, l]) => `${id}: ${loss(l)}${c.loss_weights?.[id] !== undefined ? ` x ${c.loss_weights[id]}` : ''}`).join(', ')
+    : loss(c.loss);
+  return `recipe: ${opt}, ${losses}, batch ${c.batch_size}, ${c.epochs} epoch${c.epochs === 1 ? '' : 's'} (${steps} steps each), seed ${c.seed}`
     + `${extras.length ? `; ${extras.join('; ')}` : ''}; checkpoints: ${c.checkpoint.save_best_only ? 'best only' : 'every epoch'} on ${c.checkpoint.monitor}`;
 }
 

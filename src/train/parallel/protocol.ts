@@ -40,6 +40,11 @@ export interface Packed {
   targets: number[][];
   /** Floats per sample of each output's prediction. */
   outputs: number[];
+  /**
+   * Per output, the number of classes when its target holds class numbers (sparse losses): fed
+   * one-hot, since TensorFlow.js checks a target's shape against the output's for any loss but its own sparse one.
+   */
+  oneHot: (number | null)[];
   compile: OutputCompile[];
 }
 

@@ -90,7 +90,13 @@ export function batchTensors(tf: Tf, layout: Layout, x: Float32Array, y: Float32
   }
   const xs = unpackRows(x, n, p.inputs.map((i) => prod(i.shape)))
     .map((a, k) => (p.inputs[k]!.int ? tf.tensor(Int32Array.from(a), [n, ...p.inputs[k]!.shape], 'int32') : tf.tensor(a, [n, ...p.inputs[k]!.shape])));
-  const ys = y ? unpackRows(y, n, p.targets.map(prod)).map((a, k) => tf.tensor(a, [n, ...p.targets[k]!])) : [];
+  const ys = y ? unpackRows(y, n, p.targets.map(prod)).map((a, k) => {
+    const classes = p.oneHot[k];
+    if (!classes) return tf.tensor(a, [n, ...p.targets[k]!]);
+    // Class numbers, one-hot over the output's last axis (the sparse loss is computed as the categorical one on them).
+    const sparseShape = p.targets[k]![p.targets[k]!.length - 1] === 1 && p.targets[k]!.length > 0 ? p.targets[k]!.slice(0, -1) : p.targets[k]!;
+    return tf.tidy(() => tf.oneHot(tf.tensor(Int32Array.from(a), [n, ...sparseShape], 'int32'), classes).toFloat());
+  }) : [];
   return { xs, ys };
 }
 
