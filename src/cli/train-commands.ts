@@ -71,6 +71,7 @@ export function registerTrainCommands(program: Command): void {
     .description('evaluate a trained model on the test split of its dataset: loss, accuracy, confusion matrix')
     .argument('<dir>', 'a model folder (model.json + weights.bin), a checkpoint folder, or a train --out folder')
     .addOption(datasetOption('dataset (default: the one the model was trained on)'))
+    .option('--data <file>', 'a model trained on arrays: the .npz or .npy arrays to evaluate it on (inputs and targets, by name as in training)')
     .addOption(dataDirOption())
     .addOption(renamedLimitOption())
     .addOption(maxExamplesOption('evaluate only the first N test samples'))
@@ -78,16 +79,17 @@ export function registerTrainCommands(program: Command): void {
     .addOption(backendOption())
     .addOption(workersOption('split each batch over N threads, the main one included (default: as train, when there are 2,048 images or more; 1 = in-process)'))
     .option('--json', 'print the results as JSON')
-    .action(async (dir: string, o: { dataset?: 'mnist' | 'cifar10'; dataDir?: string; maxExamples?: number; batchSize?: number; backend?: Backend; workers?: number; json?: boolean }) => {
+    .action(async (dir: string, o: { dataset?: 'mnist' | 'cifar10'; data?: string; dataDir?: string; maxExamples?: number; batchSize?: number; backend?: Backend; workers?: number; json?: boolean }) => {
       const { runEvaluate } = await import('./evaluate.js');
       process.exitCode = await runEvaluate(dir, o);
     });
 
   program
     .command('predict')
-    .description('classify images with a trained model: PNG files, or IDX files of images; prints the top classes')
+    .description('classify images with a trained model: PNG files, or IDX files of images; prints the top classes. With --data: every output of the model for each sample of an .npz/.npy file, as JSON')
     .argument('<dir>', 'a model folder, a checkpoint folder, or a train --out folder')
-    .argument('<images...>', 'PNG or IDX files')
+    .argument('[images...]', 'PNG or IDX files')
+    .option('--data <file>', "arrays (.npz or .npy) mapped to the model's inputs by name: prints every output's raw values per sample as JSON")
     .addOption(new Option('--top <k>', 'classes to show per image').default(3).argParser(positiveInt))
     .option('--invert', 'invert the pixels first (dark digits on a light background, for MNIST models)')
     .addOption(renamedLimitOption())
@@ -95,7 +97,7 @@ export function registerTrainCommands(program: Command): void {
     .addOption(backendOption())
     .addOption(workersOption('split batches of images over N threads, the main one included (default 1, in-process)'))
     .option('--json', 'print the predictions as JSON')
-    .action(async (dir: string, images: string[], o: { top: number; invert?: boolean; maxExamples?: number; backend?: Backend; workers?: number; json?: boolean }) => {
+    .action(async (dir: string, images: string[], o: { data?: string; top: number; invert?: boolean; maxExamples?: number; backend?: Backend; workers?: number; json?: boolean }) => {
       const { runPredict } = await import('./predict.js');
       process.exitCode = await runPredict(dir, images, o);
     });

@@ -32,7 +32,8 @@ async function start(init: WorkerInit): Promise<void> {
   }
   const mismatch = layoutMismatch(model, init.layout);
   if (mismatch) throw new Error(`the worker's model does not match the main thread's: ${mismatch}`);
-  if (init.layout.packed) compileOutputs(tf, model, tf.train.sgd(0), init.layout.packed.compile);
+  // An inference-only engine on arrays (predict) has nothing to compile.
+  if (init.layout.packed) { if (init.layout.packed.compile.length) compileOutputs(tf, model, tf.train.sgd(0), init.layout.packed.compile); }
   else model.compile({ optimizer: tf.train.sgd(0), loss: init.loss ? tfLoss(tf, init.loss) : 'categoricalCrossentropy', metrics: ['accuracy'] });
   const replica = new Replica(tf, model, init.layout);
   const weights = new Float32Array(init.weights);
