@@ -66,7 +66,7 @@ function openFiles(files: ArrayFiles, budget: number): Record<string, NpyArray> 
 
 /** The arrays under the model's names: an input's or output's own name first, then `x` / `y` for a model with one input / output. */
 function byModelNames(arrays: Record<string, NpyArray>, inputs: readonly Expected[], outputs: readonly Expected[]): Record<string, NpyArray> {
-  const out: Record<string, NpyArray> = {};
+  const out: Record<string, NpyArray> = { ...arrays };
   const take = (list: readonly Expected[], alias: string) => {
     for (const e of list) {
       const own = Object.hasOwn(arrays, e.name) ? arrays[e.name] : undefined;
