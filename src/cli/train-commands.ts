@@ -17,6 +17,27 @@ const workersOption = (what: string) => new Option('--workers <n>', what).argPar
 
 type Backend = 'node' | 'wasm' | 'cpu';
 
+interface TrainFlags {
+  engine: 'tfjs' | 'torch'; nproc: number; device: 'cpu' | 'cuda';
+  set: string[]; dataset?: 'mnist' | 'cifar10'; data?: string; dataDir?: string; download?: boolean; epochs?: number; batchSize?: number;
+  maxExamples?: number; backend?: Backend; workers?: number; out?: string; resume?: boolean; force?: boolean; seed?: number; progress: boolean;
+}
+
+/** train --engine torch: the recipe run by PyTorch (src/cli/train-torch.ts); an exit code. */
+async function torchTrain(spec: string, o: TrainFlags): Promise<number> {
+  if (o.data !== undefined) {
+    process.stderr.write('modelspec train: --engine torch trains on mnist and cifar10 only; train --data arrays with the tfjs engine\n');
+    return 2;
+  }
+  const { runTorchTrain } = await import('./train-torch.js');
+  return runTorchTrain(spec, {
+    set: o.set, registry: builtinRegistry(), out: o.out ?? join('runs', basename(spec, extname(spec))), nproc: o.nproc, device: o.device,
+    ...(o.dataset ? { dataset: o.dataset } : {}), ...(o.dataDir ? { dataDir: o.dataDir } : {}), ...(o.epochs !== undefined ? { epochs: o.epochs } : {}),
+    ...(o.batchSize !== undefined ? { batchSize: o.batchSize } : {}), ...(o.maxExamples !== undefined ? { limit: o.maxExamples } : {}), ...(o.seed !== undefined ? { seed: o.seed } : {}),
+    force: !!o.force, resume: !!o.resume, progress: o.progress, log: (line) => process.stdout.write(`${line}\n`),
+  });
+}
+
 export function registerTrainCommands(program: Command): void {
   program
     .command('train')
@@ -42,24 +63,9 @@ export function registerTrainCommands(program: Command): void {
     .addOption(new Option('--engine <name>', 'tfjs (default) or torch: run the recipe in PyTorch under torchrun (needs python3-torch)').choices(['tfjs', 'torch']).default('tfjs'))
     .addOption(new Option('--nproc <n>', '--engine torch: data-parallel processes (DDP)').default(1).argParser(positiveInt))
     .addOption(new Option('--device <device>', '--engine torch: cpu or cuda').choices(['cpu', 'cuda']).default('cpu'))
-    .action(async (spec: string, o: {
-      engine: 'tfjs' | 'torch'; nproc: number; device: 'cpu' | 'cuda';
-      set: string[]; dataset?: 'mnist' | 'cifar10'; data?: string; dataDir?: string; download?: boolean; epochs?: number; batchSize?: number;
-      maxExamples?: number; backend?: Backend; workers?: number; out?: string; resume?: boolean; force?: boolean; seed?: number; progress: boolean;
-    }) => {
+    .action(async (spec: string, o: TrainFlags) => {
       if (o.engine === 'torch') {
-        if (o.data !== undefined) {
-          process.stderr.write('modelspec train: --engine torch trains on mnist and cifar10 only; train --data arrays with the tfjs engine\n');
-          process.exitCode = 2;
-          return;
-        }
-        const { runTorchTrain } = await import('./train-torch.js');
-        process.exitCode = await runTorchTrain(spec, {
-          set: o.set, registry: builtinRegistry(), out: o.out ?? join('runs', basename(spec, extname(spec))), nproc: o.nproc, device: o.device,
-          ...(o.dataset ? { dataset: o.dataset } : {}), ...(o.dataDir ? { dataDir: o.dataDir } : {}), ...(o.epochs !== undefined ? { epochs: o.epochs } : {}),
-          ...(o.batchSize !== undefined ? { batchSize: o.batchSize } : {}), ...(o.maxExamples !== undefined ? { limit: o.maxExamples } : {}), ...(o.seed !== undefined ? { seed: o.seed } : {}),
-          force: !!o.force, resume: !!o.resume, progress: o.progress, log: (line) => process.stdout.write(`${line}\n`),
-        });
+        process.exitCode = await torchTrain(spec, o);
         return;
       }
       const { runTrain } = await import('./train.js');

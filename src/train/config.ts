@@ -148,13 +148,27 @@ function resolveArrays(ds: Raw, data: string | undefined): ArraysConfig | undefi
   };
 }
 
-export function resolveTrainingConfig(raw: unknown, overrides: TrainingOverrides = {}): TrainingConfig {
-  const t = obj(raw);
-
-  const ds = typeof t.dataset === 'string' ? { name: t.dataset } : obj(t.dataset);
+/** training.dataset with --dataset / --data: a built-in dataset by name, or the user's arrays. */
+function resolveDataset(raw: unknown, overrides: TrainingOverrides): TrainingConfig['dataset'] {
+  const ds = typeof raw === 'string' ? { name: raw } : obj(raw);
   const arrays = overrides.dataset ? undefined : resolveArrays(ds, overrides.data);
   const name = arrays ? 'arrays' : (overrides.dataset ?? ds.name) as DatasetName | undefined;
   if (!name) throw new ConfigError("no dataset: the spec's training: section names none (dataset: mnist, cifar10 or {arrays: data.npz}); pass --dataset mnist|cifar10 or --data data.npz");
+  return {
+    name,
+    ...(arrays ? { arrays } : {}),
+    feed: { ...(obj(ds.feed) as Record<string, 'image'>) },
+    subtract_pixel_mean: ds.subtract_pixel_mean === true,
+    // Arrays without validation data: nothing to validate on.
+    validation: arrays && arrays.validation === undefined && !arrays.validation_split ? 'none' : (ds.validation as 'test' | 'none' | undefined) ?? 'test',
+  };
+}
+
+export function resolveTrainingConfig(raw: unknown, overrides: TrainingOverrides = {}): TrainingConfig {
+  const t = obj(raw);
+
+  const dataset = resolveDataset(t.dataset, overrides);
+  const arrays = dataset.arrays;
 
   let optimizer: OptimizerConfig;
   if (typeof t.optimizer === 'string') {
@@ -168,14 +182,7 @@ export function resolveTrainingConfig(raw: unknown, overrides: TrainingOverrides
   }
 
   const config: TrainingConfig = {
-    dataset: {
-      name,
-      ...(arrays ? { arrays } : {}),
-      feed: { ...(obj(ds.feed) as Record<string, 'image'>) },
-      subtract_pixel_mean: ds.subtract_pixel_mean === true,
-      // Arrays without validation data: nothing to validate on.
-      validation: arrays && arrays.validation === undefined && !arrays.validation_split ? 'none' : (ds.validation as 'test' | 'none' | undefined) ?? 'test',
-    },
+    dataset,
     optimizer,
     ...resolveLosses(t.loss),
     ...(t.loss_weights !== undefined ? { loss_weights: { ...(obj(t.loss_weights) as Record<string, number>) } } : {}),
