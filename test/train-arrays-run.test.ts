@@ -8,10 +8,12 @@
  *   losses, loss_weights and metrics, named as Keras names them (mask_loss, val_presence_auc);
  *   the total loss is the weighted sum; evaluate and predict on the arrays;
  * - int32 token ids for an embedding input;
- * - arrays that do not fit the model are refused before anything trains, naming what is wrong.
+ * - arrays that do not fit the model are refused before anything trains, naming what is wrong;
+ * - validation_split takes the last fraction; a split over the memory budget is read from disk
+ *   row for row the same; one .npy file per name.
  */
 import { spawn } from 'node:child_process';
-import { copyFileSync, existsSync, mkdtempSync, readFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -20,7 +22,8 @@ import { train, TrainError } from '../src/train/trainer.js';
 import { evaluateArraysModel, predictArrays } from '../src/train/array-inference.js';
 import { loadMnist } from '../src/train/data/mnist.js';
 import { mulberry32 } from '../src/train/rng.js';
-import { f32, i32, writeNpz } from './npz.js';
+import { f32, i32, npyBytes, writeNpz } from './npz.js';
+import { gatherRows, loadArrayData } from '../src/train/data/arrays.js';
 import { ROOT, spec } from './helpers.js';
 
 const CLI = `${ROOT}dist/cli/modelspec.js`;
@@ -208,9 +211,46 @@ describe('training on arrays', () => {
     // A per-output map that names no output of the model.
     const spec2 = join(dir, 'two.yaml');
     copyFileSync(FIX('tiny-unet.yaml'), spec2);
-    const { writeFileSync } = await import('node:fs');
     writeFileSync(spec2, readFileSync(spec2, 'utf8').replace('loss_weights: {presence: 0.5}', 'loss_weights: {presense: 0.5}'));
     await expect(train({ spec: spec2, out: join(dir, 'run-two'), tf, workers: 1, progress: 'none' })).rejects.toThrow(TrainError);
     await expect(train({ spec: spec2, out: join(dir, 'run-two2'), tf, workers: 1, progress: 'none' })).rejects.toThrow(/training.loss_weights names 'presense', which is not an output of the model \(outputs: mask, presence\)/);
   }, 120_000);
+});
+
+describe('array datasets: splits and reading', () => {
+  const expected = {
+    inputs: [{ name: 'x', role: 'input' as const, shape: [4] }],
+    outputs: [{ name: 'y', role: 'output' as const, shape: [1] }],
+  };
+
+  it("validation_split holds out the LAST fraction (Keras: split_at = ceil(n * (1 - f))); a split over the budget is read from disk, row for row the same", () => {
+    const dir = tmp();
+    const data = regression(10, 2);
+    writeNpz(join(dir, 'r.npz'), data);
+    const mem = loadArrayData({ train: join(dir, 'r.npz'), validationSplit: 0.25, ...expected });
+    expect([mem.train.count, mem.validation!.count, mem.validation!.start]).toEqual([8, 2, 8]); // ceil(10 * 0.75) = 8
+    expect(mem.train.memory).toBeDefined();
+    const disk = loadArrayData({ train: join(dir, 'r.npz'), validationSplit: 0.25, ...expected, budget: 64 });
+    expect(disk.train.memory).toBeUndefined();
+    const rows = Int32Array.from([1, 0, 1]);
+    const read = (d: typeof mem, split: typeof mem.train) => {
+      const x = new Float32Array(3 * 4), y = new Float32Array(3);
+      gatherRows(d, split, rows, 0, split === d.train ? 3 : 2, x, y);
+      return [Array.from(x), Array.from(y)];
+    };
+    expect(read(disk, disk.train)).toEqual(read(mem, mem.train));
+    expect(read(disk, disk.validation!)).toEqual(read(mem, mem.validation!));
+    // Row 0 of the validation split (read second: rows[1] = 0) is sample 8, row 1 sample 9.
+    expect(read(mem, mem.validation!)[1]!.slice(0, 2)).toEqual([data.y.data[9]!, data.y.data[8]!]);
+  });
+
+  it('takes one .npy file per input and output name', () => {
+    const dir = tmp();
+    const data = regression(6, 3);
+    writeFileSync(join(dir, 'features.npy'), npyBytes(data.x));
+    writeFileSync(join(dir, 'targets.npy'), npyBytes(data.y));
+    const d = loadArrayData({ train: { x: join(dir, 'features.npy'), y: join(dir, 'targets.npy') }, ...expected });
+    expect([d.train.count, d.xRow, d.yRow]).toEqual([6, 4, 1]);
+    expect(Array.from(d.train.memory!.y)).toEqual(Array.from(data.y.data));
+  });
 });
