@@ -35,7 +35,7 @@ import { prepare, type PreparedData } from './preprocess.js';
 import { BatchAssembler } from './batches.js';
 import { isArrayData, type ArrayData, type ArraySplit } from './data/arrays.js';
 import { ArrayBatches, evaluateArrays, loadArrayRun, outputCompiles, packedOf, RecipeError } from './array-run.js';
-import { compileOutputs, namedValues, type OutputCompile } from './outputs.js';
+import { compileOutputs, namedValues, stepNames, type OutputCompile } from './outputs.js';
 import type { Packed } from './parallel/protocol.js';
 import { BestTracker, checkFinite, NonFiniteLoss, piecewiseLr, ReduceLROnPlateau } from './callbacks.js';
 import { deriveSeed, mulberry32, permutation, seedMathRandom } from './rng.js';
@@ -665,7 +665,7 @@ class TrainingRun {
     const note = improved ? `${monitor} improved to ${fmt(this.tracker.best)}, saved ${this.checkpoint}` : `${monitor} did not improve from ${fmt(this.tracker.best)}`;
     const lrNote = this.lr !== record.lr ? ` (ReduceLROnPlateau: lr -> ${fmtLr(this.lr)})` : '';
     const input = inputFraction !== undefined ? `, input ${(100 * inputFraction).toFixed(1)}%` : '';
-    log(`${label}: ${shown}${vals} - lr ${fmtLr(record.lr)} - ${formatDuration(record.seconds)} (${record.images_per_second.toFixed(0)} img/s${input}); ${note}${lrNote}`);
+    log(`${label}: ${shown}${vals} - lr ${fmtLr(record.lr)} - ${formatDuration(record.seconds)} (${record.images_per_second.toFixed(0)} ${isArrayData(data) ? 'samples' : 'img'}/s${input}); ${note}${lrNote}`);
     return record;
   }
 
@@ -714,7 +714,8 @@ class TrainingRun {
     const files = modelDirFiles(await modelFiles(tf, model, this.meta(epochsDone, testMetrics)));
     if (!isArrayData(data) && data.pixelMean) files['pixel_mean.bin'] = new Uint8Array(data.pixelMean.buffer, data.pixelMean.byteOffset, data.pixelMean.byteLength);
     writeDirAtomic(join(this.out, 'model'), files);
-    writeFileAtomic(join(this.out, 'curves.svg'), curvesSvg(this.history, `${graph.name} on ${data.name}`));
+    const metric = this.p.arrays ? stepNames(this.p.arrays.outs).find((n) => !n.endsWith('loss')) : undefined;
+    writeFileAtomic(join(this.out, 'curves.svg'), curvesSvg(this.history, `${graph.name} on ${isArrayData(data) ? relative(process.cwd(), data.name) || data.name : data.name}`, metric));
     const seconds = (Date.now() - t0) / 1000;
     this.event({ event: 'end', epochs: epochsDone, ...(testMetrics && test ? { ...testMetrics, test_count: test.count } : {}), seconds });
     const shown = this.shown();
