@@ -186,7 +186,8 @@ export function resolveTrainingConfig(raw: unknown, overrides: TrainingOverrides
     optimizer,
     ...resolveLosses(t.loss),
     ...(t.loss_weights !== undefined ? { loss_weights: { ...(obj(t.loss_weights) as Record<string, number>) } } : {}),
-    metrics: Array.isArray(t.metrics) ? (t.metrics as MetricName[]) : ['accuracy'],
+    // Keras compiles no metric unless asked; mnist and cifar10 have always reported accuracy.
+    metrics: Array.isArray(t.metrics) ? (t.metrics as MetricName[]) : arrays ? [] : ['accuracy'],
     ...(t.metrics !== undefined && !Array.isArray(t.metrics) ? { output_metrics: { ...(obj(t.metrics) as Record<string, MetricName[]>) } } : {}),
     batch_size: overrides.batch_size ?? (t.batch_size as number | undefined) ?? 32,
     epochs: overrides.epochs ?? (t.epochs as number | undefined) ?? 1,

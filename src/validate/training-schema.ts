@@ -175,7 +175,7 @@ export const TRAINING_SCHEMA: JsonSchema = {
     },
     metrics: {
       description: 'Metrics reported besides the loss, by Keras name (accuracy resolved from the loss and the output as Keras does), for every output, '
-        + 'or a mapping of output id to its metrics (`{same: [binary_accuracy, auc]}`). Default: [accuracy].',
+        + 'or a mapping of output id to its metrics (`{same: [binary_accuracy, auc]}`). Default: [accuracy] for mnist and cifar10, none for arrays (as Keras).',
       anyOf: [
         { type: 'array', items: { enum: [...METRICS] }, uniqueItems: true },
         { type: 'object', minProperties: 1, propertyNames: { pattern: IDENT }, additionalProperties: { type: 'array', items: { enum: [...METRICS] }, uniqueItems: true } },
