@@ -35,6 +35,9 @@ export { train, TrainError, type TrainOptions, type TrainResult } from './train/
 export {
   evaluateModel, predictImages, type EvaluateModelOptions, type EvaluateModelResult, type PredictImagesOptions, type Prediction,
 } from './train/inference.js';
+export {
+  evaluateArraysModel, predictArrays, type ArrayInferenceOptions, type ArrayEvaluation, type ArrayPrediction,
+} from './train/array-inference.js';
 export { ModelDirError } from './train/model-io.js';
 export { DataError } from './train/data/idx.js';
 export { BackendUnavailable } from './backends/tfjs/backend.js';

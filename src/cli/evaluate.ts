@@ -6,6 +6,23 @@ import type { EvaluateModelOptions } from '../train/inference.js';
 
 export interface EvaluateCommandOptions extends Omit<EvaluateModelOptions, 'log'> {
   json?: boolean;
+  /** A model trained on arrays: the arrays to evaluate it on. */
+  data?: string;
+}
+
+/** evaluate --data: every output's loss and metrics on the arrays, named as training logged them. */
+async function evaluateOnArrays(dir: string, data: string, o: EvaluateCommandOptions, say: (line: string) => void): Promise<void> {
+  const { evaluateArraysModel } = await import('../train/array-inference.js');
+  const r = await evaluateArraysModel(dir, data, {
+    ...(o.backend ? { backend: o.backend } : {}), ...(o.workers !== undefined ? { workers: o.workers } : {}),
+    ...(o.batchSize ? { batchSize: o.batchSize } : {}), ...(o.maxExamples !== undefined ? { maxExamples: o.maxExamples } : {}), log: say,
+  });
+  if (o.json) {
+    process.stdout.write(JSON.stringify({ model: r.model, data: r.data, count: r.count, ...r.values, seconds: r.seconds, backend: r.backend }, null, 2) + '\n');
+    return;
+  }
+  say(`data: ${data}, ${r.count.toLocaleString('en-US')} samples`);
+  say(`${Object.entries(r.values).map(([k, v]) => `${k} ${v.toFixed(4)}`).join(' - ')} (${r.seconds.toFixed(1)} s)`);
 }
 
 export async function runEvaluate(dir: string, o: EvaluateCommandOptions): Promise<number> {
@@ -13,7 +30,11 @@ export async function runEvaluate(dir: string, o: EvaluateCommandOptions): Promi
   const { formatConfusion } = await import('../train/evaluate.js');
   const say = (line: string) => { if (!o.json) process.stdout.write(escapeTerminal(`${line}\n`)); };
   return reportingInputErrors('evaluate', async () => {
-    const { json: _json, ...opts } = o;
+    if (o.data !== undefined) {
+      await evaluateOnArrays(dir, o.data, o, say);
+      return EXIT.ok;
+    }
+    const { json: _json, data: _data, ...opts } = o;
     const r = await evaluateModel(dir, { ...opts, log: say });
     if (o.json) {
       const { model, dataset, count, loss, accuracy, classes, confusion, seconds, backend } = r;

@@ -17,6 +17,27 @@ const workersOption = (what: string) => new Option('--workers <n>', what).argPar
 
 type Backend = 'node' | 'wasm' | 'cpu';
 
+interface TrainFlags {
+  engine: 'tfjs' | 'torch'; nproc: number; device: 'cpu' | 'cuda';
+  set: string[]; dataset?: 'mnist' | 'cifar10'; data?: string; dataDir?: string; download?: boolean; epochs?: number; batchSize?: number;
+  maxExamples?: number; backend?: Backend; workers?: number; out?: string; resume?: boolean; force?: boolean; seed?: number; progress: boolean;
+}
+
+/** train --engine torch: the recipe run by PyTorch (src/cli/train-torch.ts); an exit code. */
+async function torchTrain(spec: string, o: TrainFlags): Promise<number> {
+  if (o.data !== undefined) {
+    process.stderr.write('modelspec train: --engine torch trains on mnist and cifar10 only; train --data arrays with the tfjs engine\n');
+    return 2;
+  }
+  const { runTorchTrain } = await import('./train-torch.js');
+  return runTorchTrain(spec, {
+    set: o.set, registry: builtinRegistry(), out: o.out ?? join('runs', basename(spec, extname(spec))), nproc: o.nproc, device: o.device,
+    ...(o.dataset ? { dataset: o.dataset } : {}), ...(o.dataDir ? { dataDir: o.dataDir } : {}), ...(o.epochs !== undefined ? { epochs: o.epochs } : {}),
+    ...(o.batchSize !== undefined ? { batchSize: o.batchSize } : {}), ...(o.maxExamples !== undefined ? { limit: o.maxExamples } : {}), ...(o.seed !== undefined ? { seed: o.seed } : {}),
+    force: !!o.force, resume: !!o.resume, progress: o.progress, log: (line) => process.stdout.write(`${line}\n`),
+  });
+}
+
 export function registerTrainCommands(program: Command): void {
   program
     .command('train')
@@ -26,6 +47,7 @@ export function registerTrainCommands(program: Command): void {
     .addOption(pluginOption())
     .addOption(datasetOption("dataset (default: the recipe's)"))
     .addOption(dataDirOption())
+    .option('--data <file>', "train on the arrays of an .npz or .npy file, mapped to the spec's inputs and outputs by name (replaces the recipe's dataset)")
     .option('--download', 'download CIFAR-10 into --data-dir (or the cache) when its files are missing; needs network access')
     .addOption(new Option('--epochs <n>', "number of epochs (default: the recipe's); with --resume, the total to reach").argParser(positiveInt))
     .addOption(new Option('--batch-size <n>', "samples per step (default: the recipe's)").argParser(positiveInt))
@@ -41,19 +63,9 @@ export function registerTrainCommands(program: Command): void {
     .addOption(new Option('--engine <name>', 'tfjs (default) or torch: run the recipe in PyTorch under torchrun (needs python3-torch)').choices(['tfjs', 'torch']).default('tfjs'))
     .addOption(new Option('--nproc <n>', '--engine torch: data-parallel processes (DDP)').default(1).argParser(positiveInt))
     .addOption(new Option('--device <device>', '--engine torch: cpu or cuda').choices(['cpu', 'cuda']).default('cpu'))
-    .action(async (spec: string, o: {
-      engine: 'tfjs' | 'torch'; nproc: number; device: 'cpu' | 'cuda';
-      set: string[]; dataset?: 'mnist' | 'cifar10'; dataDir?: string; download?: boolean; epochs?: number; batchSize?: number;
-      maxExamples?: number; backend?: Backend; workers?: number; out?: string; resume?: boolean; force?: boolean; seed?: number; progress: boolean;
-    }) => {
+    .action(async (spec: string, o: TrainFlags) => {
       if (o.engine === 'torch') {
-        const { runTorchTrain } = await import('./train-torch.js');
-        process.exitCode = await runTorchTrain(spec, {
-          set: o.set, registry: builtinRegistry(), out: o.out ?? join('runs', basename(spec, extname(spec))), nproc: o.nproc, device: o.device,
-          ...(o.dataset ? { dataset: o.dataset } : {}), ...(o.dataDir ? { dataDir: o.dataDir } : {}), ...(o.epochs !== undefined ? { epochs: o.epochs } : {}),
-          ...(o.batchSize !== undefined ? { batchSize: o.batchSize } : {}), ...(o.maxExamples !== undefined ? { limit: o.maxExamples } : {}), ...(o.seed !== undefined ? { seed: o.seed } : {}),
-          force: !!o.force, resume: !!o.resume, progress: o.progress, log: (line) => process.stdout.write(`${line}\n`),
-        });
+        process.exitCode = await torchTrain(spec, o);
         return;
       }
       const { runTrain } = await import('./train.js');
@@ -65,6 +77,7 @@ export function registerTrainCommands(program: Command): void {
     .description('evaluate a trained model on the test split of its dataset: loss, accuracy, confusion matrix')
     .argument('<dir>', 'a model folder (model.json + weights.bin), a checkpoint folder, or a train --out folder')
     .addOption(datasetOption('dataset (default: the one the model was trained on)'))
+    .option('--data <file>', 'a model trained on arrays: the .npz or .npy arrays to evaluate it on (inputs and targets, by name as in training)')
     .addOption(dataDirOption())
     .addOption(renamedLimitOption())
     .addOption(maxExamplesOption('evaluate only the first N test samples'))
@@ -72,16 +85,17 @@ export function registerTrainCommands(program: Command): void {
     .addOption(backendOption())
     .addOption(workersOption('split each batch over N threads, the main one included (default: as train, when there are 2,048 images or more; 1 = in-process)'))
     .option('--json', 'print the results as JSON')
-    .action(async (dir: string, o: { dataset?: 'mnist' | 'cifar10'; dataDir?: string; maxExamples?: number; batchSize?: number; backend?: Backend; workers?: number; json?: boolean }) => {
+    .action(async (dir: string, o: { dataset?: 'mnist' | 'cifar10'; data?: string; dataDir?: string; maxExamples?: number; batchSize?: number; backend?: Backend; workers?: number; json?: boolean }) => {
       const { runEvaluate } = await import('./evaluate.js');
       process.exitCode = await runEvaluate(dir, o);
     });
 
   program
     .command('predict')
-    .description('classify images with a trained model: PNG files, or IDX files of images; prints the top classes')
+    .description('classify images with a trained model: PNG files, or IDX files of images; prints the top classes. With --data: every output of the model for each sample of an .npz/.npy file, as JSON')
     .argument('<dir>', 'a model folder, a checkpoint folder, or a train --out folder')
-    .argument('<images...>', 'PNG or IDX files')
+    .argument('[images...]', 'PNG or IDX files')
+    .option('--data <file>', "arrays (.npz or .npy) mapped to the model's inputs by name: prints every output's raw values per sample as JSON")
     .addOption(new Option('--top <k>', 'classes to show per image').default(3).argParser(positiveInt))
     .option('--invert', 'invert the pixels first (dark digits on a light background, for MNIST models)')
     .addOption(renamedLimitOption())
@@ -89,7 +103,7 @@ export function registerTrainCommands(program: Command): void {
     .addOption(backendOption())
     .addOption(workersOption('split batches of images over N threads, the main one included (default 1, in-process)'))
     .option('--json', 'print the predictions as JSON')
-    .action(async (dir: string, images: string[], o: { top: number; invert?: boolean; maxExamples?: number; backend?: Backend; workers?: number; json?: boolean }) => {
+    .action(async (dir: string, images: string[], o: { data?: string; top: number; invert?: boolean; maxExamples?: number; backend?: Backend; workers?: number; json?: boolean }) => {
       const { runPredict } = await import('./predict.js');
       process.exitCode = await runPredict(dir, images, o);
     });

@@ -140,6 +140,10 @@ function torchRecipe(training: unknown, o: TorchTrainOptions): TrainingConfig | 
       ...(o.batchSize !== undefined ? { batch_size: o.batchSize } : {}),
       ...(o.seed !== undefined ? { seed: o.seed } : {}),
     });
+    if (config.dataset.name === 'arrays') {
+      process.stderr.write('modelspec train: --engine torch trains on mnist and cifar10 only; train array datasets with the tfjs engine\n');
+      return undefined;
+    }
     if (config.loss.name !== 'categorical_crossentropy' || config.loss.from_logits) {
       process.stderr.write(`modelspec train: --engine torch trains with categorical_crossentropy only; training.loss is ${config.loss.name} (train with the tfjs engine)\n`);
       return undefined;
@@ -158,7 +162,7 @@ async function writeStartModel(graph: TypedGraph, config: TrainingConfig, spec: 
   const { buildFromGraph } = await import('../backends/tfjs/interpreter.js');
   const { modelFiles, modelDirFiles, writeDirAtomic } = await import('../train/model-io.js');
   const { tf } = await loadTf('cpu');
-  const name = config.dataset.name;
+  const name = config.dataset.name as 'mnist' | 'cifar10';
   // Seeded as the tfjs engine seeds its model: the same --seed starts both engines from the same weights.
   const unseed = seedMathRandom(config.seed);
   let built: ReturnType<typeof buildFromGraph>;
@@ -278,7 +282,7 @@ export async function runTorchTrain(spec: string, o: TorchTrainOptions): Promise
     const modelDir = join(o.out, 'model');
     const specRel = relative(process.cwd(), resolve(spec)) || spec;
     await writeStartModel(graph, config, specRel, modelDir, o.registry);
-    const name = config.dataset.name;
+    const name = config.dataset.name as 'mnist' | 'cifar10';
     const dataDir = o.dataDir ?? (name === 'mnist' ? mnistPackageDir() : defaultCifarDir());
     const title = `${graph.name} on ${name} (PyTorch)`;
     const run = {

@@ -10,6 +10,8 @@ export interface TrainCommandOptions {
   set: string[];
   registry?: OpRegistry;
   dataset?: 'mnist' | 'cifar10';
+  /** --data: an .npz or .npy file of arrays. */
+  data?: string;
   dataDir?: string;
   download?: boolean;
   epochs?: number;
@@ -48,6 +50,7 @@ export async function runTrain(spec: string, o: TrainCommandOptions): Promise<nu
       registry: o.registry,
       overrides: {
         ...(o.dataset ? { dataset: o.dataset } : {}),
+        ...(o.data !== undefined ? { data: o.data } : {}),
         ...(o.epochs !== undefined ? { epochs: o.epochs } : {}),
         ...(o.batchSize !== undefined ? { batch_size: o.batchSize } : {}),
         ...(o.seed !== undefined ? { seed: o.seed } : {}),

@@ -11,7 +11,7 @@
  */
 import type { Monitor, PiecewiseSchedule, PlateauConfig } from './config.js';
 
-export type EpochLogs = Partial<Record<Monitor, number>> & { lr?: number };
+export type EpochLogs = { [m in Monitor]?: number | undefined } & { lr?: number };
 
 /** lr(epoch) = base * factors[i] for the largest i with epoch > boundaries[i]; base before any. */
 export function piecewiseLr(s: PiecewiseSchedule, epoch: number): number {
@@ -20,8 +20,8 @@ export function piecewiseLr(s: PiecewiseSchedule, epoch: number): number {
   return lr;
 }
 
-/** Whether larger is better for a monitored value (Keras mode 'auto': accuracies up, losses down). */
-export const maximises = (m: Monitor) => m.endsWith('accuracy');
+/** Whether larger is better for a monitored value (Keras mode 'auto': accuracies and AUC up, as their metrics' direction; losses and errors down). */
+export const maximises = (m: Monitor) => m.endsWith('accuracy') || m.endsWith('auc');
 
 export interface PlateauState {
   best: number;

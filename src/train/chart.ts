@@ -61,23 +61,23 @@ function panel(x0: number, y0: number, w: number, h: number, title: string, seri
   return parts.join('\n');
 }
 
-/** The chart as an SVG document. */
-export function curvesSvg(history: readonly EpochRecord[], title: string): string {
+/** The chart as an SVG document: the loss, and `metric` (accuracy; an array run's first metric, as `mae` or `out1_accuracy`). */
+export function curvesSvg(history: readonly EpochRecord[], title: string, metric = 'accuracy'): string {
   const W = 920, H = 380, pw = 360, ph = 260;
   const epochs = history.length ? history[history.length - 1]!.epoch : 1;
-  const pick = (k: keyof EpochRecord) => history.filter((r) => r[k] !== undefined).map((r) => [r.epoch, r[k] as number] as [number, number]);
+  const pick = (k: string) => history.filter((r) => r[k] !== undefined).map((r) => [r.epoch, r[k] as number] as [number, number]);
   const loss: Series[] = [{ name: 'training', color: '#1f77b4', points: pick('loss') }];
-  const acc: Series[] = [{ name: 'training', color: '#1f77b4', points: pick('accuracy') }];
+  const acc: Series[] = [{ name: 'training', color: '#1f77b4', points: pick(metric) }];
   if (history.some((r) => r.val_loss !== undefined)) {
     loss.push({ name: 'validation', color: '#d62728', dash: '6 3', points: pick('val_loss') });
-    acc.push({ name: 'validation', color: '#d62728', dash: '6 3', points: pick('val_accuracy') });
+    acc.push({ name: 'validation', color: '#d62728', dash: '6 3', points: pick(`val_${metric}`) });
   }
   return [
     `<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" viewBox="0 0 ${W} ${H}" font-family="sans-serif">`,
     `<rect width="${W}" height="${H}" fill="white"/>`,
     `<text x="${W / 2}" y="22" text-anchor="middle" font-size="15">${esc(title)}</text>`,
     panel(70, 60, pw, ph, 'loss', loss, epochs),
-    panel(530, 60, pw, ph, 'accuracy', acc, epochs),
+    panel(530, 60, pw, ph, metric, acc, epochs),
     '</svg>',
     '',
   ].join('\n');

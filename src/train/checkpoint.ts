@@ -28,6 +28,8 @@ export interface EpochRecord {
   lr: number;
   seconds: number;
   images_per_second: number;
+  /** Array datasets: every value by its Keras name (`out1_loss`, `val_out1_accuracy`). */
+  [metric: string]: number | undefined;
 }
 
 export interface TrainState {
@@ -44,7 +46,7 @@ export interface TrainState {
   /** Epochs completed. */
   epoch: number;
   /** Progress inside epoch `epoch + 1` when the run was interrupted mid-epoch. */
-  partial?: { batch: number; seen: number; lossSum: number; accSum: number; seconds: number };
+  partial?: { batch: number; seen: number; lossSum: number; accSum: number; seconds: number; /** Array datasets: every step value's running sum. */ sums?: number[] };
   lr: number;
   plateau?: PlateauState;
   /** The best monitored value so far (checkpoint.monitor). */

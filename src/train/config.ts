@@ -6,7 +6,18 @@ import type { DATASETS, MONITORS } from './schema.js';
 import { lossByName, type LossSpec, type MetricName } from './losses.js';
 
 export type DatasetName = (typeof DATASETS)[number];
-export type Monitor = (typeof MONITORS)[number];
+/** A value of the epoch's logs: one of MONITORS, or a per-output one (`val_out1_accuracy`). */
+export type Monitor = (typeof MONITORS)[number] | (string & {});
+
+/** Array files: one .npz/.npy, or one .npy per input/output name; absolute once the run resolves them against the spec's folder. */
+export type ArrayFiles = string | Record<string, string>;
+
+export interface ArraysConfig {
+  train: ArrayFiles;
+  validation?: ArrayFiles;
+  /** Keras' validation_split: the last fraction of the training arrays. */
+  validation_split?: number;
+}
 
 export interface OptimizerConfig {
   name: 'adam' | 'sgd' | 'rmsprop';
@@ -44,7 +55,9 @@ export interface AugmentConfig {
 
 export interface TrainingConfig {
   dataset: {
-    name: DatasetName;
+    /** `arrays`: the user's arrays (dataset.arrays). */
+    name: DatasetName | 'arrays';
+    arrays?: ArraysConfig;
     /** Model input name -> dataset array name; empty: every input reads `image`. */
     feed: Record<string, 'image'>;
     subtract_pixel_mean: boolean;
@@ -53,7 +66,13 @@ export interface TrainingConfig {
   optimizer: OptimizerConfig;
   /** By Keras name, with its options (from_logits, delta). */
   loss: LossSpec;
+  /** training.loss as a map: output id -> its loss (outputs not named take `loss`). */
+  losses?: Record<string, LossSpec>;
+  /** Output id -> weight of its loss in the total (Keras loss_weights). */
+  loss_weights?: Record<string, number>;
   metrics: MetricName[];
+  /** training.metrics as a map: output id -> its metrics (outputs not named take `metrics`). */
+  output_metrics?: Record<string, MetricName[]>;
   batch_size: number;
   epochs: number;
   seed: number;
@@ -66,6 +85,8 @@ export interface TrainingConfig {
 /** Command-line overrides (flags win over the spec). */
 export interface TrainingOverrides {
   dataset?: DatasetName;
+  /** --data: an .npz or .npy file of arrays (replaces the recipe's dataset). */
+  data?: string;
   epochs?: number;
   batch_size?: number;
   seed?: number;
@@ -92,12 +113,62 @@ export function resolveLoss(raw: unknown): LossSpec {
   return { ...(obj(options) as Omit<LossSpec, 'name'>), name: known };
 }
 
+/** One loss written as a string or a one-key mapping to its options: is `raw` that form? */
+function isOneLoss(raw: unknown): boolean {
+  if (typeof raw === 'string' || typeof obj(raw).name === 'string') return true;
+  const keys = Object.keys(obj(raw));
+  return keys.length === 1 && lossByName(keys[0]!) !== undefined;
+}
+
+/** training.loss: one loss for every output, or a map output id -> loss. */
+function resolveLosses(raw: unknown): Pick<TrainingConfig, 'loss' | 'losses'> {
+  if (raw === undefined || isOneLoss(raw)) return { loss: resolveLoss(raw) };
+  const losses: Record<string, LossSpec> = {};
+  for (const [id, l] of Object.entries(obj(raw))) {
+    try {
+      losses[id] = resolveLoss(l);
+    } catch (e) {
+      throw new ConfigError(`training.loss.${id}: ${(e as Error).message.replace(/^training\.loss: /, '')}`);
+    }
+  }
+  return { loss: { name: 'categorical_crossentropy' }, losses };
+}
+
+/** training.dataset (or --data) as the user's arrays, undefined for a built-in dataset. */
+function resolveArrays(ds: Raw, data: string | undefined): ArraysConfig | undefined {
+  if (data !== undefined) return { train: data, ...(typeof ds.validation_split === 'number' ? { validation_split: ds.validation_split } : {}) };
+  if (ds.arrays === undefined) return undefined;
+  const a = typeof ds.arrays === 'string' ? { train: ds.arrays } : obj(ds.arrays);
+  const files = (v: unknown): ArrayFiles => (typeof v === 'string' ? v : { ...(obj(v) as Record<string, string>) });
+  if (a.train === undefined) throw new ConfigError('training.dataset.arrays names no train: file (arrays: {train: data.npz})');
+  return {
+    train: files(a.train),
+    ...(a.validation !== undefined ? { validation: files(a.validation) } : {}),
+    ...(typeof ds.validation_split === 'number' ? { validation_split: ds.validation_split } : {}),
+  };
+}
+
+/** training.dataset with --dataset / --data: a built-in dataset by name, or the user's arrays. */
+function resolveDataset(raw: unknown, overrides: TrainingOverrides): TrainingConfig['dataset'] {
+  const ds = typeof raw === 'string' ? { name: raw } : obj(raw);
+  const arrays = overrides.dataset ? undefined : resolveArrays(ds, overrides.data);
+  const name = arrays ? 'arrays' : (overrides.dataset ?? ds.name) as DatasetName | undefined;
+  if (!name) throw new ConfigError("no dataset: the spec's training: section names none (dataset: mnist, cifar10 or {arrays: data.npz}); pass --dataset mnist|cifar10 or --data data.npz");
+  return {
+    name,
+    ...(arrays ? { arrays } : {}),
+    feed: { ...(obj(ds.feed) as Record<string, 'image'>) },
+    subtract_pixel_mean: ds.subtract_pixel_mean === true,
+    // Arrays without validation data: nothing to validate on.
+    validation: arrays && arrays.validation === undefined && !arrays.validation_split ? 'none' : (ds.validation as 'test' | 'none' | undefined) ?? 'test',
+  };
+}
+
 export function resolveTrainingConfig(raw: unknown, overrides: TrainingOverrides = {}): TrainingConfig {
   const t = obj(raw);
 
-  const ds = typeof t.dataset === 'string' ? { name: t.dataset } : obj(t.dataset);
-  const name = (overrides.dataset ?? ds.name) as DatasetName | undefined;
-  if (!name) throw new ConfigError("no dataset: the spec's training: section names none (dataset: mnist or cifar10); pass --dataset mnist|cifar10");
+  const dataset = resolveDataset(t.dataset, overrides);
+  const arrays = dataset.arrays;
 
   let optimizer: OptimizerConfig;
   if (typeof t.optimizer === 'string') {
@@ -111,20 +182,19 @@ export function resolveTrainingConfig(raw: unknown, overrides: TrainingOverrides
   }
 
   const config: TrainingConfig = {
-    dataset: {
-      name,
-      feed: { ...(obj(ds.feed) as Record<string, 'image'>) },
-      subtract_pixel_mean: ds.subtract_pixel_mean === true,
-      validation: (ds.validation as 'test' | 'none' | undefined) ?? 'test',
-    },
+    dataset,
     optimizer,
-    loss: resolveLoss(t.loss),
-    metrics: Array.isArray(t.metrics) ? (t.metrics as MetricName[]) : ['accuracy'],
+    ...resolveLosses(t.loss),
+    ...(t.loss_weights !== undefined ? { loss_weights: { ...(obj(t.loss_weights) as Record<string, number>) } } : {}),
+    // Keras compiles no metric unless asked; mnist and cifar10 have always reported accuracy.
+    metrics: Array.isArray(t.metrics) ? (t.metrics as MetricName[]) : arrays ? [] : ['accuracy'],
+    ...(t.metrics !== undefined && !Array.isArray(t.metrics) ? { output_metrics: { ...(obj(t.metrics) as Record<string, MetricName[]>) } } : {}),
     batch_size: overrides.batch_size ?? (t.batch_size as number | undefined) ?? 32,
     epochs: overrides.epochs ?? (t.epochs as number | undefined) ?? 1,
     seed: overrides.seed ?? (t.seed as number | undefined) ?? 0,
     checkpoint: {
-      monitor: (obj(t.checkpoint).monitor as Monitor | undefined) ?? 'val_accuracy',
+      // Keras' ModelCheckpoint monitors val_loss; the built-in image datasets keep val_accuracy.
+      monitor: (obj(t.checkpoint).monitor as Monitor | undefined) ?? (arrays ? 'val_loss' : 'val_accuracy'),
       save_best_only: (obj(t.checkpoint).save_best_only as boolean | undefined) ?? true,
     },
   };

@@ -125,11 +125,16 @@ function emptyConfusion(classes: number): number[][] {
 
 /** The mean cross-entropy plus the model's weight penalties (as Keras reports the loss), and the accuracy. */
 function evaluation(tf: Tf, model: TF.LayersModel, count: number, ceSum: number, correct: number, confusion: number[][] | undefined): Evaluation {
-  const penalty = tf.tidy(() => {
+  const penalty = weightPenalty(tf, model);
+  return { loss: count ? ceSum / count + penalty : NaN, accuracy: count ? correct / count : NaN, count, ...(confusion ? { confusion } : {}) };
+}
+
+/** The model's weight penalties (kernel_regularizer...), which Keras adds to the loss it reports. */
+export function weightPenalty(tf: Tf, model: TF.LayersModel): number {
+  return tf.tidy(() => {
     const losses = (model as unknown as { calculateLosses(): TF.Scalar[] }).calculateLosses();
     return losses.length ? tf.addN(losses).dataSync()[0]! : 0;
   });
-  return { loss: count ? ceSum / count + penalty : NaN, accuracy: count ? correct / count : NaN, count, ...(confusion ? { confusion } : {}) };
 }
 
 /** The confusion matrix as a text table (rows: true class, columns: predicted). */

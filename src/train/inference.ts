@@ -65,6 +65,7 @@ export async function evaluateModel(dir: string, o: EvaluateModelOptions = {}): 
   const log = o.log ?? (() => {});
   const { tf, backend, found, model, meta } = await openTrainedModel(dir, o.backend, (b) => log(`backend: ${describeBackend(b)}`));
   try {
+    if (!o.dataset && meta?.arrays) throw new ModelDirError(`${found.dir} was trained on arrays; evaluate it on arrays with --data file.npz`);
     const name = o.dataset ?? (meta?.dataset as DatasetName | undefined);
     if (!name) throw new ModelDirError(`${found.dir}/model.json does not say which dataset the model was trained on; pass --dataset mnist|cifar10`);
     const shown = relative(process.cwd(), found.dir) || found.dir;

@@ -5,6 +5,7 @@
  * place, so a reader (or a run killed mid-write) never sees half of one.
  */
 import type { LossSpec } from './losses.js';
+import type { OutputCompile } from './outputs.js';
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { describeReadError, MAX_DATA_BYTES, MAX_JSON_BYTES, readFileBounded, ReadError, readTextBounded } from '../io/read.js';
@@ -30,6 +31,8 @@ export interface ModelMeta {
   metrics?: Record<string, number>;
   /** The loss the model was trained with (evaluate reports it); absent: categorical_crossentropy. */
   loss?: LossSpec;
+  /** Trained on arrays: what each input takes, and each output's loss, weight and metrics (evaluate and predict on arrays). */
+  arrays?: { inputs: { name: string; shape: number[]; int: boolean }[]; targets: { name: string; shape: number[] }[]; outputs: OutputCompile[] };
   /** SHA-256 of the weights (hex), written by `build`: a reader refuses weights that are not these. */
   weightsSha256?: string;
 }

@@ -15,6 +15,8 @@ export interface Payload {
   imagesPerSecond: number;
   /** Seconds left in this epoch. */
   eta: number;
+  /** Array datasets: the running values by Keras name (loss, out1_loss, out1_accuracy...), shown instead of loss and accuracy. */
+  values?: Record<string, number>;
 }
 
 export interface EpochBar {
@@ -36,7 +38,7 @@ export function epochBar(mode: ProgressMode, label: string, total: number, start
   cliProgress ??= load('cli-progress') as typeof import('cli-progress');
   const bar = new cliProgress.SingleBar({
     stream,
-    format: `${label} [{bar}] {value}/{total} batches | ETA {eta_s} | loss {loss_s} accuracy {acc_s} | {ips_s} img/s`,
+    format: `${label} [{bar}] {value}/{total} batches | ETA {eta_s} | {metrics_s} | {ips_s} img/s`,
     barCompleteChar: '=',
     barIncompleteChar: '.',
     barsize: 24,
@@ -48,8 +50,9 @@ export function epochBar(mode: ProgressMode, label: string, total: number, start
   });
   const fields = (p?: Payload) => ({
     eta_s: p ? formatDuration(p.eta) : '?',
-    loss_s: p ? p.loss.toFixed(4) : '-',
-    acc_s: p ? p.accuracy.toFixed(4) : '-',
+    metrics_s: p?.values
+      ? Object.entries(p.values).map(([k, v]) => `${k} ${v.toFixed(4)}`).join(' ')
+      : `loss ${p ? p.loss.toFixed(4) : '-'} accuracy ${p ? p.accuracy.toFixed(4) : '-'}`,
     ips_s: p ? p.imagesPerSecond.toFixed(0) : '-',
   });
   bar.start(total, start, fields());

@@ -19,7 +19,7 @@
  */
 import { appendFileSync, existsSync, mkdirSync, rmSync } from 'node:fs';
 import { MAX_DATA_BYTES, readTextBounded } from '../io/read.js';
-import { join, relative, resolve } from 'node:path';
+import { dirname, join, relative, resolve } from 'node:path';
 import type * as TF from '@tensorflow/tfjs';
 import { compileFile } from '../compile.js';
 import type { TypedGraph as Graph } from '../types/ir.js';
@@ -29,10 +29,14 @@ import { buildFromGraph } from '../backends/tfjs/interpreter.js';
 import { idOfLayerName } from '../backends/tfjs/config.js';
 import { describeBackend, loadTf, type BackendName, type Tf } from '../backends/tfjs/backend.js';
 import { checkOverwrite, GENERATOR, RefusedOverwrite, writeFileAtomic, makeFolders } from '../io/atomic.js';
-import { ConfigError, resolveLoss, resolveTrainingConfig, type TrainingConfig, type TrainingOverrides } from './config.js';
+import { ConfigError, resolveLoss, resolveTrainingConfig, type ArrayFiles, type DatasetName, type TrainingConfig, type TrainingOverrides } from './config.js';
 import { loadDataset } from './data/index.js';
 import { prepare, type PreparedData } from './preprocess.js';
 import { BatchAssembler } from './batches.js';
+import { isArrayData, type ArrayData, type ArraySplit } from './data/arrays.js';
+import { ArrayBatches, evaluateArrays, loadArrayRun, outputCompiles, packedOf, RecipeError } from './array-run.js';
+import { compileOutputs, namedValues, stepNames, type OutputCompile } from './outputs.js';
+import type { Packed } from './parallel/protocol.js';
 import { BestTracker, checkFinite, NonFiniteLoss, piecewiseLr, ReduceLROnPlateau } from './callbacks.js';
 import { deriveSeed, mulberry32, permutation, seedMathRandom } from './rng.js';
 import { evaluateSplit, evaluateSplitWith, type Evaluation } from './evaluate.js';
@@ -97,7 +101,8 @@ export interface TrainResult {
   history: EpochRecord[];
   /** Epochs completed. */
   epoch: number;
-  test?: { loss: number; accuracy: number; count: number };
+  /** The test split (images) or the validation split (arrays: every value by Keras name in `values`). */
+  test?: { loss: number; accuracy: number; count: number; values?: Record<string, number> };
   /** The checkpoint last.json names. */
   checkpoint?: string;
   seconds: number;
@@ -117,7 +122,11 @@ function describeRecipe(c: TrainingConfig, steps: number): string {
     c.reduce_lr_on_plateau ? `ReduceLROnPlateau on ${c.reduce_lr_on_plateau.monitor} (factor ${fmtLr(c.reduce_lr_on_plateau.factor)}, patience ${c.reduce_lr_on_plateau.patience})` : '',
     c.augmentation ? `augmentation (shifts ${c.augmentation.width_shift}/${c.augmentation.height_shift}, ${c.augmentation.horizontal_flip ? 'horizontal flips' : 'no flips'})` : '',
   ].filter(Boolean);
-  return `recipe: ${opt}, ${c.loss.name}${c.loss.from_logits ? ' (from_logits)' : ''}, batch ${c.batch_size}, ${c.epochs} epoch${c.epochs === 1 ? '' : 's'} (${steps} steps each), seed ${c.seed}`
+  const loss = (l: LossSpec) => `${l.name}${l.from_logits ? ' (from_logits)' : ''}`;
+  const losses = c.losses
+    ? Object.entries(c.losses).map(([id, l]) => `${id}: ${loss(l)}${c.loss_weights?.[id] !== undefined ? ` x ${c.loss_weights[id]}` : ''}`).join(', ')
+    : loss(c.loss);
+  return `recipe: ${opt}, ${losses}, batch ${c.batch_size}, ${c.epochs} epoch${c.epochs === 1 ? '' : 's'} (${steps} steps each), seed ${c.seed}`
     + `${extras.length ? `; ${extras.join('; ')}` : ''}; checkpoints: ${c.checkpoint.save_best_only ? 'best only' : 'every epoch'} on ${c.checkpoint.monitor}`;
 }
 
@@ -185,8 +194,9 @@ async function trainIn(folder: RunFolder, opts: TrainOptions): Promise<TrainResu
   // TensorFlow.js and the data.
   const { tf, backend } = opts.tf ? { tf: opts.tf, backend: opts.tf.getBackend() } : await loadTf(opts.backend);
   log(`backend: ${describeBackend(backend as BackendName) ?? backend}`);
-  const data = opts.data ?? await loadPrepared(config, { dataDir, limit, download: opts.download, log });
-  if (data.train.count === 0) throw new TrainError(`the ${data.name} training split is empty`);
+  const onArrays = config.dataset.name === 'arrays' && !opts.data;
+  const images = onArrays ? undefined : opts.data ?? await loadPrepared(config, { dataDir, limit, download: opts.download, log });
+  if (images?.train.count === 0) throw new TrainError(`the ${images.name} training split is empty`);
 
   // The model, checked against the data. TensorFlow.js' initialisers and dropout draw their seeds
   // from Math.random when given none: seed it for the run, so a run is reproducible from --seed.
@@ -201,10 +211,17 @@ async function trainIn(folder: RunFolder, opts: TrainOptions): Promise<TrainResu
   const optimizer = makeOptimizer(tf, config.optimizer);
   let engine: DataParallelEngine | undefined;
   try {
-    checkModelFitsData(model, graph, data, config);
-    model.compile({ optimizer, loss: tfLoss(tf, config.loss), metrics: ['accuracy'] });
-    engine = await openEngine(tf, backend, model, optimizer, graph, opts, config.loss);
-    const run = new TrainingRun({ opts, folder, log, t0, tf, backend, graph, config, set, data, model, optimizer, engine, resumed, limit, dataDir });
+    let data: PreparedData | ArrayData, arrays: RunParts['arrays'];
+    if (images) {
+      data = images;
+      checkModelFitsData(model, graph, images, config);
+      model.compile({ optimizer, loss: tfLoss(tf, config.loss), metrics: ['accuracy'] });
+    } else {
+      ({ data, arrays } = prepareArrayRun(model, config, limit));
+      compileOutputs(tf, model, optimizer, arrays.outs);
+    }
+    engine = await openEngine(tf, backend, model, optimizer, graph, opts, config.loss, arrays?.packed);
+    const run = new TrainingRun({ opts, folder, log, t0, tf, backend, graph, config, set, data, ...(arrays ? { arrays } : {}), model, optimizer, engine, resumed, limit, dataDir });
     return await run.run();
   } finally {
     unseed();
@@ -212,6 +229,19 @@ async function trainIn(folder: RunFolder, opts: TrainOptions): Promise<TrainResu
     await engine?.close();
     model.dispose();
     optimizer.dispose();
+  }
+}
+
+/** An array run's data, checked against the model, and each output's loss and metrics. */
+function prepareArrayRun(model: TF.LayersModel, config: TrainingConfig, limit: number | undefined): { data: ArrayData; arrays: NonNullable<RunParts['arrays']> } {
+  try {
+    const outs = outputCompiles(model, config);
+    const data = loadArrayRun(model, config, outs, limit);
+    if (data.train.count === 0) throw new TrainError(`the training arrays ${data.name} hold no samples`);
+    return { data, arrays: { outs, packed: packedOf(data, outs) } };
+  } catch (e) {
+    if (e instanceof RecipeError) throw new TrainError(e.message);
+    throw e;
   }
 }
 
@@ -269,7 +299,13 @@ function compileRecipe(opts: TrainOptions, registry: OpRegistry, resumed: Loaded
   try {
     const config: TrainingConfig = resumed
       ? { ...resumed.state.config, loss: resolveLoss(resumed.state.config.loss), epochs: opts.overrides?.epochs ?? resumed.state.config.epochs }
-      : resolveTrainingConfig(compiled.ast?.training, opts.overrides);
+      : resolveTrainingConfig(compiled.ast?.training, { ...opts.overrides, ...(opts.overrides?.data !== undefined ? { data: resolve(opts.overrides.data) } : {}) });
+    const arrays = config.dataset.arrays;
+    if (arrays && !resumed) {
+      // The spec's array files are relative to the spec's folder (--data's to the working folder, made absolute above).
+      const at = (f: ArrayFiles): ArrayFiles => (typeof f === 'string' ? resolve(dirname(resolve(opts.spec)), f) : Object.fromEntries(Object.entries(f).map(([k, v]) => [k, resolve(dirname(resolve(opts.spec)), v)])));
+      config.dataset.arrays = { ...arrays, train: at(arrays.train), ...(arrays.validation !== undefined ? { validation: at(arrays.validation) } : {}) };
+    }
     return { graph: compiled.graph, config, set };
   } catch (e) {
     if (e instanceof ConfigError) throw new TrainError(e.message);
@@ -281,7 +317,7 @@ async function loadPrepared(
   config: TrainingConfig,
   o: { dataDir: string | undefined; limit: number | undefined; download: boolean | undefined; log: (line: string) => void },
 ): Promise<PreparedData> {
-  const raw = await loadDataset(config.dataset.name, {
+  const raw = await loadDataset(config.dataset.name as DatasetName, {
     ...(o.dataDir !== undefined ? { dataDir: o.dataDir } : {}),
     ...(o.limit !== undefined ? { limit: o.limit } : {}),
     ...(o.download ? { download: true } : {}),
@@ -313,14 +349,14 @@ function checkModelFitsData(model: TF.LayersModel, graph: Graph, data: PreparedD
 }
 
 /** The data-parallel engine (--workers; 1: in-process). Worker threads rebuild the model from the graph, or from its topology when plugins add ops. */
-async function openEngine(tf: Tf, backend: string, model: TF.LayersModel, optimizer: TF.Optimizer, graph: Graph, opts: TrainOptions, loss: LossSpec): Promise<DataParallelEngine> {
+async function openEngine(tf: Tf, backend: string, model: TF.LayersModel, optimizer: TF.Optimizer, graph: Graph, opts: TrainOptions, loss: LossSpec, packed?: Packed): Promise<DataParallelEngine> {
   const engineBackend: BackendName = backend === 'tensorflow' ? 'node' : (backend as BackendName);
   const workers = opts.workers ?? defaultWorkers(engineBackend);
   if (!(Number.isInteger(workers) && workers >= 1)) throw new TrainError(`--workers must be a whole number >= 1, not ${workers}`);
   const source: ModelSource = opts.registry
     ? { kind: 'topology', topology: model.toJSON(null, false) }
     : { kind: 'graph', graph };
-  return DataParallelEngine.open({ tf, model, optimizer, backend: engineBackend, workers, source, loss });
+  return DataParallelEngine.open({ tf, model, optimizer, backend: engineBackend, workers, source, loss, ...(packed ? { packed } : {}) });
 }
 
 interface RunParts {
@@ -333,7 +369,9 @@ interface RunParts {
   graph: Graph;
   config: TrainingConfig;
   set: string[];
-  data: PreparedData;
+  data: PreparedData | ArrayData;
+  /** Array datasets: each output's loss and metrics, and the packed rows. */
+  arrays?: { outs: OutputCompile[]; packed: Packed };
   model: TF.LayersModel;
   optimizer: TF.Optimizer;
   engine: DataParallelEngine;
@@ -372,11 +410,13 @@ class TrainingRun {
     makeFolders(this.out);
     if (this.p.resumed) await this.restore(this.p.resumed);
     else this.start();
-    const batches = new BatchAssembler({
-      split: data.train, imageShape: data.imageShape, classes: data.classes.length, batchSize: config.batch_size, seed: config.seed,
-      ...(config.augmentation ? { augmentation: config.augmentation } : {}),
-      buffers: engine.batchBuffers(config.batch_size),
-    });
+    const batches = isArrayData(data)
+      ? new ArrayBatches(data, engine.batchBuffers(config.batch_size))
+      : new BatchAssembler({
+        split: data.train, imageShape: data.imageShape, classes: data.classes.length, batchSize: config.batch_size, seed: config.seed,
+        ...(config.augmentation ? { augmentation: config.augmentation } : {}),
+        buffers: engine.batchBuffers(config.batch_size),
+      });
     for (let e = this.startEpoch; e < config.epochs; e++) {
       const stopped = await this.epoch(e, batches);
       if (stopped) return stopped;
@@ -395,7 +435,13 @@ class TrainingRun {
   private describe(): void {
     const { graph, set, data, limit, config, engine, backend, log } = this.p;
     log(`model: ${graph.name} (${this.specRel}${set.length ? `, --set ${set.join(' ')}` : ''}), ${count(graph.totals.total)} parameters`);
-    log(`data: ${data.name}, ${count(data.train.count)} training / ${count(data.test.count)} test images ${data.imageShape.join('x')}${limit !== undefined ? ` (--max-examples ${limit})` : ''}${data.pixelMean ? ', per-pixel mean subtracted' : ''}`);
+    const limited = limit !== undefined ? ` (--max-examples ${limit})` : '';
+    if (isArrayData(data)) {
+      const feeds = [...data.inputs.map((f) => `input ${f.name} [${f.shape.join(', ')}]`), ...data.targets.map((f) => `target ${f.name} [${f.shape.join(', ')}]`)];
+      log(`data: arrays ${relative(process.cwd(), data.name) || data.name}, ${count(data.train.count)} training / ${count(data.validation?.count ?? 0)} validation samples${limited}; ${feeds.join(', ')}`);
+    } else {
+      log(`data: ${data.name}, ${count(data.train.count)} training / ${count(data.test.count)} test images ${data.imageShape.join('x')}${limited}${data.pixelMean ? ', per-pixel mean subtracted' : ''}`);
+    }
     log(describeRecipe(config, this.steps));
     log(engine.workers > 1
       ? `workers: ${engine.workers} (data-parallel: each batch split between the main thread and ${engine.workers - 1} worker thread${engine.workers > 2 ? 's' : ''}, gradients averaged, one optimizer step)`
@@ -406,8 +452,8 @@ class TrainingRun {
   private start(): void {
     const { graph, set, backend, engine, data, limit, config } = this.p;
     this.event({
-      event: 'start', spec: this.specRel, set, parameters: graph.params, backend, workers: engine.workers, dataset: data.name,
-      train: data.train.count, test: data.test.count, ...(limit !== undefined ? { limit } : {}), config,
+      event: 'start', spec: this.specRel, set, parameters: graph.params, backend, workers: engine.workers, dataset: isArrayData(data) ? 'arrays' : data.name,
+      train: data.train.count, ...(isArrayData(data) ? { validation: data.validation?.count ?? 0 } : { test: data.test.count }), ...(limit !== undefined ? { limit } : {}), config,
     });
   }
 
@@ -448,7 +494,14 @@ class TrainingRun {
   }
 
   private meta(epoch: number, metrics?: Record<string, number>): ModelMeta {
-    const { graph, data, model, config } = this.p;
+    const { graph, data, model, config, arrays } = this.p;
+    if (isArrayData(data)) {
+      return {
+        spec: this.specRel, parameters: { ...graph.params }, dataset: 'arrays', loss: config.loss,
+        arrays: { inputs: data.inputs.map(({ name, shape, int }) => ({ name, shape, int })), targets: data.targets.map(({ name, shape }) => ({ name, shape })), outputs: arrays!.outs },
+        epoch, ...(metrics ? { metrics } : {}),
+      };
+    }
     return {
       spec: this.specRel,
       parameters: { ...graph.params },
@@ -471,14 +524,21 @@ class TrainingRun {
       model: await modelFiles(tf, model, this.meta(s.epoch, metrics)),
       optimizer: await optimizerFiles(tf, optimizer),
       state: s,
-      ...(data.pixelMean ? { pixelMean: data.pixelMean } : {}),
+      ...(!isArrayData(data) && data.pixelMean ? { pixelMean: data.pixelMean } : {}),
     }, { best });
     folder.commit(); // --force: the new run has its first checkpoint; the previous one can go
     return rel;
   }
 
+  /** An array split's values by Keras name (loss, out1_loss, accuracy...). */
+  private evaluateArrays(split: ArraySplit): Promise<Record<string, number>> {
+    const { tf, model, engine, config, arrays } = this.p;
+    return evaluateArrays(tf, model, (x, n) => engine.predict(x, n), this.p.data as ArrayData, split, arrays!.outs, arrays!.packed, Math.max(config.batch_size, 256));
+  }
+
   private evaluate(split: PreparedSplit): Promise<Evaluation> | Evaluation {
-    const { tf, model, engine, data, config } = this.p;
+    const { tf, model, engine, config } = this.p;
+    const data = this.p.data as PreparedData;
     const classes = data.classes.length;
     const batchSize = Math.max(config.batch_size, 256);
     return engine.workers > 1
@@ -492,7 +552,7 @@ class TrainingRun {
   }
 
   /** Epoch e (0-based): its batches, then validation, checkpoint and callbacks; a result when the run stops here. */
-  private async epoch(e: number, batches: BatchAssembler): Promise<TrainResult | undefined> {
+  private async epoch(e: number, batches: Batches): Promise<TrainResult | undefined> {
     const { config, optimizer, opts, log } = this.p;
     // LearningRateScheduler.on_epoch_begin (not again when resuming inside the epoch).
     if (!this.partial && config.lr_schedule) this.lr = piecewiseLr(config.lr_schedule.piecewise, e);
@@ -518,11 +578,14 @@ class TrainingRun {
   }
 
   /** The training steps of epoch e, from where a resumed run stopped; stops between two batches when asked to. */
-  private async trainBatches(e: number, batches: BatchAssembler, label: string, from: TrainState['partial']): Promise<EpochPass> {
+  private async trainBatches(e: number, batches: Batches, label: string, from: TrainState['partial']): Promise<EpochPass> {
     const { config, engine, opts, data } = this.p;
     const B = config.batch_size, N = data.train.count, steps = this.steps;
     const perm = permutation(N, mulberry32(deriveSeed(config.seed, e, 1)));
-    const progress = { batch: from?.batch ?? 0, seen: from?.seen ?? 0, lossSum: from?.lossSum ?? 0, accSum: from?.accSum ?? 0, seconds: from?.seconds ?? 0 };
+    const progress = {
+      batch: from?.batch ?? 0, seen: from?.seen ?? 0, lossSum: from?.lossSum ?? 0, accSum: from?.accSum ?? 0, seconds: from?.seconds ?? 0,
+      ...(this.p.arrays ? { sums: from?.sums ?? [] } : {}),
+    };
     const pass: EpochPass = { progress, before: progress.seconds, epochStart: Date.now(), seenAtStart: progress.seen, inputMs: 0, stepMs: 0 };
     const bar = epochBar(opts.progress ?? 'auto', label, steps, progress.batch);
     try {
@@ -533,15 +596,19 @@ class TrainingRun {
         const b = batches.assemble(perm, e, progress.batch, start, n);
         // The input pipeline's share of the training steps (assembling, augmenting, one-hot).
         pass.inputMs += performance.now() - stepStart;
-        const { loss, accuracy: acc } = await engine.trainStep(b.x, b.y, n, deriveSeed(config.seed, e, 4, progress.batch));
+        const { loss, accuracy: acc, values } = await engine.trainStep(b.x, b.y, n, deriveSeed(config.seed, e, 4, progress.batch));
         pass.stepMs += performance.now() - stepStart;
         checkFinite(loss, e + 1, progress.batch + 1);
         progress.lossSum += loss * n;
         progress.accSum += acc * n;
+        progress.sums = progress.sums && values?.map((v, i) => (progress.sums![i] ?? 0) + v * n);
         progress.seen += n;
         const elapsed = (Date.now() - pass.epochStart) / 1000;
         const rate = (progress.seen - pass.seenAtStart) / Math.max(elapsed, 1e-3);
-        bar.update(progress.batch + 1, { loss: progress.lossSum / progress.seen, accuracy: progress.accSum / progress.seen, imagesPerSecond: rate, eta: (N - progress.seen) / rate });
+        bar.update(progress.batch + 1, {
+          loss: progress.lossSum / progress.seen, accuracy: progress.accSum / progress.seen, imagesPerSecond: rate, eta: (N - progress.seen) / rate,
+          ...(progress.sums ? { values: this.stepValues(progress.sums, progress.seen) } : {}),
+        });
         // The loop only awaits promises that settle at once: give timers (the progress bar) and signals (SIGINT) their turn.
         await new Promise((r) => setImmediate(r));
         if (progress.batch + 1 < steps && opts.shouldStop?.()) {
@@ -566,14 +633,21 @@ class TrainingRun {
   /** The epoch's record (with validation), its checkpoint, the callbacks (ModelCheckpoint, then ReduceLROnPlateau, as the seed orders them) and its line. */
   private async endOfEpoch(e: number, label: string, pass: EpochPass): Promise<EpochLog> {
     const { config, data, log } = this.p;
-    const { seen, lossSum, accSum } = pass.progress;
+    const { seen, lossSum, accSum, sums } = pass.progress;
     const record: EpochLog = {
       epoch: e + 1, loss: lossSum / seen, accuracy: accSum / seen, lr: this.lr, seconds: pass.before + (Date.now() - pass.epochStart) / 1000,
       images_per_second: (seen - pass.seenAtStart) / Math.max((Date.now() - pass.epochStart) / 1000, 1e-3),
     };
     const inputFraction = pass.stepMs > 0 ? pass.inputMs / pass.stepMs : undefined;
     if (inputFraction !== undefined) record.input_fraction = Number(inputFraction.toPrecision(3));
-    if (config.dataset.validation === 'test' && data.test.count > 0) {
+    if (isArrayData(data)) {
+      // Keras' names and only those: no accuracy unless a metric gives one.
+      delete (record as Partial<EpochLog>).accuracy;
+      Object.assign(record, this.stepValues(sums ?? [], seen));
+      if (config.dataset.validation === 'test' && data.validation?.count) {
+        for (const [k, v] of Object.entries(await this.evaluateArrays(data.validation))) record[`val_${k}`] = v;
+      }
+    } else if (config.dataset.validation === 'test' && data.test.count > 0) {
       const v = await this.evaluate(data.test);
       record.val_loss = v.loss;
       record.val_accuracy = v.accuracy;
@@ -585,13 +659,39 @@ class TrainingRun {
     const reason: TrainState['reason'] = improved ? 'best' : config.checkpoint.save_best_only ? 'epoch' : 'saved';
     this.checkpoint = await this.save(this.state(e + 1, reason), improved);
     this.event({ event: 'epoch', ...record, checkpoint: this.checkpoint, ...(improved ? { best: true } : {}) });
-    const vals = record.val_loss !== undefined ? ` - val_loss ${fmt(record.val_loss)} - val_accuracy ${fmt(record.val_accuracy)}` : '';
+    const vals = isArrayData(data) ? '' : record.val_loss !== undefined ? ` - val_loss ${fmt(record.val_loss)} - val_accuracy ${fmt(record.val_accuracy)}` : '';
+    const shown = isArrayData(data) ? this.arrayLine(record) : `loss ${fmt(record.loss)} - accuracy ${fmt(record.accuracy)}`;
     const monitor = config.checkpoint.monitor;
     const note = improved ? `${monitor} improved to ${fmt(this.tracker.best)}, saved ${this.checkpoint}` : `${monitor} did not improve from ${fmt(this.tracker.best)}`;
     const lrNote = this.lr !== record.lr ? ` (ReduceLROnPlateau: lr -> ${fmtLr(this.lr)})` : '';
     const input = inputFraction !== undefined ? `, input ${(100 * inputFraction).toFixed(1)}%` : '';
-    log(`${label}: loss ${fmt(record.loss)} - accuracy ${fmt(record.accuracy)}${vals} - lr ${fmtLr(record.lr)} - ${formatDuration(record.seconds)} (${record.images_per_second.toFixed(0)} img/s${input}); ${note}${lrNote}`);
+    log(`${label}: ${shown}${vals} - lr ${fmtLr(record.lr)} - ${formatDuration(record.seconds)} (${record.images_per_second.toFixed(0)} ${isArrayData(data) ? 'samples' : 'img'}/s${input}); ${note}${lrNote}`);
     return record;
+  }
+
+  /** An array run's closing values on its validation split: the last epoch's when it ran now, else evaluated. */
+  private async finalArrays(last: EpochLog | undefined, trainedNow: boolean): Promise<TrainResult['test']> {
+    const split = (this.p.data as ArrayData).validation;
+    if (!split?.count) return undefined;
+    let values: Record<string, number>;
+    if (last?.val_loss !== undefined && trainedNow) {
+      values = Object.fromEntries(Object.entries(last).filter(([k]) => k.startsWith('val_')).map(([k, v]) => [k.slice(4), v as number]));
+    } else {
+      values = await this.evaluateArrays(split);
+    }
+    return { loss: values.loss!, accuracy: values.accuracy ?? NaN, count: split.count, values };
+  }
+
+  /** The running means of trainOnBatch's values, by Keras name. */
+  private stepValues(sums: readonly number[], seen: number): Record<string, number> {
+    return namedValues(this.p.arrays!.outs, sums.map((v) => v / Math.max(seen, 1)));
+  }
+
+  /** An array run's epoch line: every value Keras logs, in its order (training values, then val_). */
+  private arrayLine(record: EpochLog): string {
+    const skip = new Set(['epoch', 'lr', 'seconds', 'images_per_second', 'input_fraction']);
+    const keys = Object.keys(record).filter((k) => !skip.has(k));
+    return [...keys.filter((k) => !k.startsWith('val_')), ...keys.filter((k) => k.startsWith('val_'))].map((k) => `${k} ${fmt(record[k])}`).join(' - ');
   }
 
   /** The end: the test set, the final model, the chart, the end event. */
@@ -601,26 +701,34 @@ class TrainingRun {
     if (startEpoch >= config.epochs) log(`nothing to train: ${startEpoch} epoch${startEpoch === 1 ? '' : 's'} already done (--epochs sets the total to reach)`);
     const last = this.history[this.history.length - 1];
     let test: TrainResult['test'];
-    if (last?.val_loss !== undefined && config.dataset.validation === 'test' && startEpoch < config.epochs) {
+    if (isArrayData(data)) {
+      test = await this.finalArrays(last, startEpoch < config.epochs);
+    } else if (last?.val_loss !== undefined && config.dataset.validation === 'test' && startEpoch < config.epochs) {
       test = { loss: last.val_loss, accuracy: last.val_accuracy!, count: data.test.count };
     } else if (data.test.count > 0) {
       const v = await this.evaluate(data.test);
       test = { loss: v.loss, accuracy: v.accuracy, count: v.count };
     }
     const epochsDone = Math.max(config.epochs, startEpoch);
-    const files = modelDirFiles(await modelFiles(tf, model, this.meta(epochsDone, test ? { test_loss: test.loss, test_accuracy: test.accuracy } : undefined)));
-    if (data.pixelMean) files['pixel_mean.bin'] = new Uint8Array(data.pixelMean.buffer, data.pixelMean.byteOffset, data.pixelMean.byteLength);
+    const testMetrics = test?.values ? Object.fromEntries(Object.entries(test.values).map(([k, v]) => [`test_${k}`, v])) : test ? { test_loss: test.loss, test_accuracy: test.accuracy } : undefined;
+    const files = modelDirFiles(await modelFiles(tf, model, this.meta(epochsDone, testMetrics)));
+    if (!isArrayData(data) && data.pixelMean) files['pixel_mean.bin'] = new Uint8Array(data.pixelMean.buffer, data.pixelMean.byteOffset, data.pixelMean.byteLength);
     writeDirAtomic(join(this.out, 'model'), files);
-    writeFileAtomic(join(this.out, 'curves.svg'), curvesSvg(this.history, `${graph.name} on ${data.name}`));
+    const metric = this.p.arrays ? stepNames(this.p.arrays.outs).find((n) => !n.endsWith('loss')) : undefined;
+    writeFileAtomic(join(this.out, 'curves.svg'), curvesSvg(this.history, `${graph.name} on ${isArrayData(data) ? relative(process.cwd(), data.name) || data.name : data.name}`, metric));
     const seconds = (Date.now() - t0) / 1000;
-    this.event({ event: 'end', epochs: epochsDone, ...(test ? { test_loss: test.loss, test_accuracy: test.accuracy, test_count: test.count } : {}), seconds });
+    this.event({ event: 'end', epochs: epochsDone, ...(testMetrics && test ? { ...testMetrics, test_count: test.count } : {}), seconds });
     const shown = this.shown();
-    if (test) log(`test: loss ${fmt(test.loss)}, accuracy ${(100 * test.accuracy).toFixed(2)}% (${count(test.count)} images)`);
+    if (test?.values) log(`validation (${count(test.count)} samples): ${Object.entries(test.values).map(([k, v]) => `${k} ${fmt(v)}`).join(' - ')}`);
+    else if (test) log(`test: loss ${fmt(test.loss)}, accuracy ${(100 * test.accuracy).toFixed(2)}% (${count(test.count)} images)`);
     log(`wrote ${join(shown, 'model')}/ (model.json, weights.bin), ${join(shown, 'metrics.jsonl')}, ${join(shown, 'curves.svg')}; checkpoints in ${join(shown, 'checkpoints')}/`);
     log(`time: ${formatDuration(seconds)} on ${backend}${engine.workers > 1 ? ` with ${engine.workers} workers` : ''}`);
     return { status: 'done', backend, workers: engine.workers, out: this.out, history: this.history, epoch: epochsDone, ...(test ? { test } : {}), ...(this.checkpoint ? { checkpoint: this.checkpoint } : {}), seconds };
   }
 }
+
+/** A run's batches: images (gathered, augmented, one-hot) or packed array rows. */
+type Batches = Pick<BatchAssembler, 'assemble'>;
 
 /** One epoch's training pass: the running sums (what a mid-epoch checkpoint keeps) and its timings. */
 interface EpochPass {

@@ -15,12 +15,45 @@ export const KERAS_LOSSES = [
   'mean_squared_error', 'mean_absolute_error', 'huber',
 ] as const;
 export const LOSSES = [...KERAS_LOSSES, 'mse', 'mae'] as const;
-export const METRICS = ['accuracy'] as const;
+/** Keras' metrics by name (src/train/losses.ts computes them); accuracy is resolved from the loss and the output, as Keras does. */
+export const METRICS = [
+  'accuracy', 'binary_accuracy', 'categorical_accuracy', 'sparse_categorical_accuracy', 'top_k_categorical_accuracy', 'mae', 'mse', 'auc',
+] as const;
 export const DATASETS = ['mnist', 'cifar10'] as const;
 export const MONITORS = ['val_loss', 'val_accuracy', 'loss', 'accuracy'] as const;
 
+/** A monitored value: one of MONITORS, or any value of the logs by its Keras name (`val_out1_accuracy`, `val_mae`). */
+const monitor = (description: string): JsonSchema => ({ description, anyOf: [{ enum: [...MONITORS] }, { type: 'string', pattern: IDENT }] });
+
+/** Array files: an .npz or .npy file, or one .npy file per input/output id. */
+const arrayFiles = (description: string): JsonSchema => ({
+  description,
+  anyOf: [
+    { type: 'string', pattern: '\\.(npz|npy)$' },
+    { type: 'object', minProperties: 1, propertyNames: { pattern: IDENT }, additionalProperties: { type: 'string', pattern: '\\.npy$' } },
+  ],
+});
+
+
 const positive = (description: string): JsonSchema => ({ description, type: 'number', exclusiveMinimum: 0 });
 const unit = (description: string): JsonSchema => ({ description, type: 'number', minimum: 0, exclusiveMaximum: 1 });
+
+/** One loss: a Keras name, or a mapping of one name to its options. */
+const ONE_LOSS: JsonSchema[] = [
+  { enum: [...LOSSES] },
+  {
+    type: 'object', minProperties: 1, maxProperties: 1, additionalProperties: false,
+    properties: Object.fromEntries(LOSSES.map((name) => [name, {
+      type: 'object',
+      additionalProperties: false,
+      properties: name === 'huber'
+        ? { delta: positive('Where the loss turns from quadratic to linear. Default: 1.0.') }
+        : /crossentropy$/.test(name)
+          ? { from_logits: { description: 'The output is logits (no sigmoid/softmax). Default: false.', type: 'boolean' } }
+          : {},
+    }])),
+  },
+];
 
 const optimizerSettings: Record<(typeof OPTIMIZERS)[number], JsonSchema> = {
   adam: {
@@ -90,6 +123,34 @@ export const TRAINING_SCHEMA: JsonSchema = {
             validation: { description: 'Data evaluated after every epoch (val_loss, val_accuracy): the test split, or none. Default: test.', enum: ['test', 'none'] },
           },
         },
+        {
+          type: 'object',
+          required: ['arrays'],
+          additionalProperties: false,
+          properties: {
+            arrays: {
+              description: "The user's arrays (numpy .npz/.npy), mapped to the model by name: the array named as an input's id feeds it, the one named as an output's id is its target "
+                + '(a model with one input may call it `x`, with one output `y`). Paths are relative to the spec file. A file alone is the training data.',
+              anyOf: [
+                { type: 'string', pattern: '\\.(npz|npy)$' },
+                {
+                  type: 'object',
+                  required: ['train'],
+                  additionalProperties: false,
+                  properties: {
+                    train: arrayFiles('The training arrays: an .npz (np.savez), an .npy, or `{input_or_output_id: file.npy}`.'),
+                    validation: arrayFiles('The validation arrays, in the same form (val_loss and val_ metrics after every epoch).'),
+                  },
+                },
+              ],
+            },
+            validation_split: {
+              description: "Keras' validation_split: the LAST fraction of the training arrays (before shuffling) is held out for validation. Default: 0 (no validation unless arrays.validation).",
+              type: 'number', exclusiveMinimum: 0, exclusiveMaximum: 1,
+            },
+            validation: { description: 'none: no validation even when validation arrays are given. Default: test (validate on them).', enum: ['test', 'none'] },
+          },
+        },
       ],
     },
     optimizer: {
@@ -101,24 +162,25 @@ export const TRAINING_SCHEMA: JsonSchema = {
     },
     loss: {
       description: 'Loss function, by Keras name (as Keras computes it; mse and mae are aliases), or a mapping of one name to its options '
-        + '(`{categorical_crossentropy: {from_logits: true}}`, `{huber: {delta: 2}}`). Default: categorical_crossentropy (mnist and cifar10 labels are fed one-hot).',
+        + '(`{categorical_crossentropy: {from_logits: true}}`, `{huber: {delta: 2}}`), or a mapping of output id to its loss (`{same: binary_crossentropy, mask: sparse_categorical_crossentropy}`). '
+        + 'Default: categorical_crossentropy (mnist and cifar10 labels are fed one-hot).',
       anyOf: [
-        { enum: [...LOSSES] },
-        {
-          type: 'object', minProperties: 1, maxProperties: 1, additionalProperties: false,
-          properties: Object.fromEntries(LOSSES.map((name) => [name, {
-            type: 'object',
-            additionalProperties: false,
-            properties: name === 'huber'
-              ? { delta: positive('Where the loss turns from quadratic to linear. Default: 1.0.') }
-              : /crossentropy$/.test(name)
-                ? { from_logits: { description: 'The output is logits (no sigmoid/softmax). Default: false.', type: 'boolean' } }
-                : {},
-          }])),
-        },
+        ...ONE_LOSS,
+        { type: 'object', minProperties: 1, propertyNames: { pattern: IDENT }, additionalProperties: { description: "This output's loss.", anyOf: ONE_LOSS } },
       ],
     },
-    metrics: { description: 'Metrics reported besides the loss. Default: [accuracy].', type: 'array', items: { enum: [...METRICS] }, uniqueItems: true },
+    loss_weights: {
+      description: "Weight of each output's loss in the total loss, by output id (Keras loss_weights). Default: 1 for every output.",
+      type: 'object', minProperties: 1, propertyNames: { pattern: IDENT }, additionalProperties: { type: 'number', minimum: 0 },
+    },
+    metrics: {
+      description: 'Metrics reported besides the loss, by Keras name (accuracy resolved from the loss and the output as Keras does), for every output, '
+        + 'or a mapping of output id to its metrics (`{same: [binary_accuracy, auc]}`). Default: [accuracy] for mnist and cifar10, none for arrays (as Keras).',
+      anyOf: [
+        { type: 'array', items: { enum: [...METRICS] }, uniqueItems: true },
+        { type: 'object', minProperties: 1, propertyNames: { pattern: IDENT }, additionalProperties: { type: 'array', items: { enum: [...METRICS] }, uniqueItems: true } },
+      ],
+    },
     batch_size: { description: 'Samples per training step. Default: 32.', type: 'integer', minimum: 1 },
     epochs: { description: 'Number of epochs. Default: 1.', type: 'integer', minimum: 1 },
     seed: { description: 'Seed of the shuffling and augmentation. Default: 0.', type: 'integer', minimum: 0 },
@@ -146,7 +208,7 @@ export const TRAINING_SCHEMA: JsonSchema = {
       type: 'object',
       additionalProperties: false,
       properties: {
-        monitor: { description: 'Value watched. Default: val_loss.', enum: [...MONITORS] },
+        monitor: monitor('Value watched, by its name in the logs (val_loss, val_out1_accuracy...). Default: val_loss.'),
         factor: { description: 'Multiplier, in (0, 1). Default: 0.1.', type: 'number', exclusiveMinimum: 0, exclusiveMaximum: 1 },
         patience: { description: 'Epochs without improvement before reducing. Default: 10.', type: 'integer', minimum: 0 },
         cooldown: { description: 'Epochs to wait after a reduction. Default: 0.', type: 'integer', minimum: 0 },
@@ -159,7 +221,7 @@ export const TRAINING_SCHEMA: JsonSchema = {
       type: 'object',
       additionalProperties: false,
       properties: {
-        monitor: { description: 'Value that decides the best epoch. Default: val_accuracy.', enum: [...MONITORS] },
+        monitor: monitor('Value that decides the best epoch, by its name in the logs. Default: val_accuracy (mnist, cifar10), val_loss (arrays; loss without validation).'),
         save_best_only: { description: 'Keep a checkpoint only for epochs that improve on the best so far (one per improving epoch). Default: true.', type: 'boolean' },
       },
     },

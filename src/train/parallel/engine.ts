@@ -19,8 +19,8 @@ import type { BackendName, Tf } from '../../backends/tfjs/backend.js';
 import { deriveSeed } from '../rng.js';
 import type { LossSpec } from '../losses.js';
 import { WorkerPool } from './pool.js';
-import type { Layout, ModelSource } from './protocol.js';
-import { layoutOf, Replica, type ShardResult } from './replica.js';
+import { outRowOf, xRowOf, yRowOf, type Layout, type ModelSource, type Packed } from './protocol.js';
+import { batchTensors, layoutOf, Replica, shardResult, type ShardResult } from './replica.js';
 
 export interface EngineOptions {
   tf: Tf;
@@ -35,6 +35,8 @@ export interface EngineOptions {
   source: ModelSource;
   /** The run's loss, for the workers' replicas (the main thread's model is compiled with it already). */
   loss?: LossSpec;
+  /** Array datasets: how a batch's rows are packed, and each output's loss and metrics. */
+  packed?: Packed;
 }
 
 interface Shard {
@@ -80,6 +82,8 @@ export class DataParallelEngine {
    */
   readonly stats = { steps: 0, shardMs: 0, waitMs: 0, serialMs: 0 };
   private readonly rowSize: number;
+  private readonly yRow: number;
+  private readonly outRow: number;
 
   private constructor(
     private readonly o: EngineOptions,
@@ -91,7 +95,9 @@ export class DataParallelEngine {
   ) {
     this.mainOut = new Float32Array(layout.total);
     this.avg = new Float32Array(layout.total);
-    this.rowSize = layout.inputShape.reduce((a, b) => a * b, 1);
+    this.rowSize = xRowOf(layout);
+    this.yRow = yRowOf(layout);
+    this.outRow = outRowOf(layout);
   }
 
   /** Replicas, the main thread included. */
@@ -104,7 +110,7 @@ export class DataParallelEngine {
   }
 
   static async open(o: EngineOptions): Promise<DataParallelEngine> {
-    const layout = layoutOf(o.model);
+    const layout = { ...layoutOf(o.model), ...(o.packed ? { packed: o.packed } : {}) };
     const replica = new Replica(o.tf, o.model, layout);
     const W = Math.max(1, Math.floor(o.workers));
     if (W === 1) return new DataParallelEngine(o, layout, replica, undefined, new Float32Array(0), []);
@@ -134,7 +140,7 @@ export class DataParallelEngine {
   /** Buffers for `rows` samples that the workers read without a copy (shared memory when there are workers). */
   batchBuffers(rows: number): { x: Float32Array; y: Float32Array } {
     const make = (floats: number) => (this.pool ? new Float32Array(new SharedArrayBuffer(floats * 4)) : new Float32Array(floats));
-    return { x: make(rows * this.rowSize), y: make(rows * this.layout.classes) };
+    return { x: make(rows * this.rowSize), y: make(rows * this.yRow) };
   }
 
   private shared(a: Float32Array, floats: number, staging: SharedRows): { buf: SharedArrayBuffer; offset: number } {
@@ -150,7 +156,7 @@ export class DataParallelEngine {
    */
   private async shardedGradients(x: Float32Array, y: Float32Array, n: number, seed: number): Promise<ShardResult> {
     const pool = this.pool!;
-    const { classes } = this.layout;
+    const classes = this.yRow;
     const X = this.shared(x, n * this.rowSize, this.stagingX);
     const Y = this.shared(y, n * classes, this.stagingY);
     const shards = splitRows(n, this.workers);
@@ -175,11 +181,12 @@ export class DataParallelEngine {
     const results: (ShardResult | undefined)[] = [mainResult];
     for (const r of replies) {
       const d = r ? await r : undefined;
-      results.push(d ? { loss: d.loss!, accuracy: d.accuracy! } : undefined);
+      results.push(d ? { loss: d.loss!, accuracy: d.accuracy!, ...(d.values ? { values: d.values } : {}) } : undefined);
     }
     const outs = [this.mainOut, ...this.workerOut];
     const avg = this.avg;
     let loss = 0, accuracy = 0, first = true;
+    const values = results.find((r) => r?.values)?.values?.map(() => 0);
     shards.forEach((s, k) => {
       if (s.n === 0) return;
       const w = s.n / n;
@@ -190,8 +197,9 @@ export class DataParallelEngine {
       first = false;
       loss += w * results[k]!.loss;
       accuracy += w * results[k]!.accuracy;
+      results[k]!.values?.forEach((v, i) => (values![i]! += w * v));
     });
-    return { loss, accuracy };
+    return { loss, accuracy, ...(values ? { values } : {}) };
   }
 
   /**
@@ -204,14 +212,11 @@ export class DataParallelEngine {
     const { tf, model, optimizer } = this.o;
     if (!optimizer) throw new Error('data-parallel: this engine has no optimizer (inference only)');
     if (!this.pool) {
-      const { inputShape, classes, inputs } = this.layout;
-      const xt = tf.tensor(x.subarray(0, n * this.rowSize), [n, ...inputShape]);
-      const yt = tf.tensor2d(y.subarray(0, n * classes), [n, classes]);
+      const { xs, ys } = batchTensors(tf, this.layout, x, y, n, false);
       try {
-        const res = (await model.trainOnBatch(inputs === 1 ? xt : new Array<TF.Tensor>(inputs).fill(xt), yt)) as number[];
-        return { loss: res[0]!, accuracy: res[1]! };
+        return shardResult(await model.trainOnBatch(xs.length === 1 ? xs[0]! : xs, ys.length === 1 ? ys[0]! : ys));
       } finally {
-        tf.dispose([xt, yt]);
+        tf.dispose([...new Set(xs), ...ys]);
       }
     }
     const t0 = performance.now();
@@ -254,7 +259,7 @@ export class DataParallelEngine {
   /** Class probabilities of n samples (n * classes, row by row), the rows shared out over the replicas. */
   async predict(x: Float32Array, n: number): Promise<Float32Array> {
     this.assertOpen();
-    const { classes } = this.layout;
+    const classes = this.outRow;
     if (!this.pool || n < 2 * this.workers) {
       const out = new Float32Array(n * classes);
       if (n > 0) this.replica.predict(x, n, out);

@@ -12,6 +12,7 @@ import { loadTf, type BackendName, type Tf } from '../../backends/tfjs/backend.j
 import { deriveSeed, mulberry32 } from '../rng.js';
 import { makeOptimizer } from '../optimizer.js';
 import { DataParallelEngine } from './engine.js';
+import type { Packed } from './protocol.js';
 
 export { DataParallelEngine, splitRows, type EngineOptions } from './engine.js';
 export { WorkerPool, WorkerError } from './pool.js';
@@ -33,9 +34,9 @@ export function defaultWorkers(backend: string): number {
  * An inference-only engine for a loaded model (evaluate, predict): `workers - 1` worker threads
  * rebuild it from its tfjs topology and read its weights from shared memory.
  */
-export async function openInference(tf: Tf, model: TF.LayersModel, backend: string, workers: number): Promise<DataParallelEngine> {
+export async function openInference(tf: Tf, model: TF.LayersModel, backend: string, workers: number, packed?: Packed): Promise<DataParallelEngine> {
   const b: BackendName = backend === 'tensorflow' ? 'node' : (backend as BackendName);
-  return DataParallelEngine.open({ tf, model, backend: b, workers, source: { kind: 'topology', topology: model.toJSON(null, false) } });
+  return DataParallelEngine.open({ tf, model, backend: b, workers, source: { kind: 'topology', topology: model.toJSON(null, false) }, ...(packed ? { packed } : {}) });
 }
 
 export interface DataParallelOptions {

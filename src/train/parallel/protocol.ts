@@ -5,6 +5,7 @@
  * counts, seeds and a weight version.
  */
 import type { LossSpec } from '../losses.js';
+import type { OutputCompile } from '../outputs.js';
 import type { TypedGraph } from '../../types/ir.js';
 import type { BackendName } from '../../backends/tfjs/backend.js';
 
@@ -28,7 +29,30 @@ export interface Layout {
   inputShape: number[];
   inputs: number;
   classes: number;
+  /** Array datasets: every input fed its own array and every output its own target, packed side by side in a row. */
+  packed?: Packed;
 }
+
+/** The rows of an array dataset: per sample, each input's values, then each output's target's. */
+export interface Packed {
+  inputs: { shape: number[]; int: boolean }[];
+  /** Each output's target, per sample (the output's shape, or without its last axis for class numbers). */
+  targets: number[][];
+  /** Floats per sample of each output's prediction. */
+  outputs: number[];
+  /**
+   * Per output, the number of classes when its target holds class numbers (sparse losses): fed
+   * one-hot, since TensorFlow.js checks a target's shape against the output's for any loss but its own sparse one.
+   */
+  oneHot: (number | null)[];
+  compile: OutputCompile[];
+}
+
+const prod = (s: readonly number[]) => s.reduce((a, b) => a * b, 1);
+/** Floats per sample of a batch's x, y and of a prediction. */
+export const xRowOf = (l: Layout) => (l.packed ? l.packed.inputs.reduce((a, i) => a + prod(i.shape), 0) : prod(l.inputShape));
+export const yRowOf = (l: Layout) => (l.packed ? l.packed.targets.reduce((a, t) => a + prod(t), 0) : l.classes);
+export const outRowOf = (l: Layout) => (l.packed ? l.packed.outputs.reduce((a, b) => a + b, 0) : l.classes);
 
 /** How a worker builds its replica: from the compiled graph (as the trainer did), or from a saved topology (evaluate, predict). */
 export type ModelSource =
@@ -81,5 +105,5 @@ export type RequestBody = Omit<StepRequest, 'id'> | Omit<PredictRequest, 'id'>;
 
 export type Reply =
   | { type: 'ready'; backend: string }
-  | { type: 'done'; id: number; loss?: number; accuracy?: number }
+  | { type: 'done'; id: number; loss?: number; accuracy?: number; values?: number[] }
   | { type: 'error'; id: number; message: string; stack?: string };

@@ -10,7 +10,7 @@
 import type * as TF from '@tensorflow/tfjs';
 import type { Tf } from '../../backends/tfjs/backend.js';
 import { mulberry32 } from '../rng.js';
-import type { Layout, WeightEntry } from './protocol.js';
+import { xRowOf, yRowOf, type Layout, type WeightEntry } from './protocol.js';
 
 /** The parts of tfjs-layers' LayerVariable used here (its typings leave some out). */
 interface LayerVariable {
@@ -54,21 +54,69 @@ export function layoutMismatch(model: TF.LayersModel, layout: Layout): string | 
 export interface ShardResult {
   loss: number;
   accuracy: number;
+  /** Every value trainOnBatch returned (loss first), for array datasets' named metrics. */
+  values?: number[];
 }
+
+/** Cut n packed rows (each `row` floats) into one array per part (`sizes` floats per row each). */
+export function unpackRows(rows: Float32Array, n: number, sizes: readonly number[]): Float32Array[] {
+  const row = sizes.reduce((a, b) => a + b, 0);
+  if (sizes.length === 1) return [rows.slice(0, n * row)];
+  const out = sizes.map((s) => new Float32Array(n * s));
+  for (let i = 0; i < n; i++) {
+    let col = i * row;
+    sizes.forEach((s, k) => {
+      out[k]!.set(rows.subarray(col, col + s), i * s);
+      col += s;
+    });
+  }
+  return out;
+}
+
+const prod = (s: readonly number[]) => s.reduce((a, b) => a * b, 1);
+
+/**
+ * The tensors of n samples: the model's inputs (an image fed to every input, or each input its
+ * own array) and its targets (one-hot rows, or each output its own target).
+ */
+export function batchTensors(tf: Tf, layout: Layout, x: Float32Array, y: Float32Array | undefined, n: number, copy: boolean): { xs: TF.Tensor[]; ys: TF.Tensor[] } {
+  const p = layout.packed;
+  if (!p) {
+    const size = prod(layout.inputShape);
+    const xs = x.subarray(0, n * size);
+    const xt = tf.tensor(copy ? xs.slice() : xs, [n, ...layout.inputShape]);
+    const ys = y ? [tf.tensor2d(copy ? y.slice(0, n * layout.classes) : y.subarray(0, n * layout.classes), [n, layout.classes])] : [];
+    return { xs: new Array<TF.Tensor>(layout.inputs).fill(xt), ys };
+  }
+  const xs = unpackRows(x, n, p.inputs.map((i) => prod(i.shape)))
+    .map((a, k) => (p.inputs[k]!.int ? tf.tensor(Int32Array.from(a), [n, ...p.inputs[k]!.shape], 'int32') : tf.tensor(a, [n, ...p.inputs[k]!.shape])));
+  const ys = y ? unpackRows(y, n, p.targets.map(prod)).map((a, k) => {
+    const classes = p.oneHot[k];
+    if (!classes) return tf.tensor(a, [n, ...p.targets[k]!]);
+    // Class numbers, one-hot over the output's last axis (the sparse loss is computed as the categorical one on them).
+    const sparseShape = p.targets[k]![p.targets[k]!.length - 1] === 1 && p.targets[k]!.length > 0 ? p.targets[k]!.slice(0, -1) : p.targets[k]!;
+    return tf.tidy(() => tf.oneHot(tf.tensor(Int32Array.from(a), [n, ...sparseShape], 'int32'), classes).toFloat());
+  }) : [];
+  return { xs, ys };
+}
+
+/** trainOnBatch's values as a shard result. */
+export const shardResult = (res: number | number[]): ShardResult => {
+  const v = Array.isArray(res) ? res : [res];
+  return { loss: v[0]!, accuracy: v[1] ?? NaN, values: v };
+};
 
 export class Replica {
   private readonly vars: LayerVariable[];
   private readonly byVarName = new Map<string, WeightEntry>();
   private readonly capture: TF.Optimizer;
   private sink: Float32Array | undefined;
-  private readonly rowSize: number;
   /** Tensors made from a shared buffer must own their data: the cpu backend keeps the array it is given. */
   private readonly copyInputs: boolean;
 
   constructor(private readonly tf: Tf, readonly model: TF.LayersModel, readonly layout: Layout) {
     this.vars = model.weights as unknown as LayerVariable[];
     this.vars.forEach((v, i) => this.byVarName.set(v.read().name, layout.entries[i]!));
-    this.rowSize = layout.inputShape.reduce((a, b) => a * b, 1);
     this.copyInputs = tf.getBackend() !== 'wasm';
     // An optimizer that records the gradients trainOnBatch computes instead of applying them.
     this.capture = tf.train.sgd(0);
@@ -82,10 +130,6 @@ export class Replica {
         else out.fill(0, e.offset, e.offset + e.size);
       }
     };
-  }
-
-  private own(a: Float32Array): Float32Array {
-    return this.copyInputs ? a.slice() : a;
   }
 
   /** Set every weight from a buffer in layout order. */
@@ -130,9 +174,7 @@ export class Replica {
    */
   async gradStep(x: Float32Array, y: Float32Array, n: number, out: Float32Array, seed?: number): Promise<ShardResult> {
     const tf = this.tf;
-    const { inputShape, classes, inputs } = this.layout;
-    const xt = tf.tensor(this.own(x.subarray(0, n * this.rowSize)), [n, ...inputShape]);
-    const yt = tf.tensor2d(this.own(y.subarray(0, n * classes)), [n, classes]);
+    const { xs, ys } = batchTensors(tf, this.layout, x, y, n, this.copyInputs);
     const model = this.model;
     const prev = model.optimizer;
     const random = Math.random;
@@ -141,27 +183,42 @@ export class Replica {
     if (seed !== undefined) Math.random = mulberry32(seed);
     let res: number | number[];
     try {
-      res = await model.trainOnBatch(inputs === 1 ? xt : new Array<TF.Tensor>(inputs).fill(xt), yt);
+      res = await model.trainOnBatch(xs.length === 1 ? xs[0]! : xs, ys.length === 1 ? ys[0]! : ys);
     } finally {
       Math.random = random;
       if (prev) model.optimizer = prev;
       this.sink = undefined;
-      tf.dispose([xt, yt]);
+      tf.dispose([...new Set(xs), ...ys]);
     }
     this.readWeights(out, 'non-trainable');
-    const [loss, accuracy] = res as number[];
-    return { loss: loss!, accuracy: accuracy! };
+    return shardResult(res);
   }
 
-  /** Class probabilities of n samples into `out` (n * classes). */
+  /** Class probabilities of n samples into `out` (n * classes), or each output's values side by side (array datasets). */
   predict(x: Float32Array, n: number, out: Float32Array): void {
     const tf = this.tf;
-    const { inputShape, inputs } = this.layout;
-    tf.tidy(() => {
-      const t = tf.tensor(this.own(x.subarray(0, n * this.rowSize)), [n, ...inputShape]);
-      const p = this.model.predict(inputs === 1 ? t : new Array<TF.Tensor>(inputs).fill(t), { batchSize: n }) as TF.Tensor;
-      out.set(p.dataSync() as Float32Array);
-    });
+    const { xs } = batchTensors(tf, this.layout, x, undefined, n, this.copyInputs);
+    try {
+      tf.tidy(() => {
+        const p = this.model.predict(xs.length === 1 ? xs[0]! : xs, { batchSize: n });
+        const outs = (Array.isArray(p) ? p : [p]).map((t) => t.dataSync() as Float32Array);
+        if (outs.length === 1) {
+          out.set(outs[0]!);
+          return;
+        }
+        const sizes = outs.map((o) => o.length / Math.max(1, n));
+        const row = sizes.reduce((a, b) => a + b, 0);
+        for (let i = 0; i < n; i++) {
+          let col = i * row;
+          outs.forEach((o, k) => {
+            out.set(o.subarray(i * sizes[k]!, (i + 1) * sizes[k]!), col);
+            col += sizes[k]!;
+          });
+        }
+      });
+    } finally {
+      tf.dispose([...new Set(xs)]);
+    }
   }
 
   dispose(): void {

@@ -15,6 +15,8 @@ import { buildFromGraph } from '../../backends/tfjs/interpreter.js';
 import { builtinRegistry } from '../../ops/index.js';
 import { layoutMismatch, Replica } from './replica.js';
 import { tfLoss } from '../losses.js';
+import { compileOutputs } from '../outputs.js';
+import { outRowOf, xRowOf, yRowOf } from './protocol.js';
 import type { Reply, Request, WorkerInit } from './protocol.js';
 
 const port = parentPort!;
@@ -30,7 +32,9 @@ async function start(init: WorkerInit): Promise<void> {
   }
   const mismatch = layoutMismatch(model, init.layout);
   if (mismatch) throw new Error(`the worker's model does not match the main thread's: ${mismatch}`);
-  model.compile({ optimizer: tf.train.sgd(0), loss: init.loss ? tfLoss(tf, init.loss) : 'categoricalCrossentropy', metrics: ['accuracy'] });
+  // An inference-only engine on arrays (predict) has nothing to compile.
+  if (init.layout.packed) { if (init.layout.packed.compile.length) compileOutputs(tf, model, tf.train.sgd(0), init.layout.packed.compile); }
+  else model.compile({ optimizer: tf.train.sgd(0), loss: init.loss ? tfLoss(tf, init.loss) : 'categoricalCrossentropy', metrics: ['accuracy'] });
   const replica = new Replica(tf, model, init.layout);
   const weights = new Float32Array(init.weights);
   const grads = new Float32Array(init.grads);
@@ -50,16 +54,15 @@ async function start(init: WorkerInit): Promise<void> {
         sync(m.version);
         if (m.type === 'step') {
           const { layout } = init;
-          const x = new Float32Array(m.x, m.xOffset * 4, m.n * layout.inputShape.reduce((a, b) => a * b, 1));
-          const y = new Float32Array(m.y, m.yOffset * 4, m.n * layout.classes);
+          const x = new Float32Array(m.x, m.xOffset * 4, m.n * xRowOf(layout));
+          const y = new Float32Array(m.y, m.yOffset * 4, m.n * yRowOf(layout));
           const r = await replica.gradStep(x, y, m.n, grads, m.seed);
           // The replica's BatchNorm statistics moved with its shard; the next version brings the averaged ones.
           version = -1;
-          send({ type: 'done', id: m.id, loss: r.loss, accuracy: r.accuracy });
+          send({ type: 'done', id: m.id, loss: r.loss, accuracy: r.accuracy, ...(r.values ? { values: r.values } : {}) });
         } else {
-          const size = init.layout.inputShape.reduce((a, b) => a * b, 1);
-          const x = new Float32Array(m.x, m.xOffset * 4, m.n * size);
-          const out = new Float32Array(m.out, m.outOffset * 4, m.n * init.layout.classes);
+          const x = new Float32Array(m.x, m.xOffset * 4, m.n * xRowOf(init.layout));
+          const out = new Float32Array(m.out, m.outOffset * 4, m.n * outRowOf(init.layout));
           replica.predict(x, m.n, out);
           send({ type: 'done', id: m.id });
         }
