@@ -7,10 +7,12 @@
 import { basename, extname, join } from 'node:path';
 import { Command, Option } from 'commander';
 import { builtinRegistry } from '../ops/index.js';
+import { UsageError } from './plugins.js';
 import { nonNegativeInt, pluginOption, positiveInt, renamedLimitOption, setOption } from './options.js';
 
 const backendOption = () => new Option('--backend <name>', 'TensorFlow.js backend (default: the best present, node > wasm > cpu)').choices(['node', 'wasm', 'cpu']);
 const datasetOption = (what: string) => new Option('--dataset <name>', what).choices(['mnist', 'cifar10']);
+const dataOption = (what: string) => new Option('--data <dir>', what);
 const dataDirOption = () => new Option('--data-dir <dir>', 'folder with the dataset files (MNIST: the four IDX files; CIFAR-10: data_batch_1..5.bin, test_batch.bin)');
 const maxExamplesOption = (what: string) => new Option('--max-examples <n>', what).argParser(positiveInt);
 const workersOption = (what: string) => new Option('--workers <n>', what).argParser(positiveInt);
@@ -25,6 +27,7 @@ export function registerTrainCommands(program: Command): void {
     .addOption(setOption())
     .addOption(pluginOption())
     .addOption(datasetOption("dataset (default: the recipe's)"))
+    .addOption(dataOption("an image folder: one sub-folder of PNG or JPEG images per class, read as Keras' image_dataset_from_directory (instead of the recipe's dataset; its validation_split and seed are kept)"))
     .addOption(dataDirOption())
     .option('--download', 'download CIFAR-10 into --data-dir (or the cache) when its files are missing; needs network access')
     .addOption(new Option('--epochs <n>', "number of epochs (default: the recipe's); with --resume, the total to reach").argParser(positiveInt))
@@ -43,10 +46,11 @@ export function registerTrainCommands(program: Command): void {
     .addOption(new Option('--device <device>', '--engine torch: cpu or cuda').choices(['cpu', 'cuda']).default('cpu'))
     .action(async (spec: string, o: {
       engine: 'tfjs' | 'torch'; nproc: number; device: 'cpu' | 'cuda';
-      set: string[]; dataset?: 'mnist' | 'cifar10'; dataDir?: string; download?: boolean; epochs?: number; batchSize?: number;
+      set: string[]; dataset?: 'mnist' | 'cifar10'; data?: string; dataDir?: string; download?: boolean; epochs?: number; batchSize?: number;
       maxExamples?: number; backend?: Backend; workers?: number; out?: string; resume?: boolean; force?: boolean; seed?: number; progress: boolean;
     }) => {
       if (o.engine === 'torch') {
+        if (o.data !== undefined) throw new UsageError('--data: --engine torch reads mnist and cifar10 only; train on an image folder with the tfjs engine');
         const { runTorchTrain } = await import('./train-torch.js');
         process.exitCode = await runTorchTrain(spec, {
           set: o.set, registry: builtinRegistry(), out: o.out ?? join('runs', basename(spec, extname(spec))), nproc: o.nproc, device: o.device,
@@ -65,6 +69,7 @@ export function registerTrainCommands(program: Command): void {
     .description('evaluate a trained model on the test split of its dataset: loss, accuracy, confusion matrix')
     .argument('<dir>', 'a model folder (model.json + weights.bin), a checkpoint folder, or a train --out folder')
     .addOption(datasetOption('dataset (default: the one the model was trained on)'))
+    .addOption(dataOption('an image folder (class sub-folders named as the model\'s classes): evaluate on all its images (default for a model trained on an image folder: that folder\'s validation images)'))
     .addOption(dataDirOption())
     .addOption(renamedLimitOption())
     .addOption(maxExamplesOption('evaluate only the first N test samples'))
@@ -72,7 +77,7 @@ export function registerTrainCommands(program: Command): void {
     .addOption(backendOption())
     .addOption(workersOption('split each batch over N threads, the main one included (default: as train, when there are 2,048 images or more; 1 = in-process)'))
     .option('--json', 'print the results as JSON')
-    .action(async (dir: string, o: { dataset?: 'mnist' | 'cifar10'; dataDir?: string; maxExamples?: number; batchSize?: number; backend?: Backend; workers?: number; json?: boolean }) => {
+    .action(async (dir: string, o: { dataset?: 'mnist' | 'cifar10'; data?: string; dataDir?: string; maxExamples?: number; batchSize?: number; backend?: Backend; workers?: number; json?: boolean }) => {
       const { runEvaluate } = await import('./evaluate.js');
       process.exitCode = await runEvaluate(dir, o);
     });

@@ -13,7 +13,7 @@ import { compileFile } from '../compile.js';
 import { renderDiagnostics } from '../diagnostics/render.js';
 import type { OpRegistry } from '../ops/index.js';
 import { writeFileAtomic, makeFolders } from '../io/atomic.js';
-import { resolveTrainingConfig, ConfigError, type TrainingConfig } from '../train/config.js';
+import { resolveTrainingConfig, ConfigError, type DatasetName, type TrainingConfig } from '../train/config.js';
 import type { TypedGraph } from '../types/ir.js';
 import { CIFAR10_TEST_FILE, CIFAR10_TRAIN_FILES, defaultCifarDir } from '../train/data/cifar10.js';
 import { MNIST_FILES, mnistPackageDir } from '../train/data/mnist.js';
@@ -140,6 +140,10 @@ function torchRecipe(training: unknown, o: TorchTrainOptions): TrainingConfig | 
       ...(o.batchSize !== undefined ? { batch_size: o.batchSize } : {}),
       ...(o.seed !== undefined ? { seed: o.seed } : {}),
     });
+    if (config.dataset.name === 'image_folder') {
+      process.stderr.write('modelspec train: --engine torch reads mnist and cifar10; train on an image folder with the tfjs engine\n');
+      return undefined;
+    }
     if (config.loss.name !== 'categorical_crossentropy' || config.loss.from_logits) {
       process.stderr.write(`modelspec train: --engine torch trains with categorical_crossentropy only; training.loss is ${config.loss.name} (train with the tfjs engine)\n`);
       return undefined;
@@ -278,7 +282,7 @@ export async function runTorchTrain(spec: string, o: TorchTrainOptions): Promise
     const modelDir = join(o.out, 'model');
     const specRel = relative(process.cwd(), resolve(spec)) || spec;
     await writeStartModel(graph, config, specRel, modelDir, o.registry);
-    const name = config.dataset.name;
+    const name = config.dataset.name as DatasetName; // torchRecipe refuses image folders
     const dataDir = o.dataDir ?? (name === 'mnist' ? mnistPackageDir() : defaultCifarDir());
     const title = `${graph.name} on ${name} (PyTorch)`;
     const run = {

@@ -5,11 +5,16 @@ import { fileProblem } from '../io/fs-problems.js';
 import { EXIT } from './output.js';
 import { UsageError } from './plugins.js';
 import { escapeTerminal } from '../io/terminal.js';
+import { statSync } from 'node:fs';
+import { describeReadError } from '../io/read.js';
+import { DataError } from '../train/data/idx.js';
 
 export interface TrainCommandOptions {
   set: string[];
   registry?: OpRegistry;
   dataset?: 'mnist' | 'cifar10';
+  /** --data: an image folder (a folder of class folders). */
+  data?: string;
   dataDir?: string;
   download?: boolean;
   epochs?: number;
@@ -28,9 +33,21 @@ export interface TrainCommandOptions {
 /** Exit code of a run stopped by SIGINT (128 + 2), as shells report it. */
 export const EXIT_INTERRUPTED = 130;
 
+/** --data PATH, by what it is: a folder is an image folder. */
+function dataOverride(o: TrainCommandOptions): { imageFolder: string } {
+  if (o.dataset) throw new UsageError(`--data ${o.data} and --dataset ${o.dataset} name two datasets; give one`);
+  let folder: boolean;
+  try {
+    folder = statSync(o.data!).isDirectory();
+  } catch (e) {
+    throw new DataError(`--data ${o.data}: ${describeReadError(e)}`);
+  }
+  if (!folder) throw new DataError(`--data ${o.data}: not a folder; --data takes an image folder (one sub-folder of PNG or JPEG images per class)`);
+  return { imageFolder: o.data! };
+}
+
 export async function runTrain(spec: string, o: TrainCommandOptions): Promise<number> {
   const { train, TrainError } = await import('../train/trainer.js');
-  const { DataError } = await import('../train/data/idx.js');
   const { ModelDirError } = await import('../train/model-io.js');
   const { BackendUnavailable } = await import('../backends/tfjs/backend.js');
 
@@ -48,6 +65,7 @@ export async function runTrain(spec: string, o: TrainCommandOptions): Promise<nu
       registry: o.registry,
       overrides: {
         ...(o.dataset ? { dataset: o.dataset } : {}),
+        ...(o.data !== undefined ? dataOverride(o) : {}),
         ...(o.epochs !== undefined ? { epochs: o.epochs } : {}),
         ...(o.batchSize !== undefined ? { batch_size: o.batchSize } : {}),
         ...(o.seed !== undefined ? { seed: o.seed } : {}),

@@ -3,6 +3,7 @@
  * validated by the schema, src/train/schema.ts) overridden by command-line flags.
  */
 import type { DATASETS, MONITORS } from './schema.js';
+import { resolve as resolvePath } from 'node:path';
 import { lossByName, type LossSpec, type MetricName } from './losses.js';
 
 export type DatasetName = (typeof DATASETS)[number];
@@ -42,9 +43,19 @@ export interface AugmentConfig {
   fill: 'nearest';
 }
 
+/** `training.dataset: {image_folder: {...}}` (or `train --data DIR`), with its defaults filled in. */
+export interface ImageFolderConfig {
+  /** Absolute: resolved against the spec's folder (or, from --data, the working folder). */
+  path: string;
+  validation_split: number;
+  seed: number;
+}
+
 export interface TrainingConfig {
   dataset: {
-    name: DatasetName;
+    name: DatasetName | 'image_folder';
+    /** With name image_folder. */
+    image_folder?: ImageFolderConfig;
     /** Model input name -> dataset array name; empty: every input reads `image`. */
     feed: Record<string, 'image'>;
     subtract_pixel_mean: boolean;
@@ -66,6 +77,8 @@ export interface TrainingConfig {
 /** Command-line overrides (flags win over the spec). */
 export interface TrainingOverrides {
   dataset?: DatasetName;
+  /** `--data DIR`: an image folder (resolved against the working folder). */
+  imageFolder?: string;
   epochs?: number;
   batch_size?: number;
   seed?: number;
@@ -92,12 +105,25 @@ export function resolveLoss(raw: unknown): LossSpec {
   return { ...(obj(options) as Omit<LossSpec, 'name'>), name: known };
 }
 
-export function resolveTrainingConfig(raw: unknown, overrides: TrainingOverrides = {}): TrainingConfig {
+/** The image folder a run reads, if any: --data DIR, else the spec's (its path relative to the spec's folder). */
+function imageFolderOf(t: Raw, overrides: TrainingOverrides, specDir: string): ImageFolderConfig | undefined {
+  const declared = obj(obj(t.dataset).image_folder);
+  if (overrides.dataset || (overrides.imageFolder === undefined && declared.path === undefined)) return undefined;
+  return {
+    path: overrides.imageFolder !== undefined ? resolvePath(overrides.imageFolder) : resolvePath(specDir, declared.path as string),
+    validation_split: (declared.validation_split as number | undefined) ?? 0,
+    seed: (declared.seed as number | undefined) ?? overrides.seed ?? (t.seed as number | undefined) ?? 0,
+  };
+}
+
+/** The recipe with its defaults; `specDir` is the spec's folder, which an image folder's path is relative to. */
+export function resolveTrainingConfig(raw: unknown, overrides: TrainingOverrides = {}, specDir = '.'): TrainingConfig {
   const t = obj(raw);
 
   const ds = typeof t.dataset === 'string' ? { name: t.dataset } : obj(t.dataset);
-  const name = (overrides.dataset ?? ds.name) as DatasetName | undefined;
-  if (!name) throw new ConfigError("no dataset: the spec's training: section names none (dataset: mnist or cifar10); pass --dataset mnist|cifar10");
+  const imageFolder = imageFolderOf(t, overrides, specDir);
+  const name = imageFolder ? 'image_folder' : (overrides.dataset ?? ds.name) as DatasetName | undefined;
+  if (!name) throw new ConfigError("no dataset: the spec's training: section names none (dataset: mnist, cifar10 or {image_folder: {path: DIR}}); pass --dataset mnist|cifar10 or --data DIR");
 
   let optimizer: OptimizerConfig;
   if (typeof t.optimizer === 'string') {
@@ -113,9 +139,11 @@ export function resolveTrainingConfig(raw: unknown, overrides: TrainingOverrides
   const config: TrainingConfig = {
     dataset: {
       name,
+      ...(imageFolder ? { image_folder: imageFolder } : {}),
       feed: { ...(obj(ds.feed) as Record<string, 'image'>) },
       subtract_pixel_mean: ds.subtract_pixel_mean === true,
-      validation: (ds.validation as 'test' | 'none' | undefined) ?? 'test',
+      // An image folder's validation files stand for the test split; without validation_split there are none.
+      validation: imageFolder ? (imageFolder.validation_split > 0 ? 'test' : 'none') : (ds.validation as 'test' | 'none' | undefined) ?? 'test',
     },
     optimizer,
     loss: resolveLoss(t.loss),

@@ -19,7 +19,7 @@
  */
 import { appendFileSync, existsSync, mkdirSync, rmSync } from 'node:fs';
 import { MAX_DATA_BYTES, readTextBounded } from '../io/read.js';
-import { join, relative, resolve } from 'node:path';
+import { dirname, join, relative, resolve } from 'node:path';
 import type * as TF from '@tensorflow/tfjs';
 import { compileFile } from '../compile.js';
 import type { TypedGraph as Graph } from '../types/ir.js';
@@ -29,8 +29,10 @@ import { buildFromGraph } from '../backends/tfjs/interpreter.js';
 import { idOfLayerName } from '../backends/tfjs/config.js';
 import { describeBackend, loadTf, type BackendName, type Tf } from '../backends/tfjs/backend.js';
 import { checkOverwrite, GENERATOR, RefusedOverwrite, writeFileAtomic, makeFolders } from '../io/atomic.js';
-import { ConfigError, resolveLoss, resolveTrainingConfig, type TrainingConfig, type TrainingOverrides } from './config.js';
+import { ConfigError, resolveLoss, resolveTrainingConfig, type DatasetName, type TrainingConfig, type TrainingOverrides } from './config.js';
 import { loadDataset } from './data/index.js';
+import { loadImageFolder } from './data/image-folder.js';
+import { formatShape } from '../types/shape.js';
 import { prepare, type PreparedData } from './preprocess.js';
 import { BatchAssembler } from './batches.js';
 import { BestTracker, checkFinite, NonFiniteLoss, piecewiseLr, ReduceLROnPlateau } from './callbacks.js';
@@ -185,7 +187,7 @@ async function trainIn(folder: RunFolder, opts: TrainOptions): Promise<TrainResu
   // TensorFlow.js and the data.
   const { tf, backend } = opts.tf ? { tf: opts.tf, backend: opts.tf.getBackend() } : await loadTf(opts.backend);
   log(`backend: ${describeBackend(backend as BackendName) ?? backend}`);
-  const data = opts.data ?? await loadPrepared(config, { dataDir, limit, download: opts.download, log });
+  const data = opts.data ?? await loadPrepared(config, { dataDir, limit, download: opts.download, log, graph });
   if (data.train.count === 0) throw new TrainError(`the ${data.name} training split is empty`);
 
   // The model, checked against the data. TensorFlow.js' initialisers and dropout draw their seeds
@@ -269,7 +271,7 @@ function compileRecipe(opts: TrainOptions, registry: OpRegistry, resumed: Loaded
   try {
     const config: TrainingConfig = resumed
       ? { ...resumed.state.config, loss: resolveLoss(resumed.state.config.loss), epochs: opts.overrides?.epochs ?? resumed.state.config.epochs }
-      : resolveTrainingConfig(compiled.ast?.training, opts.overrides);
+      : resolveTrainingConfig(compiled.ast?.training, opts.overrides, dirname(resolve(opts.spec)));
     return { graph: compiled.graph, config, set };
   } catch (e) {
     if (e instanceof ConfigError) throw new TrainError(e.message);
@@ -279,15 +281,30 @@ function compileRecipe(opts: TrainOptions, registry: OpRegistry, resumed: Loaded
 
 async function loadPrepared(
   config: TrainingConfig,
-  o: { dataDir: string | undefined; limit: number | undefined; download: boolean | undefined; log: (line: string) => void },
+  o: { dataDir: string | undefined; limit: number | undefined; download: boolean | undefined; log: (line: string) => void; graph: Graph },
 ): Promise<PreparedData> {
-  const raw = await loadDataset(config.dataset.name, {
+  const folder = config.dataset.image_folder;
+  if (config.dataset.name === 'image_folder' && folder) {
+    const raw = loadImageFolder({ path: folder.path, imageShape: imageInputShape(o.graph), validationSplit: folder.validation_split, seed: folder.seed, ...(o.limit !== undefined ? { limit: o.limit } : {}) });
+    return prepare(raw, { subtractPixelMean: config.dataset.subtract_pixel_mean });
+  }
+  const raw = await loadDataset(config.dataset.name as DatasetName, {
     ...(o.dataDir !== undefined ? { dataDir: o.dataDir } : {}),
     ...(o.limit !== undefined ? { limit: o.limit } : {}),
     ...(o.download ? { download: true } : {}),
     log: o.log,
   });
   return prepare(raw, { subtractPixelMean: config.dataset.subtract_pixel_mean });
+}
+
+/** The [height, width, channels] an image folder's images are brought to: the model's first input's. */
+function imageInputShape(graph: Graph): [number, number, number] {
+  const input = graph.nodes.find((n) => n.id === graph.inputs[0]);
+  const shape = input?.outputShape ?? [];
+  if (shape.length !== 3 || shape.some((d) => d === null) || (shape[2] !== 1 && shape[2] !== 3)) {
+    throw new TrainError(`an image folder feeds images of a fixed size, grey or RGB: input '${graph.inputs[0]}' of ${graph.name} takes ${formatShape(shape)}; give it a shape [height, width, 1 or 3]`);
+  }
+  return shape as [number, number, number];
 }
 
 /** The feed names inputs of the model, each input takes the dataset's images, the one output its classes. */
@@ -308,8 +325,18 @@ function checkModelFitsData(model: TF.LayersModel, graph: Graph, data: PreparedD
     throw new TrainError(`training.loss sparse_categorical_crossentropy takes class numbers, but ${data.name} labels are fed one-hot; use categorical_crossentropy (with from_logits: true for an output without softmax)`);
   }
   if (model.outputs.length !== 1 || JSON.stringify(model.outputs[0]!.shape.slice(1)) !== JSON.stringify([classes])) {
+    const folder = config.dataset.image_folder;
+    if (folder) {
+      throw new TrainError(`${graph.name} must have one output of ${classes} class probabilities, one per class folder of ${folder.path} (${describeClasses(data.classes)}); it has ${model.outputs.map((o) => `[${o.shape.slice(1).join(', ')}]`).join(', ')}${model.outputs.length === 1 ? `: set its units to ${classes}` : ''}`);
+    }
     throw new TrainError(`${graph.name} must have one output of ${classes} class probabilities for ${data.name}; it has ${model.outputs.map((o) => `[${o.shape.slice(1).join(', ')}]`).join(', ')}`);
   }
+}
+
+/** Class names for a message: all of them, or the first few and how many more. */
+function describeClasses(classes: readonly string[]): string {
+  const shown = classes.slice(0, 8).map((c) => `'${c}'`).join(', ');
+  return classes.length > 8 ? `${shown} and ${classes.length - 8} more` : shown;
 }
 
 /** The data-parallel engine (--workers; 1: in-process). Worker threads rebuild the model from the graph, or from its topology when plugins add ops. */
@@ -395,7 +422,10 @@ class TrainingRun {
   private describe(): void {
     const { graph, set, data, limit, config, engine, backend, log } = this.p;
     log(`model: ${graph.name} (${this.specRel}${set.length ? `, --set ${set.join(' ')}` : ''}), ${count(graph.totals.total)} parameters`);
-    log(`data: ${data.name}, ${count(data.train.count)} training / ${count(data.test.count)} test images ${data.imageShape.join('x')}${limit !== undefined ? ` (--max-examples ${limit})` : ''}${data.pixelMean ? ', per-pixel mean subtracted' : ''}`);
+    const folder = config.dataset.image_folder;
+    const what = folder ? `image folder ${relative(process.cwd(), folder.path) || '.'} (${data.classes.length} classes: ${describeClasses(data.classes)})` : data.name;
+    const held = folder ? `validation (validation_split ${folder.validation_split}, seed ${folder.seed})` : 'test';
+    log(`data: ${what}, ${count(data.train.count)} training / ${count(data.test.count)} ${held} images ${data.imageShape.join('x')}${limit !== undefined ? ` (--max-examples ${limit})` : ''}${data.pixelMean ? ', per-pixel mean subtracted' : ''}`);
     log(describeRecipe(config, this.steps));
     log(engine.workers > 1
       ? `workers: ${engine.workers} (data-parallel: each batch split between the main thread and ${engine.workers - 1} worker thread${engine.workers > 2 ? 's' : ''}, gradients averaged, one optimizer step)`
@@ -457,6 +487,7 @@ class TrainingRun {
       loss: config.loss,
       inputs: model.inputNames.map(idOfLayerName).map((name) => ({ name, reads: (Object.hasOwn(config.dataset.feed, name) ? config.dataset.feed[name] : undefined) ?? 'image' })),
       imageShape: data.imageShape,
+      ...(config.dataset.image_folder ? { imageFolder: config.dataset.image_folder } : {}),
       ...(data.pixelMean ? { pixelMean: 'pixel_mean.bin' } : {}),
       epoch,
       ...(metrics ? { metrics } : {}),
