@@ -1,4 +1,5 @@
 /** `modelspec evaluate <dir>`: prints what evaluateModel (src/train/inference.ts) returns. */
+import { relative } from 'node:path';
 import { EXIT } from './output.js';
 import { reportingInputErrors } from './trained-model.js';
 import { escapeTerminal } from '../io/terminal.js';
@@ -16,10 +17,12 @@ export async function runEvaluate(dir: string, o: EvaluateCommandOptions): Promi
     const { json: _json, ...opts } = o;
     const r = await evaluateModel(dir, { ...opts, log: say });
     if (o.json) {
-      const { model, dataset, count, loss, accuracy, classes, confusion, seconds, backend } = r;
-      process.stdout.write(JSON.stringify({ model, dataset, count, loss, accuracy, classes, confusion, seconds, backend }, null, 2) + '\n');
+      const { model, dataset, split, source, count, loss, accuracy, classes, confusion, seconds, backend } = r;
+      process.stdout.write(JSON.stringify({ model, dataset, split, ...(source ? { source } : {}), count, loss, accuracy, classes, confusion, seconds, backend }, null, 2) + '\n');
     } else {
-      say(`data: ${r.dataset} test split, ${r.count.toLocaleString('en-US')} images${r.pixelMeanSubtracted ? ' (training pixel mean subtracted)' : ''}`);
+      const n = r.count.toLocaleString('en-US');
+      const which = r.source ? `image folder ${relative(process.cwd(), r.source) || '.'}, ${r.split === 'all' ? `all ${n}` : `${n} validation`}` : `${r.dataset} test split, ${n}`;
+      say(`data: ${which} images${r.pixelMeanSubtracted ? ' (training pixel mean subtracted)' : ''}`);
       say(`loss ${r.loss.toFixed(4)}, accuracy ${(100 * r.accuracy).toFixed(2)}% (${r.seconds.toFixed(1)} s)`);
       say('confusion matrix (rows: true class, columns: predicted; recall at the right):');
       say(formatConfusion(r.confusion, r.classes));

@@ -646,7 +646,7 @@ class TrainingRun {
     const seconds = (Date.now() - t0) / 1000;
     this.event({ event: 'end', epochs: epochsDone, ...(test ? { test_loss: test.loss, test_accuracy: test.accuracy, test_count: test.count } : {}), seconds });
     const shown = this.shown();
-    if (test) log(`test: loss ${fmt(test.loss)}, accuracy ${(100 * test.accuracy).toFixed(2)}% (${count(test.count)} images)`);
+    if (test) log(`${config.dataset.image_folder ? 'validation' : 'test'}: loss ${fmt(test.loss)}, accuracy ${(100 * test.accuracy).toFixed(2)}% (${count(test.count)} images)`);
     log(`wrote ${join(shown, 'model')}/ (model.json, weights.bin), ${join(shown, 'metrics.jsonl')}, ${join(shown, 'curves.svg')}; checkpoints in ${join(shown, 'checkpoints')}/`);
     log(`time: ${formatDuration(seconds)} on ${backend}${engine.workers > 1 ? ` with ${engine.workers} workers` : ''}`);
     return { status: 'done', backend, workers: engine.workers, out: this.out, history: this.history, epoch: epochsDone, ...(test ? { test } : {}), ...(this.checkpoint ? { checkpoint: this.checkpoint } : {}), seconds };
