@@ -31,7 +31,9 @@ import { describeBackend, loadTf, type BackendName, type Tf } from '../backends/
 import { checkOverwrite, GENERATOR, RefusedOverwrite, writeFileAtomic, makeFolders } from '../io/atomic.js';
 import { ConfigError, resolveLoss, resolveTrainingConfig, type DatasetName, type TrainingConfig, type TrainingOverrides } from './config.js';
 import { loadDataset } from './data/index.js';
-import { loadImageFolder } from './data/image-folder.js';
+import { ImageFolderProblem, loadImageFolder } from './data/image-folder.js';
+import { DataError } from './data/idx.js';
+import { spanAt } from '../load/yaml.js';
 import { formatShape } from '../types/shape.js';
 import { prepare, type PreparedData } from './preprocess.js';
 import { BatchAssembler } from './batches.js';
@@ -178,17 +180,20 @@ async function trainIn(folder: RunFolder, opts: TrainOptions): Promise<TrainResu
   const t0 = Date.now();
   const resumed = opts.resume ? readResumePoint(out, opts.set) : refuseToReplaceRun(out, !!opts.force);
   guardModelFolder(out, !!opts.force);
-  const { graph, config, set } = compileRecipe(opts, registry, resumed);
+  const { graph, config, set, declared } = compileRecipe(opts, registry, resumed);
   // --force: the previous run is set aside, and goes once this one has written its first checkpoint.
   if (!resumed && opts.force) folder.setAside();
   const limit = resumed ? resumed.state.limit : opts.limit;
   const dataDir = opts.dataDir !== undefined ? resolve(opts.dataDir) : resumed?.state.dataDir;
 
-  // TensorFlow.js and the data.
+  // The data (first: a problem with it is reported without loading TensorFlow.js), then TensorFlow.js.
+  const data = opts.data ?? await loadPrepared(config, { dataDir, limit, download: opts.download, log, graph }).catch((e: unknown) => {
+    // A folder the spec names: where it names it.
+    throw e instanceof ImageFolderProblem && declared && !resumed && opts.overrides?.imageFolder === undefined ? new DataError(`${e.message}\n  (the folder of training.dataset.image_folder.path, ${declared})`) : e;
+  });
+  if (data.train.count === 0) throw new TrainError(`the ${data.name} training split is empty`);
   const { tf, backend } = opts.tf ? { tf: opts.tf, backend: opts.tf.getBackend() } : await loadTf(opts.backend);
   log(`backend: ${describeBackend(backend as BackendName) ?? backend}`);
-  const data = opts.data ?? await loadPrepared(config, { dataDir, limit, download: opts.download, log, graph });
-  if (data.train.count === 0) throw new TrainError(`the ${data.name} training split is empty`);
 
   // The model, checked against the data. TensorFlow.js' initialisers and dropout draw their seeds
   // from Math.random when given none: seed it for the run, so a run is reproducible from --seed.
@@ -272,7 +277,11 @@ function compileRecipe(opts: TrainOptions, registry: OpRegistry, resumed: Loaded
     const config: TrainingConfig = resumed
       ? { ...resumed.state.config, loss: resolveLoss(resumed.state.config.loss), epochs: opts.overrides?.epochs ?? resumed.state.config.epochs }
       : resolveTrainingConfig(compiled.ast?.training, opts.overrides, dirname(resolve(opts.spec)));
-    return { graph: compiled.graph, config, set };
+    const doc = compiled.docs.values().next().value;
+    const span = config.dataset.image_folder && doc ? spanAt(doc, '/training/dataset/image_folder/path') : undefined;
+    const at = span && compiled.sources.lineCol(span);
+    const declared = at ? `${relative(process.cwd(), span!.file) || span!.file}:${at.line}:${at.column}` : undefined;
+    return { graph: compiled.graph, config, set, declared };
   } catch (e) {
     if (e instanceof ConfigError) throw new TrainError(e.message);
     throw e;
@@ -302,7 +311,7 @@ function imageInputShape(graph: Graph): [number, number, number] {
   const input = graph.nodes.find((n) => n.id === graph.inputs[0]);
   const shape = input?.outputShape ?? [];
   if (shape.length !== 3 || shape.some((d) => d === null) || (shape[2] !== 1 && shape[2] !== 3)) {
-    throw new TrainError(`an image folder feeds images of a fixed size, grey or RGB: input '${graph.inputs[0]}' of ${graph.name} takes ${formatShape(shape)}; give it a shape [height, width, 1 or 3]`);
+    throw new TrainError(`an image folder feeds images of a fixed size, grey or RGB: input '${graph.inputs[0]}' of ${graph.name} takes ${formatShape(shape, false)}; give it a shape [height, width, 1 or 3]`);
   }
   return shape as [number, number, number];
 }

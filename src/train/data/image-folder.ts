@@ -20,6 +20,9 @@ import type { RawDataset, Split } from './dataset.js';
 const READ = ['.png', '.jpg', '.jpeg'];
 const LISTED = [...READ, '.bmp', '.gif'];
 
+/** A problem with the folder itself (not there, no class folders, a class without images), not with one of its files. */
+export class ImageFolderProblem extends DataError {}
+
 export interface ImageFolderIndex {
   /** Sub-folder names, sorted: class i is classes[i]. */
   classes: string[];
@@ -43,9 +46,9 @@ function listDir(dir: string, what: string): Dirent[] {
     return readdirSync(dir, { withFileTypes: true });
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
-    if (code === 'ENOENT') throw new DataError(`${what} ${dir}: no such folder`);
-    if (code === 'ENOTDIR') throw new DataError(`${what} ${dir} is a file, not a folder of class folders`);
-    throw new DataError(`${what} ${dir}: cannot list it (${describeReadError(e)})`);
+    if (code === 'ENOENT') throw new ImageFolderProblem(`${what} ${dir}: no such folder`);
+    if (code === 'ENOTDIR') throw new ImageFolderProblem(`${what} ${dir} is a file, not a folder of class folders`);
+    throw new ImageFolderProblem(`${what} ${dir}: cannot list it (${describeReadError(e)})`);
   }
 }
 
@@ -70,12 +73,12 @@ export function indexImageFolder(dir: string): ImageFolderIndex {
     .map((e) => e.name)
     .sort(byCodePoint);
   if (!classes.length) {
-    throw new DataError(`image folder ${dir} holds no class folders: put the images of each class in a sub-folder named after it (${join(dir, 'cats')}/, ${join(dir, 'dogs')}/, ...)`);
+    throw new ImageFolderProblem(`image folder ${dir} holds no class folders: put the images of each class in a sub-folder named after it (${join(dir, 'cats')}/, ${join(dir, 'dogs')}/, ...)`);
   }
   const files: string[] = [], labels: number[] = [];
   classes.forEach((c, i) => {
     const found = classFiles(join(dir, c));
-    if (!found.length) throw new DataError(`image folder ${dir}: the class folder '${c}' holds no images (.png, .jpg, .jpeg); every class needs at least one`);
+    if (!found.length) throw new ImageFolderProblem(`image folder ${dir}: the class folder '${c}' holds no images (.png, .jpg, .jpeg); every class needs at least one`);
     for (const f of found) {
       files.push(f);
       labels.push(i);
