@@ -242,6 +242,7 @@ describe('diagnostics', () => {
         writeFileSync(join(d, 'images', 'vertical', 'anim.gif'), 'GIF89a');
       }),
       trainCase('output-size', (d) => drawFolder(join(d, 'images'), 2), ['--set', 'classes=10']),
+      trainCase('validation-split-without-folder', () => {}, ['--validation-split', '0.3'], SPEC.replace(/dataset: \{image_folder: .*\}\}/, 'dataset: mnist')),
       trainCase('input-without-size', (d) => drawFolder(join(d, 'images'), 2), [], SPEC.replace('[8, 8, 3]', '[null, null, 3]').replace('conv2d: {filters: 4, kernel_size: 3, activation: relu}', 'global_average_pooling2d: {}').replace('  - flatten: {}\n', '')),
     ]);
   }, 60_000);

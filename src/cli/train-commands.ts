@@ -8,7 +8,7 @@ import { basename, extname, join } from 'node:path';
 import { Command, Option } from 'commander';
 import { builtinRegistry } from '../ops/index.js';
 import { UsageError } from './plugins.js';
-import { nonNegativeInt, pluginOption, positiveInt, renamedLimitOption, setOption } from './options.js';
+import { fraction, nonNegativeInt, pluginOption, positiveInt, renamedLimitOption, setOption } from './options.js';
 
 const backendOption = () => new Option('--backend <name>', 'TensorFlow.js backend (default: the best present, node > wasm > cpu)').choices(['node', 'wasm', 'cpu']);
 const datasetOption = (what: string) => new Option('--dataset <name>', what).choices(['mnist', 'cifar10']);
@@ -28,6 +28,7 @@ export function registerTrainCommands(program: Command): void {
     .addOption(pluginOption())
     .addOption(datasetOption("dataset (default: the recipe's)"))
     .addOption(dataOption("an image folder: one sub-folder of PNG or JPEG images per class, read as Keras' image_dataset_from_directory (instead of the recipe's dataset; its validation_split and seed are kept)"))
+    .addOption(new Option('--validation-split <f>', "with an image folder: the fraction of its images kept for validation, as Keras (default: the recipe's, else 0)").argParser(fraction))
     .addOption(dataDirOption())
     .option('--download', 'download CIFAR-10 into --data-dir (or the cache) when its files are missing; needs network access')
     .addOption(new Option('--epochs <n>', "number of epochs (default: the recipe's); with --resume, the total to reach").argParser(positiveInt))
@@ -46,7 +47,7 @@ export function registerTrainCommands(program: Command): void {
     .addOption(new Option('--device <device>', '--engine torch: cpu or cuda').choices(['cpu', 'cuda']).default('cpu'))
     .action(async (spec: string, o: {
       engine: 'tfjs' | 'torch'; nproc: number; device: 'cpu' | 'cuda';
-      set: string[]; dataset?: 'mnist' | 'cifar10'; data?: string; dataDir?: string; download?: boolean; epochs?: number; batchSize?: number;
+      set: string[]; dataset?: 'mnist' | 'cifar10'; data?: string; validationSplit?: number; dataDir?: string; download?: boolean; epochs?: number; batchSize?: number;
       maxExamples?: number; backend?: Backend; workers?: number; out?: string; resume?: boolean; force?: boolean; seed?: number; progress: boolean;
     }) => {
       if (o.engine === 'torch') {

@@ -15,6 +15,8 @@ export interface TrainCommandOptions {
   dataset?: 'mnist' | 'cifar10';
   /** --data: an image folder (a folder of class folders). */
   data?: string;
+  /** --validation-split: an image folder's validation fraction. */
+  validationSplit?: number;
   dataDir?: string;
   download?: boolean;
   epochs?: number;
@@ -66,6 +68,7 @@ export async function runTrain(spec: string, o: TrainCommandOptions): Promise<nu
       overrides: {
         ...(o.dataset ? { dataset: o.dataset } : {}),
         ...(o.data !== undefined ? dataOverride(o) : {}),
+        ...(o.validationSplit !== undefined ? { validationSplit: o.validationSplit } : {}),
         ...(o.epochs !== undefined ? { epochs: o.epochs } : {}),
         ...(o.batchSize !== undefined ? { batch_size: o.batchSize } : {}),
         ...(o.seed !== undefined ? { seed: o.seed } : {}),

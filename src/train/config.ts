@@ -79,6 +79,8 @@ export interface TrainingOverrides {
   dataset?: DatasetName;
   /** `--data DIR`: an image folder (resolved against the working folder). */
   imageFolder?: string;
+  /** `--validation-split F`: the image folder's validation fraction. */
+  validationSplit?: number;
   epochs?: number;
   batch_size?: number;
   seed?: number;
@@ -111,8 +113,24 @@ function imageFolderOf(t: Raw, overrides: TrainingOverrides, specDir: string): I
   if (overrides.dataset || (overrides.imageFolder === undefined && declared.path === undefined)) return undefined;
   return {
     path: overrides.imageFolder !== undefined ? resolvePath(overrides.imageFolder) : resolvePath(specDir, declared.path as string),
-    validation_split: (declared.validation_split as number | undefined) ?? 0,
+    validation_split: overrides.validationSplit ?? (declared.validation_split as number | undefined) ?? 0,
     seed: (declared.seed as number | undefined) ?? overrides.seed ?? (t.seed as number | undefined) ?? 0,
+  };
+}
+
+function resolveDataset(t: Raw, overrides: TrainingOverrides, specDir: string): TrainingConfig['dataset'] {
+  const ds = typeof t.dataset === 'string' ? { name: t.dataset } : obj(t.dataset);
+  const imageFolder = imageFolderOf(t, overrides, specDir);
+  const name = imageFolder ? 'image_folder' : (overrides.dataset ?? ds.name) as DatasetName | undefined;
+  if (!imageFolder && overrides.validationSplit !== undefined) throw new ConfigError(`--validation-split splits an image folder; ${name ?? 'this dataset'} has its own test split`);
+  if (!name) throw new ConfigError("no dataset: the spec's training: section names none (dataset: mnist, cifar10 or {image_folder: {path: DIR}}); pass --dataset mnist|cifar10 or --data DIR");
+  return {
+    name,
+    ...(imageFolder ? { image_folder: imageFolder } : {}),
+    feed: { ...(obj(ds.feed) as Record<string, 'image'>) },
+    subtract_pixel_mean: ds.subtract_pixel_mean === true,
+    // An image folder's validation files stand for the test split; without validation_split there are none.
+    validation: imageFolder ? (imageFolder.validation_split > 0 ? 'test' : 'none') : (ds.validation as 'test' | 'none' | undefined) ?? 'test',
   };
 }
 
@@ -120,10 +138,7 @@ function imageFolderOf(t: Raw, overrides: TrainingOverrides, specDir: string): I
 export function resolveTrainingConfig(raw: unknown, overrides: TrainingOverrides = {}, specDir = '.'): TrainingConfig {
   const t = obj(raw);
 
-  const ds = typeof t.dataset === 'string' ? { name: t.dataset } : obj(t.dataset);
-  const imageFolder = imageFolderOf(t, overrides, specDir);
-  const name = imageFolder ? 'image_folder' : (overrides.dataset ?? ds.name) as DatasetName | undefined;
-  if (!name) throw new ConfigError("no dataset: the spec's training: section names none (dataset: mnist, cifar10 or {image_folder: {path: DIR}}); pass --dataset mnist|cifar10 or --data DIR");
+  const dataset = resolveDataset(t, overrides, specDir);
 
   let optimizer: OptimizerConfig;
   if (typeof t.optimizer === 'string') {
@@ -137,14 +152,7 @@ export function resolveTrainingConfig(raw: unknown, overrides: TrainingOverrides
   }
 
   const config: TrainingConfig = {
-    dataset: {
-      name,
-      ...(imageFolder ? { image_folder: imageFolder } : {}),
-      feed: { ...(obj(ds.feed) as Record<string, 'image'>) },
-      subtract_pixel_mean: ds.subtract_pixel_mean === true,
-      // An image folder's validation files stand for the test split; without validation_split there are none.
-      validation: imageFolder ? (imageFolder.validation_split > 0 ? 'test' : 'none') : (ds.validation as 'test' | 'none' | undefined) ?? 'test',
-    },
+    dataset,
     optimizer,
     loss: resolveLoss(t.loss),
     metrics: Array.isArray(t.metrics) ? (t.metrics as MetricName[]) : ['accuracy'],
