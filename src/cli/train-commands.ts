@@ -13,6 +13,8 @@ import { fraction, nonNegativeInt, pluginOption, positiveInt, renamedLimitOption
 const backendOption = () => new Option('--backend <name>', 'TensorFlow.js backend (default: the best present, node > wasm > cpu)').choices(['node', 'wasm', 'cpu']);
 const datasetOption = (what: string) => new Option('--dataset <name>', what).choices(['mnist', 'cifar10']);
 const dataOption = (what: string) => new Option('--data <dir>', what);
+const TRAIN_DATA = "an image folder: one sub-folder of PNG or JPEG images per class, read as Keras' image_dataset_from_directory (instead of the recipe's dataset; its validation_split and seed are kept)";
+const validationSplitOption = () => new Option('--validation-split <f>', "with an image folder: the fraction of its images kept for validation, as Keras (default: the recipe's, else 0)").argParser(fraction);
 const dataDirOption = () => new Option('--data-dir <dir>', 'folder with the dataset files (MNIST: the four IDX files; CIFAR-10: data_batch_1..5.bin, test_batch.bin)');
 const maxExamplesOption = (what: string) => new Option('--max-examples <n>', what).argParser(positiveInt);
 const workersOption = (what: string) => new Option('--workers <n>', what).argParser(positiveInt);
@@ -27,8 +29,7 @@ export function registerTrainCommands(program: Command): void {
     .addOption(setOption())
     .addOption(pluginOption())
     .addOption(datasetOption("dataset (default: the recipe's)"))
-    .addOption(dataOption("an image folder: one sub-folder of PNG or JPEG images per class, read as Keras' image_dataset_from_directory (instead of the recipe's dataset; its validation_split and seed are kept)"))
-    .addOption(new Option('--validation-split <f>', "with an image folder: the fraction of its images kept for validation, as Keras (default: the recipe's, else 0)").argParser(fraction))
+    .addOption(dataOption(TRAIN_DATA)).addOption(validationSplitOption())
     .addOption(dataDirOption())
     .option('--download', 'download CIFAR-10 into --data-dir (or the cache) when its files are missing; needs network access')
     .addOption(new Option('--epochs <n>', "number of epochs (default: the recipe's); with --resume, the total to reach").argParser(positiveInt))
