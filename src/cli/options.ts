@@ -16,6 +16,12 @@ const wholeNumber = (min: number) => (v: string) => {
 };
 export const nonNegativeInt = wholeNumber(0);
 export const positiveInt = wholeNumber(1);
+/** A fraction in [0, 1) (`--validation-split`). */
+export const fraction = (v: string): number => {
+  const n = Number(v);
+  if (!(v.trim() !== '' && n >= 0 && n < 1)) throw new InvalidArgumentError('expected a number >= 0 and < 1');
+  return n;
+};
 
 export const setOption = (flag = '--set <name=value>', what = 'set a spec parameter; the value is read as YAML (repeatable)') =>
   new Option(flag, what).default([]).argParser(collect);

@@ -7,10 +7,15 @@
 import { basename, extname, join } from 'node:path';
 import { Command, Option } from 'commander';
 import { builtinRegistry } from '../ops/index.js';
-import { nonNegativeInt, pluginOption, positiveInt, renamedLimitOption, setOption } from './options.js';
+import { UsageError } from './plugins.js';
+import { fraction, nonNegativeInt, pluginOption, positiveInt, renamedLimitOption, setOption } from './options.js';
 
 const backendOption = () => new Option('--backend <name>', 'TensorFlow.js backend (default: the best present, node > wasm > cpu)').choices(['node', 'wasm', 'cpu']);
 const datasetOption = (what: string) => new Option('--dataset <name>', what).choices(['mnist', 'cifar10']);
+const dataOption = (what: string) => new Option('--data <path>', what);
+const TRAIN_DATA = "the user's data instead of the recipe's dataset: an .npz or .npy file of arrays, mapped to the spec's inputs and outputs by name, "
+  + "or an image folder, one sub-folder of PNG or JPEG images per class, read as Keras' image_dataset_from_directory (its validation_split and seed are kept)";
+const validationSplitOption = () => new Option('--validation-split <f>', "with an image folder: the fraction of its images kept for validation, as Keras (default: the recipe's, else 0)").argParser(fraction);
 const dataDirOption = () => new Option('--data-dir <dir>', 'folder with the dataset files (MNIST: the four IDX files; CIFAR-10: data_batch_1..5.bin, test_batch.bin)');
 const maxExamplesOption = (what: string) => new Option('--max-examples <n>', what).argParser(positiveInt);
 const workersOption = (what: string) => new Option('--workers <n>', what).argParser(positiveInt);
@@ -19,14 +24,14 @@ type Backend = 'node' | 'wasm' | 'cpu';
 
 interface TrainFlags {
   engine: 'tfjs' | 'torch'; nproc: number; device: 'cpu' | 'cuda';
-  set: string[]; dataset?: 'mnist' | 'cifar10'; data?: string; dataDir?: string; download?: boolean; epochs?: number; batchSize?: number;
+  set: string[]; dataset?: 'mnist' | 'cifar10'; data?: string; validationSplit?: number; dataDir?: string; download?: boolean; epochs?: number; batchSize?: number;
   maxExamples?: number; backend?: Backend; workers?: number; out?: string; resume?: boolean; force?: boolean; seed?: number; progress: boolean;
 }
 
 /** train --engine torch: the recipe run by PyTorch (src/cli/train-torch.ts); an exit code. */
 async function torchTrain(spec: string, o: TrainFlags): Promise<number> {
   if (o.data !== undefined) {
-    process.stderr.write('modelspec train: --engine torch trains on mnist and cifar10 only; train --data arrays with the tfjs engine\n');
+    process.stderr.write('modelspec train: --engine torch trains on mnist and cifar10 only; train on --data (arrays or an image folder) with the tfjs engine\n');
     return 2;
   }
   const { runTorchTrain } = await import('./train-torch.js');
@@ -46,8 +51,8 @@ export function registerTrainCommands(program: Command): void {
     .addOption(setOption())
     .addOption(pluginOption())
     .addOption(datasetOption("dataset (default: the recipe's)"))
+    .addOption(dataOption(TRAIN_DATA)).addOption(validationSplitOption())
     .addOption(dataDirOption())
-    .option('--data <file>', "train on the arrays of an .npz or .npy file, mapped to the spec's inputs and outputs by name (replaces the recipe's dataset)")
     .option('--download', 'download CIFAR-10 into --data-dir (or the cache) when its files are missing; needs network access')
     .addOption(new Option('--epochs <n>', "number of epochs (default: the recipe's); with --resume, the total to reach").argParser(positiveInt))
     .addOption(new Option('--batch-size <n>', "samples per step (default: the recipe's)").argParser(positiveInt))
@@ -77,7 +82,8 @@ export function registerTrainCommands(program: Command): void {
     .description('evaluate a trained model on the test split of its dataset: loss, accuracy, confusion matrix')
     .argument('<dir>', 'a model folder (model.json + weights.bin), a checkpoint folder, or a train --out folder')
     .addOption(datasetOption('dataset (default: the one the model was trained on)'))
-    .option('--data <file>', 'a model trained on arrays: the .npz or .npy arrays to evaluate it on (inputs and targets, by name as in training)')
+    .addOption(dataOption('a model trained on arrays: the .npz or .npy arrays to evaluate it on (inputs and targets, by name as in training); '
+      + 'a model trained on an image folder: an image folder (class sub-folders named as its classes), all its images (default: that folder\'s validation images)'))
     .addOption(dataDirOption())
     .addOption(renamedLimitOption())
     .addOption(maxExamplesOption('evaluate only the first N test samples'))

@@ -13,7 +13,7 @@ import { compileFile } from '../compile.js';
 import { renderDiagnostics } from '../diagnostics/render.js';
 import type { OpRegistry } from '../ops/index.js';
 import { writeFileAtomic, makeFolders } from '../io/atomic.js';
-import { resolveTrainingConfig, ConfigError, type TrainingConfig } from '../train/config.js';
+import { resolveTrainingConfig, ConfigError, type DatasetName, type TrainingConfig } from '../train/config.js';
 import type { TypedGraph } from '../types/ir.js';
 import { CIFAR10_TEST_FILE, CIFAR10_TRAIN_FILES, defaultCifarDir } from '../train/data/cifar10.js';
 import { MNIST_FILES, mnistPackageDir } from '../train/data/mnist.js';
@@ -140,8 +140,8 @@ function torchRecipe(training: unknown, o: TorchTrainOptions): TrainingConfig | 
       ...(o.batchSize !== undefined ? { batch_size: o.batchSize } : {}),
       ...(o.seed !== undefined ? { seed: o.seed } : {}),
     });
-    if (config.dataset.name === 'arrays') {
-      process.stderr.write('modelspec train: --engine torch trains on mnist and cifar10 only; train array datasets with the tfjs engine\n');
+    if (config.dataset.name === 'arrays' || config.dataset.name === 'image_folder') {
+      process.stderr.write(`modelspec train: --engine torch trains on mnist and cifar10 only; train ${config.dataset.name === 'arrays' ? 'array datasets' : 'on an image folder'} with the tfjs engine\n`);
       return undefined;
     }
     if (config.loss.name !== 'categorical_crossentropy' || config.loss.from_logits) {
@@ -282,7 +282,7 @@ export async function runTorchTrain(spec: string, o: TorchTrainOptions): Promise
     const modelDir = join(o.out, 'model');
     const specRel = relative(process.cwd(), resolve(spec)) || spec;
     await writeStartModel(graph, config, specRel, modelDir, o.registry);
-    const name = config.dataset.name as 'mnist' | 'cifar10';
+    const name = config.dataset.name as DatasetName; // torchRecipe refuses arrays and image folders
     const dataDir = o.dataDir ?? (name === 'mnist' ? mnistPackageDir() : defaultCifarDir());
     const title = `${graph.name} on ${name} (PyTorch)`;
     const run = {

@@ -5,13 +5,18 @@ import { fileProblem } from '../io/fs-problems.js';
 import { EXIT } from './output.js';
 import { UsageError } from './plugins.js';
 import { escapeTerminal } from '../io/terminal.js';
+import { statSync } from 'node:fs';
+import { describeReadError } from '../io/read.js';
+import { DataError } from '../train/data/idx.js';
 
 export interface TrainCommandOptions {
   set: string[];
   registry?: OpRegistry;
   dataset?: 'mnist' | 'cifar10';
-  /** --data: an .npz or .npy file of arrays. */
+  /** --data: an .npz or .npy file of arrays, or an image folder (a folder of class folders). */
   data?: string;
+  /** --validation-split: an image folder's validation fraction. */
+  validationSplit?: number;
   dataDir?: string;
   download?: boolean;
   epochs?: number;
@@ -30,9 +35,20 @@ export interface TrainCommandOptions {
 /** Exit code of a run stopped by SIGINT (128 + 2), as shells report it. */
 export const EXIT_INTERRUPTED = 130;
 
+/** --data PATH, by what it is: a folder is an image folder. */
+function dataOverride(o: TrainCommandOptions): { imageFolder: string } | { data: string } {
+  if (o.dataset) throw new UsageError(`--data ${o.data} and --dataset ${o.dataset} name two datasets; give one`);
+  let folder: boolean;
+  try {
+    folder = statSync(o.data!).isDirectory();
+  } catch (e) {
+    throw new DataError(`--data ${o.data}: ${describeReadError(e)}`);
+  }
+  return folder ? { imageFolder: o.data! } : { data: o.data! };
+}
+
 export async function runTrain(spec: string, o: TrainCommandOptions): Promise<number> {
   const { train, TrainError } = await import('../train/trainer.js');
-  const { DataError } = await import('../train/data/idx.js');
   const { ModelDirError } = await import('../train/model-io.js');
   const { BackendUnavailable } = await import('../backends/tfjs/backend.js');
 
@@ -50,7 +66,8 @@ export async function runTrain(spec: string, o: TrainCommandOptions): Promise<nu
       registry: o.registry,
       overrides: {
         ...(o.dataset ? { dataset: o.dataset } : {}),
-        ...(o.data !== undefined ? { data: o.data } : {}),
+        ...(o.data !== undefined ? dataOverride(o) : {}),
+        ...(o.validationSplit !== undefined ? { validationSplit: o.validationSplit } : {}),
         ...(o.epochs !== undefined ? { epochs: o.epochs } : {}),
         ...(o.batchSize !== undefined ? { batch_size: o.batchSize } : {}),
         ...(o.seed !== undefined ? { seed: o.seed } : {}),

@@ -3,6 +3,7 @@
  * validated by the schema, src/train/schema.ts) overridden by command-line flags.
  */
 import type { DATASETS, MONITORS } from './schema.js';
+import { resolve as resolvePath } from 'node:path';
 import { lossByName, type LossSpec, type MetricName } from './losses.js';
 
 export type DatasetName = (typeof DATASETS)[number];
@@ -53,11 +54,21 @@ export interface AugmentConfig {
   fill: 'nearest';
 }
 
+/** `training.dataset: {image_folder: {...}}` (or `train --data DIR`), with its defaults filled in. */
+export interface ImageFolderConfig {
+  /** Absolute: resolved against the spec's folder (or, from --data, the working folder). */
+  path: string;
+  validation_split: number;
+  seed: number;
+}
+
 export interface TrainingConfig {
   dataset: {
-    /** `arrays`: the user's arrays (dataset.arrays). */
-    name: DatasetName | 'arrays';
+    /** `arrays`: the user's arrays (dataset.arrays); `image_folder`: a folder of class folders. */
+    name: DatasetName | 'arrays' | 'image_folder';
     arrays?: ArraysConfig;
+    /** With name image_folder. */
+    image_folder?: ImageFolderConfig;
     /** Model input name -> dataset array name; empty: every input reads `image`. */
     feed: Record<string, 'image'>;
     subtract_pixel_mean: boolean;
@@ -85,8 +96,12 @@ export interface TrainingConfig {
 /** Command-line overrides (flags win over the spec). */
 export interface TrainingOverrides {
   dataset?: DatasetName;
-  /** --data: an .npz or .npy file of arrays (replaces the recipe's dataset). */
+  /** --data FILE: an .npz or .npy file of arrays (replaces the recipe's dataset). */
   data?: string;
+  /** `--data DIR`: an image folder (resolved against the working folder). */
+  imageFolder?: string;
+  /** `--validation-split F`: the image folder's validation fraction. */
+  validationSplit?: number;
   epochs?: number;
   batch_size?: number;
   seed?: number;
@@ -148,26 +163,48 @@ function resolveArrays(ds: Raw, data: string | undefined): ArraysConfig | undefi
   };
 }
 
-/** training.dataset with --dataset / --data: a built-in dataset by name, or the user's arrays. */
-function resolveDataset(raw: unknown, overrides: TrainingOverrides): TrainingConfig['dataset'] {
-  const ds = typeof raw === 'string' ? { name: raw } : obj(raw);
-  const arrays = overrides.dataset ? undefined : resolveArrays(ds, overrides.data);
-  const name = arrays ? 'arrays' : (overrides.dataset ?? ds.name) as DatasetName | undefined;
-  if (!name) throw new ConfigError("no dataset: the spec's training: section names none (dataset: mnist, cifar10 or {arrays: data.npz}); pass --dataset mnist|cifar10 or --data data.npz");
+/** The image folder a run reads, if any: --data DIR, else the spec's (its path relative to the spec's folder). */
+function imageFolderOf(t: Raw, overrides: TrainingOverrides, specDir: string): ImageFolderConfig | undefined {
+  const declared = obj(obj(t.dataset).image_folder);
+  if (overrides.dataset || (overrides.imageFolder === undefined && declared.path === undefined)) return undefined;
   return {
-    name,
-    ...(arrays ? { arrays } : {}),
-    feed: { ...(obj(ds.feed) as Record<string, 'image'>) },
-    subtract_pixel_mean: ds.subtract_pixel_mean === true,
-    // Arrays without validation data: nothing to validate on.
-    validation: arrays && arrays.validation === undefined && !arrays.validation_split ? 'none' : (ds.validation as 'test' | 'none' | undefined) ?? 'test',
+    path: overrides.imageFolder !== undefined ? resolvePath(overrides.imageFolder) : resolvePath(specDir, declared.path as string),
+    validation_split: overrides.validationSplit ?? (declared.validation_split as number | undefined) ?? 0,
+    seed: (declared.seed as number | undefined) ?? overrides.seed ?? (t.seed as number | undefined) ?? 0,
   };
 }
 
-export function resolveTrainingConfig(raw: unknown, overrides: TrainingOverrides = {}): TrainingConfig {
+/** training.dataset with --dataset / --data: a built-in dataset by name, the user's arrays, or an image folder. */
+function resolveDataset(t: Raw, overrides: TrainingOverrides, specDir: string): TrainingConfig['dataset'] {
+  const ds = typeof t.dataset === 'string' ? { name: t.dataset } : obj(t.dataset);
+  const imageFolder = overrides.data === undefined ? imageFolderOf(t, overrides, specDir) : undefined;
+  const arrays = overrides.dataset || imageFolder ? undefined : resolveArrays(ds, overrides.data);
+  const name = imageFolder ? 'image_folder' : arrays ? 'arrays' : (overrides.dataset ?? ds.name) as DatasetName | undefined;
+  if (!imageFolder && overrides.validationSplit !== undefined) throw new ConfigError(`--validation-split splits an image folder; ${name ?? 'this dataset'} ${name === 'arrays' ? 'takes training.dataset.validation_split' : 'has its own test split'}`);
+  if (!name) {
+    throw new ConfigError("no dataset: the spec's training: section names none (dataset: mnist, cifar10, {arrays: data.npz} or {image_folder: {path: DIR}}); "
+      + 'pass --dataset mnist|cifar10, --data data.npz or --data DIR');
+  }
+  let validation: 'test' | 'none' = (ds.validation as 'test' | 'none' | undefined) ?? 'test';
+  // An image folder's validation files stand for the test split; without validation_split there are none.
+  if (imageFolder) validation = imageFolder.validation_split > 0 ? 'test' : 'none';
+  // Arrays without validation data: nothing to validate on.
+  else if (arrays && arrays.validation === undefined && !arrays.validation_split) validation = 'none';
+  return {
+    name,
+    ...(arrays ? { arrays } : {}),
+    ...(imageFolder ? { image_folder: imageFolder } : {}),
+    feed: { ...(obj(ds.feed) as Record<string, 'image'>) },
+    subtract_pixel_mean: ds.subtract_pixel_mean === true,
+    validation,
+  };
+}
+
+/** The recipe with its defaults; `specDir` is the spec's folder, which an image folder's path is relative to. */
+export function resolveTrainingConfig(raw: unknown, overrides: TrainingOverrides = {}, specDir = '.'): TrainingConfig {
   const t = obj(raw);
 
-  const dataset = resolveDataset(t.dataset, overrides);
+  const dataset = resolveDataset(t, overrides, specDir);
   const arrays = dataset.arrays;
 
   let optimizer: OptimizerConfig;

@@ -25,6 +25,8 @@ export interface ModelMeta {
   /** The dataset array each model input reads, in the model's input order. */
   inputs?: { name: string; reads: 'image' }[];
   imageShape?: [number, number, number];
+  /** The image folder the model was trained on (dataset image_folder): `evaluate` reads its validation files. */
+  imageFolder?: { path: string; validation_split: number; seed: number };
   /** Present when the training set's per-pixel mean is subtracted: the file holding it (float32). */
   pixelMean?: string;
   epoch?: number;

@@ -2,7 +2,7 @@
  * Preprocessing as in the seed: pixels scaled to [0, 1], optionally the training set's
  * per-pixel mean subtracted (train and test alike), labels one-hot.
  */
-import type { RawDataset } from './data/dataset.js';
+import type { Labels, RawDataset } from './data/dataset.js';
 
 /** uint8 pixels -> float32 in [0, 1]. */
 export function scaleToUnit(pixels: Uint8Array): Float32Array {
@@ -46,7 +46,7 @@ export function oneHot(labels: ArrayLike<number>, classes: number): Float32Array
 export interface PreparedSplit {
   /** count * height * width * channels float32, NHWC, preprocessed. */
   x: Float32Array;
-  labels: Uint8Array;
+  labels: Labels;
   count: number;
 }
 

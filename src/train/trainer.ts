@@ -31,6 +31,10 @@ import { describeBackend, loadTf, type BackendName, type Tf } from '../backends/
 import { checkOverwrite, GENERATOR, RefusedOverwrite, writeFileAtomic, makeFolders } from '../io/atomic.js';
 import { ConfigError, resolveLoss, resolveTrainingConfig, type ArrayFiles, type DatasetName, type TrainingConfig, type TrainingOverrides } from './config.js';
 import { loadDataset } from './data/index.js';
+import { ImageFolderProblem, loadImageFolder } from './data/image-folder.js';
+import { DataError } from './data/idx.js';
+import { spanAt } from '../load/yaml.js';
+import { formatShape } from '../types/shape.js';
 import { prepare, type PreparedData } from './preprocess.js';
 import { BatchAssembler } from './batches.js';
 import { isArrayData, type ArrayData, type ArraySplit } from './data/arrays.js';
@@ -185,18 +189,22 @@ async function trainIn(folder: RunFolder, opts: TrainOptions): Promise<TrainResu
   const t0 = Date.now();
   const resumed = opts.resume ? readResumePoint(out, opts.set) : refuseToReplaceRun(out, !!opts.force);
   guardModelFolder(out, !!opts.force);
-  const { graph, config, set } = compileRecipe(opts, registry, resumed);
+  const { graph, config, set, declared } = compileRecipe(opts, registry, resumed);
   // --force: the previous run is set aside, and goes once this one has written its first checkpoint.
   if (!resumed && opts.force) folder.setAside();
   const limit = resumed ? resumed.state.limit : opts.limit;
   const dataDir = opts.dataDir !== undefined ? resolve(opts.dataDir) : resumed?.state.dataDir;
 
-  // TensorFlow.js and the data.
+  // The data (first: a problem with it is reported without loading TensorFlow.js), then TensorFlow.js.
+  // Arrays are read after: they are checked against the built model's inputs and outputs.
+  const onArrays = config.dataset.name === 'arrays' && !opts.data;
+  const images = onArrays ? undefined : opts.data ?? await loadPrepared(config, { dataDir, limit, download: opts.download, log, graph }).catch((e: unknown) => {
+    // A folder the spec names: where it names it.
+    throw e instanceof ImageFolderProblem && declared && !resumed && opts.overrides?.imageFolder === undefined ? new DataError(`${e.message}\n  (the folder of training.dataset.image_folder.path, ${declared})`) : e;
+  });
+  if (images?.train.count === 0) throw new TrainError(`the ${images.name} training split is empty`);
   const { tf, backend } = opts.tf ? { tf: opts.tf, backend: opts.tf.getBackend() } : await loadTf(opts.backend);
   log(`backend: ${describeBackend(backend as BackendName) ?? backend}`);
-  const onArrays = config.dataset.name === 'arrays' && !opts.data;
-  const images = onArrays ? undefined : opts.data ?? await loadPrepared(config, { dataDir, limit, download: opts.download, log });
-  if (images?.train.count === 0) throw new TrainError(`the ${images.name} training split is empty`);
 
   // The model, checked against the data. TensorFlow.js' initialisers and dropout draw their seeds
   // from Math.random when given none: seed it for the run, so a run is reproducible from --seed.
@@ -299,14 +307,18 @@ function compileRecipe(opts: TrainOptions, registry: OpRegistry, resumed: Loaded
   try {
     const config: TrainingConfig = resumed
       ? { ...resumed.state.config, loss: resolveLoss(resumed.state.config.loss), epochs: opts.overrides?.epochs ?? resumed.state.config.epochs }
-      : resolveTrainingConfig(compiled.ast?.training, { ...opts.overrides, ...(opts.overrides?.data !== undefined ? { data: resolve(opts.overrides.data) } : {}) });
+      : resolveTrainingConfig(compiled.ast?.training, { ...opts.overrides, ...(opts.overrides?.data !== undefined ? { data: resolve(opts.overrides.data) } : {}) }, dirname(resolve(opts.spec)));
     const arrays = config.dataset.arrays;
     if (arrays && !resumed) {
       // The spec's array files are relative to the spec's folder (--data's to the working folder, made absolute above).
       const at = (f: ArrayFiles): ArrayFiles => (typeof f === 'string' ? resolve(dirname(resolve(opts.spec)), f) : Object.fromEntries(Object.entries(f).map(([k, v]) => [k, resolve(dirname(resolve(opts.spec)), v)])));
       config.dataset.arrays = { ...arrays, train: at(arrays.train), ...(arrays.validation !== undefined ? { validation: at(arrays.validation) } : {}) };
     }
-    return { graph: compiled.graph, config, set };
+    const doc = compiled.docs.values().next().value;
+    const span = config.dataset.image_folder && doc ? spanAt(doc, '/training/dataset/image_folder/path') : undefined;
+    const at = span && compiled.sources.lineCol(span);
+    const declared = at ? `${relative(process.cwd(), span!.file) || span!.file}:${at.line}:${at.column}` : undefined;
+    return { graph: compiled.graph, config, set, declared };
   } catch (e) {
     if (e instanceof ConfigError) throw new TrainError(e.message);
     throw e;
@@ -315,8 +327,13 @@ function compileRecipe(opts: TrainOptions, registry: OpRegistry, resumed: Loaded
 
 async function loadPrepared(
   config: TrainingConfig,
-  o: { dataDir: string | undefined; limit: number | undefined; download: boolean | undefined; log: (line: string) => void },
+  o: { dataDir: string | undefined; limit: number | undefined; download: boolean | undefined; log: (line: string) => void; graph: Graph },
 ): Promise<PreparedData> {
+  const folder = config.dataset.image_folder;
+  if (config.dataset.name === 'image_folder' && folder) {
+    const raw = loadImageFolder({ path: folder.path, imageShape: imageInputShape(o.graph), validationSplit: folder.validation_split, seed: folder.seed, ...(o.limit !== undefined ? { limit: o.limit } : {}) });
+    return prepare(raw, { subtractPixelMean: config.dataset.subtract_pixel_mean });
+  }
   const raw = await loadDataset(config.dataset.name as DatasetName, {
     ...(o.dataDir !== undefined ? { dataDir: o.dataDir } : {}),
     ...(o.limit !== undefined ? { limit: o.limit } : {}),
@@ -324,6 +341,16 @@ async function loadPrepared(
     log: o.log,
   });
   return prepare(raw, { subtractPixelMean: config.dataset.subtract_pixel_mean });
+}
+
+/** The [height, width, channels] an image folder's images are brought to: the model's first input's. */
+function imageInputShape(graph: Graph): [number, number, number] {
+  const input = graph.nodes.find((n) => n.id === graph.inputs[0]);
+  const shape = input?.outputShape ?? [];
+  if (shape.length !== 3 || shape.some((d) => d === null) || (shape[2] !== 1 && shape[2] !== 3)) {
+    throw new TrainError(`an image folder feeds images of a fixed size, grey or RGB: input '${graph.inputs[0]}' of ${graph.name} takes ${formatShape(shape, false)}; give it a shape [height, width, 1 or 3]`);
+  }
+  return shape as [number, number, number];
 }
 
 /** The feed names inputs of the model, each input takes the dataset's images, the one output its classes. */
@@ -344,8 +371,18 @@ function checkModelFitsData(model: TF.LayersModel, graph: Graph, data: PreparedD
     throw new TrainError(`training.loss sparse_categorical_crossentropy takes class numbers, but ${data.name} labels are fed one-hot; use categorical_crossentropy (with from_logits: true for an output without softmax)`);
   }
   if (model.outputs.length !== 1 || JSON.stringify(model.outputs[0]!.shape.slice(1)) !== JSON.stringify([classes])) {
+    const folder = config.dataset.image_folder;
+    if (folder) {
+      throw new TrainError(`${graph.name} must have one output of ${classes} class probabilities, one per class folder of ${folder.path} (${describeClasses(data.classes)}); it has ${model.outputs.map((o) => `[${o.shape.slice(1).join(', ')}]`).join(', ')}${model.outputs.length === 1 ? `: set its units to ${classes}` : ''}`);
+    }
     throw new TrainError(`${graph.name} must have one output of ${classes} class probabilities for ${data.name}; it has ${model.outputs.map((o) => `[${o.shape.slice(1).join(', ')}]`).join(', ')}`);
   }
+}
+
+/** Class names for a message: all of them, or the first few and how many more. */
+function describeClasses(classes: readonly string[]): string {
+  const shown = classes.slice(0, 8).map((c) => `'${c}'`).join(', ');
+  return classes.length > 8 ? `${shown} and ${classes.length - 8} more` : shown;
 }
 
 /** The data-parallel engine (--workers; 1: in-process). Worker threads rebuild the model from the graph, or from its topology when plugins add ops. */
@@ -440,7 +477,10 @@ class TrainingRun {
       const feeds = [...data.inputs.map((f) => `input ${f.name} [${f.shape.join(', ')}]`), ...data.targets.map((f) => `target ${f.name} [${f.shape.join(', ')}]`)];
       log(`data: arrays ${relative(process.cwd(), data.name) || data.name}, ${count(data.train.count)} training / ${count(data.validation?.count ?? 0)} validation samples${limited}; ${feeds.join(', ')}`);
     } else {
-      log(`data: ${data.name}, ${count(data.train.count)} training / ${count(data.test.count)} test images ${data.imageShape.join('x')}${limited}${data.pixelMean ? ', per-pixel mean subtracted' : ''}`);
+      const folder = config.dataset.image_folder;
+      const what = folder ? `image folder ${relative(process.cwd(), folder.path) || '.'} (${data.classes.length} classes: ${describeClasses(data.classes)})` : data.name;
+      const held = folder ? `validation (validation_split ${folder.validation_split}, seed ${folder.seed})` : 'test';
+      log(`data: ${what}, ${count(data.train.count)} training / ${count(data.test.count)} ${held} images ${data.imageShape.join('x')}${limited}${data.pixelMean ? ', per-pixel mean subtracted' : ''}`);
     }
     log(describeRecipe(config, this.steps));
     log(engine.workers > 1
@@ -510,6 +550,7 @@ class TrainingRun {
       loss: config.loss,
       inputs: model.inputNames.map(idOfLayerName).map((name) => ({ name, reads: (Object.hasOwn(config.dataset.feed, name) ? config.dataset.feed[name] : undefined) ?? 'image' })),
       imageShape: data.imageShape,
+      ...(config.dataset.image_folder ? { imageFolder: config.dataset.image_folder } : {}),
       ...(data.pixelMean ? { pixelMean: 'pixel_mean.bin' } : {}),
       epoch,
       ...(metrics ? { metrics } : {}),
@@ -720,7 +761,7 @@ class TrainingRun {
     this.event({ event: 'end', epochs: epochsDone, ...(testMetrics && test ? { ...testMetrics, test_count: test.count } : {}), seconds });
     const shown = this.shown();
     if (test?.values) log(`validation (${count(test.count)} samples): ${Object.entries(test.values).map(([k, v]) => `${k} ${fmt(v)}`).join(' - ')}`);
-    else if (test) log(`test: loss ${fmt(test.loss)}, accuracy ${(100 * test.accuracy).toFixed(2)}% (${count(test.count)} images)`);
+    else if (test) log(`${config.dataset.image_folder ? 'validation' : 'test'}: loss ${fmt(test.loss)}, accuracy ${(100 * test.accuracy).toFixed(2)}% (${count(test.count)} images)`);
     log(`wrote ${join(shown, 'model')}/ (model.json, weights.bin), ${join(shown, 'metrics.jsonl')}, ${join(shown, 'curves.svg')}; checkpoints in ${join(shown, 'checkpoints')}/`);
     log(`time: ${formatDuration(seconds)} on ${backend}${engine.workers > 1 ? ` with ${engine.workers} workers` : ''}`);
     return { status: 'done', backend, workers: engine.workers, out: this.out, history: this.history, epoch: epochsDone, ...(test ? { test } : {}), ...(this.checkpoint ? { checkpoint: this.checkpoint } : {}), seconds };

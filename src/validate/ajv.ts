@@ -249,6 +249,10 @@ function collapseAnyOf(group: ErrorObject, members: ErrorObject[]): ErrorObject[
     if (isExprString(data)) return false;
     return !topTypeError(es);
   });
+  // Of several object branches, the one whose required keys the value has (`{image_folder: ...}`, not `{name: ...}`).
+  const lacksRequired = (es: ErrorObject[]) => es.some((x) => x.instancePath === group.instancePath && x.keyword === 'required');
+  const complete = matched.length > 1 ? matched.find(([, es]) => !lacksRequired(es)) : undefined;
+  if (complete) return complete[1];
   if (matched.length > 0) return matched[0]![1];
   return [{ ...group, keyword: 'type', params: { expected: schemaExpectation({ anyOf: branches }) } }];
 }

@@ -103,7 +103,7 @@ export const TRAINING_SCHEMA: JsonSchema = {
   additionalProperties: false,
   properties: {
     dataset: {
-      description: 'The dataset: `mnist` or `cifar10`, or a mapping with its name and options.',
+      description: 'The dataset: `mnist` or `cifar10`, or a mapping with its name and options, or `{image_folder: {path: DIR}}`.',
       anyOf: [
         { enum: [...DATASETS] },
         {
@@ -149,6 +149,25 @@ export const TRAINING_SCHEMA: JsonSchema = {
               type: 'number', exclusiveMinimum: 0, exclusiveMaximum: 1,
             },
             validation: { description: 'none: no validation even when validation arrays are given. Default: test (validate on them).', enum: ['test', 'none'] },
+          },
+        },
+        {
+          type: 'object',
+          required: ['image_folder'],
+          additionalProperties: false,
+          properties: {
+            image_folder: {
+              description: "A folder with one sub-folder of PNG or JPEG images per class, as Keras' image_dataset_from_directory reads it: classes in sorted order, "
+                + "images converted to the input's channels and resized to its height and width. `train --data DIR` gives the folder on the command line.",
+              type: 'object',
+              required: ['path'],
+              additionalProperties: false,
+              properties: {
+                path: { description: 'The folder of class folders, relative to the spec file.', type: 'string', minLength: 1 },
+                validation_split: { description: 'Fraction of the images kept for validation (the last ones after a seeded shuffle, as Keras). Default: 0, none.', type: 'number', minimum: 0, exclusiveMaximum: 1 },
+                seed: { description: "Seed of that shuffle (numpy's RandomState, as Keras). Default: the training seed.", type: 'integer', minimum: 0, maximum: 4294967295 },
+              },
+            },
           },
         },
       ],

@@ -1,10 +1,13 @@
-/** A labelled image dataset as read from disk: uint8 pixels (NHWC) and uint8 class labels. */
+/** A labelled image dataset as read from disk: uint8 pixels (NHWC) and class labels (uint16 past 256 classes). */
 export interface Split {
   /** count * height * width * channels bytes, NHWC. */
   images: Uint8Array;
-  labels: Uint8Array;
+  labels: Labels;
   count: number;
 }
+
+/** Class numbers: bytes, or uint16 for an image folder of more than 256 classes. */
+export type Labels = Uint8Array | Uint16Array;
 
 export interface RawDataset {
   name: string;
