@@ -1,8 +1,11 @@
 /**
- * The PyTorch exporter: a typed graph -> a readable, importable Python module with one nn.Module
- * for the spec (block calls, loops and branches become nested child modules, so the state_dict
- * keys follow the graph's ids), Keras' initializers and regularizers, the recipe's loss and
- * optimizer, and the table that maps each Keras (tfjs) weight to its state_dict entry.
+ * The PyTorch exporter: a typed graph -> a readable, importable Python module: an nn.Module for
+ * the spec, and below it a child module per block call and loop iteration (structure.ts says which
+ * scopes qualify), each loop an nn.ModuleList; branches are plain containers. A class is one form
+ * of a call: the text of its layers for its arguments and input shapes; calls of the same form
+ * share the class (README, "PyTorch", says why forms rather than Python conditionals). Keras'
+ * initializers and regularizers, the recipe's loss and optimizer, and the table that maps each
+ * Keras (tfjs) weight to its state_dict key (KERAS_WEIGHTS, which the converter reads).
  * Each op says how it is written (OpDef.pytorch, next to its tfjs mapping); this file only
  * walks the graph. Deterministic: the same graph gives the same text.
  */
@@ -312,11 +315,7 @@ function construct(cls: PyClass, unit: Unit): string {
   return `${cls.name}(${args.join(', ')})`;
 }
 
-/**
- * Long (one walk over the steps writing four parallel line lists, each step kind a few lines; split,
- * the shared state would travel through every piece): a unit's body in local names, its children
- * emitted first (their classes, and their weight rows under `prefix`).
- */
+/** A unit's body in local names, its children emitted first (their classes, and their weight rows under `prefix`). */
 function unitBody(e: Emit, unit: Unit, prefix: string): { body: Body; variable: Map<string, string> } {
   const steps = stepsOf(unit);
   const { variable, taken } = variables(unit, steps, e.graph);
