@@ -767,13 +767,16 @@ class Instantiator {
     }
     // The ids of the items directly in the body name, after the loop, the list of their outputs (`skip[i]`).
     const collected = item.body.filter((b) => b.id).map((b) => [b.id!, [] as string[]] as const);
+    // Which loop an iteration belongs to, for the PyTorch exporter's nn.ModuleList.
+    const loopKey = `${c.path}\u0000${c.file}\u0000${item.ptr}`;
+    const loopName = item.kind === 'repeat' ? prefix : item.var;
     values.forEach((v, i) => {
       if (this.limitHit || !this.expansionStep(() => this.span(c.file, item.ptr), c)) return;
       const path = this.join(c.path, this.alloc(c.path, `${prefix}${loopSuffix(item.kind, v, i)}`));
       const vars = new VarScope(c.vars);
       vars.vars.set(item.kind === 'repeat' ? item.as ?? '\u0000' : item.var, item.kind === 'repeat' ? i : v);
       const label = item.kind === 'repeat' ? `repeat ${item.as ?? 'iteration'} = ${i}` : `for ${item.var} = ${show(v)}`;
-      const loop = { key: `${c.path}\u0000${c.file}\u0000${item.ptr}`, name: item.kind === 'repeat' ? prefix : item.var, index: i };
+      const loop = { key: loopKey, name: loopName, index: i };
       const inner: Ctx = { ...c, vars, refs: new RefScope(c.refs), path, scopes: [...c.scopes, { path, kind: item.kind, label, loop }] };
       this.inputNow = cur;
       if (!this.bindLets(item.lets, vars, inner)) { cur = POISON; return; }
