@@ -343,7 +343,7 @@ function unitBody(e: Emit, unit: Unit, prefix: string): { body: Body; variable: 
       body.resets.push(`self.${a}.reset_parameters()`);
       if (cls.hasReg) body.regs.push(`self.${a}.regularization_loss()`);
       body.hasReg ||= cls.hasReg;
-      body.forward.push(`${vars(s.outs)} = self.${a}(${vars(s.ins)})`);
+      body.forward.push(`${s.outs.length ? `${vars(s.outs)} = ` : ''}self.${a}(${vars(s.ins)})`);
     } else {
       const a = attr(it.path);
       if (!loopVar.has(it)) {
@@ -358,7 +358,7 @@ function unitBody(e: Emit, unit: Unit, prefix: string): { body: Body; variable: 
         if (classes.some((c) => c.hasReg)) body.regs.push(`sum(${v}.regularization_loss() for ${v} in self.${a})`);
         body.hasReg ||= classes.some((c) => c.hasReg);
       }
-      if (s.index !== undefined) body.forward.push(`${vars(s.outs)} = self.${a}[${s.index}](${vars(s.ins)})`);
+      if (s.index !== undefined) body.forward.push(`${s.outs.length ? `${vars(s.outs)} = ` : ''}self.${a}[${s.index}](${vars(s.ins)})`);
       else {
         const [i, o] = [variable.get(s.ins[0]!)!, variable.get(s.outs[0]!)!];
         if (i !== o) body.forward.push(`${o} = ${i}`);
@@ -416,10 +416,11 @@ function classMethods(body: Body, params: string[], outs: string[], forwardDoc: 
   L.push('    @torch.no_grad()', '    def reset_parameters(self) -> None:');
   L.push('        """Draw every weight as Keras\' initializers do (he_normal is truncated, glorot_uniform uses fan_avg)."""');
   L.push(...(body.resets.length ? body.resets : ['pass']).map((r) => `        ${r}`), '');
-  L.push(`    def forward(self, ${params.join(', ')}) -> ${outs.length === 1 ? 'torch.Tensor' : `tuple[${outs.map(() => 'torch.Tensor').join(', ')}]`}:`);
+  // A unit whose values nobody reads (a layer left unused) returns nothing.
+  L.push(`    def forward(self, ${params.join(', ')}) -> ${outs.length === 1 ? 'torch.Tensor' : outs.length ? `tuple[${outs.map(() => 'torch.Tensor').join(', ')}]` : 'None'}:`);
   L.push(...forwardDoc);
   for (const f of body.forward) L.push(`        ${f}`);
-  L.push(`        return ${outs.join(', ')}`, '');
+  L.push(outs.length ? `        return ${outs.join(', ')}` : '        return None', '');
   L.push('    def regularization_loss(self) -> torch.Tensor:');
   L.push('        """The Keras regularizers\' penalty (l2: l * sum(w^2), on those kernels only), added to the loss."""');
   if (body.regs.length) L.push('        return (', `            ${body.regs.join('\n            + ')}`, '        )');
