@@ -33,7 +33,7 @@ def _check_args(module: nn.Module, given: dict, hint: str) -> None:
 class ResnetLayer(nn.Module):
     """Block `resnet_layer`. Conv2D (same padding, he_normal, l2 1e-4) with batch normalization and
     an activation, after the convolution when conv_first, before it otherwise. Either can be
-    switched off. (batch, 3, 32, 32) -> (batch, 16, 32, 32)."""
+    switched off. (batch, 3, 32, 32) -> (batch, 16, 32, 32). Built for `stem`."""
 
     EXPORTED_WITH = {"filters": 16, "kernel_size": 3, "strides": 1, "activation": "relu", "batch_normalization": True, "conv_first": True}
 
@@ -70,7 +70,9 @@ class ResnetLayer(nn.Module):
 class ResnetLayer2(nn.Module):
     """Block `resnet_layer`. Conv2D (same padding, he_normal, l2 1e-4) with batch normalization and
     an activation, after the convolution when conv_first, before it otherwise. Either can be
-    switched off. (batch, 16, 32, 32) -> (batch, 16, 32, 32)."""
+    switched off. (batch, 16, 32, 32) -> (batch, 16, 32, 32). Built for
+    `stage0/block0/branch1/resnet_layer`, `stage0/block1/branch1/resnet_layer`,
+    `stage0/block2/branch1/resnet_layer`."""
 
     EXPORTED_WITH = {"filters": 16, "kernel_size": 3, "strides": 1, "activation": "relu", "batch_normalization": True, "conv_first": True}
 
@@ -107,7 +109,9 @@ class ResnetLayer2(nn.Module):
 class ResnetLayer3(nn.Module):
     """Block `resnet_layer`. Conv2D (same padding, he_normal, l2 1e-4) with batch normalization and
     an activation, after the convolution when conv_first, before it otherwise. Either can be
-    switched off. (batch, 16, 32, 32) -> (batch, 16, 32, 32)."""
+    switched off. (batch, 16, 32, 32) -> (batch, 16, 32, 32). Built for
+    `stage0/block0/branch1/resnet_layer_1`, `stage0/block1/branch1/resnet_layer_1`,
+    `stage0/block2/branch1/resnet_layer_1`."""
 
     EXPORTED_WITH = {"filters": 16, "kernel_size": 3, "strides": 1, "activation": None, "batch_normalization": True, "conv_first": True}
 
@@ -141,7 +145,8 @@ class ResnetLayer3(nn.Module):
 
 
 class Block(nn.Module):
-    """One iteration of the loop over `block`. (batch, 16, 32, 32) -> (batch, 16, 32, 32)."""
+    """One iteration of the loop over `block`. (batch, 16, 32, 32) -> (batch, 16, 32, 32). Built
+    for `stage0/block0`, `stage0/block1`, `stage0/block2`."""
 
     def __init__(self) -> None:
         super().__init__()
@@ -172,7 +177,8 @@ class Block(nn.Module):
 
 
 class Stage(nn.Module):
-    """One iteration of the loop over `stage`. (batch, 16, 32, 32) -> (batch, 16, 32, 32)."""
+    """One iteration of the loop over `stage`. (batch, 16, 32, 32) -> (batch, 16, 32, 32). Built
+    for `stage0`."""
 
     def __init__(self) -> None:
         super().__init__()
@@ -200,7 +206,8 @@ class Stage(nn.Module):
 class ResnetLayer4(nn.Module):
     """Block `resnet_layer`. Conv2D (same padding, he_normal, l2 1e-4) with batch normalization and
     an activation, after the convolution when conv_first, before it otherwise. Either can be
-    switched off. (batch, 16, 32, 32) -> (batch, 32, 16, 16)."""
+    switched off. (batch, 16, 32, 32) -> (batch, 32, 16, 16). Built for
+    `stage1/block0/branch0/resnet_layer`."""
 
     EXPORTED_WITH = {"filters": 32, "kernel_size": 1, "strides": 2, "activation": None, "batch_normalization": False, "conv_first": True}
 
@@ -230,7 +237,8 @@ class ResnetLayer4(nn.Module):
 class ResnetLayer5(nn.Module):
     """Block `resnet_layer`. Conv2D (same padding, he_normal, l2 1e-4) with batch normalization and
     an activation, after the convolution when conv_first, before it otherwise. Either can be
-    switched off. (batch, 16, 32, 32) -> (batch, 32, 16, 16)."""
+    switched off. (batch, 16, 32, 32) -> (batch, 32, 16, 16). Built for
+    `stage1/block0/branch1/resnet_layer`."""
 
     EXPORTED_WITH = {"filters": 32, "kernel_size": 3, "strides": 2, "activation": "relu", "batch_normalization": True, "conv_first": True}
 
@@ -267,7 +275,9 @@ class ResnetLayer5(nn.Module):
 class ResnetLayer6(nn.Module):
     """Block `resnet_layer`. Conv2D (same padding, he_normal, l2 1e-4) with batch normalization and
     an activation, after the convolution when conv_first, before it otherwise. Either can be
-    switched off. (batch, 32, 16, 16) -> (batch, 32, 16, 16)."""
+    switched off. (batch, 32, 16, 16) -> (batch, 32, 16, 16). Built for
+    `stage1/block0/branch1/resnet_layer_1`, `stage1/block1/branch1/resnet_layer_1`,
+    `stage1/block2/branch1/resnet_layer_1`."""
 
     EXPORTED_WITH = {"filters": 32, "kernel_size": 3, "strides": 1, "activation": None, "batch_normalization": True, "conv_first": True}
 
@@ -301,7 +311,8 @@ class ResnetLayer6(nn.Module):
 
 
 class Block2(nn.Module):
-    """One iteration of the loop over `block`. (batch, 16, 32, 32) -> (batch, 32, 16, 16)."""
+    """One iteration of the loop over `block`. (batch, 16, 32, 32) -> (batch, 32, 16, 16). Built
+    for `stage1/block0`."""
 
     def __init__(self) -> None:
         super().__init__()
@@ -339,7 +350,8 @@ class Block2(nn.Module):
 class ResnetLayer7(nn.Module):
     """Block `resnet_layer`. Conv2D (same padding, he_normal, l2 1e-4) with batch normalization and
     an activation, after the convolution when conv_first, before it otherwise. Either can be
-    switched off. (batch, 32, 16, 16) -> (batch, 32, 16, 16)."""
+    switched off. (batch, 32, 16, 16) -> (batch, 32, 16, 16). Built for
+    `stage1/block1/branch1/resnet_layer`, `stage1/block2/branch1/resnet_layer`."""
 
     EXPORTED_WITH = {"filters": 32, "kernel_size": 3, "strides": 1, "activation": "relu", "batch_normalization": True, "conv_first": True}
 
@@ -374,7 +386,8 @@ class ResnetLayer7(nn.Module):
 
 
 class Block3(nn.Module):
-    """One iteration of the loop over `block`. (batch, 32, 16, 16) -> (batch, 32, 16, 16)."""
+    """One iteration of the loop over `block`. (batch, 32, 16, 16) -> (batch, 32, 16, 16). Built
+    for `stage1/block1`, `stage1/block2`."""
 
     def __init__(self) -> None:
         super().__init__()
@@ -405,7 +418,8 @@ class Block3(nn.Module):
 
 
 class Stage2(nn.Module):
-    """One iteration of the loop over `stage`. (batch, 16, 32, 32) -> (batch, 32, 16, 16)."""
+    """One iteration of the loop over `stage`. (batch, 16, 32, 32) -> (batch, 32, 16, 16). Built
+    for `stage1`."""
 
     def __init__(self) -> None:
         super().__init__()
@@ -433,7 +447,8 @@ class Stage2(nn.Module):
 class ResnetLayer8(nn.Module):
     """Block `resnet_layer`. Conv2D (same padding, he_normal, l2 1e-4) with batch normalization and
     an activation, after the convolution when conv_first, before it otherwise. Either can be
-    switched off. (batch, 32, 16, 16) -> (batch, 64, 8, 8)."""
+    switched off. (batch, 32, 16, 16) -> (batch, 64, 8, 8). Built for
+    `stage2/block0/branch0/resnet_layer`."""
 
     EXPORTED_WITH = {"filters": 64, "kernel_size": 1, "strides": 2, "activation": None, "batch_normalization": False, "conv_first": True}
 
@@ -463,7 +478,8 @@ class ResnetLayer8(nn.Module):
 class ResnetLayer9(nn.Module):
     """Block `resnet_layer`. Conv2D (same padding, he_normal, l2 1e-4) with batch normalization and
     an activation, after the convolution when conv_first, before it otherwise. Either can be
-    switched off. (batch, 32, 16, 16) -> (batch, 64, 8, 8)."""
+    switched off. (batch, 32, 16, 16) -> (batch, 64, 8, 8). Built for
+    `stage2/block0/branch1/resnet_layer`."""
 
     EXPORTED_WITH = {"filters": 64, "kernel_size": 3, "strides": 2, "activation": "relu", "batch_normalization": True, "conv_first": True}
 
@@ -500,7 +516,9 @@ class ResnetLayer9(nn.Module):
 class ResnetLayer10(nn.Module):
     """Block `resnet_layer`. Conv2D (same padding, he_normal, l2 1e-4) with batch normalization and
     an activation, after the convolution when conv_first, before it otherwise. Either can be
-    switched off. (batch, 64, 8, 8) -> (batch, 64, 8, 8)."""
+    switched off. (batch, 64, 8, 8) -> (batch, 64, 8, 8). Built for
+    `stage2/block0/branch1/resnet_layer_1`, `stage2/block1/branch1/resnet_layer_1`,
+    `stage2/block2/branch1/resnet_layer_1`."""
 
     EXPORTED_WITH = {"filters": 64, "kernel_size": 3, "strides": 1, "activation": None, "batch_normalization": True, "conv_first": True}
 
@@ -534,7 +552,8 @@ class ResnetLayer10(nn.Module):
 
 
 class Block4(nn.Module):
-    """One iteration of the loop over `block`. (batch, 32, 16, 16) -> (batch, 64, 8, 8)."""
+    """One iteration of the loop over `block`. (batch, 32, 16, 16) -> (batch, 64, 8, 8). Built for
+    `stage2/block0`."""
 
     def __init__(self) -> None:
         super().__init__()
@@ -572,7 +591,8 @@ class Block4(nn.Module):
 class ResnetLayer11(nn.Module):
     """Block `resnet_layer`. Conv2D (same padding, he_normal, l2 1e-4) with batch normalization and
     an activation, after the convolution when conv_first, before it otherwise. Either can be
-    switched off. (batch, 64, 8, 8) -> (batch, 64, 8, 8)."""
+    switched off. (batch, 64, 8, 8) -> (batch, 64, 8, 8). Built for
+    `stage2/block1/branch1/resnet_layer`, `stage2/block2/branch1/resnet_layer`."""
 
     EXPORTED_WITH = {"filters": 64, "kernel_size": 3, "strides": 1, "activation": "relu", "batch_normalization": True, "conv_first": True}
 
@@ -607,7 +627,8 @@ class ResnetLayer11(nn.Module):
 
 
 class Block5(nn.Module):
-    """One iteration of the loop over `block`. (batch, 64, 8, 8) -> (batch, 64, 8, 8)."""
+    """One iteration of the loop over `block`. (batch, 64, 8, 8) -> (batch, 64, 8, 8). Built for
+    `stage2/block1`, `stage2/block2`."""
 
     def __init__(self) -> None:
         super().__init__()
@@ -638,7 +659,8 @@ class Block5(nn.Module):
 
 
 class Stage3(nn.Module):
-    """One iteration of the loop over `stage`. (batch, 32, 16, 16) -> (batch, 64, 8, 8)."""
+    """One iteration of the loop over `stage`. (batch, 32, 16, 16) -> (batch, 64, 8, 8). Built for
+    `stage2`."""
 
     def __init__(self) -> None:
         super().__init__()

@@ -33,7 +33,7 @@ def _check_args(module: nn.Module, given: dict, hint: str) -> None:
 class ResnetLayer(nn.Module):
     """Block `resnet_layer`. Conv2D (same padding, he_normal, l2 1e-4) with batch normalization and
     an activation, after the convolution when conv_first, before it otherwise. Either can be
-    switched off. (batch, 3, 32, 32) -> (batch, 16, 32, 32)."""
+    switched off. (batch, 3, 32, 32) -> (batch, 16, 32, 32). Built for `stem`."""
 
     EXPORTED_WITH = {"filters": 16, "kernel_size": 3, "strides": 1, "activation": "relu", "batch_normalization": True, "conv_first": True}
 
@@ -70,7 +70,8 @@ class ResnetLayer(nn.Module):
 class ResnetLayer2(nn.Module):
     """Block `resnet_layer`. Conv2D (same padding, he_normal, l2 1e-4) with batch normalization and
     an activation, after the convolution when conv_first, before it otherwise. Either can be
-    switched off. (batch, 16, 32, 32) -> (batch, 64, 32, 32)."""
+    switched off. (batch, 16, 32, 32) -> (batch, 64, 32, 32). Built for
+    `stage0/block0/branch0/resnet_layer`."""
 
     EXPORTED_WITH = {"filters": 64, "kernel_size": 1, "strides": 1, "activation": None, "batch_normalization": False, "conv_first": True}
 
@@ -100,7 +101,8 @@ class ResnetLayer2(nn.Module):
 class ResnetLayer3(nn.Module):
     """Block `resnet_layer`. Conv2D (same padding, he_normal, l2 1e-4) with batch normalization and
     an activation, after the convolution when conv_first, before it otherwise. Either can be
-    switched off. (batch, 16, 32, 32) -> (batch, 16, 32, 32)."""
+    switched off. (batch, 16, 32, 32) -> (batch, 16, 32, 32). Built for
+    `stage0/block0/branch1/resnet_layer`."""
 
     EXPORTED_WITH = {"filters": 16, "kernel_size": 1, "strides": 1, "activation": None, "batch_normalization": False, "conv_first": False}
 
@@ -130,7 +132,9 @@ class ResnetLayer3(nn.Module):
 class ResnetLayer4(nn.Module):
     """Block `resnet_layer`. Conv2D (same padding, he_normal, l2 1e-4) with batch normalization and
     an activation, after the convolution when conv_first, before it otherwise. Either can be
-    switched off. (batch, 16, 32, 32) -> (batch, 16, 32, 32)."""
+    switched off. (batch, 16, 32, 32) -> (batch, 16, 32, 32). Built for
+    `stage0/block0/branch1/resnet_layer_1`, `stage0/block1/branch1/resnet_layer_1`,
+    `stage0/block2/branch1/resnet_layer_1`, `stage0/block3/branch1/resnet_layer_1` and 2 more."""
 
     EXPORTED_WITH = {"filters": 16, "kernel_size": 3, "strides": 1, "activation": "relu", "batch_normalization": True, "conv_first": False}
 
@@ -167,7 +171,9 @@ class ResnetLayer4(nn.Module):
 class ResnetLayer5(nn.Module):
     """Block `resnet_layer`. Conv2D (same padding, he_normal, l2 1e-4) with batch normalization and
     an activation, after the convolution when conv_first, before it otherwise. Either can be
-    switched off. (batch, 16, 32, 32) -> (batch, 64, 32, 32)."""
+    switched off. (batch, 16, 32, 32) -> (batch, 64, 32, 32). Built for
+    `stage0/block0/branch1/resnet_layer_2`, `stage0/block1/branch1/resnet_layer_2`,
+    `stage0/block2/branch1/resnet_layer_2`, `stage0/block3/branch1/resnet_layer_2` and 2 more."""
 
     EXPORTED_WITH = {"filters": 64, "kernel_size": 1, "strides": 1, "activation": "relu", "batch_normalization": True, "conv_first": False}
 
@@ -202,7 +208,8 @@ class ResnetLayer5(nn.Module):
 
 
 class Block(nn.Module):
-    """One iteration of the loop over `block`. (batch, 16, 32, 32) -> (batch, 64, 32, 32)."""
+    """One iteration of the loop over `block`. (batch, 16, 32, 32) -> (batch, 64, 32, 32). Built
+    for `stage0/block0`."""
 
     def __init__(self) -> None:
         super().__init__()
@@ -243,7 +250,9 @@ class Block(nn.Module):
 class ResnetLayer6(nn.Module):
     """Block `resnet_layer`. Conv2D (same padding, he_normal, l2 1e-4) with batch normalization and
     an activation, after the convolution when conv_first, before it otherwise. Either can be
-    switched off. (batch, 64, 32, 32) -> (batch, 16, 32, 32)."""
+    switched off. (batch, 64, 32, 32) -> (batch, 16, 32, 32). Built for
+    `stage0/block1/branch1/resnet_layer`, `stage0/block2/branch1/resnet_layer`,
+    `stage0/block3/branch1/resnet_layer`, `stage0/block4/branch1/resnet_layer` and 1 more."""
 
     EXPORTED_WITH = {"filters": 16, "kernel_size": 1, "strides": 1, "activation": "relu", "batch_normalization": True, "conv_first": False}
 
@@ -278,7 +287,8 @@ class ResnetLayer6(nn.Module):
 
 
 class Block2(nn.Module):
-    """One iteration of the loop over `block`. (batch, 64, 32, 32) -> (batch, 64, 32, 32)."""
+    """One iteration of the loop over `block`. (batch, 64, 32, 32) -> (batch, 64, 32, 32). Built
+    for `stage0/block1`, `stage0/block2`, `stage0/block3`, `stage0/block4` and 1 more."""
 
     def __init__(self) -> None:
         super().__init__()
@@ -312,7 +322,8 @@ class Block2(nn.Module):
 
 
 class Stage(nn.Module):
-    """One iteration of the loop over `stage`. (batch, 16, 32, 32) -> (batch, 64, 32, 32)."""
+    """One iteration of the loop over `stage`. (batch, 16, 32, 32) -> (batch, 64, 32, 32). Built
+    for `stage0`."""
 
     def __init__(self) -> None:
         super().__init__()
@@ -340,7 +351,8 @@ class Stage(nn.Module):
 class ResnetLayer7(nn.Module):
     """Block `resnet_layer`. Conv2D (same padding, he_normal, l2 1e-4) with batch normalization and
     an activation, after the convolution when conv_first, before it otherwise. Either can be
-    switched off. (batch, 64, 32, 32) -> (batch, 128, 16, 16)."""
+    switched off. (batch, 64, 32, 32) -> (batch, 128, 16, 16). Built for
+    `stage1/block0/branch0/resnet_layer`."""
 
     EXPORTED_WITH = {"filters": 128, "kernel_size": 1, "strides": 2, "activation": None, "batch_normalization": False, "conv_first": True}
 
@@ -370,7 +382,8 @@ class ResnetLayer7(nn.Module):
 class ResnetLayer8(nn.Module):
     """Block `resnet_layer`. Conv2D (same padding, he_normal, l2 1e-4) with batch normalization and
     an activation, after the convolution when conv_first, before it otherwise. Either can be
-    switched off. (batch, 64, 32, 32) -> (batch, 64, 16, 16)."""
+    switched off. (batch, 64, 32, 32) -> (batch, 64, 16, 16). Built for
+    `stage1/block0/branch1/resnet_layer`."""
 
     EXPORTED_WITH = {"filters": 64, "kernel_size": 1, "strides": 2, "activation": "relu", "batch_normalization": True, "conv_first": False}
 
@@ -407,7 +420,9 @@ class ResnetLayer8(nn.Module):
 class ResnetLayer9(nn.Module):
     """Block `resnet_layer`. Conv2D (same padding, he_normal, l2 1e-4) with batch normalization and
     an activation, after the convolution when conv_first, before it otherwise. Either can be
-    switched off. (batch, 64, 16, 16) -> (batch, 64, 16, 16)."""
+    switched off. (batch, 64, 16, 16) -> (batch, 64, 16, 16). Built for
+    `stage1/block0/branch1/resnet_layer_1`, `stage1/block1/branch1/resnet_layer_1`,
+    `stage1/block2/branch1/resnet_layer_1`, `stage1/block3/branch1/resnet_layer_1` and 2 more."""
 
     EXPORTED_WITH = {"filters": 64, "kernel_size": 3, "strides": 1, "activation": "relu", "batch_normalization": True, "conv_first": False}
 
@@ -444,7 +459,9 @@ class ResnetLayer9(nn.Module):
 class ResnetLayer10(nn.Module):
     """Block `resnet_layer`. Conv2D (same padding, he_normal, l2 1e-4) with batch normalization and
     an activation, after the convolution when conv_first, before it otherwise. Either can be
-    switched off. (batch, 64, 16, 16) -> (batch, 128, 16, 16)."""
+    switched off. (batch, 64, 16, 16) -> (batch, 128, 16, 16). Built for
+    `stage1/block0/branch1/resnet_layer_2`, `stage1/block1/branch1/resnet_layer_2`,
+    `stage1/block2/branch1/resnet_layer_2`, `stage1/block3/branch1/resnet_layer_2` and 2 more."""
 
     EXPORTED_WITH = {"filters": 128, "kernel_size": 1, "strides": 1, "activation": "relu", "batch_normalization": True, "conv_first": False}
 
@@ -479,7 +496,8 @@ class ResnetLayer10(nn.Module):
 
 
 class Block3(nn.Module):
-    """One iteration of the loop over `block`. (batch, 64, 32, 32) -> (batch, 128, 16, 16)."""
+    """One iteration of the loop over `block`. (batch, 64, 32, 32) -> (batch, 128, 16, 16). Built
+    for `stage1/block0`."""
 
     def __init__(self) -> None:
         super().__init__()
@@ -520,7 +538,9 @@ class Block3(nn.Module):
 class ResnetLayer11(nn.Module):
     """Block `resnet_layer`. Conv2D (same padding, he_normal, l2 1e-4) with batch normalization and
     an activation, after the convolution when conv_first, before it otherwise. Either can be
-    switched off. (batch, 128, 16, 16) -> (batch, 64, 16, 16)."""
+    switched off. (batch, 128, 16, 16) -> (batch, 64, 16, 16). Built for
+    `stage1/block1/branch1/resnet_layer`, `stage1/block2/branch1/resnet_layer`,
+    `stage1/block3/branch1/resnet_layer`, `stage1/block4/branch1/resnet_layer` and 1 more."""
 
     EXPORTED_WITH = {"filters": 64, "kernel_size": 1, "strides": 1, "activation": "relu", "batch_normalization": True, "conv_first": False}
 
@@ -555,7 +575,8 @@ class ResnetLayer11(nn.Module):
 
 
 class Block4(nn.Module):
-    """One iteration of the loop over `block`. (batch, 128, 16, 16) -> (batch, 128, 16, 16)."""
+    """One iteration of the loop over `block`. (batch, 128, 16, 16) -> (batch, 128, 16, 16). Built
+    for `stage1/block1`, `stage1/block2`, `stage1/block3`, `stage1/block4` and 1 more."""
 
     def __init__(self) -> None:
         super().__init__()
@@ -589,7 +610,8 @@ class Block4(nn.Module):
 
 
 class Stage2(nn.Module):
-    """One iteration of the loop over `stage`. (batch, 64, 32, 32) -> (batch, 128, 16, 16)."""
+    """One iteration of the loop over `stage`. (batch, 64, 32, 32) -> (batch, 128, 16, 16). Built
+    for `stage1`."""
 
     def __init__(self) -> None:
         super().__init__()
@@ -617,7 +639,8 @@ class Stage2(nn.Module):
 class ResnetLayer12(nn.Module):
     """Block `resnet_layer`. Conv2D (same padding, he_normal, l2 1e-4) with batch normalization and
     an activation, after the convolution when conv_first, before it otherwise. Either can be
-    switched off. (batch, 128, 16, 16) -> (batch, 256, 8, 8)."""
+    switched off. (batch, 128, 16, 16) -> (batch, 256, 8, 8). Built for
+    `stage2/block0/branch0/resnet_layer`."""
 
     EXPORTED_WITH = {"filters": 256, "kernel_size": 1, "strides": 2, "activation": None, "batch_normalization": False, "conv_first": True}
 
@@ -647,7 +670,8 @@ class ResnetLayer12(nn.Module):
 class ResnetLayer13(nn.Module):
     """Block `resnet_layer`. Conv2D (same padding, he_normal, l2 1e-4) with batch normalization and
     an activation, after the convolution when conv_first, before it otherwise. Either can be
-    switched off. (batch, 128, 16, 16) -> (batch, 128, 8, 8)."""
+    switched off. (batch, 128, 16, 16) -> (batch, 128, 8, 8). Built for
+    `stage2/block0/branch1/resnet_layer`."""
 
     EXPORTED_WITH = {"filters": 128, "kernel_size": 1, "strides": 2, "activation": "relu", "batch_normalization": True, "conv_first": False}
 
@@ -684,7 +708,9 @@ class ResnetLayer13(nn.Module):
 class ResnetLayer14(nn.Module):
     """Block `resnet_layer`. Conv2D (same padding, he_normal, l2 1e-4) with batch normalization and
     an activation, after the convolution when conv_first, before it otherwise. Either can be
-    switched off. (batch, 128, 8, 8) -> (batch, 128, 8, 8)."""
+    switched off. (batch, 128, 8, 8) -> (batch, 128, 8, 8). Built for
+    `stage2/block0/branch1/resnet_layer_1`, `stage2/block1/branch1/resnet_layer_1`,
+    `stage2/block2/branch1/resnet_layer_1`, `stage2/block3/branch1/resnet_layer_1` and 2 more."""
 
     EXPORTED_WITH = {"filters": 128, "kernel_size": 3, "strides": 1, "activation": "relu", "batch_normalization": True, "conv_first": False}
 
@@ -721,7 +747,9 @@ class ResnetLayer14(nn.Module):
 class ResnetLayer15(nn.Module):
     """Block `resnet_layer`. Conv2D (same padding, he_normal, l2 1e-4) with batch normalization and
     an activation, after the convolution when conv_first, before it otherwise. Either can be
-    switched off. (batch, 128, 8, 8) -> (batch, 256, 8, 8)."""
+    switched off. (batch, 128, 8, 8) -> (batch, 256, 8, 8). Built for
+    `stage2/block0/branch1/resnet_layer_2`, `stage2/block1/branch1/resnet_layer_2`,
+    `stage2/block2/branch1/resnet_layer_2`, `stage2/block3/branch1/resnet_layer_2` and 2 more."""
 
     EXPORTED_WITH = {"filters": 256, "kernel_size": 1, "strides": 1, "activation": "relu", "batch_normalization": True, "conv_first": False}
 
@@ -756,7 +784,8 @@ class ResnetLayer15(nn.Module):
 
 
 class Block5(nn.Module):
-    """One iteration of the loop over `block`. (batch, 128, 16, 16) -> (batch, 256, 8, 8)."""
+    """One iteration of the loop over `block`. (batch, 128, 16, 16) -> (batch, 256, 8, 8). Built
+    for `stage2/block0`."""
 
     def __init__(self) -> None:
         super().__init__()
@@ -797,7 +826,9 @@ class Block5(nn.Module):
 class ResnetLayer16(nn.Module):
     """Block `resnet_layer`. Conv2D (same padding, he_normal, l2 1e-4) with batch normalization and
     an activation, after the convolution when conv_first, before it otherwise. Either can be
-    switched off. (batch, 256, 8, 8) -> (batch, 128, 8, 8)."""
+    switched off. (batch, 256, 8, 8) -> (batch, 128, 8, 8). Built for
+    `stage2/block1/branch1/resnet_layer`, `stage2/block2/branch1/resnet_layer`,
+    `stage2/block3/branch1/resnet_layer`, `stage2/block4/branch1/resnet_layer` and 1 more."""
 
     EXPORTED_WITH = {"filters": 128, "kernel_size": 1, "strides": 1, "activation": "relu", "batch_normalization": True, "conv_first": False}
 
@@ -832,7 +863,8 @@ class ResnetLayer16(nn.Module):
 
 
 class Block6(nn.Module):
-    """One iteration of the loop over `block`. (batch, 256, 8, 8) -> (batch, 256, 8, 8)."""
+    """One iteration of the loop over `block`. (batch, 256, 8, 8) -> (batch, 256, 8, 8). Built for
+    `stage2/block1`, `stage2/block2`, `stage2/block3`, `stage2/block4` and 1 more."""
 
     def __init__(self) -> None:
         super().__init__()
@@ -866,7 +898,8 @@ class Block6(nn.Module):
 
 
 class Stage3(nn.Module):
-    """One iteration of the loop over `stage`. (batch, 128, 16, 16) -> (batch, 256, 8, 8)."""
+    """One iteration of the loop over `stage`. (batch, 128, 16, 16) -> (batch, 256, 8, 8). Built
+    for `stage2`."""
 
     def __init__(self) -> None:
         super().__init__()

@@ -30,7 +30,8 @@ def _check_args(module: nn.Module, given: dict, hint: str) -> None:
 
 
 class Level(nn.Module):
-    """One iteration of the loop over `level`. (batch, 1, 28, 28) -> (batch, 32, 14, 14)."""
+    """One iteration of the loop over `level`. (batch, 1, 28, 28) -> (batch, 32, 14, 14). Built for
+    `branch0/left/level0`, `branch1/right/level0`."""
 
     def __init__(self) -> None:
         super().__init__()
@@ -56,7 +57,8 @@ class Level(nn.Module):
 
 
 class Level2(nn.Module):
-    """One iteration of the loop over `level`. (batch, 32, 14, 14) -> (batch, 64, 7, 7)."""
+    """One iteration of the loop over `level`. (batch, 32, 14, 14) -> (batch, 64, 7, 7). Built for
+    `branch0/left/level1`, `branch1/right/level1`."""
 
     def __init__(self) -> None:
         super().__init__()
@@ -82,7 +84,8 @@ class Level2(nn.Module):
 
 
 class Level3(nn.Module):
-    """One iteration of the loop over `level`. (batch, 64, 7, 7) -> (batch, 128, 3, 3)."""
+    """One iteration of the loop over `level`. (batch, 64, 7, 7) -> (batch, 128, 3, 3). Built for
+    `branch0/left/level2`, `branch1/right/level2`."""
 
     def __init__(self) -> None:
         super().__init__()
@@ -109,7 +112,8 @@ class Level3(nn.Module):
 
 class CnnBranch(nn.Module):
     """Block `cnn_branch`. levels x [conv2d (same, relu) -> dropout -> max pooling], filters
-    doubling each level. (batch, 1, 28, 28) -> (batch, 128, 3, 3)."""
+    doubling each level. (batch, 1, 28, 28) -> (batch, 128, 3, 3). Built for `branch0/left`,
+    `branch1/right`."""
 
     EXPORTED_WITH = {"filters": 32, "levels": 3, "kernel_size": 3, "dropout": 0.4, "dilation_rate": 1}
 

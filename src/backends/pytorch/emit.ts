@@ -159,6 +159,10 @@ export interface PytorchModule {
 /** A Python class of the module: a form of a block call or loop iteration (or the spec itself). */
 interface PyClass {
   name: string;
+  /** The docstring's text (the ids of the calls or iterations it serves are added at the end). */
+  doc: string;
+  /** Ids of the block calls or loop iterations built from this class. */
+  uses: string[];
   lines: string[];
   /** Whether it (or a module below it) has a regularizer term. */
   hasReg: boolean;
@@ -386,8 +390,8 @@ function emitUnit(e: Emit, unit: Unit, prefix: string): PyClass {
   const L: string[] = [];
   const what = scope.call ? `Block \`${scope.label}\`` : `One iteration of the loop over \`${scope.loop!.name}\``;
   const doc = scope.call?.doc ? ` ${scope.call.doc.trim().replace(/\s+/g, ' ').replace(/"""/g, "'''").replace(/\\/g, '\\\\')}` : '';
-  L.push(`    """${wrap(`${what}.${doc} ${unit.inputs.map((i) => torchShape(e, i)).join(', ')} -> ${unit.outputs.map((o) => torchShape(e, o)).join(', ')}.`, 92).split('\n').join('\n    ')}"""`);
-  L.push('');
+  const docText = `${what}.${doc} ${unit.inputs.map((i) => torchShape(e, i)).join(', ')} -> ${unit.outputs.map((o) => torchShape(e, o)).join(', ')}.`;
+  L.push(docText, '');
   if (args.length) {
     L.push(`    EXPORTED_WITH = {${args.map((a) => `${py(a.name)}: ${py(a.value)}`).join(', ')}}`, '');
     const sig = args.map((a) => `${pyIdent(a.name)}: ${a.value === null && a.type !== 'activation' ? `Optional[${PARAM_TYPE[a.type] ?? 'object'}]` : PARAM_TYPE[a.type] ?? 'object'} = ${py(a.value)}`);
@@ -397,12 +401,15 @@ function emitUnit(e: Emit, unit: Unit, prefix: string): PyClass {
   L.push(...classMethods(body, ins.map((i) => `${i}: torch.Tensor`), outs, []));
   const key = L.join('\n');
   const known_ = e.forms.get(key);
-  if (known_) return known_;
+  if (known_) {
+    known_.uses.push(unit.path);
+    return known_;
+  }
   const base = pascal(scope.call ? scope.label : scope.loop!.name);
   let name = base;
   for (let k = 2; e.names.has(name); k++) name = `${base}${k}`;
   e.names.add(name);
-  const cls: PyClass = { name, lines: [`class ${name}(nn.Module):`, ...L], hasReg: body.hasReg };
+  const cls: PyClass = { name, doc: docText, uses: [unit.path], lines: L.slice(1), hasReg: body.hasReg };
   e.forms.set(key, cls);
   e.classes.push(cls);
   return cls;
@@ -442,7 +449,7 @@ export function exportPytorch(graph: TypedGraph, registry: OpRegistry, opts: Pyt
     ...checkArgsHelper(),
     '',
     '',
-    ...e.classes.flatMap((c) => [...c.lines, '', '']),
+    ...e.classes.flatMap((c) => [`class ${c.name}(nn.Module):`, classDoc(c), ...c.lines, '', '']),
     ...root,
     '',
     '',
@@ -457,6 +464,13 @@ export function exportPytorch(graph: TypedGraph, registry: OpRegistry, opts: Pyt
     ...trainingHelpers(opts.training, graph.outputs.length),
   ];
   return { text: L.join('\n') + '\n', className };
+}
+
+/** A class's docstring: what it is, its shapes, and where the spec uses it (`stage1/block1`, ...). */
+function classDoc(c: PyClass): string {
+  const shown = c.uses.slice(0, 4).map((u) => `\`${u}\``).join(', ');
+  const uses = `Built for ${shown}${c.uses.length > 4 ? ` and ${c.uses.length - 4} more` : ''}.`;
+  return `    """${wrap(`${c.doc} ${uses}`, 92).split('\n').join('\n    ')}"""`;
 }
 
 /** The helper that refuses constructor arguments other than those a class was exported for. */
