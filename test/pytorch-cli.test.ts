@@ -129,6 +129,20 @@ describe('modelspec export --format pytorch: module structure', () => {
     expect(text(3)).toBe(t); // deterministic
   });
 
+  it("calls a loop's iterations by index when they do not chain (U-Net's skips), each output named", () => {
+    const r = run(['export', 'specs/unet.yaml', '--format', 'pytorch', '--set', 'levels=2', '--set', 'base=4', '--set', 'input_shape=[16,16,1]']);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toContain('        self.level = nn.ModuleList([Level(), Level2()])\n');
+    expect(r.stdout).toContain([
+      '        level0_skip, level0_max_pooling2d = self.level[0](image)',
+      '        level1_skip, level1_max_pooling2d = self.level[1](level0_max_pooling2d)',
+      '        x = F.relu(self.bottom1(level1_max_pooling2d))',
+      '        bottom2 = F.relu(self.bottom2(x))',
+      '        up1 = self.up[0](bottom2, level1_skip)',
+      '        x = self.up[1](up1, level0_skip)',
+    ].join('\n'));
+  });
+
   it('inlines a block whose layers are shared with share: (one module holds a shared layer and its users)', () => {
     const dir = tmp();
     writeFileSync(join(dir, 'twin.yaml'), `modelspec: 1

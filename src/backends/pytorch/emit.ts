@@ -253,7 +253,7 @@ function variables(unit: Unit, steps: Step[], graph: TypedGraph): { variable: Ma
         continue;
       }
       // A block call's (or loop's) one output is named after the call (`enc1`), not its last layer.
-      const named = s.outs.length === 1 ? (s.item.kind === 'call' ? s.item.unit.path : s.item.kind === 'loop' ? s.item.path : v) : v;
+      const named = s.outs.length === 1 ? (s.item.kind === 'call' ? s.item.unit.path : s.item.kind === 'loop' ? (s.index === undefined ? s.item.path : s.item.units[s.index]!.path) : v) : v;
       const base = pyIdent(rel(named).replace(/\//g, '_'));
       let name = base;
       for (let i = 2; taken.has(name); i++) name = `${base}_${i}`;
