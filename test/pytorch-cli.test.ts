@@ -30,7 +30,7 @@ describe('modelspec export --format pytorch', () => {
     expect(samePads(32, 3, 1)).toEqual([1, 1]);
     const text = run(['export', 'specs/resnet-v1.yaml', '--format', 'pytorch', '--set', 'n=1']).stdout;
     // Stride 2 on 32x32: F.pad (0, 1, 0, 1) and no padding in the conv, never padding=1.
-    expect(text).toContain('self.stage1.block0.branch1.resnet_layer.conv2d(F.pad(stage0_block0_activation, (0, 1, 0, 1)))');
+    expect(text).toContain('x = self.conv2d(F.pad(x, (0, 1, 0, 1)))');
     expect(text).toContain('nn.Conv2d(16, 32, (3, 3), stride=(2, 2))\n');
     expect(text).toContain('nn.Conv2d(3, 16, (3, 3), stride=(1, 1), padding=(1, 1))');
   });
@@ -42,11 +42,15 @@ describe('modelspec export --format pytorch', () => {
     expect(t).toContain('nn.BatchNorm2d(16, eps=0.001, momentum=0.01)');
     // he_normal: truncated at 2 std, stddev sqrt(2 / fan_in) / 0.8796 (fan_in 27 for the 3x3x3 stem).
     const std = Math.sqrt(2 / 27) / 0.87962566103423978;
-    expect(t).toContain(`nn.init.trunc_normal_(self.stem.conv2d.weight, std=${Number(std.toPrecision(12))}, a=${Number((-2 * std).toPrecision(12))}`);
+    // The stem is a call of block resnet_layer: its class draws and penalises its own conv.
+    const stem = t.slice(t.indexOf('class ResnetLayer(nn.Module):'), t.indexOf('class ResnetLayer2(nn.Module):'));
+    expect(t).toContain('        self.stem = ResnetLayer()\n');
+    expect(stem).toContain(`nn.init.trunc_normal_(self.conv2d.weight, std=${Number(std.toPrecision(12))}, a=${Number((-2 * std).toPrecision(12))}`);
     // glorot_uniform (the Dense's default is not used here: he_normal given), bias zeros.
-    expect(t).toContain('nn.init.zeros_(self.stem.conv2d.bias)');
+    expect(stem).toContain('nn.init.zeros_(self.conv2d.bias)');
     // l2(1e-4) on each conv kernel: a penalty in the loss, not weight decay on every parameter.
-    expect(t).toContain('0.0001 * self.stem.conv2d.weight.square().sum()');
+    expect(stem).toContain('0.0001 * self.conv2d.weight.square().sum()');
+    expect(t).toContain('            self.stem.regularization_loss()\n            + sum(stage.regularization_loss() for stage in self.stage)\n');
     expect(t).not.toMatch(/weight_decay/);
     expect(t).toContain('torch.optim.Adam(model.parameters(), lr=lr, betas=(0.9, 0.999), eps=1e-7)');
     expect(t).toContain('p = p.clamp(1e-7, 1.0 - 1e-7)');
@@ -114,7 +118,96 @@ describe('without PyTorch', () => {
   });
 });
 
+describe('modelspec export --format pytorch: module structure', () => {
+  it('writes a class per block call and loop iteration, grouped by form, nn.ModuleList for loops', () => {
+    const text = (n: number) => run(['export', 'specs/resnet-v1.yaml', '--format', 'pytorch', '--set', `n=${n}`]).stdout;
+    const t = text(3);
+    // The block's params as typed constructor arguments, with the values of this form as defaults.
+    expect(t).toContain('class ResnetLayer(nn.Module):\n    """Block `resnet_layer`. Conv2D (same padding');
+    expect(t).toContain('    def __init__(self, *, filters: int = 16, kernel_size: int = 3, strides: int = 1, activation: Optional[str] = "relu", batch_normalization: bool = True, conv_first: bool = True) -> None:');
+    // The spec's module: its stem, the stages as a ModuleList and a loop in forward.
+    expect(t).toContain('        self.stem = ResnetLayer()\n        self.stage = nn.ModuleList([Stage(), Stage2(), Stage3()])\n        self.dense = nn.Linear(64, 10)\n');
+    expect(t).toContain('        x = self.stem(image)\n        for stage in self.stage:\n            x = stage(x)\n');
+    // A stage's blocks: the first (projection shortcut) is its own form, the others share one.
+    expect(t).toContain('        self.block = nn.ModuleList([Block2(), Block3(), Block3()])\n');
+    expect(t).toContain('        self.branch0.resnet_layer = ResnetLayer4(filters=32, kernel_size=1, strides=2, activation=None, batch_normalization=False)\n');
+    expect(t).toContain('        x = x + branch1_resnet_layer_1\n        activation = F.relu(x)\n        return activation\n');
+    // The weight table: the Keras name (the graph's id) and the nested state_dict key.
+    expect(t).toContain('    ("stage1.block2.branch1.resnet_layer_1.conv2d/kernel", "stage.1.block.2.branch1.resnet_layer_1.conv2d.weight", "conv"),\n');
+    // Forms do not grow with the depth: ResNet110 has the classes of ResNet20.
+    const classes = (s: string) => [...s.matchAll(/^class (\w+)\(nn.Module\):/gm)].map((m) => m[1]);
+    expect(classes(text(18))).toEqual(classes(t));
+    expect(classes(t)).toHaveLength(20);
+    expect(text(3)).toBe(t); // deterministic
+  });
+
+  it("calls a loop's iterations by index when they do not chain (U-Net's skips), each output named", () => {
+    const r = run(['export', 'specs/unet.yaml', '--format', 'pytorch', '--set', 'levels=2', '--set', 'base=4', '--set', 'input_shape=[16,16,1]']);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toContain('        self.level = nn.ModuleList([Level(), Level2()])\n');
+    expect(r.stdout).toContain([
+      '        level0_skip, level0_max_pooling2d = self.level[0](image)',
+      '        level1_skip, level1_max_pooling2d = self.level[1](level0_max_pooling2d)',
+      '        x = F.relu(self.bottom1(level1_max_pooling2d))',
+      '        bottom2 = F.relu(self.bottom2(x))',
+      '        up1 = self.up[0](bottom2, level1_skip)',
+      '        x = self.up[1](up1, level0_skip)',
+    ].join('\n'));
+  });
+
+  it('inlines a block whose layers are shared with share: (one module holds a shared layer and its users)', () => {
+    const dir = tmp();
+    writeFileSync(join(dir, 'twin.yaml'), `modelspec: 1
+name: twin
+blocks:
+  tower:
+    params:
+      units: {type: int, default: 4}
+    layers:
+      - dense: {units: $units, activation: relu}
+  head:
+    layers:
+      - dense: {units: 2, activation: softmax}
+inputs:
+  a: {shape: [3]}
+layers:
+  - tower: {units: 3}
+    id: left
+  - share: left
+    id: right
+  - head: {}
+`);
+    const r = run(['export', join(dir, 'twin.yaml'), '--format', 'pytorch']);
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    // head is a class; the tower called twice with one set of weights is inlined in the spec's module.
+    expect([...r.stdout.matchAll(/^class (\w+)\(nn.Module\):/gm)].map((m) => m[1])).toEqual(['Head', 'Twin']);
+    expect(r.stdout).toContain('        self.left = nn.Module()\n        self.left.dense = nn.Linear(3, 3)\n');
+    expect(r.stdout).toContain('x = F.relu(self.left.dense(x))');
+  });
+});
+
 describe.skipIf(!hasTorch)('PyTorch engine', () => {
+  it('block modules build alone, refuse other forms, and sum the penalties of every layer', () => {
+    const r = spawnSync(PYTHON, ['-c', `import importlib.util as u
+import torch
+s = u.spec_from_file_location("m", "${ROOT}generated/pytorch/resnet_v1.py"); m = u.module_from_spec(s); s.loader.exec_module(m)
+layer = m.ResnetLayer()
+print(tuple(layer(torch.zeros(2, 3, 32, 32)).shape))
+try:
+    m.ResnetLayer(filters=32)
+except ValueError as e:
+    print(e)
+model = m.ResnetV1()
+keys = {k for k in model.state_dict() if not k.endswith("num_batches_tracked")}
+print(keys == {e[1] for e in m.KERAS_WEIGHTS})
+flat = sum(1e-4 * p.square().sum() for k, p in model.state_dict().items() if k.endswith("conv2d.weight"))
+print(abs(float(model.regularization_loss() - flat)) < 1e-6, float(flat) > 0)`], { encoding: 'utf8' });
+    expect(r.stderr).toBe('');
+    expect(r.stdout).toBe('(2, 16, 32, 32)\nthis module was exported with filters=16; a form of block `resnet_layer`: change the call in the spec and export again\nTrue\nTrue True\n');
+  });
+
+
   it('the exported module refuses a parameter it was not exported with, naming the --set to use', () => {
     const r = spawnSync(PYTHON, ['-c', `import importlib.util as u
 s = u.spec_from_file_location("m", "${ROOT}generated/pytorch/mnist_cnn.py"); m = u.module_from_spec(s); s.loader.exec_module(m)

@@ -21,6 +21,14 @@ from torch import nn
 __all__ = ["MnistCnn", "KERAS_WEIGHTS", "keras_loss", "make_optimizer"]
 
 
+def _check_args(module: nn.Module, given: dict, hint: str) -> None:
+    """The layers are built for the values exported with (EXPORTED_WITH): refuse others, saying what to do."""
+    for name, value in given.items():
+        exported = type(module).EXPORTED_WITH[name]
+        if value != exported and not (isinstance(value, (list, tuple)) and tuple(value) == exported):
+            raise ValueError(f"this module was exported with {name}={exported!r}; " + hint.format(name=name, value=value))
+
+
 class MnistCnn(nn.Module):
     """`mnist_cnn`: 80,266 parameters as Keras counts them (80,266 trainable)."""
 
@@ -28,11 +36,7 @@ class MnistCnn(nn.Module):
 
     def __init__(self, *, filters: int = 64, kernel_size: int = 3, dropout: float = 0.3, num_classes: int = 10) -> None:
         super().__init__()
-        given = {"filters": filters, "kernel_size": kernel_size, "dropout": dropout, "num_classes": num_classes}
-        for name, value in given.items():
-            if value != self.EXPORTED_WITH[name] and not (isinstance(value, (list, tuple)) and tuple(value) == self.EXPORTED_WITH[name]):
-                raise ValueError(f"this module was exported with {name}={self.EXPORTED_WITH[name]!r}; "
-                                 f"export the spec again with --set {name}={value!r}")
+        _check_args(self, {"filters": filters, "kernel_size": kernel_size, "dropout": dropout, "num_classes": num_classes}, "export the spec again with --set {name}={value!r}")
         self.conv2d = nn.Conv2d(1, 64, (3, 3), stride=(1, 1))
         self.conv2d_1 = nn.Conv2d(64, 64, (3, 3), stride=(1, 1))
         self.conv2d_2 = nn.Conv2d(64, 64, (3, 3), stride=(1, 1))

@@ -19,7 +19,670 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-__all__ = ["ResnetV1", "KERAS_WEIGHTS", "keras_loss", "make_optimizer"]
+__all__ = ["ResnetV1", "ResnetLayer", "ResnetLayer2", "ResnetLayer3", "Block", "Stage", "ResnetLayer4", "ResnetLayer5", "ResnetLayer6", "Block2", "ResnetLayer7", "Block3", "Stage2", "ResnetLayer8", "ResnetLayer9", "ResnetLayer10", "Block4", "ResnetLayer11", "Block5", "Stage3", "KERAS_WEIGHTS", "keras_loss", "make_optimizer"]
+
+
+def _check_args(module: nn.Module, given: dict, hint: str) -> None:
+    """The layers are built for the values exported with (EXPORTED_WITH): refuse others, saying what to do."""
+    for name, value in given.items():
+        exported = type(module).EXPORTED_WITH[name]
+        if value != exported and not (isinstance(value, (list, tuple)) and tuple(value) == exported):
+            raise ValueError(f"this module was exported with {name}={exported!r}; " + hint.format(name=name, value=value))
+
+
+class ResnetLayer(nn.Module):
+    """Block `resnet_layer`. Conv2D (same padding, he_normal, l2 1e-4) with batch normalization and
+    an activation, after the convolution when conv_first, before it otherwise. Either can be
+    switched off. (batch, 3, 32, 32) -> (batch, 16, 32, 32). Built for `stem`."""
+
+    EXPORTED_WITH = {"filters": 16, "kernel_size": 3, "strides": 1, "activation": "relu", "batch_normalization": True, "conv_first": True}
+
+    def __init__(self, *, filters: int = 16, kernel_size: int = 3, strides: int = 1, activation: Optional[str] = "relu", batch_normalization: bool = True, conv_first: bool = True) -> None:
+        super().__init__()
+        _check_args(self, {"filters": filters, "kernel_size": kernel_size, "strides": strides, "activation": activation, "batch_normalization": batch_normalization, "conv_first": conv_first}, "a form of block `resnet_layer`: change the call in the spec and export again")
+        self.conv2d = nn.Conv2d(3, 16, (3, 3), stride=(1, 1), padding=(1, 1))
+        self.batch_normalization = nn.BatchNorm2d(16, eps=0.001, momentum=0.01)
+        self.reset_parameters()
+
+    @torch.no_grad()
+    def reset_parameters(self) -> None:
+        """Draw every weight as Keras' initializers do (he_normal is truncated, glorot_uniform uses fan_avg)."""
+        nn.init.trunc_normal_(self.conv2d.weight, std=0.309410626625, a=-0.61882125325, b=0.61882125325)
+        nn.init.zeros_(self.conv2d.bias)
+        nn.init.ones_(self.batch_normalization.weight)
+        nn.init.zeros_(self.batch_normalization.bias)
+        nn.init.zeros_(self.batch_normalization.running_mean)
+        nn.init.ones_(self.batch_normalization.running_var)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = self.conv2d(x)
+        x = self.batch_normalization(x)
+        activation = F.relu(x)
+        return activation
+
+    def regularization_loss(self) -> torch.Tensor:
+        """The Keras regularizers' penalty (l2: l * sum(w^2), on those kernels only), added to the loss."""
+        return (
+            0.0001 * self.conv2d.weight.square().sum()
+        )
+
+
+class ResnetLayer2(nn.Module):
+    """Block `resnet_layer`. Conv2D (same padding, he_normal, l2 1e-4) with batch normalization and
+    an activation, after the convolution when conv_first, before it otherwise. Either can be
+    switched off. (batch, 16, 32, 32) -> (batch, 16, 32, 32). Built for
+    `stage0/block0/branch1/resnet_layer`, `stage0/block1/branch1/resnet_layer`,
+    `stage0/block2/branch1/resnet_layer`."""
+
+    EXPORTED_WITH = {"filters": 16, "kernel_size": 3, "strides": 1, "activation": "relu", "batch_normalization": True, "conv_first": True}
+
+    def __init__(self, *, filters: int = 16, kernel_size: int = 3, strides: int = 1, activation: Optional[str] = "relu", batch_normalization: bool = True, conv_first: bool = True) -> None:
+        super().__init__()
+        _check_args(self, {"filters": filters, "kernel_size": kernel_size, "strides": strides, "activation": activation, "batch_normalization": batch_normalization, "conv_first": conv_first}, "a form of block `resnet_layer`: change the call in the spec and export again")
+        self.conv2d = nn.Conv2d(16, 16, (3, 3), stride=(1, 1), padding=(1, 1))
+        self.batch_normalization = nn.BatchNorm2d(16, eps=0.001, momentum=0.01)
+        self.reset_parameters()
+
+    @torch.no_grad()
+    def reset_parameters(self) -> None:
+        """Draw every weight as Keras' initializers do (he_normal is truncated, glorot_uniform uses fan_avg)."""
+        nn.init.trunc_normal_(self.conv2d.weight, std=0.133978731429, a=-0.267957462858, b=0.267957462858)
+        nn.init.zeros_(self.conv2d.bias)
+        nn.init.ones_(self.batch_normalization.weight)
+        nn.init.zeros_(self.batch_normalization.bias)
+        nn.init.zeros_(self.batch_normalization.running_mean)
+        nn.init.ones_(self.batch_normalization.running_var)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = self.conv2d(x)
+        x = self.batch_normalization(x)
+        activation = F.relu(x)
+        return activation
+
+    def regularization_loss(self) -> torch.Tensor:
+        """The Keras regularizers' penalty (l2: l * sum(w^2), on those kernels only), added to the loss."""
+        return (
+            0.0001 * self.conv2d.weight.square().sum()
+        )
+
+
+class ResnetLayer3(nn.Module):
+    """Block `resnet_layer`. Conv2D (same padding, he_normal, l2 1e-4) with batch normalization and
+    an activation, after the convolution when conv_first, before it otherwise. Either can be
+    switched off. (batch, 16, 32, 32) -> (batch, 16, 32, 32). Built for
+    `stage0/block0/branch1/resnet_layer_1`, `stage0/block1/branch1/resnet_layer_1`,
+    `stage0/block2/branch1/resnet_layer_1`."""
+
+    EXPORTED_WITH = {"filters": 16, "kernel_size": 3, "strides": 1, "activation": None, "batch_normalization": True, "conv_first": True}
+
+    def __init__(self, *, filters: int = 16, kernel_size: int = 3, strides: int = 1, activation: Optional[str] = None, batch_normalization: bool = True, conv_first: bool = True) -> None:
+        super().__init__()
+        _check_args(self, {"filters": filters, "kernel_size": kernel_size, "strides": strides, "activation": activation, "batch_normalization": batch_normalization, "conv_first": conv_first}, "a form of block `resnet_layer`: change the call in the spec and export again")
+        self.conv2d = nn.Conv2d(16, 16, (3, 3), stride=(1, 1), padding=(1, 1))
+        self.batch_normalization = nn.BatchNorm2d(16, eps=0.001, momentum=0.01)
+        self.reset_parameters()
+
+    @torch.no_grad()
+    def reset_parameters(self) -> None:
+        """Draw every weight as Keras' initializers do (he_normal is truncated, glorot_uniform uses fan_avg)."""
+        nn.init.trunc_normal_(self.conv2d.weight, std=0.133978731429, a=-0.267957462858, b=0.267957462858)
+        nn.init.zeros_(self.conv2d.bias)
+        nn.init.ones_(self.batch_normalization.weight)
+        nn.init.zeros_(self.batch_normalization.bias)
+        nn.init.zeros_(self.batch_normalization.running_mean)
+        nn.init.ones_(self.batch_normalization.running_var)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = self.conv2d(x)
+        batch_normalization = self.batch_normalization(x)
+        return batch_normalization
+
+    def regularization_loss(self) -> torch.Tensor:
+        """The Keras regularizers' penalty (l2: l * sum(w^2), on those kernels only), added to the loss."""
+        return (
+            0.0001 * self.conv2d.weight.square().sum()
+        )
+
+
+class Block(nn.Module):
+    """One iteration of the loop over `block`. (batch, 16, 32, 32) -> (batch, 16, 32, 32). Built
+    for `stage0/block0`, `stage0/block1`, `stage0/block2`."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.branch1 = nn.Module()
+        self.branch1.resnet_layer = ResnetLayer2(filters=16, strides=1)
+        self.branch1.resnet_layer_1 = ResnetLayer3(filters=16, activation=None)
+        self.reset_parameters()
+
+    @torch.no_grad()
+    def reset_parameters(self) -> None:
+        """Draw every weight as Keras' initializers do (he_normal is truncated, glorot_uniform uses fan_avg)."""
+        self.branch1.resnet_layer.reset_parameters()
+        self.branch1.resnet_layer_1.reset_parameters()
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        branch1_resnet_layer = self.branch1.resnet_layer(x)
+        branch1_resnet_layer_1 = self.branch1.resnet_layer_1(branch1_resnet_layer)
+        x = x + branch1_resnet_layer_1
+        activation = F.relu(x)
+        return activation
+
+    def regularization_loss(self) -> torch.Tensor:
+        """The Keras regularizers' penalty (l2: l * sum(w^2), on those kernels only), added to the loss."""
+        return (
+            self.branch1.resnet_layer.regularization_loss()
+            + self.branch1.resnet_layer_1.regularization_loss()
+        )
+
+
+class Stage(nn.Module):
+    """One iteration of the loop over `stage`. (batch, 16, 32, 32) -> (batch, 16, 32, 32). Built
+    for `stage0`."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.block = nn.ModuleList([Block(), Block(), Block()])
+        self.reset_parameters()
+
+    @torch.no_grad()
+    def reset_parameters(self) -> None:
+        """Draw every weight as Keras' initializers do (he_normal is truncated, glorot_uniform uses fan_avg)."""
+        for block in self.block:
+            block.reset_parameters()
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        for block in self.block:
+            x = block(x)
+        return x
+
+    def regularization_loss(self) -> torch.Tensor:
+        """The Keras regularizers' penalty (l2: l * sum(w^2), on those kernels only), added to the loss."""
+        return (
+            sum(block.regularization_loss() for block in self.block)
+        )
+
+
+class ResnetLayer4(nn.Module):
+    """Block `resnet_layer`. Conv2D (same padding, he_normal, l2 1e-4) with batch normalization and
+    an activation, after the convolution when conv_first, before it otherwise. Either can be
+    switched off. (batch, 16, 32, 32) -> (batch, 32, 16, 16). Built for
+    `stage1/block0/branch0/resnet_layer`."""
+
+    EXPORTED_WITH = {"filters": 32, "kernel_size": 1, "strides": 2, "activation": None, "batch_normalization": False, "conv_first": True}
+
+    def __init__(self, *, filters: int = 32, kernel_size: int = 1, strides: int = 2, activation: Optional[str] = None, batch_normalization: bool = False, conv_first: bool = True) -> None:
+        super().__init__()
+        _check_args(self, {"filters": filters, "kernel_size": kernel_size, "strides": strides, "activation": activation, "batch_normalization": batch_normalization, "conv_first": conv_first}, "a form of block `resnet_layer`: change the call in the spec and export again")
+        self.conv2d = nn.Conv2d(16, 32, (1, 1), stride=(2, 2))
+        self.reset_parameters()
+
+    @torch.no_grad()
+    def reset_parameters(self) -> None:
+        """Draw every weight as Keras' initializers do (he_normal is truncated, glorot_uniform uses fan_avg)."""
+        nn.init.trunc_normal_(self.conv2d.weight, std=0.401936194287, a=-0.803872388574, b=0.803872388574)
+        nn.init.zeros_(self.conv2d.bias)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        conv2d = self.conv2d(x)
+        return conv2d
+
+    def regularization_loss(self) -> torch.Tensor:
+        """The Keras regularizers' penalty (l2: l * sum(w^2), on those kernels only), added to the loss."""
+        return (
+            0.0001 * self.conv2d.weight.square().sum()
+        )
+
+
+class ResnetLayer5(nn.Module):
+    """Block `resnet_layer`. Conv2D (same padding, he_normal, l2 1e-4) with batch normalization and
+    an activation, after the convolution when conv_first, before it otherwise. Either can be
+    switched off. (batch, 16, 32, 32) -> (batch, 32, 16, 16). Built for
+    `stage1/block0/branch1/resnet_layer`."""
+
+    EXPORTED_WITH = {"filters": 32, "kernel_size": 3, "strides": 2, "activation": "relu", "batch_normalization": True, "conv_first": True}
+
+    def __init__(self, *, filters: int = 32, kernel_size: int = 3, strides: int = 2, activation: Optional[str] = "relu", batch_normalization: bool = True, conv_first: bool = True) -> None:
+        super().__init__()
+        _check_args(self, {"filters": filters, "kernel_size": kernel_size, "strides": strides, "activation": activation, "batch_normalization": batch_normalization, "conv_first": conv_first}, "a form of block `resnet_layer`: change the call in the spec and export again")
+        self.conv2d = nn.Conv2d(16, 32, (3, 3), stride=(2, 2))
+        self.batch_normalization = nn.BatchNorm2d(32, eps=0.001, momentum=0.01)
+        self.reset_parameters()
+
+    @torch.no_grad()
+    def reset_parameters(self) -> None:
+        """Draw every weight as Keras' initializers do (he_normal is truncated, glorot_uniform uses fan_avg)."""
+        nn.init.trunc_normal_(self.conv2d.weight, std=0.133978731429, a=-0.267957462858, b=0.267957462858)
+        nn.init.zeros_(self.conv2d.bias)
+        nn.init.ones_(self.batch_normalization.weight)
+        nn.init.zeros_(self.batch_normalization.bias)
+        nn.init.zeros_(self.batch_normalization.running_mean)
+        nn.init.ones_(self.batch_normalization.running_var)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = self.conv2d(F.pad(x, (0, 1, 0, 1)))
+        x = self.batch_normalization(x)
+        activation = F.relu(x)
+        return activation
+
+    def regularization_loss(self) -> torch.Tensor:
+        """The Keras regularizers' penalty (l2: l * sum(w^2), on those kernels only), added to the loss."""
+        return (
+            0.0001 * self.conv2d.weight.square().sum()
+        )
+
+
+class ResnetLayer6(nn.Module):
+    """Block `resnet_layer`. Conv2D (same padding, he_normal, l2 1e-4) with batch normalization and
+    an activation, after the convolution when conv_first, before it otherwise. Either can be
+    switched off. (batch, 32, 16, 16) -> (batch, 32, 16, 16). Built for
+    `stage1/block0/branch1/resnet_layer_1`, `stage1/block1/branch1/resnet_layer_1`,
+    `stage1/block2/branch1/resnet_layer_1`."""
+
+    EXPORTED_WITH = {"filters": 32, "kernel_size": 3, "strides": 1, "activation": None, "batch_normalization": True, "conv_first": True}
+
+    def __init__(self, *, filters: int = 32, kernel_size: int = 3, strides: int = 1, activation: Optional[str] = None, batch_normalization: bool = True, conv_first: bool = True) -> None:
+        super().__init__()
+        _check_args(self, {"filters": filters, "kernel_size": kernel_size, "strides": strides, "activation": activation, "batch_normalization": batch_normalization, "conv_first": conv_first}, "a form of block `resnet_layer`: change the call in the spec and export again")
+        self.conv2d = nn.Conv2d(32, 32, (3, 3), stride=(1, 1), padding=(1, 1))
+        self.batch_normalization = nn.BatchNorm2d(32, eps=0.001, momentum=0.01)
+        self.reset_parameters()
+
+    @torch.no_grad()
+    def reset_parameters(self) -> None:
+        """Draw every weight as Keras' initializers do (he_normal is truncated, glorot_uniform uses fan_avg)."""
+        nn.init.trunc_normal_(self.conv2d.weight, std=0.0947372695282, a=-0.189474539056, b=0.189474539056)
+        nn.init.zeros_(self.conv2d.bias)
+        nn.init.ones_(self.batch_normalization.weight)
+        nn.init.zeros_(self.batch_normalization.bias)
+        nn.init.zeros_(self.batch_normalization.running_mean)
+        nn.init.ones_(self.batch_normalization.running_var)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = self.conv2d(x)
+        batch_normalization = self.batch_normalization(x)
+        return batch_normalization
+
+    def regularization_loss(self) -> torch.Tensor:
+        """The Keras regularizers' penalty (l2: l * sum(w^2), on those kernels only), added to the loss."""
+        return (
+            0.0001 * self.conv2d.weight.square().sum()
+        )
+
+
+class Block2(nn.Module):
+    """One iteration of the loop over `block`. (batch, 16, 32, 32) -> (batch, 32, 16, 16). Built
+    for `stage1/block0`."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.branch0 = nn.Module()
+        self.branch0.resnet_layer = ResnetLayer4(filters=32, kernel_size=1, strides=2, activation=None, batch_normalization=False)
+        self.branch1 = nn.Module()
+        self.branch1.resnet_layer = ResnetLayer5(filters=32, strides=2)
+        self.branch1.resnet_layer_1 = ResnetLayer6(filters=32, activation=None)
+        self.reset_parameters()
+
+    @torch.no_grad()
+    def reset_parameters(self) -> None:
+        """Draw every weight as Keras' initializers do (he_normal is truncated, glorot_uniform uses fan_avg)."""
+        self.branch0.resnet_layer.reset_parameters()
+        self.branch1.resnet_layer.reset_parameters()
+        self.branch1.resnet_layer_1.reset_parameters()
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        branch0_resnet_layer = self.branch0.resnet_layer(x)
+        x = self.branch1.resnet_layer(x)
+        branch1_resnet_layer_1 = self.branch1.resnet_layer_1(x)
+        x = branch0_resnet_layer + branch1_resnet_layer_1
+        activation = F.relu(x)
+        return activation
+
+    def regularization_loss(self) -> torch.Tensor:
+        """The Keras regularizers' penalty (l2: l * sum(w^2), on those kernels only), added to the loss."""
+        return (
+            self.branch0.resnet_layer.regularization_loss()
+            + self.branch1.resnet_layer.regularization_loss()
+            + self.branch1.resnet_layer_1.regularization_loss()
+        )
+
+
+class ResnetLayer7(nn.Module):
+    """Block `resnet_layer`. Conv2D (same padding, he_normal, l2 1e-4) with batch normalization and
+    an activation, after the convolution when conv_first, before it otherwise. Either can be
+    switched off. (batch, 32, 16, 16) -> (batch, 32, 16, 16). Built for
+    `stage1/block1/branch1/resnet_layer`, `stage1/block2/branch1/resnet_layer`."""
+
+    EXPORTED_WITH = {"filters": 32, "kernel_size": 3, "strides": 1, "activation": "relu", "batch_normalization": True, "conv_first": True}
+
+    def __init__(self, *, filters: int = 32, kernel_size: int = 3, strides: int = 1, activation: Optional[str] = "relu", batch_normalization: bool = True, conv_first: bool = True) -> None:
+        super().__init__()
+        _check_args(self, {"filters": filters, "kernel_size": kernel_size, "strides": strides, "activation": activation, "batch_normalization": batch_normalization, "conv_first": conv_first}, "a form of block `resnet_layer`: change the call in the spec and export again")
+        self.conv2d = nn.Conv2d(32, 32, (3, 3), stride=(1, 1), padding=(1, 1))
+        self.batch_normalization = nn.BatchNorm2d(32, eps=0.001, momentum=0.01)
+        self.reset_parameters()
+
+    @torch.no_grad()
+    def reset_parameters(self) -> None:
+        """Draw every weight as Keras' initializers do (he_normal is truncated, glorot_uniform uses fan_avg)."""
+        nn.init.trunc_normal_(self.conv2d.weight, std=0.0947372695282, a=-0.189474539056, b=0.189474539056)
+        nn.init.zeros_(self.conv2d.bias)
+        nn.init.ones_(self.batch_normalization.weight)
+        nn.init.zeros_(self.batch_normalization.bias)
+        nn.init.zeros_(self.batch_normalization.running_mean)
+        nn.init.ones_(self.batch_normalization.running_var)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = self.conv2d(x)
+        x = self.batch_normalization(x)
+        activation = F.relu(x)
+        return activation
+
+    def regularization_loss(self) -> torch.Tensor:
+        """The Keras regularizers' penalty (l2: l * sum(w^2), on those kernels only), added to the loss."""
+        return (
+            0.0001 * self.conv2d.weight.square().sum()
+        )
+
+
+class Block3(nn.Module):
+    """One iteration of the loop over `block`. (batch, 32, 16, 16) -> (batch, 32, 16, 16). Built
+    for `stage1/block1`, `stage1/block2`."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.branch1 = nn.Module()
+        self.branch1.resnet_layer = ResnetLayer7(filters=32, strides=1)
+        self.branch1.resnet_layer_1 = ResnetLayer6(filters=32, activation=None)
+        self.reset_parameters()
+
+    @torch.no_grad()
+    def reset_parameters(self) -> None:
+        """Draw every weight as Keras' initializers do (he_normal is truncated, glorot_uniform uses fan_avg)."""
+        self.branch1.resnet_layer.reset_parameters()
+        self.branch1.resnet_layer_1.reset_parameters()
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        branch1_resnet_layer = self.branch1.resnet_layer(x)
+        branch1_resnet_layer_1 = self.branch1.resnet_layer_1(branch1_resnet_layer)
+        x = x + branch1_resnet_layer_1
+        activation = F.relu(x)
+        return activation
+
+    def regularization_loss(self) -> torch.Tensor:
+        """The Keras regularizers' penalty (l2: l * sum(w^2), on those kernels only), added to the loss."""
+        return (
+            self.branch1.resnet_layer.regularization_loss()
+            + self.branch1.resnet_layer_1.regularization_loss()
+        )
+
+
+class Stage2(nn.Module):
+    """One iteration of the loop over `stage`. (batch, 16, 32, 32) -> (batch, 32, 16, 16). Built
+    for `stage1`."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.block = nn.ModuleList([Block2(), Block3(), Block3()])
+        self.reset_parameters()
+
+    @torch.no_grad()
+    def reset_parameters(self) -> None:
+        """Draw every weight as Keras' initializers do (he_normal is truncated, glorot_uniform uses fan_avg)."""
+        for block in self.block:
+            block.reset_parameters()
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        for block in self.block:
+            x = block(x)
+        return x
+
+    def regularization_loss(self) -> torch.Tensor:
+        """The Keras regularizers' penalty (l2: l * sum(w^2), on those kernels only), added to the loss."""
+        return (
+            sum(block.regularization_loss() for block in self.block)
+        )
+
+
+class ResnetLayer8(nn.Module):
+    """Block `resnet_layer`. Conv2D (same padding, he_normal, l2 1e-4) with batch normalization and
+    an activation, after the convolution when conv_first, before it otherwise. Either can be
+    switched off. (batch, 32, 16, 16) -> (batch, 64, 8, 8). Built for
+    `stage2/block0/branch0/resnet_layer`."""
+
+    EXPORTED_WITH = {"filters": 64, "kernel_size": 1, "strides": 2, "activation": None, "batch_normalization": False, "conv_first": True}
+
+    def __init__(self, *, filters: int = 64, kernel_size: int = 1, strides: int = 2, activation: Optional[str] = None, batch_normalization: bool = False, conv_first: bool = True) -> None:
+        super().__init__()
+        _check_args(self, {"filters": filters, "kernel_size": kernel_size, "strides": strides, "activation": activation, "batch_normalization": batch_normalization, "conv_first": conv_first}, "a form of block `resnet_layer`: change the call in the spec and export again")
+        self.conv2d = nn.Conv2d(32, 64, (1, 1), stride=(2, 2))
+        self.reset_parameters()
+
+    @torch.no_grad()
+    def reset_parameters(self) -> None:
+        """Draw every weight as Keras' initializers do (he_normal is truncated, glorot_uniform uses fan_avg)."""
+        nn.init.trunc_normal_(self.conv2d.weight, std=0.284211808585, a=-0.568423617169, b=0.568423617169)
+        nn.init.zeros_(self.conv2d.bias)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        conv2d = self.conv2d(x)
+        return conv2d
+
+    def regularization_loss(self) -> torch.Tensor:
+        """The Keras regularizers' penalty (l2: l * sum(w^2), on those kernels only), added to the loss."""
+        return (
+            0.0001 * self.conv2d.weight.square().sum()
+        )
+
+
+class ResnetLayer9(nn.Module):
+    """Block `resnet_layer`. Conv2D (same padding, he_normal, l2 1e-4) with batch normalization and
+    an activation, after the convolution when conv_first, before it otherwise. Either can be
+    switched off. (batch, 32, 16, 16) -> (batch, 64, 8, 8). Built for
+    `stage2/block0/branch1/resnet_layer`."""
+
+    EXPORTED_WITH = {"filters": 64, "kernel_size": 3, "strides": 2, "activation": "relu", "batch_normalization": True, "conv_first": True}
+
+    def __init__(self, *, filters: int = 64, kernel_size: int = 3, strides: int = 2, activation: Optional[str] = "relu", batch_normalization: bool = True, conv_first: bool = True) -> None:
+        super().__init__()
+        _check_args(self, {"filters": filters, "kernel_size": kernel_size, "strides": strides, "activation": activation, "batch_normalization": batch_normalization, "conv_first": conv_first}, "a form of block `resnet_layer`: change the call in the spec and export again")
+        self.conv2d = nn.Conv2d(32, 64, (3, 3), stride=(2, 2))
+        self.batch_normalization = nn.BatchNorm2d(64, eps=0.001, momentum=0.01)
+        self.reset_parameters()
+
+    @torch.no_grad()
+    def reset_parameters(self) -> None:
+        """Draw every weight as Keras' initializers do (he_normal is truncated, glorot_uniform uses fan_avg)."""
+        nn.init.trunc_normal_(self.conv2d.weight, std=0.0947372695282, a=-0.189474539056, b=0.189474539056)
+        nn.init.zeros_(self.conv2d.bias)
+        nn.init.ones_(self.batch_normalization.weight)
+        nn.init.zeros_(self.batch_normalization.bias)
+        nn.init.zeros_(self.batch_normalization.running_mean)
+        nn.init.ones_(self.batch_normalization.running_var)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = self.conv2d(F.pad(x, (0, 1, 0, 1)))
+        x = self.batch_normalization(x)
+        activation = F.relu(x)
+        return activation
+
+    def regularization_loss(self) -> torch.Tensor:
+        """The Keras regularizers' penalty (l2: l * sum(w^2), on those kernels only), added to the loss."""
+        return (
+            0.0001 * self.conv2d.weight.square().sum()
+        )
+
+
+class ResnetLayer10(nn.Module):
+    """Block `resnet_layer`. Conv2D (same padding, he_normal, l2 1e-4) with batch normalization and
+    an activation, after the convolution when conv_first, before it otherwise. Either can be
+    switched off. (batch, 64, 8, 8) -> (batch, 64, 8, 8). Built for
+    `stage2/block0/branch1/resnet_layer_1`, `stage2/block1/branch1/resnet_layer_1`,
+    `stage2/block2/branch1/resnet_layer_1`."""
+
+    EXPORTED_WITH = {"filters": 64, "kernel_size": 3, "strides": 1, "activation": None, "batch_normalization": True, "conv_first": True}
+
+    def __init__(self, *, filters: int = 64, kernel_size: int = 3, strides: int = 1, activation: Optional[str] = None, batch_normalization: bool = True, conv_first: bool = True) -> None:
+        super().__init__()
+        _check_args(self, {"filters": filters, "kernel_size": kernel_size, "strides": strides, "activation": activation, "batch_normalization": batch_normalization, "conv_first": conv_first}, "a form of block `resnet_layer`: change the call in the spec and export again")
+        self.conv2d = nn.Conv2d(64, 64, (3, 3), stride=(1, 1), padding=(1, 1))
+        self.batch_normalization = nn.BatchNorm2d(64, eps=0.001, momentum=0.01)
+        self.reset_parameters()
+
+    @torch.no_grad()
+    def reset_parameters(self) -> None:
+        """Draw every weight as Keras' initializers do (he_normal is truncated, glorot_uniform uses fan_avg)."""
+        nn.init.trunc_normal_(self.conv2d.weight, std=0.0669893657145, a=-0.133978731429, b=0.133978731429)
+        nn.init.zeros_(self.conv2d.bias)
+        nn.init.ones_(self.batch_normalization.weight)
+        nn.init.zeros_(self.batch_normalization.bias)
+        nn.init.zeros_(self.batch_normalization.running_mean)
+        nn.init.ones_(self.batch_normalization.running_var)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = self.conv2d(x)
+        batch_normalization = self.batch_normalization(x)
+        return batch_normalization
+
+    def regularization_loss(self) -> torch.Tensor:
+        """The Keras regularizers' penalty (l2: l * sum(w^2), on those kernels only), added to the loss."""
+        return (
+            0.0001 * self.conv2d.weight.square().sum()
+        )
+
+
+class Block4(nn.Module):
+    """One iteration of the loop over `block`. (batch, 32, 16, 16) -> (batch, 64, 8, 8). Built for
+    `stage2/block0`."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.branch0 = nn.Module()
+        self.branch0.resnet_layer = ResnetLayer8(filters=64, kernel_size=1, strides=2, activation=None, batch_normalization=False)
+        self.branch1 = nn.Module()
+        self.branch1.resnet_layer = ResnetLayer9(filters=64, strides=2)
+        self.branch1.resnet_layer_1 = ResnetLayer10(filters=64, activation=None)
+        self.reset_parameters()
+
+    @torch.no_grad()
+    def reset_parameters(self) -> None:
+        """Draw every weight as Keras' initializers do (he_normal is truncated, glorot_uniform uses fan_avg)."""
+        self.branch0.resnet_layer.reset_parameters()
+        self.branch1.resnet_layer.reset_parameters()
+        self.branch1.resnet_layer_1.reset_parameters()
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        branch0_resnet_layer = self.branch0.resnet_layer(x)
+        x = self.branch1.resnet_layer(x)
+        branch1_resnet_layer_1 = self.branch1.resnet_layer_1(x)
+        x = branch0_resnet_layer + branch1_resnet_layer_1
+        activation = F.relu(x)
+        return activation
+
+    def regularization_loss(self) -> torch.Tensor:
+        """The Keras regularizers' penalty (l2: l * sum(w^2), on those kernels only), added to the loss."""
+        return (
+            self.branch0.resnet_layer.regularization_loss()
+            + self.branch1.resnet_layer.regularization_loss()
+            + self.branch1.resnet_layer_1.regularization_loss()
+        )
+
+
+class ResnetLayer11(nn.Module):
+    """Block `resnet_layer`. Conv2D (same padding, he_normal, l2 1e-4) with batch normalization and
+    an activation, after the convolution when conv_first, before it otherwise. Either can be
+    switched off. (batch, 64, 8, 8) -> (batch, 64, 8, 8). Built for
+    `stage2/block1/branch1/resnet_layer`, `stage2/block2/branch1/resnet_layer`."""
+
+    EXPORTED_WITH = {"filters": 64, "kernel_size": 3, "strides": 1, "activation": "relu", "batch_normalization": True, "conv_first": True}
+
+    def __init__(self, *, filters: int = 64, kernel_size: int = 3, strides: int = 1, activation: Optional[str] = "relu", batch_normalization: bool = True, conv_first: bool = True) -> None:
+        super().__init__()
+        _check_args(self, {"filters": filters, "kernel_size": kernel_size, "strides": strides, "activation": activation, "batch_normalization": batch_normalization, "conv_first": conv_first}, "a form of block `resnet_layer`: change the call in the spec and export again")
+        self.conv2d = nn.Conv2d(64, 64, (3, 3), stride=(1, 1), padding=(1, 1))
+        self.batch_normalization = nn.BatchNorm2d(64, eps=0.001, momentum=0.01)
+        self.reset_parameters()
+
+    @torch.no_grad()
+    def reset_parameters(self) -> None:
+        """Draw every weight as Keras' initializers do (he_normal is truncated, glorot_uniform uses fan_avg)."""
+        nn.init.trunc_normal_(self.conv2d.weight, std=0.0669893657145, a=-0.133978731429, b=0.133978731429)
+        nn.init.zeros_(self.conv2d.bias)
+        nn.init.ones_(self.batch_normalization.weight)
+        nn.init.zeros_(self.batch_normalization.bias)
+        nn.init.zeros_(self.batch_normalization.running_mean)
+        nn.init.ones_(self.batch_normalization.running_var)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = self.conv2d(x)
+        x = self.batch_normalization(x)
+        activation = F.relu(x)
+        return activation
+
+    def regularization_loss(self) -> torch.Tensor:
+        """The Keras regularizers' penalty (l2: l * sum(w^2), on those kernels only), added to the loss."""
+        return (
+            0.0001 * self.conv2d.weight.square().sum()
+        )
+
+
+class Block5(nn.Module):
+    """One iteration of the loop over `block`. (batch, 64, 8, 8) -> (batch, 64, 8, 8). Built for
+    `stage2/block1`, `stage2/block2`."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.branch1 = nn.Module()
+        self.branch1.resnet_layer = ResnetLayer11(filters=64, strides=1)
+        self.branch1.resnet_layer_1 = ResnetLayer10(filters=64, activation=None)
+        self.reset_parameters()
+
+    @torch.no_grad()
+    def reset_parameters(self) -> None:
+        """Draw every weight as Keras' initializers do (he_normal is truncated, glorot_uniform uses fan_avg)."""
+        self.branch1.resnet_layer.reset_parameters()
+        self.branch1.resnet_layer_1.reset_parameters()
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        branch1_resnet_layer = self.branch1.resnet_layer(x)
+        branch1_resnet_layer_1 = self.branch1.resnet_layer_1(branch1_resnet_layer)
+        x = x + branch1_resnet_layer_1
+        activation = F.relu(x)
+        return activation
+
+    def regularization_loss(self) -> torch.Tensor:
+        """The Keras regularizers' penalty (l2: l * sum(w^2), on those kernels only), added to the loss."""
+        return (
+            self.branch1.resnet_layer.regularization_loss()
+            + self.branch1.resnet_layer_1.regularization_loss()
+        )
+
+
+class Stage3(nn.Module):
+    """One iteration of the loop over `stage`. (batch, 32, 16, 16) -> (batch, 64, 8, 8). Built for
+    `stage2`."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.block = nn.ModuleList([Block4(), Block5(), Block5()])
+        self.reset_parameters()
+
+    @torch.no_grad()
+    def reset_parameters(self) -> None:
+        """Draw every weight as Keras' initializers do (he_normal is truncated, glorot_uniform uses fan_avg)."""
+        for block in self.block:
+            block.reset_parameters()
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        for block in self.block:
+            x = block(x)
+        return x
+
+    def regularization_loss(self) -> torch.Tensor:
+        """The Keras regularizers' penalty (l2: l * sum(w^2), on those kernels only), added to the loss."""
+        return (
+            sum(block.regularization_loss() for block in self.block)
+        )
 
 
 class ResnetV1(nn.Module):
@@ -29,219 +692,18 @@ class ResnetV1(nn.Module):
 
     def __init__(self, *, n: int = 3, num_classes: int = 10, input_shape: tuple[int, ...] = (32, 32, 3)) -> None:
         super().__init__()
-        given = {"n": n, "num_classes": num_classes, "input_shape": input_shape}
-        for name, value in given.items():
-            if value != self.EXPORTED_WITH[name] and not (isinstance(value, (list, tuple)) and tuple(value) == self.EXPORTED_WITH[name]):
-                raise ValueError(f"this module was exported with {name}={self.EXPORTED_WITH[name]!r}; "
-                                 f"export the spec again with --set {name}={value!r}")
-        self.stem = nn.Module()
-        self.stem.conv2d = nn.Conv2d(3, 16, (3, 3), stride=(1, 1), padding=(1, 1))
-        self.stem.batch_normalization = nn.BatchNorm2d(16, eps=0.001, momentum=0.01)
-        self.stage0 = nn.Module()
-        self.stage0.block0 = nn.Module()
-        self.stage0.block0.branch1 = nn.Module()
-        self.stage0.block0.branch1.resnet_layer = nn.Module()
-        self.stage0.block0.branch1.resnet_layer.conv2d = nn.Conv2d(16, 16, (3, 3), stride=(1, 1), padding=(1, 1))
-        self.stage0.block0.branch1.resnet_layer.batch_normalization = nn.BatchNorm2d(16, eps=0.001, momentum=0.01)
-        self.stage0.block0.branch1.resnet_layer_1 = nn.Module()
-        self.stage0.block0.branch1.resnet_layer_1.conv2d = nn.Conv2d(16, 16, (3, 3), stride=(1, 1), padding=(1, 1))
-        self.stage0.block0.branch1.resnet_layer_1.batch_normalization = nn.BatchNorm2d(16, eps=0.001, momentum=0.01)
-        self.stage0.block1 = nn.Module()
-        self.stage0.block1.branch1 = nn.Module()
-        self.stage0.block1.branch1.resnet_layer = nn.Module()
-        self.stage0.block1.branch1.resnet_layer.conv2d = nn.Conv2d(16, 16, (3, 3), stride=(1, 1), padding=(1, 1))
-        self.stage0.block1.branch1.resnet_layer.batch_normalization = nn.BatchNorm2d(16, eps=0.001, momentum=0.01)
-        self.stage0.block1.branch1.resnet_layer_1 = nn.Module()
-        self.stage0.block1.branch1.resnet_layer_1.conv2d = nn.Conv2d(16, 16, (3, 3), stride=(1, 1), padding=(1, 1))
-        self.stage0.block1.branch1.resnet_layer_1.batch_normalization = nn.BatchNorm2d(16, eps=0.001, momentum=0.01)
-        self.stage0.block2 = nn.Module()
-        self.stage0.block2.branch1 = nn.Module()
-        self.stage0.block2.branch1.resnet_layer = nn.Module()
-        self.stage0.block2.branch1.resnet_layer.conv2d = nn.Conv2d(16, 16, (3, 3), stride=(1, 1), padding=(1, 1))
-        self.stage0.block2.branch1.resnet_layer.batch_normalization = nn.BatchNorm2d(16, eps=0.001, momentum=0.01)
-        self.stage0.block2.branch1.resnet_layer_1 = nn.Module()
-        self.stage0.block2.branch1.resnet_layer_1.conv2d = nn.Conv2d(16, 16, (3, 3), stride=(1, 1), padding=(1, 1))
-        self.stage0.block2.branch1.resnet_layer_1.batch_normalization = nn.BatchNorm2d(16, eps=0.001, momentum=0.01)
-        self.stage1 = nn.Module()
-        self.stage1.block0 = nn.Module()
-        self.stage1.block0.branch0 = nn.Module()
-        self.stage1.block0.branch0.resnet_layer = nn.Module()
-        self.stage1.block0.branch0.resnet_layer.conv2d = nn.Conv2d(16, 32, (1, 1), stride=(2, 2))
-        self.stage1.block0.branch1 = nn.Module()
-        self.stage1.block0.branch1.resnet_layer = nn.Module()
-        self.stage1.block0.branch1.resnet_layer.conv2d = nn.Conv2d(16, 32, (3, 3), stride=(2, 2))
-        self.stage1.block0.branch1.resnet_layer.batch_normalization = nn.BatchNorm2d(32, eps=0.001, momentum=0.01)
-        self.stage1.block0.branch1.resnet_layer_1 = nn.Module()
-        self.stage1.block0.branch1.resnet_layer_1.conv2d = nn.Conv2d(32, 32, (3, 3), stride=(1, 1), padding=(1, 1))
-        self.stage1.block0.branch1.resnet_layer_1.batch_normalization = nn.BatchNorm2d(32, eps=0.001, momentum=0.01)
-        self.stage1.block1 = nn.Module()
-        self.stage1.block1.branch1 = nn.Module()
-        self.stage1.block1.branch1.resnet_layer = nn.Module()
-        self.stage1.block1.branch1.resnet_layer.conv2d = nn.Conv2d(32, 32, (3, 3), stride=(1, 1), padding=(1, 1))
-        self.stage1.block1.branch1.resnet_layer.batch_normalization = nn.BatchNorm2d(32, eps=0.001, momentum=0.01)
-        self.stage1.block1.branch1.resnet_layer_1 = nn.Module()
-        self.stage1.block1.branch1.resnet_layer_1.conv2d = nn.Conv2d(32, 32, (3, 3), stride=(1, 1), padding=(1, 1))
-        self.stage1.block1.branch1.resnet_layer_1.batch_normalization = nn.BatchNorm2d(32, eps=0.001, momentum=0.01)
-        self.stage1.block2 = nn.Module()
-        self.stage1.block2.branch1 = nn.Module()
-        self.stage1.block2.branch1.resnet_layer = nn.Module()
-        self.stage1.block2.branch1.resnet_layer.conv2d = nn.Conv2d(32, 32, (3, 3), stride=(1, 1), padding=(1, 1))
-        self.stage1.block2.branch1.resnet_layer.batch_normalization = nn.BatchNorm2d(32, eps=0.001, momentum=0.01)
-        self.stage1.block2.branch1.resnet_layer_1 = nn.Module()
-        self.stage1.block2.branch1.resnet_layer_1.conv2d = nn.Conv2d(32, 32, (3, 3), stride=(1, 1), padding=(1, 1))
-        self.stage1.block2.branch1.resnet_layer_1.batch_normalization = nn.BatchNorm2d(32, eps=0.001, momentum=0.01)
-        self.stage2 = nn.Module()
-        self.stage2.block0 = nn.Module()
-        self.stage2.block0.branch0 = nn.Module()
-        self.stage2.block0.branch0.resnet_layer = nn.Module()
-        self.stage2.block0.branch0.resnet_layer.conv2d = nn.Conv2d(32, 64, (1, 1), stride=(2, 2))
-        self.stage2.block0.branch1 = nn.Module()
-        self.stage2.block0.branch1.resnet_layer = nn.Module()
-        self.stage2.block0.branch1.resnet_layer.conv2d = nn.Conv2d(32, 64, (3, 3), stride=(2, 2))
-        self.stage2.block0.branch1.resnet_layer.batch_normalization = nn.BatchNorm2d(64, eps=0.001, momentum=0.01)
-        self.stage2.block0.branch1.resnet_layer_1 = nn.Module()
-        self.stage2.block0.branch1.resnet_layer_1.conv2d = nn.Conv2d(64, 64, (3, 3), stride=(1, 1), padding=(1, 1))
-        self.stage2.block0.branch1.resnet_layer_1.batch_normalization = nn.BatchNorm2d(64, eps=0.001, momentum=0.01)
-        self.stage2.block1 = nn.Module()
-        self.stage2.block1.branch1 = nn.Module()
-        self.stage2.block1.branch1.resnet_layer = nn.Module()
-        self.stage2.block1.branch1.resnet_layer.conv2d = nn.Conv2d(64, 64, (3, 3), stride=(1, 1), padding=(1, 1))
-        self.stage2.block1.branch1.resnet_layer.batch_normalization = nn.BatchNorm2d(64, eps=0.001, momentum=0.01)
-        self.stage2.block1.branch1.resnet_layer_1 = nn.Module()
-        self.stage2.block1.branch1.resnet_layer_1.conv2d = nn.Conv2d(64, 64, (3, 3), stride=(1, 1), padding=(1, 1))
-        self.stage2.block1.branch1.resnet_layer_1.batch_normalization = nn.BatchNorm2d(64, eps=0.001, momentum=0.01)
-        self.stage2.block2 = nn.Module()
-        self.stage2.block2.branch1 = nn.Module()
-        self.stage2.block2.branch1.resnet_layer = nn.Module()
-        self.stage2.block2.branch1.resnet_layer.conv2d = nn.Conv2d(64, 64, (3, 3), stride=(1, 1), padding=(1, 1))
-        self.stage2.block2.branch1.resnet_layer.batch_normalization = nn.BatchNorm2d(64, eps=0.001, momentum=0.01)
-        self.stage2.block2.branch1.resnet_layer_1 = nn.Module()
-        self.stage2.block2.branch1.resnet_layer_1.conv2d = nn.Conv2d(64, 64, (3, 3), stride=(1, 1), padding=(1, 1))
-        self.stage2.block2.branch1.resnet_layer_1.batch_normalization = nn.BatchNorm2d(64, eps=0.001, momentum=0.01)
+        _check_args(self, {"n": n, "num_classes": num_classes, "input_shape": input_shape}, "export the spec again with --set {name}={value!r}")
+        self.stem = ResnetLayer()
+        self.stage = nn.ModuleList([Stage(), Stage2(), Stage3()])
         self.dense = nn.Linear(64, 10)
         self.reset_parameters()
 
     @torch.no_grad()
     def reset_parameters(self) -> None:
         """Draw every weight as Keras' initializers do (he_normal is truncated, glorot_uniform uses fan_avg)."""
-        nn.init.trunc_normal_(self.stem.conv2d.weight, std=0.309410626625, a=-0.61882125325, b=0.61882125325)
-        nn.init.zeros_(self.stem.conv2d.bias)
-        nn.init.ones_(self.stem.batch_normalization.weight)
-        nn.init.zeros_(self.stem.batch_normalization.bias)
-        nn.init.zeros_(self.stem.batch_normalization.running_mean)
-        nn.init.ones_(self.stem.batch_normalization.running_var)
-        nn.init.trunc_normal_(self.stage0.block0.branch1.resnet_layer.conv2d.weight, std=0.133978731429, a=-0.267957462858, b=0.267957462858)
-        nn.init.zeros_(self.stage0.block0.branch1.resnet_layer.conv2d.bias)
-        nn.init.ones_(self.stage0.block0.branch1.resnet_layer.batch_normalization.weight)
-        nn.init.zeros_(self.stage0.block0.branch1.resnet_layer.batch_normalization.bias)
-        nn.init.zeros_(self.stage0.block0.branch1.resnet_layer.batch_normalization.running_mean)
-        nn.init.ones_(self.stage0.block0.branch1.resnet_layer.batch_normalization.running_var)
-        nn.init.trunc_normal_(self.stage0.block0.branch1.resnet_layer_1.conv2d.weight, std=0.133978731429, a=-0.267957462858, b=0.267957462858)
-        nn.init.zeros_(self.stage0.block0.branch1.resnet_layer_1.conv2d.bias)
-        nn.init.ones_(self.stage0.block0.branch1.resnet_layer_1.batch_normalization.weight)
-        nn.init.zeros_(self.stage0.block0.branch1.resnet_layer_1.batch_normalization.bias)
-        nn.init.zeros_(self.stage0.block0.branch1.resnet_layer_1.batch_normalization.running_mean)
-        nn.init.ones_(self.stage0.block0.branch1.resnet_layer_1.batch_normalization.running_var)
-        nn.init.trunc_normal_(self.stage0.block1.branch1.resnet_layer.conv2d.weight, std=0.133978731429, a=-0.267957462858, b=0.267957462858)
-        nn.init.zeros_(self.stage0.block1.branch1.resnet_layer.conv2d.bias)
-        nn.init.ones_(self.stage0.block1.branch1.resnet_layer.batch_normalization.weight)
-        nn.init.zeros_(self.stage0.block1.branch1.resnet_layer.batch_normalization.bias)
-        nn.init.zeros_(self.stage0.block1.branch1.resnet_layer.batch_normalization.running_mean)
-        nn.init.ones_(self.stage0.block1.branch1.resnet_layer.batch_normalization.running_var)
-        nn.init.trunc_normal_(self.stage0.block1.branch1.resnet_layer_1.conv2d.weight, std=0.133978731429, a=-0.267957462858, b=0.267957462858)
-        nn.init.zeros_(self.stage0.block1.branch1.resnet_layer_1.conv2d.bias)
-        nn.init.ones_(self.stage0.block1.branch1.resnet_layer_1.batch_normalization.weight)
-        nn.init.zeros_(self.stage0.block1.branch1.resnet_layer_1.batch_normalization.bias)
-        nn.init.zeros_(self.stage0.block1.branch1.resnet_layer_1.batch_normalization.running_mean)
-        nn.init.ones_(self.stage0.block1.branch1.resnet_layer_1.batch_normalization.running_var)
-        nn.init.trunc_normal_(self.stage0.block2.branch1.resnet_layer.conv2d.weight, std=0.133978731429, a=-0.267957462858, b=0.267957462858)
-        nn.init.zeros_(self.stage0.block2.branch1.resnet_layer.conv2d.bias)
-        nn.init.ones_(self.stage0.block2.branch1.resnet_layer.batch_normalization.weight)
-        nn.init.zeros_(self.stage0.block2.branch1.resnet_layer.batch_normalization.bias)
-        nn.init.zeros_(self.stage0.block2.branch1.resnet_layer.batch_normalization.running_mean)
-        nn.init.ones_(self.stage0.block2.branch1.resnet_layer.batch_normalization.running_var)
-        nn.init.trunc_normal_(self.stage0.block2.branch1.resnet_layer_1.conv2d.weight, std=0.133978731429, a=-0.267957462858, b=0.267957462858)
-        nn.init.zeros_(self.stage0.block2.branch1.resnet_layer_1.conv2d.bias)
-        nn.init.ones_(self.stage0.block2.branch1.resnet_layer_1.batch_normalization.weight)
-        nn.init.zeros_(self.stage0.block2.branch1.resnet_layer_1.batch_normalization.bias)
-        nn.init.zeros_(self.stage0.block2.branch1.resnet_layer_1.batch_normalization.running_mean)
-        nn.init.ones_(self.stage0.block2.branch1.resnet_layer_1.batch_normalization.running_var)
-        nn.init.trunc_normal_(self.stage1.block0.branch0.resnet_layer.conv2d.weight, std=0.401936194287, a=-0.803872388574, b=0.803872388574)
-        nn.init.zeros_(self.stage1.block0.branch0.resnet_layer.conv2d.bias)
-        nn.init.trunc_normal_(self.stage1.block0.branch1.resnet_layer.conv2d.weight, std=0.133978731429, a=-0.267957462858, b=0.267957462858)
-        nn.init.zeros_(self.stage1.block0.branch1.resnet_layer.conv2d.bias)
-        nn.init.ones_(self.stage1.block0.branch1.resnet_layer.batch_normalization.weight)
-        nn.init.zeros_(self.stage1.block0.branch1.resnet_layer.batch_normalization.bias)
-        nn.init.zeros_(self.stage1.block0.branch1.resnet_layer.batch_normalization.running_mean)
-        nn.init.ones_(self.stage1.block0.branch1.resnet_layer.batch_normalization.running_var)
-        nn.init.trunc_normal_(self.stage1.block0.branch1.resnet_layer_1.conv2d.weight, std=0.0947372695282, a=-0.189474539056, b=0.189474539056)
-        nn.init.zeros_(self.stage1.block0.branch1.resnet_layer_1.conv2d.bias)
-        nn.init.ones_(self.stage1.block0.branch1.resnet_layer_1.batch_normalization.weight)
-        nn.init.zeros_(self.stage1.block0.branch1.resnet_layer_1.batch_normalization.bias)
-        nn.init.zeros_(self.stage1.block0.branch1.resnet_layer_1.batch_normalization.running_mean)
-        nn.init.ones_(self.stage1.block0.branch1.resnet_layer_1.batch_normalization.running_var)
-        nn.init.trunc_normal_(self.stage1.block1.branch1.resnet_layer.conv2d.weight, std=0.0947372695282, a=-0.189474539056, b=0.189474539056)
-        nn.init.zeros_(self.stage1.block1.branch1.resnet_layer.conv2d.bias)
-        nn.init.ones_(self.stage1.block1.branch1.resnet_layer.batch_normalization.weight)
-        nn.init.zeros_(self.stage1.block1.branch1.resnet_layer.batch_normalization.bias)
-        nn.init.zeros_(self.stage1.block1.branch1.resnet_layer.batch_normalization.running_mean)
-        nn.init.ones_(self.stage1.block1.branch1.resnet_layer.batch_normalization.running_var)
-        nn.init.trunc_normal_(self.stage1.block1.branch1.resnet_layer_1.conv2d.weight, std=0.0947372695282, a=-0.189474539056, b=0.189474539056)
-        nn.init.zeros_(self.stage1.block1.branch1.resnet_layer_1.conv2d.bias)
-        nn.init.ones_(self.stage1.block1.branch1.resnet_layer_1.batch_normalization.weight)
-        nn.init.zeros_(self.stage1.block1.branch1.resnet_layer_1.batch_normalization.bias)
-        nn.init.zeros_(self.stage1.block1.branch1.resnet_layer_1.batch_normalization.running_mean)
-        nn.init.ones_(self.stage1.block1.branch1.resnet_layer_1.batch_normalization.running_var)
-        nn.init.trunc_normal_(self.stage1.block2.branch1.resnet_layer.conv2d.weight, std=0.0947372695282, a=-0.189474539056, b=0.189474539056)
-        nn.init.zeros_(self.stage1.block2.branch1.resnet_layer.conv2d.bias)
-        nn.init.ones_(self.stage1.block2.branch1.resnet_layer.batch_normalization.weight)
-        nn.init.zeros_(self.stage1.block2.branch1.resnet_layer.batch_normalization.bias)
-        nn.init.zeros_(self.stage1.block2.branch1.resnet_layer.batch_normalization.running_mean)
-        nn.init.ones_(self.stage1.block2.branch1.resnet_layer.batch_normalization.running_var)
-        nn.init.trunc_normal_(self.stage1.block2.branch1.resnet_layer_1.conv2d.weight, std=0.0947372695282, a=-0.189474539056, b=0.189474539056)
-        nn.init.zeros_(self.stage1.block2.branch1.resnet_layer_1.conv2d.bias)
-        nn.init.ones_(self.stage1.block2.branch1.resnet_layer_1.batch_normalization.weight)
-        nn.init.zeros_(self.stage1.block2.branch1.resnet_layer_1.batch_normalization.bias)
-        nn.init.zeros_(self.stage1.block2.branch1.resnet_layer_1.batch_normalization.running_mean)
-        nn.init.ones_(self.stage1.block2.branch1.resnet_layer_1.batch_normalization.running_var)
-        nn.init.trunc_normal_(self.stage2.block0.branch0.resnet_layer.conv2d.weight, std=0.284211808585, a=-0.568423617169, b=0.568423617169)
-        nn.init.zeros_(self.stage2.block0.branch0.resnet_layer.conv2d.bias)
-        nn.init.trunc_normal_(self.stage2.block0.branch1.resnet_layer.conv2d.weight, std=0.0947372695282, a=-0.189474539056, b=0.189474539056)
-        nn.init.zeros_(self.stage2.block0.branch1.resnet_layer.conv2d.bias)
-        nn.init.ones_(self.stage2.block0.branch1.resnet_layer.batch_normalization.weight)
-        nn.init.zeros_(self.stage2.block0.branch1.resnet_layer.batch_normalization.bias)
-        nn.init.zeros_(self.stage2.block0.branch1.resnet_layer.batch_normalization.running_mean)
-        nn.init.ones_(self.stage2.block0.branch1.resnet_layer.batch_normalization.running_var)
-        nn.init.trunc_normal_(self.stage2.block0.branch1.resnet_layer_1.conv2d.weight, std=0.0669893657145, a=-0.133978731429, b=0.133978731429)
-        nn.init.zeros_(self.stage2.block0.branch1.resnet_layer_1.conv2d.bias)
-        nn.init.ones_(self.stage2.block0.branch1.resnet_layer_1.batch_normalization.weight)
-        nn.init.zeros_(self.stage2.block0.branch1.resnet_layer_1.batch_normalization.bias)
-        nn.init.zeros_(self.stage2.block0.branch1.resnet_layer_1.batch_normalization.running_mean)
-        nn.init.ones_(self.stage2.block0.branch1.resnet_layer_1.batch_normalization.running_var)
-        nn.init.trunc_normal_(self.stage2.block1.branch1.resnet_layer.conv2d.weight, std=0.0669893657145, a=-0.133978731429, b=0.133978731429)
-        nn.init.zeros_(self.stage2.block1.branch1.resnet_layer.conv2d.bias)
-        nn.init.ones_(self.stage2.block1.branch1.resnet_layer.batch_normalization.weight)
-        nn.init.zeros_(self.stage2.block1.branch1.resnet_layer.batch_normalization.bias)
-        nn.init.zeros_(self.stage2.block1.branch1.resnet_layer.batch_normalization.running_mean)
-        nn.init.ones_(self.stage2.block1.branch1.resnet_layer.batch_normalization.running_var)
-        nn.init.trunc_normal_(self.stage2.block1.branch1.resnet_layer_1.conv2d.weight, std=0.0669893657145, a=-0.133978731429, b=0.133978731429)
-        nn.init.zeros_(self.stage2.block1.branch1.resnet_layer_1.conv2d.bias)
-        nn.init.ones_(self.stage2.block1.branch1.resnet_layer_1.batch_normalization.weight)
-        nn.init.zeros_(self.stage2.block1.branch1.resnet_layer_1.batch_normalization.bias)
-        nn.init.zeros_(self.stage2.block1.branch1.resnet_layer_1.batch_normalization.running_mean)
-        nn.init.ones_(self.stage2.block1.branch1.resnet_layer_1.batch_normalization.running_var)
-        nn.init.trunc_normal_(self.stage2.block2.branch1.resnet_layer.conv2d.weight, std=0.0669893657145, a=-0.133978731429, b=0.133978731429)
-        nn.init.zeros_(self.stage2.block2.branch1.resnet_layer.conv2d.bias)
-        nn.init.ones_(self.stage2.block2.branch1.resnet_layer.batch_normalization.weight)
-        nn.init.zeros_(self.stage2.block2.branch1.resnet_layer.batch_normalization.bias)
-        nn.init.zeros_(self.stage2.block2.branch1.resnet_layer.batch_normalization.running_mean)
-        nn.init.ones_(self.stage2.block2.branch1.resnet_layer.batch_normalization.running_var)
-        nn.init.trunc_normal_(self.stage2.block2.branch1.resnet_layer_1.conv2d.weight, std=0.0669893657145, a=-0.133978731429, b=0.133978731429)
-        nn.init.zeros_(self.stage2.block2.branch1.resnet_layer_1.conv2d.bias)
-        nn.init.ones_(self.stage2.block2.branch1.resnet_layer_1.batch_normalization.weight)
-        nn.init.zeros_(self.stage2.block2.branch1.resnet_layer_1.batch_normalization.bias)
-        nn.init.zeros_(self.stage2.block2.branch1.resnet_layer_1.batch_normalization.running_mean)
-        nn.init.ones_(self.stage2.block2.branch1.resnet_layer_1.batch_normalization.running_var)
+        self.stem.reset_parameters()
+        for stage in self.stage:
+            stage.reset_parameters()
         nn.init.trunc_normal_(self.dense.weight, std=0.200968097143, a=-0.401936194287, b=0.401936194287)
         nn.init.zeros_(self.dense.bias)
 
@@ -250,74 +712,9 @@ class ResnetV1(nn.Module):
         Args:
             image: (batch, 3, 32, 32) images, channels first, float32.
         """
-        x = self.stem.conv2d(image)
-        x = self.stem.batch_normalization(x)
-        stem_activation = F.relu(x)
-        x = self.stage0.block0.branch1.resnet_layer.conv2d(stem_activation)
-        x = self.stage0.block0.branch1.resnet_layer.batch_normalization(x)
-        x = F.relu(x)
-        x = self.stage0.block0.branch1.resnet_layer_1.conv2d(x)
-        stage0_block0_branch1_resnet_layer_1_batch_normalization = self.stage0.block0.branch1.resnet_layer_1.batch_normalization(x)
-        x = stem_activation + stage0_block0_branch1_resnet_layer_1_batch_normalization
-        stage0_block0_activation = F.relu(x)
-        x = self.stage0.block1.branch1.resnet_layer.conv2d(stage0_block0_activation)
-        x = self.stage0.block1.branch1.resnet_layer.batch_normalization(x)
-        x = F.relu(x)
-        x = self.stage0.block1.branch1.resnet_layer_1.conv2d(x)
-        stage0_block1_branch1_resnet_layer_1_batch_normalization = self.stage0.block1.branch1.resnet_layer_1.batch_normalization(x)
-        x = stage0_block0_activation + stage0_block1_branch1_resnet_layer_1_batch_normalization
-        stage0_block1_activation = F.relu(x)
-        x = self.stage0.block2.branch1.resnet_layer.conv2d(stage0_block1_activation)
-        x = self.stage0.block2.branch1.resnet_layer.batch_normalization(x)
-        x = F.relu(x)
-        x = self.stage0.block2.branch1.resnet_layer_1.conv2d(x)
-        stage0_block2_branch1_resnet_layer_1_batch_normalization = self.stage0.block2.branch1.resnet_layer_1.batch_normalization(x)
-        x = stage0_block1_activation + stage0_block2_branch1_resnet_layer_1_batch_normalization
-        stage0_block2_activation = F.relu(x)
-        stage1_block0_branch0_resnet_layer_conv2d = self.stage1.block0.branch0.resnet_layer.conv2d(stage0_block2_activation)
-        x = self.stage1.block0.branch1.resnet_layer.conv2d(F.pad(stage0_block2_activation, (0, 1, 0, 1)))
-        x = self.stage1.block0.branch1.resnet_layer.batch_normalization(x)
-        x = F.relu(x)
-        x = self.stage1.block0.branch1.resnet_layer_1.conv2d(x)
-        stage1_block0_branch1_resnet_layer_1_batch_normalization = self.stage1.block0.branch1.resnet_layer_1.batch_normalization(x)
-        x = stage1_block0_branch0_resnet_layer_conv2d + stage1_block0_branch1_resnet_layer_1_batch_normalization
-        stage1_block0_activation = F.relu(x)
-        x = self.stage1.block1.branch1.resnet_layer.conv2d(stage1_block0_activation)
-        x = self.stage1.block1.branch1.resnet_layer.batch_normalization(x)
-        x = F.relu(x)
-        x = self.stage1.block1.branch1.resnet_layer_1.conv2d(x)
-        stage1_block1_branch1_resnet_layer_1_batch_normalization = self.stage1.block1.branch1.resnet_layer_1.batch_normalization(x)
-        x = stage1_block0_activation + stage1_block1_branch1_resnet_layer_1_batch_normalization
-        stage1_block1_activation = F.relu(x)
-        x = self.stage1.block2.branch1.resnet_layer.conv2d(stage1_block1_activation)
-        x = self.stage1.block2.branch1.resnet_layer.batch_normalization(x)
-        x = F.relu(x)
-        x = self.stage1.block2.branch1.resnet_layer_1.conv2d(x)
-        stage1_block2_branch1_resnet_layer_1_batch_normalization = self.stage1.block2.branch1.resnet_layer_1.batch_normalization(x)
-        x = stage1_block1_activation + stage1_block2_branch1_resnet_layer_1_batch_normalization
-        stage1_block2_activation = F.relu(x)
-        stage2_block0_branch0_resnet_layer_conv2d = self.stage2.block0.branch0.resnet_layer.conv2d(stage1_block2_activation)
-        x = self.stage2.block0.branch1.resnet_layer.conv2d(F.pad(stage1_block2_activation, (0, 1, 0, 1)))
-        x = self.stage2.block0.branch1.resnet_layer.batch_normalization(x)
-        x = F.relu(x)
-        x = self.stage2.block0.branch1.resnet_layer_1.conv2d(x)
-        stage2_block0_branch1_resnet_layer_1_batch_normalization = self.stage2.block0.branch1.resnet_layer_1.batch_normalization(x)
-        x = stage2_block0_branch0_resnet_layer_conv2d + stage2_block0_branch1_resnet_layer_1_batch_normalization
-        stage2_block0_activation = F.relu(x)
-        x = self.stage2.block1.branch1.resnet_layer.conv2d(stage2_block0_activation)
-        x = self.stage2.block1.branch1.resnet_layer.batch_normalization(x)
-        x = F.relu(x)
-        x = self.stage2.block1.branch1.resnet_layer_1.conv2d(x)
-        stage2_block1_branch1_resnet_layer_1_batch_normalization = self.stage2.block1.branch1.resnet_layer_1.batch_normalization(x)
-        x = stage2_block0_activation + stage2_block1_branch1_resnet_layer_1_batch_normalization
-        stage2_block1_activation = F.relu(x)
-        x = self.stage2.block2.branch1.resnet_layer.conv2d(stage2_block1_activation)
-        x = self.stage2.block2.branch1.resnet_layer.batch_normalization(x)
-        x = F.relu(x)
-        x = self.stage2.block2.branch1.resnet_layer_1.conv2d(x)
-        stage2_block2_branch1_resnet_layer_1_batch_normalization = self.stage2.block2.branch1.resnet_layer_1.batch_normalization(x)
-        x = stage2_block1_activation + stage2_block2_branch1_resnet_layer_1_batch_normalization
-        x = F.relu(x)
+        x = self.stem(image)
+        for stage in self.stage:
+            x = stage(x)
         x = F.avg_pool2d(x, (8, 8), (8, 8))
         x = torch.flatten(x, 1)
         dense = F.softmax(self.dense(x), dim=-1)
@@ -326,27 +723,8 @@ class ResnetV1(nn.Module):
     def regularization_loss(self) -> torch.Tensor:
         """The Keras regularizers' penalty (l2: l * sum(w^2), on those kernels only), added to the loss."""
         return (
-            0.0001 * self.stem.conv2d.weight.square().sum()
-            + 0.0001 * self.stage0.block0.branch1.resnet_layer.conv2d.weight.square().sum()
-            + 0.0001 * self.stage0.block0.branch1.resnet_layer_1.conv2d.weight.square().sum()
-            + 0.0001 * self.stage0.block1.branch1.resnet_layer.conv2d.weight.square().sum()
-            + 0.0001 * self.stage0.block1.branch1.resnet_layer_1.conv2d.weight.square().sum()
-            + 0.0001 * self.stage0.block2.branch1.resnet_layer.conv2d.weight.square().sum()
-            + 0.0001 * self.stage0.block2.branch1.resnet_layer_1.conv2d.weight.square().sum()
-            + 0.0001 * self.stage1.block0.branch0.resnet_layer.conv2d.weight.square().sum()
-            + 0.0001 * self.stage1.block0.branch1.resnet_layer.conv2d.weight.square().sum()
-            + 0.0001 * self.stage1.block0.branch1.resnet_layer_1.conv2d.weight.square().sum()
-            + 0.0001 * self.stage1.block1.branch1.resnet_layer.conv2d.weight.square().sum()
-            + 0.0001 * self.stage1.block1.branch1.resnet_layer_1.conv2d.weight.square().sum()
-            + 0.0001 * self.stage1.block2.branch1.resnet_layer.conv2d.weight.square().sum()
-            + 0.0001 * self.stage1.block2.branch1.resnet_layer_1.conv2d.weight.square().sum()
-            + 0.0001 * self.stage2.block0.branch0.resnet_layer.conv2d.weight.square().sum()
-            + 0.0001 * self.stage2.block0.branch1.resnet_layer.conv2d.weight.square().sum()
-            + 0.0001 * self.stage2.block0.branch1.resnet_layer_1.conv2d.weight.square().sum()
-            + 0.0001 * self.stage2.block1.branch1.resnet_layer.conv2d.weight.square().sum()
-            + 0.0001 * self.stage2.block1.branch1.resnet_layer_1.conv2d.weight.square().sum()
-            + 0.0001 * self.stage2.block2.branch1.resnet_layer.conv2d.weight.square().sum()
-            + 0.0001 * self.stage2.block2.branch1.resnet_layer_1.conv2d.weight.square().sum()
+            self.stem.regularization_loss()
+            + sum(stage.regularization_loss() for stage in self.stage)
         )
 
 
@@ -360,118 +738,118 @@ KERAS_WEIGHTS = [
     ("stem.batch_normalization/beta", "stem.batch_normalization.bias", "same"),
     ("stem.batch_normalization/moving_mean", "stem.batch_normalization.running_mean", "same"),
     ("stem.batch_normalization/moving_variance", "stem.batch_normalization.running_var", "same"),
-    ("stage0.block0.branch1.resnet_layer.conv2d/kernel", "stage0.block0.branch1.resnet_layer.conv2d.weight", "conv"),
-    ("stage0.block0.branch1.resnet_layer.conv2d/bias", "stage0.block0.branch1.resnet_layer.conv2d.bias", "same"),
-    ("stage0.block0.branch1.resnet_layer.batch_normalization/gamma", "stage0.block0.branch1.resnet_layer.batch_normalization.weight", "same"),
-    ("stage0.block0.branch1.resnet_layer.batch_normalization/beta", "stage0.block0.branch1.resnet_layer.batch_normalization.bias", "same"),
-    ("stage0.block0.branch1.resnet_layer.batch_normalization/moving_mean", "stage0.block0.branch1.resnet_layer.batch_normalization.running_mean", "same"),
-    ("stage0.block0.branch1.resnet_layer.batch_normalization/moving_variance", "stage0.block0.branch1.resnet_layer.batch_normalization.running_var", "same"),
-    ("stage0.block0.branch1.resnet_layer_1.conv2d/kernel", "stage0.block0.branch1.resnet_layer_1.conv2d.weight", "conv"),
-    ("stage0.block0.branch1.resnet_layer_1.conv2d/bias", "stage0.block0.branch1.resnet_layer_1.conv2d.bias", "same"),
-    ("stage0.block0.branch1.resnet_layer_1.batch_normalization/gamma", "stage0.block0.branch1.resnet_layer_1.batch_normalization.weight", "same"),
-    ("stage0.block0.branch1.resnet_layer_1.batch_normalization/beta", "stage0.block0.branch1.resnet_layer_1.batch_normalization.bias", "same"),
-    ("stage0.block0.branch1.resnet_layer_1.batch_normalization/moving_mean", "stage0.block0.branch1.resnet_layer_1.batch_normalization.running_mean", "same"),
-    ("stage0.block0.branch1.resnet_layer_1.batch_normalization/moving_variance", "stage0.block0.branch1.resnet_layer_1.batch_normalization.running_var", "same"),
-    ("stage0.block1.branch1.resnet_layer.conv2d/kernel", "stage0.block1.branch1.resnet_layer.conv2d.weight", "conv"),
-    ("stage0.block1.branch1.resnet_layer.conv2d/bias", "stage0.block1.branch1.resnet_layer.conv2d.bias", "same"),
-    ("stage0.block1.branch1.resnet_layer.batch_normalization/gamma", "stage0.block1.branch1.resnet_layer.batch_normalization.weight", "same"),
-    ("stage0.block1.branch1.resnet_layer.batch_normalization/beta", "stage0.block1.branch1.resnet_layer.batch_normalization.bias", "same"),
-    ("stage0.block1.branch1.resnet_layer.batch_normalization/moving_mean", "stage0.block1.branch1.resnet_layer.batch_normalization.running_mean", "same"),
-    ("stage0.block1.branch1.resnet_layer.batch_normalization/moving_variance", "stage0.block1.branch1.resnet_layer.batch_normalization.running_var", "same"),
-    ("stage0.block1.branch1.resnet_layer_1.conv2d/kernel", "stage0.block1.branch1.resnet_layer_1.conv2d.weight", "conv"),
-    ("stage0.block1.branch1.resnet_layer_1.conv2d/bias", "stage0.block1.branch1.resnet_layer_1.conv2d.bias", "same"),
-    ("stage0.block1.branch1.resnet_layer_1.batch_normalization/gamma", "stage0.block1.branch1.resnet_layer_1.batch_normalization.weight", "same"),
-    ("stage0.block1.branch1.resnet_layer_1.batch_normalization/beta", "stage0.block1.branch1.resnet_layer_1.batch_normalization.bias", "same"),
-    ("stage0.block1.branch1.resnet_layer_1.batch_normalization/moving_mean", "stage0.block1.branch1.resnet_layer_1.batch_normalization.running_mean", "same"),
-    ("stage0.block1.branch1.resnet_layer_1.batch_normalization/moving_variance", "stage0.block1.branch1.resnet_layer_1.batch_normalization.running_var", "same"),
-    ("stage0.block2.branch1.resnet_layer.conv2d/kernel", "stage0.block2.branch1.resnet_layer.conv2d.weight", "conv"),
-    ("stage0.block2.branch1.resnet_layer.conv2d/bias", "stage0.block2.branch1.resnet_layer.conv2d.bias", "same"),
-    ("stage0.block2.branch1.resnet_layer.batch_normalization/gamma", "stage0.block2.branch1.resnet_layer.batch_normalization.weight", "same"),
-    ("stage0.block2.branch1.resnet_layer.batch_normalization/beta", "stage0.block2.branch1.resnet_layer.batch_normalization.bias", "same"),
-    ("stage0.block2.branch1.resnet_layer.batch_normalization/moving_mean", "stage0.block2.branch1.resnet_layer.batch_normalization.running_mean", "same"),
-    ("stage0.block2.branch1.resnet_layer.batch_normalization/moving_variance", "stage0.block2.branch1.resnet_layer.batch_normalization.running_var", "same"),
-    ("stage0.block2.branch1.resnet_layer_1.conv2d/kernel", "stage0.block2.branch1.resnet_layer_1.conv2d.weight", "conv"),
-    ("stage0.block2.branch1.resnet_layer_1.conv2d/bias", "stage0.block2.branch1.resnet_layer_1.conv2d.bias", "same"),
-    ("stage0.block2.branch1.resnet_layer_1.batch_normalization/gamma", "stage0.block2.branch1.resnet_layer_1.batch_normalization.weight", "same"),
-    ("stage0.block2.branch1.resnet_layer_1.batch_normalization/beta", "stage0.block2.branch1.resnet_layer_1.batch_normalization.bias", "same"),
-    ("stage0.block2.branch1.resnet_layer_1.batch_normalization/moving_mean", "stage0.block2.branch1.resnet_layer_1.batch_normalization.running_mean", "same"),
-    ("stage0.block2.branch1.resnet_layer_1.batch_normalization/moving_variance", "stage0.block2.branch1.resnet_layer_1.batch_normalization.running_var", "same"),
-    ("stage1.block0.branch0.resnet_layer.conv2d/kernel", "stage1.block0.branch0.resnet_layer.conv2d.weight", "conv"),
-    ("stage1.block0.branch0.resnet_layer.conv2d/bias", "stage1.block0.branch0.resnet_layer.conv2d.bias", "same"),
-    ("stage1.block0.branch1.resnet_layer.conv2d/kernel", "stage1.block0.branch1.resnet_layer.conv2d.weight", "conv"),
-    ("stage1.block0.branch1.resnet_layer.conv2d/bias", "stage1.block0.branch1.resnet_layer.conv2d.bias", "same"),
-    ("stage1.block0.branch1.resnet_layer.batch_normalization/gamma", "stage1.block0.branch1.resnet_layer.batch_normalization.weight", "same"),
-    ("stage1.block0.branch1.resnet_layer.batch_normalization/beta", "stage1.block0.branch1.resnet_layer.batch_normalization.bias", "same"),
-    ("stage1.block0.branch1.resnet_layer.batch_normalization/moving_mean", "stage1.block0.branch1.resnet_layer.batch_normalization.running_mean", "same"),
-    ("stage1.block0.branch1.resnet_layer.batch_normalization/moving_variance", "stage1.block0.branch1.resnet_layer.batch_normalization.running_var", "same"),
-    ("stage1.block0.branch1.resnet_layer_1.conv2d/kernel", "stage1.block0.branch1.resnet_layer_1.conv2d.weight", "conv"),
-    ("stage1.block0.branch1.resnet_layer_1.conv2d/bias", "stage1.block0.branch1.resnet_layer_1.conv2d.bias", "same"),
-    ("stage1.block0.branch1.resnet_layer_1.batch_normalization/gamma", "stage1.block0.branch1.resnet_layer_1.batch_normalization.weight", "same"),
-    ("stage1.block0.branch1.resnet_layer_1.batch_normalization/beta", "stage1.block0.branch1.resnet_layer_1.batch_normalization.bias", "same"),
-    ("stage1.block0.branch1.resnet_layer_1.batch_normalization/moving_mean", "stage1.block0.branch1.resnet_layer_1.batch_normalization.running_mean", "same"),
-    ("stage1.block0.branch1.resnet_layer_1.batch_normalization/moving_variance", "stage1.block0.branch1.resnet_layer_1.batch_normalization.running_var", "same"),
-    ("stage1.block1.branch1.resnet_layer.conv2d/kernel", "stage1.block1.branch1.resnet_layer.conv2d.weight", "conv"),
-    ("stage1.block1.branch1.resnet_layer.conv2d/bias", "stage1.block1.branch1.resnet_layer.conv2d.bias", "same"),
-    ("stage1.block1.branch1.resnet_layer.batch_normalization/gamma", "stage1.block1.branch1.resnet_layer.batch_normalization.weight", "same"),
-    ("stage1.block1.branch1.resnet_layer.batch_normalization/beta", "stage1.block1.branch1.resnet_layer.batch_normalization.bias", "same"),
-    ("stage1.block1.branch1.resnet_layer.batch_normalization/moving_mean", "stage1.block1.branch1.resnet_layer.batch_normalization.running_mean", "same"),
-    ("stage1.block1.branch1.resnet_layer.batch_normalization/moving_variance", "stage1.block1.branch1.resnet_layer.batch_normalization.running_var", "same"),
-    ("stage1.block1.branch1.resnet_layer_1.conv2d/kernel", "stage1.block1.branch1.resnet_layer_1.conv2d.weight", "conv"),
-    ("stage1.block1.branch1.resnet_layer_1.conv2d/bias", "stage1.block1.branch1.resnet_layer_1.conv2d.bias", "same"),
-    ("stage1.block1.branch1.resnet_layer_1.batch_normalization/gamma", "stage1.block1.branch1.resnet_layer_1.batch_normalization.weight", "same"),
-    ("stage1.block1.branch1.resnet_layer_1.batch_normalization/beta", "stage1.block1.branch1.resnet_layer_1.batch_normalization.bias", "same"),
-    ("stage1.block1.branch1.resnet_layer_1.batch_normalization/moving_mean", "stage1.block1.branch1.resnet_layer_1.batch_normalization.running_mean", "same"),
-    ("stage1.block1.branch1.resnet_layer_1.batch_normalization/moving_variance", "stage1.block1.branch1.resnet_layer_1.batch_normalization.running_var", "same"),
-    ("stage1.block2.branch1.resnet_layer.conv2d/kernel", "stage1.block2.branch1.resnet_layer.conv2d.weight", "conv"),
-    ("stage1.block2.branch1.resnet_layer.conv2d/bias", "stage1.block2.branch1.resnet_layer.conv2d.bias", "same"),
-    ("stage1.block2.branch1.resnet_layer.batch_normalization/gamma", "stage1.block2.branch1.resnet_layer.batch_normalization.weight", "same"),
-    ("stage1.block2.branch1.resnet_layer.batch_normalization/beta", "stage1.block2.branch1.resnet_layer.batch_normalization.bias", "same"),
-    ("stage1.block2.branch1.resnet_layer.batch_normalization/moving_mean", "stage1.block2.branch1.resnet_layer.batch_normalization.running_mean", "same"),
-    ("stage1.block2.branch1.resnet_layer.batch_normalization/moving_variance", "stage1.block2.branch1.resnet_layer.batch_normalization.running_var", "same"),
-    ("stage1.block2.branch1.resnet_layer_1.conv2d/kernel", "stage1.block2.branch1.resnet_layer_1.conv2d.weight", "conv"),
-    ("stage1.block2.branch1.resnet_layer_1.conv2d/bias", "stage1.block2.branch1.resnet_layer_1.conv2d.bias", "same"),
-    ("stage1.block2.branch1.resnet_layer_1.batch_normalization/gamma", "stage1.block2.branch1.resnet_layer_1.batch_normalization.weight", "same"),
-    ("stage1.block2.branch1.resnet_layer_1.batch_normalization/beta", "stage1.block2.branch1.resnet_layer_1.batch_normalization.bias", "same"),
-    ("stage1.block2.branch1.resnet_layer_1.batch_normalization/moving_mean", "stage1.block2.branch1.resnet_layer_1.batch_normalization.running_mean", "same"),
-    ("stage1.block2.branch1.resnet_layer_1.batch_normalization/moving_variance", "stage1.block2.branch1.resnet_layer_1.batch_normalization.running_var", "same"),
-    ("stage2.block0.branch0.resnet_layer.conv2d/kernel", "stage2.block0.branch0.resnet_layer.conv2d.weight", "conv"),
-    ("stage2.block0.branch0.resnet_layer.conv2d/bias", "stage2.block0.branch0.resnet_layer.conv2d.bias", "same"),
-    ("stage2.block0.branch1.resnet_layer.conv2d/kernel", "stage2.block0.branch1.resnet_layer.conv2d.weight", "conv"),
-    ("stage2.block0.branch1.resnet_layer.conv2d/bias", "stage2.block0.branch1.resnet_layer.conv2d.bias", "same"),
-    ("stage2.block0.branch1.resnet_layer.batch_normalization/gamma", "stage2.block0.branch1.resnet_layer.batch_normalization.weight", "same"),
-    ("stage2.block0.branch1.resnet_layer.batch_normalization/beta", "stage2.block0.branch1.resnet_layer.batch_normalization.bias", "same"),
-    ("stage2.block0.branch1.resnet_layer.batch_normalization/moving_mean", "stage2.block0.branch1.resnet_layer.batch_normalization.running_mean", "same"),
-    ("stage2.block0.branch1.resnet_layer.batch_normalization/moving_variance", "stage2.block0.branch1.resnet_layer.batch_normalization.running_var", "same"),
-    ("stage2.block0.branch1.resnet_layer_1.conv2d/kernel", "stage2.block0.branch1.resnet_layer_1.conv2d.weight", "conv"),
-    ("stage2.block0.branch1.resnet_layer_1.conv2d/bias", "stage2.block0.branch1.resnet_layer_1.conv2d.bias", "same"),
-    ("stage2.block0.branch1.resnet_layer_1.batch_normalization/gamma", "stage2.block0.branch1.resnet_layer_1.batch_normalization.weight", "same"),
-    ("stage2.block0.branch1.resnet_layer_1.batch_normalization/beta", "stage2.block0.branch1.resnet_layer_1.batch_normalization.bias", "same"),
-    ("stage2.block0.branch1.resnet_layer_1.batch_normalization/moving_mean", "stage2.block0.branch1.resnet_layer_1.batch_normalization.running_mean", "same"),
-    ("stage2.block0.branch1.resnet_layer_1.batch_normalization/moving_variance", "stage2.block0.branch1.resnet_layer_1.batch_normalization.running_var", "same"),
-    ("stage2.block1.branch1.resnet_layer.conv2d/kernel", "stage2.block1.branch1.resnet_layer.conv2d.weight", "conv"),
-    ("stage2.block1.branch1.resnet_layer.conv2d/bias", "stage2.block1.branch1.resnet_layer.conv2d.bias", "same"),
-    ("stage2.block1.branch1.resnet_layer.batch_normalization/gamma", "stage2.block1.branch1.resnet_layer.batch_normalization.weight", "same"),
-    ("stage2.block1.branch1.resnet_layer.batch_normalization/beta", "stage2.block1.branch1.resnet_layer.batch_normalization.bias", "same"),
-    ("stage2.block1.branch1.resnet_layer.batch_normalization/moving_mean", "stage2.block1.branch1.resnet_layer.batch_normalization.running_mean", "same"),
-    ("stage2.block1.branch1.resnet_layer.batch_normalization/moving_variance", "stage2.block1.branch1.resnet_layer.batch_normalization.running_var", "same"),
-    ("stage2.block1.branch1.resnet_layer_1.conv2d/kernel", "stage2.block1.branch1.resnet_layer_1.conv2d.weight", "conv"),
-    ("stage2.block1.branch1.resnet_layer_1.conv2d/bias", "stage2.block1.branch1.resnet_layer_1.conv2d.bias", "same"),
-    ("stage2.block1.branch1.resnet_layer_1.batch_normalization/gamma", "stage2.block1.branch1.resnet_layer_1.batch_normalization.weight", "same"),
-    ("stage2.block1.branch1.resnet_layer_1.batch_normalization/beta", "stage2.block1.branch1.resnet_layer_1.batch_normalization.bias", "same"),
-    ("stage2.block1.branch1.resnet_layer_1.batch_normalization/moving_mean", "stage2.block1.branch1.resnet_layer_1.batch_normalization.running_mean", "same"),
-    ("stage2.block1.branch1.resnet_layer_1.batch_normalization/moving_variance", "stage2.block1.branch1.resnet_layer_1.batch_normalization.running_var", "same"),
-    ("stage2.block2.branch1.resnet_layer.conv2d/kernel", "stage2.block2.branch1.resnet_layer.conv2d.weight", "conv"),
-    ("stage2.block2.branch1.resnet_layer.conv2d/bias", "stage2.block2.branch1.resnet_layer.conv2d.bias", "same"),
-    ("stage2.block2.branch1.resnet_layer.batch_normalization/gamma", "stage2.block2.branch1.resnet_layer.batch_normalization.weight", "same"),
-    ("stage2.block2.branch1.resnet_layer.batch_normalization/beta", "stage2.block2.branch1.resnet_layer.batch_normalization.bias", "same"),
-    ("stage2.block2.branch1.resnet_layer.batch_normalization/moving_mean", "stage2.block2.branch1.resnet_layer.batch_normalization.running_mean", "same"),
-    ("stage2.block2.branch1.resnet_layer.batch_normalization/moving_variance", "stage2.block2.branch1.resnet_layer.batch_normalization.running_var", "same"),
-    ("stage2.block2.branch1.resnet_layer_1.conv2d/kernel", "stage2.block2.branch1.resnet_layer_1.conv2d.weight", "conv"),
-    ("stage2.block2.branch1.resnet_layer_1.conv2d/bias", "stage2.block2.branch1.resnet_layer_1.conv2d.bias", "same"),
-    ("stage2.block2.branch1.resnet_layer_1.batch_normalization/gamma", "stage2.block2.branch1.resnet_layer_1.batch_normalization.weight", "same"),
-    ("stage2.block2.branch1.resnet_layer_1.batch_normalization/beta", "stage2.block2.branch1.resnet_layer_1.batch_normalization.bias", "same"),
-    ("stage2.block2.branch1.resnet_layer_1.batch_normalization/moving_mean", "stage2.block2.branch1.resnet_layer_1.batch_normalization.running_mean", "same"),
-    ("stage2.block2.branch1.resnet_layer_1.batch_normalization/moving_variance", "stage2.block2.branch1.resnet_layer_1.batch_normalization.running_var", "same"),
+    ("stage0.block0.branch1.resnet_layer.conv2d/kernel", "stage.0.block.0.branch1.resnet_layer.conv2d.weight", "conv"),
+    ("stage0.block0.branch1.resnet_layer.conv2d/bias", "stage.0.block.0.branch1.resnet_layer.conv2d.bias", "same"),
+    ("stage0.block0.branch1.resnet_layer.batch_normalization/gamma", "stage.0.block.0.branch1.resnet_layer.batch_normalization.weight", "same"),
+    ("stage0.block0.branch1.resnet_layer.batch_normalization/beta", "stage.0.block.0.branch1.resnet_layer.batch_normalization.bias", "same"),
+    ("stage0.block0.branch1.resnet_layer.batch_normalization/moving_mean", "stage.0.block.0.branch1.resnet_layer.batch_normalization.running_mean", "same"),
+    ("stage0.block0.branch1.resnet_layer.batch_normalization/moving_variance", "stage.0.block.0.branch1.resnet_layer.batch_normalization.running_var", "same"),
+    ("stage0.block0.branch1.resnet_layer_1.conv2d/kernel", "stage.0.block.0.branch1.resnet_layer_1.conv2d.weight", "conv"),
+    ("stage0.block0.branch1.resnet_layer_1.conv2d/bias", "stage.0.block.0.branch1.resnet_layer_1.conv2d.bias", "same"),
+    ("stage0.block0.branch1.resnet_layer_1.batch_normalization/gamma", "stage.0.block.0.branch1.resnet_layer_1.batch_normalization.weight", "same"),
+    ("stage0.block0.branch1.resnet_layer_1.batch_normalization/beta", "stage.0.block.0.branch1.resnet_layer_1.batch_normalization.bias", "same"),
+    ("stage0.block0.branch1.resnet_layer_1.batch_normalization/moving_mean", "stage.0.block.0.branch1.resnet_layer_1.batch_normalization.running_mean", "same"),
+    ("stage0.block0.branch1.resnet_layer_1.batch_normalization/moving_variance", "stage.0.block.0.branch1.resnet_layer_1.batch_normalization.running_var", "same"),
+    ("stage0.block1.branch1.resnet_layer.conv2d/kernel", "stage.0.block.1.branch1.resnet_layer.conv2d.weight", "conv"),
+    ("stage0.block1.branch1.resnet_layer.conv2d/bias", "stage.0.block.1.branch1.resnet_layer.conv2d.bias", "same"),
+    ("stage0.block1.branch1.resnet_layer.batch_normalization/gamma", "stage.0.block.1.branch1.resnet_layer.batch_normalization.weight", "same"),
+    ("stage0.block1.branch1.resnet_layer.batch_normalization/beta", "stage.0.block.1.branch1.resnet_layer.batch_normalization.bias", "same"),
+    ("stage0.block1.branch1.resnet_layer.batch_normalization/moving_mean", "stage.0.block.1.branch1.resnet_layer.batch_normalization.running_mean", "same"),
+    ("stage0.block1.branch1.resnet_layer.batch_normalization/moving_variance", "stage.0.block.1.branch1.resnet_layer.batch_normalization.running_var", "same"),
+    ("stage0.block1.branch1.resnet_layer_1.conv2d/kernel", "stage.0.block.1.branch1.resnet_layer_1.conv2d.weight", "conv"),
+    ("stage0.block1.branch1.resnet_layer_1.conv2d/bias", "stage.0.block.1.branch1.resnet_layer_1.conv2d.bias", "same"),
+    ("stage0.block1.branch1.resnet_layer_1.batch_normalization/gamma", "stage.0.block.1.branch1.resnet_layer_1.batch_normalization.weight", "same"),
+    ("stage0.block1.branch1.resnet_layer_1.batch_normalization/beta", "stage.0.block.1.branch1.resnet_layer_1.batch_normalization.bias", "same"),
+    ("stage0.block1.branch1.resnet_layer_1.batch_normalization/moving_mean", "stage.0.block.1.branch1.resnet_layer_1.batch_normalization.running_mean", "same"),
+    ("stage0.block1.branch1.resnet_layer_1.batch_normalization/moving_variance", "stage.0.block.1.branch1.resnet_layer_1.batch_normalization.running_var", "same"),
+    ("stage0.block2.branch1.resnet_layer.conv2d/kernel", "stage.0.block.2.branch1.resnet_layer.conv2d.weight", "conv"),
+    ("stage0.block2.branch1.resnet_layer.conv2d/bias", "stage.0.block.2.branch1.resnet_layer.conv2d.bias", "same"),
+    ("stage0.block2.branch1.resnet_layer.batch_normalization/gamma", "stage.0.block.2.branch1.resnet_layer.batch_normalization.weight", "same"),
+    ("stage0.block2.branch1.resnet_layer.batch_normalization/beta", "stage.0.block.2.branch1.resnet_layer.batch_normalization.bias", "same"),
+    ("stage0.block2.branch1.resnet_layer.batch_normalization/moving_mean", "stage.0.block.2.branch1.resnet_layer.batch_normalization.running_mean", "same"),
+    ("stage0.block2.branch1.resnet_layer.batch_normalization/moving_variance", "stage.0.block.2.branch1.resnet_layer.batch_normalization.running_var", "same"),
+    ("stage0.block2.branch1.resnet_layer_1.conv2d/kernel", "stage.0.block.2.branch1.resnet_layer_1.conv2d.weight", "conv"),
+    ("stage0.block2.branch1.resnet_layer_1.conv2d/bias", "stage.0.block.2.branch1.resnet_layer_1.conv2d.bias", "same"),
+    ("stage0.block2.branch1.resnet_layer_1.batch_normalization/gamma", "stage.0.block.2.branch1.resnet_layer_1.batch_normalization.weight", "same"),
+    ("stage0.block2.branch1.resnet_layer_1.batch_normalization/beta", "stage.0.block.2.branch1.resnet_layer_1.batch_normalization.bias", "same"),
+    ("stage0.block2.branch1.resnet_layer_1.batch_normalization/moving_mean", "stage.0.block.2.branch1.resnet_layer_1.batch_normalization.running_mean", "same"),
+    ("stage0.block2.branch1.resnet_layer_1.batch_normalization/moving_variance", "stage.0.block.2.branch1.resnet_layer_1.batch_normalization.running_var", "same"),
+    ("stage1.block0.branch0.resnet_layer.conv2d/kernel", "stage.1.block.0.branch0.resnet_layer.conv2d.weight", "conv"),
+    ("stage1.block0.branch0.resnet_layer.conv2d/bias", "stage.1.block.0.branch0.resnet_layer.conv2d.bias", "same"),
+    ("stage1.block0.branch1.resnet_layer.conv2d/kernel", "stage.1.block.0.branch1.resnet_layer.conv2d.weight", "conv"),
+    ("stage1.block0.branch1.resnet_layer.conv2d/bias", "stage.1.block.0.branch1.resnet_layer.conv2d.bias", "same"),
+    ("stage1.block0.branch1.resnet_layer.batch_normalization/gamma", "stage.1.block.0.branch1.resnet_layer.batch_normalization.weight", "same"),
+    ("stage1.block0.branch1.resnet_layer.batch_normalization/beta", "stage.1.block.0.branch1.resnet_layer.batch_normalization.bias", "same"),
+    ("stage1.block0.branch1.resnet_layer.batch_normalization/moving_mean", "stage.1.block.0.branch1.resnet_layer.batch_normalization.running_mean", "same"),
+    ("stage1.block0.branch1.resnet_layer.batch_normalization/moving_variance", "stage.1.block.0.branch1.resnet_layer.batch_normalization.running_var", "same"),
+    ("stage1.block0.branch1.resnet_layer_1.conv2d/kernel", "stage.1.block.0.branch1.resnet_layer_1.conv2d.weight", "conv"),
+    ("stage1.block0.branch1.resnet_layer_1.conv2d/bias", "stage.1.block.0.branch1.resnet_layer_1.conv2d.bias", "same"),
+    ("stage1.block0.branch1.resnet_layer_1.batch_normalization/gamma", "stage.1.block.0.branch1.resnet_layer_1.batch_normalization.weight", "same"),
+    ("stage1.block0.branch1.resnet_layer_1.batch_normalization/beta", "stage.1.block.0.branch1.resnet_layer_1.batch_normalization.bias", "same"),
+    ("stage1.block0.branch1.resnet_layer_1.batch_normalization/moving_mean", "stage.1.block.0.branch1.resnet_layer_1.batch_normalization.running_mean", "same"),
+    ("stage1.block0.branch1.resnet_layer_1.batch_normalization/moving_variance", "stage.1.block.0.branch1.resnet_layer_1.batch_normalization.running_var", "same"),
+    ("stage1.block1.branch1.resnet_layer.conv2d/kernel", "stage.1.block.1.branch1.resnet_layer.conv2d.weight", "conv"),
+    ("stage1.block1.branch1.resnet_layer.conv2d/bias", "stage.1.block.1.branch1.resnet_layer.conv2d.bias", "same"),
+    ("stage1.block1.branch1.resnet_layer.batch_normalization/gamma", "stage.1.block.1.branch1.resnet_layer.batch_normalization.weight", "same"),
+    ("stage1.block1.branch1.resnet_layer.batch_normalization/beta", "stage.1.block.1.branch1.resnet_layer.batch_normalization.bias", "same"),
+    ("stage1.block1.branch1.resnet_layer.batch_normalization/moving_mean", "stage.1.block.1.branch1.resnet_layer.batch_normalization.running_mean", "same"),
+    ("stage1.block1.branch1.resnet_layer.batch_normalization/moving_variance", "stage.1.block.1.branch1.resnet_layer.batch_normalization.running_var", "same"),
+    ("stage1.block1.branch1.resnet_layer_1.conv2d/kernel", "stage.1.block.1.branch1.resnet_layer_1.conv2d.weight", "conv"),
+    ("stage1.block1.branch1.resnet_layer_1.conv2d/bias", "stage.1.block.1.branch1.resnet_layer_1.conv2d.bias", "same"),
+    ("stage1.block1.branch1.resnet_layer_1.batch_normalization/gamma", "stage.1.block.1.branch1.resnet_layer_1.batch_normalization.weight", "same"),
+    ("stage1.block1.branch1.resnet_layer_1.batch_normalization/beta", "stage.1.block.1.branch1.resnet_layer_1.batch_normalization.bias", "same"),
+    ("stage1.block1.branch1.resnet_layer_1.batch_normalization/moving_mean", "stage.1.block.1.branch1.resnet_layer_1.batch_normalization.running_mean", "same"),
+    ("stage1.block1.branch1.resnet_layer_1.batch_normalization/moving_variance", "stage.1.block.1.branch1.resnet_layer_1.batch_normalization.running_var", "same"),
+    ("stage1.block2.branch1.resnet_layer.conv2d/kernel", "stage.1.block.2.branch1.resnet_layer.conv2d.weight", "conv"),
+    ("stage1.block2.branch1.resnet_layer.conv2d/bias", "stage.1.block.2.branch1.resnet_layer.conv2d.bias", "same"),
+    ("stage1.block2.branch1.resnet_layer.batch_normalization/gamma", "stage.1.block.2.branch1.resnet_layer.batch_normalization.weight", "same"),
+    ("stage1.block2.branch1.resnet_layer.batch_normalization/beta", "stage.1.block.2.branch1.resnet_layer.batch_normalization.bias", "same"),
+    ("stage1.block2.branch1.resnet_layer.batch_normalization/moving_mean", "stage.1.block.2.branch1.resnet_layer.batch_normalization.running_mean", "same"),
+    ("stage1.block2.branch1.resnet_layer.batch_normalization/moving_variance", "stage.1.block.2.branch1.resnet_layer.batch_normalization.running_var", "same"),
+    ("stage1.block2.branch1.resnet_layer_1.conv2d/kernel", "stage.1.block.2.branch1.resnet_layer_1.conv2d.weight", "conv"),
+    ("stage1.block2.branch1.resnet_layer_1.conv2d/bias", "stage.1.block.2.branch1.resnet_layer_1.conv2d.bias", "same"),
+    ("stage1.block2.branch1.resnet_layer_1.batch_normalization/gamma", "stage.1.block.2.branch1.resnet_layer_1.batch_normalization.weight", "same"),
+    ("stage1.block2.branch1.resnet_layer_1.batch_normalization/beta", "stage.1.block.2.branch1.resnet_layer_1.batch_normalization.bias", "same"),
+    ("stage1.block2.branch1.resnet_layer_1.batch_normalization/moving_mean", "stage.1.block.2.branch1.resnet_layer_1.batch_normalization.running_mean", "same"),
+    ("stage1.block2.branch1.resnet_layer_1.batch_normalization/moving_variance", "stage.1.block.2.branch1.resnet_layer_1.batch_normalization.running_var", "same"),
+    ("stage2.block0.branch0.resnet_layer.conv2d/kernel", "stage.2.block.0.branch0.resnet_layer.conv2d.weight", "conv"),
+    ("stage2.block0.branch0.resnet_layer.conv2d/bias", "stage.2.block.0.branch0.resnet_layer.conv2d.bias", "same"),
+    ("stage2.block0.branch1.resnet_layer.conv2d/kernel", "stage.2.block.0.branch1.resnet_layer.conv2d.weight", "conv"),
+    ("stage2.block0.branch1.resnet_layer.conv2d/bias", "stage.2.block.0.branch1.resnet_layer.conv2d.bias", "same"),
+    ("stage2.block0.branch1.resnet_layer.batch_normalization/gamma", "stage.2.block.0.branch1.resnet_layer.batch_normalization.weight", "same"),
+    ("stage2.block0.branch1.resnet_layer.batch_normalization/beta", "stage.2.block.0.branch1.resnet_layer.batch_normalization.bias", "same"),
+    ("stage2.block0.branch1.resnet_layer.batch_normalization/moving_mean", "stage.2.block.0.branch1.resnet_layer.batch_normalization.running_mean", "same"),
+    ("stage2.block0.branch1.resnet_layer.batch_normalization/moving_variance", "stage.2.block.0.branch1.resnet_layer.batch_normalization.running_var", "same"),
+    ("stage2.block0.branch1.resnet_layer_1.conv2d/kernel", "stage.2.block.0.branch1.resnet_layer_1.conv2d.weight", "conv"),
+    ("stage2.block0.branch1.resnet_layer_1.conv2d/bias", "stage.2.block.0.branch1.resnet_layer_1.conv2d.bias", "same"),
+    ("stage2.block0.branch1.resnet_layer_1.batch_normalization/gamma", "stage.2.block.0.branch1.resnet_layer_1.batch_normalization.weight", "same"),
+    ("stage2.block0.branch1.resnet_layer_1.batch_normalization/beta", "stage.2.block.0.branch1.resnet_layer_1.batch_normalization.bias", "same"),
+    ("stage2.block0.branch1.resnet_layer_1.batch_normalization/moving_mean", "stage.2.block.0.branch1.resnet_layer_1.batch_normalization.running_mean", "same"),
+    ("stage2.block0.branch1.resnet_layer_1.batch_normalization/moving_variance", "stage.2.block.0.branch1.resnet_layer_1.batch_normalization.running_var", "same"),
+    ("stage2.block1.branch1.resnet_layer.conv2d/kernel", "stage.2.block.1.branch1.resnet_layer.conv2d.weight", "conv"),
+    ("stage2.block1.branch1.resnet_layer.conv2d/bias", "stage.2.block.1.branch1.resnet_layer.conv2d.bias", "same"),
+    ("stage2.block1.branch1.resnet_layer.batch_normalization/gamma", "stage.2.block.1.branch1.resnet_layer.batch_normalization.weight", "same"),
+    ("stage2.block1.branch1.resnet_layer.batch_normalization/beta", "stage.2.block.1.branch1.resnet_layer.batch_normalization.bias", "same"),
+    ("stage2.block1.branch1.resnet_layer.batch_normalization/moving_mean", "stage.2.block.1.branch1.resnet_layer.batch_normalization.running_mean", "same"),
+    ("stage2.block1.branch1.resnet_layer.batch_normalization/moving_variance", "stage.2.block.1.branch1.resnet_layer.batch_normalization.running_var", "same"),
+    ("stage2.block1.branch1.resnet_layer_1.conv2d/kernel", "stage.2.block.1.branch1.resnet_layer_1.conv2d.weight", "conv"),
+    ("stage2.block1.branch1.resnet_layer_1.conv2d/bias", "stage.2.block.1.branch1.resnet_layer_1.conv2d.bias", "same"),
+    ("stage2.block1.branch1.resnet_layer_1.batch_normalization/gamma", "stage.2.block.1.branch1.resnet_layer_1.batch_normalization.weight", "same"),
+    ("stage2.block1.branch1.resnet_layer_1.batch_normalization/beta", "stage.2.block.1.branch1.resnet_layer_1.batch_normalization.bias", "same"),
+    ("stage2.block1.branch1.resnet_layer_1.batch_normalization/moving_mean", "stage.2.block.1.branch1.resnet_layer_1.batch_normalization.running_mean", "same"),
+    ("stage2.block1.branch1.resnet_layer_1.batch_normalization/moving_variance", "stage.2.block.1.branch1.resnet_layer_1.batch_normalization.running_var", "same"),
+    ("stage2.block2.branch1.resnet_layer.conv2d/kernel", "stage.2.block.2.branch1.resnet_layer.conv2d.weight", "conv"),
+    ("stage2.block2.branch1.resnet_layer.conv2d/bias", "stage.2.block.2.branch1.resnet_layer.conv2d.bias", "same"),
+    ("stage2.block2.branch1.resnet_layer.batch_normalization/gamma", "stage.2.block.2.branch1.resnet_layer.batch_normalization.weight", "same"),
+    ("stage2.block2.branch1.resnet_layer.batch_normalization/beta", "stage.2.block.2.branch1.resnet_layer.batch_normalization.bias", "same"),
+    ("stage2.block2.branch1.resnet_layer.batch_normalization/moving_mean", "stage.2.block.2.branch1.resnet_layer.batch_normalization.running_mean", "same"),
+    ("stage2.block2.branch1.resnet_layer.batch_normalization/moving_variance", "stage.2.block.2.branch1.resnet_layer.batch_normalization.running_var", "same"),
+    ("stage2.block2.branch1.resnet_layer_1.conv2d/kernel", "stage.2.block.2.branch1.resnet_layer_1.conv2d.weight", "conv"),
+    ("stage2.block2.branch1.resnet_layer_1.conv2d/bias", "stage.2.block.2.branch1.resnet_layer_1.conv2d.bias", "same"),
+    ("stage2.block2.branch1.resnet_layer_1.batch_normalization/gamma", "stage.2.block.2.branch1.resnet_layer_1.batch_normalization.weight", "same"),
+    ("stage2.block2.branch1.resnet_layer_1.batch_normalization/beta", "stage.2.block.2.branch1.resnet_layer_1.batch_normalization.bias", "same"),
+    ("stage2.block2.branch1.resnet_layer_1.batch_normalization/moving_mean", "stage.2.block.2.branch1.resnet_layer_1.batch_normalization.running_mean", "same"),
+    ("stage2.block2.branch1.resnet_layer_1.batch_normalization/moving_variance", "stage.2.block.2.branch1.resnet_layer_1.batch_normalization.running_var", "same"),
     ("dense/kernel", "dense.weight", "flat_dense", (1, 1, 64)),
     ("dense/bias", "dense.bias", "same"),
 ]

@@ -19,7 +19,909 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-__all__ = ["ResnetV2", "KERAS_WEIGHTS", "keras_loss", "make_optimizer"]
+__all__ = ["ResnetV2", "ResnetLayer", "ResnetLayer2", "ResnetLayer3", "ResnetLayer4", "ResnetLayer5", "Block", "ResnetLayer6", "Block2", "Stage", "ResnetLayer7", "ResnetLayer8", "ResnetLayer9", "ResnetLayer10", "Block3", "ResnetLayer11", "Block4", "Stage2", "ResnetLayer12", "ResnetLayer13", "ResnetLayer14", "ResnetLayer15", "Block5", "ResnetLayer16", "Block6", "Stage3", "KERAS_WEIGHTS", "keras_loss", "make_optimizer"]
+
+
+def _check_args(module: nn.Module, given: dict, hint: str) -> None:
+    """The layers are built for the values exported with (EXPORTED_WITH): refuse others, saying what to do."""
+    for name, value in given.items():
+        exported = type(module).EXPORTED_WITH[name]
+        if value != exported and not (isinstance(value, (list, tuple)) and tuple(value) == exported):
+            raise ValueError(f"this module was exported with {name}={exported!r}; " + hint.format(name=name, value=value))
+
+
+class ResnetLayer(nn.Module):
+    """Block `resnet_layer`. Conv2D (same padding, he_normal, l2 1e-4) with batch normalization and
+    an activation, after the convolution when conv_first, before it otherwise. Either can be
+    switched off. (batch, 3, 32, 32) -> (batch, 16, 32, 32). Built for `stem`."""
+
+    EXPORTED_WITH = {"filters": 16, "kernel_size": 3, "strides": 1, "activation": "relu", "batch_normalization": True, "conv_first": True}
+
+    def __init__(self, *, filters: int = 16, kernel_size: int = 3, strides: int = 1, activation: Optional[str] = "relu", batch_normalization: bool = True, conv_first: bool = True) -> None:
+        super().__init__()
+        _check_args(self, {"filters": filters, "kernel_size": kernel_size, "strides": strides, "activation": activation, "batch_normalization": batch_normalization, "conv_first": conv_first}, "a form of block `resnet_layer`: change the call in the spec and export again")
+        self.conv2d = nn.Conv2d(3, 16, (3, 3), stride=(1, 1), padding=(1, 1))
+        self.batch_normalization = nn.BatchNorm2d(16, eps=0.001, momentum=0.01)
+        self.reset_parameters()
+
+    @torch.no_grad()
+    def reset_parameters(self) -> None:
+        """Draw every weight as Keras' initializers do (he_normal is truncated, glorot_uniform uses fan_avg)."""
+        nn.init.trunc_normal_(self.conv2d.weight, std=0.309410626625, a=-0.61882125325, b=0.61882125325)
+        nn.init.zeros_(self.conv2d.bias)
+        nn.init.ones_(self.batch_normalization.weight)
+        nn.init.zeros_(self.batch_normalization.bias)
+        nn.init.zeros_(self.batch_normalization.running_mean)
+        nn.init.ones_(self.batch_normalization.running_var)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = self.conv2d(x)
+        x = self.batch_normalization(x)
+        activation = F.relu(x)
+        return activation
+
+    def regularization_loss(self) -> torch.Tensor:
+        """The Keras regularizers' penalty (l2: l * sum(w^2), on those kernels only), added to the loss."""
+        return (
+            0.0001 * self.conv2d.weight.square().sum()
+        )
+
+
+class ResnetLayer2(nn.Module):
+    """Block `resnet_layer`. Conv2D (same padding, he_normal, l2 1e-4) with batch normalization and
+    an activation, after the convolution when conv_first, before it otherwise. Either can be
+    switched off. (batch, 16, 32, 32) -> (batch, 64, 32, 32). Built for
+    `stage0/block0/branch0/resnet_layer`."""
+
+    EXPORTED_WITH = {"filters": 64, "kernel_size": 1, "strides": 1, "activation": None, "batch_normalization": False, "conv_first": True}
+
+    def __init__(self, *, filters: int = 64, kernel_size: int = 1, strides: int = 1, activation: Optional[str] = None, batch_normalization: bool = False, conv_first: bool = True) -> None:
+        super().__init__()
+        _check_args(self, {"filters": filters, "kernel_size": kernel_size, "strides": strides, "activation": activation, "batch_normalization": batch_normalization, "conv_first": conv_first}, "a form of block `resnet_layer`: change the call in the spec and export again")
+        self.conv2d = nn.Conv2d(16, 64, (1, 1), stride=(1, 1))
+        self.reset_parameters()
+
+    @torch.no_grad()
+    def reset_parameters(self) -> None:
+        """Draw every weight as Keras' initializers do (he_normal is truncated, glorot_uniform uses fan_avg)."""
+        nn.init.trunc_normal_(self.conv2d.weight, std=0.401936194287, a=-0.803872388574, b=0.803872388574)
+        nn.init.zeros_(self.conv2d.bias)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        conv2d = self.conv2d(x)
+        return conv2d
+
+    def regularization_loss(self) -> torch.Tensor:
+        """The Keras regularizers' penalty (l2: l * sum(w^2), on those kernels only), added to the loss."""
+        return (
+            0.0001 * self.conv2d.weight.square().sum()
+        )
+
+
+class ResnetLayer3(nn.Module):
+    """Block `resnet_layer`. Conv2D (same padding, he_normal, l2 1e-4) with batch normalization and
+    an activation, after the convolution when conv_first, before it otherwise. Either can be
+    switched off. (batch, 16, 32, 32) -> (batch, 16, 32, 32). Built for
+    `stage0/block0/branch1/resnet_layer`."""
+
+    EXPORTED_WITH = {"filters": 16, "kernel_size": 1, "strides": 1, "activation": None, "batch_normalization": False, "conv_first": False}
+
+    def __init__(self, *, filters: int = 16, kernel_size: int = 1, strides: int = 1, activation: Optional[str] = None, batch_normalization: bool = False, conv_first: bool = False) -> None:
+        super().__init__()
+        _check_args(self, {"filters": filters, "kernel_size": kernel_size, "strides": strides, "activation": activation, "batch_normalization": batch_normalization, "conv_first": conv_first}, "a form of block `resnet_layer`: change the call in the spec and export again")
+        self.conv2d = nn.Conv2d(16, 16, (1, 1), stride=(1, 1))
+        self.reset_parameters()
+
+    @torch.no_grad()
+    def reset_parameters(self) -> None:
+        """Draw every weight as Keras' initializers do (he_normal is truncated, glorot_uniform uses fan_avg)."""
+        nn.init.trunc_normal_(self.conv2d.weight, std=0.401936194287, a=-0.803872388574, b=0.803872388574)
+        nn.init.zeros_(self.conv2d.bias)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        conv2d = self.conv2d(x)
+        return conv2d
+
+    def regularization_loss(self) -> torch.Tensor:
+        """The Keras regularizers' penalty (l2: l * sum(w^2), on those kernels only), added to the loss."""
+        return (
+            0.0001 * self.conv2d.weight.square().sum()
+        )
+
+
+class ResnetLayer4(nn.Module):
+    """Block `resnet_layer`. Conv2D (same padding, he_normal, l2 1e-4) with batch normalization and
+    an activation, after the convolution when conv_first, before it otherwise. Either can be
+    switched off. (batch, 16, 32, 32) -> (batch, 16, 32, 32). Built for
+    `stage0/block0/branch1/resnet_layer_1`, `stage0/block1/branch1/resnet_layer_1`,
+    `stage0/block2/branch1/resnet_layer_1`, `stage0/block3/branch1/resnet_layer_1` and 2 more."""
+
+    EXPORTED_WITH = {"filters": 16, "kernel_size": 3, "strides": 1, "activation": "relu", "batch_normalization": True, "conv_first": False}
+
+    def __init__(self, *, filters: int = 16, kernel_size: int = 3, strides: int = 1, activation: Optional[str] = "relu", batch_normalization: bool = True, conv_first: bool = False) -> None:
+        super().__init__()
+        _check_args(self, {"filters": filters, "kernel_size": kernel_size, "strides": strides, "activation": activation, "batch_normalization": batch_normalization, "conv_first": conv_first}, "a form of block `resnet_layer`: change the call in the spec and export again")
+        self.batch_normalization = nn.BatchNorm2d(16, eps=0.001, momentum=0.01)
+        self.conv2d = nn.Conv2d(16, 16, (3, 3), stride=(1, 1), padding=(1, 1))
+        self.reset_parameters()
+
+    @torch.no_grad()
+    def reset_parameters(self) -> None:
+        """Draw every weight as Keras' initializers do (he_normal is truncated, glorot_uniform uses fan_avg)."""
+        nn.init.ones_(self.batch_normalization.weight)
+        nn.init.zeros_(self.batch_normalization.bias)
+        nn.init.zeros_(self.batch_normalization.running_mean)
+        nn.init.ones_(self.batch_normalization.running_var)
+        nn.init.trunc_normal_(self.conv2d.weight, std=0.133978731429, a=-0.267957462858, b=0.267957462858)
+        nn.init.zeros_(self.conv2d.bias)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = self.batch_normalization(x)
+        x = F.relu(x)
+        conv2d = self.conv2d(x)
+        return conv2d
+
+    def regularization_loss(self) -> torch.Tensor:
+        """The Keras regularizers' penalty (l2: l * sum(w^2), on those kernels only), added to the loss."""
+        return (
+            0.0001 * self.conv2d.weight.square().sum()
+        )
+
+
+class ResnetLayer5(nn.Module):
+    """Block `resnet_layer`. Conv2D (same padding, he_normal, l2 1e-4) with batch normalization and
+    an activation, after the convolution when conv_first, before it otherwise. Either can be
+    switched off. (batch, 16, 32, 32) -> (batch, 64, 32, 32). Built for
+    `stage0/block0/branch1/resnet_layer_2`, `stage0/block1/branch1/resnet_layer_2`,
+    `stage0/block2/branch1/resnet_layer_2`, `stage0/block3/branch1/resnet_layer_2` and 2 more."""
+
+    EXPORTED_WITH = {"filters": 64, "kernel_size": 1, "strides": 1, "activation": "relu", "batch_normalization": True, "conv_first": False}
+
+    def __init__(self, *, filters: int = 64, kernel_size: int = 1, strides: int = 1, activation: Optional[str] = "relu", batch_normalization: bool = True, conv_first: bool = False) -> None:
+        super().__init__()
+        _check_args(self, {"filters": filters, "kernel_size": kernel_size, "strides": strides, "activation": activation, "batch_normalization": batch_normalization, "conv_first": conv_first}, "a form of block `resnet_layer`: change the call in the spec and export again")
+        self.batch_normalization = nn.BatchNorm2d(16, eps=0.001, momentum=0.01)
+        self.conv2d = nn.Conv2d(16, 64, (1, 1), stride=(1, 1))
+        self.reset_parameters()
+
+    @torch.no_grad()
+    def reset_parameters(self) -> None:
+        """Draw every weight as Keras' initializers do (he_normal is truncated, glorot_uniform uses fan_avg)."""
+        nn.init.ones_(self.batch_normalization.weight)
+        nn.init.zeros_(self.batch_normalization.bias)
+        nn.init.zeros_(self.batch_normalization.running_mean)
+        nn.init.ones_(self.batch_normalization.running_var)
+        nn.init.trunc_normal_(self.conv2d.weight, std=0.401936194287, a=-0.803872388574, b=0.803872388574)
+        nn.init.zeros_(self.conv2d.bias)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = self.batch_normalization(x)
+        x = F.relu(x)
+        conv2d = self.conv2d(x)
+        return conv2d
+
+    def regularization_loss(self) -> torch.Tensor:
+        """The Keras regularizers' penalty (l2: l * sum(w^2), on those kernels only), added to the loss."""
+        return (
+            0.0001 * self.conv2d.weight.square().sum()
+        )
+
+
+class Block(nn.Module):
+    """One iteration of the loop over `block`. (batch, 16, 32, 32) -> (batch, 64, 32, 32). Built
+    for `stage0/block0`."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.branch0 = nn.Module()
+        self.branch0.resnet_layer = ResnetLayer2(filters=64, kernel_size=1, strides=1, activation=None, batch_normalization=False)
+        self.branch1 = nn.Module()
+        self.branch1.resnet_layer = ResnetLayer3(filters=16, kernel_size=1, strides=1, activation=None, batch_normalization=False, conv_first=False)
+        self.branch1.resnet_layer_1 = ResnetLayer4(filters=16, conv_first=False)
+        self.branch1.resnet_layer_2 = ResnetLayer5(filters=64, kernel_size=1, conv_first=False)
+        self.reset_parameters()
+
+    @torch.no_grad()
+    def reset_parameters(self) -> None:
+        """Draw every weight as Keras' initializers do (he_normal is truncated, glorot_uniform uses fan_avg)."""
+        self.branch0.resnet_layer.reset_parameters()
+        self.branch1.resnet_layer.reset_parameters()
+        self.branch1.resnet_layer_1.reset_parameters()
+        self.branch1.resnet_layer_2.reset_parameters()
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        branch0_resnet_layer = self.branch0.resnet_layer(x)
+        x = self.branch1.resnet_layer(x)
+        x = self.branch1.resnet_layer_1(x)
+        branch1_resnet_layer_2 = self.branch1.resnet_layer_2(x)
+        add = branch0_resnet_layer + branch1_resnet_layer_2
+        return add
+
+    def regularization_loss(self) -> torch.Tensor:
+        """The Keras regularizers' penalty (l2: l * sum(w^2), on those kernels only), added to the loss."""
+        return (
+            self.branch0.resnet_layer.regularization_loss()
+            + self.branch1.resnet_layer.regularization_loss()
+            + self.branch1.resnet_layer_1.regularization_loss()
+            + self.branch1.resnet_layer_2.regularization_loss()
+        )
+
+
+class ResnetLayer6(nn.Module):
+    """Block `resnet_layer`. Conv2D (same padding, he_normal, l2 1e-4) with batch normalization and
+    an activation, after the convolution when conv_first, before it otherwise. Either can be
+    switched off. (batch, 64, 32, 32) -> (batch, 16, 32, 32). Built for
+    `stage0/block1/branch1/resnet_layer`, `stage0/block2/branch1/resnet_layer`,
+    `stage0/block3/branch1/resnet_layer`, `stage0/block4/branch1/resnet_layer` and 1 more."""
+
+    EXPORTED_WITH = {"filters": 16, "kernel_size": 1, "strides": 1, "activation": "relu", "batch_normalization": True, "conv_first": False}
+
+    def __init__(self, *, filters: int = 16, kernel_size: int = 1, strides: int = 1, activation: Optional[str] = "relu", batch_normalization: bool = True, conv_first: bool = False) -> None:
+        super().__init__()
+        _check_args(self, {"filters": filters, "kernel_size": kernel_size, "strides": strides, "activation": activation, "batch_normalization": batch_normalization, "conv_first": conv_first}, "a form of block `resnet_layer`: change the call in the spec and export again")
+        self.batch_normalization = nn.BatchNorm2d(64, eps=0.001, momentum=0.01)
+        self.conv2d = nn.Conv2d(64, 16, (1, 1), stride=(1, 1))
+        self.reset_parameters()
+
+    @torch.no_grad()
+    def reset_parameters(self) -> None:
+        """Draw every weight as Keras' initializers do (he_normal is truncated, glorot_uniform uses fan_avg)."""
+        nn.init.ones_(self.batch_normalization.weight)
+        nn.init.zeros_(self.batch_normalization.bias)
+        nn.init.zeros_(self.batch_normalization.running_mean)
+        nn.init.ones_(self.batch_normalization.running_var)
+        nn.init.trunc_normal_(self.conv2d.weight, std=0.200968097143, a=-0.401936194287, b=0.401936194287)
+        nn.init.zeros_(self.conv2d.bias)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = self.batch_normalization(x)
+        x = F.relu(x)
+        conv2d = self.conv2d(x)
+        return conv2d
+
+    def regularization_loss(self) -> torch.Tensor:
+        """The Keras regularizers' penalty (l2: l * sum(w^2), on those kernels only), added to the loss."""
+        return (
+            0.0001 * self.conv2d.weight.square().sum()
+        )
+
+
+class Block2(nn.Module):
+    """One iteration of the loop over `block`. (batch, 64, 32, 32) -> (batch, 64, 32, 32). Built
+    for `stage0/block1`, `stage0/block2`, `stage0/block3`, `stage0/block4` and 1 more."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.branch1 = nn.Module()
+        self.branch1.resnet_layer = ResnetLayer6(filters=16, kernel_size=1, strides=1, activation="relu", batch_normalization=True, conv_first=False)
+        self.branch1.resnet_layer_1 = ResnetLayer4(filters=16, conv_first=False)
+        self.branch1.resnet_layer_2 = ResnetLayer5(filters=64, kernel_size=1, conv_first=False)
+        self.reset_parameters()
+
+    @torch.no_grad()
+    def reset_parameters(self) -> None:
+        """Draw every weight as Keras' initializers do (he_normal is truncated, glorot_uniform uses fan_avg)."""
+        self.branch1.resnet_layer.reset_parameters()
+        self.branch1.resnet_layer_1.reset_parameters()
+        self.branch1.resnet_layer_2.reset_parameters()
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        branch1_resnet_layer = self.branch1.resnet_layer(x)
+        branch1_resnet_layer_1 = self.branch1.resnet_layer_1(branch1_resnet_layer)
+        branch1_resnet_layer_2 = self.branch1.resnet_layer_2(branch1_resnet_layer_1)
+        add = x + branch1_resnet_layer_2
+        return add
+
+    def regularization_loss(self) -> torch.Tensor:
+        """The Keras regularizers' penalty (l2: l * sum(w^2), on those kernels only), added to the loss."""
+        return (
+            self.branch1.resnet_layer.regularization_loss()
+            + self.branch1.resnet_layer_1.regularization_loss()
+            + self.branch1.resnet_layer_2.regularization_loss()
+        )
+
+
+class Stage(nn.Module):
+    """One iteration of the loop over `stage`. (batch, 16, 32, 32) -> (batch, 64, 32, 32). Built
+    for `stage0`."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.block = nn.ModuleList([Block(), Block2(), Block2(), Block2(), Block2(), Block2()])
+        self.reset_parameters()
+
+    @torch.no_grad()
+    def reset_parameters(self) -> None:
+        """Draw every weight as Keras' initializers do (he_normal is truncated, glorot_uniform uses fan_avg)."""
+        for block in self.block:
+            block.reset_parameters()
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        for block in self.block:
+            x = block(x)
+        return x
+
+    def regularization_loss(self) -> torch.Tensor:
+        """The Keras regularizers' penalty (l2: l * sum(w^2), on those kernels only), added to the loss."""
+        return (
+            sum(block.regularization_loss() for block in self.block)
+        )
+
+
+class ResnetLayer7(nn.Module):
+    """Block `resnet_layer`. Conv2D (same padding, he_normal, l2 1e-4) with batch normalization and
+    an activation, after the convolution when conv_first, before it otherwise. Either can be
+    switched off. (batch, 64, 32, 32) -> (batch, 128, 16, 16). Built for
+    `stage1/block0/branch0/resnet_layer`."""
+
+    EXPORTED_WITH = {"filters": 128, "kernel_size": 1, "strides": 2, "activation": None, "batch_normalization": False, "conv_first": True}
+
+    def __init__(self, *, filters: int = 128, kernel_size: int = 1, strides: int = 2, activation: Optional[str] = None, batch_normalization: bool = False, conv_first: bool = True) -> None:
+        super().__init__()
+        _check_args(self, {"filters": filters, "kernel_size": kernel_size, "strides": strides, "activation": activation, "batch_normalization": batch_normalization, "conv_first": conv_first}, "a form of block `resnet_layer`: change the call in the spec and export again")
+        self.conv2d = nn.Conv2d(64, 128, (1, 1), stride=(2, 2))
+        self.reset_parameters()
+
+    @torch.no_grad()
+    def reset_parameters(self) -> None:
+        """Draw every weight as Keras' initializers do (he_normal is truncated, glorot_uniform uses fan_avg)."""
+        nn.init.trunc_normal_(self.conv2d.weight, std=0.200968097143, a=-0.401936194287, b=0.401936194287)
+        nn.init.zeros_(self.conv2d.bias)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        conv2d = self.conv2d(x)
+        return conv2d
+
+    def regularization_loss(self) -> torch.Tensor:
+        """The Keras regularizers' penalty (l2: l * sum(w^2), on those kernels only), added to the loss."""
+        return (
+            0.0001 * self.conv2d.weight.square().sum()
+        )
+
+
+class ResnetLayer8(nn.Module):
+    """Block `resnet_layer`. Conv2D (same padding, he_normal, l2 1e-4) with batch normalization and
+    an activation, after the convolution when conv_first, before it otherwise. Either can be
+    switched off. (batch, 64, 32, 32) -> (batch, 64, 16, 16). Built for
+    `stage1/block0/branch1/resnet_layer`."""
+
+    EXPORTED_WITH = {"filters": 64, "kernel_size": 1, "strides": 2, "activation": "relu", "batch_normalization": True, "conv_first": False}
+
+    def __init__(self, *, filters: int = 64, kernel_size: int = 1, strides: int = 2, activation: Optional[str] = "relu", batch_normalization: bool = True, conv_first: bool = False) -> None:
+        super().__init__()
+        _check_args(self, {"filters": filters, "kernel_size": kernel_size, "strides": strides, "activation": activation, "batch_normalization": batch_normalization, "conv_first": conv_first}, "a form of block `resnet_layer`: change the call in the spec and export again")
+        self.batch_normalization = nn.BatchNorm2d(64, eps=0.001, momentum=0.01)
+        self.conv2d = nn.Conv2d(64, 64, (1, 1), stride=(2, 2))
+        self.reset_parameters()
+
+    @torch.no_grad()
+    def reset_parameters(self) -> None:
+        """Draw every weight as Keras' initializers do (he_normal is truncated, glorot_uniform uses fan_avg)."""
+        nn.init.ones_(self.batch_normalization.weight)
+        nn.init.zeros_(self.batch_normalization.bias)
+        nn.init.zeros_(self.batch_normalization.running_mean)
+        nn.init.ones_(self.batch_normalization.running_var)
+        nn.init.trunc_normal_(self.conv2d.weight, std=0.200968097143, a=-0.401936194287, b=0.401936194287)
+        nn.init.zeros_(self.conv2d.bias)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = self.batch_normalization(x)
+        x = F.relu(x)
+        conv2d = self.conv2d(x)
+        return conv2d
+
+    def regularization_loss(self) -> torch.Tensor:
+        """The Keras regularizers' penalty (l2: l * sum(w^2), on those kernels only), added to the loss."""
+        return (
+            0.0001 * self.conv2d.weight.square().sum()
+        )
+
+
+class ResnetLayer9(nn.Module):
+    """Block `resnet_layer`. Conv2D (same padding, he_normal, l2 1e-4) with batch normalization and
+    an activation, after the convolution when conv_first, before it otherwise. Either can be
+    switched off. (batch, 64, 16, 16) -> (batch, 64, 16, 16). Built for
+    `stage1/block0/branch1/resnet_layer_1`, `stage1/block1/branch1/resnet_layer_1`,
+    `stage1/block2/branch1/resnet_layer_1`, `stage1/block3/branch1/resnet_layer_1` and 2 more."""
+
+    EXPORTED_WITH = {"filters": 64, "kernel_size": 3, "strides": 1, "activation": "relu", "batch_normalization": True, "conv_first": False}
+
+    def __init__(self, *, filters: int = 64, kernel_size: int = 3, strides: int = 1, activation: Optional[str] = "relu", batch_normalization: bool = True, conv_first: bool = False) -> None:
+        super().__init__()
+        _check_args(self, {"filters": filters, "kernel_size": kernel_size, "strides": strides, "activation": activation, "batch_normalization": batch_normalization, "conv_first": conv_first}, "a form of block `resnet_layer`: change the call in the spec and export again")
+        self.batch_normalization = nn.BatchNorm2d(64, eps=0.001, momentum=0.01)
+        self.conv2d = nn.Conv2d(64, 64, (3, 3), stride=(1, 1), padding=(1, 1))
+        self.reset_parameters()
+
+    @torch.no_grad()
+    def reset_parameters(self) -> None:
+        """Draw every weight as Keras' initializers do (he_normal is truncated, glorot_uniform uses fan_avg)."""
+        nn.init.ones_(self.batch_normalization.weight)
+        nn.init.zeros_(self.batch_normalization.bias)
+        nn.init.zeros_(self.batch_normalization.running_mean)
+        nn.init.ones_(self.batch_normalization.running_var)
+        nn.init.trunc_normal_(self.conv2d.weight, std=0.0669893657145, a=-0.133978731429, b=0.133978731429)
+        nn.init.zeros_(self.conv2d.bias)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = self.batch_normalization(x)
+        x = F.relu(x)
+        conv2d = self.conv2d(x)
+        return conv2d
+
+    def regularization_loss(self) -> torch.Tensor:
+        """The Keras regularizers' penalty (l2: l * sum(w^2), on those kernels only), added to the loss."""
+        return (
+            0.0001 * self.conv2d.weight.square().sum()
+        )
+
+
+class ResnetLayer10(nn.Module):
+    """Block `resnet_layer`. Conv2D (same padding, he_normal, l2 1e-4) with batch normalization and
+    an activation, after the convolution when conv_first, before it otherwise. Either can be
+    switched off. (batch, 64, 16, 16) -> (batch, 128, 16, 16). Built for
+    `stage1/block0/branch1/resnet_layer_2`, `stage1/block1/branch1/resnet_layer_2`,
+    `stage1/block2/branch1/resnet_layer_2`, `stage1/block3/branch1/resnet_layer_2` and 2 more."""
+
+    EXPORTED_WITH = {"filters": 128, "kernel_size": 1, "strides": 1, "activation": "relu", "batch_normalization": True, "conv_first": False}
+
+    def __init__(self, *, filters: int = 128, kernel_size: int = 1, strides: int = 1, activation: Optional[str] = "relu", batch_normalization: bool = True, conv_first: bool = False) -> None:
+        super().__init__()
+        _check_args(self, {"filters": filters, "kernel_size": kernel_size, "strides": strides, "activation": activation, "batch_normalization": batch_normalization, "conv_first": conv_first}, "a form of block `resnet_layer`: change the call in the spec and export again")
+        self.batch_normalization = nn.BatchNorm2d(64, eps=0.001, momentum=0.01)
+        self.conv2d = nn.Conv2d(64, 128, (1, 1), stride=(1, 1))
+        self.reset_parameters()
+
+    @torch.no_grad()
+    def reset_parameters(self) -> None:
+        """Draw every weight as Keras' initializers do (he_normal is truncated, glorot_uniform uses fan_avg)."""
+        nn.init.ones_(self.batch_normalization.weight)
+        nn.init.zeros_(self.batch_normalization.bias)
+        nn.init.zeros_(self.batch_normalization.running_mean)
+        nn.init.ones_(self.batch_normalization.running_var)
+        nn.init.trunc_normal_(self.conv2d.weight, std=0.200968097143, a=-0.401936194287, b=0.401936194287)
+        nn.init.zeros_(self.conv2d.bias)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = self.batch_normalization(x)
+        x = F.relu(x)
+        conv2d = self.conv2d(x)
+        return conv2d
+
+    def regularization_loss(self) -> torch.Tensor:
+        """The Keras regularizers' penalty (l2: l * sum(w^2), on those kernels only), added to the loss."""
+        return (
+            0.0001 * self.conv2d.weight.square().sum()
+        )
+
+
+class Block3(nn.Module):
+    """One iteration of the loop over `block`. (batch, 64, 32, 32) -> (batch, 128, 16, 16). Built
+    for `stage1/block0`."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.branch0 = nn.Module()
+        self.branch0.resnet_layer = ResnetLayer7(filters=128, kernel_size=1, strides=2, activation=None, batch_normalization=False)
+        self.branch1 = nn.Module()
+        self.branch1.resnet_layer = ResnetLayer8(filters=64, kernel_size=1, strides=2, activation="relu", batch_normalization=True, conv_first=False)
+        self.branch1.resnet_layer_1 = ResnetLayer9(filters=64, conv_first=False)
+        self.branch1.resnet_layer_2 = ResnetLayer10(filters=128, kernel_size=1, conv_first=False)
+        self.reset_parameters()
+
+    @torch.no_grad()
+    def reset_parameters(self) -> None:
+        """Draw every weight as Keras' initializers do (he_normal is truncated, glorot_uniform uses fan_avg)."""
+        self.branch0.resnet_layer.reset_parameters()
+        self.branch1.resnet_layer.reset_parameters()
+        self.branch1.resnet_layer_1.reset_parameters()
+        self.branch1.resnet_layer_2.reset_parameters()
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        branch0_resnet_layer = self.branch0.resnet_layer(x)
+        x = self.branch1.resnet_layer(x)
+        x = self.branch1.resnet_layer_1(x)
+        branch1_resnet_layer_2 = self.branch1.resnet_layer_2(x)
+        add = branch0_resnet_layer + branch1_resnet_layer_2
+        return add
+
+    def regularization_loss(self) -> torch.Tensor:
+        """The Keras regularizers' penalty (l2: l * sum(w^2), on those kernels only), added to the loss."""
+        return (
+            self.branch0.resnet_layer.regularization_loss()
+            + self.branch1.resnet_layer.regularization_loss()
+            + self.branch1.resnet_layer_1.regularization_loss()
+            + self.branch1.resnet_layer_2.regularization_loss()
+        )
+
+
+class ResnetLayer11(nn.Module):
+    """Block `resnet_layer`. Conv2D (same padding, he_normal, l2 1e-4) with batch normalization and
+    an activation, after the convolution when conv_first, before it otherwise. Either can be
+    switched off. (batch, 128, 16, 16) -> (batch, 64, 16, 16). Built for
+    `stage1/block1/branch1/resnet_layer`, `stage1/block2/branch1/resnet_layer`,
+    `stage1/block3/branch1/resnet_layer`, `stage1/block4/branch1/resnet_layer` and 1 more."""
+
+    EXPORTED_WITH = {"filters": 64, "kernel_size": 1, "strides": 1, "activation": "relu", "batch_normalization": True, "conv_first": False}
+
+    def __init__(self, *, filters: int = 64, kernel_size: int = 1, strides: int = 1, activation: Optional[str] = "relu", batch_normalization: bool = True, conv_first: bool = False) -> None:
+        super().__init__()
+        _check_args(self, {"filters": filters, "kernel_size": kernel_size, "strides": strides, "activation": activation, "batch_normalization": batch_normalization, "conv_first": conv_first}, "a form of block `resnet_layer`: change the call in the spec and export again")
+        self.batch_normalization = nn.BatchNorm2d(128, eps=0.001, momentum=0.01)
+        self.conv2d = nn.Conv2d(128, 64, (1, 1), stride=(1, 1))
+        self.reset_parameters()
+
+    @torch.no_grad()
+    def reset_parameters(self) -> None:
+        """Draw every weight as Keras' initializers do (he_normal is truncated, glorot_uniform uses fan_avg)."""
+        nn.init.ones_(self.batch_normalization.weight)
+        nn.init.zeros_(self.batch_normalization.bias)
+        nn.init.zeros_(self.batch_normalization.running_mean)
+        nn.init.ones_(self.batch_normalization.running_var)
+        nn.init.trunc_normal_(self.conv2d.weight, std=0.142105904292, a=-0.284211808585, b=0.284211808585)
+        nn.init.zeros_(self.conv2d.bias)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = self.batch_normalization(x)
+        x = F.relu(x)
+        conv2d = self.conv2d(x)
+        return conv2d
+
+    def regularization_loss(self) -> torch.Tensor:
+        """The Keras regularizers' penalty (l2: l * sum(w^2), on those kernels only), added to the loss."""
+        return (
+            0.0001 * self.conv2d.weight.square().sum()
+        )
+
+
+class Block4(nn.Module):
+    """One iteration of the loop over `block`. (batch, 128, 16, 16) -> (batch, 128, 16, 16). Built
+    for `stage1/block1`, `stage1/block2`, `stage1/block3`, `stage1/block4` and 1 more."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.branch1 = nn.Module()
+        self.branch1.resnet_layer = ResnetLayer11(filters=64, kernel_size=1, strides=1, activation="relu", batch_normalization=True, conv_first=False)
+        self.branch1.resnet_layer_1 = ResnetLayer9(filters=64, conv_first=False)
+        self.branch1.resnet_layer_2 = ResnetLayer10(filters=128, kernel_size=1, conv_first=False)
+        self.reset_parameters()
+
+    @torch.no_grad()
+    def reset_parameters(self) -> None:
+        """Draw every weight as Keras' initializers do (he_normal is truncated, glorot_uniform uses fan_avg)."""
+        self.branch1.resnet_layer.reset_parameters()
+        self.branch1.resnet_layer_1.reset_parameters()
+        self.branch1.resnet_layer_2.reset_parameters()
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        branch1_resnet_layer = self.branch1.resnet_layer(x)
+        branch1_resnet_layer_1 = self.branch1.resnet_layer_1(branch1_resnet_layer)
+        branch1_resnet_layer_2 = self.branch1.resnet_layer_2(branch1_resnet_layer_1)
+        add = x + branch1_resnet_layer_2
+        return add
+
+    def regularization_loss(self) -> torch.Tensor:
+        """The Keras regularizers' penalty (l2: l * sum(w^2), on those kernels only), added to the loss."""
+        return (
+            self.branch1.resnet_layer.regularization_loss()
+            + self.branch1.resnet_layer_1.regularization_loss()
+            + self.branch1.resnet_layer_2.regularization_loss()
+        )
+
+
+class Stage2(nn.Module):
+    """One iteration of the loop over `stage`. (batch, 64, 32, 32) -> (batch, 128, 16, 16). Built
+    for `stage1`."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.block = nn.ModuleList([Block3(), Block4(), Block4(), Block4(), Block4(), Block4()])
+        self.reset_parameters()
+
+    @torch.no_grad()
+    def reset_parameters(self) -> None:
+        """Draw every weight as Keras' initializers do (he_normal is truncated, glorot_uniform uses fan_avg)."""
+        for block in self.block:
+            block.reset_parameters()
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        for block in self.block:
+            x = block(x)
+        return x
+
+    def regularization_loss(self) -> torch.Tensor:
+        """The Keras regularizers' penalty (l2: l * sum(w^2), on those kernels only), added to the loss."""
+        return (
+            sum(block.regularization_loss() for block in self.block)
+        )
+
+
+class ResnetLayer12(nn.Module):
+    """Block `resnet_layer`. Conv2D (same padding, he_normal, l2 1e-4) with batch normalization and
+    an activation, after the convolution when conv_first, before it otherwise. Either can be
+    switched off. (batch, 128, 16, 16) -> (batch, 256, 8, 8). Built for
+    `stage2/block0/branch0/resnet_layer`."""
+
+    EXPORTED_WITH = {"filters": 256, "kernel_size": 1, "strides": 2, "activation": None, "batch_normalization": False, "conv_first": True}
+
+    def __init__(self, *, filters: int = 256, kernel_size: int = 1, strides: int = 2, activation: Optional[str] = None, batch_normalization: bool = False, conv_first: bool = True) -> None:
+        super().__init__()
+        _check_args(self, {"filters": filters, "kernel_size": kernel_size, "strides": strides, "activation": activation, "batch_normalization": batch_normalization, "conv_first": conv_first}, "a form of block `resnet_layer`: change the call in the spec and export again")
+        self.conv2d = nn.Conv2d(128, 256, (1, 1), stride=(2, 2))
+        self.reset_parameters()
+
+    @torch.no_grad()
+    def reset_parameters(self) -> None:
+        """Draw every weight as Keras' initializers do (he_normal is truncated, glorot_uniform uses fan_avg)."""
+        nn.init.trunc_normal_(self.conv2d.weight, std=0.142105904292, a=-0.284211808585, b=0.284211808585)
+        nn.init.zeros_(self.conv2d.bias)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        conv2d = self.conv2d(x)
+        return conv2d
+
+    def regularization_loss(self) -> torch.Tensor:
+        """The Keras regularizers' penalty (l2: l * sum(w^2), on those kernels only), added to the loss."""
+        return (
+            0.0001 * self.conv2d.weight.square().sum()
+        )
+
+
+class ResnetLayer13(nn.Module):
+    """Block `resnet_layer`. Conv2D (same padding, he_normal, l2 1e-4) with batch normalization and
+    an activation, after the convolution when conv_first, before it otherwise. Either can be
+    switched off. (batch, 128, 16, 16) -> (batch, 128, 8, 8). Built for
+    `stage2/block0/branch1/resnet_layer`."""
+
+    EXPORTED_WITH = {"filters": 128, "kernel_size": 1, "strides": 2, "activation": "relu", "batch_normalization": True, "conv_first": False}
+
+    def __init__(self, *, filters: int = 128, kernel_size: int = 1, strides: int = 2, activation: Optional[str] = "relu", batch_normalization: bool = True, conv_first: bool = False) -> None:
+        super().__init__()
+        _check_args(self, {"filters": filters, "kernel_size": kernel_size, "strides": strides, "activation": activation, "batch_normalization": batch_normalization, "conv_first": conv_first}, "a form of block `resnet_layer`: change the call in the spec and export again")
+        self.batch_normalization = nn.BatchNorm2d(128, eps=0.001, momentum=0.01)
+        self.conv2d = nn.Conv2d(128, 128, (1, 1), stride=(2, 2))
+        self.reset_parameters()
+
+    @torch.no_grad()
+    def reset_parameters(self) -> None:
+        """Draw every weight as Keras' initializers do (he_normal is truncated, glorot_uniform uses fan_avg)."""
+        nn.init.ones_(self.batch_normalization.weight)
+        nn.init.zeros_(self.batch_normalization.bias)
+        nn.init.zeros_(self.batch_normalization.running_mean)
+        nn.init.ones_(self.batch_normalization.running_var)
+        nn.init.trunc_normal_(self.conv2d.weight, std=0.142105904292, a=-0.284211808585, b=0.284211808585)
+        nn.init.zeros_(self.conv2d.bias)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = self.batch_normalization(x)
+        x = F.relu(x)
+        conv2d = self.conv2d(x)
+        return conv2d
+
+    def regularization_loss(self) -> torch.Tensor:
+        """The Keras regularizers' penalty (l2: l * sum(w^2), on those kernels only), added to the loss."""
+        return (
+            0.0001 * self.conv2d.weight.square().sum()
+        )
+
+
+class ResnetLayer14(nn.Module):
+    """Block `resnet_layer`. Conv2D (same padding, he_normal, l2 1e-4) with batch normalization and
+    an activation, after the convolution when conv_first, before it otherwise. Either can be
+    switched off. (batch, 128, 8, 8) -> (batch, 128, 8, 8). Built for
+    `stage2/block0/branch1/resnet_layer_1`, `stage2/block1/branch1/resnet_layer_1`,
+    `stage2/block2/branch1/resnet_layer_1`, `stage2/block3/branch1/resnet_layer_1` and 2 more."""
+
+    EXPORTED_WITH = {"filters": 128, "kernel_size": 3, "strides": 1, "activation": "relu", "batch_normalization": True, "conv_first": False}
+
+    def __init__(self, *, filters: int = 128, kernel_size: int = 3, strides: int = 1, activation: Optional[str] = "relu", batch_normalization: bool = True, conv_first: bool = False) -> None:
+        super().__init__()
+        _check_args(self, {"filters": filters, "kernel_size": kernel_size, "strides": strides, "activation": activation, "batch_normalization": batch_normalization, "conv_first": conv_first}, "a form of block `resnet_layer`: change the call in the spec and export again")
+        self.batch_normalization = nn.BatchNorm2d(128, eps=0.001, momentum=0.01)
+        self.conv2d = nn.Conv2d(128, 128, (3, 3), stride=(1, 1), padding=(1, 1))
+        self.reset_parameters()
+
+    @torch.no_grad()
+    def reset_parameters(self) -> None:
+        """Draw every weight as Keras' initializers do (he_normal is truncated, glorot_uniform uses fan_avg)."""
+        nn.init.ones_(self.batch_normalization.weight)
+        nn.init.zeros_(self.batch_normalization.bias)
+        nn.init.zeros_(self.batch_normalization.running_mean)
+        nn.init.ones_(self.batch_normalization.running_var)
+        nn.init.trunc_normal_(self.conv2d.weight, std=0.0473686347641, a=-0.0947372695282, b=0.0947372695282)
+        nn.init.zeros_(self.conv2d.bias)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = self.batch_normalization(x)
+        x = F.relu(x)
+        conv2d = self.conv2d(x)
+        return conv2d
+
+    def regularization_loss(self) -> torch.Tensor:
+        """The Keras regularizers' penalty (l2: l * sum(w^2), on those kernels only), added to the loss."""
+        return (
+            0.0001 * self.conv2d.weight.square().sum()
+        )
+
+
+class ResnetLayer15(nn.Module):
+    """Block `resnet_layer`. Conv2D (same padding, he_normal, l2 1e-4) with batch normalization and
+    an activation, after the convolution when conv_first, before it otherwise. Either can be
+    switched off. (batch, 128, 8, 8) -> (batch, 256, 8, 8). Built for
+    `stage2/block0/branch1/resnet_layer_2`, `stage2/block1/branch1/resnet_layer_2`,
+    `stage2/block2/branch1/resnet_layer_2`, `stage2/block3/branch1/resnet_layer_2` and 2 more."""
+
+    EXPORTED_WITH = {"filters": 256, "kernel_size": 1, "strides": 1, "activation": "relu", "batch_normalization": True, "conv_first": False}
+
+    def __init__(self, *, filters: int = 256, kernel_size: int = 1, strides: int = 1, activation: Optional[str] = "relu", batch_normalization: bool = True, conv_first: bool = False) -> None:
+        super().__init__()
+        _check_args(self, {"filters": filters, "kernel_size": kernel_size, "strides": strides, "activation": activation, "batch_normalization": batch_normalization, "conv_first": conv_first}, "a form of block `resnet_layer`: change the call in the spec and export again")
+        self.batch_normalization = nn.BatchNorm2d(128, eps=0.001, momentum=0.01)
+        self.conv2d = nn.Conv2d(128, 256, (1, 1), stride=(1, 1))
+        self.reset_parameters()
+
+    @torch.no_grad()
+    def reset_parameters(self) -> None:
+        """Draw every weight as Keras' initializers do (he_normal is truncated, glorot_uniform uses fan_avg)."""
+        nn.init.ones_(self.batch_normalization.weight)
+        nn.init.zeros_(self.batch_normalization.bias)
+        nn.init.zeros_(self.batch_normalization.running_mean)
+        nn.init.ones_(self.batch_normalization.running_var)
+        nn.init.trunc_normal_(self.conv2d.weight, std=0.142105904292, a=-0.284211808585, b=0.284211808585)
+        nn.init.zeros_(self.conv2d.bias)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = self.batch_normalization(x)
+        x = F.relu(x)
+        conv2d = self.conv2d(x)
+        return conv2d
+
+    def regularization_loss(self) -> torch.Tensor:
+        """The Keras regularizers' penalty (l2: l * sum(w^2), on those kernels only), added to the loss."""
+        return (
+            0.0001 * self.conv2d.weight.square().sum()
+        )
+
+
+class Block5(nn.Module):
+    """One iteration of the loop over `block`. (batch, 128, 16, 16) -> (batch, 256, 8, 8). Built
+    for `stage2/block0`."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.branch0 = nn.Module()
+        self.branch0.resnet_layer = ResnetLayer12(filters=256, kernel_size=1, strides=2, activation=None, batch_normalization=False)
+        self.branch1 = nn.Module()
+        self.branch1.resnet_layer = ResnetLayer13(filters=128, kernel_size=1, strides=2, activation="relu", batch_normalization=True, conv_first=False)
+        self.branch1.resnet_layer_1 = ResnetLayer14(filters=128, conv_first=False)
+        self.branch1.resnet_layer_2 = ResnetLayer15(filters=256, kernel_size=1, conv_first=False)
+        self.reset_parameters()
+
+    @torch.no_grad()
+    def reset_parameters(self) -> None:
+        """Draw every weight as Keras' initializers do (he_normal is truncated, glorot_uniform uses fan_avg)."""
+        self.branch0.resnet_layer.reset_parameters()
+        self.branch1.resnet_layer.reset_parameters()
+        self.branch1.resnet_layer_1.reset_parameters()
+        self.branch1.resnet_layer_2.reset_parameters()
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        branch0_resnet_layer = self.branch0.resnet_layer(x)
+        x = self.branch1.resnet_layer(x)
+        x = self.branch1.resnet_layer_1(x)
+        branch1_resnet_layer_2 = self.branch1.resnet_layer_2(x)
+        add = branch0_resnet_layer + branch1_resnet_layer_2
+        return add
+
+    def regularization_loss(self) -> torch.Tensor:
+        """The Keras regularizers' penalty (l2: l * sum(w^2), on those kernels only), added to the loss."""
+        return (
+            self.branch0.resnet_layer.regularization_loss()
+            + self.branch1.resnet_layer.regularization_loss()
+            + self.branch1.resnet_layer_1.regularization_loss()
+            + self.branch1.resnet_layer_2.regularization_loss()
+        )
+
+
+class ResnetLayer16(nn.Module):
+    """Block `resnet_layer`. Conv2D (same padding, he_normal, l2 1e-4) with batch normalization and
+    an activation, after the convolution when conv_first, before it otherwise. Either can be
+    switched off. (batch, 256, 8, 8) -> (batch, 128, 8, 8). Built for
+    `stage2/block1/branch1/resnet_layer`, `stage2/block2/branch1/resnet_layer`,
+    `stage2/block3/branch1/resnet_layer`, `stage2/block4/branch1/resnet_layer` and 1 more."""
+
+    EXPORTED_WITH = {"filters": 128, "kernel_size": 1, "strides": 1, "activation": "relu", "batch_normalization": True, "conv_first": False}
+
+    def __init__(self, *, filters: int = 128, kernel_size: int = 1, strides: int = 1, activation: Optional[str] = "relu", batch_normalization: bool = True, conv_first: bool = False) -> None:
+        super().__init__()
+        _check_args(self, {"filters": filters, "kernel_size": kernel_size, "strides": strides, "activation": activation, "batch_normalization": batch_normalization, "conv_first": conv_first}, "a form of block `resnet_layer`: change the call in the spec and export again")
+        self.batch_normalization = nn.BatchNorm2d(256, eps=0.001, momentum=0.01)
+        self.conv2d = nn.Conv2d(256, 128, (1, 1), stride=(1, 1))
+        self.reset_parameters()
+
+    @torch.no_grad()
+    def reset_parameters(self) -> None:
+        """Draw every weight as Keras' initializers do (he_normal is truncated, glorot_uniform uses fan_avg)."""
+        nn.init.ones_(self.batch_normalization.weight)
+        nn.init.zeros_(self.batch_normalization.bias)
+        nn.init.zeros_(self.batch_normalization.running_mean)
+        nn.init.ones_(self.batch_normalization.running_var)
+        nn.init.trunc_normal_(self.conv2d.weight, std=0.100484048572, a=-0.200968097143, b=0.200968097143)
+        nn.init.zeros_(self.conv2d.bias)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = self.batch_normalization(x)
+        x = F.relu(x)
+        conv2d = self.conv2d(x)
+        return conv2d
+
+    def regularization_loss(self) -> torch.Tensor:
+        """The Keras regularizers' penalty (l2: l * sum(w^2), on those kernels only), added to the loss."""
+        return (
+            0.0001 * self.conv2d.weight.square().sum()
+        )
+
+
+class Block6(nn.Module):
+    """One iteration of the loop over `block`. (batch, 256, 8, 8) -> (batch, 256, 8, 8). Built for
+    `stage2/block1`, `stage2/block2`, `stage2/block3`, `stage2/block4` and 1 more."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.branch1 = nn.Module()
+        self.branch1.resnet_layer = ResnetLayer16(filters=128, kernel_size=1, strides=1, activation="relu", batch_normalization=True, conv_first=False)
+        self.branch1.resnet_layer_1 = ResnetLayer14(filters=128, conv_first=False)
+        self.branch1.resnet_layer_2 = ResnetLayer15(filters=256, kernel_size=1, conv_first=False)
+        self.reset_parameters()
+
+    @torch.no_grad()
+    def reset_parameters(self) -> None:
+        """Draw every weight as Keras' initializers do (he_normal is truncated, glorot_uniform uses fan_avg)."""
+        self.branch1.resnet_layer.reset_parameters()
+        self.branch1.resnet_layer_1.reset_parameters()
+        self.branch1.resnet_layer_2.reset_parameters()
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        branch1_resnet_layer = self.branch1.resnet_layer(x)
+        branch1_resnet_layer_1 = self.branch1.resnet_layer_1(branch1_resnet_layer)
+        branch1_resnet_layer_2 = self.branch1.resnet_layer_2(branch1_resnet_layer_1)
+        add = x + branch1_resnet_layer_2
+        return add
+
+    def regularization_loss(self) -> torch.Tensor:
+        """The Keras regularizers' penalty (l2: l * sum(w^2), on those kernels only), added to the loss."""
+        return (
+            self.branch1.resnet_layer.regularization_loss()
+            + self.branch1.resnet_layer_1.regularization_loss()
+            + self.branch1.resnet_layer_2.regularization_loss()
+        )
+
+
+class Stage3(nn.Module):
+    """One iteration of the loop over `stage`. (batch, 128, 16, 16) -> (batch, 256, 8, 8). Built
+    for `stage2`."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.block = nn.ModuleList([Block5(), Block6(), Block6(), Block6(), Block6(), Block6()])
+        self.reset_parameters()
+
+    @torch.no_grad()
+    def reset_parameters(self) -> None:
+        """Draw every weight as Keras' initializers do (he_normal is truncated, glorot_uniform uses fan_avg)."""
+        for block in self.block:
+            block.reset_parameters()
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        for block in self.block:
+            x = block(x)
+        return x
+
+    def regularization_loss(self) -> torch.Tensor:
+        """The Keras regularizers' penalty (l2: l * sum(w^2), on those kernels only), added to the loss."""
+        return (
+            sum(block.regularization_loss() for block in self.block)
+        )
 
 
 class ResnetV2(nn.Module):
@@ -29,223 +931,9 @@ class ResnetV2(nn.Module):
 
     def __init__(self, *, n: int = 6, num_classes: int = 10, input_shape: tuple[int, ...] = (32, 32, 3)) -> None:
         super().__init__()
-        given = {"n": n, "num_classes": num_classes, "input_shape": input_shape}
-        for name, value in given.items():
-            if value != self.EXPORTED_WITH[name] and not (isinstance(value, (list, tuple)) and tuple(value) == self.EXPORTED_WITH[name]):
-                raise ValueError(f"this module was exported with {name}={self.EXPORTED_WITH[name]!r}; "
-                                 f"export the spec again with --set {name}={value!r}")
-        self.stem = nn.Module()
-        self.stem.conv2d = nn.Conv2d(3, 16, (3, 3), stride=(1, 1), padding=(1, 1))
-        self.stem.batch_normalization = nn.BatchNorm2d(16, eps=0.001, momentum=0.01)
-        self.stage0 = nn.Module()
-        self.stage0.block0 = nn.Module()
-        self.stage0.block0.branch0 = nn.Module()
-        self.stage0.block0.branch0.resnet_layer = nn.Module()
-        self.stage0.block0.branch0.resnet_layer.conv2d = nn.Conv2d(16, 64, (1, 1), stride=(1, 1))
-        self.stage0.block0.branch1 = nn.Module()
-        self.stage0.block0.branch1.resnet_layer = nn.Module()
-        self.stage0.block0.branch1.resnet_layer.conv2d = nn.Conv2d(16, 16, (1, 1), stride=(1, 1))
-        self.stage0.block0.branch1.resnet_layer_1 = nn.Module()
-        self.stage0.block0.branch1.resnet_layer_1.batch_normalization = nn.BatchNorm2d(16, eps=0.001, momentum=0.01)
-        self.stage0.block0.branch1.resnet_layer_1.conv2d = nn.Conv2d(16, 16, (3, 3), stride=(1, 1), padding=(1, 1))
-        self.stage0.block0.branch1.resnet_layer_2 = nn.Module()
-        self.stage0.block0.branch1.resnet_layer_2.batch_normalization = nn.BatchNorm2d(16, eps=0.001, momentum=0.01)
-        self.stage0.block0.branch1.resnet_layer_2.conv2d = nn.Conv2d(16, 64, (1, 1), stride=(1, 1))
-        self.stage0.block1 = nn.Module()
-        self.stage0.block1.branch1 = nn.Module()
-        self.stage0.block1.branch1.resnet_layer = nn.Module()
-        self.stage0.block1.branch1.resnet_layer.batch_normalization = nn.BatchNorm2d(64, eps=0.001, momentum=0.01)
-        self.stage0.block1.branch1.resnet_layer.conv2d = nn.Conv2d(64, 16, (1, 1), stride=(1, 1))
-        self.stage0.block1.branch1.resnet_layer_1 = nn.Module()
-        self.stage0.block1.branch1.resnet_layer_1.batch_normalization = nn.BatchNorm2d(16, eps=0.001, momentum=0.01)
-        self.stage0.block1.branch1.resnet_layer_1.conv2d = nn.Conv2d(16, 16, (3, 3), stride=(1, 1), padding=(1, 1))
-        self.stage0.block1.branch1.resnet_layer_2 = nn.Module()
-        self.stage0.block1.branch1.resnet_layer_2.batch_normalization = nn.BatchNorm2d(16, eps=0.001, momentum=0.01)
-        self.stage0.block1.branch1.resnet_layer_2.conv2d = nn.Conv2d(16, 64, (1, 1), stride=(1, 1))
-        self.stage0.block2 = nn.Module()
-        self.stage0.block2.branch1 = nn.Module()
-        self.stage0.block2.branch1.resnet_layer = nn.Module()
-        self.stage0.block2.branch1.resnet_layer.batch_normalization = nn.BatchNorm2d(64, eps=0.001, momentum=0.01)
-        self.stage0.block2.branch1.resnet_layer.conv2d = nn.Conv2d(64, 16, (1, 1), stride=(1, 1))
-        self.stage0.block2.branch1.resnet_layer_1 = nn.Module()
-        self.stage0.block2.branch1.resnet_layer_1.batch_normalization = nn.BatchNorm2d(16, eps=0.001, momentum=0.01)
-        self.stage0.block2.branch1.resnet_layer_1.conv2d = nn.Conv2d(16, 16, (3, 3), stride=(1, 1), padding=(1, 1))
-        self.stage0.block2.branch1.resnet_layer_2 = nn.Module()
-        self.stage0.block2.branch1.resnet_layer_2.batch_normalization = nn.BatchNorm2d(16, eps=0.001, momentum=0.01)
-        self.stage0.block2.branch1.resnet_layer_2.conv2d = nn.Conv2d(16, 64, (1, 1), stride=(1, 1))
-        self.stage0.block3 = nn.Module()
-        self.stage0.block3.branch1 = nn.Module()
-        self.stage0.block3.branch1.resnet_layer = nn.Module()
-        self.stage0.block3.branch1.resnet_layer.batch_normalization = nn.BatchNorm2d(64, eps=0.001, momentum=0.01)
-        self.stage0.block3.branch1.resnet_layer.conv2d = nn.Conv2d(64, 16, (1, 1), stride=(1, 1))
-        self.stage0.block3.branch1.resnet_layer_1 = nn.Module()
-        self.stage0.block3.branch1.resnet_layer_1.batch_normalization = nn.BatchNorm2d(16, eps=0.001, momentum=0.01)
-        self.stage0.block3.branch1.resnet_layer_1.conv2d = nn.Conv2d(16, 16, (3, 3), stride=(1, 1), padding=(1, 1))
-        self.stage0.block3.branch1.resnet_layer_2 = nn.Module()
-        self.stage0.block3.branch1.resnet_layer_2.batch_normalization = nn.BatchNorm2d(16, eps=0.001, momentum=0.01)
-        self.stage0.block3.branch1.resnet_layer_2.conv2d = nn.Conv2d(16, 64, (1, 1), stride=(1, 1))
-        self.stage0.block4 = nn.Module()
-        self.stage0.block4.branch1 = nn.Module()
-        self.stage0.block4.branch1.resnet_layer = nn.Module()
-        self.stage0.block4.branch1.resnet_layer.batch_normalization = nn.BatchNorm2d(64, eps=0.001, momentum=0.01)
-        self.stage0.block4.branch1.resnet_layer.conv2d = nn.Conv2d(64, 16, (1, 1), stride=(1, 1))
-        self.stage0.block4.branch1.resnet_layer_1 = nn.Module()
-        self.stage0.block4.branch1.resnet_layer_1.batch_normalization = nn.BatchNorm2d(16, eps=0.001, momentum=0.01)
-        self.stage0.block4.branch1.resnet_layer_1.conv2d = nn.Conv2d(16, 16, (3, 3), stride=(1, 1), padding=(1, 1))
-        self.stage0.block4.branch1.resnet_layer_2 = nn.Module()
-        self.stage0.block4.branch1.resnet_layer_2.batch_normalization = nn.BatchNorm2d(16, eps=0.001, momentum=0.01)
-        self.stage0.block4.branch1.resnet_layer_2.conv2d = nn.Conv2d(16, 64, (1, 1), stride=(1, 1))
-        self.stage0.block5 = nn.Module()
-        self.stage0.block5.branch1 = nn.Module()
-        self.stage0.block5.branch1.resnet_layer = nn.Module()
-        self.stage0.block5.branch1.resnet_layer.batch_normalization = nn.BatchNorm2d(64, eps=0.001, momentum=0.01)
-        self.stage0.block5.branch1.resnet_layer.conv2d = nn.Conv2d(64, 16, (1, 1), stride=(1, 1))
-        self.stage0.block5.branch1.resnet_layer_1 = nn.Module()
-        self.stage0.block5.branch1.resnet_layer_1.batch_normalization = nn.BatchNorm2d(16, eps=0.001, momentum=0.01)
-        self.stage0.block5.branch1.resnet_layer_1.conv2d = nn.Conv2d(16, 16, (3, 3), stride=(1, 1), padding=(1, 1))
-        self.stage0.block5.branch1.resnet_layer_2 = nn.Module()
-        self.stage0.block5.branch1.resnet_layer_2.batch_normalization = nn.BatchNorm2d(16, eps=0.001, momentum=0.01)
-        self.stage0.block5.branch1.resnet_layer_2.conv2d = nn.Conv2d(16, 64, (1, 1), stride=(1, 1))
-        self.stage1 = nn.Module()
-        self.stage1.block0 = nn.Module()
-        self.stage1.block0.branch0 = nn.Module()
-        self.stage1.block0.branch0.resnet_layer = nn.Module()
-        self.stage1.block0.branch0.resnet_layer.conv2d = nn.Conv2d(64, 128, (1, 1), stride=(2, 2))
-        self.stage1.block0.branch1 = nn.Module()
-        self.stage1.block0.branch1.resnet_layer = nn.Module()
-        self.stage1.block0.branch1.resnet_layer.batch_normalization = nn.BatchNorm2d(64, eps=0.001, momentum=0.01)
-        self.stage1.block0.branch1.resnet_layer.conv2d = nn.Conv2d(64, 64, (1, 1), stride=(2, 2))
-        self.stage1.block0.branch1.resnet_layer_1 = nn.Module()
-        self.stage1.block0.branch1.resnet_layer_1.batch_normalization = nn.BatchNorm2d(64, eps=0.001, momentum=0.01)
-        self.stage1.block0.branch1.resnet_layer_1.conv2d = nn.Conv2d(64, 64, (3, 3), stride=(1, 1), padding=(1, 1))
-        self.stage1.block0.branch1.resnet_layer_2 = nn.Module()
-        self.stage1.block0.branch1.resnet_layer_2.batch_normalization = nn.BatchNorm2d(64, eps=0.001, momentum=0.01)
-        self.stage1.block0.branch1.resnet_layer_2.conv2d = nn.Conv2d(64, 128, (1, 1), stride=(1, 1))
-        self.stage1.block1 = nn.Module()
-        self.stage1.block1.branch1 = nn.Module()
-        self.stage1.block1.branch1.resnet_layer = nn.Module()
-        self.stage1.block1.branch1.resnet_layer.batch_normalization = nn.BatchNorm2d(128, eps=0.001, momentum=0.01)
-        self.stage1.block1.branch1.resnet_layer.conv2d = nn.Conv2d(128, 64, (1, 1), stride=(1, 1))
-        self.stage1.block1.branch1.resnet_layer_1 = nn.Module()
-        self.stage1.block1.branch1.resnet_layer_1.batch_normalization = nn.BatchNorm2d(64, eps=0.001, momentum=0.01)
-        self.stage1.block1.branch1.resnet_layer_1.conv2d = nn.Conv2d(64, 64, (3, 3), stride=(1, 1), padding=(1, 1))
-        self.stage1.block1.branch1.resnet_layer_2 = nn.Module()
-        self.stage1.block1.branch1.resnet_layer_2.batch_normalization = nn.BatchNorm2d(64, eps=0.001, momentum=0.01)
-        self.stage1.block1.branch1.resnet_layer_2.conv2d = nn.Conv2d(64, 128, (1, 1), stride=(1, 1))
-        self.stage1.block2 = nn.Module()
-        self.stage1.block2.branch1 = nn.Module()
-        self.stage1.block2.branch1.resnet_layer = nn.Module()
-        self.stage1.block2.branch1.resnet_layer.batch_normalization = nn.BatchNorm2d(128, eps=0.001, momentum=0.01)
-        self.stage1.block2.branch1.resnet_layer.conv2d = nn.Conv2d(128, 64, (1, 1), stride=(1, 1))
-        self.stage1.block2.branch1.resnet_layer_1 = nn.Module()
-        self.stage1.block2.branch1.resnet_layer_1.batch_normalization = nn.BatchNorm2d(64, eps=0.001, momentum=0.01)
-        self.stage1.block2.branch1.resnet_layer_1.conv2d = nn.Conv2d(64, 64, (3, 3), stride=(1, 1), padding=(1, 1))
-        self.stage1.block2.branch1.resnet_layer_2 = nn.Module()
-        self.stage1.block2.branch1.resnet_layer_2.batch_normalization = nn.BatchNorm2d(64, eps=0.001, momentum=0.01)
-        self.stage1.block2.branch1.resnet_layer_2.conv2d = nn.Conv2d(64, 128, (1, 1), stride=(1, 1))
-        self.stage1.block3 = nn.Module()
-        self.stage1.block3.branch1 = nn.Module()
-        self.stage1.block3.branch1.resnet_layer = nn.Module()
-        self.stage1.block3.branch1.resnet_layer.batch_normalization = nn.BatchNorm2d(128, eps=0.001, momentum=0.01)
-        self.stage1.block3.branch1.resnet_layer.conv2d = nn.Conv2d(128, 64, (1, 1), stride=(1, 1))
-        self.stage1.block3.branch1.resnet_layer_1 = nn.Module()
-        self.stage1.block3.branch1.resnet_layer_1.batch_normalization = nn.BatchNorm2d(64, eps=0.001, momentum=0.01)
-        self.stage1.block3.branch1.resnet_layer_1.conv2d = nn.Conv2d(64, 64, (3, 3), stride=(1, 1), padding=(1, 1))
-        self.stage1.block3.branch1.resnet_layer_2 = nn.Module()
-        self.stage1.block3.branch1.resnet_layer_2.batch_normalization = nn.BatchNorm2d(64, eps=0.001, momentum=0.01)
-        self.stage1.block3.branch1.resnet_layer_2.conv2d = nn.Conv2d(64, 128, (1, 1), stride=(1, 1))
-        self.stage1.block4 = nn.Module()
-        self.stage1.block4.branch1 = nn.Module()
-        self.stage1.block4.branch1.resnet_layer = nn.Module()
-        self.stage1.block4.branch1.resnet_layer.batch_normalization = nn.BatchNorm2d(128, eps=0.001, momentum=0.01)
-        self.stage1.block4.branch1.resnet_layer.conv2d = nn.Conv2d(128, 64, (1, 1), stride=(1, 1))
-        self.stage1.block4.branch1.resnet_layer_1 = nn.Module()
-        self.stage1.block4.branch1.resnet_layer_1.batch_normalization = nn.BatchNorm2d(64, eps=0.001, momentum=0.01)
-        self.stage1.block4.branch1.resnet_layer_1.conv2d = nn.Conv2d(64, 64, (3, 3), stride=(1, 1), padding=(1, 1))
-        self.stage1.block4.branch1.resnet_layer_2 = nn.Module()
-        self.stage1.block4.branch1.resnet_layer_2.batch_normalization = nn.BatchNorm2d(64, eps=0.001, momentum=0.01)
-        self.stage1.block4.branch1.resnet_layer_2.conv2d = nn.Conv2d(64, 128, (1, 1), stride=(1, 1))
-        self.stage1.block5 = nn.Module()
-        self.stage1.block5.branch1 = nn.Module()
-        self.stage1.block5.branch1.resnet_layer = nn.Module()
-        self.stage1.block5.branch1.resnet_layer.batch_normalization = nn.BatchNorm2d(128, eps=0.001, momentum=0.01)
-        self.stage1.block5.branch1.resnet_layer.conv2d = nn.Conv2d(128, 64, (1, 1), stride=(1, 1))
-        self.stage1.block5.branch1.resnet_layer_1 = nn.Module()
-        self.stage1.block5.branch1.resnet_layer_1.batch_normalization = nn.BatchNorm2d(64, eps=0.001, momentum=0.01)
-        self.stage1.block5.branch1.resnet_layer_1.conv2d = nn.Conv2d(64, 64, (3, 3), stride=(1, 1), padding=(1, 1))
-        self.stage1.block5.branch1.resnet_layer_2 = nn.Module()
-        self.stage1.block5.branch1.resnet_layer_2.batch_normalization = nn.BatchNorm2d(64, eps=0.001, momentum=0.01)
-        self.stage1.block5.branch1.resnet_layer_2.conv2d = nn.Conv2d(64, 128, (1, 1), stride=(1, 1))
-        self.stage2 = nn.Module()
-        self.stage2.block0 = nn.Module()
-        self.stage2.block0.branch0 = nn.Module()
-        self.stage2.block0.branch0.resnet_layer = nn.Module()
-        self.stage2.block0.branch0.resnet_layer.conv2d = nn.Conv2d(128, 256, (1, 1), stride=(2, 2))
-        self.stage2.block0.branch1 = nn.Module()
-        self.stage2.block0.branch1.resnet_layer = nn.Module()
-        self.stage2.block0.branch1.resnet_layer.batch_normalization = nn.BatchNorm2d(128, eps=0.001, momentum=0.01)
-        self.stage2.block0.branch1.resnet_layer.conv2d = nn.Conv2d(128, 128, (1, 1), stride=(2, 2))
-        self.stage2.block0.branch1.resnet_layer_1 = nn.Module()
-        self.stage2.block0.branch1.resnet_layer_1.batch_normalization = nn.BatchNorm2d(128, eps=0.001, momentum=0.01)
-        self.stage2.block0.branch1.resnet_layer_1.conv2d = nn.Conv2d(128, 128, (3, 3), stride=(1, 1), padding=(1, 1))
-        self.stage2.block0.branch1.resnet_layer_2 = nn.Module()
-        self.stage2.block0.branch1.resnet_layer_2.batch_normalization = nn.BatchNorm2d(128, eps=0.001, momentum=0.01)
-        self.stage2.block0.branch1.resnet_layer_2.conv2d = nn.Conv2d(128, 256, (1, 1), stride=(1, 1))
-        self.stage2.block1 = nn.Module()
-        self.stage2.block1.branch1 = nn.Module()
-        self.stage2.block1.branch1.resnet_layer = nn.Module()
-        self.stage2.block1.branch1.resnet_layer.batch_normalization = nn.BatchNorm2d(256, eps=0.001, momentum=0.01)
-        self.stage2.block1.branch1.resnet_layer.conv2d = nn.Conv2d(256, 128, (1, 1), stride=(1, 1))
-        self.stage2.block1.branch1.resnet_layer_1 = nn.Module()
-        self.stage2.block1.branch1.resnet_layer_1.batch_normalization = nn.BatchNorm2d(128, eps=0.001, momentum=0.01)
-        self.stage2.block1.branch1.resnet_layer_1.conv2d = nn.Conv2d(128, 128, (3, 3), stride=(1, 1), padding=(1, 1))
-        self.stage2.block1.branch1.resnet_layer_2 = nn.Module()
-        self.stage2.block1.branch1.resnet_layer_2.batch_normalization = nn.BatchNorm2d(128, eps=0.001, momentum=0.01)
-        self.stage2.block1.branch1.resnet_layer_2.conv2d = nn.Conv2d(128, 256, (1, 1), stride=(1, 1))
-        self.stage2.block2 = nn.Module()
-        self.stage2.block2.branch1 = nn.Module()
-        self.stage2.block2.branch1.resnet_layer = nn.Module()
-        self.stage2.block2.branch1.resnet_layer.batch_normalization = nn.BatchNorm2d(256, eps=0.001, momentum=0.01)
-        self.stage2.block2.branch1.resnet_layer.conv2d = nn.Conv2d(256, 128, (1, 1), stride=(1, 1))
-        self.stage2.block2.branch1.resnet_layer_1 = nn.Module()
-        self.stage2.block2.branch1.resnet_layer_1.batch_normalization = nn.BatchNorm2d(128, eps=0.001, momentum=0.01)
-        self.stage2.block2.branch1.resnet_layer_1.conv2d = nn.Conv2d(128, 128, (3, 3), stride=(1, 1), padding=(1, 1))
-        self.stage2.block2.branch1.resnet_layer_2 = nn.Module()
-        self.stage2.block2.branch1.resnet_layer_2.batch_normalization = nn.BatchNorm2d(128, eps=0.001, momentum=0.01)
-        self.stage2.block2.branch1.resnet_layer_2.conv2d = nn.Conv2d(128, 256, (1, 1), stride=(1, 1))
-        self.stage2.block3 = nn.Module()
-        self.stage2.block3.branch1 = nn.Module()
-        self.stage2.block3.branch1.resnet_layer = nn.Module()
-        self.stage2.block3.branch1.resnet_layer.batch_normalization = nn.BatchNorm2d(256, eps=0.001, momentum=0.01)
-        self.stage2.block3.branch1.resnet_layer.conv2d = nn.Conv2d(256, 128, (1, 1), stride=(1, 1))
-        self.stage2.block3.branch1.resnet_layer_1 = nn.Module()
-        self.stage2.block3.branch1.resnet_layer_1.batch_normalization = nn.BatchNorm2d(128, eps=0.001, momentum=0.01)
-        self.stage2.block3.branch1.resnet_layer_1.conv2d = nn.Conv2d(128, 128, (3, 3), stride=(1, 1), padding=(1, 1))
-        self.stage2.block3.branch1.resnet_layer_2 = nn.Module()
-        self.stage2.block3.branch1.resnet_layer_2.batch_normalization = nn.BatchNorm2d(128, eps=0.001, momentum=0.01)
-        self.stage2.block3.branch1.resnet_layer_2.conv2d = nn.Conv2d(128, 256, (1, 1), stride=(1, 1))
-        self.stage2.block4 = nn.Module()
-        self.stage2.block4.branch1 = nn.Module()
-        self.stage2.block4.branch1.resnet_layer = nn.Module()
-        self.stage2.block4.branch1.resnet_layer.batch_normalization = nn.BatchNorm2d(256, eps=0.001, momentum=0.01)
-        self.stage2.block4.branch1.resnet_layer.conv2d = nn.Conv2d(256, 128, (1, 1), stride=(1, 1))
-        self.stage2.block4.branch1.resnet_layer_1 = nn.Module()
-        self.stage2.block4.branch1.resnet_layer_1.batch_normalization = nn.BatchNorm2d(128, eps=0.001, momentum=0.01)
-        self.stage2.block4.branch1.resnet_layer_1.conv2d = nn.Conv2d(128, 128, (3, 3), stride=(1, 1), padding=(1, 1))
-        self.stage2.block4.branch1.resnet_layer_2 = nn.Module()
-        self.stage2.block4.branch1.resnet_layer_2.batch_normalization = nn.BatchNorm2d(128, eps=0.001, momentum=0.01)
-        self.stage2.block4.branch1.resnet_layer_2.conv2d = nn.Conv2d(128, 256, (1, 1), stride=(1, 1))
-        self.stage2.block5 = nn.Module()
-        self.stage2.block5.branch1 = nn.Module()
-        self.stage2.block5.branch1.resnet_layer = nn.Module()
-        self.stage2.block5.branch1.resnet_layer.batch_normalization = nn.BatchNorm2d(256, eps=0.001, momentum=0.01)
-        self.stage2.block5.branch1.resnet_layer.conv2d = nn.Conv2d(256, 128, (1, 1), stride=(1, 1))
-        self.stage2.block5.branch1.resnet_layer_1 = nn.Module()
-        self.stage2.block5.branch1.resnet_layer_1.batch_normalization = nn.BatchNorm2d(128, eps=0.001, momentum=0.01)
-        self.stage2.block5.branch1.resnet_layer_1.conv2d = nn.Conv2d(128, 128, (3, 3), stride=(1, 1), padding=(1, 1))
-        self.stage2.block5.branch1.resnet_layer_2 = nn.Module()
-        self.stage2.block5.branch1.resnet_layer_2.batch_normalization = nn.BatchNorm2d(128, eps=0.001, momentum=0.01)
-        self.stage2.block5.branch1.resnet_layer_2.conv2d = nn.Conv2d(128, 256, (1, 1), stride=(1, 1))
+        _check_args(self, {"n": n, "num_classes": num_classes, "input_shape": input_shape}, "export the spec again with --set {name}={value!r}")
+        self.stem = ResnetLayer(filters=16, conv_first=True)
+        self.stage = nn.ModuleList([Stage(), Stage2(), Stage3()])
         self.batch_normalization = nn.BatchNorm2d(256, eps=0.001, momentum=0.01)
         self.dense = nn.Linear(256, 10)
         self.reset_parameters()
@@ -253,338 +941,9 @@ class ResnetV2(nn.Module):
     @torch.no_grad()
     def reset_parameters(self) -> None:
         """Draw every weight as Keras' initializers do (he_normal is truncated, glorot_uniform uses fan_avg)."""
-        nn.init.trunc_normal_(self.stem.conv2d.weight, std=0.309410626625, a=-0.61882125325, b=0.61882125325)
-        nn.init.zeros_(self.stem.conv2d.bias)
-        nn.init.ones_(self.stem.batch_normalization.weight)
-        nn.init.zeros_(self.stem.batch_normalization.bias)
-        nn.init.zeros_(self.stem.batch_normalization.running_mean)
-        nn.init.ones_(self.stem.batch_normalization.running_var)
-        nn.init.trunc_normal_(self.stage0.block0.branch0.resnet_layer.conv2d.weight, std=0.401936194287, a=-0.803872388574, b=0.803872388574)
-        nn.init.zeros_(self.stage0.block0.branch0.resnet_layer.conv2d.bias)
-        nn.init.trunc_normal_(self.stage0.block0.branch1.resnet_layer.conv2d.weight, std=0.401936194287, a=-0.803872388574, b=0.803872388574)
-        nn.init.zeros_(self.stage0.block0.branch1.resnet_layer.conv2d.bias)
-        nn.init.ones_(self.stage0.block0.branch1.resnet_layer_1.batch_normalization.weight)
-        nn.init.zeros_(self.stage0.block0.branch1.resnet_layer_1.batch_normalization.bias)
-        nn.init.zeros_(self.stage0.block0.branch1.resnet_layer_1.batch_normalization.running_mean)
-        nn.init.ones_(self.stage0.block0.branch1.resnet_layer_1.batch_normalization.running_var)
-        nn.init.trunc_normal_(self.stage0.block0.branch1.resnet_layer_1.conv2d.weight, std=0.133978731429, a=-0.267957462858, b=0.267957462858)
-        nn.init.zeros_(self.stage0.block0.branch1.resnet_layer_1.conv2d.bias)
-        nn.init.ones_(self.stage0.block0.branch1.resnet_layer_2.batch_normalization.weight)
-        nn.init.zeros_(self.stage0.block0.branch1.resnet_layer_2.batch_normalization.bias)
-        nn.init.zeros_(self.stage0.block0.branch1.resnet_layer_2.batch_normalization.running_mean)
-        nn.init.ones_(self.stage0.block0.branch1.resnet_layer_2.batch_normalization.running_var)
-        nn.init.trunc_normal_(self.stage0.block0.branch1.resnet_layer_2.conv2d.weight, std=0.401936194287, a=-0.803872388574, b=0.803872388574)
-        nn.init.zeros_(self.stage0.block0.branch1.resnet_layer_2.conv2d.bias)
-        nn.init.ones_(self.stage0.block1.branch1.resnet_layer.batch_normalization.weight)
-        nn.init.zeros_(self.stage0.block1.branch1.resnet_layer.batch_normalization.bias)
-        nn.init.zeros_(self.stage0.block1.branch1.resnet_layer.batch_normalization.running_mean)
-        nn.init.ones_(self.stage0.block1.branch1.resnet_layer.batch_normalization.running_var)
-        nn.init.trunc_normal_(self.stage0.block1.branch1.resnet_layer.conv2d.weight, std=0.200968097143, a=-0.401936194287, b=0.401936194287)
-        nn.init.zeros_(self.stage0.block1.branch1.resnet_layer.conv2d.bias)
-        nn.init.ones_(self.stage0.block1.branch1.resnet_layer_1.batch_normalization.weight)
-        nn.init.zeros_(self.stage0.block1.branch1.resnet_layer_1.batch_normalization.bias)
-        nn.init.zeros_(self.stage0.block1.branch1.resnet_layer_1.batch_normalization.running_mean)
-        nn.init.ones_(self.stage0.block1.branch1.resnet_layer_1.batch_normalization.running_var)
-        nn.init.trunc_normal_(self.stage0.block1.branch1.resnet_layer_1.conv2d.weight, std=0.133978731429, a=-0.267957462858, b=0.267957462858)
-        nn.init.zeros_(self.stage0.block1.branch1.resnet_layer_1.conv2d.bias)
-        nn.init.ones_(self.stage0.block1.branch1.resnet_layer_2.batch_normalization.weight)
-        nn.init.zeros_(self.stage0.block1.branch1.resnet_layer_2.batch_normalization.bias)
-        nn.init.zeros_(self.stage0.block1.branch1.resnet_layer_2.batch_normalization.running_mean)
-        nn.init.ones_(self.stage0.block1.branch1.resnet_layer_2.batch_normalization.running_var)
-        nn.init.trunc_normal_(self.stage0.block1.branch1.resnet_layer_2.conv2d.weight, std=0.401936194287, a=-0.803872388574, b=0.803872388574)
-        nn.init.zeros_(self.stage0.block1.branch1.resnet_layer_2.conv2d.bias)
-        nn.init.ones_(self.stage0.block2.branch1.resnet_layer.batch_normalization.weight)
-        nn.init.zeros_(self.stage0.block2.branch1.resnet_layer.batch_normalization.bias)
-        nn.init.zeros_(self.stage0.block2.branch1.resnet_layer.batch_normalization.running_mean)
-        nn.init.ones_(self.stage0.block2.branch1.resnet_layer.batch_normalization.running_var)
-        nn.init.trunc_normal_(self.stage0.block2.branch1.resnet_layer.conv2d.weight, std=0.200968097143, a=-0.401936194287, b=0.401936194287)
-        nn.init.zeros_(self.stage0.block2.branch1.resnet_layer.conv2d.bias)
-        nn.init.ones_(self.stage0.block2.branch1.resnet_layer_1.batch_normalization.weight)
-        nn.init.zeros_(self.stage0.block2.branch1.resnet_layer_1.batch_normalization.bias)
-        nn.init.zeros_(self.stage0.block2.branch1.resnet_layer_1.batch_normalization.running_mean)
-        nn.init.ones_(self.stage0.block2.branch1.resnet_layer_1.batch_normalization.running_var)
-        nn.init.trunc_normal_(self.stage0.block2.branch1.resnet_layer_1.conv2d.weight, std=0.133978731429, a=-0.267957462858, b=0.267957462858)
-        nn.init.zeros_(self.stage0.block2.branch1.resnet_layer_1.conv2d.bias)
-        nn.init.ones_(self.stage0.block2.branch1.resnet_layer_2.batch_normalization.weight)
-        nn.init.zeros_(self.stage0.block2.branch1.resnet_layer_2.batch_normalization.bias)
-        nn.init.zeros_(self.stage0.block2.branch1.resnet_layer_2.batch_normalization.running_mean)
-        nn.init.ones_(self.stage0.block2.branch1.resnet_layer_2.batch_normalization.running_var)
-        nn.init.trunc_normal_(self.stage0.block2.branch1.resnet_layer_2.conv2d.weight, std=0.401936194287, a=-0.803872388574, b=0.803872388574)
-        nn.init.zeros_(self.stage0.block2.branch1.resnet_layer_2.conv2d.bias)
-        nn.init.ones_(self.stage0.block3.branch1.resnet_layer.batch_normalization.weight)
-        nn.init.zeros_(self.stage0.block3.branch1.resnet_layer.batch_normalization.bias)
-        nn.init.zeros_(self.stage0.block3.branch1.resnet_layer.batch_normalization.running_mean)
-        nn.init.ones_(self.stage0.block3.branch1.resnet_layer.batch_normalization.running_var)
-        nn.init.trunc_normal_(self.stage0.block3.branch1.resnet_layer.conv2d.weight, std=0.200968097143, a=-0.401936194287, b=0.401936194287)
-        nn.init.zeros_(self.stage0.block3.branch1.resnet_layer.conv2d.bias)
-        nn.init.ones_(self.stage0.block3.branch1.resnet_layer_1.batch_normalization.weight)
-        nn.init.zeros_(self.stage0.block3.branch1.resnet_layer_1.batch_normalization.bias)
-        nn.init.zeros_(self.stage0.block3.branch1.resnet_layer_1.batch_normalization.running_mean)
-        nn.init.ones_(self.stage0.block3.branch1.resnet_layer_1.batch_normalization.running_var)
-        nn.init.trunc_normal_(self.stage0.block3.branch1.resnet_layer_1.conv2d.weight, std=0.133978731429, a=-0.267957462858, b=0.267957462858)
-        nn.init.zeros_(self.stage0.block3.branch1.resnet_layer_1.conv2d.bias)
-        nn.init.ones_(self.stage0.block3.branch1.resnet_layer_2.batch_normalization.weight)
-        nn.init.zeros_(self.stage0.block3.branch1.resnet_layer_2.batch_normalization.bias)
-        nn.init.zeros_(self.stage0.block3.branch1.resnet_layer_2.batch_normalization.running_mean)
-        nn.init.ones_(self.stage0.block3.branch1.resnet_layer_2.batch_normalization.running_var)
-        nn.init.trunc_normal_(self.stage0.block3.branch1.resnet_layer_2.conv2d.weight, std=0.401936194287, a=-0.803872388574, b=0.803872388574)
-        nn.init.zeros_(self.stage0.block3.branch1.resnet_layer_2.conv2d.bias)
-        nn.init.ones_(self.stage0.block4.branch1.resnet_layer.batch_normalization.weight)
-        nn.init.zeros_(self.stage0.block4.branch1.resnet_layer.batch_normalization.bias)
-        nn.init.zeros_(self.stage0.block4.branch1.resnet_layer.batch_normalization.running_mean)
-        nn.init.ones_(self.stage0.block4.branch1.resnet_layer.batch_normalization.running_var)
-        nn.init.trunc_normal_(self.stage0.block4.branch1.resnet_layer.conv2d.weight, std=0.200968097143, a=-0.401936194287, b=0.401936194287)
-        nn.init.zeros_(self.stage0.block4.branch1.resnet_layer.conv2d.bias)
-        nn.init.ones_(self.stage0.block4.branch1.resnet_layer_1.batch_normalization.weight)
-        nn.init.zeros_(self.stage0.block4.branch1.resnet_layer_1.batch_normalization.bias)
-        nn.init.zeros_(self.stage0.block4.branch1.resnet_layer_1.batch_normalization.running_mean)
-        nn.init.ones_(self.stage0.block4.branch1.resnet_layer_1.batch_normalization.running_var)
-        nn.init.trunc_normal_(self.stage0.block4.branch1.resnet_layer_1.conv2d.weight, std=0.133978731429, a=-0.267957462858, b=0.267957462858)
-        nn.init.zeros_(self.stage0.block4.branch1.resnet_layer_1.conv2d.bias)
-        nn.init.ones_(self.stage0.block4.branch1.resnet_layer_2.batch_normalization.weight)
-        nn.init.zeros_(self.stage0.block4.branch1.resnet_layer_2.batch_normalization.bias)
-        nn.init.zeros_(self.stage0.block4.branch1.resnet_layer_2.batch_normalization.running_mean)
-        nn.init.ones_(self.stage0.block4.branch1.resnet_layer_2.batch_normalization.running_var)
-        nn.init.trunc_normal_(self.stage0.block4.branch1.resnet_layer_2.conv2d.weight, std=0.401936194287, a=-0.803872388574, b=0.803872388574)
-        nn.init.zeros_(self.stage0.block4.branch1.resnet_layer_2.conv2d.bias)
-        nn.init.ones_(self.stage0.block5.branch1.resnet_layer.batch_normalization.weight)
-        nn.init.zeros_(self.stage0.block5.branch1.resnet_layer.batch_normalization.bias)
-        nn.init.zeros_(self.stage0.block5.branch1.resnet_layer.batch_normalization.running_mean)
-        nn.init.ones_(self.stage0.block5.branch1.resnet_layer.batch_normalization.running_var)
-        nn.init.trunc_normal_(self.stage0.block5.branch1.resnet_layer.conv2d.weight, std=0.200968097143, a=-0.401936194287, b=0.401936194287)
-        nn.init.zeros_(self.stage0.block5.branch1.resnet_layer.conv2d.bias)
-        nn.init.ones_(self.stage0.block5.branch1.resnet_layer_1.batch_normalization.weight)
-        nn.init.zeros_(self.stage0.block5.branch1.resnet_layer_1.batch_normalization.bias)
-        nn.init.zeros_(self.stage0.block5.branch1.resnet_layer_1.batch_normalization.running_mean)
-        nn.init.ones_(self.stage0.block5.branch1.resnet_layer_1.batch_normalization.running_var)
-        nn.init.trunc_normal_(self.stage0.block5.branch1.resnet_layer_1.conv2d.weight, std=0.133978731429, a=-0.267957462858, b=0.267957462858)
-        nn.init.zeros_(self.stage0.block5.branch1.resnet_layer_1.conv2d.bias)
-        nn.init.ones_(self.stage0.block5.branch1.resnet_layer_2.batch_normalization.weight)
-        nn.init.zeros_(self.stage0.block5.branch1.resnet_layer_2.batch_normalization.bias)
-        nn.init.zeros_(self.stage0.block5.branch1.resnet_layer_2.batch_normalization.running_mean)
-        nn.init.ones_(self.stage0.block5.branch1.resnet_layer_2.batch_normalization.running_var)
-        nn.init.trunc_normal_(self.stage0.block5.branch1.resnet_layer_2.conv2d.weight, std=0.401936194287, a=-0.803872388574, b=0.803872388574)
-        nn.init.zeros_(self.stage0.block5.branch1.resnet_layer_2.conv2d.bias)
-        nn.init.trunc_normal_(self.stage1.block0.branch0.resnet_layer.conv2d.weight, std=0.200968097143, a=-0.401936194287, b=0.401936194287)
-        nn.init.zeros_(self.stage1.block0.branch0.resnet_layer.conv2d.bias)
-        nn.init.ones_(self.stage1.block0.branch1.resnet_layer.batch_normalization.weight)
-        nn.init.zeros_(self.stage1.block0.branch1.resnet_layer.batch_normalization.bias)
-        nn.init.zeros_(self.stage1.block0.branch1.resnet_layer.batch_normalization.running_mean)
-        nn.init.ones_(self.stage1.block0.branch1.resnet_layer.batch_normalization.running_var)
-        nn.init.trunc_normal_(self.stage1.block0.branch1.resnet_layer.conv2d.weight, std=0.200968097143, a=-0.401936194287, b=0.401936194287)
-        nn.init.zeros_(self.stage1.block0.branch1.resnet_layer.conv2d.bias)
-        nn.init.ones_(self.stage1.block0.branch1.resnet_layer_1.batch_normalization.weight)
-        nn.init.zeros_(self.stage1.block0.branch1.resnet_layer_1.batch_normalization.bias)
-        nn.init.zeros_(self.stage1.block0.branch1.resnet_layer_1.batch_normalization.running_mean)
-        nn.init.ones_(self.stage1.block0.branch1.resnet_layer_1.batch_normalization.running_var)
-        nn.init.trunc_normal_(self.stage1.block0.branch1.resnet_layer_1.conv2d.weight, std=0.0669893657145, a=-0.133978731429, b=0.133978731429)
-        nn.init.zeros_(self.stage1.block0.branch1.resnet_layer_1.conv2d.bias)
-        nn.init.ones_(self.stage1.block0.branch1.resnet_layer_2.batch_normalization.weight)
-        nn.init.zeros_(self.stage1.block0.branch1.resnet_layer_2.batch_normalization.bias)
-        nn.init.zeros_(self.stage1.block0.branch1.resnet_layer_2.batch_normalization.running_mean)
-        nn.init.ones_(self.stage1.block0.branch1.resnet_layer_2.batch_normalization.running_var)
-        nn.init.trunc_normal_(self.stage1.block0.branch1.resnet_layer_2.conv2d.weight, std=0.200968097143, a=-0.401936194287, b=0.401936194287)
-        nn.init.zeros_(self.stage1.block0.branch1.resnet_layer_2.conv2d.bias)
-        nn.init.ones_(self.stage1.block1.branch1.resnet_layer.batch_normalization.weight)
-        nn.init.zeros_(self.stage1.block1.branch1.resnet_layer.batch_normalization.bias)
-        nn.init.zeros_(self.stage1.block1.branch1.resnet_layer.batch_normalization.running_mean)
-        nn.init.ones_(self.stage1.block1.branch1.resnet_layer.batch_normalization.running_var)
-        nn.init.trunc_normal_(self.stage1.block1.branch1.resnet_layer.conv2d.weight, std=0.142105904292, a=-0.284211808585, b=0.284211808585)
-        nn.init.zeros_(self.stage1.block1.branch1.resnet_layer.conv2d.bias)
-        nn.init.ones_(self.stage1.block1.branch1.resnet_layer_1.batch_normalization.weight)
-        nn.init.zeros_(self.stage1.block1.branch1.resnet_layer_1.batch_normalization.bias)
-        nn.init.zeros_(self.stage1.block1.branch1.resnet_layer_1.batch_normalization.running_mean)
-        nn.init.ones_(self.stage1.block1.branch1.resnet_layer_1.batch_normalization.running_var)
-        nn.init.trunc_normal_(self.stage1.block1.branch1.resnet_layer_1.conv2d.weight, std=0.0669893657145, a=-0.133978731429, b=0.133978731429)
-        nn.init.zeros_(self.stage1.block1.branch1.resnet_layer_1.conv2d.bias)
-        nn.init.ones_(self.stage1.block1.branch1.resnet_layer_2.batch_normalization.weight)
-        nn.init.zeros_(self.stage1.block1.branch1.resnet_layer_2.batch_normalization.bias)
-        nn.init.zeros_(self.stage1.block1.branch1.resnet_layer_2.batch_normalization.running_mean)
-        nn.init.ones_(self.stage1.block1.branch1.resnet_layer_2.batch_normalization.running_var)
-        nn.init.trunc_normal_(self.stage1.block1.branch1.resnet_layer_2.conv2d.weight, std=0.200968097143, a=-0.401936194287, b=0.401936194287)
-        nn.init.zeros_(self.stage1.block1.branch1.resnet_layer_2.conv2d.bias)
-        nn.init.ones_(self.stage1.block2.branch1.resnet_layer.batch_normalization.weight)
-        nn.init.zeros_(self.stage1.block2.branch1.resnet_layer.batch_normalization.bias)
-        nn.init.zeros_(self.stage1.block2.branch1.resnet_layer.batch_normalization.running_mean)
-        nn.init.ones_(self.stage1.block2.branch1.resnet_layer.batch_normalization.running_var)
-        nn.init.trunc_normal_(self.stage1.block2.branch1.resnet_layer.conv2d.weight, std=0.142105904292, a=-0.284211808585, b=0.284211808585)
-        nn.init.zeros_(self.stage1.block2.branch1.resnet_layer.conv2d.bias)
-        nn.init.ones_(self.stage1.block2.branch1.resnet_layer_1.batch_normalization.weight)
-        nn.init.zeros_(self.stage1.block2.branch1.resnet_layer_1.batch_normalization.bias)
-        nn.init.zeros_(self.stage1.block2.branch1.resnet_layer_1.batch_normalization.running_mean)
-        nn.init.ones_(self.stage1.block2.branch1.resnet_layer_1.batch_normalization.running_var)
-        nn.init.trunc_normal_(self.stage1.block2.branch1.resnet_layer_1.conv2d.weight, std=0.0669893657145, a=-0.133978731429, b=0.133978731429)
-        nn.init.zeros_(self.stage1.block2.branch1.resnet_layer_1.conv2d.bias)
-        nn.init.ones_(self.stage1.block2.branch1.resnet_layer_2.batch_normalization.weight)
-        nn.init.zeros_(self.stage1.block2.branch1.resnet_layer_2.batch_normalization.bias)
-        nn.init.zeros_(self.stage1.block2.branch1.resnet_layer_2.batch_normalization.running_mean)
-        nn.init.ones_(self.stage1.block2.branch1.resnet_layer_2.batch_normalization.running_var)
-        nn.init.trunc_normal_(self.stage1.block2.branch1.resnet_layer_2.conv2d.weight, std=0.200968097143, a=-0.401936194287, b=0.401936194287)
-        nn.init.zeros_(self.stage1.block2.branch1.resnet_layer_2.conv2d.bias)
-        nn.init.ones_(self.stage1.block3.branch1.resnet_layer.batch_normalization.weight)
-        nn.init.zeros_(self.stage1.block3.branch1.resnet_layer.batch_normalization.bias)
-        nn.init.zeros_(self.stage1.block3.branch1.resnet_layer.batch_normalization.running_mean)
-        nn.init.ones_(self.stage1.block3.branch1.resnet_layer.batch_normalization.running_var)
-        nn.init.trunc_normal_(self.stage1.block3.branch1.resnet_layer.conv2d.weight, std=0.142105904292, a=-0.284211808585, b=0.284211808585)
-        nn.init.zeros_(self.stage1.block3.branch1.resnet_layer.conv2d.bias)
-        nn.init.ones_(self.stage1.block3.branch1.resnet_layer_1.batch_normalization.weight)
-        nn.init.zeros_(self.stage1.block3.branch1.resnet_layer_1.batch_normalization.bias)
-        nn.init.zeros_(self.stage1.block3.branch1.resnet_layer_1.batch_normalization.running_mean)
-        nn.init.ones_(self.stage1.block3.branch1.resnet_layer_1.batch_normalization.running_var)
-        nn.init.trunc_normal_(self.stage1.block3.branch1.resnet_layer_1.conv2d.weight, std=0.0669893657145, a=-0.133978731429, b=0.133978731429)
-        nn.init.zeros_(self.stage1.block3.branch1.resnet_layer_1.conv2d.bias)
-        nn.init.ones_(self.stage1.block3.branch1.resnet_layer_2.batch_normalization.weight)
-        nn.init.zeros_(self.stage1.block3.branch1.resnet_layer_2.batch_normalization.bias)
-        nn.init.zeros_(self.stage1.block3.branch1.resnet_layer_2.batch_normalization.running_mean)
-        nn.init.ones_(self.stage1.block3.branch1.resnet_layer_2.batch_normalization.running_var)
-        nn.init.trunc_normal_(self.stage1.block3.branch1.resnet_layer_2.conv2d.weight, std=0.200968097143, a=-0.401936194287, b=0.401936194287)
-        nn.init.zeros_(self.stage1.block3.branch1.resnet_layer_2.conv2d.bias)
-        nn.init.ones_(self.stage1.block4.branch1.resnet_layer.batch_normalization.weight)
-        nn.init.zeros_(self.stage1.block4.branch1.resnet_layer.batch_normalization.bias)
-        nn.init.zeros_(self.stage1.block4.branch1.resnet_layer.batch_normalization.running_mean)
-        nn.init.ones_(self.stage1.block4.branch1.resnet_layer.batch_normalization.running_var)
-        nn.init.trunc_normal_(self.stage1.block4.branch1.resnet_layer.conv2d.weight, std=0.142105904292, a=-0.284211808585, b=0.284211808585)
-        nn.init.zeros_(self.stage1.block4.branch1.resnet_layer.conv2d.bias)
-        nn.init.ones_(self.stage1.block4.branch1.resnet_layer_1.batch_normalization.weight)
-        nn.init.zeros_(self.stage1.block4.branch1.resnet_layer_1.batch_normalization.bias)
-        nn.init.zeros_(self.stage1.block4.branch1.resnet_layer_1.batch_normalization.running_mean)
-        nn.init.ones_(self.stage1.block4.branch1.resnet_layer_1.batch_normalization.running_var)
-        nn.init.trunc_normal_(self.stage1.block4.branch1.resnet_layer_1.conv2d.weight, std=0.0669893657145, a=-0.133978731429, b=0.133978731429)
-        nn.init.zeros_(self.stage1.block4.branch1.resnet_layer_1.conv2d.bias)
-        nn.init.ones_(self.stage1.block4.branch1.resnet_layer_2.batch_normalization.weight)
-        nn.init.zeros_(self.stage1.block4.branch1.resnet_layer_2.batch_normalization.bias)
-        nn.init.zeros_(self.stage1.block4.branch1.resnet_layer_2.batch_normalization.running_mean)
-        nn.init.ones_(self.stage1.block4.branch1.resnet_layer_2.batch_normalization.running_var)
-        nn.init.trunc_normal_(self.stage1.block4.branch1.resnet_layer_2.conv2d.weight, std=0.200968097143, a=-0.401936194287, b=0.401936194287)
-        nn.init.zeros_(self.stage1.block4.branch1.resnet_layer_2.conv2d.bias)
-        nn.init.ones_(self.stage1.block5.branch1.resnet_layer.batch_normalization.weight)
-        nn.init.zeros_(self.stage1.block5.branch1.resnet_layer.batch_normalization.bias)
-        nn.init.zeros_(self.stage1.block5.branch1.resnet_layer.batch_normalization.running_mean)
-        nn.init.ones_(self.stage1.block5.branch1.resnet_layer.batch_normalization.running_var)
-        nn.init.trunc_normal_(self.stage1.block5.branch1.resnet_layer.conv2d.weight, std=0.142105904292, a=-0.284211808585, b=0.284211808585)
-        nn.init.zeros_(self.stage1.block5.branch1.resnet_layer.conv2d.bias)
-        nn.init.ones_(self.stage1.block5.branch1.resnet_layer_1.batch_normalization.weight)
-        nn.init.zeros_(self.stage1.block5.branch1.resnet_layer_1.batch_normalization.bias)
-        nn.init.zeros_(self.stage1.block5.branch1.resnet_layer_1.batch_normalization.running_mean)
-        nn.init.ones_(self.stage1.block5.branch1.resnet_layer_1.batch_normalization.running_var)
-        nn.init.trunc_normal_(self.stage1.block5.branch1.resnet_layer_1.conv2d.weight, std=0.0669893657145, a=-0.133978731429, b=0.133978731429)
-        nn.init.zeros_(self.stage1.block5.branch1.resnet_layer_1.conv2d.bias)
-        nn.init.ones_(self.stage1.block5.branch1.resnet_layer_2.batch_normalization.weight)
-        nn.init.zeros_(self.stage1.block5.branch1.resnet_layer_2.batch_normalization.bias)
-        nn.init.zeros_(self.stage1.block5.branch1.resnet_layer_2.batch_normalization.running_mean)
-        nn.init.ones_(self.stage1.block5.branch1.resnet_layer_2.batch_normalization.running_var)
-        nn.init.trunc_normal_(self.stage1.block5.branch1.resnet_layer_2.conv2d.weight, std=0.200968097143, a=-0.401936194287, b=0.401936194287)
-        nn.init.zeros_(self.stage1.block5.branch1.resnet_layer_2.conv2d.bias)
-        nn.init.trunc_normal_(self.stage2.block0.branch0.resnet_layer.conv2d.weight, std=0.142105904292, a=-0.284211808585, b=0.284211808585)
-        nn.init.zeros_(self.stage2.block0.branch0.resnet_layer.conv2d.bias)
-        nn.init.ones_(self.stage2.block0.branch1.resnet_layer.batch_normalization.weight)
-        nn.init.zeros_(self.stage2.block0.branch1.resnet_layer.batch_normalization.bias)
-        nn.init.zeros_(self.stage2.block0.branch1.resnet_layer.batch_normalization.running_mean)
-        nn.init.ones_(self.stage2.block0.branch1.resnet_layer.batch_normalization.running_var)
-        nn.init.trunc_normal_(self.stage2.block0.branch1.resnet_layer.conv2d.weight, std=0.142105904292, a=-0.284211808585, b=0.284211808585)
-        nn.init.zeros_(self.stage2.block0.branch1.resnet_layer.conv2d.bias)
-        nn.init.ones_(self.stage2.block0.branch1.resnet_layer_1.batch_normalization.weight)
-        nn.init.zeros_(self.stage2.block0.branch1.resnet_layer_1.batch_normalization.bias)
-        nn.init.zeros_(self.stage2.block0.branch1.resnet_layer_1.batch_normalization.running_mean)
-        nn.init.ones_(self.stage2.block0.branch1.resnet_layer_1.batch_normalization.running_var)
-        nn.init.trunc_normal_(self.stage2.block0.branch1.resnet_layer_1.conv2d.weight, std=0.0473686347641, a=-0.0947372695282, b=0.0947372695282)
-        nn.init.zeros_(self.stage2.block0.branch1.resnet_layer_1.conv2d.bias)
-        nn.init.ones_(self.stage2.block0.branch1.resnet_layer_2.batch_normalization.weight)
-        nn.init.zeros_(self.stage2.block0.branch1.resnet_layer_2.batch_normalization.bias)
-        nn.init.zeros_(self.stage2.block0.branch1.resnet_layer_2.batch_normalization.running_mean)
-        nn.init.ones_(self.stage2.block0.branch1.resnet_layer_2.batch_normalization.running_var)
-        nn.init.trunc_normal_(self.stage2.block0.branch1.resnet_layer_2.conv2d.weight, std=0.142105904292, a=-0.284211808585, b=0.284211808585)
-        nn.init.zeros_(self.stage2.block0.branch1.resnet_layer_2.conv2d.bias)
-        nn.init.ones_(self.stage2.block1.branch1.resnet_layer.batch_normalization.weight)
-        nn.init.zeros_(self.stage2.block1.branch1.resnet_layer.batch_normalization.bias)
-        nn.init.zeros_(self.stage2.block1.branch1.resnet_layer.batch_normalization.running_mean)
-        nn.init.ones_(self.stage2.block1.branch1.resnet_layer.batch_normalization.running_var)
-        nn.init.trunc_normal_(self.stage2.block1.branch1.resnet_layer.conv2d.weight, std=0.100484048572, a=-0.200968097143, b=0.200968097143)
-        nn.init.zeros_(self.stage2.block1.branch1.resnet_layer.conv2d.bias)
-        nn.init.ones_(self.stage2.block1.branch1.resnet_layer_1.batch_normalization.weight)
-        nn.init.zeros_(self.stage2.block1.branch1.resnet_layer_1.batch_normalization.bias)
-        nn.init.zeros_(self.stage2.block1.branch1.resnet_layer_1.batch_normalization.running_mean)
-        nn.init.ones_(self.stage2.block1.branch1.resnet_layer_1.batch_normalization.running_var)
-        nn.init.trunc_normal_(self.stage2.block1.branch1.resnet_layer_1.conv2d.weight, std=0.0473686347641, a=-0.0947372695282, b=0.0947372695282)
-        nn.init.zeros_(self.stage2.block1.branch1.resnet_layer_1.conv2d.bias)
-        nn.init.ones_(self.stage2.block1.branch1.resnet_layer_2.batch_normalization.weight)
-        nn.init.zeros_(self.stage2.block1.branch1.resnet_layer_2.batch_normalization.bias)
-        nn.init.zeros_(self.stage2.block1.branch1.resnet_layer_2.batch_normalization.running_mean)
-        nn.init.ones_(self.stage2.block1.branch1.resnet_layer_2.batch_normalization.running_var)
-        nn.init.trunc_normal_(self.stage2.block1.branch1.resnet_layer_2.conv2d.weight, std=0.142105904292, a=-0.284211808585, b=0.284211808585)
-        nn.init.zeros_(self.stage2.block1.branch1.resnet_layer_2.conv2d.bias)
-        nn.init.ones_(self.stage2.block2.branch1.resnet_layer.batch_normalization.weight)
-        nn.init.zeros_(self.stage2.block2.branch1.resnet_layer.batch_normalization.bias)
-        nn.init.zeros_(self.stage2.block2.branch1.resnet_layer.batch_normalization.running_mean)
-        nn.init.ones_(self.stage2.block2.branch1.resnet_layer.batch_normalization.running_var)
-        nn.init.trunc_normal_(self.stage2.block2.branch1.resnet_layer.conv2d.weight, std=0.100484048572, a=-0.200968097143, b=0.200968097143)
-        nn.init.zeros_(self.stage2.block2.branch1.resnet_layer.conv2d.bias)
-        nn.init.ones_(self.stage2.block2.branch1.resnet_layer_1.batch_normalization.weight)
-        nn.init.zeros_(self.stage2.block2.branch1.resnet_layer_1.batch_normalization.bias)
-        nn.init.zeros_(self.stage2.block2.branch1.resnet_layer_1.batch_normalization.running_mean)
-        nn.init.ones_(self.stage2.block2.branch1.resnet_layer_1.batch_normalization.running_var)
-        nn.init.trunc_normal_(self.stage2.block2.branch1.resnet_layer_1.conv2d.weight, std=0.0473686347641, a=-0.0947372695282, b=0.0947372695282)
-        nn.init.zeros_(self.stage2.block2.branch1.resnet_layer_1.conv2d.bias)
-        nn.init.ones_(self.stage2.block2.branch1.resnet_layer_2.batch_normalization.weight)
-        nn.init.zeros_(self.stage2.block2.branch1.resnet_layer_2.batch_normalization.bias)
-        nn.init.zeros_(self.stage2.block2.branch1.resnet_layer_2.batch_normalization.running_mean)
-        nn.init.ones_(self.stage2.block2.branch1.resnet_layer_2.batch_normalization.running_var)
-        nn.init.trunc_normal_(self.stage2.block2.branch1.resnet_layer_2.conv2d.weight, std=0.142105904292, a=-0.284211808585, b=0.284211808585)
-        nn.init.zeros_(self.stage2.block2.branch1.resnet_layer_2.conv2d.bias)
-        nn.init.ones_(self.stage2.block3.branch1.resnet_layer.batch_normalization.weight)
-        nn.init.zeros_(self.stage2.block3.branch1.resnet_layer.batch_normalization.bias)
-        nn.init.zeros_(self.stage2.block3.branch1.resnet_layer.batch_normalization.running_mean)
-        nn.init.ones_(self.stage2.block3.branch1.resnet_layer.batch_normalization.running_var)
-        nn.init.trunc_normal_(self.stage2.block3.branch1.resnet_layer.conv2d.weight, std=0.100484048572, a=-0.200968097143, b=0.200968097143)
-        nn.init.zeros_(self.stage2.block3.branch1.resnet_layer.conv2d.bias)
-        nn.init.ones_(self.stage2.block3.branch1.resnet_layer_1.batch_normalization.weight)
-        nn.init.zeros_(self.stage2.block3.branch1.resnet_layer_1.batch_normalization.bias)
-        nn.init.zeros_(self.stage2.block3.branch1.resnet_layer_1.batch_normalization.running_mean)
-        nn.init.ones_(self.stage2.block3.branch1.resnet_layer_1.batch_normalization.running_var)
-        nn.init.trunc_normal_(self.stage2.block3.branch1.resnet_layer_1.conv2d.weight, std=0.0473686347641, a=-0.0947372695282, b=0.0947372695282)
-        nn.init.zeros_(self.stage2.block3.branch1.resnet_layer_1.conv2d.bias)
-        nn.init.ones_(self.stage2.block3.branch1.resnet_layer_2.batch_normalization.weight)
-        nn.init.zeros_(self.stage2.block3.branch1.resnet_layer_2.batch_normalization.bias)
-        nn.init.zeros_(self.stage2.block3.branch1.resnet_layer_2.batch_normalization.running_mean)
-        nn.init.ones_(self.stage2.block3.branch1.resnet_layer_2.batch_normalization.running_var)
-        nn.init.trunc_normal_(self.stage2.block3.branch1.resnet_layer_2.conv2d.weight, std=0.142105904292, a=-0.284211808585, b=0.284211808585)
-        nn.init.zeros_(self.stage2.block3.branch1.resnet_layer_2.conv2d.bias)
-        nn.init.ones_(self.stage2.block4.branch1.resnet_layer.batch_normalization.weight)
-        nn.init.zeros_(self.stage2.block4.branch1.resnet_layer.batch_normalization.bias)
-        nn.init.zeros_(self.stage2.block4.branch1.resnet_layer.batch_normalization.running_mean)
-        nn.init.ones_(self.stage2.block4.branch1.resnet_layer.batch_normalization.running_var)
-        nn.init.trunc_normal_(self.stage2.block4.branch1.resnet_layer.conv2d.weight, std=0.100484048572, a=-0.200968097143, b=0.200968097143)
-        nn.init.zeros_(self.stage2.block4.branch1.resnet_layer.conv2d.bias)
-        nn.init.ones_(self.stage2.block4.branch1.resnet_layer_1.batch_normalization.weight)
-        nn.init.zeros_(self.stage2.block4.branch1.resnet_layer_1.batch_normalization.bias)
-        nn.init.zeros_(self.stage2.block4.branch1.resnet_layer_1.batch_normalization.running_mean)
-        nn.init.ones_(self.stage2.block4.branch1.resnet_layer_1.batch_normalization.running_var)
-        nn.init.trunc_normal_(self.stage2.block4.branch1.resnet_layer_1.conv2d.weight, std=0.0473686347641, a=-0.0947372695282, b=0.0947372695282)
-        nn.init.zeros_(self.stage2.block4.branch1.resnet_layer_1.conv2d.bias)
-        nn.init.ones_(self.stage2.block4.branch1.resnet_layer_2.batch_normalization.weight)
-        nn.init.zeros_(self.stage2.block4.branch1.resnet_layer_2.batch_normalization.bias)
-        nn.init.zeros_(self.stage2.block4.branch1.resnet_layer_2.batch_normalization.running_mean)
-        nn.init.ones_(self.stage2.block4.branch1.resnet_layer_2.batch_normalization.running_var)
-        nn.init.trunc_normal_(self.stage2.block4.branch1.resnet_layer_2.conv2d.weight, std=0.142105904292, a=-0.284211808585, b=0.284211808585)
-        nn.init.zeros_(self.stage2.block4.branch1.resnet_layer_2.conv2d.bias)
-        nn.init.ones_(self.stage2.block5.branch1.resnet_layer.batch_normalization.weight)
-        nn.init.zeros_(self.stage2.block5.branch1.resnet_layer.batch_normalization.bias)
-        nn.init.zeros_(self.stage2.block5.branch1.resnet_layer.batch_normalization.running_mean)
-        nn.init.ones_(self.stage2.block5.branch1.resnet_layer.batch_normalization.running_var)
-        nn.init.trunc_normal_(self.stage2.block5.branch1.resnet_layer.conv2d.weight, std=0.100484048572, a=-0.200968097143, b=0.200968097143)
-        nn.init.zeros_(self.stage2.block5.branch1.resnet_layer.conv2d.bias)
-        nn.init.ones_(self.stage2.block5.branch1.resnet_layer_1.batch_normalization.weight)
-        nn.init.zeros_(self.stage2.block5.branch1.resnet_layer_1.batch_normalization.bias)
-        nn.init.zeros_(self.stage2.block5.branch1.resnet_layer_1.batch_normalization.running_mean)
-        nn.init.ones_(self.stage2.block5.branch1.resnet_layer_1.batch_normalization.running_var)
-        nn.init.trunc_normal_(self.stage2.block5.branch1.resnet_layer_1.conv2d.weight, std=0.0473686347641, a=-0.0947372695282, b=0.0947372695282)
-        nn.init.zeros_(self.stage2.block5.branch1.resnet_layer_1.conv2d.bias)
-        nn.init.ones_(self.stage2.block5.branch1.resnet_layer_2.batch_normalization.weight)
-        nn.init.zeros_(self.stage2.block5.branch1.resnet_layer_2.batch_normalization.bias)
-        nn.init.zeros_(self.stage2.block5.branch1.resnet_layer_2.batch_normalization.running_mean)
-        nn.init.ones_(self.stage2.block5.branch1.resnet_layer_2.batch_normalization.running_var)
-        nn.init.trunc_normal_(self.stage2.block5.branch1.resnet_layer_2.conv2d.weight, std=0.142105904292, a=-0.284211808585, b=0.284211808585)
-        nn.init.zeros_(self.stage2.block5.branch1.resnet_layer_2.conv2d.bias)
+        self.stem.reset_parameters()
+        for stage in self.stage:
+            stage.reset_parameters()
         nn.init.ones_(self.batch_normalization.weight)
         nn.init.zeros_(self.batch_normalization.bias)
         nn.init.zeros_(self.batch_normalization.running_mean)
@@ -597,190 +956,9 @@ class ResnetV2(nn.Module):
         Args:
             image: (batch, 3, 32, 32) images, channels first, float32.
         """
-        x = self.stem.conv2d(image)
-        x = self.stem.batch_normalization(x)
-        stem_activation = F.relu(x)
-        stage0_block0_branch0_resnet_layer_conv2d = self.stage0.block0.branch0.resnet_layer.conv2d(stem_activation)
-        x = self.stage0.block0.branch1.resnet_layer.conv2d(stem_activation)
-        x = self.stage0.block0.branch1.resnet_layer_1.batch_normalization(x)
-        x = F.relu(x)
-        x = self.stage0.block0.branch1.resnet_layer_1.conv2d(x)
-        x = self.stage0.block0.branch1.resnet_layer_2.batch_normalization(x)
-        x = F.relu(x)
-        stage0_block0_branch1_resnet_layer_2_conv2d = self.stage0.block0.branch1.resnet_layer_2.conv2d(x)
-        stage0_block0_add = stage0_block0_branch0_resnet_layer_conv2d + stage0_block0_branch1_resnet_layer_2_conv2d
-        x = self.stage0.block1.branch1.resnet_layer.batch_normalization(stage0_block0_add)
-        x = F.relu(x)
-        x = self.stage0.block1.branch1.resnet_layer.conv2d(x)
-        x = self.stage0.block1.branch1.resnet_layer_1.batch_normalization(x)
-        x = F.relu(x)
-        x = self.stage0.block1.branch1.resnet_layer_1.conv2d(x)
-        x = self.stage0.block1.branch1.resnet_layer_2.batch_normalization(x)
-        x = F.relu(x)
-        stage0_block1_branch1_resnet_layer_2_conv2d = self.stage0.block1.branch1.resnet_layer_2.conv2d(x)
-        stage0_block1_add = stage0_block0_add + stage0_block1_branch1_resnet_layer_2_conv2d
-        x = self.stage0.block2.branch1.resnet_layer.batch_normalization(stage0_block1_add)
-        x = F.relu(x)
-        x = self.stage0.block2.branch1.resnet_layer.conv2d(x)
-        x = self.stage0.block2.branch1.resnet_layer_1.batch_normalization(x)
-        x = F.relu(x)
-        x = self.stage0.block2.branch1.resnet_layer_1.conv2d(x)
-        x = self.stage0.block2.branch1.resnet_layer_2.batch_normalization(x)
-        x = F.relu(x)
-        stage0_block2_branch1_resnet_layer_2_conv2d = self.stage0.block2.branch1.resnet_layer_2.conv2d(x)
-        stage0_block2_add = stage0_block1_add + stage0_block2_branch1_resnet_layer_2_conv2d
-        x = self.stage0.block3.branch1.resnet_layer.batch_normalization(stage0_block2_add)
-        x = F.relu(x)
-        x = self.stage0.block3.branch1.resnet_layer.conv2d(x)
-        x = self.stage0.block3.branch1.resnet_layer_1.batch_normalization(x)
-        x = F.relu(x)
-        x = self.stage0.block3.branch1.resnet_layer_1.conv2d(x)
-        x = self.stage0.block3.branch1.resnet_layer_2.batch_normalization(x)
-        x = F.relu(x)
-        stage0_block3_branch1_resnet_layer_2_conv2d = self.stage0.block3.branch1.resnet_layer_2.conv2d(x)
-        stage0_block3_add = stage0_block2_add + stage0_block3_branch1_resnet_layer_2_conv2d
-        x = self.stage0.block4.branch1.resnet_layer.batch_normalization(stage0_block3_add)
-        x = F.relu(x)
-        x = self.stage0.block4.branch1.resnet_layer.conv2d(x)
-        x = self.stage0.block4.branch1.resnet_layer_1.batch_normalization(x)
-        x = F.relu(x)
-        x = self.stage0.block4.branch1.resnet_layer_1.conv2d(x)
-        x = self.stage0.block4.branch1.resnet_layer_2.batch_normalization(x)
-        x = F.relu(x)
-        stage0_block4_branch1_resnet_layer_2_conv2d = self.stage0.block4.branch1.resnet_layer_2.conv2d(x)
-        stage0_block4_add = stage0_block3_add + stage0_block4_branch1_resnet_layer_2_conv2d
-        x = self.stage0.block5.branch1.resnet_layer.batch_normalization(stage0_block4_add)
-        x = F.relu(x)
-        x = self.stage0.block5.branch1.resnet_layer.conv2d(x)
-        x = self.stage0.block5.branch1.resnet_layer_1.batch_normalization(x)
-        x = F.relu(x)
-        x = self.stage0.block5.branch1.resnet_layer_1.conv2d(x)
-        x = self.stage0.block5.branch1.resnet_layer_2.batch_normalization(x)
-        x = F.relu(x)
-        stage0_block5_branch1_resnet_layer_2_conv2d = self.stage0.block5.branch1.resnet_layer_2.conv2d(x)
-        stage0_block5_add = stage0_block4_add + stage0_block5_branch1_resnet_layer_2_conv2d
-        stage1_block0_branch0_resnet_layer_conv2d = self.stage1.block0.branch0.resnet_layer.conv2d(stage0_block5_add)
-        x = self.stage1.block0.branch1.resnet_layer.batch_normalization(stage0_block5_add)
-        x = F.relu(x)
-        x = self.stage1.block0.branch1.resnet_layer.conv2d(x)
-        x = self.stage1.block0.branch1.resnet_layer_1.batch_normalization(x)
-        x = F.relu(x)
-        x = self.stage1.block0.branch1.resnet_layer_1.conv2d(x)
-        x = self.stage1.block0.branch1.resnet_layer_2.batch_normalization(x)
-        x = F.relu(x)
-        stage1_block0_branch1_resnet_layer_2_conv2d = self.stage1.block0.branch1.resnet_layer_2.conv2d(x)
-        stage1_block0_add = stage1_block0_branch0_resnet_layer_conv2d + stage1_block0_branch1_resnet_layer_2_conv2d
-        x = self.stage1.block1.branch1.resnet_layer.batch_normalization(stage1_block0_add)
-        x = F.relu(x)
-        x = self.stage1.block1.branch1.resnet_layer.conv2d(x)
-        x = self.stage1.block1.branch1.resnet_layer_1.batch_normalization(x)
-        x = F.relu(x)
-        x = self.stage1.block1.branch1.resnet_layer_1.conv2d(x)
-        x = self.stage1.block1.branch1.resnet_layer_2.batch_normalization(x)
-        x = F.relu(x)
-        stage1_block1_branch1_resnet_layer_2_conv2d = self.stage1.block1.branch1.resnet_layer_2.conv2d(x)
-        stage1_block1_add = stage1_block0_add + stage1_block1_branch1_resnet_layer_2_conv2d
-        x = self.stage1.block2.branch1.resnet_layer.batch_normalization(stage1_block1_add)
-        x = F.relu(x)
-        x = self.stage1.block2.branch1.resnet_layer.conv2d(x)
-        x = self.stage1.block2.branch1.resnet_layer_1.batch_normalization(x)
-        x = F.relu(x)
-        x = self.stage1.block2.branch1.resnet_layer_1.conv2d(x)
-        x = self.stage1.block2.branch1.resnet_layer_2.batch_normalization(x)
-        x = F.relu(x)
-        stage1_block2_branch1_resnet_layer_2_conv2d = self.stage1.block2.branch1.resnet_layer_2.conv2d(x)
-        stage1_block2_add = stage1_block1_add + stage1_block2_branch1_resnet_layer_2_conv2d
-        x = self.stage1.block3.branch1.resnet_layer.batch_normalization(stage1_block2_add)
-        x = F.relu(x)
-        x = self.stage1.block3.branch1.resnet_layer.conv2d(x)
-        x = self.stage1.block3.branch1.resnet_layer_1.batch_normalization(x)
-        x = F.relu(x)
-        x = self.stage1.block3.branch1.resnet_layer_1.conv2d(x)
-        x = self.stage1.block3.branch1.resnet_layer_2.batch_normalization(x)
-        x = F.relu(x)
-        stage1_block3_branch1_resnet_layer_2_conv2d = self.stage1.block3.branch1.resnet_layer_2.conv2d(x)
-        stage1_block3_add = stage1_block2_add + stage1_block3_branch1_resnet_layer_2_conv2d
-        x = self.stage1.block4.branch1.resnet_layer.batch_normalization(stage1_block3_add)
-        x = F.relu(x)
-        x = self.stage1.block4.branch1.resnet_layer.conv2d(x)
-        x = self.stage1.block4.branch1.resnet_layer_1.batch_normalization(x)
-        x = F.relu(x)
-        x = self.stage1.block4.branch1.resnet_layer_1.conv2d(x)
-        x = self.stage1.block4.branch1.resnet_layer_2.batch_normalization(x)
-        x = F.relu(x)
-        stage1_block4_branch1_resnet_layer_2_conv2d = self.stage1.block4.branch1.resnet_layer_2.conv2d(x)
-        stage1_block4_add = stage1_block3_add + stage1_block4_branch1_resnet_layer_2_conv2d
-        x = self.stage1.block5.branch1.resnet_layer.batch_normalization(stage1_block4_add)
-        x = F.relu(x)
-        x = self.stage1.block5.branch1.resnet_layer.conv2d(x)
-        x = self.stage1.block5.branch1.resnet_layer_1.batch_normalization(x)
-        x = F.relu(x)
-        x = self.stage1.block5.branch1.resnet_layer_1.conv2d(x)
-        x = self.stage1.block5.branch1.resnet_layer_2.batch_normalization(x)
-        x = F.relu(x)
-        stage1_block5_branch1_resnet_layer_2_conv2d = self.stage1.block5.branch1.resnet_layer_2.conv2d(x)
-        stage1_block5_add = stage1_block4_add + stage1_block5_branch1_resnet_layer_2_conv2d
-        stage2_block0_branch0_resnet_layer_conv2d = self.stage2.block0.branch0.resnet_layer.conv2d(stage1_block5_add)
-        x = self.stage2.block0.branch1.resnet_layer.batch_normalization(stage1_block5_add)
-        x = F.relu(x)
-        x = self.stage2.block0.branch1.resnet_layer.conv2d(x)
-        x = self.stage2.block0.branch1.resnet_layer_1.batch_normalization(x)
-        x = F.relu(x)
-        x = self.stage2.block0.branch1.resnet_layer_1.conv2d(x)
-        x = self.stage2.block0.branch1.resnet_layer_2.batch_normalization(x)
-        x = F.relu(x)
-        stage2_block0_branch1_resnet_layer_2_conv2d = self.stage2.block0.branch1.resnet_layer_2.conv2d(x)
-        stage2_block0_add = stage2_block0_branch0_resnet_layer_conv2d + stage2_block0_branch1_resnet_layer_2_conv2d
-        x = self.stage2.block1.branch1.resnet_layer.batch_normalization(stage2_block0_add)
-        x = F.relu(x)
-        x = self.stage2.block1.branch1.resnet_layer.conv2d(x)
-        x = self.stage2.block1.branch1.resnet_layer_1.batch_normalization(x)
-        x = F.relu(x)
-        x = self.stage2.block1.branch1.resnet_layer_1.conv2d(x)
-        x = self.stage2.block1.branch1.resnet_layer_2.batch_normalization(x)
-        x = F.relu(x)
-        stage2_block1_branch1_resnet_layer_2_conv2d = self.stage2.block1.branch1.resnet_layer_2.conv2d(x)
-        stage2_block1_add = stage2_block0_add + stage2_block1_branch1_resnet_layer_2_conv2d
-        x = self.stage2.block2.branch1.resnet_layer.batch_normalization(stage2_block1_add)
-        x = F.relu(x)
-        x = self.stage2.block2.branch1.resnet_layer.conv2d(x)
-        x = self.stage2.block2.branch1.resnet_layer_1.batch_normalization(x)
-        x = F.relu(x)
-        x = self.stage2.block2.branch1.resnet_layer_1.conv2d(x)
-        x = self.stage2.block2.branch1.resnet_layer_2.batch_normalization(x)
-        x = F.relu(x)
-        stage2_block2_branch1_resnet_layer_2_conv2d = self.stage2.block2.branch1.resnet_layer_2.conv2d(x)
-        stage2_block2_add = stage2_block1_add + stage2_block2_branch1_resnet_layer_2_conv2d
-        x = self.stage2.block3.branch1.resnet_layer.batch_normalization(stage2_block2_add)
-        x = F.relu(x)
-        x = self.stage2.block3.branch1.resnet_layer.conv2d(x)
-        x = self.stage2.block3.branch1.resnet_layer_1.batch_normalization(x)
-        x = F.relu(x)
-        x = self.stage2.block3.branch1.resnet_layer_1.conv2d(x)
-        x = self.stage2.block3.branch1.resnet_layer_2.batch_normalization(x)
-        x = F.relu(x)
-        stage2_block3_branch1_resnet_layer_2_conv2d = self.stage2.block3.branch1.resnet_layer_2.conv2d(x)
-        stage2_block3_add = stage2_block2_add + stage2_block3_branch1_resnet_layer_2_conv2d
-        x = self.stage2.block4.branch1.resnet_layer.batch_normalization(stage2_block3_add)
-        x = F.relu(x)
-        x = self.stage2.block4.branch1.resnet_layer.conv2d(x)
-        x = self.stage2.block4.branch1.resnet_layer_1.batch_normalization(x)
-        x = F.relu(x)
-        x = self.stage2.block4.branch1.resnet_layer_1.conv2d(x)
-        x = self.stage2.block4.branch1.resnet_layer_2.batch_normalization(x)
-        x = F.relu(x)
-        stage2_block4_branch1_resnet_layer_2_conv2d = self.stage2.block4.branch1.resnet_layer_2.conv2d(x)
-        stage2_block4_add = stage2_block3_add + stage2_block4_branch1_resnet_layer_2_conv2d
-        x = self.stage2.block5.branch1.resnet_layer.batch_normalization(stage2_block4_add)
-        x = F.relu(x)
-        x = self.stage2.block5.branch1.resnet_layer.conv2d(x)
-        x = self.stage2.block5.branch1.resnet_layer_1.batch_normalization(x)
-        x = F.relu(x)
-        x = self.stage2.block5.branch1.resnet_layer_1.conv2d(x)
-        x = self.stage2.block5.branch1.resnet_layer_2.batch_normalization(x)
-        x = F.relu(x)
-        stage2_block5_branch1_resnet_layer_2_conv2d = self.stage2.block5.branch1.resnet_layer_2.conv2d(x)
-        x = stage2_block4_add + stage2_block5_branch1_resnet_layer_2_conv2d
+        x = self.stem(image)
+        for stage in self.stage:
+            x = stage(x)
         x = self.batch_normalization(x)
         x = F.relu(x)
         x = F.avg_pool2d(x, (8, 8), (8, 8))
@@ -791,64 +969,8 @@ class ResnetV2(nn.Module):
     def regularization_loss(self) -> torch.Tensor:
         """The Keras regularizers' penalty (l2: l * sum(w^2), on those kernels only), added to the loss."""
         return (
-            0.0001 * self.stem.conv2d.weight.square().sum()
-            + 0.0001 * self.stage0.block0.branch0.resnet_layer.conv2d.weight.square().sum()
-            + 0.0001 * self.stage0.block0.branch1.resnet_layer.conv2d.weight.square().sum()
-            + 0.0001 * self.stage0.block0.branch1.resnet_layer_1.conv2d.weight.square().sum()
-            + 0.0001 * self.stage0.block0.branch1.resnet_layer_2.conv2d.weight.square().sum()
-            + 0.0001 * self.stage0.block1.branch1.resnet_layer.conv2d.weight.square().sum()
-            + 0.0001 * self.stage0.block1.branch1.resnet_layer_1.conv2d.weight.square().sum()
-            + 0.0001 * self.stage0.block1.branch1.resnet_layer_2.conv2d.weight.square().sum()
-            + 0.0001 * self.stage0.block2.branch1.resnet_layer.conv2d.weight.square().sum()
-            + 0.0001 * self.stage0.block2.branch1.resnet_layer_1.conv2d.weight.square().sum()
-            + 0.0001 * self.stage0.block2.branch1.resnet_layer_2.conv2d.weight.square().sum()
-            + 0.0001 * self.stage0.block3.branch1.resnet_layer.conv2d.weight.square().sum()
-            + 0.0001 * self.stage0.block3.branch1.resnet_layer_1.conv2d.weight.square().sum()
-            + 0.0001 * self.stage0.block3.branch1.resnet_layer_2.conv2d.weight.square().sum()
-            + 0.0001 * self.stage0.block4.branch1.resnet_layer.conv2d.weight.square().sum()
-            + 0.0001 * self.stage0.block4.branch1.resnet_layer_1.conv2d.weight.square().sum()
-            + 0.0001 * self.stage0.block4.branch1.resnet_layer_2.conv2d.weight.square().sum()
-            + 0.0001 * self.stage0.block5.branch1.resnet_layer.conv2d.weight.square().sum()
-            + 0.0001 * self.stage0.block5.branch1.resnet_layer_1.conv2d.weight.square().sum()
-            + 0.0001 * self.stage0.block5.branch1.resnet_layer_2.conv2d.weight.square().sum()
-            + 0.0001 * self.stage1.block0.branch0.resnet_layer.conv2d.weight.square().sum()
-            + 0.0001 * self.stage1.block0.branch1.resnet_layer.conv2d.weight.square().sum()
-            + 0.0001 * self.stage1.block0.branch1.resnet_layer_1.conv2d.weight.square().sum()
-            + 0.0001 * self.stage1.block0.branch1.resnet_layer_2.conv2d.weight.square().sum()
-            + 0.0001 * self.stage1.block1.branch1.resnet_layer.conv2d.weight.square().sum()
-            + 0.0001 * self.stage1.block1.branch1.resnet_layer_1.conv2d.weight.square().sum()
-            + 0.0001 * self.stage1.block1.branch1.resnet_layer_2.conv2d.weight.square().sum()
-            + 0.0001 * self.stage1.block2.branch1.resnet_layer.conv2d.weight.square().sum()
-            + 0.0001 * self.stage1.block2.branch1.resnet_layer_1.conv2d.weight.square().sum()
-            + 0.0001 * self.stage1.block2.branch1.resnet_layer_2.conv2d.weight.square().sum()
-            + 0.0001 * self.stage1.block3.branch1.resnet_layer.conv2d.weight.square().sum()
-            + 0.0001 * self.stage1.block3.branch1.resnet_layer_1.conv2d.weight.square().sum()
-            + 0.0001 * self.stage1.block3.branch1.resnet_layer_2.conv2d.weight.square().sum()
-            + 0.0001 * self.stage1.block4.branch1.resnet_layer.conv2d.weight.square().sum()
-            + 0.0001 * self.stage1.block4.branch1.resnet_layer_1.conv2d.weight.square().sum()
-            + 0.0001 * self.stage1.block4.branch1.resnet_layer_2.conv2d.weight.square().sum()
-            + 0.0001 * self.stage1.block5.branch1.resnet_layer.conv2d.weight.square().sum()
-            + 0.0001 * self.stage1.block5.branch1.resnet_layer_1.conv2d.weight.square().sum()
-            + 0.0001 * self.stage1.block5.branch1.resnet_layer_2.conv2d.weight.square().sum()
-            + 0.0001 * self.stage2.block0.branch0.resnet_layer.conv2d.weight.square().sum()
-            + 0.0001 * self.stage2.block0.branch1.resnet_layer.conv2d.weight.square().sum()
-            + 0.0001 * self.stage2.block0.branch1.resnet_layer_1.conv2d.weight.square().sum()
-            + 0.0001 * self.stage2.block0.branch1.resnet_layer_2.conv2d.weight.square().sum()
-            + 0.0001 * self.stage2.block1.branch1.resnet_layer.conv2d.weight.square().sum()
-            + 0.0001 * self.stage2.block1.branch1.resnet_layer_1.conv2d.weight.square().sum()
-            + 0.0001 * self.stage2.block1.branch1.resnet_layer_2.conv2d.weight.square().sum()
-            + 0.0001 * self.stage2.block2.branch1.resnet_layer.conv2d.weight.square().sum()
-            + 0.0001 * self.stage2.block2.branch1.resnet_layer_1.conv2d.weight.square().sum()
-            + 0.0001 * self.stage2.block2.branch1.resnet_layer_2.conv2d.weight.square().sum()
-            + 0.0001 * self.stage2.block3.branch1.resnet_layer.conv2d.weight.square().sum()
-            + 0.0001 * self.stage2.block3.branch1.resnet_layer_1.conv2d.weight.square().sum()
-            + 0.0001 * self.stage2.block3.branch1.resnet_layer_2.conv2d.weight.square().sum()
-            + 0.0001 * self.stage2.block4.branch1.resnet_layer.conv2d.weight.square().sum()
-            + 0.0001 * self.stage2.block4.branch1.resnet_layer_1.conv2d.weight.square().sum()
-            + 0.0001 * self.stage2.block4.branch1.resnet_layer_2.conv2d.weight.square().sum()
-            + 0.0001 * self.stage2.block5.branch1.resnet_layer.conv2d.weight.square().sum()
-            + 0.0001 * self.stage2.block5.branch1.resnet_layer_1.conv2d.weight.square().sum()
-            + 0.0001 * self.stage2.block5.branch1.resnet_layer_2.conv2d.weight.square().sum()
+            self.stem.regularization_loss()
+            + sum(stage.regularization_loss() for stage in self.stage)
         )
 
 
@@ -862,332 +984,332 @@ KERAS_WEIGHTS = [
     ("stem.batch_normalization/beta", "stem.batch_normalization.bias", "same"),
     ("stem.batch_normalization/moving_mean", "stem.batch_normalization.running_mean", "same"),
     ("stem.batch_normalization/moving_variance", "stem.batch_normalization.running_var", "same"),
-    ("stage0.block0.branch0.resnet_layer.conv2d/kernel", "stage0.block0.branch0.resnet_layer.conv2d.weight", "conv"),
-    ("stage0.block0.branch0.resnet_layer.conv2d/bias", "stage0.block0.branch0.resnet_layer.conv2d.bias", "same"),
-    ("stage0.block0.branch1.resnet_layer.conv2d/kernel", "stage0.block0.branch1.resnet_layer.conv2d.weight", "conv"),
-    ("stage0.block0.branch1.resnet_layer.conv2d/bias", "stage0.block0.branch1.resnet_layer.conv2d.bias", "same"),
-    ("stage0.block0.branch1.resnet_layer_1.batch_normalization/gamma", "stage0.block0.branch1.resnet_layer_1.batch_normalization.weight", "same"),
-    ("stage0.block0.branch1.resnet_layer_1.batch_normalization/beta", "stage0.block0.branch1.resnet_layer_1.batch_normalization.bias", "same"),
-    ("stage0.block0.branch1.resnet_layer_1.batch_normalization/moving_mean", "stage0.block0.branch1.resnet_layer_1.batch_normalization.running_mean", "same"),
-    ("stage0.block0.branch1.resnet_layer_1.batch_normalization/moving_variance", "stage0.block0.branch1.resnet_layer_1.batch_normalization.running_var", "same"),
-    ("stage0.block0.branch1.resnet_layer_1.conv2d/kernel", "stage0.block0.branch1.resnet_layer_1.conv2d.weight", "conv"),
-    ("stage0.block0.branch1.resnet_layer_1.conv2d/bias", "stage0.block0.branch1.resnet_layer_1.conv2d.bias", "same"),
-    ("stage0.block0.branch1.resnet_layer_2.batch_normalization/gamma", "stage0.block0.branch1.resnet_layer_2.batch_normalization.weight", "same"),
-    ("stage0.block0.branch1.resnet_layer_2.batch_normalization/beta", "stage0.block0.branch1.resnet_layer_2.batch_normalization.bias", "same"),
-    ("stage0.block0.branch1.resnet_layer_2.batch_normalization/moving_mean", "stage0.block0.branch1.resnet_layer_2.batch_normalization.running_mean", "same"),
-    ("stage0.block0.branch1.resnet_layer_2.batch_normalization/moving_variance", "stage0.block0.branch1.resnet_layer_2.batch_normalization.running_var", "same"),
-    ("stage0.block0.branch1.resnet_layer_2.conv2d/kernel", "stage0.block0.branch1.resnet_layer_2.conv2d.weight", "conv"),
-    ("stage0.block0.branch1.resnet_layer_2.conv2d/bias", "stage0.block0.branch1.resnet_layer_2.conv2d.bias", "same"),
-    ("stage0.block1.branch1.resnet_layer.batch_normalization/gamma", "stage0.block1.branch1.resnet_layer.batch_normalization.weight", "same"),
-    ("stage0.block1.branch1.resnet_layer.batch_normalization/beta", "stage0.block1.branch1.resnet_layer.batch_normalization.bias", "same"),
-    ("stage0.block1.branch1.resnet_layer.batch_normalization/moving_mean", "stage0.block1.branch1.resnet_layer.batch_normalization.running_mean", "same"),
-    ("stage0.block1.branch1.resnet_layer.batch_normalization/moving_variance", "stage0.block1.branch1.resnet_layer.batch_normalization.running_var", "same"),
-    ("stage0.block1.branch1.resnet_layer.conv2d/kernel", "stage0.block1.branch1.resnet_layer.conv2d.weight", "conv"),
-    ("stage0.block1.branch1.resnet_layer.conv2d/bias", "stage0.block1.branch1.resnet_layer.conv2d.bias", "same"),
-    ("stage0.block1.branch1.resnet_layer_1.batch_normalization/gamma", "stage0.block1.branch1.resnet_layer_1.batch_normalization.weight", "same"),
-    ("stage0.block1.branch1.resnet_layer_1.batch_normalization/beta", "stage0.block1.branch1.resnet_layer_1.batch_normalization.bias", "same"),
-    ("stage0.block1.branch1.resnet_layer_1.batch_normalization/moving_mean", "stage0.block1.branch1.resnet_layer_1.batch_normalization.running_mean", "same"),
-    ("stage0.block1.branch1.resnet_layer_1.batch_normalization/moving_variance", "stage0.block1.branch1.resnet_layer_1.batch_normalization.running_var", "same"),
-    ("stage0.block1.branch1.resnet_layer_1.conv2d/kernel", "stage0.block1.branch1.resnet_layer_1.conv2d.weight", "conv"),
-    ("stage0.block1.branch1.resnet_layer_1.conv2d/bias", "stage0.block1.branch1.resnet_layer_1.conv2d.bias", "same"),
-    ("stage0.block1.branch1.resnet_layer_2.batch_normalization/gamma", "stage0.block1.branch1.resnet_layer_2.batch_normalization.weight", "same"),
-    ("stage0.block1.branch1.resnet_layer_2.batch_normalization/beta", "stage0.block1.branch1.resnet_layer_2.batch_normalization.bias", "same"),
-    ("stage0.block1.branch1.resnet_layer_2.batch_normalization/moving_mean", "stage0.block1.branch1.resnet_layer_2.batch_normalization.running_mean", "same"),
-    ("stage0.block1.branch1.resnet_layer_2.batch_normalization/moving_variance", "stage0.block1.branch1.resnet_layer_2.batch_normalization.running_var", "same"),
-    ("stage0.block1.branch1.resnet_layer_2.conv2d/kernel", "stage0.block1.branch1.resnet_layer_2.conv2d.weight", "conv"),
-    ("stage0.block1.branch1.resnet_layer_2.conv2d/bias", "stage0.block1.branch1.resnet_layer_2.conv2d.bias", "same"),
-    ("stage0.block2.branch1.resnet_layer.batch_normalization/gamma", "stage0.block2.branch1.resnet_layer.batch_normalization.weight", "same"),
-    ("stage0.block2.branch1.resnet_layer.batch_normalization/beta", "stage0.block2.branch1.resnet_layer.batch_normalization.bias", "same"),
-    ("stage0.block2.branch1.resnet_layer.batch_normalization/moving_mean", "stage0.block2.branch1.resnet_layer.batch_normalization.running_mean", "same"),
-    ("stage0.block2.branch1.resnet_layer.batch_normalization/moving_variance", "stage0.block2.branch1.resnet_layer.batch_normalization.running_var", "same"),
-    ("stage0.block2.branch1.resnet_layer.conv2d/kernel", "stage0.block2.branch1.resnet_layer.conv2d.weight", "conv"),
-    ("stage0.block2.branch1.resnet_layer.conv2d/bias", "stage0.block2.branch1.resnet_layer.conv2d.bias", "same"),
-    ("stage0.block2.branch1.resnet_layer_1.batch_normalization/gamma", "stage0.block2.branch1.resnet_layer_1.batch_normalization.weight", "same"),
-    ("stage0.block2.branch1.resnet_layer_1.batch_normalization/beta", "stage0.block2.branch1.resnet_layer_1.batch_normalization.bias", "same"),
-    ("stage0.block2.branch1.resnet_layer_1.batch_normalization/moving_mean", "stage0.block2.branch1.resnet_layer_1.batch_normalization.running_mean", "same"),
-    ("stage0.block2.branch1.resnet_layer_1.batch_normalization/moving_variance", "stage0.block2.branch1.resnet_layer_1.batch_normalization.running_var", "same"),
-    ("stage0.block2.branch1.resnet_layer_1.conv2d/kernel", "stage0.block2.branch1.resnet_layer_1.conv2d.weight", "conv"),
-    ("stage0.block2.branch1.resnet_layer_1.conv2d/bias", "stage0.block2.branch1.resnet_layer_1.conv2d.bias", "same"),
-    ("stage0.block2.branch1.resnet_layer_2.batch_normalization/gamma", "stage0.block2.branch1.resnet_layer_2.batch_normalization.weight", "same"),
-    ("stage0.block2.branch1.resnet_layer_2.batch_normalization/beta", "stage0.block2.branch1.resnet_layer_2.batch_normalization.bias", "same"),
-    ("stage0.block2.branch1.resnet_layer_2.batch_normalization/moving_mean", "stage0.block2.branch1.resnet_layer_2.batch_normalization.running_mean", "same"),
-    ("stage0.block2.branch1.resnet_layer_2.batch_normalization/moving_variance", "stage0.block2.branch1.resnet_layer_2.batch_normalization.running_var", "same"),
-    ("stage0.block2.branch1.resnet_layer_2.conv2d/kernel", "stage0.block2.branch1.resnet_layer_2.conv2d.weight", "conv"),
-    ("stage0.block2.branch1.resnet_layer_2.conv2d/bias", "stage0.block2.branch1.resnet_layer_2.conv2d.bias", "same"),
-    ("stage0.block3.branch1.resnet_layer.batch_normalization/gamma", "stage0.block3.branch1.resnet_layer.batch_normalization.weight", "same"),
-    ("stage0.block3.branch1.resnet_layer.batch_normalization/beta", "stage0.block3.branch1.resnet_layer.batch_normalization.bias", "same"),
-    ("stage0.block3.branch1.resnet_layer.batch_normalization/moving_mean", "stage0.block3.branch1.resnet_layer.batch_normalization.running_mean", "same"),
-    ("stage0.block3.branch1.resnet_layer.batch_normalization/moving_variance", "stage0.block3.branch1.resnet_layer.batch_normalization.running_var", "same"),
-    ("stage0.block3.branch1.resnet_layer.conv2d/kernel", "stage0.block3.branch1.resnet_layer.conv2d.weight", "conv"),
-    ("stage0.block3.branch1.resnet_layer.conv2d/bias", "stage0.block3.branch1.resnet_layer.conv2d.bias", "same"),
-    ("stage0.block3.branch1.resnet_layer_1.batch_normalization/gamma", "stage0.block3.branch1.resnet_layer_1.batch_normalization.weight", "same"),
-    ("stage0.block3.branch1.resnet_layer_1.batch_normalization/beta", "stage0.block3.branch1.resnet_layer_1.batch_normalization.bias", "same"),
-    ("stage0.block3.branch1.resnet_layer_1.batch_normalization/moving_mean", "stage0.block3.branch1.resnet_layer_1.batch_normalization.running_mean", "same"),
-    ("stage0.block3.branch1.resnet_layer_1.batch_normalization/moving_variance", "stage0.block3.branch1.resnet_layer_1.batch_normalization.running_var", "same"),
-    ("stage0.block3.branch1.resnet_layer_1.conv2d/kernel", "stage0.block3.branch1.resnet_layer_1.conv2d.weight", "conv"),
-    ("stage0.block3.branch1.resnet_layer_1.conv2d/bias", "stage0.block3.branch1.resnet_layer_1.conv2d.bias", "same"),
-    ("stage0.block3.branch1.resnet_layer_2.batch_normalization/gamma", "stage0.block3.branch1.resnet_layer_2.batch_normalization.weight", "same"),
-    ("stage0.block3.branch1.resnet_layer_2.batch_normalization/beta", "stage0.block3.branch1.resnet_layer_2.batch_normalization.bias", "same"),
-    ("stage0.block3.branch1.resnet_layer_2.batch_normalization/moving_mean", "stage0.block3.branch1.resnet_layer_2.batch_normalization.running_mean", "same"),
-    ("stage0.block3.branch1.resnet_layer_2.batch_normalization/moving_variance", "stage0.block3.branch1.resnet_layer_2.batch_normalization.running_var", "same"),
-    ("stage0.block3.branch1.resnet_layer_2.conv2d/kernel", "stage0.block3.branch1.resnet_layer_2.conv2d.weight", "conv"),
-    ("stage0.block3.branch1.resnet_layer_2.conv2d/bias", "stage0.block3.branch1.resnet_layer_2.conv2d.bias", "same"),
-    ("stage0.block4.branch1.resnet_layer.batch_normalization/gamma", "stage0.block4.branch1.resnet_layer.batch_normalization.weight", "same"),
-    ("stage0.block4.branch1.resnet_layer.batch_normalization/beta", "stage0.block4.branch1.resnet_layer.batch_normalization.bias", "same"),
-    ("stage0.block4.branch1.resnet_layer.batch_normalization/moving_mean", "stage0.block4.branch1.resnet_layer.batch_normalization.running_mean", "same"),
-    ("stage0.block4.branch1.resnet_layer.batch_normalization/moving_variance", "stage0.block4.branch1.resnet_layer.batch_normalization.running_var", "same"),
-    ("stage0.block4.branch1.resnet_layer.conv2d/kernel", "stage0.block4.branch1.resnet_layer.conv2d.weight", "conv"),
-    ("stage0.block4.branch1.resnet_layer.conv2d/bias", "stage0.block4.branch1.resnet_layer.conv2d.bias", "same"),
-    ("stage0.block4.branch1.resnet_layer_1.batch_normalization/gamma", "stage0.block4.branch1.resnet_layer_1.batch_normalization.weight", "same"),
-    ("stage0.block4.branch1.resnet_layer_1.batch_normalization/beta", "stage0.block4.branch1.resnet_layer_1.batch_normalization.bias", "same"),
-    ("stage0.block4.branch1.resnet_layer_1.batch_normalization/moving_mean", "stage0.block4.branch1.resnet_layer_1.batch_normalization.running_mean", "same"),
-    ("stage0.block4.branch1.resnet_layer_1.batch_normalization/moving_variance", "stage0.block4.branch1.resnet_layer_1.batch_normalization.running_var", "same"),
-    ("stage0.block4.branch1.resnet_layer_1.conv2d/kernel", "stage0.block4.branch1.resnet_layer_1.conv2d.weight", "conv"),
-    ("stage0.block4.branch1.resnet_layer_1.conv2d/bias", "stage0.block4.branch1.resnet_layer_1.conv2d.bias", "same"),
-    ("stage0.block4.branch1.resnet_layer_2.batch_normalization/gamma", "stage0.block4.branch1.resnet_layer_2.batch_normalization.weight", "same"),
-    ("stage0.block4.branch1.resnet_layer_2.batch_normalization/beta", "stage0.block4.branch1.resnet_layer_2.batch_normalization.bias", "same"),
-    ("stage0.block4.branch1.resnet_layer_2.batch_normalization/moving_mean", "stage0.block4.branch1.resnet_layer_2.batch_normalization.running_mean", "same"),
-    ("stage0.block4.branch1.resnet_layer_2.batch_normalization/moving_variance", "stage0.block4.branch1.resnet_layer_2.batch_normalization.running_var", "same"),
-    ("stage0.block4.branch1.resnet_layer_2.conv2d/kernel", "stage0.block4.branch1.resnet_layer_2.conv2d.weight", "conv"),
-    ("stage0.block4.branch1.resnet_layer_2.conv2d/bias", "stage0.block4.branch1.resnet_layer_2.conv2d.bias", "same"),
-    ("stage0.block5.branch1.resnet_layer.batch_normalization/gamma", "stage0.block5.branch1.resnet_layer.batch_normalization.weight", "same"),
-    ("stage0.block5.branch1.resnet_layer.batch_normalization/beta", "stage0.block5.branch1.resnet_layer.batch_normalization.bias", "same"),
-    ("stage0.block5.branch1.resnet_layer.batch_normalization/moving_mean", "stage0.block5.branch1.resnet_layer.batch_normalization.running_mean", "same"),
-    ("stage0.block5.branch1.resnet_layer.batch_normalization/moving_variance", "stage0.block5.branch1.resnet_layer.batch_normalization.running_var", "same"),
-    ("stage0.block5.branch1.resnet_layer.conv2d/kernel", "stage0.block5.branch1.resnet_layer.conv2d.weight", "conv"),
-    ("stage0.block5.branch1.resnet_layer.conv2d/bias", "stage0.block5.branch1.resnet_layer.conv2d.bias", "same"),
-    ("stage0.block5.branch1.resnet_layer_1.batch_normalization/gamma", "stage0.block5.branch1.resnet_layer_1.batch_normalization.weight", "same"),
-    ("stage0.block5.branch1.resnet_layer_1.batch_normalization/beta", "stage0.block5.branch1.resnet_layer_1.batch_normalization.bias", "same"),
-    ("stage0.block5.branch1.resnet_layer_1.batch_normalization/moving_mean", "stage0.block5.branch1.resnet_layer_1.batch_normalization.running_mean", "same"),
-    ("stage0.block5.branch1.resnet_layer_1.batch_normalization/moving_variance", "stage0.block5.branch1.resnet_layer_1.batch_normalization.running_var", "same"),
-    ("stage0.block5.branch1.resnet_layer_1.conv2d/kernel", "stage0.block5.branch1.resnet_layer_1.conv2d.weight", "conv"),
-    ("stage0.block5.branch1.resnet_layer_1.conv2d/bias", "stage0.block5.branch1.resnet_layer_1.conv2d.bias", "same"),
-    ("stage0.block5.branch1.resnet_layer_2.batch_normalization/gamma", "stage0.block5.branch1.resnet_layer_2.batch_normalization.weight", "same"),
-    ("stage0.block5.branch1.resnet_layer_2.batch_normalization/beta", "stage0.block5.branch1.resnet_layer_2.batch_normalization.bias", "same"),
-    ("stage0.block5.branch1.resnet_layer_2.batch_normalization/moving_mean", "stage0.block5.branch1.resnet_layer_2.batch_normalization.running_mean", "same"),
-    ("stage0.block5.branch1.resnet_layer_2.batch_normalization/moving_variance", "stage0.block5.branch1.resnet_layer_2.batch_normalization.running_var", "same"),
-    ("stage0.block5.branch1.resnet_layer_2.conv2d/kernel", "stage0.block5.branch1.resnet_layer_2.conv2d.weight", "conv"),
-    ("stage0.block5.branch1.resnet_layer_2.conv2d/bias", "stage0.block5.branch1.resnet_layer_2.conv2d.bias", "same"),
-    ("stage1.block0.branch0.resnet_layer.conv2d/kernel", "stage1.block0.branch0.resnet_layer.conv2d.weight", "conv"),
-    ("stage1.block0.branch0.resnet_layer.conv2d/bias", "stage1.block0.branch0.resnet_layer.conv2d.bias", "same"),
-    ("stage1.block0.branch1.resnet_layer.batch_normalization/gamma", "stage1.block0.branch1.resnet_layer.batch_normalization.weight", "same"),
-    ("stage1.block0.branch1.resnet_layer.batch_normalization/beta", "stage1.block0.branch1.resnet_layer.batch_normalization.bias", "same"),
-    ("stage1.block0.branch1.resnet_layer.batch_normalization/moving_mean", "stage1.block0.branch1.resnet_layer.batch_normalization.running_mean", "same"),
-    ("stage1.block0.branch1.resnet_layer.batch_normalization/moving_variance", "stage1.block0.branch1.resnet_layer.batch_normalization.running_var", "same"),
-    ("stage1.block0.branch1.resnet_layer.conv2d/kernel", "stage1.block0.branch1.resnet_layer.conv2d.weight", "conv"),
-    ("stage1.block0.branch1.resnet_layer.conv2d/bias", "stage1.block0.branch1.resnet_layer.conv2d.bias", "same"),
-    ("stage1.block0.branch1.resnet_layer_1.batch_normalization/gamma", "stage1.block0.branch1.resnet_layer_1.batch_normalization.weight", "same"),
-    ("stage1.block0.branch1.resnet_layer_1.batch_normalization/beta", "stage1.block0.branch1.resnet_layer_1.batch_normalization.bias", "same"),
-    ("stage1.block0.branch1.resnet_layer_1.batch_normalization/moving_mean", "stage1.block0.branch1.resnet_layer_1.batch_normalization.running_mean", "same"),
-    ("stage1.block0.branch1.resnet_layer_1.batch_normalization/moving_variance", "stage1.block0.branch1.resnet_layer_1.batch_normalization.running_var", "same"),
-    ("stage1.block0.branch1.resnet_layer_1.conv2d/kernel", "stage1.block0.branch1.resnet_layer_1.conv2d.weight", "conv"),
-    ("stage1.block0.branch1.resnet_layer_1.conv2d/bias", "stage1.block0.branch1.resnet_layer_1.conv2d.bias", "same"),
-    ("stage1.block0.branch1.resnet_layer_2.batch_normalization/gamma", "stage1.block0.branch1.resnet_layer_2.batch_normalization.weight", "same"),
-    ("stage1.block0.branch1.resnet_layer_2.batch_normalization/beta", "stage1.block0.branch1.resnet_layer_2.batch_normalization.bias", "same"),
-    ("stage1.block0.branch1.resnet_layer_2.batch_normalization/moving_mean", "stage1.block0.branch1.resnet_layer_2.batch_normalization.running_mean", "same"),
-    ("stage1.block0.branch1.resnet_layer_2.batch_normalization/moving_variance", "stage1.block0.branch1.resnet_layer_2.batch_normalization.running_var", "same"),
-    ("stage1.block0.branch1.resnet_layer_2.conv2d/kernel", "stage1.block0.branch1.resnet_layer_2.conv2d.weight", "conv"),
-    ("stage1.block0.branch1.resnet_layer_2.conv2d/bias", "stage1.block0.branch1.resnet_layer_2.conv2d.bias", "same"),
-    ("stage1.block1.branch1.resnet_layer.batch_normalization/gamma", "stage1.block1.branch1.resnet_layer.batch_normalization.weight", "same"),
-    ("stage1.block1.branch1.resnet_layer.batch_normalization/beta", "stage1.block1.branch1.resnet_layer.batch_normalization.bias", "same"),
-    ("stage1.block1.branch1.resnet_layer.batch_normalization/moving_mean", "stage1.block1.branch1.resnet_layer.batch_normalization.running_mean", "same"),
-    ("stage1.block1.branch1.resnet_layer.batch_normalization/moving_variance", "stage1.block1.branch1.resnet_layer.batch_normalization.running_var", "same"),
-    ("stage1.block1.branch1.resnet_layer.conv2d/kernel", "stage1.block1.branch1.resnet_layer.conv2d.weight", "conv"),
-    ("stage1.block1.branch1.resnet_layer.conv2d/bias", "stage1.block1.branch1.resnet_layer.conv2d.bias", "same"),
-    ("stage1.block1.branch1.resnet_layer_1.batch_normalization/gamma", "stage1.block1.branch1.resnet_layer_1.batch_normalization.weight", "same"),
-    ("stage1.block1.branch1.resnet_layer_1.batch_normalization/beta", "stage1.block1.branch1.resnet_layer_1.batch_normalization.bias", "same"),
-    ("stage1.block1.branch1.resnet_layer_1.batch_normalization/moving_mean", "stage1.block1.branch1.resnet_layer_1.batch_normalization.running_mean", "same"),
-    ("stage1.block1.branch1.resnet_layer_1.batch_normalization/moving_variance", "stage1.block1.branch1.resnet_layer_1.batch_normalization.running_var", "same"),
-    ("stage1.block1.branch1.resnet_layer_1.conv2d/kernel", "stage1.block1.branch1.resnet_layer_1.conv2d.weight", "conv"),
-    ("stage1.block1.branch1.resnet_layer_1.conv2d/bias", "stage1.block1.branch1.resnet_layer_1.conv2d.bias", "same"),
-    ("stage1.block1.branch1.resnet_layer_2.batch_normalization/gamma", "stage1.block1.branch1.resnet_layer_2.batch_normalization.weight", "same"),
-    ("stage1.block1.branch1.resnet_layer_2.batch_normalization/beta", "stage1.block1.branch1.resnet_layer_2.batch_normalization.bias", "same"),
-    ("stage1.block1.branch1.resnet_layer_2.batch_normalization/moving_mean", "stage1.block1.branch1.resnet_layer_2.batch_normalization.running_mean", "same"),
-    ("stage1.block1.branch1.resnet_layer_2.batch_normalization/moving_variance", "stage1.block1.branch1.resnet_layer_2.batch_normalization.running_var", "same"),
-    ("stage1.block1.branch1.resnet_layer_2.conv2d/kernel", "stage1.block1.branch1.resnet_layer_2.conv2d.weight", "conv"),
-    ("stage1.block1.branch1.resnet_layer_2.conv2d/bias", "stage1.block1.branch1.resnet_layer_2.conv2d.bias", "same"),
-    ("stage1.block2.branch1.resnet_layer.batch_normalization/gamma", "stage1.block2.branch1.resnet_layer.batch_normalization.weight", "same"),
-    ("stage1.block2.branch1.resnet_layer.batch_normalization/beta", "stage1.block2.branch1.resnet_layer.batch_normalization.bias", "same"),
-    ("stage1.block2.branch1.resnet_layer.batch_normalization/moving_mean", "stage1.block2.branch1.resnet_layer.batch_normalization.running_mean", "same"),
-    ("stage1.block2.branch1.resnet_layer.batch_normalization/moving_variance", "stage1.block2.branch1.resnet_layer.batch_normalization.running_var", "same"),
-    ("stage1.block2.branch1.resnet_layer.conv2d/kernel", "stage1.block2.branch1.resnet_layer.conv2d.weight", "conv"),
-    ("stage1.block2.branch1.resnet_layer.conv2d/bias", "stage1.block2.branch1.resnet_layer.conv2d.bias", "same"),
-    ("stage1.block2.branch1.resnet_layer_1.batch_normalization/gamma", "stage1.block2.branch1.resnet_layer_1.batch_normalization.weight", "same"),
-    ("stage1.block2.branch1.resnet_layer_1.batch_normalization/beta", "stage1.block2.branch1.resnet_layer_1.batch_normalization.bias", "same"),
-    ("stage1.block2.branch1.resnet_layer_1.batch_normalization/moving_mean", "stage1.block2.branch1.resnet_layer_1.batch_normalization.running_mean", "same"),
-    ("stage1.block2.branch1.resnet_layer_1.batch_normalization/moving_variance", "stage1.block2.branch1.resnet_layer_1.batch_normalization.running_var", "same"),
-    ("stage1.block2.branch1.resnet_layer_1.conv2d/kernel", "stage1.block2.branch1.resnet_layer_1.conv2d.weight", "conv"),
-    ("stage1.block2.branch1.resnet_layer_1.conv2d/bias", "stage1.block2.branch1.resnet_layer_1.conv2d.bias", "same"),
-    ("stage1.block2.branch1.resnet_layer_2.batch_normalization/gamma", "stage1.block2.branch1.resnet_layer_2.batch_normalization.weight", "same"),
-    ("stage1.block2.branch1.resnet_layer_2.batch_normalization/beta", "stage1.block2.branch1.resnet_layer_2.batch_normalization.bias", "same"),
-    ("stage1.block2.branch1.resnet_layer_2.batch_normalization/moving_mean", "stage1.block2.branch1.resnet_layer_2.batch_normalization.running_mean", "same"),
-    ("stage1.block2.branch1.resnet_layer_2.batch_normalization/moving_variance", "stage1.block2.branch1.resnet_layer_2.batch_normalization.running_var", "same"),
-    ("stage1.block2.branch1.resnet_layer_2.conv2d/kernel", "stage1.block2.branch1.resnet_layer_2.conv2d.weight", "conv"),
-    ("stage1.block2.branch1.resnet_layer_2.conv2d/bias", "stage1.block2.branch1.resnet_layer_2.conv2d.bias", "same"),
-    ("stage1.block3.branch1.resnet_layer.batch_normalization/gamma", "stage1.block3.branch1.resnet_layer.batch_normalization.weight", "same"),
-    ("stage1.block3.branch1.resnet_layer.batch_normalization/beta", "stage1.block3.branch1.resnet_layer.batch_normalization.bias", "same"),
-    ("stage1.block3.branch1.resnet_layer.batch_normalization/moving_mean", "stage1.block3.branch1.resnet_layer.batch_normalization.running_mean", "same"),
-    ("stage1.block3.branch1.resnet_layer.batch_normalization/moving_variance", "stage1.block3.branch1.resnet_layer.batch_normalization.running_var", "same"),
-    ("stage1.block3.branch1.resnet_layer.conv2d/kernel", "stage1.block3.branch1.resnet_layer.conv2d.weight", "conv"),
-    ("stage1.block3.branch1.resnet_layer.conv2d/bias", "stage1.block3.branch1.resnet_layer.conv2d.bias", "same"),
-    ("stage1.block3.branch1.resnet_layer_1.batch_normalization/gamma", "stage1.block3.branch1.resnet_layer_1.batch_normalization.weight", "same"),
-    ("stage1.block3.branch1.resnet_layer_1.batch_normalization/beta", "stage1.block3.branch1.resnet_layer_1.batch_normalization.bias", "same"),
-    ("stage1.block3.branch1.resnet_layer_1.batch_normalization/moving_mean", "stage1.block3.branch1.resnet_layer_1.batch_normalization.running_mean", "same"),
-    ("stage1.block3.branch1.resnet_layer_1.batch_normalization/moving_variance", "stage1.block3.branch1.resnet_layer_1.batch_normalization.running_var", "same"),
-    ("stage1.block3.branch1.resnet_layer_1.conv2d/kernel", "stage1.block3.branch1.resnet_layer_1.conv2d.weight", "conv"),
-    ("stage1.block3.branch1.resnet_layer_1.conv2d/bias", "stage1.block3.branch1.resnet_layer_1.conv2d.bias", "same"),
-    ("stage1.block3.branch1.resnet_layer_2.batch_normalization/gamma", "stage1.block3.branch1.resnet_layer_2.batch_normalization.weight", "same"),
-    ("stage1.block3.branch1.resnet_layer_2.batch_normalization/beta", "stage1.block3.branch1.resnet_layer_2.batch_normalization.bias", "same"),
-    ("stage1.block3.branch1.resnet_layer_2.batch_normalization/moving_mean", "stage1.block3.branch1.resnet_layer_2.batch_normalization.running_mean", "same"),
-    ("stage1.block3.branch1.resnet_layer_2.batch_normalization/moving_variance", "stage1.block3.branch1.resnet_layer_2.batch_normalization.running_var", "same"),
-    ("stage1.block3.branch1.resnet_layer_2.conv2d/kernel", "stage1.block3.branch1.resnet_layer_2.conv2d.weight", "conv"),
-    ("stage1.block3.branch1.resnet_layer_2.conv2d/bias", "stage1.block3.branch1.resnet_layer_2.conv2d.bias", "same"),
-    ("stage1.block4.branch1.resnet_layer.batch_normalization/gamma", "stage1.block4.branch1.resnet_layer.batch_normalization.weight", "same"),
-    ("stage1.block4.branch1.resnet_layer.batch_normalization/beta", "stage1.block4.branch1.resnet_layer.batch_normalization.bias", "same"),
-    ("stage1.block4.branch1.resnet_layer.batch_normalization/moving_mean", "stage1.block4.branch1.resnet_layer.batch_normalization.running_mean", "same"),
-    ("stage1.block4.branch1.resnet_layer.batch_normalization/moving_variance", "stage1.block4.branch1.resnet_layer.batch_normalization.running_var", "same"),
-    ("stage1.block4.branch1.resnet_layer.conv2d/kernel", "stage1.block4.branch1.resnet_layer.conv2d.weight", "conv"),
-    ("stage1.block4.branch1.resnet_layer.conv2d/bias", "stage1.block4.branch1.resnet_layer.conv2d.bias", "same"),
-    ("stage1.block4.branch1.resnet_layer_1.batch_normalization/gamma", "stage1.block4.branch1.resnet_layer_1.batch_normalization.weight", "same"),
-    ("stage1.block4.branch1.resnet_layer_1.batch_normalization/beta", "stage1.block4.branch1.resnet_layer_1.batch_normalization.bias", "same"),
-    ("stage1.block4.branch1.resnet_layer_1.batch_normalization/moving_mean", "stage1.block4.branch1.resnet_layer_1.batch_normalization.running_mean", "same"),
-    ("stage1.block4.branch1.resnet_layer_1.batch_normalization/moving_variance", "stage1.block4.branch1.resnet_layer_1.batch_normalization.running_var", "same"),
-    ("stage1.block4.branch1.resnet_layer_1.conv2d/kernel", "stage1.block4.branch1.resnet_layer_1.conv2d.weight", "conv"),
-    ("stage1.block4.branch1.resnet_layer_1.conv2d/bias", "stage1.block4.branch1.resnet_layer_1.conv2d.bias", "same"),
-    ("stage1.block4.branch1.resnet_layer_2.batch_normalization/gamma", "stage1.block4.branch1.resnet_layer_2.batch_normalization.weight", "same"),
-    ("stage1.block4.branch1.resnet_layer_2.batch_normalization/beta", "stage1.block4.branch1.resnet_layer_2.batch_normalization.bias", "same"),
-    ("stage1.block4.branch1.resnet_layer_2.batch_normalization/moving_mean", "stage1.block4.branch1.resnet_layer_2.batch_normalization.running_mean", "same"),
-    ("stage1.block4.branch1.resnet_layer_2.batch_normalization/moving_variance", "stage1.block4.branch1.resnet_layer_2.batch_normalization.running_var", "same"),
-    ("stage1.block4.branch1.resnet_layer_2.conv2d/kernel", "stage1.block4.branch1.resnet_layer_2.conv2d.weight", "conv"),
-    ("stage1.block4.branch1.resnet_layer_2.conv2d/bias", "stage1.block4.branch1.resnet_layer_2.conv2d.bias", "same"),
-    ("stage1.block5.branch1.resnet_layer.batch_normalization/gamma", "stage1.block5.branch1.resnet_layer.batch_normalization.weight", "same"),
-    ("stage1.block5.branch1.resnet_layer.batch_normalization/beta", "stage1.block5.branch1.resnet_layer.batch_normalization.bias", "same"),
-    ("stage1.block5.branch1.resnet_layer.batch_normalization/moving_mean", "stage1.block5.branch1.resnet_layer.batch_normalization.running_mean", "same"),
-    ("stage1.block5.branch1.resnet_layer.batch_normalization/moving_variance", "stage1.block5.branch1.resnet_layer.batch_normalization.running_var", "same"),
-    ("stage1.block5.branch1.resnet_layer.conv2d/kernel", "stage1.block5.branch1.resnet_layer.conv2d.weight", "conv"),
-    ("stage1.block5.branch1.resnet_layer.conv2d/bias", "stage1.block5.branch1.resnet_layer.conv2d.bias", "same"),
-    ("stage1.block5.branch1.resnet_layer_1.batch_normalization/gamma", "stage1.block5.branch1.resnet_layer_1.batch_normalization.weight", "same"),
-    ("stage1.block5.branch1.resnet_layer_1.batch_normalization/beta", "stage1.block5.branch1.resnet_layer_1.batch_normalization.bias", "same"),
-    ("stage1.block5.branch1.resnet_layer_1.batch_normalization/moving_mean", "stage1.block5.branch1.resnet_layer_1.batch_normalization.running_mean", "same"),
-    ("stage1.block5.branch1.resnet_layer_1.batch_normalization/moving_variance", "stage1.block5.branch1.resnet_layer_1.batch_normalization.running_var", "same"),
-    ("stage1.block5.branch1.resnet_layer_1.conv2d/kernel", "stage1.block5.branch1.resnet_layer_1.conv2d.weight", "conv"),
-    ("stage1.block5.branch1.resnet_layer_1.conv2d/bias", "stage1.block5.branch1.resnet_layer_1.conv2d.bias", "same"),
-    ("stage1.block5.branch1.resnet_layer_2.batch_normalization/gamma", "stage1.block5.branch1.resnet_layer_2.batch_normalization.weight", "same"),
-    ("stage1.block5.branch1.resnet_layer_2.batch_normalization/beta", "stage1.block5.branch1.resnet_layer_2.batch_normalization.bias", "same"),
-    ("stage1.block5.branch1.resnet_layer_2.batch_normalization/moving_mean", "stage1.block5.branch1.resnet_layer_2.batch_normalization.running_mean", "same"),
-    ("stage1.block5.branch1.resnet_layer_2.batch_normalization/moving_variance", "stage1.block5.branch1.resnet_layer_2.batch_normalization.running_var", "same"),
-    ("stage1.block5.branch1.resnet_layer_2.conv2d/kernel", "stage1.block5.branch1.resnet_layer_2.conv2d.weight", "conv"),
-    ("stage1.block5.branch1.resnet_layer_2.conv2d/bias", "stage1.block5.branch1.resnet_layer_2.conv2d.bias", "same"),
-    ("stage2.block0.branch0.resnet_layer.conv2d/kernel", "stage2.block0.branch0.resnet_layer.conv2d.weight", "conv"),
-    ("stage2.block0.branch0.resnet_layer.conv2d/bias", "stage2.block0.branch0.resnet_layer.conv2d.bias", "same"),
-    ("stage2.block0.branch1.resnet_layer.batch_normalization/gamma", "stage2.block0.branch1.resnet_layer.batch_normalization.weight", "same"),
-    ("stage2.block0.branch1.resnet_layer.batch_normalization/beta", "stage2.block0.branch1.resnet_layer.batch_normalization.bias", "same"),
-    ("stage2.block0.branch1.resnet_layer.batch_normalization/moving_mean", "stage2.block0.branch1.resnet_layer.batch_normalization.running_mean", "same"),
-    ("stage2.block0.branch1.resnet_layer.batch_normalization/moving_variance", "stage2.block0.branch1.resnet_layer.batch_normalization.running_var", "same"),
-    ("stage2.block0.branch1.resnet_layer.conv2d/kernel", "stage2.block0.branch1.resnet_layer.conv2d.weight", "conv"),
-    ("stage2.block0.branch1.resnet_layer.conv2d/bias", "stage2.block0.branch1.resnet_layer.conv2d.bias", "same"),
-    ("stage2.block0.branch1.resnet_layer_1.batch_normalization/gamma", "stage2.block0.branch1.resnet_layer_1.batch_normalization.weight", "same"),
-    ("stage2.block0.branch1.resnet_layer_1.batch_normalization/beta", "stage2.block0.branch1.resnet_layer_1.batch_normalization.bias", "same"),
-    ("stage2.block0.branch1.resnet_layer_1.batch_normalization/moving_mean", "stage2.block0.branch1.resnet_layer_1.batch_normalization.running_mean", "same"),
-    ("stage2.block0.branch1.resnet_layer_1.batch_normalization/moving_variance", "stage2.block0.branch1.resnet_layer_1.batch_normalization.running_var", "same"),
-    ("stage2.block0.branch1.resnet_layer_1.conv2d/kernel", "stage2.block0.branch1.resnet_layer_1.conv2d.weight", "conv"),
-    ("stage2.block0.branch1.resnet_layer_1.conv2d/bias", "stage2.block0.branch1.resnet_layer_1.conv2d.bias", "same"),
-    ("stage2.block0.branch1.resnet_layer_2.batch_normalization/gamma", "stage2.block0.branch1.resnet_layer_2.batch_normalization.weight", "same"),
-    ("stage2.block0.branch1.resnet_layer_2.batch_normalization/beta", "stage2.block0.branch1.resnet_layer_2.batch_normalization.bias", "same"),
-    ("stage2.block0.branch1.resnet_layer_2.batch_normalization/moving_mean", "stage2.block0.branch1.resnet_layer_2.batch_normalization.running_mean", "same"),
-    ("stage2.block0.branch1.resnet_layer_2.batch_normalization/moving_variance", "stage2.block0.branch1.resnet_layer_2.batch_normalization.running_var", "same"),
-    ("stage2.block0.branch1.resnet_layer_2.conv2d/kernel", "stage2.block0.branch1.resnet_layer_2.conv2d.weight", "conv"),
-    ("stage2.block0.branch1.resnet_layer_2.conv2d/bias", "stage2.block0.branch1.resnet_layer_2.conv2d.bias", "same"),
-    ("stage2.block1.branch1.resnet_layer.batch_normalization/gamma", "stage2.block1.branch1.resnet_layer.batch_normalization.weight", "same"),
-    ("stage2.block1.branch1.resnet_layer.batch_normalization/beta", "stage2.block1.branch1.resnet_layer.batch_normalization.bias", "same"),
-    ("stage2.block1.branch1.resnet_layer.batch_normalization/moving_mean", "stage2.block1.branch1.resnet_layer.batch_normalization.running_mean", "same"),
-    ("stage2.block1.branch1.resnet_layer.batch_normalization/moving_variance", "stage2.block1.branch1.resnet_layer.batch_normalization.running_var", "same"),
-    ("stage2.block1.branch1.resnet_layer.conv2d/kernel", "stage2.block1.branch1.resnet_layer.conv2d.weight", "conv"),
-    ("stage2.block1.branch1.resnet_layer.conv2d/bias", "stage2.block1.branch1.resnet_layer.conv2d.bias", "same"),
-    ("stage2.block1.branch1.resnet_layer_1.batch_normalization/gamma", "stage2.block1.branch1.resnet_layer_1.batch_normalization.weight", "same"),
-    ("stage2.block1.branch1.resnet_layer_1.batch_normalization/beta", "stage2.block1.branch1.resnet_layer_1.batch_normalization.bias", "same"),
-    ("stage2.block1.branch1.resnet_layer_1.batch_normalization/moving_mean", "stage2.block1.branch1.resnet_layer_1.batch_normalization.running_mean", "same"),
-    ("stage2.block1.branch1.resnet_layer_1.batch_normalization/moving_variance", "stage2.block1.branch1.resnet_layer_1.batch_normalization.running_var", "same"),
-    ("stage2.block1.branch1.resnet_layer_1.conv2d/kernel", "stage2.block1.branch1.resnet_layer_1.conv2d.weight", "conv"),
-    ("stage2.block1.branch1.resnet_layer_1.conv2d/bias", "stage2.block1.branch1.resnet_layer_1.conv2d.bias", "same"),
-    ("stage2.block1.branch1.resnet_layer_2.batch_normalization/gamma", "stage2.block1.branch1.resnet_layer_2.batch_normalization.weight", "same"),
-    ("stage2.block1.branch1.resnet_layer_2.batch_normalization/beta", "stage2.block1.branch1.resnet_layer_2.batch_normalization.bias", "same"),
-    ("stage2.block1.branch1.resnet_layer_2.batch_normalization/moving_mean", "stage2.block1.branch1.resnet_layer_2.batch_normalization.running_mean", "same"),
-    ("stage2.block1.branch1.resnet_layer_2.batch_normalization/moving_variance", "stage2.block1.branch1.resnet_layer_2.batch_normalization.running_var", "same"),
-    ("stage2.block1.branch1.resnet_layer_2.conv2d/kernel", "stage2.block1.branch1.resnet_layer_2.conv2d.weight", "conv"),
-    ("stage2.block1.branch1.resnet_layer_2.conv2d/bias", "stage2.block1.branch1.resnet_layer_2.conv2d.bias", "same"),
-    ("stage2.block2.branch1.resnet_layer.batch_normalization/gamma", "stage2.block2.branch1.resnet_layer.batch_normalization.weight", "same"),
-    ("stage2.block2.branch1.resnet_layer.batch_normalization/beta", "stage2.block2.branch1.resnet_layer.batch_normalization.bias", "same"),
-    ("stage2.block2.branch1.resnet_layer.batch_normalization/moving_mean", "stage2.block2.branch1.resnet_layer.batch_normalization.running_mean", "same"),
-    ("stage2.block2.branch1.resnet_layer.batch_normalization/moving_variance", "stage2.block2.branch1.resnet_layer.batch_normalization.running_var", "same"),
-    ("stage2.block2.branch1.resnet_layer.conv2d/kernel", "stage2.block2.branch1.resnet_layer.conv2d.weight", "conv"),
-    ("stage2.block2.branch1.resnet_layer.conv2d/bias", "stage2.block2.branch1.resnet_layer.conv2d.bias", "same"),
-    ("stage2.block2.branch1.resnet_layer_1.batch_normalization/gamma", "stage2.block2.branch1.resnet_layer_1.batch_normalization.weight", "same"),
-    ("stage2.block2.branch1.resnet_layer_1.batch_normalization/beta", "stage2.block2.branch1.resnet_layer_1.batch_normalization.bias", "same"),
-    ("stage2.block2.branch1.resnet_layer_1.batch_normalization/moving_mean", "stage2.block2.branch1.resnet_layer_1.batch_normalization.running_mean", "same"),
-    ("stage2.block2.branch1.resnet_layer_1.batch_normalization/moving_variance", "stage2.block2.branch1.resnet_layer_1.batch_normalization.running_var", "same"),
-    ("stage2.block2.branch1.resnet_layer_1.conv2d/kernel", "stage2.block2.branch1.resnet_layer_1.conv2d.weight", "conv"),
-    ("stage2.block2.branch1.resnet_layer_1.conv2d/bias", "stage2.block2.branch1.resnet_layer_1.conv2d.bias", "same"),
-    ("stage2.block2.branch1.resnet_layer_2.batch_normalization/gamma", "stage2.block2.branch1.resnet_layer_2.batch_normalization.weight", "same"),
-    ("stage2.block2.branch1.resnet_layer_2.batch_normalization/beta", "stage2.block2.branch1.resnet_layer_2.batch_normalization.bias", "same"),
-    ("stage2.block2.branch1.resnet_layer_2.batch_normalization/moving_mean", "stage2.block2.branch1.resnet_layer_2.batch_normalization.running_mean", "same"),
-    ("stage2.block2.branch1.resnet_layer_2.batch_normalization/moving_variance", "stage2.block2.branch1.resnet_layer_2.batch_normalization.running_var", "same"),
-    ("stage2.block2.branch1.resnet_layer_2.conv2d/kernel", "stage2.block2.branch1.resnet_layer_2.conv2d.weight", "conv"),
-    ("stage2.block2.branch1.resnet_layer_2.conv2d/bias", "stage2.block2.branch1.resnet_layer_2.conv2d.bias", "same"),
-    ("stage2.block3.branch1.resnet_layer.batch_normalization/gamma", "stage2.block3.branch1.resnet_layer.batch_normalization.weight", "same"),
-    ("stage2.block3.branch1.resnet_layer.batch_normalization/beta", "stage2.block3.branch1.resnet_layer.batch_normalization.bias", "same"),
-    ("stage2.block3.branch1.resnet_layer.batch_normalization/moving_mean", "stage2.block3.branch1.resnet_layer.batch_normalization.running_mean", "same"),
-    ("stage2.block3.branch1.resnet_layer.batch_normalization/moving_variance", "stage2.block3.branch1.resnet_layer.batch_normalization.running_var", "same"),
-    ("stage2.block3.branch1.resnet_layer.conv2d/kernel", "stage2.block3.branch1.resnet_layer.conv2d.weight", "conv"),
-    ("stage2.block3.branch1.resnet_layer.conv2d/bias", "stage2.block3.branch1.resnet_layer.conv2d.bias", "same"),
-    ("stage2.block3.branch1.resnet_layer_1.batch_normalization/gamma", "stage2.block3.branch1.resnet_layer_1.batch_normalization.weight", "same"),
-    ("stage2.block3.branch1.resnet_layer_1.batch_normalization/beta", "stage2.block3.branch1.resnet_layer_1.batch_normalization.bias", "same"),
-    ("stage2.block3.branch1.resnet_layer_1.batch_normalization/moving_mean", "stage2.block3.branch1.resnet_layer_1.batch_normalization.running_mean", "same"),
-    ("stage2.block3.branch1.resnet_layer_1.batch_normalization/moving_variance", "stage2.block3.branch1.resnet_layer_1.batch_normalization.running_var", "same"),
-    ("stage2.block3.branch1.resnet_layer_1.conv2d/kernel", "stage2.block3.branch1.resnet_layer_1.conv2d.weight", "conv"),
-    ("stage2.block3.branch1.resnet_layer_1.conv2d/bias", "stage2.block3.branch1.resnet_layer_1.conv2d.bias", "same"),
-    ("stage2.block3.branch1.resnet_layer_2.batch_normalization/gamma", "stage2.block3.branch1.resnet_layer_2.batch_normalization.weight", "same"),
-    ("stage2.block3.branch1.resnet_layer_2.batch_normalization/beta", "stage2.block3.branch1.resnet_layer_2.batch_normalization.bias", "same"),
-    ("stage2.block3.branch1.resnet_layer_2.batch_normalization/moving_mean", "stage2.block3.branch1.resnet_layer_2.batch_normalization.running_mean", "same"),
-    ("stage2.block3.branch1.resnet_layer_2.batch_normalization/moving_variance", "stage2.block3.branch1.resnet_layer_2.batch_normalization.running_var", "same"),
-    ("stage2.block3.branch1.resnet_layer_2.conv2d/kernel", "stage2.block3.branch1.resnet_layer_2.conv2d.weight", "conv"),
-    ("stage2.block3.branch1.resnet_layer_2.conv2d/bias", "stage2.block3.branch1.resnet_layer_2.conv2d.bias", "same"),
-    ("stage2.block4.branch1.resnet_layer.batch_normalization/gamma", "stage2.block4.branch1.resnet_layer.batch_normalization.weight", "same"),
-    ("stage2.block4.branch1.resnet_layer.batch_normalization/beta", "stage2.block4.branch1.resnet_layer.batch_normalization.bias", "same"),
-    ("stage2.block4.branch1.resnet_layer.batch_normalization/moving_mean", "stage2.block4.branch1.resnet_layer.batch_normalization.running_mean", "same"),
-    ("stage2.block4.branch1.resnet_layer.batch_normalization/moving_variance", "stage2.block4.branch1.resnet_layer.batch_normalization.running_var", "same"),
-    ("stage2.block4.branch1.resnet_layer.conv2d/kernel", "stage2.block4.branch1.resnet_layer.conv2d.weight", "conv"),
-    ("stage2.block4.branch1.resnet_layer.conv2d/bias", "stage2.block4.branch1.resnet_layer.conv2d.bias", "same"),
-    ("stage2.block4.branch1.resnet_layer_1.batch_normalization/gamma", "stage2.block4.branch1.resnet_layer_1.batch_normalization.weight", "same"),
-    ("stage2.block4.branch1.resnet_layer_1.batch_normalization/beta", "stage2.block4.branch1.resnet_layer_1.batch_normalization.bias", "same"),
-    ("stage2.block4.branch1.resnet_layer_1.batch_normalization/moving_mean", "stage2.block4.branch1.resnet_layer_1.batch_normalization.running_mean", "same"),
-    ("stage2.block4.branch1.resnet_layer_1.batch_normalization/moving_variance", "stage2.block4.branch1.resnet_layer_1.batch_normalization.running_var", "same"),
-    ("stage2.block4.branch1.resnet_layer_1.conv2d/kernel", "stage2.block4.branch1.resnet_layer_1.conv2d.weight", "conv"),
-    ("stage2.block4.branch1.resnet_layer_1.conv2d/bias", "stage2.block4.branch1.resnet_layer_1.conv2d.bias", "same"),
-    ("stage2.block4.branch1.resnet_layer_2.batch_normalization/gamma", "stage2.block4.branch1.resnet_layer_2.batch_normalization.weight", "same"),
-    ("stage2.block4.branch1.resnet_layer_2.batch_normalization/beta", "stage2.block4.branch1.resnet_layer_2.batch_normalization.bias", "same"),
-    ("stage2.block4.branch1.resnet_layer_2.batch_normalization/moving_mean", "stage2.block4.branch1.resnet_layer_2.batch_normalization.running_mean", "same"),
-    ("stage2.block4.branch1.resnet_layer_2.batch_normalization/moving_variance", "stage2.block4.branch1.resnet_layer_2.batch_normalization.running_var", "same"),
-    ("stage2.block4.branch1.resnet_layer_2.conv2d/kernel", "stage2.block4.branch1.resnet_layer_2.conv2d.weight", "conv"),
-    ("stage2.block4.branch1.resnet_layer_2.conv2d/bias", "stage2.block4.branch1.resnet_layer_2.conv2d.bias", "same"),
-    ("stage2.block5.branch1.resnet_layer.batch_normalization/gamma", "stage2.block5.branch1.resnet_layer.batch_normalization.weight", "same"),
-    ("stage2.block5.branch1.resnet_layer.batch_normalization/beta", "stage2.block5.branch1.resnet_layer.batch_normalization.bias", "same"),
-    ("stage2.block5.branch1.resnet_layer.batch_normalization/moving_mean", "stage2.block5.branch1.resnet_layer.batch_normalization.running_mean", "same"),
-    ("stage2.block5.branch1.resnet_layer.batch_normalization/moving_variance", "stage2.block5.branch1.resnet_layer.batch_normalization.running_var", "same"),
-    ("stage2.block5.branch1.resnet_layer.conv2d/kernel", "stage2.block5.branch1.resnet_layer.conv2d.weight", "conv"),
-    ("stage2.block5.branch1.resnet_layer.conv2d/bias", "stage2.block5.branch1.resnet_layer.conv2d.bias", "same"),
-    ("stage2.block5.branch1.resnet_layer_1.batch_normalization/gamma", "stage2.block5.branch1.resnet_layer_1.batch_normalization.weight", "same"),
-    ("stage2.block5.branch1.resnet_layer_1.batch_normalization/beta", "stage2.block5.branch1.resnet_layer_1.batch_normalization.bias", "same"),
-    ("stage2.block5.branch1.resnet_layer_1.batch_normalization/moving_mean", "stage2.block5.branch1.resnet_layer_1.batch_normalization.running_mean", "same"),
-    ("stage2.block5.branch1.resnet_layer_1.batch_normalization/moving_variance", "stage2.block5.branch1.resnet_layer_1.batch_normalization.running_var", "same"),
-    ("stage2.block5.branch1.resnet_layer_1.conv2d/kernel", "stage2.block5.branch1.resnet_layer_1.conv2d.weight", "conv"),
-    ("stage2.block5.branch1.resnet_layer_1.conv2d/bias", "stage2.block5.branch1.resnet_layer_1.conv2d.bias", "same"),
-    ("stage2.block5.branch1.resnet_layer_2.batch_normalization/gamma", "stage2.block5.branch1.resnet_layer_2.batch_normalization.weight", "same"),
-    ("stage2.block5.branch1.resnet_layer_2.batch_normalization/beta", "stage2.block5.branch1.resnet_layer_2.batch_normalization.bias", "same"),
-    ("stage2.block5.branch1.resnet_layer_2.batch_normalization/moving_mean", "stage2.block5.branch1.resnet_layer_2.batch_normalization.running_mean", "same"),
-    ("stage2.block5.branch1.resnet_layer_2.batch_normalization/moving_variance", "stage2.block5.branch1.resnet_layer_2.batch_normalization.running_var", "same"),
-    ("stage2.block5.branch1.resnet_layer_2.conv2d/kernel", "stage2.block5.branch1.resnet_layer_2.conv2d.weight", "conv"),
-    ("stage2.block5.branch1.resnet_layer_2.conv2d/bias", "stage2.block5.branch1.resnet_layer_2.conv2d.bias", "same"),
+    ("stage0.block0.branch0.resnet_layer.conv2d/kernel", "stage.0.block.0.branch0.resnet_layer.conv2d.weight", "conv"),
+    ("stage0.block0.branch0.resnet_layer.conv2d/bias", "stage.0.block.0.branch0.resnet_layer.conv2d.bias", "same"),
+    ("stage0.block0.branch1.resnet_layer.conv2d/kernel", "stage.0.block.0.branch1.resnet_layer.conv2d.weight", "conv"),
+    ("stage0.block0.branch1.resnet_layer.conv2d/bias", "stage.0.block.0.branch1.resnet_layer.conv2d.bias", "same"),
+    ("stage0.block0.branch1.resnet_layer_1.batch_normalization/gamma", "stage.0.block.0.branch1.resnet_layer_1.batch_normalization.weight", "same"),
+    ("stage0.block0.branch1.resnet_layer_1.batch_normalization/beta", "stage.0.block.0.branch1.resnet_layer_1.batch_normalization.bias", "same"),
+    ("stage0.block0.branch1.resnet_layer_1.batch_normalization/moving_mean", "stage.0.block.0.branch1.resnet_layer_1.batch_normalization.running_mean", "same"),
+    ("stage0.block0.branch1.resnet_layer_1.batch_normalization/moving_variance", "stage.0.block.0.branch1.resnet_layer_1.batch_normalization.running_var", "same"),
+    ("stage0.block0.branch1.resnet_layer_1.conv2d/kernel", "stage.0.block.0.branch1.resnet_layer_1.conv2d.weight", "conv"),
+    ("stage0.block0.branch1.resnet_layer_1.conv2d/bias", "stage.0.block.0.branch1.resnet_layer_1.conv2d.bias", "same"),
+    ("stage0.block0.branch1.resnet_layer_2.batch_normalization/gamma", "stage.0.block.0.branch1.resnet_layer_2.batch_normalization.weight", "same"),
+    ("stage0.block0.branch1.resnet_layer_2.batch_normalization/beta", "stage.0.block.0.branch1.resnet_layer_2.batch_normalization.bias", "same"),
+    ("stage0.block0.branch1.resnet_layer_2.batch_normalization/moving_mean", "stage.0.block.0.branch1.resnet_layer_2.batch_normalization.running_mean", "same"),
+    ("stage0.block0.branch1.resnet_layer_2.batch_normalization/moving_variance", "stage.0.block.0.branch1.resnet_layer_2.batch_normalization.running_var", "same"),
+    ("stage0.block0.branch1.resnet_layer_2.conv2d/kernel", "stage.0.block.0.branch1.resnet_layer_2.conv2d.weight", "conv"),
+    ("stage0.block0.branch1.resnet_layer_2.conv2d/bias", "stage.0.block.0.branch1.resnet_layer_2.conv2d.bias", "same"),
+    ("stage0.block1.branch1.resnet_layer.batch_normalization/gamma", "stage.0.block.1.branch1.resnet_layer.batch_normalization.weight", "same"),
+    ("stage0.block1.branch1.resnet_layer.batch_normalization/beta", "stage.0.block.1.branch1.resnet_layer.batch_normalization.bias", "same"),
+    ("stage0.block1.branch1.resnet_layer.batch_normalization/moving_mean", "stage.0.block.1.branch1.resnet_layer.batch_normalization.running_mean", "same"),
+    ("stage0.block1.branch1.resnet_layer.batch_normalization/moving_variance", "stage.0.block.1.branch1.resnet_layer.batch_normalization.running_var", "same"),
+    ("stage0.block1.branch1.resnet_layer.conv2d/kernel", "stage.0.block.1.branch1.resnet_layer.conv2d.weight", "conv"),
+    ("stage0.block1.branch1.resnet_layer.conv2d/bias", "stage.0.block.1.branch1.resnet_layer.conv2d.bias", "same"),
+    ("stage0.block1.branch1.resnet_layer_1.batch_normalization/gamma", "stage.0.block.1.branch1.resnet_layer_1.batch_normalization.weight", "same"),
+    ("stage0.block1.branch1.resnet_layer_1.batch_normalization/beta", "stage.0.block.1.branch1.resnet_layer_1.batch_normalization.bias", "same"),
+    ("stage0.block1.branch1.resnet_layer_1.batch_normalization/moving_mean", "stage.0.block.1.branch1.resnet_layer_1.batch_normalization.running_mean", "same"),
+    ("stage0.block1.branch1.resnet_layer_1.batch_normalization/moving_variance", "stage.0.block.1.branch1.resnet_layer_1.batch_normalization.running_var", "same"),
+    ("stage0.block1.branch1.resnet_layer_1.conv2d/kernel", "stage.0.block.1.branch1.resnet_layer_1.conv2d.weight", "conv"),
+    ("stage0.block1.branch1.resnet_layer_1.conv2d/bias", "stage.0.block.1.branch1.resnet_layer_1.conv2d.bias", "same"),
+    ("stage0.block1.branch1.resnet_layer_2.batch_normalization/gamma", "stage.0.block.1.branch1.resnet_layer_2.batch_normalization.weight", "same"),
+    ("stage0.block1.branch1.resnet_layer_2.batch_normalization/beta", "stage.0.block.1.branch1.resnet_layer_2.batch_normalization.bias", "same"),
+    ("stage0.block1.branch1.resnet_layer_2.batch_normalization/moving_mean", "stage.0.block.1.branch1.resnet_layer_2.batch_normalization.running_mean", "same"),
+    ("stage0.block1.branch1.resnet_layer_2.batch_normalization/moving_variance", "stage.0.block.1.branch1.resnet_layer_2.batch_normalization.running_var", "same"),
+    ("stage0.block1.branch1.resnet_layer_2.conv2d/kernel", "stage.0.block.1.branch1.resnet_layer_2.conv2d.weight", "conv"),
+    ("stage0.block1.branch1.resnet_layer_2.conv2d/bias", "stage.0.block.1.branch1.resnet_layer_2.conv2d.bias", "same"),
+    ("stage0.block2.branch1.resnet_layer.batch_normalization/gamma", "stage.0.block.2.branch1.resnet_layer.batch_normalization.weight", "same"),
+    ("stage0.block2.branch1.resnet_layer.batch_normalization/beta", "stage.0.block.2.branch1.resnet_layer.batch_normalization.bias", "same"),
+    ("stage0.block2.branch1.resnet_layer.batch_normalization/moving_mean", "stage.0.block.2.branch1.resnet_layer.batch_normalization.running_mean", "same"),
+    ("stage0.block2.branch1.resnet_layer.batch_normalization/moving_variance", "stage.0.block.2.branch1.resnet_layer.batch_normalization.running_var", "same"),
+    ("stage0.block2.branch1.resnet_layer.conv2d/kernel", "stage.0.block.2.branch1.resnet_layer.conv2d.weight", "conv"),
+    ("stage0.block2.branch1.resnet_layer.conv2d/bias", "stage.0.block.2.branch1.resnet_layer.conv2d.bias", "same"),
+    ("stage0.block2.branch1.resnet_layer_1.batch_normalization/gamma", "stage.0.block.2.branch1.resnet_layer_1.batch_normalization.weight", "same"),
+    ("stage0.block2.branch1.resnet_layer_1.batch_normalization/beta", "stage.0.block.2.branch1.resnet_layer_1.batch_normalization.bias", "same"),
+    ("stage0.block2.branch1.resnet_layer_1.batch_normalization/moving_mean", "stage.0.block.2.branch1.resnet_layer_1.batch_normalization.running_mean", "same"),
+    ("stage0.block2.branch1.resnet_layer_1.batch_normalization/moving_variance", "stage.0.block.2.branch1.resnet_layer_1.batch_normalization.running_var", "same"),
+    ("stage0.block2.branch1.resnet_layer_1.conv2d/kernel", "stage.0.block.2.branch1.resnet_layer_1.conv2d.weight", "conv"),
+    ("stage0.block2.branch1.resnet_layer_1.conv2d/bias", "stage.0.block.2.branch1.resnet_layer_1.conv2d.bias", "same"),
+    ("stage0.block2.branch1.resnet_layer_2.batch_normalization/gamma", "stage.0.block.2.branch1.resnet_layer_2.batch_normalization.weight", "same"),
+    ("stage0.block2.branch1.resnet_layer_2.batch_normalization/beta", "stage.0.block.2.branch1.resnet_layer_2.batch_normalization.bias", "same"),
+    ("stage0.block2.branch1.resnet_layer_2.batch_normalization/moving_mean", "stage.0.block.2.branch1.resnet_layer_2.batch_normalization.running_mean", "same"),
+    ("stage0.block2.branch1.resnet_layer_2.batch_normalization/moving_variance", "stage.0.block.2.branch1.resnet_layer_2.batch_normalization.running_var", "same"),
+    ("stage0.block2.branch1.resnet_layer_2.conv2d/kernel", "stage.0.block.2.branch1.resnet_layer_2.conv2d.weight", "conv"),
+    ("stage0.block2.branch1.resnet_layer_2.conv2d/bias", "stage.0.block.2.branch1.resnet_layer_2.conv2d.bias", "same"),
+    ("stage0.block3.branch1.resnet_layer.batch_normalization/gamma", "stage.0.block.3.branch1.resnet_layer.batch_normalization.weight", "same"),
+    ("stage0.block3.branch1.resnet_layer.batch_normalization/beta", "stage.0.block.3.branch1.resnet_layer.batch_normalization.bias", "same"),
+    ("stage0.block3.branch1.resnet_layer.batch_normalization/moving_mean", "stage.0.block.3.branch1.resnet_layer.batch_normalization.running_mean", "same"),
+    ("stage0.block3.branch1.resnet_layer.batch_normalization/moving_variance", "stage.0.block.3.branch1.resnet_layer.batch_normalization.running_var", "same"),
+    ("stage0.block3.branch1.resnet_layer.conv2d/kernel", "stage.0.block.3.branch1.resnet_layer.conv2d.weight", "conv"),
+    ("stage0.block3.branch1.resnet_layer.conv2d/bias", "stage.0.block.3.branch1.resnet_layer.conv2d.bias", "same"),
+    ("stage0.block3.branch1.resnet_layer_1.batch_normalization/gamma", "stage.0.block.3.branch1.resnet_layer_1.batch_normalization.weight", "same"),
+    ("stage0.block3.branch1.resnet_layer_1.batch_normalization/beta", "stage.0.block.3.branch1.resnet_layer_1.batch_normalization.bias", "same"),
+    ("stage0.block3.branch1.resnet_layer_1.batch_normalization/moving_mean", "stage.0.block.3.branch1.resnet_layer_1.batch_normalization.running_mean", "same"),
+    ("stage0.block3.branch1.resnet_layer_1.batch_normalization/moving_variance", "stage.0.block.3.branch1.resnet_layer_1.batch_normalization.running_var", "same"),
+    ("stage0.block3.branch1.resnet_layer_1.conv2d/kernel", "stage.0.block.3.branch1.resnet_layer_1.conv2d.weight", "conv"),
+    ("stage0.block3.branch1.resnet_layer_1.conv2d/bias", "stage.0.block.3.branch1.resnet_layer_1.conv2d.bias", "same"),
+    ("stage0.block3.branch1.resnet_layer_2.batch_normalization/gamma", "stage.0.block.3.branch1.resnet_layer_2.batch_normalization.weight", "same"),
+    ("stage0.block3.branch1.resnet_layer_2.batch_normalization/beta", "stage.0.block.3.branch1.resnet_layer_2.batch_normalization.bias", "same"),
+    ("stage0.block3.branch1.resnet_layer_2.batch_normalization/moving_mean", "stage.0.block.3.branch1.resnet_layer_2.batch_normalization.running_mean", "same"),
+    ("stage0.block3.branch1.resnet_layer_2.batch_normalization/moving_variance", "stage.0.block.3.branch1.resnet_layer_2.batch_normalization.running_var", "same"),
+    ("stage0.block3.branch1.resnet_layer_2.conv2d/kernel", "stage.0.block.3.branch1.resnet_layer_2.conv2d.weight", "conv"),
+    ("stage0.block3.branch1.resnet_layer_2.conv2d/bias", "stage.0.block.3.branch1.resnet_layer_2.conv2d.bias", "same"),
+    ("stage0.block4.branch1.resnet_layer.batch_normalization/gamma", "stage.0.block.4.branch1.resnet_layer.batch_normalization.weight", "same"),
+    ("stage0.block4.branch1.resnet_layer.batch_normalization/beta", "stage.0.block.4.branch1.resnet_layer.batch_normalization.bias", "same"),
+    ("stage0.block4.branch1.resnet_layer.batch_normalization/moving_mean", "stage.0.block.4.branch1.resnet_layer.batch_normalization.running_mean", "same"),
+    ("stage0.block4.branch1.resnet_layer.batch_normalization/moving_variance", "stage.0.block.4.branch1.resnet_layer.batch_normalization.running_var", "same"),
+    ("stage0.block4.branch1.resnet_layer.conv2d/kernel", "stage.0.block.4.branch1.resnet_layer.conv2d.weight", "conv"),
+    ("stage0.block4.branch1.resnet_layer.conv2d/bias", "stage.0.block.4.branch1.resnet_layer.conv2d.bias", "same"),
+    ("stage0.block4.branch1.resnet_layer_1.batch_normalization/gamma", "stage.0.block.4.branch1.resnet_layer_1.batch_normalization.weight", "same"),
+    ("stage0.block4.branch1.resnet_layer_1.batch_normalization/beta", "stage.0.block.4.branch1.resnet_layer_1.batch_normalization.bias", "same"),
+    ("stage0.block4.branch1.resnet_layer_1.batch_normalization/moving_mean", "stage.0.block.4.branch1.resnet_layer_1.batch_normalization.running_mean", "same"),
+    ("stage0.block4.branch1.resnet_layer_1.batch_normalization/moving_variance", "stage.0.block.4.branch1.resnet_layer_1.batch_normalization.running_var", "same"),
+    ("stage0.block4.branch1.resnet_layer_1.conv2d/kernel", "stage.0.block.4.branch1.resnet_layer_1.conv2d.weight", "conv"),
+    ("stage0.block4.branch1.resnet_layer_1.conv2d/bias", "stage.0.block.4.branch1.resnet_layer_1.conv2d.bias", "same"),
+    ("stage0.block4.branch1.resnet_layer_2.batch_normalization/gamma", "stage.0.block.4.branch1.resnet_layer_2.batch_normalization.weight", "same"),
+    ("stage0.block4.branch1.resnet_layer_2.batch_normalization/beta", "stage.0.block.4.branch1.resnet_layer_2.batch_normalization.bias", "same"),
+    ("stage0.block4.branch1.resnet_layer_2.batch_normalization/moving_mean", "stage.0.block.4.branch1.resnet_layer_2.batch_normalization.running_mean", "same"),
+    ("stage0.block4.branch1.resnet_layer_2.batch_normalization/moving_variance", "stage.0.block.4.branch1.resnet_layer_2.batch_normalization.running_var", "same"),
+    ("stage0.block4.branch1.resnet_layer_2.conv2d/kernel", "stage.0.block.4.branch1.resnet_layer_2.conv2d.weight", "conv"),
+    ("stage0.block4.branch1.resnet_layer_2.conv2d/bias", "stage.0.block.4.branch1.resnet_layer_2.conv2d.bias", "same"),
+    ("stage0.block5.branch1.resnet_layer.batch_normalization/gamma", "stage.0.block.5.branch1.resnet_layer.batch_normalization.weight", "same"),
+    ("stage0.block5.branch1.resnet_layer.batch_normalization/beta", "stage.0.block.5.branch1.resnet_layer.batch_normalization.bias", "same"),
+    ("stage0.block5.branch1.resnet_layer.batch_normalization/moving_mean", "stage.0.block.5.branch1.resnet_layer.batch_normalization.running_mean", "same"),
+    ("stage0.block5.branch1.resnet_layer.batch_normalization/moving_variance", "stage.0.block.5.branch1.resnet_layer.batch_normalization.running_var", "same"),
+    ("stage0.block5.branch1.resnet_layer.conv2d/kernel", "stage.0.block.5.branch1.resnet_layer.conv2d.weight", "conv"),
+    ("stage0.block5.branch1.resnet_layer.conv2d/bias", "stage.0.block.5.branch1.resnet_layer.conv2d.bias", "same"),
+    ("stage0.block5.branch1.resnet_layer_1.batch_normalization/gamma", "stage.0.block.5.branch1.resnet_layer_1.batch_normalization.weight", "same"),
+    ("stage0.block5.branch1.resnet_layer_1.batch_normalization/beta", "stage.0.block.5.branch1.resnet_layer_1.batch_normalization.bias", "same"),
+    ("stage0.block5.branch1.resnet_layer_1.batch_normalization/moving_mean", "stage.0.block.5.branch1.resnet_layer_1.batch_normalization.running_mean", "same"),
+    ("stage0.block5.branch1.resnet_layer_1.batch_normalization/moving_variance", "stage.0.block.5.branch1.resnet_layer_1.batch_normalization.running_var", "same"),
+    ("stage0.block5.branch1.resnet_layer_1.conv2d/kernel", "stage.0.block.5.branch1.resnet_layer_1.conv2d.weight", "conv"),
+    ("stage0.block5.branch1.resnet_layer_1.conv2d/bias", "stage.0.block.5.branch1.resnet_layer_1.conv2d.bias", "same"),
+    ("stage0.block5.branch1.resnet_layer_2.batch_normalization/gamma", "stage.0.block.5.branch1.resnet_layer_2.batch_normalization.weight", "same"),
+    ("stage0.block5.branch1.resnet_layer_2.batch_normalization/beta", "stage.0.block.5.branch1.resnet_layer_2.batch_normalization.bias", "same"),
+    ("stage0.block5.branch1.resnet_layer_2.batch_normalization/moving_mean", "stage.0.block.5.branch1.resnet_layer_2.batch_normalization.running_mean", "same"),
+    ("stage0.block5.branch1.resnet_layer_2.batch_normalization/moving_variance", "stage.0.block.5.branch1.resnet_layer_2.batch_normalization.running_var", "same"),
+    ("stage0.block5.branch1.resnet_layer_2.conv2d/kernel", "stage.0.block.5.branch1.resnet_layer_2.conv2d.weight", "conv"),
+    ("stage0.block5.branch1.resnet_layer_2.conv2d/bias", "stage.0.block.5.branch1.resnet_layer_2.conv2d.bias", "same"),
+    ("stage1.block0.branch0.resnet_layer.conv2d/kernel", "stage.1.block.0.branch0.resnet_layer.conv2d.weight", "conv"),
+    ("stage1.block0.branch0.resnet_layer.conv2d/bias", "stage.1.block.0.branch0.resnet_layer.conv2d.bias", "same"),
+    ("stage1.block0.branch1.resnet_layer.batch_normalization/gamma", "stage.1.block.0.branch1.resnet_layer.batch_normalization.weight", "same"),
+    ("stage1.block0.branch1.resnet_layer.batch_normalization/beta", "stage.1.block.0.branch1.resnet_layer.batch_normalization.bias", "same"),
+    ("stage1.block0.branch1.resnet_layer.batch_normalization/moving_mean", "stage.1.block.0.branch1.resnet_layer.batch_normalization.running_mean", "same"),
+    ("stage1.block0.branch1.resnet_layer.batch_normalization/moving_variance", "stage.1.block.0.branch1.resnet_layer.batch_normalization.running_var", "same"),
+    ("stage1.block0.branch1.resnet_layer.conv2d/kernel", "stage.1.block.0.branch1.resnet_layer.conv2d.weight", "conv"),
+    ("stage1.block0.branch1.resnet_layer.conv2d/bias", "stage.1.block.0.branch1.resnet_layer.conv2d.bias", "same"),
+    ("stage1.block0.branch1.resnet_layer_1.batch_normalization/gamma", "stage.1.block.0.branch1.resnet_layer_1.batch_normalization.weight", "same"),
+    ("stage1.block0.branch1.resnet_layer_1.batch_normalization/beta", "stage.1.block.0.branch1.resnet_layer_1.batch_normalization.bias", "same"),
+    ("stage1.block0.branch1.resnet_layer_1.batch_normalization/moving_mean", "stage.1.block.0.branch1.resnet_layer_1.batch_normalization.running_mean", "same"),
+    ("stage1.block0.branch1.resnet_layer_1.batch_normalization/moving_variance", "stage.1.block.0.branch1.resnet_layer_1.batch_normalization.running_var", "same"),
+    ("stage1.block0.branch1.resnet_layer_1.conv2d/kernel", "stage.1.block.0.branch1.resnet_layer_1.conv2d.weight", "conv"),
+    ("stage1.block0.branch1.resnet_layer_1.conv2d/bias", "stage.1.block.0.branch1.resnet_layer_1.conv2d.bias", "same"),
+    ("stage1.block0.branch1.resnet_layer_2.batch_normalization/gamma", "stage.1.block.0.branch1.resnet_layer_2.batch_normalization.weight", "same"),
+    ("stage1.block0.branch1.resnet_layer_2.batch_normalization/beta", "stage.1.block.0.branch1.resnet_layer_2.batch_normalization.bias", "same"),
+    ("stage1.block0.branch1.resnet_layer_2.batch_normalization/moving_mean", "stage.1.block.0.branch1.resnet_layer_2.batch_normalization.running_mean", "same"),
+    ("stage1.block0.branch1.resnet_layer_2.batch_normalization/moving_variance", "stage.1.block.0.branch1.resnet_layer_2.batch_normalization.running_var", "same"),
+    ("stage1.block0.branch1.resnet_layer_2.conv2d/kernel", "stage.1.block.0.branch1.resnet_layer_2.conv2d.weight", "conv"),
+    ("stage1.block0.branch1.resnet_layer_2.conv2d/bias", "stage.1.block.0.branch1.resnet_layer_2.conv2d.bias", "same"),
+    ("stage1.block1.branch1.resnet_layer.batch_normalization/gamma", "stage.1.block.1.branch1.resnet_layer.batch_normalization.weight", "same"),
+    ("stage1.block1.branch1.resnet_layer.batch_normalization/beta", "stage.1.block.1.branch1.resnet_layer.batch_normalization.bias", "same"),
+    ("stage1.block1.branch1.resnet_layer.batch_normalization/moving_mean", "stage.1.block.1.branch1.resnet_layer.batch_normalization.running_mean", "same"),
+    ("stage1.block1.branch1.resnet_layer.batch_normalization/moving_variance", "stage.1.block.1.branch1.resnet_layer.batch_normalization.running_var", "same"),
+    ("stage1.block1.branch1.resnet_layer.conv2d/kernel", "stage.1.block.1.branch1.resnet_layer.conv2d.weight", "conv"),
+    ("stage1.block1.branch1.resnet_layer.conv2d/bias", "stage.1.block.1.branch1.resnet_layer.conv2d.bias", "same"),
+    ("stage1.block1.branch1.resnet_layer_1.batch_normalization/gamma", "stage.1.block.1.branch1.resnet_layer_1.batch_normalization.weight", "same"),
+    ("stage1.block1.branch1.resnet_layer_1.batch_normalization/beta", "stage.1.block.1.branch1.resnet_layer_1.batch_normalization.bias", "same"),
+    ("stage1.block1.branch1.resnet_layer_1.batch_normalization/moving_mean", "stage.1.block.1.branch1.resnet_layer_1.batch_normalization.running_mean", "same"),
+    ("stage1.block1.branch1.resnet_layer_1.batch_normalization/moving_variance", "stage.1.block.1.branch1.resnet_layer_1.batch_normalization.running_var", "same"),
+    ("stage1.block1.branch1.resnet_layer_1.conv2d/kernel", "stage.1.block.1.branch1.resnet_layer_1.conv2d.weight", "conv"),
+    ("stage1.block1.branch1.resnet_layer_1.conv2d/bias", "stage.1.block.1.branch1.resnet_layer_1.conv2d.bias", "same"),
+    ("stage1.block1.branch1.resnet_layer_2.batch_normalization/gamma", "stage.1.block.1.branch1.resnet_layer_2.batch_normalization.weight", "same"),
+    ("stage1.block1.branch1.resnet_layer_2.batch_normalization/beta", "stage.1.block.1.branch1.resnet_layer_2.batch_normalization.bias", "same"),
+    ("stage1.block1.branch1.resnet_layer_2.batch_normalization/moving_mean", "stage.1.block.1.branch1.resnet_layer_2.batch_normalization.running_mean", "same"),
+    ("stage1.block1.branch1.resnet_layer_2.batch_normalization/moving_variance", "stage.1.block.1.branch1.resnet_layer_2.batch_normalization.running_var", "same"),
+    ("stage1.block1.branch1.resnet_layer_2.conv2d/kernel", "stage.1.block.1.branch1.resnet_layer_2.conv2d.weight", "conv"),
+    ("stage1.block1.branch1.resnet_layer_2.conv2d/bias", "stage.1.block.1.branch1.resnet_layer_2.conv2d.bias", "same"),
+    ("stage1.block2.branch1.resnet_layer.batch_normalization/gamma", "stage.1.block.2.branch1.resnet_layer.batch_normalization.weight", "same"),
+    ("stage1.block2.branch1.resnet_layer.batch_normalization/beta", "stage.1.block.2.branch1.resnet_layer.batch_normalization.bias", "same"),
+    ("stage1.block2.branch1.resnet_layer.batch_normalization/moving_mean", "stage.1.block.2.branch1.resnet_layer.batch_normalization.running_mean", "same"),
+    ("stage1.block2.branch1.resnet_layer.batch_normalization/moving_variance", "stage.1.block.2.branch1.resnet_layer.batch_normalization.running_var", "same"),
+    ("stage1.block2.branch1.resnet_layer.conv2d/kernel", "stage.1.block.2.branch1.resnet_layer.conv2d.weight", "conv"),
+    ("stage1.block2.branch1.resnet_layer.conv2d/bias", "stage.1.block.2.branch1.resnet_layer.conv2d.bias", "same"),
+    ("stage1.block2.branch1.resnet_layer_1.batch_normalization/gamma", "stage.1.block.2.branch1.resnet_layer_1.batch_normalization.weight", "same"),
+    ("stage1.block2.branch1.resnet_layer_1.batch_normalization/beta", "stage.1.block.2.branch1.resnet_layer_1.batch_normalization.bias", "same"),
+    ("stage1.block2.branch1.resnet_layer_1.batch_normalization/moving_mean", "stage.1.block.2.branch1.resnet_layer_1.batch_normalization.running_mean", "same"),
+    ("stage1.block2.branch1.resnet_layer_1.batch_normalization/moving_variance", "stage.1.block.2.branch1.resnet_layer_1.batch_normalization.running_var", "same"),
+    ("stage1.block2.branch1.resnet_layer_1.conv2d/kernel", "stage.1.block.2.branch1.resnet_layer_1.conv2d.weight", "conv"),
+    ("stage1.block2.branch1.resnet_layer_1.conv2d/bias", "stage.1.block.2.branch1.resnet_layer_1.conv2d.bias", "same"),
+    ("stage1.block2.branch1.resnet_layer_2.batch_normalization/gamma", "stage.1.block.2.branch1.resnet_layer_2.batch_normalization.weight", "same"),
+    ("stage1.block2.branch1.resnet_layer_2.batch_normalization/beta", "stage.1.block.2.branch1.resnet_layer_2.batch_normalization.bias", "same"),
+    ("stage1.block2.branch1.resnet_layer_2.batch_normalization/moving_mean", "stage.1.block.2.branch1.resnet_layer_2.batch_normalization.running_mean", "same"),
+    ("stage1.block2.branch1.resnet_layer_2.batch_normalization/moving_variance", "stage.1.block.2.branch1.resnet_layer_2.batch_normalization.running_var", "same"),
+    ("stage1.block2.branch1.resnet_layer_2.conv2d/kernel", "stage.1.block.2.branch1.resnet_layer_2.conv2d.weight", "conv"),
+    ("stage1.block2.branch1.resnet_layer_2.conv2d/bias", "stage.1.block.2.branch1.resnet_layer_2.conv2d.bias", "same"),
+    ("stage1.block3.branch1.resnet_layer.batch_normalization/gamma", "stage.1.block.3.branch1.resnet_layer.batch_normalization.weight", "same"),
+    ("stage1.block3.branch1.resnet_layer.batch_normalization/beta", "stage.1.block.3.branch1.resnet_layer.batch_normalization.bias", "same"),
+    ("stage1.block3.branch1.resnet_layer.batch_normalization/moving_mean", "stage.1.block.3.branch1.resnet_layer.batch_normalization.running_mean", "same"),
+    ("stage1.block3.branch1.resnet_layer.batch_normalization/moving_variance", "stage.1.block.3.branch1.resnet_layer.batch_normalization.running_var", "same"),
+    ("stage1.block3.branch1.resnet_layer.conv2d/kernel", "stage.1.block.3.branch1.resnet_layer.conv2d.weight", "conv"),
+    ("stage1.block3.branch1.resnet_layer.conv2d/bias", "stage.1.block.3.branch1.resnet_layer.conv2d.bias", "same"),
+    ("stage1.block3.branch1.resnet_layer_1.batch_normalization/gamma", "stage.1.block.3.branch1.resnet_layer_1.batch_normalization.weight", "same"),
+    ("stage1.block3.branch1.resnet_layer_1.batch_normalization/beta", "stage.1.block.3.branch1.resnet_layer_1.batch_normalization.bias", "same"),
+    ("stage1.block3.branch1.resnet_layer_1.batch_normalization/moving_mean", "stage.1.block.3.branch1.resnet_layer_1.batch_normalization.running_mean", "same"),
+    ("stage1.block3.branch1.resnet_layer_1.batch_normalization/moving_variance", "stage.1.block.3.branch1.resnet_layer_1.batch_normalization.running_var", "same"),
+    ("stage1.block3.branch1.resnet_layer_1.conv2d/kernel", "stage.1.block.3.branch1.resnet_layer_1.conv2d.weight", "conv"),
+    ("stage1.block3.branch1.resnet_layer_1.conv2d/bias", "stage.1.block.3.branch1.resnet_layer_1.conv2d.bias", "same"),
+    ("stage1.block3.branch1.resnet_layer_2.batch_normalization/gamma", "stage.1.block.3.branch1.resnet_layer_2.batch_normalization.weight", "same"),
+    ("stage1.block3.branch1.resnet_layer_2.batch_normalization/beta", "stage.1.block.3.branch1.resnet_layer_2.batch_normalization.bias", "same"),
+    ("stage1.block3.branch1.resnet_layer_2.batch_normalization/moving_mean", "stage.1.block.3.branch1.resnet_layer_2.batch_normalization.running_mean", "same"),
+    ("stage1.block3.branch1.resnet_layer_2.batch_normalization/moving_variance", "stage.1.block.3.branch1.resnet_layer_2.batch_normalization.running_var", "same"),
+    ("stage1.block3.branch1.resnet_layer_2.conv2d/kernel", "stage.1.block.3.branch1.resnet_layer_2.conv2d.weight", "conv"),
+    ("stage1.block3.branch1.resnet_layer_2.conv2d/bias", "stage.1.block.3.branch1.resnet_layer_2.conv2d.bias", "same"),
+    ("stage1.block4.branch1.resnet_layer.batch_normalization/gamma", "stage.1.block.4.branch1.resnet_layer.batch_normalization.weight", "same"),
+    ("stage1.block4.branch1.resnet_layer.batch_normalization/beta", "stage.1.block.4.branch1.resnet_layer.batch_normalization.bias", "same"),
+    ("stage1.block4.branch1.resnet_layer.batch_normalization/moving_mean", "stage.1.block.4.branch1.resnet_layer.batch_normalization.running_mean", "same"),
+    ("stage1.block4.branch1.resnet_layer.batch_normalization/moving_variance", "stage.1.block.4.branch1.resnet_layer.batch_normalization.running_var", "same"),
+    ("stage1.block4.branch1.resnet_layer.conv2d/kernel", "stage.1.block.4.branch1.resnet_layer.conv2d.weight", "conv"),
+    ("stage1.block4.branch1.resnet_layer.conv2d/bias", "stage.1.block.4.branch1.resnet_layer.conv2d.bias", "same"),
+    ("stage1.block4.branch1.resnet_layer_1.batch_normalization/gamma", "stage.1.block.4.branch1.resnet_layer_1.batch_normalization.weight", "same"),
+    ("stage1.block4.branch1.resnet_layer_1.batch_normalization/beta", "stage.1.block.4.branch1.resnet_layer_1.batch_normalization.bias", "same"),
+    ("stage1.block4.branch1.resnet_layer_1.batch_normalization/moving_mean", "stage.1.block.4.branch1.resnet_layer_1.batch_normalization.running_mean", "same"),
+    ("stage1.block4.branch1.resnet_layer_1.batch_normalization/moving_variance", "stage.1.block.4.branch1.resnet_layer_1.batch_normalization.running_var", "same"),
+    ("stage1.block4.branch1.resnet_layer_1.conv2d/kernel", "stage.1.block.4.branch1.resnet_layer_1.conv2d.weight", "conv"),
+    ("stage1.block4.branch1.resnet_layer_1.conv2d/bias", "stage.1.block.4.branch1.resnet_layer_1.conv2d.bias", "same"),
+    ("stage1.block4.branch1.resnet_layer_2.batch_normalization/gamma", "stage.1.block.4.branch1.resnet_layer_2.batch_normalization.weight", "same"),
+    ("stage1.block4.branch1.resnet_layer_2.batch_normalization/beta", "stage.1.block.4.branch1.resnet_layer_2.batch_normalization.bias", "same"),
+    ("stage1.block4.branch1.resnet_layer_2.batch_normalization/moving_mean", "stage.1.block.4.branch1.resnet_layer_2.batch_normalization.running_mean", "same"),
+    ("stage1.block4.branch1.resnet_layer_2.batch_normalization/moving_variance", "stage.1.block.4.branch1.resnet_layer_2.batch_normalization.running_var", "same"),
+    ("stage1.block4.branch1.resnet_layer_2.conv2d/kernel", "stage.1.block.4.branch1.resnet_layer_2.conv2d.weight", "conv"),
+    ("stage1.block4.branch1.resnet_layer_2.conv2d/bias", "stage.1.block.4.branch1.resnet_layer_2.conv2d.bias", "same"),
+    ("stage1.block5.branch1.resnet_layer.batch_normalization/gamma", "stage.1.block.5.branch1.resnet_layer.batch_normalization.weight", "same"),
+    ("stage1.block5.branch1.resnet_layer.batch_normalization/beta", "stage.1.block.5.branch1.resnet_layer.batch_normalization.bias", "same"),
+    ("stage1.block5.branch1.resnet_layer.batch_normalization/moving_mean", "stage.1.block.5.branch1.resnet_layer.batch_normalization.running_mean", "same"),
+    ("stage1.block5.branch1.resnet_layer.batch_normalization/moving_variance", "stage.1.block.5.branch1.resnet_layer.batch_normalization.running_var", "same"),
+    ("stage1.block5.branch1.resnet_layer.conv2d/kernel", "stage.1.block.5.branch1.resnet_layer.conv2d.weight", "conv"),
+    ("stage1.block5.branch1.resnet_layer.conv2d/bias", "stage.1.block.5.branch1.resnet_layer.conv2d.bias", "same"),
+    ("stage1.block5.branch1.resnet_layer_1.batch_normalization/gamma", "stage.1.block.5.branch1.resnet_layer_1.batch_normalization.weight", "same"),
+    ("stage1.block5.branch1.resnet_layer_1.batch_normalization/beta", "stage.1.block.5.branch1.resnet_layer_1.batch_normalization.bias", "same"),
+    ("stage1.block5.branch1.resnet_layer_1.batch_normalization/moving_mean", "stage.1.block.5.branch1.resnet_layer_1.batch_normalization.running_mean", "same"),
+    ("stage1.block5.branch1.resnet_layer_1.batch_normalization/moving_variance", "stage.1.block.5.branch1.resnet_layer_1.batch_normalization.running_var", "same"),
+    ("stage1.block5.branch1.resnet_layer_1.conv2d/kernel", "stage.1.block.5.branch1.resnet_layer_1.conv2d.weight", "conv"),
+    ("stage1.block5.branch1.resnet_layer_1.conv2d/bias", "stage.1.block.5.branch1.resnet_layer_1.conv2d.bias", "same"),
+    ("stage1.block5.branch1.resnet_layer_2.batch_normalization/gamma", "stage.1.block.5.branch1.resnet_layer_2.batch_normalization.weight", "same"),
+    ("stage1.block5.branch1.resnet_layer_2.batch_normalization/beta", "stage.1.block.5.branch1.resnet_layer_2.batch_normalization.bias", "same"),
+    ("stage1.block5.branch1.resnet_layer_2.batch_normalization/moving_mean", "stage.1.block.5.branch1.resnet_layer_2.batch_normalization.running_mean", "same"),
+    ("stage1.block5.branch1.resnet_layer_2.batch_normalization/moving_variance", "stage.1.block.5.branch1.resnet_layer_2.batch_normalization.running_var", "same"),
+    ("stage1.block5.branch1.resnet_layer_2.conv2d/kernel", "stage.1.block.5.branch1.resnet_layer_2.conv2d.weight", "conv"),
+    ("stage1.block5.branch1.resnet_layer_2.conv2d/bias", "stage.1.block.5.branch1.resnet_layer_2.conv2d.bias", "same"),
+    ("stage2.block0.branch0.resnet_layer.conv2d/kernel", "stage.2.block.0.branch0.resnet_layer.conv2d.weight", "conv"),
+    ("stage2.block0.branch0.resnet_layer.conv2d/bias", "stage.2.block.0.branch0.resnet_layer.conv2d.bias", "same"),
+    ("stage2.block0.branch1.resnet_layer.batch_normalization/gamma", "stage.2.block.0.branch1.resnet_layer.batch_normalization.weight", "same"),
+    ("stage2.block0.branch1.resnet_layer.batch_normalization/beta", "stage.2.block.0.branch1.resnet_layer.batch_normalization.bias", "same"),
+    ("stage2.block0.branch1.resnet_layer.batch_normalization/moving_mean", "stage.2.block.0.branch1.resnet_layer.batch_normalization.running_mean", "same"),
+    ("stage2.block0.branch1.resnet_layer.batch_normalization/moving_variance", "stage.2.block.0.branch1.resnet_layer.batch_normalization.running_var", "same"),
+    ("stage2.block0.branch1.resnet_layer.conv2d/kernel", "stage.2.block.0.branch1.resnet_layer.conv2d.weight", "conv"),
+    ("stage2.block0.branch1.resnet_layer.conv2d/bias", "stage.2.block.0.branch1.resnet_layer.conv2d.bias", "same"),
+    ("stage2.block0.branch1.resnet_layer_1.batch_normalization/gamma", "stage.2.block.0.branch1.resnet_layer_1.batch_normalization.weight", "same"),
+    ("stage2.block0.branch1.resnet_layer_1.batch_normalization/beta", "stage.2.block.0.branch1.resnet_layer_1.batch_normalization.bias", "same"),
+    ("stage2.block0.branch1.resnet_layer_1.batch_normalization/moving_mean", "stage.2.block.0.branch1.resnet_layer_1.batch_normalization.running_mean", "same"),
+    ("stage2.block0.branch1.resnet_layer_1.batch_normalization/moving_variance", "stage.2.block.0.branch1.resnet_layer_1.batch_normalization.running_var", "same"),
+    ("stage2.block0.branch1.resnet_layer_1.conv2d/kernel", "stage.2.block.0.branch1.resnet_layer_1.conv2d.weight", "conv"),
+    ("stage2.block0.branch1.resnet_layer_1.conv2d/bias", "stage.2.block.0.branch1.resnet_layer_1.conv2d.bias", "same"),
+    ("stage2.block0.branch1.resnet_layer_2.batch_normalization/gamma", "stage.2.block.0.branch1.resnet_layer_2.batch_normalization.weight", "same"),
+    ("stage2.block0.branch1.resnet_layer_2.batch_normalization/beta", "stage.2.block.0.branch1.resnet_layer_2.batch_normalization.bias", "same"),
+    ("stage2.block0.branch1.resnet_layer_2.batch_normalization/moving_mean", "stage.2.block.0.branch1.resnet_layer_2.batch_normalization.running_mean", "same"),
+    ("stage2.block0.branch1.resnet_layer_2.batch_normalization/moving_variance", "stage.2.block.0.branch1.resnet_layer_2.batch_normalization.running_var", "same"),
+    ("stage2.block0.branch1.resnet_layer_2.conv2d/kernel", "stage.2.block.0.branch1.resnet_layer_2.conv2d.weight", "conv"),
+    ("stage2.block0.branch1.resnet_layer_2.conv2d/bias", "stage.2.block.0.branch1.resnet_layer_2.conv2d.bias", "same"),
+    ("stage2.block1.branch1.resnet_layer.batch_normalization/gamma", "stage.2.block.1.branch1.resnet_layer.batch_normalization.weight", "same"),
+    ("stage2.block1.branch1.resnet_layer.batch_normalization/beta", "stage.2.block.1.branch1.resnet_layer.batch_normalization.bias", "same"),
+    ("stage2.block1.branch1.resnet_layer.batch_normalization/moving_mean", "stage.2.block.1.branch1.resnet_layer.batch_normalization.running_mean", "same"),
+    ("stage2.block1.branch1.resnet_layer.batch_normalization/moving_variance", "stage.2.block.1.branch1.resnet_layer.batch_normalization.running_var", "same"),
+    ("stage2.block1.branch1.resnet_layer.conv2d/kernel", "stage.2.block.1.branch1.resnet_layer.conv2d.weight", "conv"),
+    ("stage2.block1.branch1.resnet_layer.conv2d/bias", "stage.2.block.1.branch1.resnet_layer.conv2d.bias", "same"),
+    ("stage2.block1.branch1.resnet_layer_1.batch_normalization/gamma", "stage.2.block.1.branch1.resnet_layer_1.batch_normalization.weight", "same"),
+    ("stage2.block1.branch1.resnet_layer_1.batch_normalization/beta", "stage.2.block.1.branch1.resnet_layer_1.batch_normalization.bias", "same"),
+    ("stage2.block1.branch1.resnet_layer_1.batch_normalization/moving_mean", "stage.2.block.1.branch1.resnet_layer_1.batch_normalization.running_mean", "same"),
+    ("stage2.block1.branch1.resnet_layer_1.batch_normalization/moving_variance", "stage.2.block.1.branch1.resnet_layer_1.batch_normalization.running_var", "same"),
+    ("stage2.block1.branch1.resnet_layer_1.conv2d/kernel", "stage.2.block.1.branch1.resnet_layer_1.conv2d.weight", "conv"),
+    ("stage2.block1.branch1.resnet_layer_1.conv2d/bias", "stage.2.block.1.branch1.resnet_layer_1.conv2d.bias", "same"),
+    ("stage2.block1.branch1.resnet_layer_2.batch_normalization/gamma", "stage.2.block.1.branch1.resnet_layer_2.batch_normalization.weight", "same"),
+    ("stage2.block1.branch1.resnet_layer_2.batch_normalization/beta", "stage.2.block.1.branch1.resnet_layer_2.batch_normalization.bias", "same"),
+    ("stage2.block1.branch1.resnet_layer_2.batch_normalization/moving_mean", "stage.2.block.1.branch1.resnet_layer_2.batch_normalization.running_mean", "same"),
+    ("stage2.block1.branch1.resnet_layer_2.batch_normalization/moving_variance", "stage.2.block.1.branch1.resnet_layer_2.batch_normalization.running_var", "same"),
+    ("stage2.block1.branch1.resnet_layer_2.conv2d/kernel", "stage.2.block.1.branch1.resnet_layer_2.conv2d.weight", "conv"),
+    ("stage2.block1.branch1.resnet_layer_2.conv2d/bias", "stage.2.block.1.branch1.resnet_layer_2.conv2d.bias", "same"),
+    ("stage2.block2.branch1.resnet_layer.batch_normalization/gamma", "stage.2.block.2.branch1.resnet_layer.batch_normalization.weight", "same"),
+    ("stage2.block2.branch1.resnet_layer.batch_normalization/beta", "stage.2.block.2.branch1.resnet_layer.batch_normalization.bias", "same"),
+    ("stage2.block2.branch1.resnet_layer.batch_normalization/moving_mean", "stage.2.block.2.branch1.resnet_layer.batch_normalization.running_mean", "same"),
+    ("stage2.block2.branch1.resnet_layer.batch_normalization/moving_variance", "stage.2.block.2.branch1.resnet_layer.batch_normalization.running_var", "same"),
+    ("stage2.block2.branch1.resnet_layer.conv2d/kernel", "stage.2.block.2.branch1.resnet_layer.conv2d.weight", "conv"),
+    ("stage2.block2.branch1.resnet_layer.conv2d/bias", "stage.2.block.2.branch1.resnet_layer.conv2d.bias", "same"),
+    ("stage2.block2.branch1.resnet_layer_1.batch_normalization/gamma", "stage.2.block.2.branch1.resnet_layer_1.batch_normalization.weight", "same"),
+    ("stage2.block2.branch1.resnet_layer_1.batch_normalization/beta", "stage.2.block.2.branch1.resnet_layer_1.batch_normalization.bias", "same"),
+    ("stage2.block2.branch1.resnet_layer_1.batch_normalization/moving_mean", "stage.2.block.2.branch1.resnet_layer_1.batch_normalization.running_mean", "same"),
+    ("stage2.block2.branch1.resnet_layer_1.batch_normalization/moving_variance", "stage.2.block.2.branch1.resnet_layer_1.batch_normalization.running_var", "same"),
+    ("stage2.block2.branch1.resnet_layer_1.conv2d/kernel", "stage.2.block.2.branch1.resnet_layer_1.conv2d.weight", "conv"),
+    ("stage2.block2.branch1.resnet_layer_1.conv2d/bias", "stage.2.block.2.branch1.resnet_layer_1.conv2d.bias", "same"),
+    ("stage2.block2.branch1.resnet_layer_2.batch_normalization/gamma", "stage.2.block.2.branch1.resnet_layer_2.batch_normalization.weight", "same"),
+    ("stage2.block2.branch1.resnet_layer_2.batch_normalization/beta", "stage.2.block.2.branch1.resnet_layer_2.batch_normalization.bias", "same"),
+    ("stage2.block2.branch1.resnet_layer_2.batch_normalization/moving_mean", "stage.2.block.2.branch1.resnet_layer_2.batch_normalization.running_mean", "same"),
+    ("stage2.block2.branch1.resnet_layer_2.batch_normalization/moving_variance", "stage.2.block.2.branch1.resnet_layer_2.batch_normalization.running_var", "same"),
+    ("stage2.block2.branch1.resnet_layer_2.conv2d/kernel", "stage.2.block.2.branch1.resnet_layer_2.conv2d.weight", "conv"),
+    ("stage2.block2.branch1.resnet_layer_2.conv2d/bias", "stage.2.block.2.branch1.resnet_layer_2.conv2d.bias", "same"),
+    ("stage2.block3.branch1.resnet_layer.batch_normalization/gamma", "stage.2.block.3.branch1.resnet_layer.batch_normalization.weight", "same"),
+    ("stage2.block3.branch1.resnet_layer.batch_normalization/beta", "stage.2.block.3.branch1.resnet_layer.batch_normalization.bias", "same"),
+    ("stage2.block3.branch1.resnet_layer.batch_normalization/moving_mean", "stage.2.block.3.branch1.resnet_layer.batch_normalization.running_mean", "same"),
+    ("stage2.block3.branch1.resnet_layer.batch_normalization/moving_variance", "stage.2.block.3.branch1.resnet_layer.batch_normalization.running_var", "same"),
+    ("stage2.block3.branch1.resnet_layer.conv2d/kernel", "stage.2.block.3.branch1.resnet_layer.conv2d.weight", "conv"),
+    ("stage2.block3.branch1.resnet_layer.conv2d/bias", "stage.2.block.3.branch1.resnet_layer.conv2d.bias", "same"),
+    ("stage2.block3.branch1.resnet_layer_1.batch_normalization/gamma", "stage.2.block.3.branch1.resnet_layer_1.batch_normalization.weight", "same"),
+    ("stage2.block3.branch1.resnet_layer_1.batch_normalization/beta", "stage.2.block.3.branch1.resnet_layer_1.batch_normalization.bias", "same"),
+    ("stage2.block3.branch1.resnet_layer_1.batch_normalization/moving_mean", "stage.2.block.3.branch1.resnet_layer_1.batch_normalization.running_mean", "same"),
+    ("stage2.block3.branch1.resnet_layer_1.batch_normalization/moving_variance", "stage.2.block.3.branch1.resnet_layer_1.batch_normalization.running_var", "same"),
+    ("stage2.block3.branch1.resnet_layer_1.conv2d/kernel", "stage.2.block.3.branch1.resnet_layer_1.conv2d.weight", "conv"),
+    ("stage2.block3.branch1.resnet_layer_1.conv2d/bias", "stage.2.block.3.branch1.resnet_layer_1.conv2d.bias", "same"),
+    ("stage2.block3.branch1.resnet_layer_2.batch_normalization/gamma", "stage.2.block.3.branch1.resnet_layer_2.batch_normalization.weight", "same"),
+    ("stage2.block3.branch1.resnet_layer_2.batch_normalization/beta", "stage.2.block.3.branch1.resnet_layer_2.batch_normalization.bias", "same"),
+    ("stage2.block3.branch1.resnet_layer_2.batch_normalization/moving_mean", "stage.2.block.3.branch1.resnet_layer_2.batch_normalization.running_mean", "same"),
+    ("stage2.block3.branch1.resnet_layer_2.batch_normalization/moving_variance", "stage.2.block.3.branch1.resnet_layer_2.batch_normalization.running_var", "same"),
+    ("stage2.block3.branch1.resnet_layer_2.conv2d/kernel", "stage.2.block.3.branch1.resnet_layer_2.conv2d.weight", "conv"),
+    ("stage2.block3.branch1.resnet_layer_2.conv2d/bias", "stage.2.block.3.branch1.resnet_layer_2.conv2d.bias", "same"),
+    ("stage2.block4.branch1.resnet_layer.batch_normalization/gamma", "stage.2.block.4.branch1.resnet_layer.batch_normalization.weight", "same"),
+    ("stage2.block4.branch1.resnet_layer.batch_normalization/beta", "stage.2.block.4.branch1.resnet_layer.batch_normalization.bias", "same"),
+    ("stage2.block4.branch1.resnet_layer.batch_normalization/moving_mean", "stage.2.block.4.branch1.resnet_layer.batch_normalization.running_mean", "same"),
+    ("stage2.block4.branch1.resnet_layer.batch_normalization/moving_variance", "stage.2.block.4.branch1.resnet_layer.batch_normalization.running_var", "same"),
+    ("stage2.block4.branch1.resnet_layer.conv2d/kernel", "stage.2.block.4.branch1.resnet_layer.conv2d.weight", "conv"),
+    ("stage2.block4.branch1.resnet_layer.conv2d/bias", "stage.2.block.4.branch1.resnet_layer.conv2d.bias", "same"),
+    ("stage2.block4.branch1.resnet_layer_1.batch_normalization/gamma", "stage.2.block.4.branch1.resnet_layer_1.batch_normalization.weight", "same"),
+    ("stage2.block4.branch1.resnet_layer_1.batch_normalization/beta", "stage.2.block.4.branch1.resnet_layer_1.batch_normalization.bias", "same"),
+    ("stage2.block4.branch1.resnet_layer_1.batch_normalization/moving_mean", "stage.2.block.4.branch1.resnet_layer_1.batch_normalization.running_mean", "same"),
+    ("stage2.block4.branch1.resnet_layer_1.batch_normalization/moving_variance", "stage.2.block.4.branch1.resnet_layer_1.batch_normalization.running_var", "same"),
+    ("stage2.block4.branch1.resnet_layer_1.conv2d/kernel", "stage.2.block.4.branch1.resnet_layer_1.conv2d.weight", "conv"),
+    ("stage2.block4.branch1.resnet_layer_1.conv2d/bias", "stage.2.block.4.branch1.resnet_layer_1.conv2d.bias", "same"),
+    ("stage2.block4.branch1.resnet_layer_2.batch_normalization/gamma", "stage.2.block.4.branch1.resnet_layer_2.batch_normalization.weight", "same"),
+    ("stage2.block4.branch1.resnet_layer_2.batch_normalization/beta", "stage.2.block.4.branch1.resnet_layer_2.batch_normalization.bias", "same"),
+    ("stage2.block4.branch1.resnet_layer_2.batch_normalization/moving_mean", "stage.2.block.4.branch1.resnet_layer_2.batch_normalization.running_mean", "same"),
+    ("stage2.block4.branch1.resnet_layer_2.batch_normalization/moving_variance", "stage.2.block.4.branch1.resnet_layer_2.batch_normalization.running_var", "same"),
+    ("stage2.block4.branch1.resnet_layer_2.conv2d/kernel", "stage.2.block.4.branch1.resnet_layer_2.conv2d.weight", "conv"),
+    ("stage2.block4.branch1.resnet_layer_2.conv2d/bias", "stage.2.block.4.branch1.resnet_layer_2.conv2d.bias", "same"),
+    ("stage2.block5.branch1.resnet_layer.batch_normalization/gamma", "stage.2.block.5.branch1.resnet_layer.batch_normalization.weight", "same"),
+    ("stage2.block5.branch1.resnet_layer.batch_normalization/beta", "stage.2.block.5.branch1.resnet_layer.batch_normalization.bias", "same"),
+    ("stage2.block5.branch1.resnet_layer.batch_normalization/moving_mean", "stage.2.block.5.branch1.resnet_layer.batch_normalization.running_mean", "same"),
+    ("stage2.block5.branch1.resnet_layer.batch_normalization/moving_variance", "stage.2.block.5.branch1.resnet_layer.batch_normalization.running_var", "same"),
+    ("stage2.block5.branch1.resnet_layer.conv2d/kernel", "stage.2.block.5.branch1.resnet_layer.conv2d.weight", "conv"),
+    ("stage2.block5.branch1.resnet_layer.conv2d/bias", "stage.2.block.5.branch1.resnet_layer.conv2d.bias", "same"),
+    ("stage2.block5.branch1.resnet_layer_1.batch_normalization/gamma", "stage.2.block.5.branch1.resnet_layer_1.batch_normalization.weight", "same"),
+    ("stage2.block5.branch1.resnet_layer_1.batch_normalization/beta", "stage.2.block.5.branch1.resnet_layer_1.batch_normalization.bias", "same"),
+    ("stage2.block5.branch1.resnet_layer_1.batch_normalization/moving_mean", "stage.2.block.5.branch1.resnet_layer_1.batch_normalization.running_mean", "same"),
+    ("stage2.block5.branch1.resnet_layer_1.batch_normalization/moving_variance", "stage.2.block.5.branch1.resnet_layer_1.batch_normalization.running_var", "same"),
+    ("stage2.block5.branch1.resnet_layer_1.conv2d/kernel", "stage.2.block.5.branch1.resnet_layer_1.conv2d.weight", "conv"),
+    ("stage2.block5.branch1.resnet_layer_1.conv2d/bias", "stage.2.block.5.branch1.resnet_layer_1.conv2d.bias", "same"),
+    ("stage2.block5.branch1.resnet_layer_2.batch_normalization/gamma", "stage.2.block.5.branch1.resnet_layer_2.batch_normalization.weight", "same"),
+    ("stage2.block5.branch1.resnet_layer_2.batch_normalization/beta", "stage.2.block.5.branch1.resnet_layer_2.batch_normalization.bias", "same"),
+    ("stage2.block5.branch1.resnet_layer_2.batch_normalization/moving_mean", "stage.2.block.5.branch1.resnet_layer_2.batch_normalization.running_mean", "same"),
+    ("stage2.block5.branch1.resnet_layer_2.batch_normalization/moving_variance", "stage.2.block.5.branch1.resnet_layer_2.batch_normalization.running_var", "same"),
+    ("stage2.block5.branch1.resnet_layer_2.conv2d/kernel", "stage.2.block.5.branch1.resnet_layer_2.conv2d.weight", "conv"),
+    ("stage2.block5.branch1.resnet_layer_2.conv2d/bias", "stage.2.block.5.branch1.resnet_layer_2.conv2d.bias", "same"),
     ("batch_normalization/gamma", "batch_normalization.weight", "same"),
     ("batch_normalization/beta", "batch_normalization.bias", "same"),
     ("batch_normalization/moving_mean", "batch_normalization.running_mean", "same"),

@@ -18,7 +18,125 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-__all__ = ["YNetwork", "KERAS_WEIGHTS", "keras_loss", "make_optimizer"]
+__all__ = ["YNetwork", "Level", "Level2", "Level3", "CnnBranch", "KERAS_WEIGHTS", "keras_loss", "make_optimizer"]
+
+
+def _check_args(module: nn.Module, given: dict, hint: str) -> None:
+    """The layers are built for the values exported with (EXPORTED_WITH): refuse others, saying what to do."""
+    for name, value in given.items():
+        exported = type(module).EXPORTED_WITH[name]
+        if value != exported and not (isinstance(value, (list, tuple)) and tuple(value) == exported):
+            raise ValueError(f"this module was exported with {name}={exported!r}; " + hint.format(name=name, value=value))
+
+
+class Level(nn.Module):
+    """One iteration of the loop over `level`. (batch, 1, 28, 28) -> (batch, 32, 14, 14). Built for
+    `branch0/left/level0`, `branch1/right/level0`."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.conv2d = nn.Conv2d(1, 32, (3, 3), stride=(1, 1), padding=(1, 1))
+        self.dropout = nn.Dropout(0.4)
+        self.reset_parameters()
+
+    @torch.no_grad()
+    def reset_parameters(self) -> None:
+        """Draw every weight as Keras' initializers do (he_normal is truncated, glorot_uniform uses fan_avg)."""
+        nn.init.uniform_(self.conv2d.weight, -0.142133810904, 0.142133810904)
+        nn.init.zeros_(self.conv2d.bias)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = F.relu(self.conv2d(x))
+        x = self.dropout(x)
+        max_pooling2d = F.max_pool2d(x, (2, 2), (2, 2))
+        return max_pooling2d
+
+    def regularization_loss(self) -> torch.Tensor:
+        """The Keras regularizers' penalty (l2: l * sum(w^2), on those kernels only), added to the loss."""
+        return torch.zeros(())
+
+
+class Level2(nn.Module):
+    """One iteration of the loop over `level`. (batch, 32, 14, 14) -> (batch, 64, 7, 7). Built for
+    `branch0/left/level1`, `branch1/right/level1`."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.conv2d = nn.Conv2d(32, 64, (3, 3), stride=(1, 1), padding=(1, 1))
+        self.dropout = nn.Dropout(0.4)
+        self.reset_parameters()
+
+    @torch.no_grad()
+    def reset_parameters(self) -> None:
+        """Draw every weight as Keras' initializers do (he_normal is truncated, glorot_uniform uses fan_avg)."""
+        nn.init.uniform_(self.conv2d.weight, -0.0833333333333, 0.0833333333333)
+        nn.init.zeros_(self.conv2d.bias)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = F.relu(self.conv2d(x))
+        x = self.dropout(x)
+        max_pooling2d = F.max_pool2d(x, (2, 2), (2, 2))
+        return max_pooling2d
+
+    def regularization_loss(self) -> torch.Tensor:
+        """The Keras regularizers' penalty (l2: l * sum(w^2), on those kernels only), added to the loss."""
+        return torch.zeros(())
+
+
+class Level3(nn.Module):
+    """One iteration of the loop over `level`. (batch, 64, 7, 7) -> (batch, 128, 3, 3). Built for
+    `branch0/left/level2`, `branch1/right/level2`."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.conv2d = nn.Conv2d(64, 128, (3, 3), stride=(1, 1), padding=(1, 1))
+        self.dropout = nn.Dropout(0.4)
+        self.reset_parameters()
+
+    @torch.no_grad()
+    def reset_parameters(self) -> None:
+        """Draw every weight as Keras' initializers do (he_normal is truncated, glorot_uniform uses fan_avg)."""
+        nn.init.uniform_(self.conv2d.weight, -0.0589255650989, 0.0589255650989)
+        nn.init.zeros_(self.conv2d.bias)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = F.relu(self.conv2d(x))
+        x = self.dropout(x)
+        max_pooling2d = F.max_pool2d(x, (2, 2), (2, 2))
+        return max_pooling2d
+
+    def regularization_loss(self) -> torch.Tensor:
+        """The Keras regularizers' penalty (l2: l * sum(w^2), on those kernels only), added to the loss."""
+        return torch.zeros(())
+
+
+class CnnBranch(nn.Module):
+    """Block `cnn_branch`. levels x [conv2d (same, relu) -> dropout -> max pooling], filters
+    doubling each level. (batch, 1, 28, 28) -> (batch, 128, 3, 3). Built for `branch0/left`,
+    `branch1/right`."""
+
+    EXPORTED_WITH = {"filters": 32, "levels": 3, "kernel_size": 3, "dropout": 0.4, "dilation_rate": 1}
+
+    def __init__(self, *, filters: int = 32, levels: int = 3, kernel_size: int = 3, dropout: float = 0.4, dilation_rate: int = 1) -> None:
+        super().__init__()
+        _check_args(self, {"filters": filters, "levels": levels, "kernel_size": kernel_size, "dropout": dropout, "dilation_rate": dilation_rate}, "a form of block `cnn_branch`: change the call in the spec and export again")
+        self.level = nn.ModuleList([Level(), Level2(), Level3()])
+        self.reset_parameters()
+
+    @torch.no_grad()
+    def reset_parameters(self) -> None:
+        """Draw every weight as Keras' initializers do (he_normal is truncated, glorot_uniform uses fan_avg)."""
+        for level in self.level:
+            level.reset_parameters()
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        for level in self.level:
+            x = level(x)
+        return x
+
+    def regularization_loss(self) -> torch.Tensor:
+        """The Keras regularizers' penalty (l2: l * sum(w^2), on those kernels only), added to the loss."""
+        return torch.zeros(())
 
 
 class YNetwork(nn.Module):
@@ -28,33 +146,11 @@ class YNetwork(nn.Module):
 
     def __init__(self, *, filters: int = 32, levels: int = 3, kernel_size: int = 3, dropout: float = 0.4, num_classes: int = 10, right_dilation: int = 1) -> None:
         super().__init__()
-        given = {"filters": filters, "levels": levels, "kernel_size": kernel_size, "dropout": dropout, "num_classes": num_classes, "right_dilation": right_dilation}
-        for name, value in given.items():
-            if value != self.EXPORTED_WITH[name] and not (isinstance(value, (list, tuple)) and tuple(value) == self.EXPORTED_WITH[name]):
-                raise ValueError(f"this module was exported with {name}={self.EXPORTED_WITH[name]!r}; "
-                                 f"export the spec again with --set {name}={value!r}")
+        _check_args(self, {"filters": filters, "levels": levels, "kernel_size": kernel_size, "dropout": dropout, "num_classes": num_classes, "right_dilation": right_dilation}, "export the spec again with --set {name}={value!r}")
         self.branch0 = nn.Module()
-        self.branch0.left = nn.Module()
-        self.branch0.left.level0 = nn.Module()
-        self.branch0.left.level0.conv2d = nn.Conv2d(1, 32, (3, 3), stride=(1, 1), padding=(1, 1))
-        self.branch0.left.level0.dropout = nn.Dropout(0.4)
-        self.branch0.left.level1 = nn.Module()
-        self.branch0.left.level1.conv2d = nn.Conv2d(32, 64, (3, 3), stride=(1, 1), padding=(1, 1))
-        self.branch0.left.level1.dropout = nn.Dropout(0.4)
-        self.branch0.left.level2 = nn.Module()
-        self.branch0.left.level2.conv2d = nn.Conv2d(64, 128, (3, 3), stride=(1, 1), padding=(1, 1))
-        self.branch0.left.level2.dropout = nn.Dropout(0.4)
+        self.branch0.left = CnnBranch(filters=32, levels=3, kernel_size=3, dropout=0.4)
         self.branch1 = nn.Module()
-        self.branch1.right = nn.Module()
-        self.branch1.right.level0 = nn.Module()
-        self.branch1.right.level0.conv2d = nn.Conv2d(1, 32, (3, 3), stride=(1, 1), padding=(1, 1))
-        self.branch1.right.level0.dropout = nn.Dropout(0.4)
-        self.branch1.right.level1 = nn.Module()
-        self.branch1.right.level1.conv2d = nn.Conv2d(32, 64, (3, 3), stride=(1, 1), padding=(1, 1))
-        self.branch1.right.level1.dropout = nn.Dropout(0.4)
-        self.branch1.right.level2 = nn.Module()
-        self.branch1.right.level2.conv2d = nn.Conv2d(64, 128, (3, 3), stride=(1, 1), padding=(1, 1))
-        self.branch1.right.level2.dropout = nn.Dropout(0.4)
+        self.branch1.right = CnnBranch(filters=32, levels=3, kernel_size=3, dropout=0.4, dilation_rate=1)
         self.dropout = nn.Dropout(0.4)
         self.dense = nn.Linear(2304, 10)
         self.reset_parameters()
@@ -62,18 +158,8 @@ class YNetwork(nn.Module):
     @torch.no_grad()
     def reset_parameters(self) -> None:
         """Draw every weight as Keras' initializers do (he_normal is truncated, glorot_uniform uses fan_avg)."""
-        nn.init.uniform_(self.branch0.left.level0.conv2d.weight, -0.142133810904, 0.142133810904)
-        nn.init.zeros_(self.branch0.left.level0.conv2d.bias)
-        nn.init.uniform_(self.branch0.left.level1.conv2d.weight, -0.0833333333333, 0.0833333333333)
-        nn.init.zeros_(self.branch0.left.level1.conv2d.bias)
-        nn.init.uniform_(self.branch0.left.level2.conv2d.weight, -0.0589255650989, 0.0589255650989)
-        nn.init.zeros_(self.branch0.left.level2.conv2d.bias)
-        nn.init.uniform_(self.branch1.right.level0.conv2d.weight, -0.142133810904, 0.142133810904)
-        nn.init.zeros_(self.branch1.right.level0.conv2d.bias)
-        nn.init.uniform_(self.branch1.right.level1.conv2d.weight, -0.0833333333333, 0.0833333333333)
-        nn.init.zeros_(self.branch1.right.level1.conv2d.bias)
-        nn.init.uniform_(self.branch1.right.level2.conv2d.weight, -0.0589255650989, 0.0589255650989)
-        nn.init.zeros_(self.branch1.right.level2.conv2d.bias)
+        self.branch0.left.reset_parameters()
+        self.branch1.right.reset_parameters()
         nn.init.uniform_(self.dense.weight, -0.0509206510688, 0.0509206510688)
         nn.init.zeros_(self.dense.bias)
 
@@ -83,25 +169,9 @@ class YNetwork(nn.Module):
             left_input: (batch, 1, 28, 28) images, channels first, float32.
             right_input: (batch, 1, 28, 28) images, channels first, float32.
         """
-        x = F.relu(self.branch0.left.level0.conv2d(left_input))
-        x = self.branch0.left.level0.dropout(x)
-        x = F.max_pool2d(x, (2, 2), (2, 2))
-        x = F.relu(self.branch0.left.level1.conv2d(x))
-        x = self.branch0.left.level1.dropout(x)
-        x = F.max_pool2d(x, (2, 2), (2, 2))
-        x = F.relu(self.branch0.left.level2.conv2d(x))
-        x = self.branch0.left.level2.dropout(x)
-        branch0_left_level2_max_pooling2d = F.max_pool2d(x, (2, 2), (2, 2))
-        x = F.relu(self.branch1.right.level0.conv2d(right_input))
-        x = self.branch1.right.level0.dropout(x)
-        x = F.max_pool2d(x, (2, 2), (2, 2))
-        x = F.relu(self.branch1.right.level1.conv2d(x))
-        x = self.branch1.right.level1.dropout(x)
-        x = F.max_pool2d(x, (2, 2), (2, 2))
-        x = F.relu(self.branch1.right.level2.conv2d(x))
-        x = self.branch1.right.level2.dropout(x)
-        branch1_right_level2_max_pooling2d = F.max_pool2d(x, (2, 2), (2, 2))
-        x = torch.cat([branch0_left_level2_max_pooling2d, branch1_right_level2_max_pooling2d], dim=1)
+        branch0_left = self.branch0.left(left_input)
+        branch1_right = self.branch1.right(right_input)
+        x = torch.cat([branch0_left, branch1_right], dim=1)
         x = torch.flatten(x, 1)
         x = self.dropout(x)
         dense = F.softmax(self.dense(x), dim=-1)
@@ -116,18 +186,18 @@ class YNetwork(nn.Module):
 # Layouts: conv HWIO -> OIHW, dense (in, out) -> (out, in), flat_dense: dense with the rows reordered
 # from (H, W, C) to (C, H, W) order, depthwise (H, W, C, M) -> (C*M, 1, H, W), conv_transpose (H, W, O, I) -> (I, O, H, W).
 KERAS_WEIGHTS = [
-    ("branch0.left.level0.conv2d/kernel", "branch0.left.level0.conv2d.weight", "conv"),
-    ("branch0.left.level0.conv2d/bias", "branch0.left.level0.conv2d.bias", "same"),
-    ("branch0.left.level1.conv2d/kernel", "branch0.left.level1.conv2d.weight", "conv"),
-    ("branch0.left.level1.conv2d/bias", "branch0.left.level1.conv2d.bias", "same"),
-    ("branch0.left.level2.conv2d/kernel", "branch0.left.level2.conv2d.weight", "conv"),
-    ("branch0.left.level2.conv2d/bias", "branch0.left.level2.conv2d.bias", "same"),
-    ("branch1.right.level0.conv2d/kernel", "branch1.right.level0.conv2d.weight", "conv"),
-    ("branch1.right.level0.conv2d/bias", "branch1.right.level0.conv2d.bias", "same"),
-    ("branch1.right.level1.conv2d/kernel", "branch1.right.level1.conv2d.weight", "conv"),
-    ("branch1.right.level1.conv2d/bias", "branch1.right.level1.conv2d.bias", "same"),
-    ("branch1.right.level2.conv2d/kernel", "branch1.right.level2.conv2d.weight", "conv"),
-    ("branch1.right.level2.conv2d/bias", "branch1.right.level2.conv2d.bias", "same"),
+    ("branch0.left.level0.conv2d/kernel", "branch0.left.level.0.conv2d.weight", "conv"),
+    ("branch0.left.level0.conv2d/bias", "branch0.left.level.0.conv2d.bias", "same"),
+    ("branch0.left.level1.conv2d/kernel", "branch0.left.level.1.conv2d.weight", "conv"),
+    ("branch0.left.level1.conv2d/bias", "branch0.left.level.1.conv2d.bias", "same"),
+    ("branch0.left.level2.conv2d/kernel", "branch0.left.level.2.conv2d.weight", "conv"),
+    ("branch0.left.level2.conv2d/bias", "branch0.left.level.2.conv2d.bias", "same"),
+    ("branch1.right.level0.conv2d/kernel", "branch1.right.level.0.conv2d.weight", "conv"),
+    ("branch1.right.level0.conv2d/bias", "branch1.right.level.0.conv2d.bias", "same"),
+    ("branch1.right.level1.conv2d/kernel", "branch1.right.level.1.conv2d.weight", "conv"),
+    ("branch1.right.level1.conv2d/bias", "branch1.right.level.1.conv2d.bias", "same"),
+    ("branch1.right.level2.conv2d/kernel", "branch1.right.level.2.conv2d.weight", "conv"),
+    ("branch1.right.level2.conv2d/bias", "branch1.right.level.2.conv2d.bias", "same"),
     ("dense/kernel", "dense.weight", "flat_dense", (3, 3, 256)),
     ("dense/bias", "dense.bias", "same"),
 ]

@@ -666,13 +666,14 @@ class Instantiator {
       for (const [k, v] of this.callArgs.get(share.from)!.given) given.set(k, v);
     }
     this.callArgs.set(path, { block: block.name, given });
+    const scope: IRScope = { path, kind: 'block', label: block.name };
     const inner: Ctx = {
       vars: new VarScope(),
       refs: new RefScope(),
       path,
       file: block.file,
       trace: [callSpan, ...c.trace],
-      scopes: [...c.scopes, { path, kind: 'block', label: block.name }],
+      scopes: [...c.scopes, scope],
       depth: c.depth + 1,
       args: new Map([...given].map(([k, g]) => [k, g.span])),
       ...(share ? { share: { from: share.from, to: path } } : c.share ? { share: c.share } : {}),
@@ -680,6 +681,8 @@ class Instantiator {
     // Argument problems are reported at the call site, so the trace starts above it.
     if (!this.bindParams(block.params, given, inner.vars, { ...inner, trace: c.trace }, callSpan, `block '${block.name}'`)) return POISON;
     if (!ok) return POISON;
+    // What the PyTorch exporter writes as the block module's typed constructor arguments.
+    scope.call = { args: block.params.map((p) => ({ name: p.name, type: p.type, value: inner.vars.get(p.name), given: given.has(p.name) })), ...(block.doc ? { doc: block.doc } : {}) };
     if (inputs.length !== block.inputs.length) {
       this.say(Say.blockArity(block.name, block.inputs, inputs.length),
         item.from ? this.span(c.file, `${item.ptr}/from`) : callSpan, c);
@@ -764,13 +767,17 @@ class Instantiator {
     }
     // The ids of the items directly in the body name, after the loop, the list of their outputs (`skip[i]`).
     const collected = item.body.filter((b) => b.id).map((b) => [b.id!, [] as string[]] as const);
+    // Which loop an iteration belongs to, for the PyTorch exporter's nn.ModuleList.
+    const loopKey = `${c.path}\u0000${c.file}\u0000${item.ptr}`;
+    const loopName = item.kind === 'repeat' ? prefix : item.var;
     values.forEach((v, i) => {
       if (this.limitHit || !this.expansionStep(() => this.span(c.file, item.ptr), c)) return;
       const path = this.join(c.path, this.alloc(c.path, `${prefix}${loopSuffix(item.kind, v, i)}`));
       const vars = new VarScope(c.vars);
       vars.vars.set(item.kind === 'repeat' ? item.as ?? '\u0000' : item.var, item.kind === 'repeat' ? i : v);
       const label = item.kind === 'repeat' ? `repeat ${item.as ?? 'iteration'} = ${i}` : `for ${item.var} = ${show(v)}`;
-      const inner: Ctx = { ...c, vars, refs: new RefScope(c.refs), path, scopes: [...c.scopes, { path, kind: item.kind, label }] };
+      const loop = { key: loopKey, name: loopName, index: i };
+      const inner: Ctx = { ...c, vars, refs: new RefScope(c.refs), path, scopes: [...c.scopes, { path, kind: item.kind, label, loop }] };
       this.inputNow = cur;
       if (!this.bindLets(item.lets, vars, inner)) { cur = POISON; return; }
       cur = this.sequence(item.body, cur, inner);

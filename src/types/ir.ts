@@ -31,6 +31,18 @@ export interface Scope {
   kind: 'block' | 'repeat' | 'for' | 'branch';
   /** The block's name, the loop variable's value (`stage = 1`), or `branch 0 of add`. */
   label: string;
+  /** A block call: its params as bound (given or default), in declaration order, and the block's doc. */
+  call?: { args: readonly ScopeArg[]; doc?: string };
+  /** A loop iteration: which loop (a key shared by its iterations), the loop variable and the index. */
+  loop?: { key: string; name: string; index: number };
+}
+
+/** A block parameter's value in one call: `given` when the call site wrote it. */
+export interface ScopeArg {
+  name: string;
+  type: string;
+  value: unknown;
+  given: boolean;
 }
 
 export interface GraphIR {

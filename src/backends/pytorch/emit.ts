@@ -1,8 +1,11 @@
 /**
- * The PyTorch exporter: a typed graph -> a readable, importable Python module with one nn.Module
- * for the spec (block calls, loops and branches become nested child modules, so the state_dict
- * keys follow the graph's ids), Keras' initializers and regularizers, the recipe's loss and
- * optimizer, and the table that maps each Keras (tfjs) weight to its state_dict entry.
+ * The PyTorch exporter: a typed graph -> a readable, importable Python module: an nn.Module for
+ * the spec, and below it a child module per block call and loop iteration (structure.ts says which
+ * scopes qualify), each loop an nn.ModuleList; branches are plain containers. A class is one form
+ * of a call: the text of its layers for its arguments and input shapes; calls of the same form
+ * share the class (README, "PyTorch", says why forms rather than Python conditionals). Keras'
+ * initializers and regularizers, the recipe's loss and optimizer, and the table that maps each
+ * Keras (tfjs) weight to its state_dict key (KERAS_WEIGHTS, which the converter reads).
  * Each op says how it is written (OpDef.pytorch, next to its tfjs mapping); this file only
  * walks the graph. Deterministic: the same graph gives the same text.
  */
@@ -12,6 +15,7 @@ import type { OpRegistry } from '../../ops/index.js';
 import { UnsupportedByPytorch, type PytorchContext, type PytorchWeight } from '../../ops/types.js';
 import { known, py } from '../../ops/pytorch.js';
 import { helperDefinitions } from '../../ops/pytorch-helpers.js';
+import { unitTree, type Unit, type UnitItem } from './structure.js';
 
 export { UnsupportedByPytorch };
 
@@ -85,43 +89,6 @@ function initStatement(ref: string, init: string, shape: readonly number[]): str
 
 const PARAM_TYPE: Record<string, string> = { int: 'int', float: 'float', bool: 'bool', shape: 'tuple[int, ...]', enum: 'str', string: 'str', activation: 'Optional[str]' };
 
-interface Names {
-  /** Attribute path (dotted, under self) of each node that owns modules. */
-  attr: Map<string, string>;
-  /** Python variable holding each node's output in forward. */
-  variable: Map<string, string>;
-}
-
-/** Attribute paths from the ids (`stage1/block0/conv2d` -> `stage1.block0.conv2d`), made unique. */
-function namePaths(graph: TypedGraph): Names {
-  const attr = new Map<string, string>();
-  const used = new Set<string>();
-  for (const n of graph.nodes) {
-    let path = n.id.split('/').map(pyIdent).join('.');
-    for (let k = 2; used.has(path); k++) path = `${n.id.split('/').map(pyIdent).join('.')}_${k}`;
-    used.add(path);
-    attr.set(n.id, path);
-  }
-  const consumers = new Map<string, string[]>();
-  for (const n of graph.nodes) for (const i of n.inputs) consumers.set(i, [...(consumers.get(i) ?? []), n.id]);
-  const variable = new Map<string, string>();
-  const taken = new Set<string>();
-  graph.nodes.forEach((n, k) => {
-    const c = consumers.get(n.id) ?? [];
-    // A value read once, by the very next layer, is `x`; the others keep a name after their id.
-    if (n.op !== 'input' && c.length === 1 && graph.nodes[k + 1]?.id === c[0] && graph.nodes[k + 1]!.inputs.length === 1 && !graph.outputs.includes(n.id)) {
-      variable.set(n.id, 'x');
-      return;
-    }
-    const base = pyIdent(n.op === 'input' ? n.id : n.id.replace(/\//g, '_'));
-    let v = base;
-    for (let i = 2; taken.has(v); i++) v = `${base}_${i}`;
-    taken.add(v);
-    variable.set(n.id, v);
-  });
-  return { attr, variable };
-}
-
 /** Which flattens can keep PyTorch's (C, H, W) order: every consumer (through dropout/activation) is a Dense. */
 function flattenPlan(graph: TypedGraph): { chwFlatten: Set<string>; denseFromChw: Map<string, [number, number, number]> } {
   const byId = new Map(graph.nodes.map((n) => [n.id, n]));
@@ -190,15 +157,116 @@ export interface PytorchModule {
   className: string;
 }
 
-/** What the nodes contribute to the module: its __init__ lines, initialisers, regularisers, weight table and forward lines. */
-interface ModuleParts {
+/** A Python class of the module: a form of a block call or loop iteration (or the spec itself). */
+interface PyClass {
+  name: string;
+  /** The docstring's text (the ids of the calls or iterations it serves are added at the end). */
+  doc: string;
+  /** Ids of the block calls or loop iterations built from this class. */
+  uses: string[];
+  lines: string[];
+  /** Whether it (or a module below it) has a regularizer term. */
+  hasReg: boolean;
+}
+
+/** What one export collects: the classes (children first), their forms, the weight table. */
+interface Emit {
+  graph: TypedGraph;
+  registry: OpRegistry;
+  plan: ReturnType<typeof flattenPlan>;
+  byId: Map<string, TypedNode>;
+  classes: PyClass[];
+  /** Class text (without its name) -> class. */
+  forms: Map<string, PyClass>;
+  names: Set<string>;
+  table: string[];
+  /** Python helpers (src/ops/pytorch-helpers.ts) the ops asked for. */
+  helpers: Set<string>;
+  /** Node id -> the Python name of its output's Keras mask, and the unit (path) where that name lives. */
+  masks: Map<string, { name: string; unit: string }>;
+}
+
+/** One unit's body, in local names: what its class holds and does. */
+interface Body {
   init: string[];
   resets: string[];
   regs: string[];
-  table: string[];
   forward: string[];
-  /** Python helpers (src/ops/pytorch-helpers.ts) the ops asked for. */
-  helpers: Set<string>;
+  hasReg: boolean;
+}
+
+/** Unique dotted attribute paths (under self) for id paths relative to a unit. */
+function attrNamer(base: string): (id: string) => string {
+  const byRel = new Map<string, string>();
+  const used = new Set<string>();
+  return (id: string) => {
+    const rel = base ? id.slice(base.length + 1) : id;
+    let path = byRel.get(rel);
+    if (path) return path;
+    const plain = rel.split('/').map(pyIdent).join('.');
+    path = plain;
+    for (let k = 2; used.has(path); k++) path = `${plain}_${k}`;
+    used.add(path);
+    byRel.set(rel, path);
+    return path;
+  };
+}
+
+/** The reads and writes of each item (the loop of a non-chain becomes one call per iteration). */
+type Step = { item: UnitItem; ins: string[]; outs: string[]; index?: number };
+function stepsOf(unit: Unit): Step[] {
+  const steps: Step[] = [];
+  for (const it of unit.items) {
+    if (it.kind === 'node') steps.push({ item: it, ins: [...it.node.inputs], outs: [it.node.id] });
+    else if (it.kind === 'call') steps.push({ item: it, ins: it.unit.inputs, outs: it.unit.outputs });
+    else if (it.chain) steps.push({ item: it, ins: it.units[0]!.inputs, outs: it.units[it.units.length - 1]!.outputs });
+    else it.units.forEach((u, index) => steps.push({ item: it, ins: u.inputs, outs: u.outputs, index }));
+  }
+  return steps;
+}
+
+/**
+ * Python variables of a unit's values: its inputs are `x` (or x1, x2, ...; the spec's keep their
+ * names), a value read once, by the very next step, is `x` too, the others are named after their id.
+ */
+function variables(unit: Unit, steps: Step[], graph: TypedGraph): { variable: Map<string, string>; taken: Set<string> } {
+  const reads = new Map<string, number[]>();
+  steps.forEach((s, k) => s.ins.forEach((i) => reads.set(i, [...(reads.get(i) ?? []), k])));
+  unit.outputs.forEach((o) => reads.set(o, [...(reads.get(o) ?? []), steps.length]));
+  const variable = new Map<string, string>();
+  const taken = new Set<string>(['x']);
+  const lastRead = (v: string) => Math.max(-1, ...(reads.get(v) ?? []));
+  let holder: string | undefined;
+  unit.inputs.forEach((id, k) => {
+    const name = !unit.path ? pyIdent(id) : unit.inputs.length === 1 ? 'x' : `x${k + 1}`;
+    taken.add(name);
+    variable.set(id, name);
+    if (name === 'x') holder = id;
+  });
+  const rel = (id: string) => (unit.path ? id.slice(unit.path.length + 1) : id);
+  steps.forEach((s, k) => {
+    for (const v of s.outs) {
+      const r = reads.get(v) ?? [];
+      const next = steps[k + 1];
+      const free = holder === undefined || lastRead(holder) <= k;
+      // A chained loop rebinds its input's name (`for block in self.block: x = block(x)`).
+      const chained = s.item.kind === 'loop' && s.index === undefined && holder === s.ins[0] && free;
+      const once = next !== undefined && r.length === 1 && r[0] === k + 1 && new Set(next.ins).size === 1 && free;
+      if ((chained || once) && s.outs.length === 1 && !graph.inputs.includes(v)) {
+        variable.set(v, 'x');
+        holder = v;
+        continue;
+      }
+      // A block call's (or loop's) one output is named after the call (`enc1`), not its last layer.
+      const named = s.outs.length === 1 ? (s.item.kind === 'call' ? s.item.unit.path : s.item.kind === 'loop' ? (s.index === undefined ? s.item.path : s.item.units[s.index]!.path) : v) : v;
+      const base = pyIdent(rel(named).replace(/\//g, '_'));
+      let name = base;
+      for (let i = 2; taken.has(name); i++) name = `${base}_${i}`;
+      taken.add(name);
+      variable.set(v, name);
+    }
+  });
+  return { variable, taken };
 }
 
 /** The Python statements that draw a weight: one initializer, or one per slice of the last axis. */
@@ -216,105 +284,226 @@ function drawStatements(ref: string, pw: PytorchWeight, shape: readonly number[]
  * The Keras mask a node's input carries (Python name), and the statement that names its own output's
  * mask (Keras' compute_mask), or an error where the op cannot take a mask.
  */
-function maskStep(node: TypedNode, def: NonNullable<ReturnType<OpRegistry['get']>>, ctx: PytorchContext, masks: Map<string, string>, variable: string): string | undefined {
+function maskStep(node: TypedNode, def: NonNullable<ReturnType<OpRegistry['get']>>, ctx: PytorchContext, masks: Emit['masks'], unit: string, variable: string): string | undefined {
   const given = node.inputs.map((i) => masks.get(i));
+  // A mask is a local variable of the module that made it; the export does not pass masks between modules.
+  if (given.some((m) => m !== undefined && m.unit !== unit)) {
+    throw new UnsupportedByPytorch(`op '${node.op}' takes a Keras mask (from an embedding with mask_zero: true) made in another block or loop; the PyTorch export passes masks within one module only`, node.id);
+  }
   if (given.some((m) => m !== undefined) && (!def.pytorch!.mask || given[0] === undefined)) {
     throw new UnsupportedByPytorch(`op '${node.op}' cannot take the Keras mask of its input (from an embedding with mask_zero: true) in the PyTorch export`, node.id);
   }
   const m = def.pytorch!.mask?.(ctx);
   if (!m) return undefined;
   const name = `${variable}_mask`;
-  masks.set(node.id, name);
+  masks.set(node.id, { name, unit });
   return m === name ? undefined : `${name} = ${m}`;
 }
 
-function moduleParts(graph: TypedGraph, registry: OpRegistry, names: ReturnType<typeof namePaths>, plan: ReturnType<typeof flattenPlan>): ModuleParts {
-  const init: string[] = [];
-  const containers = new Set<string>();
-  const resets: string[] = [];
-  const regs: string[] = [];
-  const table: string[] = [];
-  const forward: string[] = [];
-  const helpers = new Set<string>();
-  const masks = new Map<string, string>(); // node id -> the Python name of its output's Keras mask
-  const owner = new Map<string, string>(); // node id (or the id it shares) -> attribute path
-
-  const container = (path: string) => {
-    const parts = path.split('.');
-    for (let i = 1; i < parts.length; i++) {
-      const p = parts.slice(0, i).join('.');
-      if (!containers.has(p)) {
-        containers.add(p);
-        init.push(`self.${p} = nn.Module()`);
+/** A node's lines: its modules (once per owner), initialisers, penalties and weight rows; its forward line. */
+function nodeLines(e: Emit, node: TypedNode, ctxBase: { self: string; inputs: string[]; unit: string; variable: string }, prefix: string, body: Body, owned: Set<string>): string {
+  const def = e.registry.get(node.op);
+  if (!def?.pytorch) throw new UnsupportedByPytorch(`op '${node.op}' has no PyTorch mapping`, node.id);
+  const inputMask = e.masks.get(node.inputs[0]!);
+  const ownerId = node.sharedWith ?? node.id;
+  const ctx: PytorchContext = {
+    attrs: node.attrs,
+    inputShapes: node.inputShapes,
+    outputShape: node.outputShape,
+    inputs: ctxBase.inputs,
+    self: `self.${ctxBase.self}`,
+    ...(e.plan.chwFlatten.has(node.id) ? { flattenChannelsFirst: true } : {}),
+    ...(e.plan.denseFromChw.has(ownerId) ? { denseFromChw: e.plan.denseFromChw.get(ownerId)! } : {}),
+    ...(inputMask && inputMask.unit === ctxBase.unit ? { mask: inputMask.name } : {}),
+  };
+  try {
+    for (const h of def.pytorch.helpers ?? []) e.helpers.add(h);
+    const maskLine = maskStep(node, def, ctx, e.masks, ctxBase.unit, ctxBase.variable);
+    if (maskLine) body.forward.push(maskLine);
+    if (!owned.has(ownerId) && def.pytorch.modules) {
+      owned.add(ownerId);
+      for (const [k, expr] of Object.entries(def.pytorch.modules(ctx))) body.init.push(`self.${k ? `${ctxBase.self}.${k}` : ctxBase.self} = ${expr}`);
+      const weights = def.pytorch.weights?.(ctx) ?? {};
+      for (const w of node.weights) {
+        const pw: PytorchWeight | undefined = weights[w.name];
+        if (!pw) throw new UnsupportedByPytorch(`${node.op}: weight ${w.name} has no PyTorch mapping`, node.id);
+        const ref = `self.${ctxBase.self}.${pw.key}`;
+        body.resets.push(...drawStatements(ref, pw, w.shape));
+        if (pw.regularizer?.l2) body.regs.push(`${num(pw.regularizer.l2)} * ${ref}.square().sum()`);
+        if (pw.regularizer?.l1) body.regs.push(`${num(pw.regularizer.l1)} * ${ref}.abs().sum()`);
+        const key = `${prefix}${ctxBase.self}.${pw.key}`;
+        const kerasName = ownerId.replace(/\//g, '.');
+        const saved = pw.tfjsName?.replace('{layer}', kerasName) ?? w.name;
+        e.table.push(`    (${py(`${kerasName}/${saved}`)}, ${py(key)}, ${py(pw.layout)}${pw.hwc ? `, ${py(pw.hwc)}` : ''}),`);
       }
     }
-  };
+    return def.pytorch.forward(ctx);
+  } catch (e) {
+    if (e instanceof UnsupportedByPytorch && !e.nodeId) throw new UnsupportedByPytorch(e.message.startsWith(node.op) ? e.message : `${node.op}: ${e.message}`, node.id);
+    throw e;
+  }
+}
 
-  for (const node of graph.nodes) {
-    if (node.op === 'input') continue;
-    const def = registry.get(node.op);
-    if (!def?.pytorch) throw new UnsupportedByPytorch(`op '${node.op}' has no PyTorch mapping`, node.id);
-    const ownerId = node.sharedWith ?? node.id;
-    const path = owner.get(ownerId) ?? names.attr.get(ownerId) ?? names.attr.get(node.id)!;
-    const ctx: PytorchContext = {
-      attrs: node.attrs,
-      inputShapes: node.inputShapes,
-      outputShape: node.outputShape,
-      inputs: node.inputs.map((i) => names.variable.get(i)!),
-      self: `self.${path}`,
-      ...(plan.chwFlatten.has(node.id) ? { flattenChannelsFirst: true } : {}),
-      ...(plan.denseFromChw.has(ownerId) ? { denseFromChw: plan.denseFromChw.get(ownerId)! } : {}),
-      ...(masks.has(node.inputs[0]!) ? { mask: masks.get(node.inputs[0]!)! } : {}),
-    };
-    try {
-      for (const h of def.pytorch.helpers ?? []) helpers.add(h);
-      const maskLine = maskStep(node, def, ctx, masks, names.variable.get(node.id)!);
-      if (maskLine) forward.push(maskLine);
-      if (!owner.has(ownerId) && def.pytorch.modules) {
-        owner.set(ownerId, path);
-        const mods = def.pytorch.modules(ctx);
-        container(path);
-        for (const [k, expr] of Object.entries(mods)) init.push(`self.${k ? `${path}.${k}` : path} = ${expr}`);
-        const weights = def.pytorch.weights?.(ctx) ?? {};
-        // The node's Keras weights (a shared node owns none: they are its first application's).
-        const kerasWeights = node.weights.length ? node.weights : [];
-        const kerasName = ownerId.replace(/\//g, '.');
-        for (const w of kerasWeights) {
-          const pw: PytorchWeight | undefined = weights[w.name];
-          if (!pw) throw new UnsupportedByPytorch(`${node.op}: weight ${w.name} has no PyTorch mapping`, node.id);
-          const ref = `self.${path}.${pw.key}`;
-          resets.push(...drawStatements(ref, pw, w.shape));
-          const r = pw.regularizer;
-          if (r?.l2) regs.push(`${num(r.l2)} * ${ref}.square().sum()`);
-          if (r?.l1) regs.push(`${num(r.l1)} * ${ref}.abs().sum()`);
-          const saved = pw.tfjsName?.replace('{layer}', kerasName) ?? w.name;
-          table.push(`    (${py(`${kerasName}/${saved}`)}, ${py(`${path}.${pw.key}`)}, ${py(pw.layout)}${pw.hwc ? `, ${py(pw.hwc)}` : ''}),`);
-        }
-      }
-      forward.push(`${names.variable.get(node.id)} = ${def.pytorch.forward(ctx)}`);
-    } catch (e) {
-      if (e instanceof UnsupportedByPytorch && !e.nodeId) throw new UnsupportedByPytorch(e.message.startsWith(node.op) ? e.message : `${node.op}: ${e.message}`, node.id);
-      throw e;
+/** `self.a = nn.Module()` for each container above a dotted path, once. */
+function containers(path: string, made: Set<string>, init: string[]): void {
+  const parts = path.split('.');
+  for (let i = 1; i < parts.length; i++) {
+    const p = parts.slice(0, i).join('.');
+    if (!made.has(p)) {
+      made.add(p);
+      init.push(`self.${p} = nn.Module()`);
     }
   }
+}
 
-  return { init, resets, regs, table, forward, helpers };
+/** A child unit's constructor call: `ResnetLayer(filters=32, strides=2)` (the arguments the spec gave). */
+function construct(cls: PyClass, unit: Unit): string {
+  const args = (unit.scope?.call?.args ?? []).filter((a) => a.given).map((a) => `${pyIdent(a.name)}=${py(a.value)}`);
+  return `${cls.name}(${args.join(', ')})`;
+}
+
+/** A unit's body in local names, its children emitted first (their classes, and their weight rows under `prefix`). */
+function unitBody(e: Emit, unit: Unit, prefix: string): { body: Body; variable: Map<string, string> } {
+  const steps = stepsOf(unit);
+  const { variable, taken } = variables(unit, steps, e.graph);
+  const attr = attrNamer(unit.path);
+  const body: Body = { init: [], resets: [], regs: [], forward: [], hasReg: false };
+  const made = new Set<string>();
+  const owned = new Set<string>();
+  const owner = new Map<string, string>();
+  const loopVar = new Map<UnitItem, string>();
+  const vars = (ids: readonly string[]) => ids.map((i) => variable.get(i)!).join(', ');
+  for (const s of steps) {
+    const it = s.item;
+    if (it.kind === 'node') {
+      const ownerId = it.node.sharedWith ?? it.node.id;
+      if (!owner.has(ownerId)) owner.set(ownerId, attr(ownerId));
+      const self = owner.get(ownerId)!;
+      if (!owned.has(ownerId)) containers(self, made, body.init);
+      const fwd = nodeLines(e, it.node, { self, inputs: it.node.inputs.map((i) => variable.get(i)!), unit: unit.path, variable: variable.get(it.node.id)! }, prefix, body, owned);
+      body.forward.push(`${variable.get(it.node.id)} = ${fwd}`);
+    } else if (it.kind === 'call') {
+      const a = attr(it.unit.path);
+      const cls = emitUnit(e, it.unit, `${prefix}${a}.`);
+      containers(a, made, body.init);
+      body.init.push(`self.${a} = ${construct(cls, it.unit)}`);
+      body.resets.push(`self.${a}.reset_parameters()`);
+      if (cls.hasReg) body.regs.push(`self.${a}.regularization_loss()`);
+      body.hasReg ||= cls.hasReg;
+      body.forward.push(`${s.outs.length ? `${vars(s.outs)} = ` : ''}self.${a}(${vars(s.ins)})`);
+    } else {
+      const a = attr(it.path);
+      if (!loopVar.has(it)) {
+        const classes = it.units.map((u, k) => emitUnit(e, u, `${prefix}${a}.${k}.`));
+        containers(a, made, body.init);
+        body.init.push(`self.${a} = nn.ModuleList([${classes.map((c, k) => construct(c, it.units[k]!)).join(', ')}])`);
+        let v = pyIdent(it.name);
+        for (let i = 2; taken.has(v); i++) v = `${pyIdent(it.name)}_${i}`;
+        taken.add(v);
+        loopVar.set(it, v);
+        body.resets.push(`for ${v} in self.${a}:`, `    ${v}.reset_parameters()`);
+        if (classes.some((c) => c.hasReg)) body.regs.push(`sum(${v}.regularization_loss() for ${v} in self.${a})`);
+        body.hasReg ||= classes.some((c) => c.hasReg);
+      }
+      if (s.index !== undefined) body.forward.push(`${s.outs.length ? `${vars(s.outs)} = ` : ''}self.${a}[${s.index}](${vars(s.ins)})`);
+      else {
+        const [i, o] = [variable.get(s.ins[0]!)!, variable.get(s.outs[0]!)!];
+        if (i !== o) body.forward.push(`${o} = ${i}`);
+        body.forward.push(`for ${loopVar.get(it)} in self.${a}:`, `    ${o} = ${loopVar.get(it)}(${o})`);
+      }
+    }
+  }
+  body.hasReg ||= body.regs.length > 0;
+  return { body, variable };
+}
+
+/** The PyTorch shape text of a value: `(batch, C, H, W)` for an image. */
+function torchShape(e: Emit, id: string): string {
+  const s = e.byId.get(id)!.outputShape.map((d) => d ?? 'steps');
+  return `(batch, ${(s.length === 3 ? [s[2], s[0], s[1]] : s).join(', ')})`;
+}
+
+/** A block call's or loop iteration's class: the body's form, shared by the units that expand to the same one. */
+function emitUnit(e: Emit, unit: Unit, prefix: string): PyClass {
+  const { body, variable } = unitBody(e, unit, prefix);
+  const scope = unit.scope!;
+  const args = scope.call?.args ?? [];
+  const ins = unit.inputs.map((i) => variable.get(i)!);
+  const outs = unit.outputs.map((o) => variable.get(o)!);
+  const L: string[] = [];
+  const what = scope.call ? `Block \`${scope.label}\`` : `One iteration of the loop over \`${scope.loop!.name}\``;
+  const doc = scope.call?.doc ? ` ${scope.call.doc.trim().replace(/\s+/g, ' ').replace(/"""/g, "'''").replace(/\\/g, '\\\\')}` : '';
+  const docText = `${what}.${doc} ${unit.inputs.map((i) => torchShape(e, i)).join(', ')} -> ${unit.outputs.map((o) => torchShape(e, o)).join(', ')}.`;
+  L.push(docText, '');
+  if (args.length) {
+    L.push(`    EXPORTED_WITH = {${args.map((a) => `${py(a.name)}: ${py(a.value)}`).join(', ')}}`, '');
+    const sig = args.map((a) => `${pyIdent(a.name)}: ${a.value === null && a.type !== 'activation' ? `Optional[${PARAM_TYPE[a.type] ?? 'object'}]` : PARAM_TYPE[a.type] ?? 'object'} = ${py(a.value)}`);
+    L.push(`    def __init__(self, *, ${sig.join(', ')}) -> None:`, '        super().__init__()');
+    L.push(`        _check_args(self, {${args.map((a) => `${py(a.name)}: ${pyIdent(a.name)}`).join(', ')}}, "a form of block \`${scope.label}\`: change the call in the spec and export again")`);
+  } else L.push('    def __init__(self) -> None:', '        super().__init__()');
+  L.push(...classMethods(body, ins.map((i) => `${i}: torch.Tensor`), outs, []));
+  const key = L.join('\n');
+  const known_ = e.forms.get(key);
+  if (known_) {
+    known_.uses.push(unit.path);
+    return known_;
+  }
+  const base = pascal(scope.call ? scope.label : scope.loop!.name);
+  let name = base;
+  for (let k = 2; e.names.has(name); k++) name = `${base}${k}`;
+  e.names.add(name);
+  const cls: PyClass = { name, doc: docText, uses: [unit.path], lines: L.slice(1), hasReg: body.hasReg };
+  e.forms.set(key, cls);
+  e.classes.push(cls);
+  return cls;
+}
+
+/** The class's __init__ tail and its methods: reset_parameters, forward, regularization_loss. */
+function classMethods(body: Body, params: string[], outs: string[], forwardDoc: string[]): string[] {
+  const L: string[] = [];
+  for (const l of body.init) L.push(`        ${l}`);
+  L.push('        self.reset_parameters()', '');
+  L.push('    @torch.no_grad()', '    def reset_parameters(self) -> None:');
+  L.push('        """Draw every weight as Keras\' initializers do (he_normal is truncated, glorot_uniform uses fan_avg)."""');
+  L.push(...(body.resets.length ? body.resets : ['pass']).map((r) => `        ${r}`), '');
+  // A unit whose values nobody reads (a layer left unused) returns nothing.
+  L.push(`    def forward(self, ${params.join(', ')}) -> ${outs.length === 1 ? 'torch.Tensor' : outs.length ? `tuple[${outs.map(() => 'torch.Tensor').join(', ')}]` : 'None'}:`);
+  L.push(...forwardDoc);
+  for (const f of body.forward) L.push(`        ${f}`);
+  L.push(outs.length ? `        return ${outs.join(', ')}` : '        return None', '');
+  L.push('    def regularization_loss(self) -> torch.Tensor:');
+  L.push('        """The Keras regularizers\' penalty (l2: l * sum(w^2), on those kernels only), added to the loss."""');
+  if (body.regs.length) L.push('        return (', `            ${body.regs.join('\n            + ')}`, '        )');
+  else L.push('        return torch.zeros(())');
+  return L;
 }
 
 /** Export a typed graph as a PyTorch module. Throws UnsupportedByPytorch for what it cannot write exactly. */
 export function exportPytorch(graph: TypedGraph, registry: OpRegistry, opts: PytorchExportOptions): PytorchModule {
   const className = pascal(graph.name);
-  const names = namePaths(graph);
-  const parts = moduleParts(graph, registry, names, flattenPlan(graph));
-  const helpers = helperDefinitions(parts.helpers);
+  const e: Emit = { graph, registry, plan: flattenPlan(graph), byId: new Map(graph.nodes.map((n) => [n.id, n])), classes: [], forms: new Map(), names: new Set([className]), table: [], helpers: new Set(), masks: new Map() };
+  const root = moduleClass(e, unitTree(graph), className, opts);
+  const helpers = helperDefinitions(e.helpers);
   const L = [
     ...moduleHeader(graph, opts, helpers.imports),
     '',
-    `__all__ = [${py(className)}, "KERAS_WEIGHTS", "keras_loss", "make_optimizer"]`,
+    `__all__ = [${[className, ...e.classes.map((c) => c.name)].map((n) => py(n)).join(', ')}, "KERAS_WEIGHTS", "keras_loss", "make_optimizer"]`,
+    '',
+    '',
+    ...checkArgsHelper(),
     '',
     '',
     ...helpers.text.flatMap((h) => [h, '', '']),
-    ...moduleClass(graph, className, names, parts, opts),
+    ...e.classes.flatMap((c) => [`class ${c.name}(nn.Module):`, classDoc(c), ...c.lines, '', '']),
+    ...root,
+    '',
+    '',
+    '# (Keras weight name in model.json, state_dict key, layout[, (H, W, C) of a flattened image]).',
+    '# Layouts: conv HWIO -> OIHW, dense (in, out) -> (out, in), flat_dense: dense with the rows reordered',
+    '# from (H, W, C) to (C, H, W) order, depthwise (H, W, C, M) -> (C*M, 1, H, W), conv_transpose (H, W, O, I) -> (I, O, H, W).',
+    'KERAS_WEIGHTS = [',
+    ...e.table,
+    ']',
     '',
     '',
     ...trainingHelpers(opts.training, graph.outputs.length),
@@ -322,6 +511,24 @@ export function exportPytorch(graph: TypedGraph, registry: OpRegistry, opts: Pyt
   return { text: L.join('\n') + '\n', className };
 }
 
+/** A class's docstring: what it is, its shapes, and where the spec uses it (`stage1/block1`, ...). */
+function classDoc(c: PyClass): string {
+  const shown = c.uses.slice(0, 4).map((u) => `\`${u}\``).join(', ');
+  const uses = `Built for ${shown}${c.uses.length > 4 ? ` and ${c.uses.length - 4} more` : ''}.`;
+  return `    """${wrap(`${c.doc} ${uses}`, 92).split('\n').join('\n    ')}"""`;
+}
+
+/** The helper that refuses constructor arguments other than those a class was exported for. */
+function checkArgsHelper(): string[] {
+  return [
+    'def _check_args(module: nn.Module, given: dict, hint: str) -> None:',
+    '    """The layers are built for the values exported with (EXPORTED_WITH): refuse others, saying what to do."""',
+    '    for name, value in given.items():',
+    '        exported = type(module).EXPORTED_WITH[name]',
+    '        if value != exported and not (isinstance(value, (list, tuple)) and tuple(value) == exported):',
+    '            raise ValueError(f"this module was exported with {name}={exported!r}; " + hint.format(name=name, value=value))',
+  ];
+}
 /** The file's comment, docstring and imports. */
 function moduleHeader(graph: TypedGraph, opts: PytorchExportOptions, imports: readonly string[]): string[] {
   const exportedWith = opts.params.map((p) => `${p.name}=${JSON.stringify(graph.params[p.name])}`).join(', ') || 'none';
@@ -344,17 +551,17 @@ function moduleHeader(graph: TypedGraph, opts: PytorchExportOptions, imports: re
   return L;
 }
 
-/** The nn.Module class: __init__, reset_parameters, forward, regularization_loss, and the weight table after it. */
-function moduleClass(graph: TypedGraph, className: string, names: ReturnType<typeof namePaths>, parts: ModuleParts, opts: PytorchExportOptions): string[] {
-  const { init, resets, regs, table, forward } = parts;
-  const inputs = graph.inputs.map((id) => names.variable.get(id)!);
-  const outs = graph.outputs.map((id) => names.variable.get(id)!);
+/** The spec's own class: its typed params, its layers and child modules, forward over the graph. */
+function moduleClass(e: Emit, unit: Unit, className: string, opts: PytorchExportOptions): string[] {
+  const { graph } = e;
+  const { body, variable } = unitBody(e, unit, '');
+  const inputs = graph.inputs.map((id) => variable.get(id)!);
+  const outs = graph.outputs.map((id) => variable.get(id)!);
   const paramSig = opts.params.map((p) => `${pyIdent(p.name)}: ${PARAM_TYPE[p.type] ?? 'object'} = ${py(graph.params[p.name])}`);
   const inputDocs = graph.inputs.map((id) => {
-    const n = graph.nodes.find((x) => x.id === id)!;
-    const s = n.outputShape.map((d) => d ?? 'steps');
-    const torchShape = s.length === 3 ? [s[2], s[0], s[1]] : s;
-    return `            ${names.variable.get(id)}: (batch, ${torchShape.join(', ')})${s.length === 3 ? ' images, channels first' : ''}, ${n.attrs.dtype as string}.`;
+    const n = e.byId.get(id)!;
+    const s = n.outputShape;
+    return `            ${variable.get(id)}: ${torchShape(e, id)}${s.length === 3 ? ' images, channels first' : ''}, ${n.attrs.dtype as string}.`;
   });
   const L: string[] = [];
   L.push(`class ${className}(nn.Module):`);
@@ -364,42 +571,8 @@ function moduleClass(graph: TypedGraph, className: string, names: ReturnType<typ
   L.push('');
   L.push(`    def __init__(self${paramSig.length ? `, *, ${paramSig.join(', ')}` : ''}) -> None:`);
   L.push('        super().__init__()');
-  if (opts.params.length) {
-    L.push(`        given = {${opts.params.map((p) => `${py(p.name)}: ${pyIdent(p.name)}`).join(', ')}}`);
-    L.push('        for name, value in given.items():');
-    L.push('            if value != self.EXPORTED_WITH[name] and not (isinstance(value, (list, tuple)) and tuple(value) == self.EXPORTED_WITH[name]):');
-    L.push('                raise ValueError(f"this module was exported with {name}={self.EXPORTED_WITH[name]!r}; "');
-    L.push(`                                 f"export the spec again with --set {name}={value!r}")`);
-  }
-  for (const l of init) L.push(`        ${l}`);
-  L.push('        self.reset_parameters()');
-  L.push('');
-  L.push('    @torch.no_grad()');
-  L.push('    def reset_parameters(self) -> None:');
-  L.push('        """Draw every weight as Keras\' initializers do (he_normal is truncated, glorot_uniform uses fan_avg)."""');
-  if (resets.length) for (const r of resets) L.push(`        ${r}`);
-  else L.push('        pass');
-  L.push('');
-  L.push(`    def forward(self, ${inputs.map((i) => `${i}: torch.Tensor`).join(', ')}) -> ${outs.length === 1 ? 'torch.Tensor' : `tuple[${outs.map(() => 'torch.Tensor').join(', ')}]`}:`);
-  L.push('        """');
-  L.push('        Args:');
-  L.push(...inputDocs);
-  L.push('        """');
-  for (const f of forward) L.push(`        ${f}`);
-  L.push(`        return ${outs.join(', ')}`);
-  L.push('');
-  L.push('    def regularization_loss(self) -> torch.Tensor:');
-  L.push('        """The Keras regularizers\' penalty (l2: l * sum(w^2), on those kernels only), added to the loss."""');
-  if (regs.length) L.push('        return (', `            ${regs.join('\n            + ')}`, '        )');
-  else L.push('        return torch.zeros(())');
-  L.push('');
-  L.push('');
-  L.push('# (Keras weight name in model.json, state_dict key, layout[, (H, W, C) of a flattened image]).');
-  L.push('# Layouts: conv HWIO -> OIHW, dense (in, out) -> (out, in), flat_dense: dense with the rows reordered');
-  L.push('# from (H, W, C) to (C, H, W) order, depthwise (H, W, C, M) -> (C*M, 1, H, W), conv_transpose (H, W, O, I) -> (I, O, H, W).');
-  L.push('KERAS_WEIGHTS = [');
-  L.push(...table);
-  L.push(']');
+  if (opts.params.length) L.push(`        _check_args(self, {${opts.params.map((p) => `${py(p.name)}: ${pyIdent(p.name)}`).join(', ')}}, "export the spec again with --set {name}={value!r}")`);
+  L.push(...classMethods(body, inputs.map((i) => `${i}: torch.Tensor`), outs, ['        """', '        Args:', ...inputDocs, '        """']));
   return L;
 }
 
