@@ -214,7 +214,7 @@ describe('diagnostics', () => {
   it('a folder that is not there, without class folders, a class folder without images', async () => {
     await Promise.all([
       trainCase('missing-folder', () => {}),
-      trainCase('data-not-a-folder', (d) => writeFileSync(join(d, 'x.npz'), ''), ['--data', 'x.npz']),
+      trainCase('data-file-not-npz', (d) => writeFileSync(join(d, 'x.npz'), ''), ['--data', 'x.npz']), // a file is arrays, a folder an image folder
       trainCase('no-class-folders', (d) => {
         mkdirSync(join(d, 'images'));
         writeFileSync(join(d, 'images', 'a.png'), png(2, 2, () => [0, 0, 0]));
