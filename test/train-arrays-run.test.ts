@@ -144,7 +144,7 @@ describe('training on arrays', () => {
     expect(ev.values.loss).toBeLessThan(log[0]!.loss!);
   }, 180_000);
 
-  it('a U-Net-like segmenter: per-pixel class numbers, two outputs, per-output losses, loss_weights and metrics named as Keras names them', async () => {
+  it('a U-Net-like segmenter: per-pixel class numbers, two outputs, per-output losses, loss_weights and metrics named as Keras names them; --resume with 2 workers', async () => {
     const dir = tmp();
     copyFileSync(FIX('tiny-unet.yaml'), join(dir, 'unet.yaml'));
     writeNpz(join(dir, 'masks.npz'), masks(96, 3));
@@ -153,7 +153,9 @@ describe('training on arrays', () => {
     const lines: string[] = [];
     const opts = { spec: join(dir, 'unet.yaml'), out, tf, workers: 1, progress: 'none' as const, log: (l: string) => lines.push(l) };
     await train({ ...opts, overrides: { epochs: 2 } });
-    await train({ ...opts, resume: true, overrides: { epochs: 3 } });
+    // Resumed with two workers: per-pixel targets split between the threads as well.
+    await train({ ...opts, workers: 2, resume: true, overrides: { epochs: 3 } });
+    expect(lines.join('\n')).toMatch(/workers: 2 \(data-parallel/);
     expect(lines.join('\n')).toMatch(/recipe: adam \(learning_rate 0.02\), mask: sparse_categorical_crossentropy, presence: binary_crossentropy x 0.5/);
     const log = epochs(out);
     expect(log.map((e) => e.epoch)).toEqual([1, 2, 3]);
@@ -178,7 +180,7 @@ describe('training on arrays', () => {
     expect(pred[0]!.outputs.presence).toHaveLength(3);
   }, 120_000);
 
-  it('int32 token ids feed an embedding input (a text classifier with two outputs)', async () => {
+  it('int32 token ids feed an embedding input (a text classifier with two outputs); --resume with 2 workers', async () => {
     const dir = tmp();
     const n = 64, r = mulberry32(5);
     const tokens = Array.from({ length: n * 8 }, () => Math.floor(r() * 20));
@@ -191,6 +193,10 @@ describe('training on arrays', () => {
     const res = await train({ spec: spec('examples/text-classifier.yaml'), set, out, tf, workers: 1, progress: 'none', log: (l) => lines.push(l), overrides: { data: join(dir, 'text.npz'), epochs: 3, batch_size: 16 } });
     expect(lines.join('\n')).toMatch(/input tokens \[8\], target topic \[5\], target sentiment \[1\]/);
     expect(res.history[2]!.topic_loss).toBeLessThan(res.history[0]!.topic_loss!);
+    // --resume with two workers: int32 ids go to the threads as int32.
+    const more = await train({ spec: spec('examples/text-classifier.yaml'), set, out, tf, workers: 2, resume: true, progress: 'none', overrides: { epochs: 4 } });
+    expect(more.history.map((e) => e.epoch)).toEqual([1, 2, 3, 4]);
+    expect(more.history[3]!.loss).toBeLessThan(more.history[0]!.loss!);
     // Float token ids are refused before training: an embedding takes integers.
     writeNpz(join(dir, 'float.npz'), { tokens: f32([n, 8], tokens), topic: f32([n, 5], topic), sentiment: f32([n, 1], sentiment) });
     await expect(train({ spec: spec('examples/text-classifier.yaml'), set, out: join(dir, 'run2'), tf, workers: 1, progress: 'none', overrides: { data: join(dir, 'float.npz') } }))
