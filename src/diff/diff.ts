@@ -169,16 +169,18 @@ function anchorResolver(g: TypedGraph, matched: (id: string) => string | undefin
  * nodes a list; past that the list stays whole.
  */
 function withoutUpstream(g: TypedGraph, toGraphId: (anchor: string) => string | undefined) {
-  const byId = new Map(g.nodes.map((n) => [n.id, n]));
+  let byId: Map<string, TypedNode> | undefined;
   return (anchors: readonly string[], direct: ReadonlySet<string>): readonly string[] => {
     if (anchors.length < 2 || anchors.every((x) => direct.has(x))) return anchors;
+    byId ??= new Map(g.nodes.map((n) => [n.id, n]));
+    const nodes = byId;
     const ids = anchors.map(toGraphId);
     let budget = 20_000;
     const upstream = (x: string, from: string): boolean => {
       const seen = new Set<string>([from]);
       const todo = [from];
       while (todo.length) {
-        for (const i of byId.get(todo.pop()!)?.inputs ?? []) {
+        for (const i of nodes.get(todo.pop()!)?.inputs ?? []) {
           if (i === x) return true;
           if (seen.has(i)) continue;
           if (--budget < 0) return false;
