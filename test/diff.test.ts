@@ -8,7 +8,7 @@ import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, write
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { builtinRegistry, compileFile } from '../src/index.js';
+import { builtinRegistry, compileFile, compileSource } from '../src/index.js';
 import { diffGraphs, type GraphDiff } from '../src/diff/diff.js';
 import { diffJson, formatDiffMarkdown, formatDiffText } from '../src/diff/report.js';
 import { genericId } from '../src/diff/match.js';
@@ -119,6 +119,44 @@ describe('repeats fold: resnet-v1 n=3 vs n=5', () => {
     expect(text).toContain('~ branch0/left: 3 -> 4 levels (for level): added branch0/left/level3');
     expect(text).toContain('~ branch1/right: 3 -> 4 levels (for level): added branch1/right/level3');
     expect(text).toContain('~ dense (Dense): follows the change upstream');
+  });
+
+  // Issue 15 item 6: a U-Net 4 -> 5 levels is one entry per loop (and the bottleneck whose filters
+  // follow `levels`), not the new level's layers, nor the old bottleneck renamed to the new level.
+  it.each([
+    [4, 5, '+', 'added', ['(None, 8, 8, 1024)', '(None, 4, 4, 2048)'], ['14,157,824', '56,627,200']],
+    [5, 4, '-', 'removed', ['(None, 4, 4, 2048)', '(None, 8, 8, 1024)'], ['56,627,200', '14,157,824']],
+  ] as const)('U-Net levels %i -> %i: one change per loop, and the bottleneck', (a, b, sign, verb, shapes, params) => {
+    const r = run(['diff', 'specs/unet.yaml', 'specs/unet.yaml', '--left-set', `levels=${a}`, '--right-set', `levels=${b}`, '--names']);
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(1);
+    const [lo, hi] = a < b ? ['31,030,593', '124,361,025'] : ['124,361,025', '31,030,593'];
+    const [fa, fb] = a < b ? [1024, 2048] : [2048, 1024];
+    const delta = a < b ? '(+93,330,432, +301%), MACs 12.02 G -> 14.88 G (+2.85 G, +24%), layers 32 -> 39 (+7)' : '(-93,330,432, -75%), MACs 14.88 G -> 12.02 G (-2.85 G, -19%), layers 39 -> 32 (-7)';
+    expect(r.stdout).toBe([
+      `modelspec diff: specs/unet.yaml (levels=${a}) -> specs/unet.yaml (levels=${b})`,
+      `unet: params ${lo} -> ${hi} ${delta}`,
+      '',
+      '3 changes:',
+      `  ~ (top level): ${a} -> ${b} levels (for level): ${verb} level4`,
+      `      ${sign}3 layers, ${sign}14,157,824 params, ${sign}905.97 M MACs`,
+      `  ~ bottom1, bottom2 (Conv2D x2): filters ${fa} -> ${fb}`,
+      `      output ${shapes[0]} -> ${shapes[1]}; params ${params[0]} -> ${params[1]} (${sign}42,469,376)`,
+      `  ~ (top level): ${a} -> ${b} ups (for up): ${verb} up4`,
+      `      ${sign}4 layers, ${sign}36,703,232 params, ${sign}1.95 G MACs`,
+      '',
+    ].join('\n'));
+  });
+});
+
+describe('rewiring', () => {
+  // The diff forgives anchors upstream of another one only where they come through added or
+  // removed layers (an added U-Net level's skip); matched inputs always count.
+  it('add(a, b) -> add(b, b), b computed from a, is a change of inputs', () => {
+    const spec = (from: string) => `modelspec: 1\nname: t\ninputs:\n  x: {shape: [8]}\nlayers:\n  - dense: {units: 8}\n    id: a\n  - dense: {units: 8}\n    id: b\n  - add: {}\n    from: ${from}\n`;
+    const g = (from: string) => compileSource(`${ROOT}t.yaml`, spec(from)).graph!;
+    const d = diffGraphs({ label: 'l', graph: g('[a, b]') }, { label: 'r', graph: g('[b, b]') });
+    expect(d.changed.map((c) => [c.right.id, c.inputs])).toEqual([['add', { before: ['a', 'b'], after: ['b', 'b'] }]]);
   });
 });
 

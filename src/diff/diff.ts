@@ -159,6 +159,45 @@ function anchorResolver(g: TypedGraph, matched: (id: string) => string | undefin
   return (ids: readonly string[]) => dedupe(ids.flatMap(resolve));
 }
 
+/**
+ * An anchor list without the anchors, reached through added (removed) nodes, that are upstream
+ * of another one in it: an added subgraph that also reads from further up reads, in effect, from
+ * its last anchor (U-Net 4 -> 5 levels: the new level's skip output reaches the decoder beside
+ * the bottleneck, so `up3/upsampled` resolves to `bottom2` and `level3/max_pooling2d`, the latter
+ * upstream of the former). A matched input (in `direct`) is never dropped: `add(a, b)` ->
+ * `add(b, b)` stays a change. Searched backwards from each other anchor over `g`, at most 20,000
+ * nodes a list; past that the list stays whole.
+ */
+function withoutUpstream(g: TypedGraph, toGraphId: (anchor: string) => string | undefined) {
+  let byId: Map<string, TypedNode> | undefined;
+  return (anchors: readonly string[], direct: ReadonlySet<string>): readonly string[] => {
+    if (anchors.length < 2 || anchors.every((x) => direct.has(x))) return anchors;
+    byId ??= new Map(g.nodes.map((n) => [n.id, n]));
+    const nodes = byId;
+    const ids = anchors.map(toGraphId);
+    let budget = 20_000;
+    const upstream = (x: string, from: string): boolean => {
+      const seen = new Set<string>([from]);
+      const todo = [from];
+      while (todo.length) {
+        for (const i of nodes.get(todo.pop()!)?.inputs ?? []) {
+          if (i === x) return true;
+          if (seen.has(i)) continue;
+          if (--budget < 0) return false;
+          seen.add(i);
+          todo.push(i);
+        }
+      }
+      return false;
+    };
+    const kept = anchors.filter((_, k) => {
+      const x = ids[k];
+      return x === undefined || direct.has(anchors[k]!) || !ids.some((y, j) => j !== k && y !== undefined && upstream(x, y));
+    });
+    return budget < 0 ? anchors : kept;
+  };
+}
+
 function dedupe<T>(xs: readonly T[]): T[] {
   return [...new Set(xs)];
 }
@@ -175,6 +214,8 @@ export function diffGraphs(leftSide: DiffInput, rightSide: DiffInput, opts: Diff
   // Both sides expressed in left ids.
   const anchorsLeft = anchorResolver(left, (id) => (l2r.has(id) ? id : undefined), '-');
   const anchorsRight = anchorResolver(right, (id) => r2l.get(id), '+');
+  const prunedLeft = withoutUpstream(left, (x) => (x.startsWith('-') ? undefined : x));
+  const prunedRight = withoutUpstream(right, (x) => (x.startsWith('+') ? undefined : l2r.get(x)));
 
   const changed: NodeChange[] = [];
   const renamed: NodeChange[] = [];
@@ -191,7 +232,10 @@ export function diffGraphs(leftSide: DiffInput, rightSide: DiffInput, opts: Diff
       c.trainable = { before: a.params.trainable, after: b.params.trainable };
     }
     if (a.macs !== b.macs) c.macs = { before: a.macs, after: b.macs };
-    if (!sameList(anchorsLeft(a.inputs), anchorsRight(b.inputs))) c.inputs = { before: a.inputs, after: b.inputs };
+    const [inL, inR] = [anchorsLeft(a.inputs), anchorsRight(b.inputs)];
+    if (!sameList(inL, inR) && !sameList(prunedLeft(inL, new Set(a.inputs.filter((x) => l2r.has(x)))), prunedRight(inR, new Set(b.inputs.map((x) => r2l.get(x)!).filter(Boolean))))) {
+      c.inputs = { before: a.inputs, after: b.inputs };
+    }
     const sharedA = a.sharedWith, sharedB = b.sharedWith !== undefined ? r2l.get(b.sharedWith) ?? `+${b.sharedWith}` : undefined;
     if (sharedA !== sharedB) c.sharedWith = { before: a.sharedWith, after: b.sharedWith };
     c.direct = c.attrs.length > 0 || !!c.inputs || !!c.sharedWith;

@@ -27,6 +27,9 @@
  * the same pairs (model inputs pair by position). It matches a network against the same
  * network written another way (loops written out flat, an imported spec) whatever the ids.
  *
+ * Namesakes first (passes 1b and 2): a left-over node whose generic id and op are still on
+ * the other side, unpaired, does not pair with another id (see Matcher.namesakeWaits).
+ *
  * Attributes are compared in normal form (the caller normalises: see ./diff.ts).
  */
 import diffSequencesModule from '@jest/diff-sequences';
@@ -90,6 +93,8 @@ interface Facts {
   attrs: number;
   /** Interned (generic id, op, attributes): the pass-1 key. */
   key: number;
+  /** Interned (generic id, op). */
+  named: number;
   shape: string;
   tail: string;
   depth: number;
@@ -107,6 +112,7 @@ function facts(g: TypedGraph, interner: Interner): Facts[] {
       generic,
       attrs,
       key: interner.id(`${generic}\u0001${attrs}`),
+      named: interner.id(`${generic}\u0002${node.op}`),
       shape: node.outputShape.join(','),
       tail: generic.slice(generic.lastIndexOf('/') + 1),
       depth: generic.split('/').length,
@@ -126,6 +132,9 @@ class Matcher {
   readonly how = new Map<string, MatchHow>();
   private readonly indexL: Map<string, number>;
   private readonly leftConsumers = new Map<string, Facts[]>();
+  /** Left-over (unpaired) nodes by generic id and op, per side (for namesakeWaits). */
+  private readonly leftoverL = new Map<number, number>();
+  private readonly leftoverR = new Map<number, number>();
 
   constructor(private readonly left: TypedGraph, private readonly right: TypedGraph) {
     const interner = new Interner();
@@ -133,12 +142,35 @@ class Matcher {
     this.R = facts(right, interner);
     this.indexL = new Map(this.L.map((f, i) => [f.node.id, i]));
     for (const a of this.L) for (const x of new Set(a.node.inputs)) push(this.leftConsumers, x, a);
+    for (const a of this.L) count(this.leftoverL, a.named, 1);
+    for (const b of this.R) count(this.leftoverR, b.named, 1);
+  }
+
+  /**
+   * Whether `f` (a node of one side) has a left-over namesake on the other side: a node of the
+   * same generic id and op that nothing paired yet. A node with a namesake waits for it (pass 2
+   * pairs namesakes whatever their attributes) instead of pairing with another id by wiring or
+   * by place: U-Net 4 -> 5 levels, the old `bottom1` (1024 filters) is the new `bottom1` (2048),
+   * not the new `level4/conv2d` that has its attributes and its input.
+   */
+  private namesakeWaits(f: Facts, side: 'L' | 'R'): boolean {
+    return ((side === 'L' ? this.leftoverR : this.leftoverL).get(f.named) ?? 0) > 0;
   }
 
   pair(a: Facts, b: Facts, h: MatchHow): void {
     this.l2r.set(a.node.id, b.node.id);
     this.r2l.set(b.node.id, a.node.id);
     this.how.set(a.node.id, h);
+    count(this.leftoverL, a.named, -1);
+    count(this.leftoverR, b.named, -1);
+  }
+
+  unpair(a: Facts, b: Facts): void {
+    this.l2r.delete(a.node.id);
+    this.r2l.delete(b.node.id);
+    this.how.delete(a.node.id);
+    count(this.leftoverL, a.named, 1);
+    count(this.leftoverR, b.named, 1);
   }
 
   /** Pass 1: ids (generic), op and attributes, in order. Returns the anchors (index pairs). */
@@ -179,13 +211,11 @@ class Matcher {
         if (paired === b.node.id || how.get(paired) !== 'id') continue;
         const aNode = L[this.indexL.get(paired)!]!.node;
         if (aNode.inputs.length === ins.length && ins.every((x, k) => x === aNode.inputs[k])) continue;
-        l2r.delete(paired);
-        r2l.delete(b.node.id);
-        how.delete(paired);
+        this.unpair(L[this.indexL.get(paired)!]!, b);
       }
       const cands = this.leftConsumers.get(ins[0]!) ?? [];
       const a = cands.find((f) => !l2r.has(f.node.id) && f.attrs === b.attrs && f.node.inputs.length === ins.length && f.node.inputs.every((x, k) => x === ins[k]));
-      if (a) { this.pair(a, b, 'wiring'); found = true; }
+      if (a && (a.generic === b.generic || (!this.namesakeWaits(a, 'L') && !this.namesakeWaits(b, 'R')))) { this.pair(a, b, 'wiring'); found = true; }
     }
     return found;
   }
@@ -200,6 +230,7 @@ class Matcher {
     // A pair needs the same id (up to numbering), or the same attributes in the same place:
     // same inputs, or the same name at the same depth (a renamed scope).
     if (!sameGeneric && !(sameAttrs && (wired || (a.tail === b.tail && a.depth === b.depth)))) return 0;
+    if (!sameGeneric && (this.namesakeWaits(a, 'L') || this.namesakeWaits(b, 'R'))) return 0;
     let s = 1;
     if (a.node.id === b.node.id) s += 5;
     else if (sameGeneric) s += 4;
@@ -326,6 +357,10 @@ function greedyGap(a: Facts[], b: Facts[], pair: (x: Facts, y: Facts) => void): 
     const y = list?.shift();
     if (y) pair(x, y);
   }
+}
+
+function count<K>(map: Map<K, number>, key: K, by: number): void {
+  map.set(key, (map.get(key) ?? 0) + by);
 }
 
 function push<K, V>(map: Map<K, V[]>, key: K, value: V): void {

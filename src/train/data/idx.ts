@@ -48,7 +48,10 @@ export function parseIdx(buf: Uint8Array, what = 'IDX data'): IdxArray {
   const body = buf.subarray(headerBytes);
   let data: IdxArray['data'];
   switch (type) {
-    case 'uint8': data = Uint8Array.from(body); break;
+    // A view of the bytes read (nothing else holds them), not a copy: Uint8Array.from(body) went
+    // element by element, ~1 s of CPU for MNIST's 47 MB of training images in every train run,
+    // --max-examples 32 too.
+    case 'uint8': data = new Uint8Array(body.buffer, body.byteOffset, count); break;
     case 'int8': data = new Int8Array(body.buffer.slice(body.byteOffset, body.byteOffset + count)); break;
     default: {
       const read = {
