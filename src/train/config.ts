@@ -149,12 +149,17 @@ function resolveLosses(raw: unknown): Pick<TrainingConfig, 'loss' | 'losses'> {
   return { loss: { name: 'categorical_crossentropy' }, losses };
 }
 
-/** training.dataset (or --data) as the user's arrays, undefined for a built-in dataset. */
-function resolveArrays(ds: Raw, data: string | undefined): ArraysConfig | undefined {
-  if (data !== undefined) return { train: data, ...(typeof ds.validation_split === 'number' ? { validation_split: ds.validation_split } : {}) };
+/**
+ * training.dataset (or --data) as the user's arrays, undefined for a built-in dataset; the spec's
+ * files are relative to the spec's folder, --data's to the working folder (as for an image folder).
+ */
+function resolveArrays(ds: Raw, data: string | undefined, specDir: string): ArraysConfig | undefined {
+  if (data !== undefined) return { train: resolvePath(data), ...(typeof ds.validation_split === 'number' ? { validation_split: ds.validation_split } : {}) };
   if (ds.arrays === undefined) return undefined;
   const a = typeof ds.arrays === 'string' ? { train: ds.arrays } : obj(ds.arrays);
-  const files = (v: unknown): ArrayFiles => (typeof v === 'string' ? v : { ...(obj(v) as Record<string, string>) });
+  const files = (v: unknown): ArrayFiles => (typeof v === 'string'
+    ? resolvePath(specDir, v)
+    : Object.fromEntries(Object.entries(obj(v)).map(([k, f]) => [k, resolvePath(specDir, f as string)])));
   if (a.train === undefined) throw new ConfigError('training.dataset.arrays names no train: file (arrays: {train: data.npz})');
   return {
     train: files(a.train),
@@ -178,7 +183,7 @@ function imageFolderOf(t: Raw, overrides: TrainingOverrides, specDir: string): I
 function resolveDataset(t: Raw, overrides: TrainingOverrides, specDir: string): TrainingConfig['dataset'] {
   const ds = typeof t.dataset === 'string' ? { name: t.dataset } : obj(t.dataset);
   const imageFolder = overrides.data === undefined ? imageFolderOf(t, overrides, specDir) : undefined;
-  const arrays = overrides.dataset || imageFolder ? undefined : resolveArrays(ds, overrides.data);
+  const arrays = overrides.dataset || imageFolder ? undefined : resolveArrays(ds, overrides.data, specDir);
   const name = imageFolder ? 'image_folder' : arrays ? 'arrays' : (overrides.dataset ?? ds.name) as DatasetName | undefined;
   if (!imageFolder && overrides.validationSplit !== undefined) throw new ConfigError(`--validation-split splits an image folder; ${name ?? 'this dataset'} ${name === 'arrays' ? 'takes training.dataset.validation_split' : 'has its own test split'}`);
   if (!name) {
@@ -200,7 +205,7 @@ function resolveDataset(t: Raw, overrides: TrainingOverrides, specDir: string): 
   };
 }
 
-/** The recipe with its defaults; `specDir` is the spec's folder, which an image folder's path is relative to. */
+/** The recipe with its defaults; `specDir` is the spec's folder, which the paths of its data files are relative to. */
 export function resolveTrainingConfig(raw: unknown, overrides: TrainingOverrides = {}, specDir = '.'): TrainingConfig {
   const t = obj(raw);
 

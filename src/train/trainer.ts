@@ -29,7 +29,7 @@ import { buildFromGraph } from '../backends/tfjs/interpreter.js';
 import { idOfLayerName } from '../backends/tfjs/config.js';
 import { describeBackend, loadTf, type BackendName, type Tf } from '../backends/tfjs/backend.js';
 import { checkOverwrite, GENERATOR, RefusedOverwrite, writeFileAtomic, makeFolders } from '../io/atomic.js';
-import { ConfigError, resolveLoss, resolveTrainingConfig, type ArrayFiles, type DatasetName, type TrainingConfig, type TrainingOverrides } from './config.js';
+import { ConfigError, resolveLoss, resolveTrainingConfig, type DatasetName, type TrainingConfig, type TrainingOverrides } from './config.js';
 import { loadDataset } from './data/index.js';
 import { ImageFolderProblem, loadImageFolder } from './data/image-folder.js';
 import { DataError } from './data/idx.js';
@@ -307,13 +307,7 @@ function compileRecipe(opts: TrainOptions, registry: OpRegistry, resumed: Loaded
   try {
     const config: TrainingConfig = resumed
       ? { ...resumed.state.config, loss: resolveLoss(resumed.state.config.loss), epochs: opts.overrides?.epochs ?? resumed.state.config.epochs }
-      : resolveTrainingConfig(compiled.ast?.training, { ...opts.overrides, ...(opts.overrides?.data !== undefined ? { data: resolve(opts.overrides.data) } : {}) }, dirname(resolve(opts.spec)));
-    const arrays = config.dataset.arrays;
-    if (arrays && !resumed) {
-      // The spec's array files are relative to the spec's folder (--data's to the working folder, made absolute above).
-      const at = (f: ArrayFiles): ArrayFiles => (typeof f === 'string' ? resolve(dirname(resolve(opts.spec)), f) : Object.fromEntries(Object.entries(f).map(([k, v]) => [k, resolve(dirname(resolve(opts.spec)), v)])));
-      config.dataset.arrays = { ...arrays, train: at(arrays.train), ...(arrays.validation !== undefined ? { validation: at(arrays.validation) } : {}) };
-    }
+      : resolveTrainingConfig(compiled.ast?.training, opts.overrides, dirname(resolve(opts.spec)));
     const doc = compiled.docs.values().next().value;
     const span = config.dataset.image_folder && doc ? spanAt(doc, '/training/dataset/image_folder/path') : undefined;
     const at = span && compiled.sources.lineCol(span);
