@@ -232,7 +232,7 @@ function loopReads(item: Extract<Item, { kind: 'repeat' | 'for' }>): Set<string>
 /** Names referred to (from:, share:, output:) anywhere in a block's body. */
 function referencedNames(items: readonly Item[], out = new Set<string>()): Set<string> {
   for (const it of items) {
-    it.from?.forEach((r) => out.add(r.name));
+    it.from?.forEach((r) => { out.add(r.name); out.add(r.name.replace(/\.[A-Za-z_][A-Za-z0-9_]*$/, '')); });
     if (it.kind === 'share') out.add(it.target.name);
     if (it.kind === 'repeat' || it.kind === 'for') referencedNames(it.body, out);
     if (it.kind === 'branches') for (const b of it.branches) { b.from?.forEach((r) => out.add(r.name)); referencedNames(b.body, out); }
@@ -525,6 +525,8 @@ export class ModuleEmitter {
       return `${this.use('loopOutput')}(${list}, ${quote(loop.base)}, ${index})`;
     }
     const info = ctx.refs.get(r.name);
+    const named = info ? undefined : /^(.+)\.([A-Za-z_][A-Za-z0-9_]*)$/s.exec(r.name);
+    if (named) return `${ctx.scope}.output(${this.refCode({ ...r, name: named[1]! }, ctx)}, ${quote(r.name)}, ${quote(named[2]!)})`;
     if (!info) {
       return this.failure(r.name.includes('/') ? Say.generatedIdReference(r.name) : Say.unknownReference(r.name));
     }

@@ -52,6 +52,7 @@ export const Msg = {
   badShare: m('MS3011', 'error', 'invalid shared layer', '`share:` must name a layer (with or without weights) or a block call, not a model input or a `repeat`, `for` or `branches` item.'),
   loopOutput: m('MS3081', 'error', 'invalid loop output reference', 'A reference `name[index]` reads one iteration\'s output of the item `name` in the body of an earlier `repeat`/`for`; the index is an int expression, negative from the end, within the number of iterations.'),
   sharedCallDiffers: m('MS3080', 'error', 'shared block call expands differently', 'A `share:` of a block call applies the block again with the layers of the original call; here the block makes another layer than the original call made at that place (its `when:` or loops depend on the input).'),
+  unknownOutput: m('MS3130', 'error', 'unknown output of an item', 'A reference `id.name` takes one output of an item that has several: `enc.state_h` and `enc.state_c` of an `lstm` with `return_state: true`, `enc.state` of a `gru` or `simple_rnn` with it (`enc` alone is the first output). Here the item has no output of that name, or returns no states (return_state is false), or the reference names no item with several outputs.'),
   noInput: m('MS3012', 'error', 'item has no input', 'The first item of a spec with several inputs (or none) must say which one it takes with `from:`.'),
   useOutsideRoot: m('MS3014', 'error', 'use: outside the project', 'A `use:` path leads outside the spec\'s project (the nearest folder above it with package.json or .git). Pass --allow-outside-root to permit it.'),
   useCycle: m('MS3013', 'error', 'use cycle', 'Files named in `use:` include each other.'),
@@ -67,7 +68,7 @@ export const Msg = {
   notExportable: m('MS4140', 'error', 'not exportable to PyTorch', '`modelspec export --format pytorch` writes only what it can write exactly as Keras computes it: the op at this item has no PyTorch mapping (docs/language.md §12 lists the ops that have one), or an attribute value, an initializer or a Keras mask (from `embedding` with mask_zero) that the mapping cannot express. The message names the op and what is refused. Exit code 1.'),
   badSetSyntax: m('MS4008', 'error', 'malformed --set value', '`--set` takes `name=value`, where the value is read as YAML (`n=18`, `input_shape=[64,64,3]`).'),
 
-  shapeMismatch: m('MS5001', 'error', 'incompatible input shapes', 'The inputs of a merge (`add`, `multiply`, `concatenate`, ...) have shapes that cannot be combined. Both shapes and the node are named.'),
+  shapeMismatch: m('MS5001', 'error', 'incompatible input shapes', 'The inputs of a merge (`add`, `multiply`, `concatenate`, ...) have shapes that cannot be combined, or a recurrent layer\'s initial state (`from: [seq, h, c]`) is not (batch, units). The shapes and the node are named.'),
   shapeInvalid: m('MS5002', 'error', 'op cannot take this input shape', 'An op received an input of the wrong rank, or its output would have a dimension below 1 (e.g. a 5x5 kernel on a 3x3 feature map with `padding: valid`).'),
   tooLarge: m('MS5004', 'error', 'number too large', 'A shape dimension, parameter count or MAC count exceeds 2^53, past which JavaScript numbers are no longer exact.'),
   sharedShape: m('MS5003', 'error', 'shared layer used with another input shape', 'A `share:` item applies a layer to an input whose shape needs weights of another shape than the layer has.'),
@@ -102,6 +103,14 @@ export const Say = {
   unknownAttribute: say('unknownAttribute', (op: string, attr: string) => `${op} has no attribute '${attr}'`),
   missingAttribute: say('missingKey', (op: string, attr: string) => `${op} needs the attribute '${attr}'`),
   takesOneInput: say('arity', (what: string, n: number) => `${what} takes one input, got ${n}`),
+  takesSequenceAndStates: say('arity', (op: string, states: readonly string[], n: number) =>
+    `${op} takes one input, or its sequence and ${states.length === 1 ? 'an initial state' : `its ${states.length} initial states (${states.join(', ')})`}: ${1 + states.length} inputs, got ${n}`),
+  noOutputOfThatName: say('unknownOutput', (ref: string, base: string, op: string, names: readonly string[]) =>
+    `'${ref}': ${op} '${base}' has no output '${ref.slice(base.length + 1)}'; its outputs are ${[base, ...names.map((n) => `${base}.${n}`)].join(', ')}`),
+  noStatesReturned: say('unknownOutput', (ref: string, base: string, op: string) =>
+    `'${ref}': ${op} '${base}' has one output, '${base}': give it return_state: true for its states`),
+  notMultiOutput: say('unknownOutput', (ref: string, base: string, what: string) =>
+    `'${ref}': '${base}' is ${what}, which has one output: only a recurrent layer with return_state: true has named outputs`),
   branchesTakeOneInput: say('arity', (n: number) => `branches take one input, got ${n}`),
   mergesTwoOrMore: say('arity', (op: string, n: number) => `${op} merges two or more inputs, got ${n}`),
   blockArity: say('arity', (block: string, inputs: readonly string[], n: number) =>

@@ -6,7 +6,7 @@
 import type { TypedGraph, TypedNode } from '../types/ir.js';
 import type { Shape } from '../types/shape.js';
 import { shapesEqual } from '../types/shape.js';
-import { builtinRegistry, normalAttrs, type OpRegistry } from '../ops/index.js';
+import { builtinRegistry, normalAttrs, portSuffix, type OpRegistry } from '../ops/index.js';
 import { kerasRows } from '../report/summary.js';
 import { canonicalJson, genericId, matchNodes, type NodeMatching } from './match.js';
 import { foldChanges, type DiffEntry } from './fold.js';
@@ -236,6 +236,11 @@ export function diffGraphs(leftSide: DiffInput, rightSide: DiffInput, opts: Diff
     if (!sameList(inL, inR) && !sameList(prunedLeft(inL, new Set(a.inputs.filter((x) => l2r.has(x)))), prunedRight(inR, new Set(b.inputs.map((x) => r2l.get(x)!).filter(Boolean))))) {
       c.inputs = { before: a.inputs, after: b.inputs };
     }
+    // Which output of an input is taken (`enc.state_h` for `enc.state_c`) is a change too.
+    if (!c.inputs && (a.ports || b.ports) && a.inputs.some((_x, k) => (a.ports?.[k] ?? 0) !== (b.ports?.[k] ?? 0))) {
+      const named = (n: TypedNode, g: TypedGraph) => n.inputs.map((x, k) => x + portSuffix(registry.get(g.nodes.find((m) => m.id === x)?.op ?? ''), n.ports?.[k]));
+      c.inputs = { before: named(a, left), after: named(b, right) };
+    }
     const sharedA = a.sharedWith, sharedB = b.sharedWith !== undefined ? r2l.get(b.sharedWith) ?? `+${b.sharedWith}` : undefined;
     if (sharedA !== sharedB) c.sharedWith = { before: a.sharedWith, after: b.sharedWith };
     c.direct = c.attrs.length > 0 || !!c.inputs || !!c.sharedWith;
@@ -248,7 +253,10 @@ export function diffGraphs(leftSide: DiffInput, rightSide: DiffInput, opts: Diff
 
   const mapIds = (ids: readonly string[]) => ids.map((id) => l2r.get(id) ?? `-${id}`);
   const inputs = sameList(mapIds(left.inputs), right.inputs) ? undefined : { before: left.inputs, after: right.inputs };
-  const outputs = sameList(mapIds(left.outputs), right.outputs) ? undefined : { before: left.outputs, after: right.outputs };
+  // An output is a node and which of its outputs (`enc.state_h`).
+  const outputNames = (g: TypedGraph) => g.outputs.map((id, k) => id + portSuffix(registry.get(g.nodes.find((n) => n.id === id)?.op ?? ''), g.outputPorts?.[k]));
+  const portsDiffer = (left.outputPorts || right.outputPorts) && !sameList(left.outputs.map((_x, k) => String(left.outputPorts?.[k] ?? 0)), right.outputs.map((_x, k) => String(right.outputPorts?.[k] ?? 0)));
+  const outputs = sameList(mapIds(left.outputs), right.outputs) && !portsDiffer ? undefined : { before: outputNames(left), after: outputNames(right) };
   const name = left.name === right.name ? undefined : { before: left.name, after: right.name };
 
   const entries = foldChanges({ left, right, matching, added, removed, changed, renamed, inputs, outputs, name });

@@ -111,8 +111,8 @@ export function fillAttrs(op: string, defs: readonly (readonly [string, AttrDef]
 }
 
 /** Whether an op of arity `arity` takes `n` inputs; the problem (MS3010) when not. */
-export function arityProblem(arity: OpDef['arity'], op: string, n: number): Said | undefined {
-  if (arity === 'one' && n !== 1) return Say.takesOneInput(op, n);
+export function arityProblem(arity: OpDef['arity'], op: string, n: number, states: readonly string[] = []): Said | undefined {
+  if (arity === 'one' && n !== 1 && n !== 1 + states.length) return states.length ? Say.takesSequenceAndStates(op, states, n) : Say.takesOneInput(op, n);
   if (arity === 'merge' && n < 2) return Say.mergesTwoOrMore(op, n);
   return undefined;
 }

@@ -11,7 +11,7 @@
  * unless it is the same op in the same scope, and `id:` pins a name for good.
  */
 import type { Diagnostic, SourceSpan } from '../types/diagnostic.js';
-import type { GraphIR, IRNode, Scope as IRScope } from '../types/ir.js';
+import { tensorKey, type GraphIR, type IRNode, type Scope as IRScope } from '../types/ir.js';
 import type { AssertDecl, BlockDecl, Item, LetDecl, ParamDecl, Ref, SpecAst, Template } from '../types/spec.js';
 import type { AttrDef, OpDef, OpRegistry } from '../ops/index.js';
 import { diag, didYouMean, DiagnosticSink, type DiagExtra } from '../diagnostics/diagnostics.js';
@@ -19,7 +19,7 @@ import { Msg, Say, type MsgKey, type Said } from '../diagnostics/messages.js';
 import { escapePointer, spanAt, type LoadedDocument } from '../load/yaml.js';
 import { EvalError, evaluate, show, typeName, type EvalMeter, type Scope, type Value } from '../expr/evaluate.js';
 import { ExprSyntaxError, freeVariables, parseExpr } from '../expr/parse.js';
-import { ShapeError } from '../ops/index.js';
+import { ShapeError, extraOutputs } from '../ops/index.js';
 import type { Shape } from '../types/shape.js';
 import { schemaValidators, translateErrors } from '../validate/ajv.js';
 import { checkParamValue } from '../validate/params.js';
@@ -102,6 +102,17 @@ const POISON = '\u0000poison';
 const SKIPPED = '\u0000skipped:';
 /** Bound to the id of an item that passed its input through when there was none (`repeat: 0` before any input). */
 const NO_OUTPUT = '\u0000no-output';
+/** Output k > 0 of a node (`enc.state_h`) is carried through the expansion as `id` PORT `k` (tensorKey). */
+const PORT = '\u0001';
+function splitKey(key: string): [string, number] {
+  const at = key.indexOf(PORT);
+  return at < 0 ? [key, 0] : [key.slice(0, at), Number(key.slice(at + 1))];
+}
+/** `base.name`: one named output of an item (`enc.state_h`); undefined when `name` is not of that form. */
+function outputRef(name: string): { base: string; output: string } | undefined {
+  const m = /^(.+)\.([A-Za-z_][A-Za-z0-9_]*)$/s.exec(name);
+  return m ? { base: m[1]!, output: m[2]! } : undefined;
+}
 
 class Instantiator {
   readonly nodes: IRNode[] = [];
@@ -182,6 +193,10 @@ class Instantiator {
   }
 
   private addNode(node: IRNode, c: Ctx): string {
+    if (node.inputs.some((i) => i.includes(PORT))) {
+      const split = node.inputs.map(splitKey);
+      node = { ...node, inputs: split.map(([id]) => id), ports: split.map(([, p]) => p) };
+    }
     if (this.nodes.length >= this.ctx.limits.maxExpandedNodes) {
       if (!this.limitHit) {
         this.limitHit = true;
@@ -286,7 +301,13 @@ class Instantiator {
   }
 
   /** A node's output shape (without the batch dimension), inferred on demand from the registry as stage 5 will; a string says why not. */
-  private shapeOfNode(root: string): Shape | string {
+  private shapeOfNode(key: string): Shape | string {
+    const [root, port] = splitKey(key);
+    if (port > 0) {
+      const own = this.shapeOfNode(root);
+      // A recurrent layer's states are (units).
+      return typeof own === 'string' ? own : [this.byId.get(root)!.attrs.units as number];
+    }
     const stack = [root];
     while (stack.length) {
       const id = stack[stack.length - 1]!;
@@ -296,7 +317,7 @@ class Instantiator {
       const missing = node.inputs.filter((i) => !this.shapeMemo.has(i));
       if (missing.length) { stack.push(...missing); continue; }
       stack.pop();
-      const inputs = node.inputs.map((i) => this.shapeMemo.get(i)!);
+      const inputs = node.inputs.map((i, k) => (node.ports?.[k] ? this.shapeOfNode(tensorKey(i, node.ports[k])) : this.shapeMemo.get(i)!));
       const bad = inputs.find((x): x is string => typeof x === 'string');
       if (bad !== undefined) { this.shapeMemo.set(id, bad); continue; }
       try {
@@ -426,7 +447,37 @@ class Instantiator {
     const found = c.refs.get(ref.name);
     const resolved = this.resolveFound(ref, found, c);
     if (resolved !== undefined) return resolved;
+    const named = outputRef(ref.name);
+    if (named) return this.namedOutput(ref, named.base, named.output, c);
     return this.unresolved(ref, c);
+  }
+
+  /** `base.output`: output k > 0 of the node `base` names (`enc.state_h`), as `id` PORT `k`. */
+  private namedOutput(ref: Ref, base: string, output: string, c: Ctx): string {
+    const id = this.resolveRef({ ...ref, name: base }, c);
+    if (id === POISON) return POISON;
+    const at = this.span(c.file, ref.ptr);
+    const node = id.includes(PORT) ? undefined : this.byId.get(id);
+    const def = node && this.ctx.registry.get(node.op);
+    if (!node || !def?.states) {
+      const what = node ? `a ${node.op} layer` : id.includes(PORT) ? 'an output itself' : 'not a layer';
+      this.say(Say.notMultiOutput(ref.name, base, what), at, c, { hint: `refer to '${base}' itself` });
+      return POISON;
+    }
+    const names = extraOutputs(def, node.attrs);
+    if (names.length === 0) {
+      this.say(Say.noStatesReturned(ref.name, base, node.op), at, c, {
+        hint: def.states.includes(output) ? `add return_state: true to '${base}'` : `its states would be ${def.states.map((n) => `${base}.${n}`).join(', ')} (with return_state: true)`,
+      });
+      return POISON;
+    }
+    const k = names.indexOf(output);
+    if (k < 0) {
+      const near = didYouMean(ref.name, names.map((n) => `${base}.${n}`));
+      this.say(Say.noOutputOfThatName(ref.name, base, node.op, names), at, c, near ? { hint: near } : {});
+      return POISON;
+    }
+    return tensorKey(id, k + 1);
   }
 
   /** A reference bound to `found`: its node id, or POISON after saying why it has none; undefined when unbound. */
@@ -557,7 +608,7 @@ class Instantiator {
     this.inputNow = inputs[0];
     const attrs = this.attrs(op, attrTemplates, opPtr, c);
     if (inputs.includes(POISON) || !attrs) return POISON;
-    if (!this.arityOk(def.arity, op, inputs.length, item.from ? this.span(c.file, `${item.ptr}/from`) : span, c)) return POISON;
+    if (!this.arityOk(def, op, inputs.length, item.from ? this.span(c.file, `${item.ptr}/from`) : span, c)) return POISON;
     const id = this.join(c.path, name ?? this.alloc(c.path, op));
     if (c.share) return this.applyAgain(id, op, inputs, span, c);
     return this.addNode({ id, op, attrs, inputs, span, trace: c.trace, scopes: c.scopes }, c);
@@ -574,8 +625,9 @@ class Instantiator {
     return this.addNode({ id, op, attrs: original.attrs, inputs, sharedWith: original.sharedWith ?? original.id, span, trace: c.trace, scopes: c.scopes }, c);
   }
 
-  private arityOk(arity: string, op: string, n: number, span: SourceSpan, c: Ctx): boolean {
-    const problem = arityProblem(arity as OpDef['arity'], op, n);
+  private arityOk(def: OpDef, op: string, n: number, span: SourceSpan, c: Ctx): boolean {
+    const arity = def.arity;
+    const problem = arityProblem(arity, op, n, def.states);
     if (!problem) return true;
     this.say(problem, span, c, {
       hint: arity === 'one' ? 'to combine several inputs, use a merge such as add or concatenate' : `give the inputs with from: [a, b], or use branches: with merge: ${op}`,
@@ -723,7 +775,7 @@ class Instantiator {
     }
     const inputs = this.inputsOf(item.from, current, c, span);
     if (inputs.includes(POISON)) return POISON;
-    if (!this.arityOk(def.arity, target.op, inputs.length, span, c)) return POISON;
+    if (!this.arityOk(def, target.op, inputs.length, span, c)) return POISON;
     const original = target.sharedWith ?? target.id;
     const id = this.join(c.path, name ?? this.alloc(c.path, shareBase(original)));
     return this.addNode({ id, op: target.op, attrs: target.attrs, inputs, sharedWith: original, span, trace: c.trace, scopes: c.scopes }, c);
@@ -871,6 +923,10 @@ class Instantiator {
     if (ast.body.length === 0) {
       this.report('missingKey', 'the spec has no layers', this.span(ast.file, ''), undefined);
       return undefined;
+    }
+    if (outputs.some((o) => o.includes(PORT))) {
+      const split = outputs.map(splitKey);
+      return { name: ast.name, nodes: this.nodes, inputs: inputIds, outputs: split.map(([id]) => id), outputPorts: split.map(([, p]) => p), params };
     }
     return { name: ast.name, nodes: this.nodes, inputs: inputIds, outputs, params };
   }

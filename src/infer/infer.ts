@@ -6,7 +6,7 @@
 import type { Diagnostic } from '../types/diagnostic.js';
 import type { GraphIR, ParamCount, TypedGraph, TypedNode, WeightSpec } from '../types/ir.js';
 import { formatShape, type Shape } from '../types/shape.js';
-import { ShapeError, type OpRegistry } from '../ops/index.js';
+import { ShapeError, extraOutputs, type OpRegistry } from '../ops/index.js';
 import { diag, DiagnosticSink } from '../diagnostics/diagnostics.js';
 
 function weightsEqual(a: readonly WeightSpec[], b: readonly WeightSpec[]): boolean {
@@ -43,9 +43,10 @@ export function infer(graph: GraphIR, registry: OpRegistry, diagnostics: Diagnos
     const def = registry.get(node.op)!;
     const inputShapes: Shape[] = [];
     let poisoned = false;
-    for (const i of node.inputs) {
+    for (const [k, i] of node.inputs.entries()) {
       const t = typed.get(i);
-      if (!t) poisoned = true; else inputShapes.push(t.outputShape);
+      const port = node.ports?.[k] ?? 0;
+      if (!t) poisoned = true; else inputShapes.push(port ? t.outputShapes![port]! : t.outputShape);
     }
     if (poisoned) { failed = true; continue; }
     let sharedOrigin: TypedNode | undefined;
@@ -79,15 +80,19 @@ export function infer(graph: GraphIR, registry: OpRegistry, diagnostics: Diagnos
       const t: TypedNode = {
         id: node.id, op: node.op, attrs: node.attrs, inputs: node.inputs, span: node.span, trace: node.trace, scopes: node.scopes,
         ...(node.sharedWith !== undefined ? { sharedWith: node.sharedWith } : {}),
+        ...(node.ports !== undefined ? { ports: node.ports } : {}),
         outputShape, inputShapes, weights, params, macs,
       };
+      // A recurrent layer with return_state: its states, each (units), after the output.
+      const extra = def.states ? extraOutputs(def, node.attrs) : [];
+      if (extra.length) t.outputShapes = [outputShape, ...extra.map(() => [node.attrs.units as number])];
       typed.set(node.id, t);
       nodes.push(t);
     } catch (e) {
       if (!(e instanceof ShapeError)) throw e;
       failed = true;
       const key = node.sharedWith ? 'sharedShape' : e.kind === 'mismatch' ? 'shapeMismatch' : 'shapeInvalid';
-      const inputsText = node.inputs.map((id, k) => `${id} ${formatShape(inputShapes[k])}`).join(', ');
+      const inputsText = node.inputs.map((id, k) => `${id}${node.ports?.[k] ? `[${node.ports[k]}]` : ''} ${formatShape(inputShapes[k])}`).join(', ');
       const related = node.trace.map((span, i) => ({ message: i === 0 ? 'in the block called here' : 'called from here', span }));
       if (sharedOrigin) related.unshift({ message: `'${sharedOrigin.id}' is defined here`, span: sharedOrigin.span });
       sink.push(diag(key, `${e.message} at '${node.id}'`, node.span, { related, hint: `inputs: ${inputsText}` }));

@@ -50,6 +50,6 @@ export function builtinRegistry(): OpRegistry {
 
 export { OpRegistry } from './registry.js';
 export type { OpDef, AttrDef, JsonSchema, Attrs, Arity } from './types.js';
-export { ShapeError } from './types.js';
+export { ShapeError, extraOutputs, portSuffix } from './types.js';
 export { attr, ACTIVATIONS, INITIALIZERS } from './attrs.js';
 export { normalAttrs, normalValue } from './normal.js';

@@ -32,7 +32,7 @@ function recurrentAttrs(extra: Record<string, AttrDef>, tail: Record<string, Att
     dropout: attr.float({ min: 0, max: 1, default: 0, doc: 'Fraction of the inputs dropped at training time.' }),
     recurrent_dropout: attr.float({ min: 0, max: 1, default: 0, doc: 'Fraction of the recurrent state dropped at training time.' }),
     return_sequences: attr.bool({ default: false, doc: 'Output every time step (timesteps, units), not only the last (units).' }),
-    return_state: attr.bool({ default: false, doc: 'Also output the final state(s): not supported (a layer here has one output), false only.' }),
+    return_state: attr.bool({ default: false, doc: 'Also output the final state(s): `id.state_h` and `id.state_c` (lstm), `id.state` (gru, simple_rnn), each (units); `id` stays the first output.' }),
     go_backwards: attr.bool({ default: false, doc: 'Read the sequence backwards (the output is then reversed too).' }),
     stateful: attr.bool({ default: false, doc: 'Keep the state across batches: not supported, false only.' }),
     unroll: attr.bool({ default: false, doc: 'Unroll the time loop (faster for short sequences, more memory).' }),
@@ -45,14 +45,33 @@ export function sequenceInput(input: Shape, op: string): [number | null, number]
   return [input[0]!, requireKnown(input, 1, op, 'feature count')];
 }
 
-function refuseMultiOutput(op: string, a: Attrs): void {
-  if (a.return_state) {
-    throw new ShapeError(`${op} return_state: true gives several outputs (the sequence and the states), and a layer in modelspec has one output: leave return_state false`, 'invalid', 'return_state');
+/** `within`: where return_state cannot be had (conv_lstm2d, a recurrent layer inside a wrapper). */
+export function refuseMultiOutput(op: string, a: Attrs, within?: string): void {
+  if (a.return_state && within) {
+    throw new ShapeError(`${op} return_state: true is not supported ${within}: leave return_state false`, 'invalid', 'return_state');
   }
   if (a.stateful) throw new ShapeError(`${op} stateful: true is not supported (states kept across batches need a fixed batch size): leave stateful false`, 'invalid', 'stateful');
 }
 
+/**
+ * The initial states given as further inputs (`from: [seq, h, c]`): none, or one per state, each
+ * (units) as Keras' initial_state; a ShapeError naming the state otherwise.
+ */
+function checkInitialStates(op: string, states: readonly string[], inputs: readonly Shape[], units: number): void {
+  const given = inputs.slice(1);
+  if (given.length === 0) return;
+  if (given.length !== states.length) {
+    throw new ShapeError(`${op} takes its sequence and ${states.length === 1 ? 'its initial state' : `its ${states.length} initial states (${states.join(', ')})`} as inputs, got ${given.length} initial state${given.length === 1 ? '' : 's'}`, 'mismatch');
+  }
+  given.forEach((s, i) => {
+    if (s.length !== 1 || s[0] !== units) {
+      throw new ShapeError(`${op}'s initial ${states[i]} (input ${i + 2}) must be (batch, ${units}) as the layer has units: ${units}, got (batch, ${s.map((d) => d ?? 'None').join(', ')})`, 'mismatch');
+    }
+  });
+}
+
 function recurrent(name: string, kerasClass: string, factory: string, gates: number, doc: string, extra: Record<string, AttrDef>, tail: Record<string, AttrDef> = {}, customFor?: Record<string, unknown>): OpDef {
+  const states = name === 'lstm' ? ['state_h', 'state_c'] : ['state'];
   return {
     name,
     kerasClass,
@@ -61,11 +80,13 @@ function recurrent(name: string, kerasClass: string, factory: string, gates: num
     category: 'recurrent',
     doc,
     arity: 'one',
+    states,
     attrs: recurrentAttrs(extra, tail),
     outputShape(inputs, a) {
       const [t] = sequenceInput(inputs[0]!, name);
       refuseMultiOutput(name, a);
       const u = a.units as number;
+      checkInitialStates(name, states, inputs, u);
       return a.return_sequences ? [t, u] : [u];
     },
     weights(inputs, a) {
@@ -135,7 +156,7 @@ export const convLstm2d: OpDef = {
     const input = inputs[0]!;
     requireRank(input, 4, 'conv_lstm2d', 'input: (batch, steps, height, width, channels)');
     requireKnown(input, 3, 'conv_lstm2d', 'channel count');
-    refuseMultiOutput('conv_lstm2d', a);
+    refuseMultiOutput('conv_lstm2d', a, 'on conv_lstm2d (only lstm, gru and simple_rnn give their states)');
     const [h, w] = spatial('conv_lstm2d', input.slice(1), a);
     const f = a.filters as number;
     return a.return_sequences ? [input[0]!, h, w, f] : [h, w, f];

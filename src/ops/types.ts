@@ -30,8 +30,14 @@ export interface OpDef {
   doc: string;
   category: 'input' | 'convolution' | 'pooling' | 'core' | 'normalization' | 'merge' | 'reshaping' | 'regularization' | 'activation' | 'recurrent' | 'custom';
   attrs: Readonly<Record<string, AttrDef>>;
-  /** `none`: input layers; `one`: exactly one input; `merge`: two or more. */
+  /** `none`: input layers; `one`: exactly one input (plus the initial `states`, if any); `merge`: two or more. */
   arity: Arity;
+  /**
+   * Recurrent layers: the names of the states (`state_h`, `state_c`), each (units). With
+   * `return_state: true` they are the node's outputs 1.. (referred to as `enc.state_h`); given as
+   * further inputs (`from: [seq, h, c]`) they are the initial states (Keras' initial_state).
+   */
+  states?: readonly string[];
   /** Output shape (batch excluded); throw `ShapeError` when the input cannot be taken. */
   outputShape(inputs: readonly Shape[], attrs: Attrs): Shape;
   /** Weight variables the layer creates, in Keras order; default none. */
@@ -152,4 +158,14 @@ export class UnsupportedByPytorch extends Error {
   constructor(message: string, readonly nodeId?: string) {
     super(message);
   }
+}
+
+/** The names of a node's outputs after the first (`state_h`, `state_c`): its states when it returns them, else none. */
+export function extraOutputs(def: Pick<OpDef, 'states'>, attrs: Attrs): readonly string[] {
+  return def.states && attrs.return_state === true ? def.states : [];
+}
+
+/** How a reference to output `port` of a node of op `def` is written: `''` for the first, `.state_h` for the others. */
+export function portSuffix(def: Pick<OpDef, 'states'> | undefined, port: number | undefined): string {
+  return port ? `.${def?.states?.[port - 1] ?? port}` : '';
 }

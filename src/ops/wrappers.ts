@@ -8,7 +8,7 @@ import { attr } from './attrs.js';
 import { normalAttrs } from './normal.js';
 import { requireRank } from './shape-util.js';
 import { ShapeError, type Attrs, type JsonSchema, type OpDef } from './types.js';
-import { gru, lstm, simpleRnn } from './recurrent.js';
+import { gru, lstm, refuseMultiOutput, simpleRnn } from './recurrent.js';
 import { conv1d, maxPooling1d, averagePooling1d, masking, repeatVector, upSampling1d, zeroPadding1d } from './sequence.js';
 import { activation, dense, dropout, embedding } from './core.js';
 import { conv2d, depthwiseConv2d, separableConv2d, conv2dTranspose } from './convolution.js';
@@ -120,6 +120,7 @@ export const bidirectional: OpDef = {
   normalize: (a) => normalizeInner(a, 'bidirectional', RNNS),
   outputShape(inputs, a) {
     const inner = innerLayer('bidirectional', a.layer, RNNS);
+    refuseMultiOutput(inner.def.name, inner.attrs, 'inside bidirectional (its four states are not modelled)');
     const out = inner.def.outputShape(inputs, inner.attrs);
     if (a.merge_mode !== 'concat') return out;
     return [...out.slice(0, -1), (out[out.length - 1] as number) * 2];
@@ -158,6 +159,7 @@ export const timeDistributed: OpDef = {
     const input = inputs[0]!;
     if (input.length < 2) requireRank(input, 2, 'time_distributed', 'input: (batch, steps, ...)');
     const inner = innerLayer('time_distributed', a.layer, STEP_OPS);
+    if (inner.def.states) refuseMultiOutput(inner.def.name, inner.attrs, 'inside time_distributed');
     const step = stepShape(input);
     try {
       return [input[0]!, ...inner.def.outputShape([step], inner.attrs)];

@@ -5,7 +5,7 @@
  */
 import type { Scope, TypedGraph, TypedNode } from '../types/ir.js';
 import { formatShape, shapeToJson } from '../types/shape.js';
-import type { OpRegistry } from '../ops/index.js';
+import { portSuffix, type OpRegistry } from '../ops/index.js';
 import { kerasLayerOrder } from './keras-order.js';
 
 /** 1234567 -> "1,234,567" (not toLocaleString: loading ICU costs a cold start ~25 ms). */
@@ -78,12 +78,15 @@ function connectionNames(rows: ReturnType<typeof kerasRows>): Map<string, string
 export function formatSummary(graph: TypedGraph, registry: OpRegistry): string {
   const keras = kerasRows(graph);
   const named = connectionNames(keras);
+  const opOf = new Map(graph.nodes.map((n) => [n.id, n.op]));
+  // A node with several outputs (return_state) shows them all, as Keras' list of output shapes.
+  const shapes = (a: TypedNode) => (a.outputShapes ? `[${a.outputShapes.map((s) => formatShape(s)).join(', ')}]` : formatShape(a.outputShape));
   const rows = keras.map(({ node, applications }) => [
     `${node.id} (${kerasClass(node, registry)})`,
-    applications.map((a) => formatShape(a.outputShape)).join(', '),
+    applications.map(shapes).join(', '),
     formatInt(node.params.trainable + node.params.nonTrainable),
     formatMacs(applications.reduce((s, a) => s + a.macs, 0)),
-    applications.map((a) => a.inputs.map((i) => named.get(i) ?? i).join(', ')).join(' | '),
+    applications.map((a) => a.inputs.map((i, k) => (named.get(i) ?? i) + portSuffix(registry.get(opOf.get(i)!), a.ports?.[k])).join(', ')).join(' | '),
   ]);
   const p = paramsLine(graph);
   return [
@@ -162,17 +165,20 @@ export function summaryJson(graph: TypedGraph, registry: OpRegistry) {
     macs: graph.totals.macs,
     inputs: graph.inputs,
     outputs: graph.outputs,
+    ...(graph.outputPorts ? { outputPorts: graph.outputPorts } : {}),
     layerCount: rows.length,
     layers: rows.map(({ node, applications }) => ({
       id: node.id,
       op: node.op,
       class: kerasClass(node, registry),
       outputShape: shapeToJson(node.outputShape),
+      ...(node.outputShapes ? { outputShapes: node.outputShapes.map((s) => shapeToJson(s)) } : {}),
       params: node.params.trainable + node.params.nonTrainable,
       trainable: node.params.trainable,
       nonTrainable: node.params.nonTrainable,
       macs: applications.reduce((s, a) => s + a.macs, 0),
       inputs: node.inputs,
+      ...(node.ports ? { inputPorts: node.ports } : {}),
       ...(applications.length > 1 ? { sharedApplications: applications.slice(1).map((a) => ({ id: a.id, inputs: a.inputs, outputShape: shapeToJson(a.outputShape) })) } : {}),
     })),
   };

@@ -7,9 +7,9 @@
  * TensorFlow.js is never imported here: the generated module passes its namespace in.
  */
 import type * as TF from '@tensorflow/tfjs';
-import { builtinRegistry, type AttrDef, type OpRegistry } from '../ops/index.js';
+import { builtinRegistry, extraOutputs, type AttrDef, type OpRegistry } from '../ops/index.js';
 import { idOfLayerName, layerName, tfjsLayerSpec, type TfjsValue } from '../backends/tfjs/config.js';
-import { materialize } from '../backends/tfjs/interpreter.js';
+import { applyLayer, materialize } from '../backends/tfjs/interpreter.js';
 import { layerFactory } from '../backends/tfjs/custom-layers.js';
 import { shareRepeatedInputs } from '../backends/tfjs/repeated-inputs.js';
 import { show, typeName } from '../expr/evaluate.js';
@@ -40,6 +40,8 @@ class Graph {
   /** The layer applied at each node id, its op, and the node id of each tensor made (for `share:`). */
   readonly layerAt = new Map<string, { layer: TF.layers.Layer; op: string }>();
   readonly nodeOf = new Map<Tensor, string>();
+  /** A layer's outputs after the first (a recurrent layer's states with return_state), by name, by its first output. */
+  readonly moreOutputs = new Map<Tensor, { id: string; op: string; outputs: Map<string, Tensor> }>();
   /** The bound arguments of each block call, by the call's scope path (a `share:` of the call takes them again). */
   readonly callArgs = new Map<string, unknown>();
   private readonly attrDefs = new Map<string, [string, AttrDef][]>();
@@ -136,7 +138,7 @@ export class Scope {
     const def = g.registry.get(op)!;
     const { attrs: full, problem } = fillAttrs(op, defs, new Map(Object.entries(attrs)));
     if (problem) this.fail(problem);
-    const arity = arityProblem(def.arity, op, inputs.length);
+    const arity = arityProblem(def.arity, op, inputs.length, def.states);
     if (arity) this.fail(arity);
     if (++g.nodes > this.graph.limits.maxExpandedNodes) this.fail(Say.nodeLimit(this.graph.limits.maxExpandedNodes));
     const id = this.join(name ?? this.alloc(op));
@@ -144,14 +146,14 @@ export class Scope {
       const original = sharedOriginal(this.shared, id);
       const at = g.layerAt.get(original);
       if (!at || at.op !== op) this.fail(Say.sharedCallDiffers(this.shared.from, id, at?.op, op));
-      return this.made(id, op, at.layer, this.guard(() => at.layer.apply(inputs.length === 1 ? inputs[0]! : [...inputs]) as Tensor));
+      return this.made(id, op, at.layer, this.guard(() => this.applied(id, op, full, at.layer, inputs)));
     }
     const spec = tfjsLayerSpec({ id, op, attrs: full }, g.registry);
     const factory: Factory | undefined = layerFactory(g.tf, spec);
     if (!factory) this.fail(Say.missingFactory(spec.factory));
     const layer = this.guard(() => factory(materialize(g.tf, spec.config as TfjsValue)));
     g.layers.push(layer);
-    const out = this.guard(() => layer.apply(inputs.length === 1 ? inputs[0]! : [...inputs]) as Tensor);
+    const out = this.guard(() => this.applied(id, op, full, layer, inputs));
     // TensorFlow.js builds layers whose output has no elements (a kernel larger than its input);
     // the compiler refuses them (MS5002), and so does the builder.
     if (out.shape.some((d) => d !== null && d < 1)) {
@@ -159,6 +161,27 @@ export class Scope {
       this.fail(Say.emptyOutput(op, id, inputs.map((t) => dims(t.shape)).join('), ('), dims(out.shape)));
     }
     return this.made(id, op, layer, out);
+  }
+
+  /** Apply `layer` (node `id`) to `inputs`: its first output; the others (a recurrent layer's states) are kept for `output()`. */
+  private applied(id: string, op: string, attrs: Attrs, layer: TF.layers.Layer, inputs: readonly Tensor[]): Tensor {
+    const def = this.graph.registry.get(op)!;
+    const out = applyLayer(layer, inputs, def.states !== undefined);
+    const names = extraOutputs(def, attrs);
+    if (names.length) this.graph.moreOutputs.set(out[0]!, { id, op, outputs: new Map(names.map((n, k) => [n, out[k + 1]!])) });
+    return out[0]!;
+  }
+
+  /** `enc.state_h`: the output `name` of the layer whose first output is `t` (a recurrent layer's state, with return_state). */
+  output(t: Tensor, ref: string, name: string): Tensor {
+    const more = this.graph.moreOutputs.get(t);
+    const base = ref.slice(0, -name.length - 1);
+    if (!more) {
+      const node = this.graph.nodeOf.get(t);
+      const at = node === undefined ? undefined : this.graph.layerAt.get(node);
+      return at && this.graph.registry.get(at.op)?.states ? this.fail(Say.noStatesReturned(ref, base, at.op)) : this.fail(Say.notMultiOutput(ref, base, at ? `a ${at.op} layer` : 'not a layer'));
+    }
+    return more.outputs.get(name) ?? this.fail(Say.noOutputOfThatName(ref, base, more.op, [...more.outputs.keys()]));
   }
 
   /** `share: <id>` of a layer (with or without weights): applies the layer that made `target` again. */

@@ -14,6 +14,11 @@ export interface IRNode {
   attrs: Readonly<Record<string, unknown>>;
   /** Ids of the nodes feeding this one, in order. */
   inputs: readonly string[];
+  /**
+   * Which output of each input node is taken (Keras JSON's tensor_index), where one is not the
+   * first: absent when every input takes output 0 (all but references such as `enc.state_h`).
+   */
+  ports?: readonly number[];
   /** For `share:` nodes: the id of the node whose weights this one reuses. */
   sharedWith?: string;
   /** The spec item this node came from. */
@@ -52,6 +57,8 @@ export interface GraphIR {
   inputs: readonly string[];
   /** Ids of the output nodes. */
   outputs: readonly string[];
+  /** Which output of each output node, as `IRNode.ports`: absent when all are output 0. */
+  outputPorts?: readonly number[];
   /** Parameter values the graph was instantiated with. */
   params: Readonly<Record<string, unknown>>;
 }
@@ -68,7 +75,10 @@ export interface ParamCount {
 }
 
 export interface TypedNode extends IRNode {
+  /** The shape of the (first) output. */
   outputShape: Shape;
+  /** Every output's shape, where the node has several (a recurrent layer with return_state); else absent. */
+  outputShapes?: readonly Shape[];
   inputShapes: readonly Shape[];
   /** Weights the layer creates (empty for a `share:` node: it owns none). */
   weights: readonly WeightSpec[];
@@ -80,4 +90,9 @@ export interface TypedNode extends IRNode {
 export interface TypedGraph extends Omit<GraphIR, 'nodes'> {
   nodes: readonly TypedNode[];
   totals: ParamCount & { total: number; macs: number };
+}
+
+/** Output `port` of node `id` as one string, for maps keyed by tensor: the id itself for port 0. */
+export function tensorKey(id: string, port: number | undefined): string {
+  return port ? `${id}\u0001${port}` : id;
 }

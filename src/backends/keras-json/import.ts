@@ -23,12 +23,12 @@ export class ImportError extends Error {}
 const snake = (s: string) => s.replace(/([a-z0-9])([A-Z])/g, '$1_$2').replace(/([A-Z])([A-Z][a-z])/g, '$1_$2').toLowerCase();
 
 /** A reference [name, node, tensor], or a list of them (Keras 3 writes one input as one triple). */
-function refsOf(v: Json | undefined): [string, number][] {
+function refsOf(v: Json | undefined): [string, number, number][] {
   const list = (v ?? []) as Json[];
   const one = list.length > 0 && typeof list[0] === 'string';
   return (one ? [list] : list).map((r) => {
     const a = r as Json[];
-    return [String(a[0]), Number(a[1] ?? 0)];
+    return [String(a[0]), Number(a[1] ?? 0), Number(a[2] ?? 0)];
   });
 }
 
@@ -61,10 +61,10 @@ function sequentialTopology(t: JsonObject, config: JsonObject): Topology {
     layers.push({ name: l.name as string, class_name: String(l.class_name), config: (l.config ?? {}) as JsonObject, inbound_nodes: [[[previous, 0, 0, {}]]] });
     previous = l.name as string;
   }
-  return { name: typeof config.name === 'string' ? config.name : 'imported', layers, inputs: [[input.name, 0]], outputs: [[previous, 0]] };
+  return { name: typeof config.name === 'string' ? config.name : 'imported', layers, inputs: [[input.name, 0, 0]], outputs: [[previous, 0, 0]] };
 }
 
-interface Topology { name: string; layers: KerasLayer[]; inputs: [string, number][]; outputs: [string, number][] }
+interface Topology { name: string; layers: KerasLayer[]; inputs: [string, number, number][]; outputs: [string, number, number][] }
 
 /**
  * Keras' topology from the JSON forms it comes in: Keras 2 and Keras 3 functional and
@@ -88,17 +88,17 @@ function topologyOf(json: JsonObject): Topology {
   };
 }
 
-/** The inbound tensors of each application of a layer: [[layer, nodeIndex], ...] per node. */
-function inboundOf(layer: KerasLayer): [string, number][][] {
+/** The inbound tensors of each application of a layer: [[layer, nodeIndex, tensorIndex], ...] per node. */
+function inboundOf(layer: KerasLayer): [string, number, number][][] {
   return (layer.inbound_nodes ?? []).map((node) => {
-    if (Array.isArray(node)) return node.map((r) => [String((r as Json[])[0]), Number((r as Json[])[1] ?? 0)] as [string, number]);
+    if (Array.isArray(node)) return node.map((r) => [String((r as Json[])[0]), Number((r as Json[])[1] ?? 0), Number((r as Json[])[2] ?? 0)] as [string, number, number]);
     // Keras 3: {args: [{class_name: '__keras_tensor__', config: {keras_history: [name, node, index]}}, ...]}
     const args = ((node as JsonObject).args ?? []) as Json[];
     const flat = args.flatMap((a) => (Array.isArray(a) ? a : [a])).filter((a) => (a as JsonObject | null)?.class_name === '__keras_tensor__');
     return flat.map((a) => {
       const h = (((a as JsonObject).config ?? {}) as JsonObject).keras_history as Json[] | undefined;
       if (!Array.isArray(h)) throw new ImportError(`layer '${layer.name}': an input tensor without keras_history`);
-      return [String(h[0]), Number(h[1] ?? 0)] as [string, number];
+      return [String(h[0]), Number(h[1] ?? 0), Number(h[2] ?? 0)] as [string, number, number];
     });
   });
 }
@@ -235,6 +235,15 @@ export function importKerasJson(json: unknown, registry: OpRegistry, opts: { sou
   const ids = new Map<string, string>(); // keras layer name -> spec id
   for (const l of topo.layers) ids.set(l.name, identifier(l.name, used));
   const outName = (layer: string, node: number) => (node === 0 ? ids.get(layer)! : `${ids.get(layer)!}_${node}`);
+  // Output k > 0 of a layer (Keras' tensor_index): a recurrent layer's state, `enc.state_h`.
+  const classOf = new Map(topo.layers.map((l) => [l.name, l.class_name]));
+  const tensorName = (layer: string, node: number, tensor: number) => {
+    if (tensor === 0) return outName(layer, node);
+    const state = byClass.get(classOf.get(layer) ?? '')?.states?.[tensor - 1];
+    if (state === undefined) throw new ImportError(`layer '${layer}' has no output ${tensor}: only a recurrent layer's states (return_state) are read as further outputs`);
+    return `${outName(layer, node)}.${state}`;
+  };
+  const base = (t: string) => t.replace(/\.[A-Za-z_]+$/, '');
 
   const inputLines: string[] = [];
   const inputIds: string[] = [];
@@ -249,14 +258,14 @@ export function importKerasJson(json: unknown, registry: OpRegistry, opts: { sou
       inputLines.push(`  ${ids.get(l.name)}: {shape: ${flow(shape.slice(1))}${dtype}}`);
       continue;
     }
-    inboundOf(l).forEach((ins, node) => apps.push({ layer: l, node, inputs: ins.map(([n, k]) => outName(n, k)), out: outName(l.name, node) }));
+    inboundOf(l).forEach((ins, node) => apps.push({ layer: l, node, inputs: ins.map(([n, k, t]) => tensorName(n, k, t)), out: outName(l.name, node) }));
   }
   // Order applications so each comes after its inputs (shared layers' later applications may be listed early).
   const ready = new Set(topo.layers.filter((l) => l.class_name === 'InputLayer').map((l) => ids.get(l.name)!));
   const ordered: App[] = [];
   const pending = [...apps];
   while (pending.length) {
-    const i = pending.findIndex((a) => a.inputs.every((x) => ready.has(x)));
+    const i = pending.findIndex((a) => a.inputs.every((x) => ready.has(base(x))));
     if (i < 0) throw new ImportError('the layers\' connections form a cycle or name missing layers');
     const [a] = pending.splice(i, 1);
     ordered.push(a!);
@@ -268,7 +277,7 @@ export function importKerasJson(json: unknown, registry: OpRegistry, opts: { sou
     const { def, attrs } = layerAttrs(a.layer.name, a.layer.class_name, withCallArgs(a.layer), byClass, warnings);
     return { op: def.name, attrs: Object.entries(attrs), name: a.layer.name, id: a.out, inputs: a.inputs };
   });
-  const outputs = topo.outputs.map(([n, k]) => outName(n, k));
+  const outputs = topo.outputs.map(([n, k, t]) => tensorName(n, k, t));
   const header = [
     ...(opts.schemaPath ? [`# yaml-language-server: $schema=${opts.schemaPath}`] : []),
     'modelspec: 1',

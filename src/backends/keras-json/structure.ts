@@ -36,7 +36,7 @@ export class NotStructured extends Error {}
  */
 export function seriesParallel(model: ImportedModel): Item[] | undefined {
   const { nodes } = model;
-  if (model.inputs.length !== 1 || model.outputs.length !== 1 || nodes.some((n) => n.target !== undefined)) return undefined;
+  if (model.inputs.length !== 1 || model.outputs.length !== 1 || nodes.some((n) => n.target !== undefined || n.inputs.some((t) => t.includes('.')))) return undefined;
   const index = new Map(nodes.map((n, i) => [n.id, i]));
   const consumers = new Map<string, number[]>();
   nodes.forEach((n, i) => n.inputs.forEach((t) => consumers.set(t, [...(consumers.get(t) ?? []), i])));

@@ -4,7 +4,7 @@
  * Shared layers (`share:`) are one layer applied several times, as in Keras.
  */
 import type * as TF from '@tensorflow/tfjs';
-import type { TypedGraph } from '../../types/ir.js';
+import { tensorKey, type TypedGraph } from '../../types/ir.js';
 import type { OpRegistry } from '../../ops/index.js';
 import { checkBuildSize, layerName, tfjsLayerSpec, type TfjsLayerSpec, type TfjsValue } from './config.js';
 import type { Tf } from './backend.js';
@@ -54,10 +54,32 @@ export function buildFromGraph(tf: Tf, graph: TypedGraph, registry: OpRegistry):
       layer = factory(materialize(tf, spec.config as TfjsValue));
       layers.set(node.sharedWith ?? node.id, layer);
     }
-    const ins = node.inputs.map((id) => tensors.get(id)!);
-    const out = layer.apply(ins.length === 1 ? ins[0]! : ins) as TF.SymbolicTensor;
-    tensors.set(node.id, out);
+    const ins = node.inputs.map((id, k) => tensors.get(tensorKey(id, node.ports?.[k]))!);
+    const out = applyLayer(layer, ins, registry.get(node.op)?.states !== undefined);
+    tensors.set(node.id, out[0]!);
+    for (let k = 1; k < out.length; k++) tensors.set(tensorKey(node.id, k), out[k]!);
   }
-  const outputs = graph.outputs.map((id) => tensors.get(id)!);
+  const outputs = graph.outputs.map((id, k) => tensors.get(tensorKey(id, graph.outputPorts?.[k]))!);
   return shareRepeatedInputs(tf.model({ inputs, outputs: outputs.length === 1 ? outputs[0]! : outputs, name: graph.name }));
+}
+
+/**
+ * Apply a layer to its inputs; every output comes back (a recurrent layer with return_state: the
+ * output and its states). A recurrent layer's inputs after the first are its initial states
+ * (Keras' initial_state), which tfjs takes as `{initialState}`.
+ */
+export function applyLayer<T extends TF.SymbolicTensor>(layer: TF.layers.Layer, ins: readonly T[], recurrent: boolean): T[] {
+  let out;
+  if (recurrent && ins.length > 1) {
+    // tfjs records the states as further inbound tensors (as Keras does), and warns that the
+    // `initialState` argument itself is not serializable: true, and nothing is lost, so that warning is not shown.
+    const warn = console.warn;
+    console.warn = (...a: unknown[]) => { if (!String(a[0]).includes('non-serializable keyword arguments')) warn(...a); };
+    try {
+      out = layer.apply(ins[0]!, { initialState: ins.slice(1) });
+    } finally {
+      console.warn = warn;
+    }
+  } else out = layer.apply(ins.length === 1 ? ins[0]! : [...ins]);
+  return (Array.isArray(out) ? out : [out]) as T[];
 }
