@@ -90,8 +90,9 @@ describe('recurrent layers', () => {
     expect(last(one('[10, 32]', 'gru: {units: 64, reset_after: false}'))).toMatchObject({ weights: ['kernel 32x192', 'recurrent_kernel 64x192', 'bias 192'], params: 18_624 });
     expect(last(one('[10, 32]', 'lstm: {units: 64, use_bias: false}')).params).toBe(4 * 64 * 96);
   });
-  it('return_state and stateful are refused with what to do; the features must be known; the input is a sequence', () => {
-    expect(errors(one('[5, 3]', 'lstm: {units: 2, return_state: true}'))[0]).toContain('lstm return_state: true gives several outputs');
+  it('stateful is refused with what to do (return_state is taken: test/seq2seq.test.ts); the features must be known; the input is a sequence', () => {
+    expect(errors(one('[5, 3]', 'lstm: {units: 2, return_state: true}'))).toEqual([]);
+    expect(errors(one('[5, 3, 4, 2]', 'conv_lstm2d: {filters: 2, kernel_size: 1, return_state: true}'))[0]).toContain('return_state: true is not supported on conv_lstm2d');
     expect(errors(one('[5, 3]', 'gru: {units: 2, stateful: true}'))[0]).toContain('gru stateful: true is not supported');
     expect(errors(one('[5, null]', 'lstm: 2'))[0]).toContain('lstm needs a known feature count, but axis 2 of its input (None, 5, None) is None');
     expect(errors(one('[5]', 'lstm: 2'))[0]).toContain('lstm needs a rank 3');
@@ -129,7 +130,8 @@ describe('wrappers', () => {
     expect(errors(one('[6, 3]', 'bidirectional: {layer: {gru: {}}}'))[0]).toContain("MS5002 bidirectional layer gru needs 'units'");
     expect(errors(one('[6, 3]', 'time_distributed: {layer: {dense: {units: 2, activation: nope}}}'))[0]).toContain('time_distributed layer dense attribute activation: "nope" is not allowed');
     expect(errors(one('[6, 3]', 'bidirectional: {layer: {lstm: {units: 2}, gru: {units: 2}}}'))[0]).toMatch(/layer/);
-    expect(errors(one('[6, 3]', 'bidirectional: {layer: {lstm: {units: 4, return_state: true}}}'))[0]).toContain('return_state: true gives several outputs');
+    expect(errors(one('[6, 3]', 'bidirectional: {layer: {lstm: {units: 4, return_state: true}}}'))[0]).toContain('lstm return_state: true is not supported inside bidirectional');
+    expect(errors(one('[6, 5, 3]', 'time_distributed: {layer: {lstm: {units: 4, return_state: true}}}'))[0]).toContain('lstm return_state: true is not supported inside time_distributed');
   });
   it('time_distributed dense 2 on (5, 3): (5, 2), 3*2+2 = 8 params, MACs 5*3*2 = 30; conv2d per frame', () => {
     expect(last(one('[5, 3]', 'time_distributed: {layer: {dense: {units: 2}}}'))).toEqual({ shape: [5, 2], weights: ['kernel 3x2', 'bias 2'], params: 8, macs: 30 });

@@ -630,7 +630,7 @@ class Instantiator {
     const problem = arityProblem(arity, op, n, def.states);
     if (!problem) return true;
     this.say(problem, span, c, {
-      hint: arity === 'one' ? 'to combine several inputs, use a merge such as add or concatenate' : `give the inputs with from: [a, b], or use branches: with merge: ${op}`,
+      hint: def.states ? `give from: [sequence, ${def.states.join(', ')}] to start from given states (Keras' initial_state), or one input` : arity === 'one' ? 'to combine several inputs, use a merge such as add or concatenate' : `give the inputs with from: [a, b], or use branches: with merge: ${op}`,
     });
     return false;
   }

@@ -6,7 +6,7 @@
 import type { Diagnostic } from '../types/diagnostic.js';
 import type { GraphIR, ParamCount, TypedGraph, TypedNode, WeightSpec } from '../types/ir.js';
 import { formatShape, type Shape } from '../types/shape.js';
-import { ShapeError, extraOutputs, type OpRegistry } from '../ops/index.js';
+import { ShapeError, extraOutputs, portSuffix, type OpRegistry } from '../ops/index.js';
 import { diag, DiagnosticSink } from '../diagnostics/diagnostics.js';
 
 function weightsEqual(a: readonly WeightSpec[], b: readonly WeightSpec[]): boolean {
@@ -92,7 +92,7 @@ export function infer(graph: GraphIR, registry: OpRegistry, diagnostics: Diagnos
       if (!(e instanceof ShapeError)) throw e;
       failed = true;
       const key = node.sharedWith ? 'sharedShape' : e.kind === 'mismatch' ? 'shapeMismatch' : 'shapeInvalid';
-      const inputsText = node.inputs.map((id, k) => `${id}${node.ports?.[k] ? `[${node.ports[k]}]` : ''} ${formatShape(inputShapes[k])}`).join(', ');
+      const inputsText = node.inputs.map((id, k) => `${id}${portSuffix(registry.get(typed.get(id)?.op ?? ''), node.ports?.[k])} ${formatShape(inputShapes[k])}`).join(', ');
       const related = node.trace.map((span, i) => ({ message: i === 0 ? 'in the block called here' : 'called from here', span }));
       if (sharedOrigin) related.unshift({ message: `'${sharedOrigin.id}' is defined here`, span: sharedOrigin.span });
       sink.push(diag(key, `${e.message} at '${node.id}'`, node.span, { related, hint: `inputs: ${inputsText}` }));

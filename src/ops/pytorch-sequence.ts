@@ -53,7 +53,11 @@ export const rnnCall = (c: PytorchContext) => `${c.self}(${c.inputs[0]}${c.mask 
 export function recurrentPytorch(cell: 'simple_rnn' | 'lstm' | 'gru'): PytorchMapping {
   return {
     helpers: ['KerasRNN'],
-    modules: (c) => ({ '': rnnModule(cell, c.attrs, features(c)) }),
+    modules: (c) => {
+      // Keras' initial_state (from: [seq, h, c]) would be nn.LSTM's (h0, c0): not written yet.
+      if (c.inputShapes.length > 1) throw new UnsupportedByPytorch(`${cell} with initial states (from: [sequence, ${cell === 'lstm' ? 'h, c' : 'h'}]) cannot be exported to PyTorch yet`);
+      return { '': rnnModule(cell, c.attrs, features(c)) };
+    },
     forward: rnnCall,
     mask: (c) => (c.attrs.return_sequences ? c.mask ?? null : null),
     weights: (c) => rnnWeights(cell, c.attrs),

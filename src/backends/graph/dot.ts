@@ -3,7 +3,7 @@
  * parameter counts, attributes in brief, and block and loop scopes as clusters.
  */
 import type { Scope, TypedGraph, TypedNode } from '../../types/ir.js';
-import type { OpRegistry } from '../../ops/index.js';
+import { portSuffix, type OpRegistry } from '../../ops/index.js';
 import { formatShape } from '../../types/shape.js';
 import { formatInt, formatMacs } from '../../report/summary.js';
 import { brief, kerasClassOf, paletteOf } from './labels.js';
@@ -129,7 +129,14 @@ export function viewToDot(view: GraphView, opts: DotOptions): string {
     }
   };
   emit('', '  ');
-  for (const e of view.edges) out.push(`  ${ids.get(e.from)} -> ${ids.get(e.to)}${view.spine.has(e.from) && view.spine.has(e.to) ? ' [weight=8]' : ''};`);
+  for (const e of view.edges) {
+    // An edge that carries a state (`enc.state_h`) is labelled with the output's name.
+    const attrs = [
+      ...(view.spine.has(e.from) && view.spine.has(e.to) ? ['weight=8'] : []),
+      ...(e.port ? [`xlabel=${quote(portSuffix(registry.get(e.port.op), e.port.index).slice(1))}`, 'fontsize=9', `fontcolor="${GREY}"`] : []),
+    ];
+    out.push(`  ${ids.get(e.from)} -> ${ids.get(e.to)}${attrs.length ? ` [${attrs.join(', ')}]` : ''};`);
+  }
   for (const e of view.shares) out.push(`  ${ids.get(e.from)} -> ${ids.get(e.to)} [style=dashed, color="#8a5cb3", arrowhead=none, constraint=false, tooltip="shares weights"];`);
   out.push('}');
   return out.join('\n') + '\n';

@@ -3,7 +3,7 @@
  * with scopes as nested subgraphs, and the building blocks the diff report uses.
  */
 import type { TypedGraph, TypedNode } from '../../types/ir.js';
-import type { OpRegistry } from '../../ops/index.js';
+import { portSuffix, type OpRegistry } from '../../ops/index.js';
 import { formatShape } from '../../types/shape.js';
 import { formatInt } from '../../report/summary.js';
 import { brief, kerasClassOf, paletteOf } from './labels.js';
@@ -86,7 +86,7 @@ export function viewToMermaid(view: GraphView, opts: MermaidOptions): string {
     }
   };
   emit('', '  ');
-  for (const e of view.edges) out.push(`  ${ids.get(e.from)} --> ${ids.get(e.to)}`);
+  for (const e of view.edges) out.push(`  ${ids.get(e.from)} -->${e.port ? `|${portSuffix(opts.registry.get(e.port.op), e.port.index).slice(1)}|` : ''} ${ids.get(e.to)}`);
   for (const e of view.shares) out.push(`  ${ids.get(e.from)} -. shares weights .- ${ids.get(e.to)}`);
   for (const [cls, style] of classes) out.push(`  classDef ${cls} ${style}`);
   for (const [cls, list] of classOf) out.push(`  class ${list.join(',')} ${cls}`);

@@ -35,6 +35,8 @@ export interface ViewCluster {
 export interface ViewEdge {
   from: string;
   to: string;
+  /** Where the edge carries another output than the first (a recurrent layer's state): the node's op and the output's index. */
+  port?: { op: string; index: number };
 }
 
 /** A `share:` node (to) and the node whose weights it reuses (from). */
@@ -146,16 +148,18 @@ export function buildView(graph: TypedGraph, opts: ViewOptions = {}): GraphView 
 function elementEdges(graph: TypedGraph, repOf: ReadonlyMap<string, string>): ViewEdge[] {
   const edges: ViewEdge[] = [];
   const seen = new Set<string>();
+  const opOf = graph.nodes.some((n) => n.ports) ? new Map(graph.nodes.map((n) => [n.id, n.op])) : undefined;
   for (const n of graph.nodes) {
     const to = repOf.get(n.id);
     if (to === undefined) continue;
-    for (const i of n.inputs) {
+    for (const [j, i] of n.inputs.entries()) {
       const from = repOf.get(i);
       if (from === undefined || from === to) continue;
-      const k = `${from}\u0000${to}`;
+      const index = n.ports?.[j] ?? 0;
+      const k = `${from}\u0000${to}\u0000${index}`;
       if (seen.has(k)) continue;
       seen.add(k);
-      edges.push({ from, to });
+      edges.push(index && from === i ? { from, to, port: { op: opOf!.get(i)!, index } } : { from, to });
     }
   }
   return edges;
