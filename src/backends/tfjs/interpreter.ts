@@ -71,15 +71,12 @@ export function buildFromGraph(tf: Tf, graph: TypedGraph, registry: OpRegistry):
 export function applyLayer<T extends TF.SymbolicTensor>(layer: TF.layers.Layer, ins: readonly T[], recurrent: boolean): T[] {
   let out;
   if (recurrent && ins.length > 1) {
-    // tfjs records the states as further inbound tensors (as Keras does), and warns that the
-    // `initialState` argument itself is not serializable: true, and nothing is lost, so that warning is not shown.
-    const warn = console.warn;
-    console.warn = (...a: unknown[]) => { if (!String(a[0]).includes('non-serializable keyword arguments')) warn(...a); };
-    try {
-      out = layer.apply(ins[0]!, { initialState: ins.slice(1) });
-    } finally {
-      console.warn = warn;
-    }
+    const kwargs: Record<string, unknown> = { initialState: ins.slice(1) };
+    out = layer.apply(ins[0]!, kwargs);
+    // tfjs records the states as further inbound tensors (as Keras does) and keeps these arguments
+    // as the node's: the tensors in them are not serializable (tfjs warns on saving) and are
+    // already among the node's inputs.
+    delete kwargs.initialState;
   } else out = layer.apply(ins.length === 1 ? ins[0]! : [...ins]);
   return (Array.isArray(out) ? out : [out]) as T[];
 }
