@@ -117,9 +117,9 @@ async function buildTo(spec: string, opts: BuildCommandOptions): Promise<Command
   } else if (opts.format === 'keras3-json') {
     const { toKeras3 } = await import('../backends/keras-json/keras3.js');
     const topology = model.toJSON(null, false) as Parameters<typeof toKeras3>[0];
-    const shapeOf = (layer: string, node: number) => {
+    const shapeOf = (layer: string, node: number, tensor = 0) => {
       const s = model.getLayer(layer).getOutputAt(node) as { shape: (number | null)[] } | { shape: (number | null)[] }[];
-      return [...(Array.isArray(s) ? s[0]!.shape : s.shape)];
+      return [...(Array.isArray(s) ? s[tensor]!.shape : s.shape)];
     };
     writeFileAtomic(modelPath, JSON.stringify({ ...toKeras3(topology, shapeOf), modelspec: meta }, null, 2) + '\n');
     written.push(`${modelPath} (Keras 3 config.json, for keras.models.model_from_json or a .keras zip)`);

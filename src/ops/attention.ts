@@ -5,7 +5,7 @@
  */
 import { attr } from './attrs.js';
 import { requireKnown } from './shape-util.js';
-import { ShapeError, type OpDef, type PytorchWeight } from './types.js';
+import { ShapeError, UnsupportedByPytorch, type OpDef, type PytorchWeight } from './types.js';
 import { py } from './pytorch.js';
 import { formatShape, type Shape } from '../types/shape.js';
 
@@ -15,16 +15,27 @@ function sequence(s: Shape, op: string, what: string): [number | null, number] {
   return [s[0]!, requireKnown(s, 1, op, `feature size of the ${what}`)];
 }
 
-/** query, value and key (the value when not given): [length, features] each. */
-function attentionInputs(inputs: readonly Shape[]): { q: [number | null, number]; v: [number | null, number]; k: [number | null, number] } {
-  if (inputs.length > 3) throw new ShapeError(`multi_head_attention takes 2 or 3 inputs (query, value[, key]), got ${inputs.length}`, 'mismatch');
+/**
+ * query, value and key (the value when not given): [length, features] each; and the attention
+ * mask (the fourth input, Keras' `attention_mask`), (query length, key length): 1 attends, 0 masks.
+ */
+function attentionInputs(inputs: readonly Shape[]): { q: [number | null, number]; v: [number | null, number]; k: [number | null, number]; mask?: Shape } {
+  if (inputs.length > 4) throw new ShapeError(`multi_head_attention takes 2 to 4 inputs (query, value[, key[, attention_mask]]), got ${inputs.length}`, 'mismatch');
   const q = sequence(inputs[0]!, 'multi_head_attention', 'query');
   const v = sequence(inputs[1]!, 'multi_head_attention', 'value');
   const k = inputs[2] ? sequence(inputs[2], 'multi_head_attention', 'key') : v;
   if (k[0] !== null && v[0] !== null && k[0] !== v[0]) {
     throw new ShapeError(`multi_head_attention needs a key and value of one length, got ${formatShape(inputs[2]!)} and ${formatShape(inputs[1]!)}`, 'mismatch');
   }
-  return { q, v, k };
+  const mask = inputs[3];
+  if (mask) {
+    const s = k[0] ?? v[0];
+    const fits = mask.length === 2 && (mask[0] === null || q[0] === null || mask[0] === q[0]) && (mask[1] === null || s === null || mask[1] === s);
+    if (!fits) {
+      throw new ShapeError(`multi_head_attention's attention_mask (input 4) must be (batch, query length, key length) = ${formatShape([q[0], s])}, got ${formatShape(mask)}`, 'mismatch');
+    }
+  }
+  return { q, v, k, ...(mask ? { mask } : {}) };
 }
 
 export const multiHeadAttention: OpDef = {
@@ -38,7 +49,8 @@ export const multiHeadAttention: OpDef = {
   pytorch: {
     helpers: ['KerasMultiHeadAttention'],
     modules: (c) => {
-      const { q, v, k } = attentionInputs(c.inputShapes);
+      const { q, v, k, mask } = attentionInputs(c.inputShapes);
+      if (mask) throw new UnsupportedByPytorch('multi_head_attention with an attention_mask (a fourth input) cannot be exported to PyTorch yet');
       const a = c.attrs;
       const dk = a.key_dim as number;
       const args = {
@@ -56,7 +68,7 @@ export const multiHeadAttention: OpDef = {
     ] satisfies [string, PytorchWeight][])),
   },
   category: 'core',
-  doc: 'Multi-head scaled dot-product attention (Keras `MultiHeadAttention`) over inputs [query, value] or [query, value, key], each (batch, length, features); self-attention is `from: [x, x]`; `use_causal_mask: true` for a decoder.',
+  doc: 'Multi-head scaled dot-product attention (Keras `MultiHeadAttention`) over inputs [query, value] or [query, value, key], each (batch, length, features), and optionally a fourth, the attention_mask (batch, query length, key length): [query, value, key, mask]; self-attention is `from: [x, x]`; `use_causal_mask: true` for a decoder.',
   arity: 'merge',
   attrs: {
     num_heads: attr.int({ min: 1, required: true, doc: 'Number of attention heads.' }),

@@ -88,18 +88,42 @@ function topologyOf(json: JsonObject): Topology {
   };
 }
 
-/** The inbound tensors of each application of a layer: [[layer, nodeIndex, tensorIndex], ...] per node. */
+/**
+ * The inbound tensors of each application of a layer: [[layer, nodeIndex, tensorIndex], ...] per
+ * node, in modelspec's input order. Tensors Keras passes as call arguments come after the
+ * positional ones: MultiHeadAttention's value and key (Keras 2 writes `{value: [...]}` in the first
+ * tensor's kwargs) and attention_mask (the fourth input; the key is the value when not given), a
+ * recurrent layer's initial_state (Keras 3's kwarg; Keras 2 lists them as inbound tensors already).
+ */
 function inboundOf(layer: KerasLayer): [string, number, number][][] {
+  type T = [string, number, number];
+  const ref = (r: Json): T => [String((r as Json[])[0]), Number((r as Json[])[1] ?? 0), Number((r as Json[])[2] ?? 0)];
+  const fromKwargs = (refs: T[], kwargs: JsonObject, one: (v: Json) => T[]): T[] => {
+    const at = (k: string) => (kwargs[k] === undefined || kwargs[k] === null ? [] : one(kwargs[k]!));
+    const [value, key, mask, states] = [at('value'), at('key'), at('attention_mask'), at('initial_state')];
+    const out = [...refs, ...value, ...key];
+    if (mask.length) out.push(...(out.length === 2 ? [out[1]!] : []), ...mask);
+    return [...out, ...states];
+  };
   return (layer.inbound_nodes ?? []).map((node) => {
-    if (Array.isArray(node)) return node.map((r) => [String((r as Json[])[0]), Number((r as Json[])[1] ?? 0), Number((r as Json[])[2] ?? 0)] as [string, number, number]);
-    // Keras 3: {args: [{class_name: '__keras_tensor__', config: {keras_history: [name, node, index]}}, ...]}
-    const args = ((node as JsonObject).args ?? []) as Json[];
-    const flat = args.flatMap((a) => (Array.isArray(a) ? a : [a])).filter((a) => (a as JsonObject | null)?.class_name === '__keras_tensor__');
-    return flat.map((a) => {
+    if (Array.isArray(node)) {
+      const refs = node.map(ref);
+      const kwargs = ((node[0] as Json[] | undefined)?.[3] ?? {}) as JsonObject;
+      // Keras 2 kwargs tensors: [name, node, tensor] (or a list of them).
+      const one = (v: Json): T[] => (Array.isArray(v) && Array.isArray(v[0]) ? (v as Json[]).map(ref) : Array.isArray(v) ? [ref(v)] : []);
+      return fromKwargs(refs, typeof kwargs === 'object' && !Array.isArray(kwargs) ? kwargs : {}, one);
+    }
+    // Keras 3: {args: [{class_name: '__keras_tensor__', config: {keras_history: [name, node, index]}}, ...], kwargs}
+    const history = (a: Json): T => {
       const h = (((a as JsonObject).config ?? {}) as JsonObject).keras_history as Json[] | undefined;
       if (!Array.isArray(h)) throw new ImportError(`layer '${layer.name}': an input tensor without keras_history`);
-      return [String(h[0]), Number(h[1] ?? 0), Number(h[2] ?? 0)] as [string, number, number];
-    });
+      return [String(h[0]), Number(h[1] ?? 0), Number(h[2] ?? 0)];
+    };
+    const isTensor = (a: Json) => (a as JsonObject | null)?.class_name === '__keras_tensor__';
+    const args = ((node as JsonObject).args ?? []) as Json[];
+    const flat = args.flatMap((a) => (Array.isArray(a) ? a : [a])).filter(isTensor);
+    const one = (v: Json): T[] => (Array.isArray(v) ? v.filter(isTensor).map(history) : isTensor(v) ? [history(v)] : []);
+    return fromKwargs(flat.map(history), ((node as JsonObject).kwargs ?? {}) as JsonObject, one);
   });
 }
 

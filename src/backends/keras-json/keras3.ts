@@ -11,7 +11,7 @@ type Json = null | boolean | number | string | Json[] | { [k: string]: Json };
 type JsonObject = { [k: string]: Json };
 
 /** A layer output's shape with the batch axis (`null` first), by layer name and node index. */
-export type ShapeOf = (layer: string, node: number) => (number | null)[];
+export type ShapeOf = (layer: string, node: number, tensor?: number) => (number | null)[];
 
 const obj = (module: string, className: string, config: JsonObject, registered: string | null = null): JsonObject =>
   ({ module, class_name: className, config, registered_name: registered });
@@ -62,6 +62,8 @@ const HUB_LAYERS: Record<string, { module: string; registered: string }> = {
   PositionEmbedding: { module: 'keras_hub.src.layers.modeling.position_embedding', registered: 'keras_hub>PositionEmbedding' },
 };
 
+const RECURRENT = new Set(['LSTM', 'GRU', 'SimpleRNN']);
+
 const triples = (refs: Json[]): Json => (refs.length === 1 ? (refs[0] as Json[]).slice(0, 3) : refs.map((r) => (r as Json[]).slice(0, 3)));
 
 /** Keras 3 `config.json` of a functional model from its Keras 2 (tfjs) topology. */
@@ -76,13 +78,17 @@ export function toKeras3(topology: JsonObject, shapeOf: ShapeOf): JsonObject {
     }
     const nodes = ((l.inbound_nodes ?? []) as Json[][]).map((node) => {
       const tensors = node.map((r) => {
-        const [layer, index] = r as [string, number];
-        return { class_name: '__keras_tensor__', config: { shape: shapeOf(layer, index), dtype: 'float32', keras_history: [layer, index, 0] } } as JsonObject;
+        const [layer, index, tensor = 0] = r as [string, number, number?];
+        return { class_name: '__keras_tensor__', config: { shape: shapeOf(layer, index, tensor), dtype: 'float32', keras_history: [layer, index, tensor] } } as JsonObject;
       });
       // A merge layer is called on a list of tensors; any other on one tensor; MultiHeadAttention
-      // on query, value[, key] as separate arguments.
+      // on query, value[, key] as separate arguments, its attention mask (a fourth input) as the
+      // kwarg attention_mask; a recurrent layer's further inputs are its initial_state kwarg.
       // use_causal_mask is a call argument in Keras (modelspec keeps it with the layer's attributes).
-      if (l.class_name === 'MultiHeadAttention') return { args: tensors, kwargs: cfg.use_causal_mask ? { use_causal_mask: true } : {} } as JsonObject;
+      if (l.class_name === 'MultiHeadAttention') {
+        return { args: tensors.slice(0, 3), kwargs: { ...(cfg.use_causal_mask ? { use_causal_mask: true } : {}), ...(tensors[3] ? { attention_mask: tensors[3] } : {}) } } as JsonObject;
+      }
+      if (RECURRENT.has(String(l.class_name)) && tensors.length > 1) return { args: [tensors[0]!], kwargs: { initial_state: tensors.slice(1) } } as JsonObject;
       return { args: tensors.length === 1 ? [tensors[0]!] : [tensors], kwargs: {} } as JsonObject;
     });
     const first = ((l.inbound_nodes as Json[][])[0] ?? []).map((r) => shapeOf(...(r as [string, number])));

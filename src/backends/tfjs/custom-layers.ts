@@ -131,7 +131,7 @@ registerCustomLayer('MultiHeadAttention', (tf) => {
       this.biasInit = initializer(tf, c.biasInitializer, 'zeros');
     }
 
-    /** Inputs: [query, value] or [query, value, key], each (batch, length, features). */
+    /** Inputs: [query, value] or [query, value, key], each (batch, length, features), and the attention mask (batch, T, S). */
     override build(shapes: Shape | Shape[]): void {
       const [q, v, k = v] = shapes as Shape[];
       const h = this.numHeads;
@@ -170,11 +170,17 @@ registerCustomLayer('MultiHeadAttention', (tf) => {
         const k = this.project(key!, 'key', this.keyDim);
         const v = this.project(value!, 'value', this.valueDim);
         let logits = tf.matMul(q, k, false, true); // (B, H, T, S)
+        // Keras' attention mask (B, T, S) (the fourth input), 1 attends and 0 masks, and its causal
+        // mask (query t sees keys s <= t), combined by a logical and when both are there (Keras'
+        // _compute_attention_mask); its masked softmax adds (1 - mask) * -1e9 (per head).
+        const given = tensors(inputs)[3];
+        let mask: TF.Tensor | undefined = given ? tf.cast(given, 'float32') : undefined;
         if (this.causal) {
-          // Keras' causal mask (query t sees keys s <= t) and masked softmax: -1e9 added where masked.
           const [t, s] = logits.shape.slice(2) as [number, number];
-          logits = tf.add(logits, tf.mul(tf.sub(1, tf.linalg.bandPart(tf.ones([t, s]), -1, 0)), -1e9));
+          const causal = tf.linalg.bandPart(tf.ones([t, s]), -1, 0);
+          mask = mask ? tf.mul(tf.cast(tf.notEqual(mask, 0), 'float32'), causal) : causal;
         }
+        if (mask) logits = tf.add(logits, tf.mul(tf.sub(1, mask.rank === 3 ? tf.expandDims(mask, 1) : mask), -1e9));
         let scores = tf.softmax(logits);
         if (kwargs.training && this.rate > 0) scores = tf.dropout(scores, this.rate);
         const [b, t] = query!.shape as number[];
