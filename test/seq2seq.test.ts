@@ -133,6 +133,21 @@ describe('seq2seq through the CLI', () => {
     expect([d.code, d.stdout]).toEqual([0, expect.stringContaining('no architectural change')]);
   });
 
+  it('keras3-json: the states as the decoder\'s initial_state kwarg, with their tensor index and shape; imported back the same', () => {
+    const out = tmp();
+    const b = run('modelspec', 'build', FIXTURE, '--backend', 'cpu', '--format', 'keras3-json', '--out', out);
+    expect([b.code, b.stderr]).toEqual([0, '']);
+    const json = JSON.parse(readFileSync(join(out, 'model.json'), 'utf8'));
+    const node = json.config.layers.find((l: { name: string }) => l.name === 'dec').inbound_nodes[0];
+    expect(node.args.map((a: { config: { keras_history: unknown[] } }) => a.config.keras_history)).toEqual([['tgt_embed', 0, 0]]);
+    expect(node.kwargs.initial_state.map((a: { config: { keras_history: unknown[]; shape: unknown[] } }) => [a.config.keras_history, a.config.shape]))
+      .toEqual([[['enc', 0, 1], [null, 16]], [['enc', 0, 2], [null, 16]]]);
+    const imported = join(out, 'imported.yaml');
+    expect(run('modelspec', 'import', join(out, 'model.json'), '--out', imported).code).toBe(0);
+    expect(readFileSync(imported, 'utf8')).toContain('from: [tgt_embed, enc.state_h, enc.state_c]');
+    expect(run('modelspec', 'diff', FIXTURE, imported).code).toBe(0);
+  });
+
   it('a Keras 2 JSON whose model output is a state (output_layers [enc, 0, 2]) imports as outputs: enc.state_c', () => {
     const out = tmp();
     expect(run('modelspec', 'build', FIXTURE, '--backend', 'cpu', '--format', 'keras-json', '--out', out).code).toBe(0);
