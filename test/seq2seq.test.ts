@@ -18,7 +18,7 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'nod
 import { tmpdir } from 'node:os';
 import { dirname, join, relative } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import type * as TF from '@tensorflow/tfjs';
 import { buildModel, loadTf, type Tf } from '../src/build.js';
 import { kerasRows } from '../src/report/summary.js';
@@ -35,7 +35,6 @@ const run = (bin: string, ...args: string[]) => {
   return { code: r.status, stdout: r.stdout, stderr: r.stderr };
 };
 const tmp = () => mkdtempSync(join(tmpdir(), 'modelspec-seq2seq-'));
-const shape = (s: readonly (number | null)[]) => `(${s.map((d) => d ?? 'None').join(', ')})`;
 
 let tf: Tf;
 beforeAll(async () => {
@@ -252,5 +251,3 @@ describe('seq2seq in TensorFlow.js', () => {
     }
   });
 });
-
-afterAll(() => undefined);
