@@ -69,6 +69,13 @@ describe('multi_head_attention attention_mask', () => {
       // The mask matters: not the output with every key attended.
       const open = maskedAttention(q, v, v, MASK.map((r) => r.map(() => 1)), ws, causal);
       expect(Math.max(...y[0]!.flatMap((r, t) => r.map((x, j) => Math.abs(x - open[t]![j]!))))).toBeGreaterThan(1e-4);
+      // Saved and loaded back (model.json), it computes the same.
+      let artifacts: TF.io.ModelArtifacts | undefined;
+      await model.save(tf.io.withSaveHandler(async (a) => ((artifacts = a), { modelArtifactsInfo: { dateSaved: new Date(), modelTopologyType: 'JSON' } })));
+      const loaded = await tf.loadLayersModel(tf.io.fromMemory(artifacts!));
+      const z = (loaded.predict([tf.tensor([q]), tf.tensor([v]), tf.tensor([MASK])]) as TF.Tensor).arraySync() as M[];
+      expect(Math.max(...z[0]!.flatMap((r, t) => r.map((x, j) => Math.abs(x - want[t]![j]!))))).toBeLessThan(1e-5);
+      loaded.dispose();
     } finally {
       model.dispose();
     }

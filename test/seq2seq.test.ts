@@ -201,6 +201,14 @@ describe('seq2seq in TensorFlow.js', () => {
       expect(Math.max(...fromZeros.flatMap((r, t) => r.map((v, j) => Math.abs(v - want[t]![j]!))))).toBeGreaterThan(1e-4);
       expect(got.length).toBe(tgt.length);
       expect(Math.max(...got.flatMap((r, t) => r.map((v, j) => Math.abs(v - want[t]![j]!))))).toBeLessThan(1e-5);
+      // Saved and loaded back (model.json: the states are inbound tensors 1 and 2), it computes the same.
+      let artifacts: TF.io.ModelArtifacts | undefined;
+      await model.save(tf.io.withSaveHandler(async (a) => ((artifacts = a), { modelArtifactsInfo: { dateSaved: new Date(), modelTopologyType: 'JSON' } })));
+      const loaded = await tf.loadLayersModel(tf.io.fromMemory(artifacts!));
+      const again = loaded.predict([tf.tensor2d([src], undefined, 'int32'), tf.tensor2d([tgt], undefined, 'int32')]) as TF.Tensor;
+      expect(Math.max(...rows(again).flatMap((r, t) => r.map((v, j) => Math.abs(v - want[t]![j]!))))).toBeLessThan(1e-5);
+      again.dispose();
+      loaded.dispose();
     } finally {
       model.dispose();
     }
