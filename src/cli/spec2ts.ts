@@ -5,10 +5,16 @@
  * Exit codes (the README's table): 0 fine, 1 problems (spec errors, unreadable specs, out-of-date
  * files with --check), 2 usage (a refused overwrite: pass --force) or internal error.
  */
+import { fileURLToPath } from 'node:url';
 import { Command, CommanderError } from 'commander';
-import { runSpec2ts } from '../codegen/run.js';
+import { compileCacheDir, enableCompileCache } from '../io/compile-cache.js';
 import { escapeTerminal } from '../io/terminal.js';
 import { reportFailure } from './errors.js';
+
+// ts-morph and its TypeScript, compiled with a V8 code cache (src/io/compile-cache.ts): so the
+// code generator is imported when a command needs it, after this, not with the module.
+const TS_PACKAGES = /[\\/]node_modules[\\/](?:ts-morph|@ts-morph[\\/]common|typescript)[\\/]/;
+enableCompileCache(compileCacheDir(fileURLToPath(new URL('../..', import.meta.url))), (f) => TS_PACKAGES.test(f));
 
 export function buildProgram(): Command {
   return new Command('spec2ts')
@@ -21,7 +27,8 @@ export function buildProgram(): Command {
     .option('--force', 'replace files that spec2ts did not write')
     .showHelpAfterError()
     .exitOverride()
-    .action((specs: string[], o: { out: string; root: string; check?: boolean; force?: boolean }) => {
+    .action(async (specs: string[], o: { out: string; root: string; check?: boolean; force?: boolean }) => {
+      const { runSpec2ts } = await import('../codegen/run.js');
       const r = runSpec2ts(specs, { out: o.out, root: o.root, check: !!o.check, force: !!o.force });
       if (r.stderr) process.stderr.write(escapeTerminal(r.stderr));
       if (r.stdout) process.stdout.write(escapeTerminal(r.stdout));
