@@ -16,6 +16,9 @@ import { UnsupportedByPytorch, type PytorchContext, type PytorchWeight } from '.
 import { known, py } from '../../ops/pytorch.js';
 import { helperDefinitions } from '../../ops/pytorch-helpers.js';
 import { unitTree, type Unit, type UnitItem } from './structure.js';
+import { generalClass, NotGeneral, spanKey, type GeneralClass, type GeneralContext } from './general.js';
+import type { BlockDecl } from '../../types/spec.js';
+import type { LoadedDocument } from '../../load/yaml.js';
 
 export { UnsupportedByPytorch };
 
@@ -31,6 +34,9 @@ export interface PytorchExportOptions {
   doc?: string;
   params: readonly ParamDecl[];
   training?: PytorchTraining;
+  /** The spec's blocks and source maps: each block becomes one general class (general.ts) where it can. */
+  blocks?: ReadonlyMap<string, BlockDecl>;
+  docs?: ReadonlyMap<string, Pick<LoadedDocument, 'spans' | 'file'>>;
 }
 
 const PY_RESERVED = new Set([
@@ -167,6 +173,8 @@ interface PyClass {
   lines: string[];
   /** Whether it (or a module below it) has a regularizer term. */
   hasReg: boolean;
+  /** The block it is a form of (undefined for a loop iteration). */
+  block?: string;
 }
 
 /** What one export collects: the classes (children first), their forms, the weight table. */
@@ -184,6 +192,10 @@ interface Emit {
   helpers: Set<string>;
   /** Node id -> the Python name of its output's Keras mask, and the unit (path) where that name lives. */
   masks: Map<string, { name: string; unit: string }>;
+  /** The general block classes (absent without the spec's blocks). */
+  general?: GeneralContext;
+  /** Blocks written one class per call form, and why. */
+  fallbacks: Map<string, string>;
 }
 
 /** One unit's body, in local names: what its class holds and does. */
@@ -331,10 +343,7 @@ function nodeLines(e: Emit, node: TypedNode, ctxBase: { self: string; inputs: st
         body.resets.push(...drawStatements(ref, pw, w.shape));
         if (pw.regularizer?.l2) body.regs.push(`${num(pw.regularizer.l2)} * ${ref}.square().sum()`);
         if (pw.regularizer?.l1) body.regs.push(`${num(pw.regularizer.l1)} * ${ref}.abs().sum()`);
-        const key = `${prefix}${ctxBase.self}.${pw.key}`;
-        const kerasName = ownerId.replace(/\//g, '.');
-        const saved = pw.tfjsName?.replace('{layer}', kerasName) ?? w.name;
-        e.table.push(`    (${py(`${kerasName}/${saved}`)}, ${py(key)}, ${py(pw.layout)}${pw.hwc ? `, ${py(pw.hwc)}` : ''}),`);
+        e.table.push(tableRow(ownerId, w.name, pw, `${prefix}${ctxBase.self}.${pw.key}`));
       }
     }
     return def.pytorch.forward(ctx);
@@ -342,6 +351,97 @@ function nodeLines(e: Emit, node: TypedNode, ctxBase: { self: string; inputs: st
     if (e instanceof UnsupportedByPytorch && !e.nodeId) throw new UnsupportedByPytorch(e.message.startsWith(node.op) ? e.message : `${node.op}: ${e.message}`, node.id);
     throw e;
   }
+}
+
+/** A row of KERAS_WEIGHTS: the Keras weight's name in a tfjs model folder, its state_dict key, its layout. */
+function tableRow(ownerId: string, weight: string, pw: PytorchWeight, key: string): string {
+  const kerasName = ownerId.replace(/\//g, '.');
+  const saved = pw.tfjsName?.replace('{layer}', kerasName) ?? weight;
+  return `    (${py(`${kerasName}/${saved}`)}, ${py(key)}, ${py(pw.layout)}${pw.hwc ? `, ${py(pw.hwc)}` : ''}),`;
+}
+
+/** The PyTorch weights of a node as its op maps them (for the weight table of a general class's call). */
+function nodeWeights(e: Emit, node: TypedNode): Record<string, PytorchWeight> {
+  const def = e.registry.get(node.op)!;
+  const ownerId = node.sharedWith ?? node.id;
+  const ctx: PytorchContext = {
+    attrs: node.attrs, inputShapes: node.inputShapes, outputShape: node.outputShape, inputs: node.inputs.map(() => 'x'), self: 'self',
+    ...(e.plan.chwFlatten.has(node.id) ? { flattenChannelsFirst: true } : {}),
+    ...(e.plan.denseFromChw.has(ownerId) ? { denseFromChw: e.plan.denseFromChw.get(ownerId)! } : {}),
+  };
+  return def.pytorch?.weights?.(ctx) ?? {};
+}
+
+/** Nodes of a unit, deep. */
+function unitNodes(u: Unit): TypedNode[] {
+  return u.items.flatMap((it) => (it.kind === 'node' ? [it.node] : it.kind === 'call' ? unitNodes(it.unit) : it.units.flatMap(unitNodes)));
+}
+
+/**
+ * A block call written with the block's general class: `ResnetLayer(in_channels=16, filters=32, strides=2)`
+ * (the channels of its inputs, sizes read from its shapes, the arguments the spec gave), and the weight
+ * table's rows of its layers, whose keys follow the class's attributes. Undefined where the block has no
+ * general class: then it is written one class per form, and the reason is kept for that class's comment.
+ */
+function generalCall(e: Emit, unit: Unit, prefix: string): { ctor: string; cls: GeneralClass } | undefined {
+  const g = e.general;
+  const scope = unit.scope!;
+  if (!g || scope.kind !== 'block') return undefined;
+  const ranks = unit.inputs.map((i) => e.byId.get(i)!.outputShape.length);
+  const cls = generalClass(g, scope.label, ranks);
+  const fail = (why: string) => {
+    if (!e.fallbacks.has(scope.label)) e.fallbacks.set(scope.label, why);
+    return undefined;
+  };
+  if (cls instanceof NotGeneral) return fail(cls.message);
+  const nodes = unitNodes(unit);
+  if (nodes.some((n) => n.sharedWith)) return fail('a layer shared with share:');
+  const rows: string[] = [];
+  for (const n of nodes) {
+    const key = generalKey(cls, unit, n);
+    if (key === undefined) return fail(`layer '${n.id}' not found in the class`);
+    const weights = nodeWeights(e, n);
+    for (const w of n.weights) {
+      const pw = weights[w.name];
+      if (!pw) return fail(`weight ${w.name} of '${n.id}'`);
+      rows.push(tableRow(n.id, w.name, pw, `${prefix}${key}.${pw.key}`));
+    }
+  }
+  const args = unit.inputs.map((i, k) => {
+    const s = e.byId.get(i)!.outputShape;
+    return `${cls.inputArgs[k]}=${py(s[s.length - 1])}`;
+  });
+  for (const s of cls.shapeArgs) {
+    const n = nodes.find((x) => spanKey(x.span) === s.span);
+    if (!n) return fail(`the size ${s.name}`);
+    args.push(`${s.name}=${py(n.outputShape[n.outputShape.length - 1])}`);
+  }
+  for (const a of scope.call?.args ?? []) if (a.given) args.push(`${pyIdent(a.name)}=${py(a.value)}`);
+  e.table.push(...rows);
+  return { ctor: `${cls.name}(${args.join(', ')})`, cls };
+}
+
+/** The attribute path of a node inside a general class's instance: the class's segments, loop indices filled in. */
+function generalKey(cls: GeneralClass, unit: Unit, n: TypedNode): string | undefined {
+  const at = n.scopes.findIndex((s) => s.path === unit.path);
+  const below = n.scopes.slice(at + 1);
+  const loops = below.filter((s) => s.loop).map((s) => s.loop!.index);
+  const calls = below.filter((s) => s.kind === 'block').length;
+  const trace = n.trace.slice(0, calls).reverse();
+  const segs: string[] = [];
+  let cur: GeneralClass = cls;
+  for (const t of trace) {
+    const c = cur.calls.get(spanKey(t));
+    if (!c) return undefined;
+    segs.push(...c.segs);
+    cur = c.child;
+  }
+  const l = cur.layers.get(spanKey(n.span));
+  if (!l) return n.weights.length ? undefined : '';
+  segs.push(...l);
+  let k = 0;
+  const out = segs.map((s) => (s === '{}' ? String(loops[k++]) : s));
+  return k === loops.length ? out.join('.') : undefined;
 }
 
 /** `self.a = nn.Module()` for each container above a dotted path, once. */
@@ -384,9 +484,10 @@ function unitBody(e: Emit, unit: Unit, prefix: string): { body: Body; variable: 
       body.forward.push(`${variable.get(it.node.id)} = ${fwd}`);
     } else if (it.kind === 'call') {
       const a = attr(it.unit.path);
-      const cls = emitUnit(e, it.unit, `${prefix}${a}.`);
+      const general = generalCall(e, it.unit, `${prefix}${a}.`);
+      const cls = general?.cls ?? emitUnit(e, it.unit, `${prefix}${a}.`);
       containers(a, made, body.init);
-      body.init.push(`self.${a} = ${construct(cls, it.unit)}`);
+      body.init.push(`self.${a} = ${general ? general.ctor : construct(cls as PyClass, it.unit)}`);
       body.resets.push(`self.${a}.reset_parameters()`);
       if (cls.hasReg) body.regs.push(`self.${a}.regularization_loss()`);
       body.hasReg ||= cls.hasReg;
@@ -452,7 +553,7 @@ function emitUnit(e: Emit, unit: Unit, prefix: string): PyClass {
   let name = base;
   for (let k = 2; e.names.has(name); k++) name = `${base}${k}`;
   e.names.add(name);
-  const cls: PyClass = { name, doc: docText, uses: [unit.path], lines: L.slice(1), hasReg: body.hasReg };
+  const cls: PyClass = { name, doc: docText, uses: [unit.path], lines: L.slice(1), hasReg: body.hasReg, ...(scope.call ? { block: scope.label } : {}) };
   e.forms.set(key, cls);
   e.classes.push(cls);
   return cls;
@@ -481,20 +582,46 @@ function classMethods(body: Body, params: string[], outs: string[], forwardDoc: 
 /** Export a typed graph as a PyTorch module. Throws UnsupportedByPytorch for what it cannot write exactly. */
 export function exportPytorch(graph: TypedGraph, registry: OpRegistry, opts: PytorchExportOptions): PytorchModule {
   const className = pascal(graph.name);
-  const e: Emit = { graph, registry, plan: flattenPlan(graph), byId: new Map(graph.nodes.map((n) => [n.id, n])), classes: [], forms: new Map(), names: new Set([className]), table: [], helpers: new Set(), masks: new Map() };
+  const e: Emit = { graph, registry, plan: flattenPlan(graph), byId: new Map(graph.nodes.map((n) => [n.id, n])), classes: [], forms: new Map(), names: new Set([className]), table: [], helpers: new Set(), masks: new Map(), fallbacks: new Map() };
+  if (opts.blocks && opts.docs) {
+    // A flatten of a block flattens in (C, H, W) order in every call, or in none.
+    const order = new Map<string, boolean>();
+    const conflicts = new Set<string>();
+    for (const n of graph.nodes) {
+      if (n.op !== 'flatten') continue;
+      const k = spanKey(n.span), v = e.plan.chwFlatten.has(n.id);
+      if (order.has(k) && order.get(k) !== v) conflicts.add(k);
+      order.set(k, v);
+    }
+    e.general = {
+      registry, docs: opts.docs, blocks: opts.blocks, pyIdent, pascal, helpers: e.helpers, imports: new Set(), names: e.names, classes: [], built: new Map(),
+      flattenOrder: (k) => {
+        if (conflicts.has(k)) throw new NotGeneral('a flatten whose order differs between calls');
+        return order.get(k);
+      },
+    };
+  }
   const root = moduleClass(e, unitTree(graph), className, opts);
   const helpers = helperDefinitions(e.helpers);
+  const imports = [...new Set([...helpers.imports, ...(e.general?.imports ?? [])])].sort();
+  const generalClasses = (e.general?.classes ?? []).flatMap((c) => [`class ${c.name}(nn.Module):`, generalDoc(c), '', ...c.lines, '', '']);
+  const fallbackNote = (c: PyClass) => {
+    const why = c.block === undefined ? undefined : e.fallbacks.get(c.block);
+    return why ? [`# One class per call form of block \`${c.block}\`: it cannot be one general class (${why}).`] : [];
+  };
+
   const L = [
-    ...moduleHeader(graph, opts, helpers.imports),
+    ...moduleHeader(graph, opts, imports),
     '',
-    `__all__ = [${[className, ...e.classes.map((c) => c.name)].map((n) => py(n)).join(', ')}, "KERAS_WEIGHTS", "keras_loss", "make_optimizer"]`,
+    `__all__ = [${[className, ...(e.general?.classes ?? []).map((c) => c.name), ...e.classes.map((c) => c.name)].map((n) => py(n)).join(', ')}, "KERAS_WEIGHTS", "keras_loss", "make_optimizer"]`,
     '',
     '',
     ...checkArgsHelper(),
     '',
     '',
     ...helpers.text.flatMap((h) => [h, '', '']),
-    ...e.classes.flatMap((c) => [`class ${c.name}(nn.Module):`, classDoc(c), ...c.lines, '', '']),
+    ...generalClasses,
+    ...e.classes.flatMap((c) => [...fallbackNote(c), `class ${c.name}(nn.Module):`, classDoc(c), ...c.lines, '', '']),
     ...root,
     '',
     '',
@@ -595,4 +722,13 @@ function trainingHelpers(t: PytorchTraining | undefined, outputs: number): strin
   else L.push(`    return torch.optim.RMSprop(model.parameters(), lr=lr, alpha=${num(o.rho ?? 0.9)}, momentum=${num(o.momentum ?? 0)}, eps=${num(o.epsilon ?? 1e-7)}, centered=${py(!!o.centered)})`);
   void outputs;
   return L;
+}
+
+/** A general class's docstring: the block, its doc, what its constructor takes. */
+function generalDoc(c: GeneralClass): string {
+  const doc = c.block.doc ? ` ${c.block.doc.trim().replace(/\s+/g, ' ').replace(/"""/g, "'''").replace(/\\/g, '\\\\')}` : '';
+  const ins = c.inputArgs.map((a) => `\`${a}\``).join(', ');
+  const shapes = c.shapeArgs.length ? `, and ${c.shapeArgs.map((s) => `\`${s.name}\``).join(', ')} (read from the input's shape where the spec calls it)` : '';
+  const text = `Block \`${c.block.name}\`.${doc} Built from the block's params and ${ins} (the channels of ${c.inputArgs.length > 1 ? 'its inputs' : 'its input'})${shapes}; \`out_channels\` is its output's.`;
+  return `    """${wrap(text, 92).split('\n').join('\n    ')}"""`;
 }

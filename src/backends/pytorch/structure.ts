@@ -27,7 +27,9 @@ export type UnitItem =
   /** A loop's iterations; `chain`: each takes the previous one's only output as its only input. */
   | { kind: 'loop'; name: string; path: string; units: Unit[]; chain: boolean };
 
-const moduleScope = (s: Scope) => s.kind !== 'branch';
+// Only block calls are modules: a loop iteration or a branch is a plain container (nn.Module()) in the
+// module around it, so that the module has one class per block (general.ts), none per loop body.
+const moduleScope = (s: Scope) => s.kind === 'block';
 
 /** Scopes that cannot be modules: not contiguous in the graph's order, or cut by a `share:`. */
 function inlinedScopes(nodes: readonly TypedNode[]): Set<string> {
