@@ -319,7 +319,7 @@ class Writer {
   /** A fresh __init__ local. */
   private local(base: string): string {
     let n = base;
-    for (let k = 2; this.locals.has(n) || this.vars.has(n); k++) n = `${base}_${k}`;
+    for (let k = 2; this.locals.has(n); k++) n = `${base}_${k}`;
     this.locals.add(n);
     return n;
   }
@@ -556,7 +556,8 @@ class Writer {
       const r = new Lines(0), g = new Lines(0);
       for (const wt of w.weights) {
         const ref = `${selfFwd}.${wt.key}`;
-        r.push(initLine(ref, wt, selfFwd, this.g));
+        const init = wt.initializer.known ? wt.initializer : { ...wt.initializer, py: toFwd(wt.initializer, this.fwdLookup(c.env)) };
+        r.push(initLine(ref, { ...wt, initializer: init }, selfFwd, this.g));
         for (const [kind, f] of [['l2', 'square'], ['l1', 'abs']] as const) {
           const l = wt.regularizer?.[kind];
           if (l) {
@@ -757,12 +758,16 @@ const SELF = '\u0002SELF\u0002';
  * once the sentinels are replaced by their expressions), or conv2d's own general form.
  */
 function writeLayer(g: GeneralContext, def: OpDef, attrs: Map<string, Sym>, ins: Val[], span: string): WrittenLayer {
-  const symbolic = [...attrs.values()].some((s) => !s.known);
-  if (def.name === 'conv2d' && symbolic) {
-    const pad = attrs.get('padding');
-    if (pad && !pad.known) throw new NotGeneral('conv2d with a padding chosen by a param');
-    if (pad?.value === 'same') return sameConv(g, def, attrs, ins, span);
+  try {
+    return sentinelLayer(g, def, attrs, ins, span);
+  } catch (e) {
+    // A convolution whose pads depend on the input size, or whose channels are a product: its own form.
+    if (!(e instanceof NotGeneral) || (def.name !== 'conv2d' && def.name !== 'depthwise_conv2d')) throw e;
+    return convLayer(g, def, attrs, ins, e);
   }
+}
+
+function sentinelLayer(g: GeneralContext, def: OpDef, attrs: Map<string, Sym>, ins: Val[], span: string): WrittenLayer {
   // Sentinels: one slot per symbolic number, per input channel expression.
   const slots: { py: string; prec: number; values: number[]; sym: Sym }[] = [];
   const slotOf = (s: Sym): number[] => {
@@ -892,8 +897,9 @@ function writeLayer(g: GeneralContext, def: OpDef, attrs: Map<string, Sym>, ins:
 
 /** A symbolic attribute's forward expression: each name it reads stored on the module. */
 function toFwd(s: Sym, fwd: (name: string) => Sym): string {
-  if (!s.ref) throw new NotGeneral(`an activation given as an expression (${s.py})`);
-  return fwd(s.ref).py;
+  if (s.ref) return fwd(s.ref).py;
+  if (s.expr) return toPy(s.expr, fwd, new Set()).py;
+  throw new NotGeneral(`a value forward reads, given as ${s.py}`);
 }
 
 /** Replace sentinel numbers by their expressions (parenthesised unless an argument on its own); the spatial ones may not remain. */
@@ -911,31 +917,49 @@ function substitute(text: string, slots: { py: string; prec: number; value: numb
   return out;
 }
 
-/** conv2d with 'same' padding whose kernel, strides or dilation are params: `pad_same` in forward where the pads depend on the input size. */
-function sameConv(g: GeneralContext, def: OpDef, attrs: Map<string, Sym>, ins: Val[], span: string): WrittenLayer {
+/**
+ * conv2d or depthwise_conv2d with params in its kernel size, strides, dilation or depth multiplier:
+ * `nn.Conv2d(in_channels, filters, kernel_size, stride=strides, padding=same_padding(...))`, and
+ * `pad_same` in forward where TF's 'same' pads depend on the input size (stride > 1).
+ */
+function convLayer(g: GeneralContext, def: OpDef, attrs: Map<string, Sym>, ins: Val[], why: NotGeneral): WrittenLayer {
   const get = (k: string): Sym => attrs.get(k) ?? lit(def.attrs[k]!.default);
-  const known = (k: string, v: unknown) => { const s = get(k); if (!s.known || JSON.stringify(s.value) !== JSON.stringify(v)) throw new NotGeneral(`conv2d with ${k} other than ${JSON.stringify(v)} and 'same' padding chosen by params`); };
-  known('groups', 1);
-  known('activity_regularizer', null);
-  const useBias = get('use_bias');
-  if (!useBias.known) throw new NotGeneral('conv2d with use_bias chosen by a param');
-  if (ins.length !== 1 || ins[0]!.rank !== 3) throw new NotGeneral('conv2d of a non-image');
+  const need = (k: string, v: unknown) => {
+    const s = attrs.get(k);
+    if (s && (!s.known || JSON.stringify(s.value) !== JSON.stringify(v))) throw why;
+  };
+  need('activity_regularizer', null);
+  if (def.name === 'conv2d') need('groups', 1);
+  const pad = get('padding'), useBias = get('use_bias');
+  if (!pad.known || !useBias.known || ins.length !== 1 || ins[0]!.rank !== 3) throw why;
+  const depthwise = def.name === 'depthwise_conv2d';
+  const cin = ins[0]!.ch;
   const k = get('kernel_size'), s = get('strides'), d = get('dilation_rate');
   const dil = d.known && JSON.stringify(d.value) === '1' ? '' : d.py;
-  g.helpers.add('same_padding');
-  g.helpers.add('pad_same');
-  const filters = get('filters');
-  const ctor = (cin: string) => `nn.Conv2d(${cin}, ${filters.py}, ${k.py}, stride=${s.py}${dil ? `, dilation=${dil}` : ''}, padding=same_padding(${k.py}, ${s.py}${dil ? `, ${dil}` : ''})${useBias.value ? '' : ', bias=False'})`;
+  const same = pad.value === 'same';
+  if (same) {
+    g.helpers.add('same_padding');
+    g.helpers.add('pad_same');
+  }
+  const dm = depthwise ? get('depth_multiplier') : undefined;
+  const out: Sym = depthwise
+    ? dm!.known && dm!.value === 1 ? cin : { py: `${paren(cin, 8)} * ${paren(dm!, 9)}`, prec: 8, known: false, kind: 'num' }
+    : get('filters');
+  const args = [cin.py, out.py, k.py, `stride=${s.py}`];
+  if (dil) args.push(`dilation=${dil}`);
+  if (same) args.push(`padding=same_padding(${k.py}, ${s.py}${dil ? `, ${dil}` : ''})`);
+  if (depthwise) args.push(`groups=${cin.py}`);
+  if (!useBias.value) args.push('bias=False');
   const act = get('activation');
+  const kind = depthwise ? 'depthwise' : 'kernel';
   const weights: WrittenWeight[] = [
-    { key: 'weight', layout: 'conv', initializer: get('kernel_initializer'), regularizer: regOf(get('kernel_regularizer')) },
+    { key: 'weight', layout: depthwise ? 'depthwise' : 'conv', initializer: get(`${kind}_initializer`), regularizer: regOf(get(`${kind}_regularizer`)) },
     ...(useBias.value ? [{ key: 'bias', layout: 'same' as const, initializer: get('bias_initializer'), regularizer: regOf(get('bias_regularizer')) }] : []),
   ];
-  void span;
   return {
-    modules: [['', ctor(ins[0]!.ch.py)]],
+    modules: [['', `nn.Conv2d(${args.join(', ')})`]],
     forward: (inputs, self, fwd) => {
-      const y = `${self}(pad_same(${inputs[0]}, ${self}))`;
+      const y = same ? `${self}(pad_same(${inputs[0]}, ${self}))` : `${self}(${inputs[0]})`;
       if (act.known) {
         if (act.value === null || act.value === 'linear') return y;
         const f = ACT[act.value as string];
@@ -947,7 +971,7 @@ function sameConv(g: GeneralContext, def: OpDef, attrs: Map<string, Sym>, ins: V
     },
     weights,
     rank: 3,
-    ch: () => filters,
+    ch: () => out,
   };
 }
 
