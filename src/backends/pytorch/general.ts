@@ -768,6 +768,13 @@ function writeLayer(g: GeneralContext, def: OpDef, attrs: Map<string, Sym>, ins:
 }
 
 function sentinelLayer(g: GeneralContext, def: OpDef, attrs: Map<string, Sym>, ins: Val[], span: string): WrittenLayer {
+  // TF's 'same' pads depend on the input size modulo the strides: sentinel strides (larger than any
+  // pad) would hide that, so a window op with 'same' padding takes its window and strides as literals.
+  const pad = attrs.get('padding');
+  if ((!pad || pad.known) && (pad?.value ?? def.attrs.padding?.default) === 'same'
+    && ['kernel_size', 'pool_size', 'strides', 'dilation_rate'].some((k) => attrs.has(k) && !attrs.get(k)!.known)) {
+    throw new NotGeneral(`${def.name} with 'same' padding and its window or strides chosen by params`);
+  }
   // Sentinels: one slot per symbolic number, per input channel expression.
   const slots: { py: string; prec: number; values: number[]; sym: Sym }[] = [];
   const slotOf = (s: Sym): number[] => {
