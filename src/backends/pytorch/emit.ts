@@ -1,9 +1,10 @@
 /**
  * The PyTorch exporter: a typed graph -> a readable, importable Python module: an nn.Module for
- * the spec, and below it a child module per block call and loop iteration (structure.ts says which
- * scopes qualify), each loop an nn.ModuleList; branches are plain containers. A class is one form
- * of a call: the text of its layers for its arguments and input shapes; calls of the same form
- * share the class (README, "PyTorch", says why forms rather than Python conditionals). Keras'
+ * the spec, and below it a child module per block call (structure.ts says which qualify); loop
+ * iterations and branches are plain containers. A block's class is general (general.ts: built from
+ * the block's params and input channels); a block that cannot be one falls back to a class per
+ * form of its calls: the text of its layers for its arguments and input shapes, calls of the same
+ * form sharing the class (README, "PyTorch"). Keras'
  * initializers and regularizers, the recipe's loss and optimizer, and the table that maps each
  * Keras (tfjs) weight to its state_dict key (KERAS_WEIGHTS, which the converter reads).
  * Each op says how it is written (OpDef.pytorch, next to its tfjs mapping); this file only
@@ -163,18 +164,18 @@ export interface PytorchModule {
   className: string;
 }
 
-/** A Python class of the module: a form of a block call or loop iteration (or the spec itself). */
+/** A Python class of the module: a form of a block call (or the spec itself). */
 interface PyClass {
   name: string;
   /** The docstring's text (the ids of the calls or iterations it serves are added at the end). */
   doc: string;
-  /** Ids of the block calls or loop iterations built from this class. */
+  /** Ids of the block calls built from this class. */
   uses: string[];
   lines: string[];
   /** Whether it (or a module below it) has a regularizer term. */
   hasReg: boolean;
-  /** The block it is a form of (undefined for a loop iteration). */
-  block?: string;
+  /** The block it is a form of. */
+  block: string;
 }
 
 /** What one export collects: the classes (children first), their forms, the weight table. */
@@ -196,6 +197,8 @@ interface Emit {
   general?: GeneralContext;
   /** Blocks written one class per call form, and why. */
   fallbacks: Map<string, string>;
+  /** The general classes the module uses (one may be built and then not used: a call it cannot take). */
+  usedGeneral: Set<GeneralClass>;
 }
 
 /** One unit's body, in local names: what its class holds and does. */
@@ -224,15 +227,13 @@ function attrNamer(base: string): (id: string) => string {
   };
 }
 
-/** The reads and writes of each item (the loop of a non-chain becomes one call per iteration). */
-type Step = { item: UnitItem; ins: string[]; outs: string[]; index?: number };
+/** The reads and writes of each item. */
+type Step = { item: UnitItem; ins: string[]; outs: string[] };
 function stepsOf(unit: Unit): Step[] {
   const steps: Step[] = [];
   for (const it of unit.items) {
     if (it.kind === 'node') steps.push({ item: it, ins: [...it.node.inputs], outs: [it.node.id] });
-    else if (it.kind === 'call') steps.push({ item: it, ins: it.unit.inputs, outs: it.unit.outputs });
-    else if (it.chain) steps.push({ item: it, ins: it.units[0]!.inputs, outs: it.units[it.units.length - 1]!.outputs });
-    else it.units.forEach((u, index) => steps.push({ item: it, ins: u.inputs, outs: u.outputs, index }));
+    else steps.push({ item: it, ins: it.unit.inputs, outs: it.unit.outputs });
   }
   return steps;
 }
@@ -261,16 +262,14 @@ function variables(unit: Unit, steps: Step[], graph: TypedGraph): { variable: Ma
       const r = reads.get(v) ?? [];
       const next = steps[k + 1];
       const free = holder === undefined || lastRead(holder) <= k;
-      // A chained loop rebinds its input's name (`for block in self.block: x = block(x)`).
-      const chained = s.item.kind === 'loop' && s.index === undefined && holder === s.ins[0] && free;
       const once = next !== undefined && r.length === 1 && r[0] === k + 1 && new Set(next.ins).size === 1 && free;
-      if ((chained || once) && s.outs.length === 1 && !graph.inputs.includes(v)) {
+      if (once && s.outs.length === 1 && !graph.inputs.includes(v)) {
         variable.set(v, 'x');
         holder = v;
         continue;
       }
-      // A block call's (or loop's) one output is named after the call (`enc1`), not its last layer.
-      const named = s.outs.length === 1 ? (s.item.kind === 'call' ? s.item.unit.path : s.item.kind === 'loop' ? (s.index === undefined ? s.item.path : s.item.units[s.index]!.path) : v) : v;
+      // A block call's one output is named after the call (`enc1`), not its last layer.
+      const named = s.outs.length === 1 && s.item.kind === 'call' ? s.item.unit.path : v;
       const base = pyIdent(rel(named).replace(/\//g, '_'));
       let name = base;
       for (let i = 2; taken.has(name); i++) name = `${base}_${i}`;
@@ -374,7 +373,7 @@ function nodeWeights(e: Emit, node: TypedNode): Record<string, PytorchWeight> {
 
 /** Nodes of a unit, deep. */
 function unitNodes(u: Unit): TypedNode[] {
-  return u.items.flatMap((it) => (it.kind === 'node' ? [it.node] : it.kind === 'call' ? unitNodes(it.unit) : it.units.flatMap(unitNodes)));
+  return u.items.flatMap((it) => (it.kind === 'node' ? [it.node] : unitNodes(it.unit)));
 }
 
 /**
@@ -418,6 +417,11 @@ function generalCall(e: Emit, unit: Unit, prefix: string): { ctor: string; cls: 
   }
   for (const a of scope.call?.args ?? []) if (a.given) args.push(`${pyIdent(a.name)}=${py(a.value)}`);
   e.table.push(...rows);
+  const use = (c: GeneralClass): void => {
+    e.usedGeneral.add(c);
+    for (const { child } of c.calls.values()) use(child);
+  };
+  use(cls);
   return { ctor: `${cls.name}(${args.join(', ')})`, cls };
 }
 
@@ -465,13 +469,12 @@ function construct(cls: PyClass, unit: Unit): string {
 /** A unit's body in local names, its children emitted first (their classes, and their weight rows under `prefix`). */
 function unitBody(e: Emit, unit: Unit, prefix: string): { body: Body; variable: Map<string, string> } {
   const steps = stepsOf(unit);
-  const { variable, taken } = variables(unit, steps, e.graph);
+  const { variable } = variables(unit, steps, e.graph);
   const attr = attrNamer(unit.path);
   const body: Body = { init: [], resets: [], regs: [], forward: [], hasReg: false };
   const made = new Set<string>();
   const owned = new Set<string>();
   const owner = new Map<string, string>();
-  const loopVar = new Map<UnitItem, string>();
   const vars = (ids: readonly string[]) => ids.map((i) => variable.get(i)!).join(', ');
   for (const s of steps) {
     const it = s.item;
@@ -482,7 +485,7 @@ function unitBody(e: Emit, unit: Unit, prefix: string): { body: Body; variable: 
       if (!owned.has(ownerId)) containers(self, made, body.init);
       const fwd = nodeLines(e, it.node, { self, inputs: it.node.inputs.map((i) => variable.get(i)!), unit: unit.path, variable: variable.get(it.node.id)! }, prefix, body, owned);
       body.forward.push(`${variable.get(it.node.id)} = ${fwd}`);
-    } else if (it.kind === 'call') {
+    } else {
       const a = attr(it.unit.path);
       const general = generalCall(e, it.unit, `${prefix}${a}.`);
       const cls = general?.cls ?? emitUnit(e, it.unit, `${prefix}${a}.`);
@@ -492,26 +495,6 @@ function unitBody(e: Emit, unit: Unit, prefix: string): { body: Body; variable: 
       if (cls.hasReg) body.regs.push(`self.${a}.regularization_loss()`);
       body.hasReg ||= cls.hasReg;
       body.forward.push(`${s.outs.length ? `${vars(s.outs)} = ` : ''}self.${a}(${vars(s.ins)})`);
-    } else {
-      const a = attr(it.path);
-      if (!loopVar.has(it)) {
-        const classes = it.units.map((u, k) => emitUnit(e, u, `${prefix}${a}.${k}.`));
-        containers(a, made, body.init);
-        body.init.push(`self.${a} = nn.ModuleList([${classes.map((c, k) => construct(c, it.units[k]!)).join(', ')}])`);
-        let v = pyIdent(it.name);
-        for (let i = 2; taken.has(v); i++) v = `${pyIdent(it.name)}_${i}`;
-        taken.add(v);
-        loopVar.set(it, v);
-        body.resets.push(`for ${v} in self.${a}:`, `    ${v}.reset_parameters()`);
-        if (classes.some((c) => c.hasReg)) body.regs.push(`sum(${v}.regularization_loss() for ${v} in self.${a})`);
-        body.hasReg ||= classes.some((c) => c.hasReg);
-      }
-      if (s.index !== undefined) body.forward.push(`${s.outs.length ? `${vars(s.outs)} = ` : ''}self.${a}[${s.index}](${vars(s.ins)})`);
-      else {
-        const [i, o] = [variable.get(s.ins[0]!)!, variable.get(s.outs[0]!)!];
-        if (i !== o) body.forward.push(`${o} = ${i}`);
-        body.forward.push(`for ${loopVar.get(it)} in self.${a}:`, `    ${o} = ${loopVar.get(it)}(${o})`);
-      }
     }
   }
   body.hasReg ||= body.regs.length > 0;
@@ -524,7 +507,7 @@ function torchShape(e: Emit, id: string): string {
   return `(batch, ${(s.length === 3 ? [s[2], s[0], s[1]] : s).join(', ')})`;
 }
 
-/** A block call's or loop iteration's class: the body's form, shared by the units that expand to the same one. */
+/** A block call's class: the body's form, shared by the calls that expand to the same one. */
 function emitUnit(e: Emit, unit: Unit, prefix: string): PyClass {
   const { body, variable } = unitBody(e, unit, prefix);
   const scope = unit.scope!;
@@ -532,7 +515,7 @@ function emitUnit(e: Emit, unit: Unit, prefix: string): PyClass {
   const ins = unit.inputs.map((i) => variable.get(i)!);
   const outs = unit.outputs.map((o) => variable.get(o)!);
   const L: string[] = [];
-  const what = scope.call ? `Block \`${scope.label}\`` : `One iteration of the loop over \`${scope.loop!.name}\``;
+  const what = `Block \`${scope.label}\``;
   const doc = scope.call?.doc ? ` ${scope.call.doc.trim().replace(/\s+/g, ' ').replace(/"""/g, "'''").replace(/\\/g, '\\\\')}` : '';
   const docText = `${what}.${doc} ${unit.inputs.map((i) => torchShape(e, i)).join(', ')} -> ${unit.outputs.map((o) => torchShape(e, o)).join(', ')}.`;
   L.push(docText, '');
@@ -549,11 +532,11 @@ function emitUnit(e: Emit, unit: Unit, prefix: string): PyClass {
     known_.uses.push(unit.path);
     return known_;
   }
-  const base = pascal(scope.call ? scope.label : scope.loop!.name);
+  const base = pascal(scope.label);
   let name = base;
   for (let k = 2; e.names.has(name); k++) name = `${base}${k}`;
   e.names.add(name);
-  const cls: PyClass = { name, doc: docText, uses: [unit.path], lines: L.slice(1), hasReg: body.hasReg, ...(scope.call ? { block: scope.label } : {}) };
+  const cls: PyClass = { name, doc: docText, uses: [unit.path], lines: L.slice(1), hasReg: body.hasReg, block: scope.label };
   e.forms.set(key, cls);
   e.classes.push(cls);
   return cls;
@@ -582,7 +565,7 @@ function classMethods(body: Body, params: string[], outs: string[], forwardDoc: 
 /** Export a typed graph as a PyTorch module. Throws UnsupportedByPytorch for what it cannot write exactly. */
 export function exportPytorch(graph: TypedGraph, registry: OpRegistry, opts: PytorchExportOptions): PytorchModule {
   const className = pascal(graph.name);
-  const e: Emit = { graph, registry, plan: flattenPlan(graph), byId: new Map(graph.nodes.map((n) => [n.id, n])), classes: [], forms: new Map(), names: new Set([className]), table: [], helpers: new Set(), masks: new Map(), fallbacks: new Map() };
+  const e: Emit = { graph, registry, plan: flattenPlan(graph), byId: new Map(graph.nodes.map((n) => [n.id, n])), classes: [], forms: new Map(), names: new Set([className]), table: [], helpers: new Set(), masks: new Map(), fallbacks: new Map(), usedGeneral: new Set() };
   if (opts.blocks && opts.docs) {
     // A flatten of a block flattens in (C, H, W) order in every call, or in none.
     const order = new Map<string, boolean>();
@@ -604,16 +587,17 @@ export function exportPytorch(graph: TypedGraph, registry: OpRegistry, opts: Pyt
   const root = moduleClass(e, unitTree(graph), className, opts);
   const helpers = helperDefinitions(e.helpers);
   const imports = [...new Set([...helpers.imports, ...(e.general?.imports ?? [])])].sort();
-  const generalClasses = (e.general?.classes ?? []).flatMap((c) => [`class ${c.name}(nn.Module):`, generalDoc(c), '', ...c.lines, '', '']);
+  const used = (e.general?.classes ?? []).filter((c) => e.usedGeneral.has(c));
+  const generalClasses = used.flatMap((c) => [`class ${c.name}(nn.Module):`, generalDoc(c), '', ...c.lines, '', '']);
   const fallbackNote = (c: PyClass) => {
-    const why = c.block === undefined ? undefined : e.fallbacks.get(c.block);
+    const why = e.fallbacks.get(c.block);
     return why ? [`# One class per call form of block \`${c.block}\`: it cannot be one general class (${why}).`] : [];
   };
 
   const L = [
     ...moduleHeader(graph, opts, imports),
     '',
-    `__all__ = [${[className, ...(e.general?.classes ?? []).map((c) => c.name), ...e.classes.map((c) => c.name)].map((n) => py(n)).join(', ')}, "KERAS_WEIGHTS", "keras_loss", "make_optimizer"]`,
+    `__all__ = [${[className, ...used.map((c) => c.name), ...e.classes.map((c) => c.name)].map((n) => py(n)).join(', ')}, "KERAS_WEIGHTS", "keras_loss", "make_optimizer"]`,
     '',
     '',
     ...checkArgsHelper(),
