@@ -182,9 +182,9 @@ class YNetwork(nn.Module):
             left_input: (batch, 1, 28, 28) images, channels first, float32.
             right_input: (batch, 1, 28, 28) images, channels first, float32.
         """
-        branch0_left = self.branch0.left(left_input)
-        branch1_right = self.branch1.right(right_input)
-        x = torch.cat([branch0_left, branch1_right], dim=1)
+        left = self.branch0.left(left_input)
+        right = self.branch1.right(right_input)
+        x = torch.cat([left, right], dim=1)
         x = torch.flatten(x, 1)
         x = self.dropout(x)
         dense = F.softmax(self.dense(x), dim=-1)

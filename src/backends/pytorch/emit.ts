@@ -257,6 +257,9 @@ function variables(unit: Unit, steps: Step[], graph: TypedGraph): { variable: Ma
     if (name === 'x') holder = id;
   });
   const rel = (id: string) => (unit.path ? id.slice(unit.path.length + 1) : id);
+  // Names are not taken again where Keras masks flow (a mask's name follows its value's).
+  const reuse = !graph.nodes.some((n) => n.attrs.mask_zero);
+  const held = new Map<string, string>();
   steps.forEach((s, k) => {
     for (const v of s.outs) {
       const r = reads.get(v) ?? [];
@@ -268,12 +271,16 @@ function variables(unit: Unit, steps: Step[], graph: TypedGraph): { variable: Ma
         holder = v;
         continue;
       }
-      // A block call's one output is named after the call (`enc1`), not its last layer.
+      // A block call's one output is named after the call (`enc1`), not its last layer; a name whose
+      // value nobody reads any more is taken again (`activation` in each residual block), so that
+      // the unrolled forward keeps only the tensors still needed alive, as a loop would.
       const named = s.outs.length === 1 && s.item.kind === 'call' ? s.item.unit.path : v;
-      const base = pyIdent(rel(named).replace(/\//g, '_'));
+      const base = pyIdent((reuse ? rel(named).split('/').pop()! : rel(named).replace(/\//g, '_')));
       let name = base;
-      for (let i = 2; taken.has(name); i++) name = `${base}_${i}`;
+      const busy = (n: string) => taken.has(n) && (!reuse || !held.has(n) || lastRead(held.get(n)!) > k || s.outs.includes(held.get(n)!));
+      for (let i = 2; busy(name); i++) name = `${base}_${i}`;
       taken.add(name);
+      held.set(name, v);
       variable.set(v, name);
     }
   });
