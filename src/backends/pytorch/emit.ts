@@ -400,6 +400,8 @@ function generalCall(e: Emit, unit: Unit, prefix: string): { ctor: string; cls: 
     return undefined;
   };
   if (cls instanceof NotGeneral) return fail(cls.message);
+  // A Keras mask (embedding mask_zero) is passed within one module only: the per-form path says so (MS4140).
+  if (unit.inputs.some((i) => e.masks.has(i))) return fail('its input carries a Keras mask');
   const nodes = unitNodes(unit);
   if (nodes.some((n) => n.sharedWith)) return fail('a layer shared with share:');
   const rows: string[] = [];
