@@ -28,29 +28,38 @@ describe('modelspec export --format pytorch', () => {
     expect(samePads(32, 1, 2)).toEqual([0, 0]);
     expect(samePads(33, 3, 2)).toEqual([1, 1]);
     expect(samePads(32, 3, 1)).toEqual([1, 1]);
+    // A layer of the spec itself: its pads written out (k 4, s 2 on 9x9: (1, 2); pooling 3/2: (0, 1)), never padding=1.
+    const edge = run(['export', 'test/fixtures/torch-edge.yaml', '--format', 'pytorch']).stdout;
+    expect(edge).toContain('c1 = torch.tanh(self.c1(F.pad(image, (1, 1, 1, 2))))');
+    expect(edge).toContain('F.max_pool2d(F.pad(x, (0, 1, 0, 1), value=float("-inf")), (2, 2), (1, 1))');
+    // A layer of a block class, built for any input size: symmetric pads as padding= where they are
+    // fixed (stride 1), else pad_same computes TF's from the input in forward (the odd one after).
     const text = run(['export', 'specs/resnet-v1.yaml', '--format', 'pytorch', '--set', 'n=1']).stdout;
-    // Stride 2 on 32x32: F.pad (0, 1, 0, 1) and no padding in the conv, never padding=1.
-    expect(text).toContain('x = self.conv2d(F.pad(x, (0, 1, 0, 1)))');
-    expect(text).toContain('nn.Conv2d(16, 32, (3, 3), stride=(2, 2))\n');
-    expect(text).toContain('nn.Conv2d(3, 16, (3, 3), stride=(1, 1), padding=(1, 1))');
+    expect(text).toContain('nn.Conv2d(in_channels, filters, kernel_size, stride=strides, padding=same_padding(kernel_size, strides)) if conv_first else None');
+    expect(text).toContain('x = self.conv2d(pad_same(x, self.conv2d))');
   });
 
   it('writes Keras BatchNormalization, initializers, l2 penalty, Adam and loss', () => {
     const r = run(['export', 'specs/resnet-v1.yaml', '--format', 'pytorch', '--set', 'n=1']);
     expect(r.code).toBe(0);
     const t = r.stdout;
-    expect(t).toContain('nn.BatchNorm2d(16, eps=0.001, momentum=0.01)');
+    expect(t).toContain('nn.BatchNorm2d(channels, eps=0.001, momentum=0.01)');
     // he_normal: truncated at 2 std, stddev sqrt(2 / fan_in) / 0.8796 (fan_in 27 for the 3x3x3 stem).
     const std = Math.sqrt(2 / 27) / 0.87962566103423978;
-    // The stem is a call of block resnet_layer: its class draws and penalises its own conv.
-    const stem = t.slice(t.indexOf('class ResnetLayer(nn.Module):'), t.indexOf('class ResnetLayer2(nn.Module):'));
-    expect(t).toContain('        self.stem = ResnetLayer()\n');
-    expect(stem).toContain(`nn.init.trunc_normal_(self.conv2d.weight, std=${Number(std.toPrecision(12))}, a=${Number((-2 * std).toPrecision(12))}`);
-    // glorot_uniform (the Dense's default is not used here: he_normal given), bias zeros.
+    // The stem is a call of block resnet_layer: its class draws (with the fans of the weight it
+    // is built with: keras_init_) and penalises its own conv.
+    const stem = t.slice(t.indexOf('class ResnetLayer(nn.Module):'), t.indexOf('class ResnetV1(nn.Module):'));
+    expect(t).toContain('        self.stem = ResnetLayer(in_channels=3)\n');
+    expect(stem).toContain('keras_init_(self.conv2d.weight, "he_normal", "conv")');
+    expect(t).toContain('        trunc(math.sqrt(2 / fan_in) / 0.8796256610342398)');
+    // bias zeros.
     expect(stem).toContain('nn.init.zeros_(self.conv2d.bias)');
     // l2(1e-4) on each conv kernel: a penalty in the loss, not weight decay on every parameter.
-    expect(stem).toContain('0.0001 * self.conv2d.weight.square().sum()');
-    expect(t).toContain('            self.stem.regularization_loss()\n            + sum(stage.regularization_loss() for stage in self.stage)\n');
+    expect(stem).toContain('loss = loss + 0.0001 * self.conv2d.weight.square().sum()');
+    expect(t).toContain('            self.stem.regularization_loss()\n            + self.stage0.block0.branch1.resnet_layer.regularization_loss()\n');
+    // The Dense of the spec itself: its draw written out (he_normal, fan_in 64).
+    const dstd = Math.sqrt(2 / 64) / 0.87962566103423978;
+    expect(t).toContain(`nn.init.trunc_normal_(self.dense.weight, std=${Number(dstd.toPrecision(12))}, a=${Number((-2 * dstd).toPrecision(12))}`);
     expect(t).not.toMatch(/weight_decay/);
     expect(t).toContain('torch.optim.Adam(model.parameters(), lr=lr, betas=(0.9, 0.999), eps=1e-7)');
     expect(t).toContain('p = p.clamp(1e-7, 1.0 - 1e-7)');
@@ -119,40 +128,52 @@ describe('without PyTorch', () => {
 });
 
 describe('modelspec export --format pytorch: module structure', () => {
-  it('writes a class per block call and loop iteration, grouped by form, nn.ModuleList for loops', () => {
+  it('writes one class per block, its params and in_channels as typed constructor arguments', () => {
     const text = (n: number) => run(['export', 'specs/resnet-v1.yaml', '--format', 'pytorch', '--set', `n=${n}`]).stdout;
     const t = text(3);
-    // The block's params as typed constructor arguments, with the values of this form as defaults.
-    expect(t).toContain('class ResnetLayer(nn.Module):\n    """Block `resnet_layer`. Conv2D (same padding');
-    expect(t).toContain('    def __init__(self, *, filters: int = 16, kernel_size: int = 3, strides: int = 1, activation: Optional[str] = "relu", batch_normalization: bool = True, conv_first: bool = True) -> None:');
-    // The spec's module: its stem, the stages as a ModuleList and a loop in forward.
-    expect(t).toContain('        self.stem = ResnetLayer()\n        self.stage = nn.ModuleList([Stage(), Stage2(), Stage3()])\n        self.dense = nn.Linear(64, 10)\n');
-    expect(t).toContain('        x = self.stem(image)\n        for stage in self.stage:\n            x = stage(x)\n');
-    // A stage's blocks: the first (projection shortcut) is its own form, the others share one.
-    expect(t).toContain('        self.block = nn.ModuleList([Block2(), Block3(), Block3()])\n');
-    expect(t).toContain('        self.branch0.resnet_layer = ResnetLayer4(filters=32, kernel_size=1, strides=2, activation=None, batch_normalization=False)\n');
-    expect(t).toContain('        x = x + branch1_resnet_layer_1\n        activation = F.relu(x)\n        return activation\n');
-    // The weight table: the Keras name (the graph's id) and the nested state_dict key.
-    expect(t).toContain('    ("stage1.block2.branch1.resnet_layer_1.conv2d/kernel", "stage.1.block.2.branch1.resnet_layer_1.conv2d.weight", "conv"),\n');
-    // Forms do not grow with the depth: ResNet110 has the classes of ResNet20.
     const classes = (s: string) => [...s.matchAll(/^class (\w+)\(nn.Module\):/gm)].map((m) => m[1]);
+    // One class per block (resnet_layer) and the spec's own, at any depth: ResNet110 has ResNet20's.
+    expect(classes(t)).toEqual(['ResnetLayer', 'ResnetV1']);
     expect(classes(text(18))).toEqual(classes(t));
-    expect(classes(t)).toHaveLength(20);
+    expect(t).not.toContain('EXPORTED_WITH = {"filters"');
+    expect(t).toContain('class ResnetLayer(nn.Module):\n    """Block `resnet_layer`. Conv2D (same padding');
+    expect(t).toContain('    def __init__(self, *, in_channels: int, filters: int = 16, kernel_size: int = 3, strides: int = 1, activation: Optional[str] = "relu", batch_normalization: bool = True, conv_first: bool = True) -> None:');
+    // when: on a param is a module or None, and a test in forward; the activation a Python choice.
+    expect(t).toContain('        self.batch_normalization = nn.BatchNorm2d(channels, eps=0.001, momentum=0.01) if batch_normalization else None\n');
+    expect(t).toContain('        if self.activation is not None:\n            x = keras_activation(self.activation, x, dim=1)\n');
+    // Each call passes its arguments and input channels, computed at export; loop iterations are containers.
+    expect(t).toContain('        self.stage1.block0.branch0.resnet_layer = ResnetLayer(in_channels=16, filters=32, kernel_size=1, strides=2, activation=None, batch_normalization=False)\n');
+    // The weight table: the Keras name (the graph's id) and the state_dict key (the class's attributes).
+    expect(t).toContain('    ("stage1.block2.branch1.resnet_layer_1.conv2d/kernel", "stage1.block2.branch1.resnet_layer_1.conv2d.weight", "conv"),\n');
     expect(text(3)).toBe(t); // deterministic
+    // A loop inside a block: an nn.ModuleList built in a loop over the argument.
+    const y = run(['export', 'specs/y-network.yaml', '--format', 'pytorch']).stdout;
+    expect(y).toContain('        self.level = nn.ModuleList()\n        channels = in_channels\n        for level in range(levels):\n            m = nn.Module()\n');
+    expect(y).toContain('        for level in self.level:\n            x = F.relu(level.conv2d(pad_same(x, level.conv2d)))\n');
+    expect(y).toContain('    ("branch1.right.level2.conv2d/kernel", "branch1.right.level.2.conv2d.weight", "conv"),\n');
   });
 
-  it("calls a loop's iterations by index when they do not chain (U-Net's skips), each output named", () => {
-    const r = run(['export', 'specs/unet.yaml', '--format', 'pytorch', '--set', 'levels=2', '--set', 'base=4', '--set', 'input_shape=[16,16,1]']);
-    expect(r.code, r.stderr).toBe(0);
-    expect(r.stdout).toContain('        self.level = nn.ModuleList([Level(), Level2()])\n');
-    expect(r.stdout).toContain([
-      '        level0_skip, level0_max_pooling2d = self.level[0](image)',
-      '        level1_skip, level1_max_pooling2d = self.level[1](level0_max_pooling2d)',
-      '        x = F.relu(self.bottom1(level1_max_pooling2d))',
-      '        bottom2 = F.relu(self.bottom2(x))',
-      '        up1 = self.up[0](bottom2, level1_skip)',
-      '        x = self.up[1](up1, level0_skip)',
-    ].join('\n'));
+  it('writes a block that cannot be one class one class per call form, and says why', () => {
+    const dir = tmp();
+    writeFileSync(join(dir, 'shapes.yaml'), `modelspec: 1
+name: shapes
+blocks:
+  widen:
+    params:
+      k: {type: int, default: 2}
+    layers:
+      - dense: {units: "\${channels() * k}"}
+inputs:
+  a: {shape: [3]}
+layers:
+  - widen: {}
+  - widen: {k: 3}
+`);
+    const r = run(['export', join(dir, 'shapes.yaml'), '--format', 'pytorch']);
+    expect(r.stderr).toBe('');
+    expect([...r.stdout.matchAll(/^class (\w+)\(nn.Module\):/gm)].map((m) => m[1])).toEqual(['Widen', 'Widen2', 'Shapes']);
+    expect(r.stdout).toContain('# One class per call form of block `widen`: it cannot be one general class (channels() reads a shape at export time).\nclass Widen(nn.Module):');
+    expect(r.stdout).toContain('    EXPORTED_WITH = {"k": 2}');
   });
 
   it('inlines a block whose layers are shared with share: (one module holds a shared layer and its users)', () => {
@@ -188,25 +209,41 @@ layers:
 });
 
 describe.skipIf(!hasTorch)('PyTorch engine', () => {
-  it('block modules build alone, refuse other forms, and sum the penalties of every layer', () => {
+  it('a block class builds for arguments no call of the spec has, and sums the penalties of every layer', () => {
     const r = spawnSync(PYTHON, ['-c', `import importlib.util as u
 import torch
 s = u.spec_from_file_location("m", "${ROOT}generated/pytorch/resnet_v1.py"); m = u.module_from_spec(s); s.loader.exec_module(m)
-layer = m.ResnetLayer()
-print(tuple(layer(torch.zeros(2, 3, 32, 32)).shape))
-try:
-    m.ResnetLayer(filters=32)
-except ValueError as e:
-    print(e)
+print(tuple(m.ResnetLayer(in_channels=3)(torch.zeros(2, 3, 32, 32)).shape))
+layer = m.ResnetLayer(in_channels=8, filters=24, strides=2)
+print(tuple(layer(torch.zeros(2, 8, 31, 17)).shape), layer.out_channels)
+pre = m.ResnetLayer(in_channels=8, filters=24, kernel_size=5, strides=3, conv_first=False, activation="tanh")
+print(tuple(pre(torch.zeros(1, 8, 10, 10)).shape), pre.conv2d is None, pre.batch_normalization.num_features)
 model = m.ResnetV1()
 keys = {k for k in model.state_dict() if not k.endswith("num_batches_tracked")}
 print(keys == {e[1] for e in m.KERAS_WEIGHTS})
 flat = sum(1e-4 * p.square().sum() for k, p in model.state_dict().items() if k.endswith("conv2d.weight"))
 print(abs(float(model.regularization_loss() - flat)) < 1e-6, float(flat) > 0)`], { encoding: 'utf8' });
     expect(r.stderr).toBe('');
-    expect(r.stdout).toBe('(2, 16, 32, 32)\nthis module was exported with filters=16; a form of block `resnet_layer`: change the call in the spec and export again\nTrue\nTrue True\n');
+    // TF 'same': ceil(31 / 2) x ceil(17 / 2); ceil(10 / 3).
+    expect(r.stdout).toBe('(2, 16, 32, 32)\n(2, 24, 16, 9) 24\n(1, 24, 4, 4) True 8\nTrue\nTrue True\n');
   });
 
+  it("pad_same pads as TF's 'same' does, for any input size (the odd row and column after)", () => {
+    const r = spawnSync(PYTHON, ['-c', `import importlib.util as u
+import torch
+from torch import nn
+s = u.spec_from_file_location("m", "${ROOT}generated/pytorch/resnet_v1.py"); m = u.module_from_spec(s); s.loader.exec_module(m)
+def pads(n, k, s):
+    conv = nn.Conv2d(1, 1, k, stride=s, padding=m.same_padding(k, s))
+    x = torch.zeros(1, 1, n, n)
+    y = m.pad_same(x, conv)
+    return conv.padding, tuple(y.shape[-2:])
+print(pads(32, 3, 2), pads(224, 7, 2), pads(32, 1, 2), pads(33, 3, 2), pads(32, 3, 1))`], { encoding: 'utf8' });
+    expect(r.stderr).toBe('');
+    // (0, 1) for 32/k3/s2, (2, 3) for 224/k7/s2, none for k1, (1, 1) for 33; stride 1: padding=(1, 1) in the conv.
+    expect(samePads(224, 7, 2)).toEqual([2, 3]);
+    expect(r.stdout).toBe('((0, 0), (33, 33)) ((0, 0), (229, 229)) ((0, 0), (32, 32)) ((0, 0), (35, 35)) ((1, 1), (32, 32))\n');
+  });
 
   it('the exported module refuses a parameter it was not exported with, naming the --set to use', () => {
     const r = spawnSync(PYTHON, ['-c', `import importlib.util as u

@@ -53,6 +53,8 @@ const CASES: [string, string[], ('wasm' | 'cpu')?, 'no-train'?][] = [
   ['test/fixtures/torch-seq-edge.yaml', []],
   // GRU reset_after: true (Keras 2's default; modelspec's own tfjs GRU cell) and an LSTM.
   ['test/fixtures/torch-rnn.yaml', []],
+  // One general class per block: a flatten + dense inside it, pad_same on an odd size, when: and activation by params.
+  ['test/fixtures/torch-block-classes.yaml', []],
 ];
 const BATCH = 3;
 /** The length given to a sequence of any length (None steps). */

@@ -13,13 +13,14 @@ below.
 """
 from __future__ import annotations
 
+import math
 from typing import Optional
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
-__all__ = ["ResnetV2", "ResnetLayer", "ResnetLayer2", "ResnetLayer3", "ResnetLayer4", "ResnetLayer5", "Block", "ResnetLayer6", "Block2", "Stage", "ResnetLayer7", "ResnetLayer8", "ResnetLayer9", "ResnetLayer10", "Block3", "ResnetLayer11", "Block4", "Stage2", "ResnetLayer12", "ResnetLayer13", "ResnetLayer14", "ResnetLayer15", "Block5", "ResnetLayer16", "Block6", "Stage3", "KERAS_WEIGHTS", "keras_loss", "make_optimizer"]
+__all__ = ["ResnetV2", "ResnetLayer", "KERAS_WEIGHTS", "keras_loss", "make_optimizer"]
 
 
 def _check_args(module: nn.Module, given: dict, hint: str) -> None:
@@ -30,898 +31,166 @@ def _check_args(module: nn.Module, given: dict, hint: str) -> None:
             raise ValueError(f"this module was exported with {name}={exported!r}; " + hint.format(name=name, value=value))
 
 
+_KERAS_ACTIVATIONS = {
+    "linear": lambda x, dim: x,
+    "relu": lambda x, dim: F.relu(x),
+    "relu6": lambda x, dim: F.relu6(x),
+    "elu": lambda x, dim: F.elu(x),
+    "selu": lambda x, dim: F.selu(x),
+    "sigmoid": lambda x, dim: torch.sigmoid(x),
+    "hard_sigmoid": lambda x, dim: torch.clamp(0.2 * x + 0.5, 0.0, 1.0),
+    "softmax": lambda x, dim: F.softmax(x, dim=dim),
+    "softplus": lambda x, dim: F.softplus(x),
+    "softsign": lambda x, dim: F.softsign(x),
+    "tanh": lambda x, dim: torch.tanh(x),
+    "swish": lambda x, dim: F.silu(x),
+    "mish": lambda x, dim: F.mish(x),
+    "gelu": lambda x, dim: F.gelu(x),
+}
+
+
+def keras_activation(name: Optional[str], x: torch.Tensor, dim: int = -1) -> torch.Tensor:
+    """A Keras activation by name (None is linear; hard_sigmoid is clip(0.2 x + 0.5, 0, 1), as in tfjs and
+    Keras 2; softmax over `dim`: the last axis, or 1, the channels of an image held channels-first)."""
+    return x if name is None else _KERAS_ACTIVATIONS[name](x, dim)
+
+
+def keras_init_(w: torch.Tensor, initializer: str, layout: str = "same", groups: int = 1) -> None:
+    """Draw w in place as the Keras initializer of that name does, with the fans of its Keras shape
+    (layout: how the PyTorch tensor holds it, as in KERAS_WEIGHTS): he_normal, glorot_normal and
+    lecun_normal are truncated at two standard deviations, glorot_* use fan_avg."""
+    s = tuple(w.shape)
+    if layout in ("conv", "conv_transpose"):  # (O, I, *k) and (I, O, *k): Keras' (*k, I, O) and (*k, O, I)
+        rf = math.prod(s[2:])
+        fan_in, fan_out = s[1] * rf, s[0] * rf
+    elif layout == "depthwise":  # (C * M, 1, *k): Keras' (*k, C, M), C = groups
+        rf = math.prod(s[2:])
+        fan_in, fan_out = groups * rf, s[0] // groups * rf
+    elif layout in ("dense", "flat_dense"):  # (out, in): Keras' (in, out)
+        fan_in, fan_out = s[1], s[0]
+    elif len(s) == 1:
+        fan_in = fan_out = s[0]
+    else:
+        rf = math.prod(s[:-2])
+        fan_in, fan_out = s[-2] * rf, s[-1] * rf
+
+    def trunc(std: float) -> None:
+        nn.init.trunc_normal_(w, std=std, a=-2 * std, b=2 * std)
+
+    if initializer == "zeros":
+        nn.init.zeros_(w)
+    elif initializer == "ones":
+        nn.init.ones_(w)
+    elif initializer == "glorot_uniform":
+        limit = math.sqrt(6 / (fan_in + fan_out))
+        nn.init.uniform_(w, -limit, limit)
+    elif initializer == "glorot_normal":
+        trunc(math.sqrt(2 / (fan_in + fan_out)) / 0.8796256610342398)
+    elif initializer == "he_uniform":
+        limit = math.sqrt(6 / fan_in)
+        nn.init.uniform_(w, -limit, limit)
+    elif initializer == "he_normal":
+        trunc(math.sqrt(2 / fan_in) / 0.8796256610342398)
+    elif initializer == "lecun_uniform":
+        limit = math.sqrt(3 / fan_in)
+        nn.init.uniform_(w, -limit, limit)
+    elif initializer in ("lecun_normal", "variance_scaling"):
+        trunc(math.sqrt(1 / fan_in) / 0.8796256610342398)
+    elif initializer == "random_uniform":
+        nn.init.uniform_(w, -0.05, 0.05)
+    elif initializer == "random_normal":
+        nn.init.normal_(w, 0.0, 0.05)
+    elif initializer == "truncated_normal":
+        trunc(0.05)
+    elif initializer == "orthogonal":
+        nn.init.orthogonal_(w)
+    elif initializer == "identity":
+        nn.init.eye_(w)
+    else:
+        raise ValueError(f"initializer {initializer!r} has no PyTorch mapping")
+
+
+def _pair(v) -> tuple[int, int]:
+    return (v, v) if isinstance(v, int) else (int(v[0]), int(v[1]))
+
+
+def same_padding(kernel_size, stride=1, dilation=1) -> tuple[int, int]:
+    """TF's 'same' padding as nn.Conv2d's padding=, where it does not depend on the input size
+    (stride 1 and an odd effective kernel: the same pad on both sides); else (0, 0), and pad_same
+    pads in forward."""
+    pads = []
+    for k, s, d in zip(_pair(kernel_size), _pair(stride), _pair(dilation)):
+        total = (k - 1) * d
+        if s != 1 or total % 2:
+            return (0, 0)
+        pads.append(total // 2)
+    return (pads[0], pads[1])
+
+
+def pad_same(x: torch.Tensor, conv: nn.Conv2d) -> torch.Tensor:
+    """x padded for conv as TF's 'same' padding does it, from x's size: the odd row and column
+    after (as timm's pad_same); x itself where conv pads (padding=) or there is nothing to pad."""
+    if conv.padding != (0, 0):
+        return x
+    pads = []
+    for n, k, s, d in zip(x.shape[-2:], conv.kernel_size, conv.stride, conv.dilation):
+        total = max((-(-n // s) - 1) * s + (k - 1) * d + 1 - n, 0)
+        pads.append((total // 2, total - total // 2))
+    (t, b), (l, r) = pads
+    return F.pad(x, (l, r, t, b)) if t or b or l or r else x
+
+
 class ResnetLayer(nn.Module):
     """Block `resnet_layer`. Conv2D (same padding, he_normal, l2 1e-4) with batch normalization and
     an activation, after the convolution when conv_first, before it otherwise. Either can be
-    switched off. (batch, 3, 32, 32) -> (batch, 16, 32, 32). Built for `stem`."""
+    switched off. Built from the block's params and `in_channels` (the channels of its input);
+    `out_channels` is its output's."""
 
-    EXPORTED_WITH = {"filters": 16, "kernel_size": 3, "strides": 1, "activation": "relu", "batch_normalization": True, "conv_first": True}
-
-    def __init__(self, *, filters: int = 16, kernel_size: int = 3, strides: int = 1, activation: Optional[str] = "relu", batch_normalization: bool = True, conv_first: bool = True) -> None:
+    def __init__(self, *, in_channels: int, filters: int = 16, kernel_size: int = 3, strides: int = 1, activation: Optional[str] = "relu", batch_normalization: bool = True, conv_first: bool = True) -> None:
         super().__init__()
-        _check_args(self, {"filters": filters, "kernel_size": kernel_size, "strides": strides, "activation": activation, "batch_normalization": batch_normalization, "conv_first": conv_first}, "a form of block `resnet_layer`: change the call in the spec and export again")
-        self.conv2d = nn.Conv2d(3, 16, (3, 3), stride=(1, 1), padding=(1, 1))
-        self.batch_normalization = nn.BatchNorm2d(16, eps=0.001, momentum=0.01)
+        self.conv2d = nn.Conv2d(in_channels, filters, kernel_size, stride=strides, padding=same_padding(kernel_size, strides)) if conv_first else None
+        channels = filters if conv_first else in_channels
+        self.batch_normalization = nn.BatchNorm2d(channels, eps=0.001, momentum=0.01) if batch_normalization else None
+        self.conv2d_1 = nn.Conv2d(channels, filters, kernel_size, stride=strides, padding=same_padding(kernel_size, strides)) if not conv_first else None
+        channels_2 = filters if not conv_first else channels
+        self.activation = activation
+        self.out_channels = channels_2
         self.reset_parameters()
 
     @torch.no_grad()
     def reset_parameters(self) -> None:
         """Draw every weight as Keras' initializers do (he_normal is truncated, glorot_uniform uses fan_avg)."""
-        nn.init.trunc_normal_(self.conv2d.weight, std=0.309410626625, a=-0.61882125325, b=0.61882125325)
-        nn.init.zeros_(self.conv2d.bias)
-        nn.init.ones_(self.batch_normalization.weight)
-        nn.init.zeros_(self.batch_normalization.bias)
-        nn.init.zeros_(self.batch_normalization.running_mean)
-        nn.init.ones_(self.batch_normalization.running_var)
+        if self.conv2d is not None:
+            keras_init_(self.conv2d.weight, "he_normal", "conv")
+            nn.init.zeros_(self.conv2d.bias)
+        if self.batch_normalization is not None:
+            nn.init.ones_(self.batch_normalization.weight)
+            nn.init.zeros_(self.batch_normalization.bias)
+            nn.init.zeros_(self.batch_normalization.running_mean)
+            nn.init.ones_(self.batch_normalization.running_var)
+        if self.conv2d_1 is not None:
+            keras_init_(self.conv2d_1.weight, "he_normal", "conv")
+            nn.init.zeros_(self.conv2d_1.bias)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        x = self.conv2d(x)
-        x = self.batch_normalization(x)
-        activation = F.relu(x)
-        return activation
-
-    def regularization_loss(self) -> torch.Tensor:
-        """The Keras regularizers' penalty (l2: l * sum(w^2), on those kernels only), added to the loss."""
-        return (
-            0.0001 * self.conv2d.weight.square().sum()
-        )
-
-
-class ResnetLayer2(nn.Module):
-    """Block `resnet_layer`. Conv2D (same padding, he_normal, l2 1e-4) with batch normalization and
-    an activation, after the convolution when conv_first, before it otherwise. Either can be
-    switched off. (batch, 16, 32, 32) -> (batch, 64, 32, 32). Built for
-    `stage0/block0/branch0/resnet_layer`."""
-
-    EXPORTED_WITH = {"filters": 64, "kernel_size": 1, "strides": 1, "activation": None, "batch_normalization": False, "conv_first": True}
-
-    def __init__(self, *, filters: int = 64, kernel_size: int = 1, strides: int = 1, activation: Optional[str] = None, batch_normalization: bool = False, conv_first: bool = True) -> None:
-        super().__init__()
-        _check_args(self, {"filters": filters, "kernel_size": kernel_size, "strides": strides, "activation": activation, "batch_normalization": batch_normalization, "conv_first": conv_first}, "a form of block `resnet_layer`: change the call in the spec and export again")
-        self.conv2d = nn.Conv2d(16, 64, (1, 1), stride=(1, 1))
-        self.reset_parameters()
-
-    @torch.no_grad()
-    def reset_parameters(self) -> None:
-        """Draw every weight as Keras' initializers do (he_normal is truncated, glorot_uniform uses fan_avg)."""
-        nn.init.trunc_normal_(self.conv2d.weight, std=0.401936194287, a=-0.803872388574, b=0.803872388574)
-        nn.init.zeros_(self.conv2d.bias)
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        conv2d = self.conv2d(x)
-        return conv2d
-
-    def regularization_loss(self) -> torch.Tensor:
-        """The Keras regularizers' penalty (l2: l * sum(w^2), on those kernels only), added to the loss."""
-        return (
-            0.0001 * self.conv2d.weight.square().sum()
-        )
-
-
-class ResnetLayer3(nn.Module):
-    """Block `resnet_layer`. Conv2D (same padding, he_normal, l2 1e-4) with batch normalization and
-    an activation, after the convolution when conv_first, before it otherwise. Either can be
-    switched off. (batch, 16, 32, 32) -> (batch, 16, 32, 32). Built for
-    `stage0/block0/branch1/resnet_layer`."""
-
-    EXPORTED_WITH = {"filters": 16, "kernel_size": 1, "strides": 1, "activation": None, "batch_normalization": False, "conv_first": False}
-
-    def __init__(self, *, filters: int = 16, kernel_size: int = 1, strides: int = 1, activation: Optional[str] = None, batch_normalization: bool = False, conv_first: bool = False) -> None:
-        super().__init__()
-        _check_args(self, {"filters": filters, "kernel_size": kernel_size, "strides": strides, "activation": activation, "batch_normalization": batch_normalization, "conv_first": conv_first}, "a form of block `resnet_layer`: change the call in the spec and export again")
-        self.conv2d = nn.Conv2d(16, 16, (1, 1), stride=(1, 1))
-        self.reset_parameters()
-
-    @torch.no_grad()
-    def reset_parameters(self) -> None:
-        """Draw every weight as Keras' initializers do (he_normal is truncated, glorot_uniform uses fan_avg)."""
-        nn.init.trunc_normal_(self.conv2d.weight, std=0.401936194287, a=-0.803872388574, b=0.803872388574)
-        nn.init.zeros_(self.conv2d.bias)
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        conv2d = self.conv2d(x)
-        return conv2d
-
-    def regularization_loss(self) -> torch.Tensor:
-        """The Keras regularizers' penalty (l2: l * sum(w^2), on those kernels only), added to the loss."""
-        return (
-            0.0001 * self.conv2d.weight.square().sum()
-        )
-
-
-class ResnetLayer4(nn.Module):
-    """Block `resnet_layer`. Conv2D (same padding, he_normal, l2 1e-4) with batch normalization and
-    an activation, after the convolution when conv_first, before it otherwise. Either can be
-    switched off. (batch, 16, 32, 32) -> (batch, 16, 32, 32). Built for
-    `stage0/block0/branch1/resnet_layer_1`, `stage0/block1/branch1/resnet_layer_1`,
-    `stage0/block2/branch1/resnet_layer_1`, `stage0/block3/branch1/resnet_layer_1` and 2 more."""
-
-    EXPORTED_WITH = {"filters": 16, "kernel_size": 3, "strides": 1, "activation": "relu", "batch_normalization": True, "conv_first": False}
-
-    def __init__(self, *, filters: int = 16, kernel_size: int = 3, strides: int = 1, activation: Optional[str] = "relu", batch_normalization: bool = True, conv_first: bool = False) -> None:
-        super().__init__()
-        _check_args(self, {"filters": filters, "kernel_size": kernel_size, "strides": strides, "activation": activation, "batch_normalization": batch_normalization, "conv_first": conv_first}, "a form of block `resnet_layer`: change the call in the spec and export again")
-        self.batch_normalization = nn.BatchNorm2d(16, eps=0.001, momentum=0.01)
-        self.conv2d = nn.Conv2d(16, 16, (3, 3), stride=(1, 1), padding=(1, 1))
-        self.reset_parameters()
-
-    @torch.no_grad()
-    def reset_parameters(self) -> None:
-        """Draw every weight as Keras' initializers do (he_normal is truncated, glorot_uniform uses fan_avg)."""
-        nn.init.ones_(self.batch_normalization.weight)
-        nn.init.zeros_(self.batch_normalization.bias)
-        nn.init.zeros_(self.batch_normalization.running_mean)
-        nn.init.ones_(self.batch_normalization.running_var)
-        nn.init.trunc_normal_(self.conv2d.weight, std=0.133978731429, a=-0.267957462858, b=0.267957462858)
-        nn.init.zeros_(self.conv2d.bias)
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        x = self.batch_normalization(x)
-        x = F.relu(x)
-        conv2d = self.conv2d(x)
-        return conv2d
-
-    def regularization_loss(self) -> torch.Tensor:
-        """The Keras regularizers' penalty (l2: l * sum(w^2), on those kernels only), added to the loss."""
-        return (
-            0.0001 * self.conv2d.weight.square().sum()
-        )
-
-
-class ResnetLayer5(nn.Module):
-    """Block `resnet_layer`. Conv2D (same padding, he_normal, l2 1e-4) with batch normalization and
-    an activation, after the convolution when conv_first, before it otherwise. Either can be
-    switched off. (batch, 16, 32, 32) -> (batch, 64, 32, 32). Built for
-    `stage0/block0/branch1/resnet_layer_2`, `stage0/block1/branch1/resnet_layer_2`,
-    `stage0/block2/branch1/resnet_layer_2`, `stage0/block3/branch1/resnet_layer_2` and 2 more."""
-
-    EXPORTED_WITH = {"filters": 64, "kernel_size": 1, "strides": 1, "activation": "relu", "batch_normalization": True, "conv_first": False}
-
-    def __init__(self, *, filters: int = 64, kernel_size: int = 1, strides: int = 1, activation: Optional[str] = "relu", batch_normalization: bool = True, conv_first: bool = False) -> None:
-        super().__init__()
-        _check_args(self, {"filters": filters, "kernel_size": kernel_size, "strides": strides, "activation": activation, "batch_normalization": batch_normalization, "conv_first": conv_first}, "a form of block `resnet_layer`: change the call in the spec and export again")
-        self.batch_normalization = nn.BatchNorm2d(16, eps=0.001, momentum=0.01)
-        self.conv2d = nn.Conv2d(16, 64, (1, 1), stride=(1, 1))
-        self.reset_parameters()
-
-    @torch.no_grad()
-    def reset_parameters(self) -> None:
-        """Draw every weight as Keras' initializers do (he_normal is truncated, glorot_uniform uses fan_avg)."""
-        nn.init.ones_(self.batch_normalization.weight)
-        nn.init.zeros_(self.batch_normalization.bias)
-        nn.init.zeros_(self.batch_normalization.running_mean)
-        nn.init.ones_(self.batch_normalization.running_var)
-        nn.init.trunc_normal_(self.conv2d.weight, std=0.401936194287, a=-0.803872388574, b=0.803872388574)
-        nn.init.zeros_(self.conv2d.bias)
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        x = self.batch_normalization(x)
-        x = F.relu(x)
-        conv2d = self.conv2d(x)
-        return conv2d
-
-    def regularization_loss(self) -> torch.Tensor:
-        """The Keras regularizers' penalty (l2: l * sum(w^2), on those kernels only), added to the loss."""
-        return (
-            0.0001 * self.conv2d.weight.square().sum()
-        )
-
-
-class Block(nn.Module):
-    """One iteration of the loop over `block`. (batch, 16, 32, 32) -> (batch, 64, 32, 32). Built
-    for `stage0/block0`."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.branch0 = nn.Module()
-        self.branch0.resnet_layer = ResnetLayer2(filters=64, kernel_size=1, strides=1, activation=None, batch_normalization=False)
-        self.branch1 = nn.Module()
-        self.branch1.resnet_layer = ResnetLayer3(filters=16, kernel_size=1, strides=1, activation=None, batch_normalization=False, conv_first=False)
-        self.branch1.resnet_layer_1 = ResnetLayer4(filters=16, conv_first=False)
-        self.branch1.resnet_layer_2 = ResnetLayer5(filters=64, kernel_size=1, conv_first=False)
-        self.reset_parameters()
-
-    @torch.no_grad()
-    def reset_parameters(self) -> None:
-        """Draw every weight as Keras' initializers do (he_normal is truncated, glorot_uniform uses fan_avg)."""
-        self.branch0.resnet_layer.reset_parameters()
-        self.branch1.resnet_layer.reset_parameters()
-        self.branch1.resnet_layer_1.reset_parameters()
-        self.branch1.resnet_layer_2.reset_parameters()
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        branch0_resnet_layer = self.branch0.resnet_layer(x)
-        x = self.branch1.resnet_layer(x)
-        x = self.branch1.resnet_layer_1(x)
-        branch1_resnet_layer_2 = self.branch1.resnet_layer_2(x)
-        add = branch0_resnet_layer + branch1_resnet_layer_2
-        return add
-
-    def regularization_loss(self) -> torch.Tensor:
-        """The Keras regularizers' penalty (l2: l * sum(w^2), on those kernels only), added to the loss."""
-        return (
-            self.branch0.resnet_layer.regularization_loss()
-            + self.branch1.resnet_layer.regularization_loss()
-            + self.branch1.resnet_layer_1.regularization_loss()
-            + self.branch1.resnet_layer_2.regularization_loss()
-        )
-
-
-class ResnetLayer6(nn.Module):
-    """Block `resnet_layer`. Conv2D (same padding, he_normal, l2 1e-4) with batch normalization and
-    an activation, after the convolution when conv_first, before it otherwise. Either can be
-    switched off. (batch, 64, 32, 32) -> (batch, 16, 32, 32). Built for
-    `stage0/block1/branch1/resnet_layer`, `stage0/block2/branch1/resnet_layer`,
-    `stage0/block3/branch1/resnet_layer`, `stage0/block4/branch1/resnet_layer` and 1 more."""
-
-    EXPORTED_WITH = {"filters": 16, "kernel_size": 1, "strides": 1, "activation": "relu", "batch_normalization": True, "conv_first": False}
-
-    def __init__(self, *, filters: int = 16, kernel_size: int = 1, strides: int = 1, activation: Optional[str] = "relu", batch_normalization: bool = True, conv_first: bool = False) -> None:
-        super().__init__()
-        _check_args(self, {"filters": filters, "kernel_size": kernel_size, "strides": strides, "activation": activation, "batch_normalization": batch_normalization, "conv_first": conv_first}, "a form of block `resnet_layer`: change the call in the spec and export again")
-        self.batch_normalization = nn.BatchNorm2d(64, eps=0.001, momentum=0.01)
-        self.conv2d = nn.Conv2d(64, 16, (1, 1), stride=(1, 1))
-        self.reset_parameters()
-
-    @torch.no_grad()
-    def reset_parameters(self) -> None:
-        """Draw every weight as Keras' initializers do (he_normal is truncated, glorot_uniform uses fan_avg)."""
-        nn.init.ones_(self.batch_normalization.weight)
-        nn.init.zeros_(self.batch_normalization.bias)
-        nn.init.zeros_(self.batch_normalization.running_mean)
-        nn.init.ones_(self.batch_normalization.running_var)
-        nn.init.trunc_normal_(self.conv2d.weight, std=0.200968097143, a=-0.401936194287, b=0.401936194287)
-        nn.init.zeros_(self.conv2d.bias)
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        x = self.batch_normalization(x)
-        x = F.relu(x)
-        conv2d = self.conv2d(x)
-        return conv2d
-
-    def regularization_loss(self) -> torch.Tensor:
-        """The Keras regularizers' penalty (l2: l * sum(w^2), on those kernels only), added to the loss."""
-        return (
-            0.0001 * self.conv2d.weight.square().sum()
-        )
-
-
-class Block2(nn.Module):
-    """One iteration of the loop over `block`. (batch, 64, 32, 32) -> (batch, 64, 32, 32). Built
-    for `stage0/block1`, `stage0/block2`, `stage0/block3`, `stage0/block4` and 1 more."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.branch1 = nn.Module()
-        self.branch1.resnet_layer = ResnetLayer6(filters=16, kernel_size=1, strides=1, activation="relu", batch_normalization=True, conv_first=False)
-        self.branch1.resnet_layer_1 = ResnetLayer4(filters=16, conv_first=False)
-        self.branch1.resnet_layer_2 = ResnetLayer5(filters=64, kernel_size=1, conv_first=False)
-        self.reset_parameters()
-
-    @torch.no_grad()
-    def reset_parameters(self) -> None:
-        """Draw every weight as Keras' initializers do (he_normal is truncated, glorot_uniform uses fan_avg)."""
-        self.branch1.resnet_layer.reset_parameters()
-        self.branch1.resnet_layer_1.reset_parameters()
-        self.branch1.resnet_layer_2.reset_parameters()
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        branch1_resnet_layer = self.branch1.resnet_layer(x)
-        branch1_resnet_layer_1 = self.branch1.resnet_layer_1(branch1_resnet_layer)
-        branch1_resnet_layer_2 = self.branch1.resnet_layer_2(branch1_resnet_layer_1)
-        add = x + branch1_resnet_layer_2
-        return add
-
-    def regularization_loss(self) -> torch.Tensor:
-        """The Keras regularizers' penalty (l2: l * sum(w^2), on those kernels only), added to the loss."""
-        return (
-            self.branch1.resnet_layer.regularization_loss()
-            + self.branch1.resnet_layer_1.regularization_loss()
-            + self.branch1.resnet_layer_2.regularization_loss()
-        )
-
-
-class Stage(nn.Module):
-    """One iteration of the loop over `stage`. (batch, 16, 32, 32) -> (batch, 64, 32, 32). Built
-    for `stage0`."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.block = nn.ModuleList([Block(), Block2(), Block2(), Block2(), Block2(), Block2()])
-        self.reset_parameters()
-
-    @torch.no_grad()
-    def reset_parameters(self) -> None:
-        """Draw every weight as Keras' initializers do (he_normal is truncated, glorot_uniform uses fan_avg)."""
-        for block in self.block:
-            block.reset_parameters()
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        for block in self.block:
-            x = block(x)
+        if self.conv2d is not None:
+            x = self.conv2d(pad_same(x, self.conv2d))
+        if self.batch_normalization is not None:
+            x = self.batch_normalization(x)
+        if self.activation is not None:
+            x = keras_activation(self.activation, x, dim=1)
+        if self.conv2d_1 is not None:
+            x = self.conv2d_1(pad_same(x, self.conv2d_1))
         return x
 
     def regularization_loss(self) -> torch.Tensor:
         """The Keras regularizers' penalty (l2: l * sum(w^2), on those kernels only), added to the loss."""
-        return (
-            sum(block.regularization_loss() for block in self.block)
-        )
-
-
-class ResnetLayer7(nn.Module):
-    """Block `resnet_layer`. Conv2D (same padding, he_normal, l2 1e-4) with batch normalization and
-    an activation, after the convolution when conv_first, before it otherwise. Either can be
-    switched off. (batch, 64, 32, 32) -> (batch, 128, 16, 16). Built for
-    `stage1/block0/branch0/resnet_layer`."""
-
-    EXPORTED_WITH = {"filters": 128, "kernel_size": 1, "strides": 2, "activation": None, "batch_normalization": False, "conv_first": True}
-
-    def __init__(self, *, filters: int = 128, kernel_size: int = 1, strides: int = 2, activation: Optional[str] = None, batch_normalization: bool = False, conv_first: bool = True) -> None:
-        super().__init__()
-        _check_args(self, {"filters": filters, "kernel_size": kernel_size, "strides": strides, "activation": activation, "batch_normalization": batch_normalization, "conv_first": conv_first}, "a form of block `resnet_layer`: change the call in the spec and export again")
-        self.conv2d = nn.Conv2d(64, 128, (1, 1), stride=(2, 2))
-        self.reset_parameters()
-
-    @torch.no_grad()
-    def reset_parameters(self) -> None:
-        """Draw every weight as Keras' initializers do (he_normal is truncated, glorot_uniform uses fan_avg)."""
-        nn.init.trunc_normal_(self.conv2d.weight, std=0.200968097143, a=-0.401936194287, b=0.401936194287)
-        nn.init.zeros_(self.conv2d.bias)
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        conv2d = self.conv2d(x)
-        return conv2d
-
-    def regularization_loss(self) -> torch.Tensor:
-        """The Keras regularizers' penalty (l2: l * sum(w^2), on those kernels only), added to the loss."""
-        return (
-            0.0001 * self.conv2d.weight.square().sum()
-        )
-
-
-class ResnetLayer8(nn.Module):
-    """Block `resnet_layer`. Conv2D (same padding, he_normal, l2 1e-4) with batch normalization and
-    an activation, after the convolution when conv_first, before it otherwise. Either can be
-    switched off. (batch, 64, 32, 32) -> (batch, 64, 16, 16). Built for
-    `stage1/block0/branch1/resnet_layer`."""
-
-    EXPORTED_WITH = {"filters": 64, "kernel_size": 1, "strides": 2, "activation": "relu", "batch_normalization": True, "conv_first": False}
-
-    def __init__(self, *, filters: int = 64, kernel_size: int = 1, strides: int = 2, activation: Optional[str] = "relu", batch_normalization: bool = True, conv_first: bool = False) -> None:
-        super().__init__()
-        _check_args(self, {"filters": filters, "kernel_size": kernel_size, "strides": strides, "activation": activation, "batch_normalization": batch_normalization, "conv_first": conv_first}, "a form of block `resnet_layer`: change the call in the spec and export again")
-        self.batch_normalization = nn.BatchNorm2d(64, eps=0.001, momentum=0.01)
-        self.conv2d = nn.Conv2d(64, 64, (1, 1), stride=(2, 2))
-        self.reset_parameters()
-
-    @torch.no_grad()
-    def reset_parameters(self) -> None:
-        """Draw every weight as Keras' initializers do (he_normal is truncated, glorot_uniform uses fan_avg)."""
-        nn.init.ones_(self.batch_normalization.weight)
-        nn.init.zeros_(self.batch_normalization.bias)
-        nn.init.zeros_(self.batch_normalization.running_mean)
-        nn.init.ones_(self.batch_normalization.running_var)
-        nn.init.trunc_normal_(self.conv2d.weight, std=0.200968097143, a=-0.401936194287, b=0.401936194287)
-        nn.init.zeros_(self.conv2d.bias)
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        x = self.batch_normalization(x)
-        x = F.relu(x)
-        conv2d = self.conv2d(x)
-        return conv2d
-
-    def regularization_loss(self) -> torch.Tensor:
-        """The Keras regularizers' penalty (l2: l * sum(w^2), on those kernels only), added to the loss."""
-        return (
-            0.0001 * self.conv2d.weight.square().sum()
-        )
-
-
-class ResnetLayer9(nn.Module):
-    """Block `resnet_layer`. Conv2D (same padding, he_normal, l2 1e-4) with batch normalization and
-    an activation, after the convolution when conv_first, before it otherwise. Either can be
-    switched off. (batch, 64, 16, 16) -> (batch, 64, 16, 16). Built for
-    `stage1/block0/branch1/resnet_layer_1`, `stage1/block1/branch1/resnet_layer_1`,
-    `stage1/block2/branch1/resnet_layer_1`, `stage1/block3/branch1/resnet_layer_1` and 2 more."""
-
-    EXPORTED_WITH = {"filters": 64, "kernel_size": 3, "strides": 1, "activation": "relu", "batch_normalization": True, "conv_first": False}
-
-    def __init__(self, *, filters: int = 64, kernel_size: int = 3, strides: int = 1, activation: Optional[str] = "relu", batch_normalization: bool = True, conv_first: bool = False) -> None:
-        super().__init__()
-        _check_args(self, {"filters": filters, "kernel_size": kernel_size, "strides": strides, "activation": activation, "batch_normalization": batch_normalization, "conv_first": conv_first}, "a form of block `resnet_layer`: change the call in the spec and export again")
-        self.batch_normalization = nn.BatchNorm2d(64, eps=0.001, momentum=0.01)
-        self.conv2d = nn.Conv2d(64, 64, (3, 3), stride=(1, 1), padding=(1, 1))
-        self.reset_parameters()
-
-    @torch.no_grad()
-    def reset_parameters(self) -> None:
-        """Draw every weight as Keras' initializers do (he_normal is truncated, glorot_uniform uses fan_avg)."""
-        nn.init.ones_(self.batch_normalization.weight)
-        nn.init.zeros_(self.batch_normalization.bias)
-        nn.init.zeros_(self.batch_normalization.running_mean)
-        nn.init.ones_(self.batch_normalization.running_var)
-        nn.init.trunc_normal_(self.conv2d.weight, std=0.0669893657145, a=-0.133978731429, b=0.133978731429)
-        nn.init.zeros_(self.conv2d.bias)
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        x = self.batch_normalization(x)
-        x = F.relu(x)
-        conv2d = self.conv2d(x)
-        return conv2d
-
-    def regularization_loss(self) -> torch.Tensor:
-        """The Keras regularizers' penalty (l2: l * sum(w^2), on those kernels only), added to the loss."""
-        return (
-            0.0001 * self.conv2d.weight.square().sum()
-        )
-
-
-class ResnetLayer10(nn.Module):
-    """Block `resnet_layer`. Conv2D (same padding, he_normal, l2 1e-4) with batch normalization and
-    an activation, after the convolution when conv_first, before it otherwise. Either can be
-    switched off. (batch, 64, 16, 16) -> (batch, 128, 16, 16). Built for
-    `stage1/block0/branch1/resnet_layer_2`, `stage1/block1/branch1/resnet_layer_2`,
-    `stage1/block2/branch1/resnet_layer_2`, `stage1/block3/branch1/resnet_layer_2` and 2 more."""
-
-    EXPORTED_WITH = {"filters": 128, "kernel_size": 1, "strides": 1, "activation": "relu", "batch_normalization": True, "conv_first": False}
-
-    def __init__(self, *, filters: int = 128, kernel_size: int = 1, strides: int = 1, activation: Optional[str] = "relu", batch_normalization: bool = True, conv_first: bool = False) -> None:
-        super().__init__()
-        _check_args(self, {"filters": filters, "kernel_size": kernel_size, "strides": strides, "activation": activation, "batch_normalization": batch_normalization, "conv_first": conv_first}, "a form of block `resnet_layer`: change the call in the spec and export again")
-        self.batch_normalization = nn.BatchNorm2d(64, eps=0.001, momentum=0.01)
-        self.conv2d = nn.Conv2d(64, 128, (1, 1), stride=(1, 1))
-        self.reset_parameters()
-
-    @torch.no_grad()
-    def reset_parameters(self) -> None:
-        """Draw every weight as Keras' initializers do (he_normal is truncated, glorot_uniform uses fan_avg)."""
-        nn.init.ones_(self.batch_normalization.weight)
-        nn.init.zeros_(self.batch_normalization.bias)
-        nn.init.zeros_(self.batch_normalization.running_mean)
-        nn.init.ones_(self.batch_normalization.running_var)
-        nn.init.trunc_normal_(self.conv2d.weight, std=0.200968097143, a=-0.401936194287, b=0.401936194287)
-        nn.init.zeros_(self.conv2d.bias)
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        x = self.batch_normalization(x)
-        x = F.relu(x)
-        conv2d = self.conv2d(x)
-        return conv2d
-
-    def regularization_loss(self) -> torch.Tensor:
-        """The Keras regularizers' penalty (l2: l * sum(w^2), on those kernels only), added to the loss."""
-        return (
-            0.0001 * self.conv2d.weight.square().sum()
-        )
-
-
-class Block3(nn.Module):
-    """One iteration of the loop over `block`. (batch, 64, 32, 32) -> (batch, 128, 16, 16). Built
-    for `stage1/block0`."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.branch0 = nn.Module()
-        self.branch0.resnet_layer = ResnetLayer7(filters=128, kernel_size=1, strides=2, activation=None, batch_normalization=False)
-        self.branch1 = nn.Module()
-        self.branch1.resnet_layer = ResnetLayer8(filters=64, kernel_size=1, strides=2, activation="relu", batch_normalization=True, conv_first=False)
-        self.branch1.resnet_layer_1 = ResnetLayer9(filters=64, conv_first=False)
-        self.branch1.resnet_layer_2 = ResnetLayer10(filters=128, kernel_size=1, conv_first=False)
-        self.reset_parameters()
-
-    @torch.no_grad()
-    def reset_parameters(self) -> None:
-        """Draw every weight as Keras' initializers do (he_normal is truncated, glorot_uniform uses fan_avg)."""
-        self.branch0.resnet_layer.reset_parameters()
-        self.branch1.resnet_layer.reset_parameters()
-        self.branch1.resnet_layer_1.reset_parameters()
-        self.branch1.resnet_layer_2.reset_parameters()
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        branch0_resnet_layer = self.branch0.resnet_layer(x)
-        x = self.branch1.resnet_layer(x)
-        x = self.branch1.resnet_layer_1(x)
-        branch1_resnet_layer_2 = self.branch1.resnet_layer_2(x)
-        add = branch0_resnet_layer + branch1_resnet_layer_2
-        return add
-
-    def regularization_loss(self) -> torch.Tensor:
-        """The Keras regularizers' penalty (l2: l * sum(w^2), on those kernels only), added to the loss."""
-        return (
-            self.branch0.resnet_layer.regularization_loss()
-            + self.branch1.resnet_layer.regularization_loss()
-            + self.branch1.resnet_layer_1.regularization_loss()
-            + self.branch1.resnet_layer_2.regularization_loss()
-        )
-
-
-class ResnetLayer11(nn.Module):
-    """Block `resnet_layer`. Conv2D (same padding, he_normal, l2 1e-4) with batch normalization and
-    an activation, after the convolution when conv_first, before it otherwise. Either can be
-    switched off. (batch, 128, 16, 16) -> (batch, 64, 16, 16). Built for
-    `stage1/block1/branch1/resnet_layer`, `stage1/block2/branch1/resnet_layer`,
-    `stage1/block3/branch1/resnet_layer`, `stage1/block4/branch1/resnet_layer` and 1 more."""
-
-    EXPORTED_WITH = {"filters": 64, "kernel_size": 1, "strides": 1, "activation": "relu", "batch_normalization": True, "conv_first": False}
-
-    def __init__(self, *, filters: int = 64, kernel_size: int = 1, strides: int = 1, activation: Optional[str] = "relu", batch_normalization: bool = True, conv_first: bool = False) -> None:
-        super().__init__()
-        _check_args(self, {"filters": filters, "kernel_size": kernel_size, "strides": strides, "activation": activation, "batch_normalization": batch_normalization, "conv_first": conv_first}, "a form of block `resnet_layer`: change the call in the spec and export again")
-        self.batch_normalization = nn.BatchNorm2d(128, eps=0.001, momentum=0.01)
-        self.conv2d = nn.Conv2d(128, 64, (1, 1), stride=(1, 1))
-        self.reset_parameters()
-
-    @torch.no_grad()
-    def reset_parameters(self) -> None:
-        """Draw every weight as Keras' initializers do (he_normal is truncated, glorot_uniform uses fan_avg)."""
-        nn.init.ones_(self.batch_normalization.weight)
-        nn.init.zeros_(self.batch_normalization.bias)
-        nn.init.zeros_(self.batch_normalization.running_mean)
-        nn.init.ones_(self.batch_normalization.running_var)
-        nn.init.trunc_normal_(self.conv2d.weight, std=0.142105904292, a=-0.284211808585, b=0.284211808585)
-        nn.init.zeros_(self.conv2d.bias)
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        x = self.batch_normalization(x)
-        x = F.relu(x)
-        conv2d = self.conv2d(x)
-        return conv2d
-
-    def regularization_loss(self) -> torch.Tensor:
-        """The Keras regularizers' penalty (l2: l * sum(w^2), on those kernels only), added to the loss."""
-        return (
-            0.0001 * self.conv2d.weight.square().sum()
-        )
-
-
-class Block4(nn.Module):
-    """One iteration of the loop over `block`. (batch, 128, 16, 16) -> (batch, 128, 16, 16). Built
-    for `stage1/block1`, `stage1/block2`, `stage1/block3`, `stage1/block4` and 1 more."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.branch1 = nn.Module()
-        self.branch1.resnet_layer = ResnetLayer11(filters=64, kernel_size=1, strides=1, activation="relu", batch_normalization=True, conv_first=False)
-        self.branch1.resnet_layer_1 = ResnetLayer9(filters=64, conv_first=False)
-        self.branch1.resnet_layer_2 = ResnetLayer10(filters=128, kernel_size=1, conv_first=False)
-        self.reset_parameters()
-
-    @torch.no_grad()
-    def reset_parameters(self) -> None:
-        """Draw every weight as Keras' initializers do (he_normal is truncated, glorot_uniform uses fan_avg)."""
-        self.branch1.resnet_layer.reset_parameters()
-        self.branch1.resnet_layer_1.reset_parameters()
-        self.branch1.resnet_layer_2.reset_parameters()
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        branch1_resnet_layer = self.branch1.resnet_layer(x)
-        branch1_resnet_layer_1 = self.branch1.resnet_layer_1(branch1_resnet_layer)
-        branch1_resnet_layer_2 = self.branch1.resnet_layer_2(branch1_resnet_layer_1)
-        add = x + branch1_resnet_layer_2
-        return add
-
-    def regularization_loss(self) -> torch.Tensor:
-        """The Keras regularizers' penalty (l2: l * sum(w^2), on those kernels only), added to the loss."""
-        return (
-            self.branch1.resnet_layer.regularization_loss()
-            + self.branch1.resnet_layer_1.regularization_loss()
-            + self.branch1.resnet_layer_2.regularization_loss()
-        )
-
-
-class Stage2(nn.Module):
-    """One iteration of the loop over `stage`. (batch, 64, 32, 32) -> (batch, 128, 16, 16). Built
-    for `stage1`."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.block = nn.ModuleList([Block3(), Block4(), Block4(), Block4(), Block4(), Block4()])
-        self.reset_parameters()
-
-    @torch.no_grad()
-    def reset_parameters(self) -> None:
-        """Draw every weight as Keras' initializers do (he_normal is truncated, glorot_uniform uses fan_avg)."""
-        for block in self.block:
-            block.reset_parameters()
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        for block in self.block:
-            x = block(x)
-        return x
-
-    def regularization_loss(self) -> torch.Tensor:
-        """The Keras regularizers' penalty (l2: l * sum(w^2), on those kernels only), added to the loss."""
-        return (
-            sum(block.regularization_loss() for block in self.block)
-        )
-
-
-class ResnetLayer12(nn.Module):
-    """Block `resnet_layer`. Conv2D (same padding, he_normal, l2 1e-4) with batch normalization and
-    an activation, after the convolution when conv_first, before it otherwise. Either can be
-    switched off. (batch, 128, 16, 16) -> (batch, 256, 8, 8). Built for
-    `stage2/block0/branch0/resnet_layer`."""
-
-    EXPORTED_WITH = {"filters": 256, "kernel_size": 1, "strides": 2, "activation": None, "batch_normalization": False, "conv_first": True}
-
-    def __init__(self, *, filters: int = 256, kernel_size: int = 1, strides: int = 2, activation: Optional[str] = None, batch_normalization: bool = False, conv_first: bool = True) -> None:
-        super().__init__()
-        _check_args(self, {"filters": filters, "kernel_size": kernel_size, "strides": strides, "activation": activation, "batch_normalization": batch_normalization, "conv_first": conv_first}, "a form of block `resnet_layer`: change the call in the spec and export again")
-        self.conv2d = nn.Conv2d(128, 256, (1, 1), stride=(2, 2))
-        self.reset_parameters()
-
-    @torch.no_grad()
-    def reset_parameters(self) -> None:
-        """Draw every weight as Keras' initializers do (he_normal is truncated, glorot_uniform uses fan_avg)."""
-        nn.init.trunc_normal_(self.conv2d.weight, std=0.142105904292, a=-0.284211808585, b=0.284211808585)
-        nn.init.zeros_(self.conv2d.bias)
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        conv2d = self.conv2d(x)
-        return conv2d
-
-    def regularization_loss(self) -> torch.Tensor:
-        """The Keras regularizers' penalty (l2: l * sum(w^2), on those kernels only), added to the loss."""
-        return (
-            0.0001 * self.conv2d.weight.square().sum()
-        )
-
-
-class ResnetLayer13(nn.Module):
-    """Block `resnet_layer`. Conv2D (same padding, he_normal, l2 1e-4) with batch normalization and
-    an activation, after the convolution when conv_first, before it otherwise. Either can be
-    switched off. (batch, 128, 16, 16) -> (batch, 128, 8, 8). Built for
-    `stage2/block0/branch1/resnet_layer`."""
-
-    EXPORTED_WITH = {"filters": 128, "kernel_size": 1, "strides": 2, "activation": "relu", "batch_normalization": True, "conv_first": False}
-
-    def __init__(self, *, filters: int = 128, kernel_size: int = 1, strides: int = 2, activation: Optional[str] = "relu", batch_normalization: bool = True, conv_first: bool = False) -> None:
-        super().__init__()
-        _check_args(self, {"filters": filters, "kernel_size": kernel_size, "strides": strides, "activation": activation, "batch_normalization": batch_normalization, "conv_first": conv_first}, "a form of block `resnet_layer`: change the call in the spec and export again")
-        self.batch_normalization = nn.BatchNorm2d(128, eps=0.001, momentum=0.01)
-        self.conv2d = nn.Conv2d(128, 128, (1, 1), stride=(2, 2))
-        self.reset_parameters()
-
-    @torch.no_grad()
-    def reset_parameters(self) -> None:
-        """Draw every weight as Keras' initializers do (he_normal is truncated, glorot_uniform uses fan_avg)."""
-        nn.init.ones_(self.batch_normalization.weight)
-        nn.init.zeros_(self.batch_normalization.bias)
-        nn.init.zeros_(self.batch_normalization.running_mean)
-        nn.init.ones_(self.batch_normalization.running_var)
-        nn.init.trunc_normal_(self.conv2d.weight, std=0.142105904292, a=-0.284211808585, b=0.284211808585)
-        nn.init.zeros_(self.conv2d.bias)
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        x = self.batch_normalization(x)
-        x = F.relu(x)
-        conv2d = self.conv2d(x)
-        return conv2d
-
-    def regularization_loss(self) -> torch.Tensor:
-        """The Keras regularizers' penalty (l2: l * sum(w^2), on those kernels only), added to the loss."""
-        return (
-            0.0001 * self.conv2d.weight.square().sum()
-        )
-
-
-class ResnetLayer14(nn.Module):
-    """Block `resnet_layer`. Conv2D (same padding, he_normal, l2 1e-4) with batch normalization and
-    an activation, after the convolution when conv_first, before it otherwise. Either can be
-    switched off. (batch, 128, 8, 8) -> (batch, 128, 8, 8). Built for
-    `stage2/block0/branch1/resnet_layer_1`, `stage2/block1/branch1/resnet_layer_1`,
-    `stage2/block2/branch1/resnet_layer_1`, `stage2/block3/branch1/resnet_layer_1` and 2 more."""
-
-    EXPORTED_WITH = {"filters": 128, "kernel_size": 3, "strides": 1, "activation": "relu", "batch_normalization": True, "conv_first": False}
-
-    def __init__(self, *, filters: int = 128, kernel_size: int = 3, strides: int = 1, activation: Optional[str] = "relu", batch_normalization: bool = True, conv_first: bool = False) -> None:
-        super().__init__()
-        _check_args(self, {"filters": filters, "kernel_size": kernel_size, "strides": strides, "activation": activation, "batch_normalization": batch_normalization, "conv_first": conv_first}, "a form of block `resnet_layer`: change the call in the spec and export again")
-        self.batch_normalization = nn.BatchNorm2d(128, eps=0.001, momentum=0.01)
-        self.conv2d = nn.Conv2d(128, 128, (3, 3), stride=(1, 1), padding=(1, 1))
-        self.reset_parameters()
-
-    @torch.no_grad()
-    def reset_parameters(self) -> None:
-        """Draw every weight as Keras' initializers do (he_normal is truncated, glorot_uniform uses fan_avg)."""
-        nn.init.ones_(self.batch_normalization.weight)
-        nn.init.zeros_(self.batch_normalization.bias)
-        nn.init.zeros_(self.batch_normalization.running_mean)
-        nn.init.ones_(self.batch_normalization.running_var)
-        nn.init.trunc_normal_(self.conv2d.weight, std=0.0473686347641, a=-0.0947372695282, b=0.0947372695282)
-        nn.init.zeros_(self.conv2d.bias)
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        x = self.batch_normalization(x)
-        x = F.relu(x)
-        conv2d = self.conv2d(x)
-        return conv2d
-
-    def regularization_loss(self) -> torch.Tensor:
-        """The Keras regularizers' penalty (l2: l * sum(w^2), on those kernels only), added to the loss."""
-        return (
-            0.0001 * self.conv2d.weight.square().sum()
-        )
-
-
-class ResnetLayer15(nn.Module):
-    """Block `resnet_layer`. Conv2D (same padding, he_normal, l2 1e-4) with batch normalization and
-    an activation, after the convolution when conv_first, before it otherwise. Either can be
-    switched off. (batch, 128, 8, 8) -> (batch, 256, 8, 8). Built for
-    `stage2/block0/branch1/resnet_layer_2`, `stage2/block1/branch1/resnet_layer_2`,
-    `stage2/block2/branch1/resnet_layer_2`, `stage2/block3/branch1/resnet_layer_2` and 2 more."""
-
-    EXPORTED_WITH = {"filters": 256, "kernel_size": 1, "strides": 1, "activation": "relu", "batch_normalization": True, "conv_first": False}
-
-    def __init__(self, *, filters: int = 256, kernel_size: int = 1, strides: int = 1, activation: Optional[str] = "relu", batch_normalization: bool = True, conv_first: bool = False) -> None:
-        super().__init__()
-        _check_args(self, {"filters": filters, "kernel_size": kernel_size, "strides": strides, "activation": activation, "batch_normalization": batch_normalization, "conv_first": conv_first}, "a form of block `resnet_layer`: change the call in the spec and export again")
-        self.batch_normalization = nn.BatchNorm2d(128, eps=0.001, momentum=0.01)
-        self.conv2d = nn.Conv2d(128, 256, (1, 1), stride=(1, 1))
-        self.reset_parameters()
-
-    @torch.no_grad()
-    def reset_parameters(self) -> None:
-        """Draw every weight as Keras' initializers do (he_normal is truncated, glorot_uniform uses fan_avg)."""
-        nn.init.ones_(self.batch_normalization.weight)
-        nn.init.zeros_(self.batch_normalization.bias)
-        nn.init.zeros_(self.batch_normalization.running_mean)
-        nn.init.ones_(self.batch_normalization.running_var)
-        nn.init.trunc_normal_(self.conv2d.weight, std=0.142105904292, a=-0.284211808585, b=0.284211808585)
-        nn.init.zeros_(self.conv2d.bias)
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        x = self.batch_normalization(x)
-        x = F.relu(x)
-        conv2d = self.conv2d(x)
-        return conv2d
-
-    def regularization_loss(self) -> torch.Tensor:
-        """The Keras regularizers' penalty (l2: l * sum(w^2), on those kernels only), added to the loss."""
-        return (
-            0.0001 * self.conv2d.weight.square().sum()
-        )
-
-
-class Block5(nn.Module):
-    """One iteration of the loop over `block`. (batch, 128, 16, 16) -> (batch, 256, 8, 8). Built
-    for `stage2/block0`."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.branch0 = nn.Module()
-        self.branch0.resnet_layer = ResnetLayer12(filters=256, kernel_size=1, strides=2, activation=None, batch_normalization=False)
-        self.branch1 = nn.Module()
-        self.branch1.resnet_layer = ResnetLayer13(filters=128, kernel_size=1, strides=2, activation="relu", batch_normalization=True, conv_first=False)
-        self.branch1.resnet_layer_1 = ResnetLayer14(filters=128, conv_first=False)
-        self.branch1.resnet_layer_2 = ResnetLayer15(filters=256, kernel_size=1, conv_first=False)
-        self.reset_parameters()
-
-    @torch.no_grad()
-    def reset_parameters(self) -> None:
-        """Draw every weight as Keras' initializers do (he_normal is truncated, glorot_uniform uses fan_avg)."""
-        self.branch0.resnet_layer.reset_parameters()
-        self.branch1.resnet_layer.reset_parameters()
-        self.branch1.resnet_layer_1.reset_parameters()
-        self.branch1.resnet_layer_2.reset_parameters()
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        branch0_resnet_layer = self.branch0.resnet_layer(x)
-        x = self.branch1.resnet_layer(x)
-        x = self.branch1.resnet_layer_1(x)
-        branch1_resnet_layer_2 = self.branch1.resnet_layer_2(x)
-        add = branch0_resnet_layer + branch1_resnet_layer_2
-        return add
-
-    def regularization_loss(self) -> torch.Tensor:
-        """The Keras regularizers' penalty (l2: l * sum(w^2), on those kernels only), added to the loss."""
-        return (
-            self.branch0.resnet_layer.regularization_loss()
-            + self.branch1.resnet_layer.regularization_loss()
-            + self.branch1.resnet_layer_1.regularization_loss()
-            + self.branch1.resnet_layer_2.regularization_loss()
-        )
-
-
-class ResnetLayer16(nn.Module):
-    """Block `resnet_layer`. Conv2D (same padding, he_normal, l2 1e-4) with batch normalization and
-    an activation, after the convolution when conv_first, before it otherwise. Either can be
-    switched off. (batch, 256, 8, 8) -> (batch, 128, 8, 8). Built for
-    `stage2/block1/branch1/resnet_layer`, `stage2/block2/branch1/resnet_layer`,
-    `stage2/block3/branch1/resnet_layer`, `stage2/block4/branch1/resnet_layer` and 1 more."""
-
-    EXPORTED_WITH = {"filters": 128, "kernel_size": 1, "strides": 1, "activation": "relu", "batch_normalization": True, "conv_first": False}
-
-    def __init__(self, *, filters: int = 128, kernel_size: int = 1, strides: int = 1, activation: Optional[str] = "relu", batch_normalization: bool = True, conv_first: bool = False) -> None:
-        super().__init__()
-        _check_args(self, {"filters": filters, "kernel_size": kernel_size, "strides": strides, "activation": activation, "batch_normalization": batch_normalization, "conv_first": conv_first}, "a form of block `resnet_layer`: change the call in the spec and export again")
-        self.batch_normalization = nn.BatchNorm2d(256, eps=0.001, momentum=0.01)
-        self.conv2d = nn.Conv2d(256, 128, (1, 1), stride=(1, 1))
-        self.reset_parameters()
-
-    @torch.no_grad()
-    def reset_parameters(self) -> None:
-        """Draw every weight as Keras' initializers do (he_normal is truncated, glorot_uniform uses fan_avg)."""
-        nn.init.ones_(self.batch_normalization.weight)
-        nn.init.zeros_(self.batch_normalization.bias)
-        nn.init.zeros_(self.batch_normalization.running_mean)
-        nn.init.ones_(self.batch_normalization.running_var)
-        nn.init.trunc_normal_(self.conv2d.weight, std=0.100484048572, a=-0.200968097143, b=0.200968097143)
-        nn.init.zeros_(self.conv2d.bias)
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        x = self.batch_normalization(x)
-        x = F.relu(x)
-        conv2d = self.conv2d(x)
-        return conv2d
-
-    def regularization_loss(self) -> torch.Tensor:
-        """The Keras regularizers' penalty (l2: l * sum(w^2), on those kernels only), added to the loss."""
-        return (
-            0.0001 * self.conv2d.weight.square().sum()
-        )
-
-
-class Block6(nn.Module):
-    """One iteration of the loop over `block`. (batch, 256, 8, 8) -> (batch, 256, 8, 8). Built for
-    `stage2/block1`, `stage2/block2`, `stage2/block3`, `stage2/block4` and 1 more."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.branch1 = nn.Module()
-        self.branch1.resnet_layer = ResnetLayer16(filters=128, kernel_size=1, strides=1, activation="relu", batch_normalization=True, conv_first=False)
-        self.branch1.resnet_layer_1 = ResnetLayer14(filters=128, conv_first=False)
-        self.branch1.resnet_layer_2 = ResnetLayer15(filters=256, kernel_size=1, conv_first=False)
-        self.reset_parameters()
-
-    @torch.no_grad()
-    def reset_parameters(self) -> None:
-        """Draw every weight as Keras' initializers do (he_normal is truncated, glorot_uniform uses fan_avg)."""
-        self.branch1.resnet_layer.reset_parameters()
-        self.branch1.resnet_layer_1.reset_parameters()
-        self.branch1.resnet_layer_2.reset_parameters()
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        branch1_resnet_layer = self.branch1.resnet_layer(x)
-        branch1_resnet_layer_1 = self.branch1.resnet_layer_1(branch1_resnet_layer)
-        branch1_resnet_layer_2 = self.branch1.resnet_layer_2(branch1_resnet_layer_1)
-        add = x + branch1_resnet_layer_2
-        return add
-
-    def regularization_loss(self) -> torch.Tensor:
-        """The Keras regularizers' penalty (l2: l * sum(w^2), on those kernels only), added to the loss."""
-        return (
-            self.branch1.resnet_layer.regularization_loss()
-            + self.branch1.resnet_layer_1.regularization_loss()
-            + self.branch1.resnet_layer_2.regularization_loss()
-        )
-
-
-class Stage3(nn.Module):
-    """One iteration of the loop over `stage`. (batch, 128, 16, 16) -> (batch, 256, 8, 8). Built
-    for `stage2`."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.block = nn.ModuleList([Block5(), Block6(), Block6(), Block6(), Block6(), Block6()])
-        self.reset_parameters()
-
-    @torch.no_grad()
-    def reset_parameters(self) -> None:
-        """Draw every weight as Keras' initializers do (he_normal is truncated, glorot_uniform uses fan_avg)."""
-        for block in self.block:
-            block.reset_parameters()
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        for block in self.block:
-            x = block(x)
-        return x
-
-    def regularization_loss(self) -> torch.Tensor:
-        """The Keras regularizers' penalty (l2: l * sum(w^2), on those kernels only), added to the loss."""
-        return (
-            sum(block.regularization_loss() for block in self.block)
-        )
+        loss = torch.zeros(())
+        if self.conv2d is not None:
+            loss = loss + 0.0001 * self.conv2d.weight.square().sum()
+        if self.conv2d_1 is not None:
+            loss = loss + 0.0001 * self.conv2d_1.weight.square().sum()
+        return loss
 
 
 class ResnetV2(nn.Module):
@@ -932,8 +201,106 @@ class ResnetV2(nn.Module):
     def __init__(self, *, n: int = 6, num_classes: int = 10, input_shape: tuple[int, ...] = (32, 32, 3)) -> None:
         super().__init__()
         _check_args(self, {"n": n, "num_classes": num_classes, "input_shape": input_shape}, "export the spec again with --set {name}={value!r}")
-        self.stem = ResnetLayer(filters=16, conv_first=True)
-        self.stage = nn.ModuleList([Stage(), Stage2(), Stage3()])
+        self.stem = ResnetLayer(in_channels=3, filters=16, conv_first=True)
+        self.stage0 = nn.Module()
+        self.stage0.block0 = nn.Module()
+        self.stage0.block0.branch0 = nn.Module()
+        self.stage0.block0.branch0.resnet_layer = ResnetLayer(in_channels=16, filters=64, kernel_size=1, strides=1, activation=None, batch_normalization=False)
+        self.stage0.block0.branch1 = nn.Module()
+        self.stage0.block0.branch1.resnet_layer = ResnetLayer(in_channels=16, filters=16, kernel_size=1, strides=1, activation=None, batch_normalization=False, conv_first=False)
+        self.stage0.block0.branch1.resnet_layer_1 = ResnetLayer(in_channels=16, filters=16, conv_first=False)
+        self.stage0.block0.branch1.resnet_layer_2 = ResnetLayer(in_channels=16, filters=64, kernel_size=1, conv_first=False)
+        self.stage0.block1 = nn.Module()
+        self.stage0.block1.branch1 = nn.Module()
+        self.stage0.block1.branch1.resnet_layer = ResnetLayer(in_channels=64, filters=16, kernel_size=1, strides=1, activation="relu", batch_normalization=True, conv_first=False)
+        self.stage0.block1.branch1.resnet_layer_1 = ResnetLayer(in_channels=16, filters=16, conv_first=False)
+        self.stage0.block1.branch1.resnet_layer_2 = ResnetLayer(in_channels=16, filters=64, kernel_size=1, conv_first=False)
+        self.stage0.block2 = nn.Module()
+        self.stage0.block2.branch1 = nn.Module()
+        self.stage0.block2.branch1.resnet_layer = ResnetLayer(in_channels=64, filters=16, kernel_size=1, strides=1, activation="relu", batch_normalization=True, conv_first=False)
+        self.stage0.block2.branch1.resnet_layer_1 = ResnetLayer(in_channels=16, filters=16, conv_first=False)
+        self.stage0.block2.branch1.resnet_layer_2 = ResnetLayer(in_channels=16, filters=64, kernel_size=1, conv_first=False)
+        self.stage0.block3 = nn.Module()
+        self.stage0.block3.branch1 = nn.Module()
+        self.stage0.block3.branch1.resnet_layer = ResnetLayer(in_channels=64, filters=16, kernel_size=1, strides=1, activation="relu", batch_normalization=True, conv_first=False)
+        self.stage0.block3.branch1.resnet_layer_1 = ResnetLayer(in_channels=16, filters=16, conv_first=False)
+        self.stage0.block3.branch1.resnet_layer_2 = ResnetLayer(in_channels=16, filters=64, kernel_size=1, conv_first=False)
+        self.stage0.block4 = nn.Module()
+        self.stage0.block4.branch1 = nn.Module()
+        self.stage0.block4.branch1.resnet_layer = ResnetLayer(in_channels=64, filters=16, kernel_size=1, strides=1, activation="relu", batch_normalization=True, conv_first=False)
+        self.stage0.block4.branch1.resnet_layer_1 = ResnetLayer(in_channels=16, filters=16, conv_first=False)
+        self.stage0.block4.branch1.resnet_layer_2 = ResnetLayer(in_channels=16, filters=64, kernel_size=1, conv_first=False)
+        self.stage0.block5 = nn.Module()
+        self.stage0.block5.branch1 = nn.Module()
+        self.stage0.block5.branch1.resnet_layer = ResnetLayer(in_channels=64, filters=16, kernel_size=1, strides=1, activation="relu", batch_normalization=True, conv_first=False)
+        self.stage0.block5.branch1.resnet_layer_1 = ResnetLayer(in_channels=16, filters=16, conv_first=False)
+        self.stage0.block5.branch1.resnet_layer_2 = ResnetLayer(in_channels=16, filters=64, kernel_size=1, conv_first=False)
+        self.stage1 = nn.Module()
+        self.stage1.block0 = nn.Module()
+        self.stage1.block0.branch0 = nn.Module()
+        self.stage1.block0.branch0.resnet_layer = ResnetLayer(in_channels=64, filters=128, kernel_size=1, strides=2, activation=None, batch_normalization=False)
+        self.stage1.block0.branch1 = nn.Module()
+        self.stage1.block0.branch1.resnet_layer = ResnetLayer(in_channels=64, filters=64, kernel_size=1, strides=2, activation="relu", batch_normalization=True, conv_first=False)
+        self.stage1.block0.branch1.resnet_layer_1 = ResnetLayer(in_channels=64, filters=64, conv_first=False)
+        self.stage1.block0.branch1.resnet_layer_2 = ResnetLayer(in_channels=64, filters=128, kernel_size=1, conv_first=False)
+        self.stage1.block1 = nn.Module()
+        self.stage1.block1.branch1 = nn.Module()
+        self.stage1.block1.branch1.resnet_layer = ResnetLayer(in_channels=128, filters=64, kernel_size=1, strides=1, activation="relu", batch_normalization=True, conv_first=False)
+        self.stage1.block1.branch1.resnet_layer_1 = ResnetLayer(in_channels=64, filters=64, conv_first=False)
+        self.stage1.block1.branch1.resnet_layer_2 = ResnetLayer(in_channels=64, filters=128, kernel_size=1, conv_first=False)
+        self.stage1.block2 = nn.Module()
+        self.stage1.block2.branch1 = nn.Module()
+        self.stage1.block2.branch1.resnet_layer = ResnetLayer(in_channels=128, filters=64, kernel_size=1, strides=1, activation="relu", batch_normalization=True, conv_first=False)
+        self.stage1.block2.branch1.resnet_layer_1 = ResnetLayer(in_channels=64, filters=64, conv_first=False)
+        self.stage1.block2.branch1.resnet_layer_2 = ResnetLayer(in_channels=64, filters=128, kernel_size=1, conv_first=False)
+        self.stage1.block3 = nn.Module()
+        self.stage1.block3.branch1 = nn.Module()
+        self.stage1.block3.branch1.resnet_layer = ResnetLayer(in_channels=128, filters=64, kernel_size=1, strides=1, activation="relu", batch_normalization=True, conv_first=False)
+        self.stage1.block3.branch1.resnet_layer_1 = ResnetLayer(in_channels=64, filters=64, conv_first=False)
+        self.stage1.block3.branch1.resnet_layer_2 = ResnetLayer(in_channels=64, filters=128, kernel_size=1, conv_first=False)
+        self.stage1.block4 = nn.Module()
+        self.stage1.block4.branch1 = nn.Module()
+        self.stage1.block4.branch1.resnet_layer = ResnetLayer(in_channels=128, filters=64, kernel_size=1, strides=1, activation="relu", batch_normalization=True, conv_first=False)
+        self.stage1.block4.branch1.resnet_layer_1 = ResnetLayer(in_channels=64, filters=64, conv_first=False)
+        self.stage1.block4.branch1.resnet_layer_2 = ResnetLayer(in_channels=64, filters=128, kernel_size=1, conv_first=False)
+        self.stage1.block5 = nn.Module()
+        self.stage1.block5.branch1 = nn.Module()
+        self.stage1.block5.branch1.resnet_layer = ResnetLayer(in_channels=128, filters=64, kernel_size=1, strides=1, activation="relu", batch_normalization=True, conv_first=False)
+        self.stage1.block5.branch1.resnet_layer_1 = ResnetLayer(in_channels=64, filters=64, conv_first=False)
+        self.stage1.block5.branch1.resnet_layer_2 = ResnetLayer(in_channels=64, filters=128, kernel_size=1, conv_first=False)
+        self.stage2 = nn.Module()
+        self.stage2.block0 = nn.Module()
+        self.stage2.block0.branch0 = nn.Module()
+        self.stage2.block0.branch0.resnet_layer = ResnetLayer(in_channels=128, filters=256, kernel_size=1, strides=2, activation=None, batch_normalization=False)
+        self.stage2.block0.branch1 = nn.Module()
+        self.stage2.block0.branch1.resnet_layer = ResnetLayer(in_channels=128, filters=128, kernel_size=1, strides=2, activation="relu", batch_normalization=True, conv_first=False)
+        self.stage2.block0.branch1.resnet_layer_1 = ResnetLayer(in_channels=128, filters=128, conv_first=False)
+        self.stage2.block0.branch1.resnet_layer_2 = ResnetLayer(in_channels=128, filters=256, kernel_size=1, conv_first=False)
+        self.stage2.block1 = nn.Module()
+        self.stage2.block1.branch1 = nn.Module()
+        self.stage2.block1.branch1.resnet_layer = ResnetLayer(in_channels=256, filters=128, kernel_size=1, strides=1, activation="relu", batch_normalization=True, conv_first=False)
+        self.stage2.block1.branch1.resnet_layer_1 = ResnetLayer(in_channels=128, filters=128, conv_first=False)
+        self.stage2.block1.branch1.resnet_layer_2 = ResnetLayer(in_channels=128, filters=256, kernel_size=1, conv_first=False)
+        self.stage2.block2 = nn.Module()
+        self.stage2.block2.branch1 = nn.Module()
+        self.stage2.block2.branch1.resnet_layer = ResnetLayer(in_channels=256, filters=128, kernel_size=1, strides=1, activation="relu", batch_normalization=True, conv_first=False)
+        self.stage2.block2.branch1.resnet_layer_1 = ResnetLayer(in_channels=128, filters=128, conv_first=False)
+        self.stage2.block2.branch1.resnet_layer_2 = ResnetLayer(in_channels=128, filters=256, kernel_size=1, conv_first=False)
+        self.stage2.block3 = nn.Module()
+        self.stage2.block3.branch1 = nn.Module()
+        self.stage2.block3.branch1.resnet_layer = ResnetLayer(in_channels=256, filters=128, kernel_size=1, strides=1, activation="relu", batch_normalization=True, conv_first=False)
+        self.stage2.block3.branch1.resnet_layer_1 = ResnetLayer(in_channels=128, filters=128, conv_first=False)
+        self.stage2.block3.branch1.resnet_layer_2 = ResnetLayer(in_channels=128, filters=256, kernel_size=1, conv_first=False)
+        self.stage2.block4 = nn.Module()
+        self.stage2.block4.branch1 = nn.Module()
+        self.stage2.block4.branch1.resnet_layer = ResnetLayer(in_channels=256, filters=128, kernel_size=1, strides=1, activation="relu", batch_normalization=True, conv_first=False)
+        self.stage2.block4.branch1.resnet_layer_1 = ResnetLayer(in_channels=128, filters=128, conv_first=False)
+        self.stage2.block4.branch1.resnet_layer_2 = ResnetLayer(in_channels=128, filters=256, kernel_size=1, conv_first=False)
+        self.stage2.block5 = nn.Module()
+        self.stage2.block5.branch1 = nn.Module()
+        self.stage2.block5.branch1.resnet_layer = ResnetLayer(in_channels=256, filters=128, kernel_size=1, strides=1, activation="relu", batch_normalization=True, conv_first=False)
+        self.stage2.block5.branch1.resnet_layer_1 = ResnetLayer(in_channels=128, filters=128, conv_first=False)
+        self.stage2.block5.branch1.resnet_layer_2 = ResnetLayer(in_channels=128, filters=256, kernel_size=1, conv_first=False)
         self.batch_normalization = nn.BatchNorm2d(256, eps=0.001, momentum=0.01)
         self.dense = nn.Linear(256, 10)
         self.reset_parameters()
@@ -942,8 +309,63 @@ class ResnetV2(nn.Module):
     def reset_parameters(self) -> None:
         """Draw every weight as Keras' initializers do (he_normal is truncated, glorot_uniform uses fan_avg)."""
         self.stem.reset_parameters()
-        for stage in self.stage:
-            stage.reset_parameters()
+        self.stage0.block0.branch0.resnet_layer.reset_parameters()
+        self.stage0.block0.branch1.resnet_layer.reset_parameters()
+        self.stage0.block0.branch1.resnet_layer_1.reset_parameters()
+        self.stage0.block0.branch1.resnet_layer_2.reset_parameters()
+        self.stage0.block1.branch1.resnet_layer.reset_parameters()
+        self.stage0.block1.branch1.resnet_layer_1.reset_parameters()
+        self.stage0.block1.branch1.resnet_layer_2.reset_parameters()
+        self.stage0.block2.branch1.resnet_layer.reset_parameters()
+        self.stage0.block2.branch1.resnet_layer_1.reset_parameters()
+        self.stage0.block2.branch1.resnet_layer_2.reset_parameters()
+        self.stage0.block3.branch1.resnet_layer.reset_parameters()
+        self.stage0.block3.branch1.resnet_layer_1.reset_parameters()
+        self.stage0.block3.branch1.resnet_layer_2.reset_parameters()
+        self.stage0.block4.branch1.resnet_layer.reset_parameters()
+        self.stage0.block4.branch1.resnet_layer_1.reset_parameters()
+        self.stage0.block4.branch1.resnet_layer_2.reset_parameters()
+        self.stage0.block5.branch1.resnet_layer.reset_parameters()
+        self.stage0.block5.branch1.resnet_layer_1.reset_parameters()
+        self.stage0.block5.branch1.resnet_layer_2.reset_parameters()
+        self.stage1.block0.branch0.resnet_layer.reset_parameters()
+        self.stage1.block0.branch1.resnet_layer.reset_parameters()
+        self.stage1.block0.branch1.resnet_layer_1.reset_parameters()
+        self.stage1.block0.branch1.resnet_layer_2.reset_parameters()
+        self.stage1.block1.branch1.resnet_layer.reset_parameters()
+        self.stage1.block1.branch1.resnet_layer_1.reset_parameters()
+        self.stage1.block1.branch1.resnet_layer_2.reset_parameters()
+        self.stage1.block2.branch1.resnet_layer.reset_parameters()
+        self.stage1.block2.branch1.resnet_layer_1.reset_parameters()
+        self.stage1.block2.branch1.resnet_layer_2.reset_parameters()
+        self.stage1.block3.branch1.resnet_layer.reset_parameters()
+        self.stage1.block3.branch1.resnet_layer_1.reset_parameters()
+        self.stage1.block3.branch1.resnet_layer_2.reset_parameters()
+        self.stage1.block4.branch1.resnet_layer.reset_parameters()
+        self.stage1.block4.branch1.resnet_layer_1.reset_parameters()
+        self.stage1.block4.branch1.resnet_layer_2.reset_parameters()
+        self.stage1.block5.branch1.resnet_layer.reset_parameters()
+        self.stage1.block5.branch1.resnet_layer_1.reset_parameters()
+        self.stage1.block5.branch1.resnet_layer_2.reset_parameters()
+        self.stage2.block0.branch0.resnet_layer.reset_parameters()
+        self.stage2.block0.branch1.resnet_layer.reset_parameters()
+        self.stage2.block0.branch1.resnet_layer_1.reset_parameters()
+        self.stage2.block0.branch1.resnet_layer_2.reset_parameters()
+        self.stage2.block1.branch1.resnet_layer.reset_parameters()
+        self.stage2.block1.branch1.resnet_layer_1.reset_parameters()
+        self.stage2.block1.branch1.resnet_layer_2.reset_parameters()
+        self.stage2.block2.branch1.resnet_layer.reset_parameters()
+        self.stage2.block2.branch1.resnet_layer_1.reset_parameters()
+        self.stage2.block2.branch1.resnet_layer_2.reset_parameters()
+        self.stage2.block3.branch1.resnet_layer.reset_parameters()
+        self.stage2.block3.branch1.resnet_layer_1.reset_parameters()
+        self.stage2.block3.branch1.resnet_layer_2.reset_parameters()
+        self.stage2.block4.branch1.resnet_layer.reset_parameters()
+        self.stage2.block4.branch1.resnet_layer_1.reset_parameters()
+        self.stage2.block4.branch1.resnet_layer_2.reset_parameters()
+        self.stage2.block5.branch1.resnet_layer.reset_parameters()
+        self.stage2.block5.branch1.resnet_layer_1.reset_parameters()
+        self.stage2.block5.branch1.resnet_layer_2.reset_parameters()
         nn.init.ones_(self.batch_normalization.weight)
         nn.init.zeros_(self.batch_normalization.bias)
         nn.init.zeros_(self.batch_normalization.running_mean)
@@ -956,9 +378,82 @@ class ResnetV2(nn.Module):
         Args:
             image: (batch, 3, 32, 32) images, channels first, float32.
         """
-        x = self.stem(image)
-        for stage in self.stage:
-            x = stage(x)
+        stem = self.stem(image)
+        resnet_layer = self.stage0.block0.branch0.resnet_layer(stem)
+        x = self.stage0.block0.branch1.resnet_layer(stem)
+        x = self.stage0.block0.branch1.resnet_layer_1(x)
+        resnet_layer_2 = self.stage0.block0.branch1.resnet_layer_2(x)
+        add = resnet_layer + resnet_layer_2
+        x = self.stage0.block1.branch1.resnet_layer(add)
+        x = self.stage0.block1.branch1.resnet_layer_1(x)
+        resnet_layer_2 = self.stage0.block1.branch1.resnet_layer_2(x)
+        add = add + resnet_layer_2
+        x = self.stage0.block2.branch1.resnet_layer(add)
+        x = self.stage0.block2.branch1.resnet_layer_1(x)
+        resnet_layer_2 = self.stage0.block2.branch1.resnet_layer_2(x)
+        add = add + resnet_layer_2
+        x = self.stage0.block3.branch1.resnet_layer(add)
+        x = self.stage0.block3.branch1.resnet_layer_1(x)
+        resnet_layer_2 = self.stage0.block3.branch1.resnet_layer_2(x)
+        add = add + resnet_layer_2
+        x = self.stage0.block4.branch1.resnet_layer(add)
+        x = self.stage0.block4.branch1.resnet_layer_1(x)
+        resnet_layer_2 = self.stage0.block4.branch1.resnet_layer_2(x)
+        add = add + resnet_layer_2
+        x = self.stage0.block5.branch1.resnet_layer(add)
+        x = self.stage0.block5.branch1.resnet_layer_1(x)
+        resnet_layer_2 = self.stage0.block5.branch1.resnet_layer_2(x)
+        add = add + resnet_layer_2
+        resnet_layer = self.stage1.block0.branch0.resnet_layer(add)
+        x = self.stage1.block0.branch1.resnet_layer(add)
+        x = self.stage1.block0.branch1.resnet_layer_1(x)
+        resnet_layer_2 = self.stage1.block0.branch1.resnet_layer_2(x)
+        add = resnet_layer + resnet_layer_2
+        x = self.stage1.block1.branch1.resnet_layer(add)
+        x = self.stage1.block1.branch1.resnet_layer_1(x)
+        resnet_layer_2 = self.stage1.block1.branch1.resnet_layer_2(x)
+        add = add + resnet_layer_2
+        x = self.stage1.block2.branch1.resnet_layer(add)
+        x = self.stage1.block2.branch1.resnet_layer_1(x)
+        resnet_layer_2 = self.stage1.block2.branch1.resnet_layer_2(x)
+        add = add + resnet_layer_2
+        x = self.stage1.block3.branch1.resnet_layer(add)
+        x = self.stage1.block3.branch1.resnet_layer_1(x)
+        resnet_layer_2 = self.stage1.block3.branch1.resnet_layer_2(x)
+        add = add + resnet_layer_2
+        x = self.stage1.block4.branch1.resnet_layer(add)
+        x = self.stage1.block4.branch1.resnet_layer_1(x)
+        resnet_layer_2 = self.stage1.block4.branch1.resnet_layer_2(x)
+        add = add + resnet_layer_2
+        x = self.stage1.block5.branch1.resnet_layer(add)
+        x = self.stage1.block5.branch1.resnet_layer_1(x)
+        resnet_layer_2 = self.stage1.block5.branch1.resnet_layer_2(x)
+        add = add + resnet_layer_2
+        resnet_layer = self.stage2.block0.branch0.resnet_layer(add)
+        x = self.stage2.block0.branch1.resnet_layer(add)
+        x = self.stage2.block0.branch1.resnet_layer_1(x)
+        resnet_layer_2 = self.stage2.block0.branch1.resnet_layer_2(x)
+        add = resnet_layer + resnet_layer_2
+        x = self.stage2.block1.branch1.resnet_layer(add)
+        x = self.stage2.block1.branch1.resnet_layer_1(x)
+        resnet_layer_2 = self.stage2.block1.branch1.resnet_layer_2(x)
+        add = add + resnet_layer_2
+        x = self.stage2.block2.branch1.resnet_layer(add)
+        x = self.stage2.block2.branch1.resnet_layer_1(x)
+        resnet_layer_2 = self.stage2.block2.branch1.resnet_layer_2(x)
+        add = add + resnet_layer_2
+        x = self.stage2.block3.branch1.resnet_layer(add)
+        x = self.stage2.block3.branch1.resnet_layer_1(x)
+        resnet_layer_2 = self.stage2.block3.branch1.resnet_layer_2(x)
+        add = add + resnet_layer_2
+        x = self.stage2.block4.branch1.resnet_layer(add)
+        x = self.stage2.block4.branch1.resnet_layer_1(x)
+        resnet_layer_2 = self.stage2.block4.branch1.resnet_layer_2(x)
+        add = add + resnet_layer_2
+        x = self.stage2.block5.branch1.resnet_layer(add)
+        x = self.stage2.block5.branch1.resnet_layer_1(x)
+        resnet_layer_2 = self.stage2.block5.branch1.resnet_layer_2(x)
+        x = add + resnet_layer_2
         x = self.batch_normalization(x)
         x = F.relu(x)
         x = F.avg_pool2d(x, (8, 8), (8, 8))
@@ -970,7 +465,63 @@ class ResnetV2(nn.Module):
         """The Keras regularizers' penalty (l2: l * sum(w^2), on those kernels only), added to the loss."""
         return (
             self.stem.regularization_loss()
-            + sum(stage.regularization_loss() for stage in self.stage)
+            + self.stage0.block0.branch0.resnet_layer.regularization_loss()
+            + self.stage0.block0.branch1.resnet_layer.regularization_loss()
+            + self.stage0.block0.branch1.resnet_layer_1.regularization_loss()
+            + self.stage0.block0.branch1.resnet_layer_2.regularization_loss()
+            + self.stage0.block1.branch1.resnet_layer.regularization_loss()
+            + self.stage0.block1.branch1.resnet_layer_1.regularization_loss()
+            + self.stage0.block1.branch1.resnet_layer_2.regularization_loss()
+            + self.stage0.block2.branch1.resnet_layer.regularization_loss()
+            + self.stage0.block2.branch1.resnet_layer_1.regularization_loss()
+            + self.stage0.block2.branch1.resnet_layer_2.regularization_loss()
+            + self.stage0.block3.branch1.resnet_layer.regularization_loss()
+            + self.stage0.block3.branch1.resnet_layer_1.regularization_loss()
+            + self.stage0.block3.branch1.resnet_layer_2.regularization_loss()
+            + self.stage0.block4.branch1.resnet_layer.regularization_loss()
+            + self.stage0.block4.branch1.resnet_layer_1.regularization_loss()
+            + self.stage0.block4.branch1.resnet_layer_2.regularization_loss()
+            + self.stage0.block5.branch1.resnet_layer.regularization_loss()
+            + self.stage0.block5.branch1.resnet_layer_1.regularization_loss()
+            + self.stage0.block5.branch1.resnet_layer_2.regularization_loss()
+            + self.stage1.block0.branch0.resnet_layer.regularization_loss()
+            + self.stage1.block0.branch1.resnet_layer.regularization_loss()
+            + self.stage1.block0.branch1.resnet_layer_1.regularization_loss()
+            + self.stage1.block0.branch1.resnet_layer_2.regularization_loss()
+            + self.stage1.block1.branch1.resnet_layer.regularization_loss()
+            + self.stage1.block1.branch1.resnet_layer_1.regularization_loss()
+            + self.stage1.block1.branch1.resnet_layer_2.regularization_loss()
+            + self.stage1.block2.branch1.resnet_layer.regularization_loss()
+            + self.stage1.block2.branch1.resnet_layer_1.regularization_loss()
+            + self.stage1.block2.branch1.resnet_layer_2.regularization_loss()
+            + self.stage1.block3.branch1.resnet_layer.regularization_loss()
+            + self.stage1.block3.branch1.resnet_layer_1.regularization_loss()
+            + self.stage1.block3.branch1.resnet_layer_2.regularization_loss()
+            + self.stage1.block4.branch1.resnet_layer.regularization_loss()
+            + self.stage1.block4.branch1.resnet_layer_1.regularization_loss()
+            + self.stage1.block4.branch1.resnet_layer_2.regularization_loss()
+            + self.stage1.block5.branch1.resnet_layer.regularization_loss()
+            + self.stage1.block5.branch1.resnet_layer_1.regularization_loss()
+            + self.stage1.block5.branch1.resnet_layer_2.regularization_loss()
+            + self.stage2.block0.branch0.resnet_layer.regularization_loss()
+            + self.stage2.block0.branch1.resnet_layer.regularization_loss()
+            + self.stage2.block0.branch1.resnet_layer_1.regularization_loss()
+            + self.stage2.block0.branch1.resnet_layer_2.regularization_loss()
+            + self.stage2.block1.branch1.resnet_layer.regularization_loss()
+            + self.stage2.block1.branch1.resnet_layer_1.regularization_loss()
+            + self.stage2.block1.branch1.resnet_layer_2.regularization_loss()
+            + self.stage2.block2.branch1.resnet_layer.regularization_loss()
+            + self.stage2.block2.branch1.resnet_layer_1.regularization_loss()
+            + self.stage2.block2.branch1.resnet_layer_2.regularization_loss()
+            + self.stage2.block3.branch1.resnet_layer.regularization_loss()
+            + self.stage2.block3.branch1.resnet_layer_1.regularization_loss()
+            + self.stage2.block3.branch1.resnet_layer_2.regularization_loss()
+            + self.stage2.block4.branch1.resnet_layer.regularization_loss()
+            + self.stage2.block4.branch1.resnet_layer_1.regularization_loss()
+            + self.stage2.block4.branch1.resnet_layer_2.regularization_loss()
+            + self.stage2.block5.branch1.resnet_layer.regularization_loss()
+            + self.stage2.block5.branch1.resnet_layer_1.regularization_loss()
+            + self.stage2.block5.branch1.resnet_layer_2.regularization_loss()
         )
 
 
@@ -984,332 +535,332 @@ KERAS_WEIGHTS = [
     ("stem.batch_normalization/beta", "stem.batch_normalization.bias", "same"),
     ("stem.batch_normalization/moving_mean", "stem.batch_normalization.running_mean", "same"),
     ("stem.batch_normalization/moving_variance", "stem.batch_normalization.running_var", "same"),
-    ("stage0.block0.branch0.resnet_layer.conv2d/kernel", "stage.0.block.0.branch0.resnet_layer.conv2d.weight", "conv"),
-    ("stage0.block0.branch0.resnet_layer.conv2d/bias", "stage.0.block.0.branch0.resnet_layer.conv2d.bias", "same"),
-    ("stage0.block0.branch1.resnet_layer.conv2d/kernel", "stage.0.block.0.branch1.resnet_layer.conv2d.weight", "conv"),
-    ("stage0.block0.branch1.resnet_layer.conv2d/bias", "stage.0.block.0.branch1.resnet_layer.conv2d.bias", "same"),
-    ("stage0.block0.branch1.resnet_layer_1.batch_normalization/gamma", "stage.0.block.0.branch1.resnet_layer_1.batch_normalization.weight", "same"),
-    ("stage0.block0.branch1.resnet_layer_1.batch_normalization/beta", "stage.0.block.0.branch1.resnet_layer_1.batch_normalization.bias", "same"),
-    ("stage0.block0.branch1.resnet_layer_1.batch_normalization/moving_mean", "stage.0.block.0.branch1.resnet_layer_1.batch_normalization.running_mean", "same"),
-    ("stage0.block0.branch1.resnet_layer_1.batch_normalization/moving_variance", "stage.0.block.0.branch1.resnet_layer_1.batch_normalization.running_var", "same"),
-    ("stage0.block0.branch1.resnet_layer_1.conv2d/kernel", "stage.0.block.0.branch1.resnet_layer_1.conv2d.weight", "conv"),
-    ("stage0.block0.branch1.resnet_layer_1.conv2d/bias", "stage.0.block.0.branch1.resnet_layer_1.conv2d.bias", "same"),
-    ("stage0.block0.branch1.resnet_layer_2.batch_normalization/gamma", "stage.0.block.0.branch1.resnet_layer_2.batch_normalization.weight", "same"),
-    ("stage0.block0.branch1.resnet_layer_2.batch_normalization/beta", "stage.0.block.0.branch1.resnet_layer_2.batch_normalization.bias", "same"),
-    ("stage0.block0.branch1.resnet_layer_2.batch_normalization/moving_mean", "stage.0.block.0.branch1.resnet_layer_2.batch_normalization.running_mean", "same"),
-    ("stage0.block0.branch1.resnet_layer_2.batch_normalization/moving_variance", "stage.0.block.0.branch1.resnet_layer_2.batch_normalization.running_var", "same"),
-    ("stage0.block0.branch1.resnet_layer_2.conv2d/kernel", "stage.0.block.0.branch1.resnet_layer_2.conv2d.weight", "conv"),
-    ("stage0.block0.branch1.resnet_layer_2.conv2d/bias", "stage.0.block.0.branch1.resnet_layer_2.conv2d.bias", "same"),
-    ("stage0.block1.branch1.resnet_layer.batch_normalization/gamma", "stage.0.block.1.branch1.resnet_layer.batch_normalization.weight", "same"),
-    ("stage0.block1.branch1.resnet_layer.batch_normalization/beta", "stage.0.block.1.branch1.resnet_layer.batch_normalization.bias", "same"),
-    ("stage0.block1.branch1.resnet_layer.batch_normalization/moving_mean", "stage.0.block.1.branch1.resnet_layer.batch_normalization.running_mean", "same"),
-    ("stage0.block1.branch1.resnet_layer.batch_normalization/moving_variance", "stage.0.block.1.branch1.resnet_layer.batch_normalization.running_var", "same"),
-    ("stage0.block1.branch1.resnet_layer.conv2d/kernel", "stage.0.block.1.branch1.resnet_layer.conv2d.weight", "conv"),
-    ("stage0.block1.branch1.resnet_layer.conv2d/bias", "stage.0.block.1.branch1.resnet_layer.conv2d.bias", "same"),
-    ("stage0.block1.branch1.resnet_layer_1.batch_normalization/gamma", "stage.0.block.1.branch1.resnet_layer_1.batch_normalization.weight", "same"),
-    ("stage0.block1.branch1.resnet_layer_1.batch_normalization/beta", "stage.0.block.1.branch1.resnet_layer_1.batch_normalization.bias", "same"),
-    ("stage0.block1.branch1.resnet_layer_1.batch_normalization/moving_mean", "stage.0.block.1.branch1.resnet_layer_1.batch_normalization.running_mean", "same"),
-    ("stage0.block1.branch1.resnet_layer_1.batch_normalization/moving_variance", "stage.0.block.1.branch1.resnet_layer_1.batch_normalization.running_var", "same"),
-    ("stage0.block1.branch1.resnet_layer_1.conv2d/kernel", "stage.0.block.1.branch1.resnet_layer_1.conv2d.weight", "conv"),
-    ("stage0.block1.branch1.resnet_layer_1.conv2d/bias", "stage.0.block.1.branch1.resnet_layer_1.conv2d.bias", "same"),
-    ("stage0.block1.branch1.resnet_layer_2.batch_normalization/gamma", "stage.0.block.1.branch1.resnet_layer_2.batch_normalization.weight", "same"),
-    ("stage0.block1.branch1.resnet_layer_2.batch_normalization/beta", "stage.0.block.1.branch1.resnet_layer_2.batch_normalization.bias", "same"),
-    ("stage0.block1.branch1.resnet_layer_2.batch_normalization/moving_mean", "stage.0.block.1.branch1.resnet_layer_2.batch_normalization.running_mean", "same"),
-    ("stage0.block1.branch1.resnet_layer_2.batch_normalization/moving_variance", "stage.0.block.1.branch1.resnet_layer_2.batch_normalization.running_var", "same"),
-    ("stage0.block1.branch1.resnet_layer_2.conv2d/kernel", "stage.0.block.1.branch1.resnet_layer_2.conv2d.weight", "conv"),
-    ("stage0.block1.branch1.resnet_layer_2.conv2d/bias", "stage.0.block.1.branch1.resnet_layer_2.conv2d.bias", "same"),
-    ("stage0.block2.branch1.resnet_layer.batch_normalization/gamma", "stage.0.block.2.branch1.resnet_layer.batch_normalization.weight", "same"),
-    ("stage0.block2.branch1.resnet_layer.batch_normalization/beta", "stage.0.block.2.branch1.resnet_layer.batch_normalization.bias", "same"),
-    ("stage0.block2.branch1.resnet_layer.batch_normalization/moving_mean", "stage.0.block.2.branch1.resnet_layer.batch_normalization.running_mean", "same"),
-    ("stage0.block2.branch1.resnet_layer.batch_normalization/moving_variance", "stage.0.block.2.branch1.resnet_layer.batch_normalization.running_var", "same"),
-    ("stage0.block2.branch1.resnet_layer.conv2d/kernel", "stage.0.block.2.branch1.resnet_layer.conv2d.weight", "conv"),
-    ("stage0.block2.branch1.resnet_layer.conv2d/bias", "stage.0.block.2.branch1.resnet_layer.conv2d.bias", "same"),
-    ("stage0.block2.branch1.resnet_layer_1.batch_normalization/gamma", "stage.0.block.2.branch1.resnet_layer_1.batch_normalization.weight", "same"),
-    ("stage0.block2.branch1.resnet_layer_1.batch_normalization/beta", "stage.0.block.2.branch1.resnet_layer_1.batch_normalization.bias", "same"),
-    ("stage0.block2.branch1.resnet_layer_1.batch_normalization/moving_mean", "stage.0.block.2.branch1.resnet_layer_1.batch_normalization.running_mean", "same"),
-    ("stage0.block2.branch1.resnet_layer_1.batch_normalization/moving_variance", "stage.0.block.2.branch1.resnet_layer_1.batch_normalization.running_var", "same"),
-    ("stage0.block2.branch1.resnet_layer_1.conv2d/kernel", "stage.0.block.2.branch1.resnet_layer_1.conv2d.weight", "conv"),
-    ("stage0.block2.branch1.resnet_layer_1.conv2d/bias", "stage.0.block.2.branch1.resnet_layer_1.conv2d.bias", "same"),
-    ("stage0.block2.branch1.resnet_layer_2.batch_normalization/gamma", "stage.0.block.2.branch1.resnet_layer_2.batch_normalization.weight", "same"),
-    ("stage0.block2.branch1.resnet_layer_2.batch_normalization/beta", "stage.0.block.2.branch1.resnet_layer_2.batch_normalization.bias", "same"),
-    ("stage0.block2.branch1.resnet_layer_2.batch_normalization/moving_mean", "stage.0.block.2.branch1.resnet_layer_2.batch_normalization.running_mean", "same"),
-    ("stage0.block2.branch1.resnet_layer_2.batch_normalization/moving_variance", "stage.0.block.2.branch1.resnet_layer_2.batch_normalization.running_var", "same"),
-    ("stage0.block2.branch1.resnet_layer_2.conv2d/kernel", "stage.0.block.2.branch1.resnet_layer_2.conv2d.weight", "conv"),
-    ("stage0.block2.branch1.resnet_layer_2.conv2d/bias", "stage.0.block.2.branch1.resnet_layer_2.conv2d.bias", "same"),
-    ("stage0.block3.branch1.resnet_layer.batch_normalization/gamma", "stage.0.block.3.branch1.resnet_layer.batch_normalization.weight", "same"),
-    ("stage0.block3.branch1.resnet_layer.batch_normalization/beta", "stage.0.block.3.branch1.resnet_layer.batch_normalization.bias", "same"),
-    ("stage0.block3.branch1.resnet_layer.batch_normalization/moving_mean", "stage.0.block.3.branch1.resnet_layer.batch_normalization.running_mean", "same"),
-    ("stage0.block3.branch1.resnet_layer.batch_normalization/moving_variance", "stage.0.block.3.branch1.resnet_layer.batch_normalization.running_var", "same"),
-    ("stage0.block3.branch1.resnet_layer.conv2d/kernel", "stage.0.block.3.branch1.resnet_layer.conv2d.weight", "conv"),
-    ("stage0.block3.branch1.resnet_layer.conv2d/bias", "stage.0.block.3.branch1.resnet_layer.conv2d.bias", "same"),
-    ("stage0.block3.branch1.resnet_layer_1.batch_normalization/gamma", "stage.0.block.3.branch1.resnet_layer_1.batch_normalization.weight", "same"),
-    ("stage0.block3.branch1.resnet_layer_1.batch_normalization/beta", "stage.0.block.3.branch1.resnet_layer_1.batch_normalization.bias", "same"),
-    ("stage0.block3.branch1.resnet_layer_1.batch_normalization/moving_mean", "stage.0.block.3.branch1.resnet_layer_1.batch_normalization.running_mean", "same"),
-    ("stage0.block3.branch1.resnet_layer_1.batch_normalization/moving_variance", "stage.0.block.3.branch1.resnet_layer_1.batch_normalization.running_var", "same"),
-    ("stage0.block3.branch1.resnet_layer_1.conv2d/kernel", "stage.0.block.3.branch1.resnet_layer_1.conv2d.weight", "conv"),
-    ("stage0.block3.branch1.resnet_layer_1.conv2d/bias", "stage.0.block.3.branch1.resnet_layer_1.conv2d.bias", "same"),
-    ("stage0.block3.branch1.resnet_layer_2.batch_normalization/gamma", "stage.0.block.3.branch1.resnet_layer_2.batch_normalization.weight", "same"),
-    ("stage0.block3.branch1.resnet_layer_2.batch_normalization/beta", "stage.0.block.3.branch1.resnet_layer_2.batch_normalization.bias", "same"),
-    ("stage0.block3.branch1.resnet_layer_2.batch_normalization/moving_mean", "stage.0.block.3.branch1.resnet_layer_2.batch_normalization.running_mean", "same"),
-    ("stage0.block3.branch1.resnet_layer_2.batch_normalization/moving_variance", "stage.0.block.3.branch1.resnet_layer_2.batch_normalization.running_var", "same"),
-    ("stage0.block3.branch1.resnet_layer_2.conv2d/kernel", "stage.0.block.3.branch1.resnet_layer_2.conv2d.weight", "conv"),
-    ("stage0.block3.branch1.resnet_layer_2.conv2d/bias", "stage.0.block.3.branch1.resnet_layer_2.conv2d.bias", "same"),
-    ("stage0.block4.branch1.resnet_layer.batch_normalization/gamma", "stage.0.block.4.branch1.resnet_layer.batch_normalization.weight", "same"),
-    ("stage0.block4.branch1.resnet_layer.batch_normalization/beta", "stage.0.block.4.branch1.resnet_layer.batch_normalization.bias", "same"),
-    ("stage0.block4.branch1.resnet_layer.batch_normalization/moving_mean", "stage.0.block.4.branch1.resnet_layer.batch_normalization.running_mean", "same"),
-    ("stage0.block4.branch1.resnet_layer.batch_normalization/moving_variance", "stage.0.block.4.branch1.resnet_layer.batch_normalization.running_var", "same"),
-    ("stage0.block4.branch1.resnet_layer.conv2d/kernel", "stage.0.block.4.branch1.resnet_layer.conv2d.weight", "conv"),
-    ("stage0.block4.branch1.resnet_layer.conv2d/bias", "stage.0.block.4.branch1.resnet_layer.conv2d.bias", "same"),
-    ("stage0.block4.branch1.resnet_layer_1.batch_normalization/gamma", "stage.0.block.4.branch1.resnet_layer_1.batch_normalization.weight", "same"),
-    ("stage0.block4.branch1.resnet_layer_1.batch_normalization/beta", "stage.0.block.4.branch1.resnet_layer_1.batch_normalization.bias", "same"),
-    ("stage0.block4.branch1.resnet_layer_1.batch_normalization/moving_mean", "stage.0.block.4.branch1.resnet_layer_1.batch_normalization.running_mean", "same"),
-    ("stage0.block4.branch1.resnet_layer_1.batch_normalization/moving_variance", "stage.0.block.4.branch1.resnet_layer_1.batch_normalization.running_var", "same"),
-    ("stage0.block4.branch1.resnet_layer_1.conv2d/kernel", "stage.0.block.4.branch1.resnet_layer_1.conv2d.weight", "conv"),
-    ("stage0.block4.branch1.resnet_layer_1.conv2d/bias", "stage.0.block.4.branch1.resnet_layer_1.conv2d.bias", "same"),
-    ("stage0.block4.branch1.resnet_layer_2.batch_normalization/gamma", "stage.0.block.4.branch1.resnet_layer_2.batch_normalization.weight", "same"),
-    ("stage0.block4.branch1.resnet_layer_2.batch_normalization/beta", "stage.0.block.4.branch1.resnet_layer_2.batch_normalization.bias", "same"),
-    ("stage0.block4.branch1.resnet_layer_2.batch_normalization/moving_mean", "stage.0.block.4.branch1.resnet_layer_2.batch_normalization.running_mean", "same"),
-    ("stage0.block4.branch1.resnet_layer_2.batch_normalization/moving_variance", "stage.0.block.4.branch1.resnet_layer_2.batch_normalization.running_var", "same"),
-    ("stage0.block4.branch1.resnet_layer_2.conv2d/kernel", "stage.0.block.4.branch1.resnet_layer_2.conv2d.weight", "conv"),
-    ("stage0.block4.branch1.resnet_layer_2.conv2d/bias", "stage.0.block.4.branch1.resnet_layer_2.conv2d.bias", "same"),
-    ("stage0.block5.branch1.resnet_layer.batch_normalization/gamma", "stage.0.block.5.branch1.resnet_layer.batch_normalization.weight", "same"),
-    ("stage0.block5.branch1.resnet_layer.batch_normalization/beta", "stage.0.block.5.branch1.resnet_layer.batch_normalization.bias", "same"),
-    ("stage0.block5.branch1.resnet_layer.batch_normalization/moving_mean", "stage.0.block.5.branch1.resnet_layer.batch_normalization.running_mean", "same"),
-    ("stage0.block5.branch1.resnet_layer.batch_normalization/moving_variance", "stage.0.block.5.branch1.resnet_layer.batch_normalization.running_var", "same"),
-    ("stage0.block5.branch1.resnet_layer.conv2d/kernel", "stage.0.block.5.branch1.resnet_layer.conv2d.weight", "conv"),
-    ("stage0.block5.branch1.resnet_layer.conv2d/bias", "stage.0.block.5.branch1.resnet_layer.conv2d.bias", "same"),
-    ("stage0.block5.branch1.resnet_layer_1.batch_normalization/gamma", "stage.0.block.5.branch1.resnet_layer_1.batch_normalization.weight", "same"),
-    ("stage0.block5.branch1.resnet_layer_1.batch_normalization/beta", "stage.0.block.5.branch1.resnet_layer_1.batch_normalization.bias", "same"),
-    ("stage0.block5.branch1.resnet_layer_1.batch_normalization/moving_mean", "stage.0.block.5.branch1.resnet_layer_1.batch_normalization.running_mean", "same"),
-    ("stage0.block5.branch1.resnet_layer_1.batch_normalization/moving_variance", "stage.0.block.5.branch1.resnet_layer_1.batch_normalization.running_var", "same"),
-    ("stage0.block5.branch1.resnet_layer_1.conv2d/kernel", "stage.0.block.5.branch1.resnet_layer_1.conv2d.weight", "conv"),
-    ("stage0.block5.branch1.resnet_layer_1.conv2d/bias", "stage.0.block.5.branch1.resnet_layer_1.conv2d.bias", "same"),
-    ("stage0.block5.branch1.resnet_layer_2.batch_normalization/gamma", "stage.0.block.5.branch1.resnet_layer_2.batch_normalization.weight", "same"),
-    ("stage0.block5.branch1.resnet_layer_2.batch_normalization/beta", "stage.0.block.5.branch1.resnet_layer_2.batch_normalization.bias", "same"),
-    ("stage0.block5.branch1.resnet_layer_2.batch_normalization/moving_mean", "stage.0.block.5.branch1.resnet_layer_2.batch_normalization.running_mean", "same"),
-    ("stage0.block5.branch1.resnet_layer_2.batch_normalization/moving_variance", "stage.0.block.5.branch1.resnet_layer_2.batch_normalization.running_var", "same"),
-    ("stage0.block5.branch1.resnet_layer_2.conv2d/kernel", "stage.0.block.5.branch1.resnet_layer_2.conv2d.weight", "conv"),
-    ("stage0.block5.branch1.resnet_layer_2.conv2d/bias", "stage.0.block.5.branch1.resnet_layer_2.conv2d.bias", "same"),
-    ("stage1.block0.branch0.resnet_layer.conv2d/kernel", "stage.1.block.0.branch0.resnet_layer.conv2d.weight", "conv"),
-    ("stage1.block0.branch0.resnet_layer.conv2d/bias", "stage.1.block.0.branch0.resnet_layer.conv2d.bias", "same"),
-    ("stage1.block0.branch1.resnet_layer.batch_normalization/gamma", "stage.1.block.0.branch1.resnet_layer.batch_normalization.weight", "same"),
-    ("stage1.block0.branch1.resnet_layer.batch_normalization/beta", "stage.1.block.0.branch1.resnet_layer.batch_normalization.bias", "same"),
-    ("stage1.block0.branch1.resnet_layer.batch_normalization/moving_mean", "stage.1.block.0.branch1.resnet_layer.batch_normalization.running_mean", "same"),
-    ("stage1.block0.branch1.resnet_layer.batch_normalization/moving_variance", "stage.1.block.0.branch1.resnet_layer.batch_normalization.running_var", "same"),
-    ("stage1.block0.branch1.resnet_layer.conv2d/kernel", "stage.1.block.0.branch1.resnet_layer.conv2d.weight", "conv"),
-    ("stage1.block0.branch1.resnet_layer.conv2d/bias", "stage.1.block.0.branch1.resnet_layer.conv2d.bias", "same"),
-    ("stage1.block0.branch1.resnet_layer_1.batch_normalization/gamma", "stage.1.block.0.branch1.resnet_layer_1.batch_normalization.weight", "same"),
-    ("stage1.block0.branch1.resnet_layer_1.batch_normalization/beta", "stage.1.block.0.branch1.resnet_layer_1.batch_normalization.bias", "same"),
-    ("stage1.block0.branch1.resnet_layer_1.batch_normalization/moving_mean", "stage.1.block.0.branch1.resnet_layer_1.batch_normalization.running_mean", "same"),
-    ("stage1.block0.branch1.resnet_layer_1.batch_normalization/moving_variance", "stage.1.block.0.branch1.resnet_layer_1.batch_normalization.running_var", "same"),
-    ("stage1.block0.branch1.resnet_layer_1.conv2d/kernel", "stage.1.block.0.branch1.resnet_layer_1.conv2d.weight", "conv"),
-    ("stage1.block0.branch1.resnet_layer_1.conv2d/bias", "stage.1.block.0.branch1.resnet_layer_1.conv2d.bias", "same"),
-    ("stage1.block0.branch1.resnet_layer_2.batch_normalization/gamma", "stage.1.block.0.branch1.resnet_layer_2.batch_normalization.weight", "same"),
-    ("stage1.block0.branch1.resnet_layer_2.batch_normalization/beta", "stage.1.block.0.branch1.resnet_layer_2.batch_normalization.bias", "same"),
-    ("stage1.block0.branch1.resnet_layer_2.batch_normalization/moving_mean", "stage.1.block.0.branch1.resnet_layer_2.batch_normalization.running_mean", "same"),
-    ("stage1.block0.branch1.resnet_layer_2.batch_normalization/moving_variance", "stage.1.block.0.branch1.resnet_layer_2.batch_normalization.running_var", "same"),
-    ("stage1.block0.branch1.resnet_layer_2.conv2d/kernel", "stage.1.block.0.branch1.resnet_layer_2.conv2d.weight", "conv"),
-    ("stage1.block0.branch1.resnet_layer_2.conv2d/bias", "stage.1.block.0.branch1.resnet_layer_2.conv2d.bias", "same"),
-    ("stage1.block1.branch1.resnet_layer.batch_normalization/gamma", "stage.1.block.1.branch1.resnet_layer.batch_normalization.weight", "same"),
-    ("stage1.block1.branch1.resnet_layer.batch_normalization/beta", "stage.1.block.1.branch1.resnet_layer.batch_normalization.bias", "same"),
-    ("stage1.block1.branch1.resnet_layer.batch_normalization/moving_mean", "stage.1.block.1.branch1.resnet_layer.batch_normalization.running_mean", "same"),
-    ("stage1.block1.branch1.resnet_layer.batch_normalization/moving_variance", "stage.1.block.1.branch1.resnet_layer.batch_normalization.running_var", "same"),
-    ("stage1.block1.branch1.resnet_layer.conv2d/kernel", "stage.1.block.1.branch1.resnet_layer.conv2d.weight", "conv"),
-    ("stage1.block1.branch1.resnet_layer.conv2d/bias", "stage.1.block.1.branch1.resnet_layer.conv2d.bias", "same"),
-    ("stage1.block1.branch1.resnet_layer_1.batch_normalization/gamma", "stage.1.block.1.branch1.resnet_layer_1.batch_normalization.weight", "same"),
-    ("stage1.block1.branch1.resnet_layer_1.batch_normalization/beta", "stage.1.block.1.branch1.resnet_layer_1.batch_normalization.bias", "same"),
-    ("stage1.block1.branch1.resnet_layer_1.batch_normalization/moving_mean", "stage.1.block.1.branch1.resnet_layer_1.batch_normalization.running_mean", "same"),
-    ("stage1.block1.branch1.resnet_layer_1.batch_normalization/moving_variance", "stage.1.block.1.branch1.resnet_layer_1.batch_normalization.running_var", "same"),
-    ("stage1.block1.branch1.resnet_layer_1.conv2d/kernel", "stage.1.block.1.branch1.resnet_layer_1.conv2d.weight", "conv"),
-    ("stage1.block1.branch1.resnet_layer_1.conv2d/bias", "stage.1.block.1.branch1.resnet_layer_1.conv2d.bias", "same"),
-    ("stage1.block1.branch1.resnet_layer_2.batch_normalization/gamma", "stage.1.block.1.branch1.resnet_layer_2.batch_normalization.weight", "same"),
-    ("stage1.block1.branch1.resnet_layer_2.batch_normalization/beta", "stage.1.block.1.branch1.resnet_layer_2.batch_normalization.bias", "same"),
-    ("stage1.block1.branch1.resnet_layer_2.batch_normalization/moving_mean", "stage.1.block.1.branch1.resnet_layer_2.batch_normalization.running_mean", "same"),
-    ("stage1.block1.branch1.resnet_layer_2.batch_normalization/moving_variance", "stage.1.block.1.branch1.resnet_layer_2.batch_normalization.running_var", "same"),
-    ("stage1.block1.branch1.resnet_layer_2.conv2d/kernel", "stage.1.block.1.branch1.resnet_layer_2.conv2d.weight", "conv"),
-    ("stage1.block1.branch1.resnet_layer_2.conv2d/bias", "stage.1.block.1.branch1.resnet_layer_2.conv2d.bias", "same"),
-    ("stage1.block2.branch1.resnet_layer.batch_normalization/gamma", "stage.1.block.2.branch1.resnet_layer.batch_normalization.weight", "same"),
-    ("stage1.block2.branch1.resnet_layer.batch_normalization/beta", "stage.1.block.2.branch1.resnet_layer.batch_normalization.bias", "same"),
-    ("stage1.block2.branch1.resnet_layer.batch_normalization/moving_mean", "stage.1.block.2.branch1.resnet_layer.batch_normalization.running_mean", "same"),
-    ("stage1.block2.branch1.resnet_layer.batch_normalization/moving_variance", "stage.1.block.2.branch1.resnet_layer.batch_normalization.running_var", "same"),
-    ("stage1.block2.branch1.resnet_layer.conv2d/kernel", "stage.1.block.2.branch1.resnet_layer.conv2d.weight", "conv"),
-    ("stage1.block2.branch1.resnet_layer.conv2d/bias", "stage.1.block.2.branch1.resnet_layer.conv2d.bias", "same"),
-    ("stage1.block2.branch1.resnet_layer_1.batch_normalization/gamma", "stage.1.block.2.branch1.resnet_layer_1.batch_normalization.weight", "same"),
-    ("stage1.block2.branch1.resnet_layer_1.batch_normalization/beta", "stage.1.block.2.branch1.resnet_layer_1.batch_normalization.bias", "same"),
-    ("stage1.block2.branch1.resnet_layer_1.batch_normalization/moving_mean", "stage.1.block.2.branch1.resnet_layer_1.batch_normalization.running_mean", "same"),
-    ("stage1.block2.branch1.resnet_layer_1.batch_normalization/moving_variance", "stage.1.block.2.branch1.resnet_layer_1.batch_normalization.running_var", "same"),
-    ("stage1.block2.branch1.resnet_layer_1.conv2d/kernel", "stage.1.block.2.branch1.resnet_layer_1.conv2d.weight", "conv"),
-    ("stage1.block2.branch1.resnet_layer_1.conv2d/bias", "stage.1.block.2.branch1.resnet_layer_1.conv2d.bias", "same"),
-    ("stage1.block2.branch1.resnet_layer_2.batch_normalization/gamma", "stage.1.block.2.branch1.resnet_layer_2.batch_normalization.weight", "same"),
-    ("stage1.block2.branch1.resnet_layer_2.batch_normalization/beta", "stage.1.block.2.branch1.resnet_layer_2.batch_normalization.bias", "same"),
-    ("stage1.block2.branch1.resnet_layer_2.batch_normalization/moving_mean", "stage.1.block.2.branch1.resnet_layer_2.batch_normalization.running_mean", "same"),
-    ("stage1.block2.branch1.resnet_layer_2.batch_normalization/moving_variance", "stage.1.block.2.branch1.resnet_layer_2.batch_normalization.running_var", "same"),
-    ("stage1.block2.branch1.resnet_layer_2.conv2d/kernel", "stage.1.block.2.branch1.resnet_layer_2.conv2d.weight", "conv"),
-    ("stage1.block2.branch1.resnet_layer_2.conv2d/bias", "stage.1.block.2.branch1.resnet_layer_2.conv2d.bias", "same"),
-    ("stage1.block3.branch1.resnet_layer.batch_normalization/gamma", "stage.1.block.3.branch1.resnet_layer.batch_normalization.weight", "same"),
-    ("stage1.block3.branch1.resnet_layer.batch_normalization/beta", "stage.1.block.3.branch1.resnet_layer.batch_normalization.bias", "same"),
-    ("stage1.block3.branch1.resnet_layer.batch_normalization/moving_mean", "stage.1.block.3.branch1.resnet_layer.batch_normalization.running_mean", "same"),
-    ("stage1.block3.branch1.resnet_layer.batch_normalization/moving_variance", "stage.1.block.3.branch1.resnet_layer.batch_normalization.running_var", "same"),
-    ("stage1.block3.branch1.resnet_layer.conv2d/kernel", "stage.1.block.3.branch1.resnet_layer.conv2d.weight", "conv"),
-    ("stage1.block3.branch1.resnet_layer.conv2d/bias", "stage.1.block.3.branch1.resnet_layer.conv2d.bias", "same"),
-    ("stage1.block3.branch1.resnet_layer_1.batch_normalization/gamma", "stage.1.block.3.branch1.resnet_layer_1.batch_normalization.weight", "same"),
-    ("stage1.block3.branch1.resnet_layer_1.batch_normalization/beta", "stage.1.block.3.branch1.resnet_layer_1.batch_normalization.bias", "same"),
-    ("stage1.block3.branch1.resnet_layer_1.batch_normalization/moving_mean", "stage.1.block.3.branch1.resnet_layer_1.batch_normalization.running_mean", "same"),
-    ("stage1.block3.branch1.resnet_layer_1.batch_normalization/moving_variance", "stage.1.block.3.branch1.resnet_layer_1.batch_normalization.running_var", "same"),
-    ("stage1.block3.branch1.resnet_layer_1.conv2d/kernel", "stage.1.block.3.branch1.resnet_layer_1.conv2d.weight", "conv"),
-    ("stage1.block3.branch1.resnet_layer_1.conv2d/bias", "stage.1.block.3.branch1.resnet_layer_1.conv2d.bias", "same"),
-    ("stage1.block3.branch1.resnet_layer_2.batch_normalization/gamma", "stage.1.block.3.branch1.resnet_layer_2.batch_normalization.weight", "same"),
-    ("stage1.block3.branch1.resnet_layer_2.batch_normalization/beta", "stage.1.block.3.branch1.resnet_layer_2.batch_normalization.bias", "same"),
-    ("stage1.block3.branch1.resnet_layer_2.batch_normalization/moving_mean", "stage.1.block.3.branch1.resnet_layer_2.batch_normalization.running_mean", "same"),
-    ("stage1.block3.branch1.resnet_layer_2.batch_normalization/moving_variance", "stage.1.block.3.branch1.resnet_layer_2.batch_normalization.running_var", "same"),
-    ("stage1.block3.branch1.resnet_layer_2.conv2d/kernel", "stage.1.block.3.branch1.resnet_layer_2.conv2d.weight", "conv"),
-    ("stage1.block3.branch1.resnet_layer_2.conv2d/bias", "stage.1.block.3.branch1.resnet_layer_2.conv2d.bias", "same"),
-    ("stage1.block4.branch1.resnet_layer.batch_normalization/gamma", "stage.1.block.4.branch1.resnet_layer.batch_normalization.weight", "same"),
-    ("stage1.block4.branch1.resnet_layer.batch_normalization/beta", "stage.1.block.4.branch1.resnet_layer.batch_normalization.bias", "same"),
-    ("stage1.block4.branch1.resnet_layer.batch_normalization/moving_mean", "stage.1.block.4.branch1.resnet_layer.batch_normalization.running_mean", "same"),
-    ("stage1.block4.branch1.resnet_layer.batch_normalization/moving_variance", "stage.1.block.4.branch1.resnet_layer.batch_normalization.running_var", "same"),
-    ("stage1.block4.branch1.resnet_layer.conv2d/kernel", "stage.1.block.4.branch1.resnet_layer.conv2d.weight", "conv"),
-    ("stage1.block4.branch1.resnet_layer.conv2d/bias", "stage.1.block.4.branch1.resnet_layer.conv2d.bias", "same"),
-    ("stage1.block4.branch1.resnet_layer_1.batch_normalization/gamma", "stage.1.block.4.branch1.resnet_layer_1.batch_normalization.weight", "same"),
-    ("stage1.block4.branch1.resnet_layer_1.batch_normalization/beta", "stage.1.block.4.branch1.resnet_layer_1.batch_normalization.bias", "same"),
-    ("stage1.block4.branch1.resnet_layer_1.batch_normalization/moving_mean", "stage.1.block.4.branch1.resnet_layer_1.batch_normalization.running_mean", "same"),
-    ("stage1.block4.branch1.resnet_layer_1.batch_normalization/moving_variance", "stage.1.block.4.branch1.resnet_layer_1.batch_normalization.running_var", "same"),
-    ("stage1.block4.branch1.resnet_layer_1.conv2d/kernel", "stage.1.block.4.branch1.resnet_layer_1.conv2d.weight", "conv"),
-    ("stage1.block4.branch1.resnet_layer_1.conv2d/bias", "stage.1.block.4.branch1.resnet_layer_1.conv2d.bias", "same"),
-    ("stage1.block4.branch1.resnet_layer_2.batch_normalization/gamma", "stage.1.block.4.branch1.resnet_layer_2.batch_normalization.weight", "same"),
-    ("stage1.block4.branch1.resnet_layer_2.batch_normalization/beta", "stage.1.block.4.branch1.resnet_layer_2.batch_normalization.bias", "same"),
-    ("stage1.block4.branch1.resnet_layer_2.batch_normalization/moving_mean", "stage.1.block.4.branch1.resnet_layer_2.batch_normalization.running_mean", "same"),
-    ("stage1.block4.branch1.resnet_layer_2.batch_normalization/moving_variance", "stage.1.block.4.branch1.resnet_layer_2.batch_normalization.running_var", "same"),
-    ("stage1.block4.branch1.resnet_layer_2.conv2d/kernel", "stage.1.block.4.branch1.resnet_layer_2.conv2d.weight", "conv"),
-    ("stage1.block4.branch1.resnet_layer_2.conv2d/bias", "stage.1.block.4.branch1.resnet_layer_2.conv2d.bias", "same"),
-    ("stage1.block5.branch1.resnet_layer.batch_normalization/gamma", "stage.1.block.5.branch1.resnet_layer.batch_normalization.weight", "same"),
-    ("stage1.block5.branch1.resnet_layer.batch_normalization/beta", "stage.1.block.5.branch1.resnet_layer.batch_normalization.bias", "same"),
-    ("stage1.block5.branch1.resnet_layer.batch_normalization/moving_mean", "stage.1.block.5.branch1.resnet_layer.batch_normalization.running_mean", "same"),
-    ("stage1.block5.branch1.resnet_layer.batch_normalization/moving_variance", "stage.1.block.5.branch1.resnet_layer.batch_normalization.running_var", "same"),
-    ("stage1.block5.branch1.resnet_layer.conv2d/kernel", "stage.1.block.5.branch1.resnet_layer.conv2d.weight", "conv"),
-    ("stage1.block5.branch1.resnet_layer.conv2d/bias", "stage.1.block.5.branch1.resnet_layer.conv2d.bias", "same"),
-    ("stage1.block5.branch1.resnet_layer_1.batch_normalization/gamma", "stage.1.block.5.branch1.resnet_layer_1.batch_normalization.weight", "same"),
-    ("stage1.block5.branch1.resnet_layer_1.batch_normalization/beta", "stage.1.block.5.branch1.resnet_layer_1.batch_normalization.bias", "same"),
-    ("stage1.block5.branch1.resnet_layer_1.batch_normalization/moving_mean", "stage.1.block.5.branch1.resnet_layer_1.batch_normalization.running_mean", "same"),
-    ("stage1.block5.branch1.resnet_layer_1.batch_normalization/moving_variance", "stage.1.block.5.branch1.resnet_layer_1.batch_normalization.running_var", "same"),
-    ("stage1.block5.branch1.resnet_layer_1.conv2d/kernel", "stage.1.block.5.branch1.resnet_layer_1.conv2d.weight", "conv"),
-    ("stage1.block5.branch1.resnet_layer_1.conv2d/bias", "stage.1.block.5.branch1.resnet_layer_1.conv2d.bias", "same"),
-    ("stage1.block5.branch1.resnet_layer_2.batch_normalization/gamma", "stage.1.block.5.branch1.resnet_layer_2.batch_normalization.weight", "same"),
-    ("stage1.block5.branch1.resnet_layer_2.batch_normalization/beta", "stage.1.block.5.branch1.resnet_layer_2.batch_normalization.bias", "same"),
-    ("stage1.block5.branch1.resnet_layer_2.batch_normalization/moving_mean", "stage.1.block.5.branch1.resnet_layer_2.batch_normalization.running_mean", "same"),
-    ("stage1.block5.branch1.resnet_layer_2.batch_normalization/moving_variance", "stage.1.block.5.branch1.resnet_layer_2.batch_normalization.running_var", "same"),
-    ("stage1.block5.branch1.resnet_layer_2.conv2d/kernel", "stage.1.block.5.branch1.resnet_layer_2.conv2d.weight", "conv"),
-    ("stage1.block5.branch1.resnet_layer_2.conv2d/bias", "stage.1.block.5.branch1.resnet_layer_2.conv2d.bias", "same"),
-    ("stage2.block0.branch0.resnet_layer.conv2d/kernel", "stage.2.block.0.branch0.resnet_layer.conv2d.weight", "conv"),
-    ("stage2.block0.branch0.resnet_layer.conv2d/bias", "stage.2.block.0.branch0.resnet_layer.conv2d.bias", "same"),
-    ("stage2.block0.branch1.resnet_layer.batch_normalization/gamma", "stage.2.block.0.branch1.resnet_layer.batch_normalization.weight", "same"),
-    ("stage2.block0.branch1.resnet_layer.batch_normalization/beta", "stage.2.block.0.branch1.resnet_layer.batch_normalization.bias", "same"),
-    ("stage2.block0.branch1.resnet_layer.batch_normalization/moving_mean", "stage.2.block.0.branch1.resnet_layer.batch_normalization.running_mean", "same"),
-    ("stage2.block0.branch1.resnet_layer.batch_normalization/moving_variance", "stage.2.block.0.branch1.resnet_layer.batch_normalization.running_var", "same"),
-    ("stage2.block0.branch1.resnet_layer.conv2d/kernel", "stage.2.block.0.branch1.resnet_layer.conv2d.weight", "conv"),
-    ("stage2.block0.branch1.resnet_layer.conv2d/bias", "stage.2.block.0.branch1.resnet_layer.conv2d.bias", "same"),
-    ("stage2.block0.branch1.resnet_layer_1.batch_normalization/gamma", "stage.2.block.0.branch1.resnet_layer_1.batch_normalization.weight", "same"),
-    ("stage2.block0.branch1.resnet_layer_1.batch_normalization/beta", "stage.2.block.0.branch1.resnet_layer_1.batch_normalization.bias", "same"),
-    ("stage2.block0.branch1.resnet_layer_1.batch_normalization/moving_mean", "stage.2.block.0.branch1.resnet_layer_1.batch_normalization.running_mean", "same"),
-    ("stage2.block0.branch1.resnet_layer_1.batch_normalization/moving_variance", "stage.2.block.0.branch1.resnet_layer_1.batch_normalization.running_var", "same"),
-    ("stage2.block0.branch1.resnet_layer_1.conv2d/kernel", "stage.2.block.0.branch1.resnet_layer_1.conv2d.weight", "conv"),
-    ("stage2.block0.branch1.resnet_layer_1.conv2d/bias", "stage.2.block.0.branch1.resnet_layer_1.conv2d.bias", "same"),
-    ("stage2.block0.branch1.resnet_layer_2.batch_normalization/gamma", "stage.2.block.0.branch1.resnet_layer_2.batch_normalization.weight", "same"),
-    ("stage2.block0.branch1.resnet_layer_2.batch_normalization/beta", "stage.2.block.0.branch1.resnet_layer_2.batch_normalization.bias", "same"),
-    ("stage2.block0.branch1.resnet_layer_2.batch_normalization/moving_mean", "stage.2.block.0.branch1.resnet_layer_2.batch_normalization.running_mean", "same"),
-    ("stage2.block0.branch1.resnet_layer_2.batch_normalization/moving_variance", "stage.2.block.0.branch1.resnet_layer_2.batch_normalization.running_var", "same"),
-    ("stage2.block0.branch1.resnet_layer_2.conv2d/kernel", "stage.2.block.0.branch1.resnet_layer_2.conv2d.weight", "conv"),
-    ("stage2.block0.branch1.resnet_layer_2.conv2d/bias", "stage.2.block.0.branch1.resnet_layer_2.conv2d.bias", "same"),
-    ("stage2.block1.branch1.resnet_layer.batch_normalization/gamma", "stage.2.block.1.branch1.resnet_layer.batch_normalization.weight", "same"),
-    ("stage2.block1.branch1.resnet_layer.batch_normalization/beta", "stage.2.block.1.branch1.resnet_layer.batch_normalization.bias", "same"),
-    ("stage2.block1.branch1.resnet_layer.batch_normalization/moving_mean", "stage.2.block.1.branch1.resnet_layer.batch_normalization.running_mean", "same"),
-    ("stage2.block1.branch1.resnet_layer.batch_normalization/moving_variance", "stage.2.block.1.branch1.resnet_layer.batch_normalization.running_var", "same"),
-    ("stage2.block1.branch1.resnet_layer.conv2d/kernel", "stage.2.block.1.branch1.resnet_layer.conv2d.weight", "conv"),
-    ("stage2.block1.branch1.resnet_layer.conv2d/bias", "stage.2.block.1.branch1.resnet_layer.conv2d.bias", "same"),
-    ("stage2.block1.branch1.resnet_layer_1.batch_normalization/gamma", "stage.2.block.1.branch1.resnet_layer_1.batch_normalization.weight", "same"),
-    ("stage2.block1.branch1.resnet_layer_1.batch_normalization/beta", "stage.2.block.1.branch1.resnet_layer_1.batch_normalization.bias", "same"),
-    ("stage2.block1.branch1.resnet_layer_1.batch_normalization/moving_mean", "stage.2.block.1.branch1.resnet_layer_1.batch_normalization.running_mean", "same"),
-    ("stage2.block1.branch1.resnet_layer_1.batch_normalization/moving_variance", "stage.2.block.1.branch1.resnet_layer_1.batch_normalization.running_var", "same"),
-    ("stage2.block1.branch1.resnet_layer_1.conv2d/kernel", "stage.2.block.1.branch1.resnet_layer_1.conv2d.weight", "conv"),
-    ("stage2.block1.branch1.resnet_layer_1.conv2d/bias", "stage.2.block.1.branch1.resnet_layer_1.conv2d.bias", "same"),
-    ("stage2.block1.branch1.resnet_layer_2.batch_normalization/gamma", "stage.2.block.1.branch1.resnet_layer_2.batch_normalization.weight", "same"),
-    ("stage2.block1.branch1.resnet_layer_2.batch_normalization/beta", "stage.2.block.1.branch1.resnet_layer_2.batch_normalization.bias", "same"),
-    ("stage2.block1.branch1.resnet_layer_2.batch_normalization/moving_mean", "stage.2.block.1.branch1.resnet_layer_2.batch_normalization.running_mean", "same"),
-    ("stage2.block1.branch1.resnet_layer_2.batch_normalization/moving_variance", "stage.2.block.1.branch1.resnet_layer_2.batch_normalization.running_var", "same"),
-    ("stage2.block1.branch1.resnet_layer_2.conv2d/kernel", "stage.2.block.1.branch1.resnet_layer_2.conv2d.weight", "conv"),
-    ("stage2.block1.branch1.resnet_layer_2.conv2d/bias", "stage.2.block.1.branch1.resnet_layer_2.conv2d.bias", "same"),
-    ("stage2.block2.branch1.resnet_layer.batch_normalization/gamma", "stage.2.block.2.branch1.resnet_layer.batch_normalization.weight", "same"),
-    ("stage2.block2.branch1.resnet_layer.batch_normalization/beta", "stage.2.block.2.branch1.resnet_layer.batch_normalization.bias", "same"),
-    ("stage2.block2.branch1.resnet_layer.batch_normalization/moving_mean", "stage.2.block.2.branch1.resnet_layer.batch_normalization.running_mean", "same"),
-    ("stage2.block2.branch1.resnet_layer.batch_normalization/moving_variance", "stage.2.block.2.branch1.resnet_layer.batch_normalization.running_var", "same"),
-    ("stage2.block2.branch1.resnet_layer.conv2d/kernel", "stage.2.block.2.branch1.resnet_layer.conv2d.weight", "conv"),
-    ("stage2.block2.branch1.resnet_layer.conv2d/bias", "stage.2.block.2.branch1.resnet_layer.conv2d.bias", "same"),
-    ("stage2.block2.branch1.resnet_layer_1.batch_normalization/gamma", "stage.2.block.2.branch1.resnet_layer_1.batch_normalization.weight", "same"),
-    ("stage2.block2.branch1.resnet_layer_1.batch_normalization/beta", "stage.2.block.2.branch1.resnet_layer_1.batch_normalization.bias", "same"),
-    ("stage2.block2.branch1.resnet_layer_1.batch_normalization/moving_mean", "stage.2.block.2.branch1.resnet_layer_1.batch_normalization.running_mean", "same"),
-    ("stage2.block2.branch1.resnet_layer_1.batch_normalization/moving_variance", "stage.2.block.2.branch1.resnet_layer_1.batch_normalization.running_var", "same"),
-    ("stage2.block2.branch1.resnet_layer_1.conv2d/kernel", "stage.2.block.2.branch1.resnet_layer_1.conv2d.weight", "conv"),
-    ("stage2.block2.branch1.resnet_layer_1.conv2d/bias", "stage.2.block.2.branch1.resnet_layer_1.conv2d.bias", "same"),
-    ("stage2.block2.branch1.resnet_layer_2.batch_normalization/gamma", "stage.2.block.2.branch1.resnet_layer_2.batch_normalization.weight", "same"),
-    ("stage2.block2.branch1.resnet_layer_2.batch_normalization/beta", "stage.2.block.2.branch1.resnet_layer_2.batch_normalization.bias", "same"),
-    ("stage2.block2.branch1.resnet_layer_2.batch_normalization/moving_mean", "stage.2.block.2.branch1.resnet_layer_2.batch_normalization.running_mean", "same"),
-    ("stage2.block2.branch1.resnet_layer_2.batch_normalization/moving_variance", "stage.2.block.2.branch1.resnet_layer_2.batch_normalization.running_var", "same"),
-    ("stage2.block2.branch1.resnet_layer_2.conv2d/kernel", "stage.2.block.2.branch1.resnet_layer_2.conv2d.weight", "conv"),
-    ("stage2.block2.branch1.resnet_layer_2.conv2d/bias", "stage.2.block.2.branch1.resnet_layer_2.conv2d.bias", "same"),
-    ("stage2.block3.branch1.resnet_layer.batch_normalization/gamma", "stage.2.block.3.branch1.resnet_layer.batch_normalization.weight", "same"),
-    ("stage2.block3.branch1.resnet_layer.batch_normalization/beta", "stage.2.block.3.branch1.resnet_layer.batch_normalization.bias", "same"),
-    ("stage2.block3.branch1.resnet_layer.batch_normalization/moving_mean", "stage.2.block.3.branch1.resnet_layer.batch_normalization.running_mean", "same"),
-    ("stage2.block3.branch1.resnet_layer.batch_normalization/moving_variance", "stage.2.block.3.branch1.resnet_layer.batch_normalization.running_var", "same"),
-    ("stage2.block3.branch1.resnet_layer.conv2d/kernel", "stage.2.block.3.branch1.resnet_layer.conv2d.weight", "conv"),
-    ("stage2.block3.branch1.resnet_layer.conv2d/bias", "stage.2.block.3.branch1.resnet_layer.conv2d.bias", "same"),
-    ("stage2.block3.branch1.resnet_layer_1.batch_normalization/gamma", "stage.2.block.3.branch1.resnet_layer_1.batch_normalization.weight", "same"),
-    ("stage2.block3.branch1.resnet_layer_1.batch_normalization/beta", "stage.2.block.3.branch1.resnet_layer_1.batch_normalization.bias", "same"),
-    ("stage2.block3.branch1.resnet_layer_1.batch_normalization/moving_mean", "stage.2.block.3.branch1.resnet_layer_1.batch_normalization.running_mean", "same"),
-    ("stage2.block3.branch1.resnet_layer_1.batch_normalization/moving_variance", "stage.2.block.3.branch1.resnet_layer_1.batch_normalization.running_var", "same"),
-    ("stage2.block3.branch1.resnet_layer_1.conv2d/kernel", "stage.2.block.3.branch1.resnet_layer_1.conv2d.weight", "conv"),
-    ("stage2.block3.branch1.resnet_layer_1.conv2d/bias", "stage.2.block.3.branch1.resnet_layer_1.conv2d.bias", "same"),
-    ("stage2.block3.branch1.resnet_layer_2.batch_normalization/gamma", "stage.2.block.3.branch1.resnet_layer_2.batch_normalization.weight", "same"),
-    ("stage2.block3.branch1.resnet_layer_2.batch_normalization/beta", "stage.2.block.3.branch1.resnet_layer_2.batch_normalization.bias", "same"),
-    ("stage2.block3.branch1.resnet_layer_2.batch_normalization/moving_mean", "stage.2.block.3.branch1.resnet_layer_2.batch_normalization.running_mean", "same"),
-    ("stage2.block3.branch1.resnet_layer_2.batch_normalization/moving_variance", "stage.2.block.3.branch1.resnet_layer_2.batch_normalization.running_var", "same"),
-    ("stage2.block3.branch1.resnet_layer_2.conv2d/kernel", "stage.2.block.3.branch1.resnet_layer_2.conv2d.weight", "conv"),
-    ("stage2.block3.branch1.resnet_layer_2.conv2d/bias", "stage.2.block.3.branch1.resnet_layer_2.conv2d.bias", "same"),
-    ("stage2.block4.branch1.resnet_layer.batch_normalization/gamma", "stage.2.block.4.branch1.resnet_layer.batch_normalization.weight", "same"),
-    ("stage2.block4.branch1.resnet_layer.batch_normalization/beta", "stage.2.block.4.branch1.resnet_layer.batch_normalization.bias", "same"),
-    ("stage2.block4.branch1.resnet_layer.batch_normalization/moving_mean", "stage.2.block.4.branch1.resnet_layer.batch_normalization.running_mean", "same"),
-    ("stage2.block4.branch1.resnet_layer.batch_normalization/moving_variance", "stage.2.block.4.branch1.resnet_layer.batch_normalization.running_var", "same"),
-    ("stage2.block4.branch1.resnet_layer.conv2d/kernel", "stage.2.block.4.branch1.resnet_layer.conv2d.weight", "conv"),
-    ("stage2.block4.branch1.resnet_layer.conv2d/bias", "stage.2.block.4.branch1.resnet_layer.conv2d.bias", "same"),
-    ("stage2.block4.branch1.resnet_layer_1.batch_normalization/gamma", "stage.2.block.4.branch1.resnet_layer_1.batch_normalization.weight", "same"),
-    ("stage2.block4.branch1.resnet_layer_1.batch_normalization/beta", "stage.2.block.4.branch1.resnet_layer_1.batch_normalization.bias", "same"),
-    ("stage2.block4.branch1.resnet_layer_1.batch_normalization/moving_mean", "stage.2.block.4.branch1.resnet_layer_1.batch_normalization.running_mean", "same"),
-    ("stage2.block4.branch1.resnet_layer_1.batch_normalization/moving_variance", "stage.2.block.4.branch1.resnet_layer_1.batch_normalization.running_var", "same"),
-    ("stage2.block4.branch1.resnet_layer_1.conv2d/kernel", "stage.2.block.4.branch1.resnet_layer_1.conv2d.weight", "conv"),
-    ("stage2.block4.branch1.resnet_layer_1.conv2d/bias", "stage.2.block.4.branch1.resnet_layer_1.conv2d.bias", "same"),
-    ("stage2.block4.branch1.resnet_layer_2.batch_normalization/gamma", "stage.2.block.4.branch1.resnet_layer_2.batch_normalization.weight", "same"),
-    ("stage2.block4.branch1.resnet_layer_2.batch_normalization/beta", "stage.2.block.4.branch1.resnet_layer_2.batch_normalization.bias", "same"),
-    ("stage2.block4.branch1.resnet_layer_2.batch_normalization/moving_mean", "stage.2.block.4.branch1.resnet_layer_2.batch_normalization.running_mean", "same"),
-    ("stage2.block4.branch1.resnet_layer_2.batch_normalization/moving_variance", "stage.2.block.4.branch1.resnet_layer_2.batch_normalization.running_var", "same"),
-    ("stage2.block4.branch1.resnet_layer_2.conv2d/kernel", "stage.2.block.4.branch1.resnet_layer_2.conv2d.weight", "conv"),
-    ("stage2.block4.branch1.resnet_layer_2.conv2d/bias", "stage.2.block.4.branch1.resnet_layer_2.conv2d.bias", "same"),
-    ("stage2.block5.branch1.resnet_layer.batch_normalization/gamma", "stage.2.block.5.branch1.resnet_layer.batch_normalization.weight", "same"),
-    ("stage2.block5.branch1.resnet_layer.batch_normalization/beta", "stage.2.block.5.branch1.resnet_layer.batch_normalization.bias", "same"),
-    ("stage2.block5.branch1.resnet_layer.batch_normalization/moving_mean", "stage.2.block.5.branch1.resnet_layer.batch_normalization.running_mean", "same"),
-    ("stage2.block5.branch1.resnet_layer.batch_normalization/moving_variance", "stage.2.block.5.branch1.resnet_layer.batch_normalization.running_var", "same"),
-    ("stage2.block5.branch1.resnet_layer.conv2d/kernel", "stage.2.block.5.branch1.resnet_layer.conv2d.weight", "conv"),
-    ("stage2.block5.branch1.resnet_layer.conv2d/bias", "stage.2.block.5.branch1.resnet_layer.conv2d.bias", "same"),
-    ("stage2.block5.branch1.resnet_layer_1.batch_normalization/gamma", "stage.2.block.5.branch1.resnet_layer_1.batch_normalization.weight", "same"),
-    ("stage2.block5.branch1.resnet_layer_1.batch_normalization/beta", "stage.2.block.5.branch1.resnet_layer_1.batch_normalization.bias", "same"),
-    ("stage2.block5.branch1.resnet_layer_1.batch_normalization/moving_mean", "stage.2.block.5.branch1.resnet_layer_1.batch_normalization.running_mean", "same"),
-    ("stage2.block5.branch1.resnet_layer_1.batch_normalization/moving_variance", "stage.2.block.5.branch1.resnet_layer_1.batch_normalization.running_var", "same"),
-    ("stage2.block5.branch1.resnet_layer_1.conv2d/kernel", "stage.2.block.5.branch1.resnet_layer_1.conv2d.weight", "conv"),
-    ("stage2.block5.branch1.resnet_layer_1.conv2d/bias", "stage.2.block.5.branch1.resnet_layer_1.conv2d.bias", "same"),
-    ("stage2.block5.branch1.resnet_layer_2.batch_normalization/gamma", "stage.2.block.5.branch1.resnet_layer_2.batch_normalization.weight", "same"),
-    ("stage2.block5.branch1.resnet_layer_2.batch_normalization/beta", "stage.2.block.5.branch1.resnet_layer_2.batch_normalization.bias", "same"),
-    ("stage2.block5.branch1.resnet_layer_2.batch_normalization/moving_mean", "stage.2.block.5.branch1.resnet_layer_2.batch_normalization.running_mean", "same"),
-    ("stage2.block5.branch1.resnet_layer_2.batch_normalization/moving_variance", "stage.2.block.5.branch1.resnet_layer_2.batch_normalization.running_var", "same"),
-    ("stage2.block5.branch1.resnet_layer_2.conv2d/kernel", "stage.2.block.5.branch1.resnet_layer_2.conv2d.weight", "conv"),
-    ("stage2.block5.branch1.resnet_layer_2.conv2d/bias", "stage.2.block.5.branch1.resnet_layer_2.conv2d.bias", "same"),
+    ("stage0.block0.branch0.resnet_layer.conv2d/kernel", "stage0.block0.branch0.resnet_layer.conv2d.weight", "conv"),
+    ("stage0.block0.branch0.resnet_layer.conv2d/bias", "stage0.block0.branch0.resnet_layer.conv2d.bias", "same"),
+    ("stage0.block0.branch1.resnet_layer.conv2d/kernel", "stage0.block0.branch1.resnet_layer.conv2d_1.weight", "conv"),
+    ("stage0.block0.branch1.resnet_layer.conv2d/bias", "stage0.block0.branch1.resnet_layer.conv2d_1.bias", "same"),
+    ("stage0.block0.branch1.resnet_layer_1.batch_normalization/gamma", "stage0.block0.branch1.resnet_layer_1.batch_normalization.weight", "same"),
+    ("stage0.block0.branch1.resnet_layer_1.batch_normalization/beta", "stage0.block0.branch1.resnet_layer_1.batch_normalization.bias", "same"),
+    ("stage0.block0.branch1.resnet_layer_1.batch_normalization/moving_mean", "stage0.block0.branch1.resnet_layer_1.batch_normalization.running_mean", "same"),
+    ("stage0.block0.branch1.resnet_layer_1.batch_normalization/moving_variance", "stage0.block0.branch1.resnet_layer_1.batch_normalization.running_var", "same"),
+    ("stage0.block0.branch1.resnet_layer_1.conv2d/kernel", "stage0.block0.branch1.resnet_layer_1.conv2d_1.weight", "conv"),
+    ("stage0.block0.branch1.resnet_layer_1.conv2d/bias", "stage0.block0.branch1.resnet_layer_1.conv2d_1.bias", "same"),
+    ("stage0.block0.branch1.resnet_layer_2.batch_normalization/gamma", "stage0.block0.branch1.resnet_layer_2.batch_normalization.weight", "same"),
+    ("stage0.block0.branch1.resnet_layer_2.batch_normalization/beta", "stage0.block0.branch1.resnet_layer_2.batch_normalization.bias", "same"),
+    ("stage0.block0.branch1.resnet_layer_2.batch_normalization/moving_mean", "stage0.block0.branch1.resnet_layer_2.batch_normalization.running_mean", "same"),
+    ("stage0.block0.branch1.resnet_layer_2.batch_normalization/moving_variance", "stage0.block0.branch1.resnet_layer_2.batch_normalization.running_var", "same"),
+    ("stage0.block0.branch1.resnet_layer_2.conv2d/kernel", "stage0.block0.branch1.resnet_layer_2.conv2d_1.weight", "conv"),
+    ("stage0.block0.branch1.resnet_layer_2.conv2d/bias", "stage0.block0.branch1.resnet_layer_2.conv2d_1.bias", "same"),
+    ("stage0.block1.branch1.resnet_layer.batch_normalization/gamma", "stage0.block1.branch1.resnet_layer.batch_normalization.weight", "same"),
+    ("stage0.block1.branch1.resnet_layer.batch_normalization/beta", "stage0.block1.branch1.resnet_layer.batch_normalization.bias", "same"),
+    ("stage0.block1.branch1.resnet_layer.batch_normalization/moving_mean", "stage0.block1.branch1.resnet_layer.batch_normalization.running_mean", "same"),
+    ("stage0.block1.branch1.resnet_layer.batch_normalization/moving_variance", "stage0.block1.branch1.resnet_layer.batch_normalization.running_var", "same"),
+    ("stage0.block1.branch1.resnet_layer.conv2d/kernel", "stage0.block1.branch1.resnet_layer.conv2d_1.weight", "conv"),
+    ("stage0.block1.branch1.resnet_layer.conv2d/bias", "stage0.block1.branch1.resnet_layer.conv2d_1.bias", "same"),
+    ("stage0.block1.branch1.resnet_layer_1.batch_normalization/gamma", "stage0.block1.branch1.resnet_layer_1.batch_normalization.weight", "same"),
+    ("stage0.block1.branch1.resnet_layer_1.batch_normalization/beta", "stage0.block1.branch1.resnet_layer_1.batch_normalization.bias", "same"),
+    ("stage0.block1.branch1.resnet_layer_1.batch_normalization/moving_mean", "stage0.block1.branch1.resnet_layer_1.batch_normalization.running_mean", "same"),
+    ("stage0.block1.branch1.resnet_layer_1.batch_normalization/moving_variance", "stage0.block1.branch1.resnet_layer_1.batch_normalization.running_var", "same"),
+    ("stage0.block1.branch1.resnet_layer_1.conv2d/kernel", "stage0.block1.branch1.resnet_layer_1.conv2d_1.weight", "conv"),
+    ("stage0.block1.branch1.resnet_layer_1.conv2d/bias", "stage0.block1.branch1.resnet_layer_1.conv2d_1.bias", "same"),
+    ("stage0.block1.branch1.resnet_layer_2.batch_normalization/gamma", "stage0.block1.branch1.resnet_layer_2.batch_normalization.weight", "same"),
+    ("stage0.block1.branch1.resnet_layer_2.batch_normalization/beta", "stage0.block1.branch1.resnet_layer_2.batch_normalization.bias", "same"),
+    ("stage0.block1.branch1.resnet_layer_2.batch_normalization/moving_mean", "stage0.block1.branch1.resnet_layer_2.batch_normalization.running_mean", "same"),
+    ("stage0.block1.branch1.resnet_layer_2.batch_normalization/moving_variance", "stage0.block1.branch1.resnet_layer_2.batch_normalization.running_var", "same"),
+    ("stage0.block1.branch1.resnet_layer_2.conv2d/kernel", "stage0.block1.branch1.resnet_layer_2.conv2d_1.weight", "conv"),
+    ("stage0.block1.branch1.resnet_layer_2.conv2d/bias", "stage0.block1.branch1.resnet_layer_2.conv2d_1.bias", "same"),
+    ("stage0.block2.branch1.resnet_layer.batch_normalization/gamma", "stage0.block2.branch1.resnet_layer.batch_normalization.weight", "same"),
+    ("stage0.block2.branch1.resnet_layer.batch_normalization/beta", "stage0.block2.branch1.resnet_layer.batch_normalization.bias", "same"),
+    ("stage0.block2.branch1.resnet_layer.batch_normalization/moving_mean", "stage0.block2.branch1.resnet_layer.batch_normalization.running_mean", "same"),
+    ("stage0.block2.branch1.resnet_layer.batch_normalization/moving_variance", "stage0.block2.branch1.resnet_layer.batch_normalization.running_var", "same"),
+    ("stage0.block2.branch1.resnet_layer.conv2d/kernel", "stage0.block2.branch1.resnet_layer.conv2d_1.weight", "conv"),
+    ("stage0.block2.branch1.resnet_layer.conv2d/bias", "stage0.block2.branch1.resnet_layer.conv2d_1.bias", "same"),
+    ("stage0.block2.branch1.resnet_layer_1.batch_normalization/gamma", "stage0.block2.branch1.resnet_layer_1.batch_normalization.weight", "same"),
+    ("stage0.block2.branch1.resnet_layer_1.batch_normalization/beta", "stage0.block2.branch1.resnet_layer_1.batch_normalization.bias", "same"),
+    ("stage0.block2.branch1.resnet_layer_1.batch_normalization/moving_mean", "stage0.block2.branch1.resnet_layer_1.batch_normalization.running_mean", "same"),
+    ("stage0.block2.branch1.resnet_layer_1.batch_normalization/moving_variance", "stage0.block2.branch1.resnet_layer_1.batch_normalization.running_var", "same"),
+    ("stage0.block2.branch1.resnet_layer_1.conv2d/kernel", "stage0.block2.branch1.resnet_layer_1.conv2d_1.weight", "conv"),
+    ("stage0.block2.branch1.resnet_layer_1.conv2d/bias", "stage0.block2.branch1.resnet_layer_1.conv2d_1.bias", "same"),
+    ("stage0.block2.branch1.resnet_layer_2.batch_normalization/gamma", "stage0.block2.branch1.resnet_layer_2.batch_normalization.weight", "same"),
+    ("stage0.block2.branch1.resnet_layer_2.batch_normalization/beta", "stage0.block2.branch1.resnet_layer_2.batch_normalization.bias", "same"),
+    ("stage0.block2.branch1.resnet_layer_2.batch_normalization/moving_mean", "stage0.block2.branch1.resnet_layer_2.batch_normalization.running_mean", "same"),
+    ("stage0.block2.branch1.resnet_layer_2.batch_normalization/moving_variance", "stage0.block2.branch1.resnet_layer_2.batch_normalization.running_var", "same"),
+    ("stage0.block2.branch1.resnet_layer_2.conv2d/kernel", "stage0.block2.branch1.resnet_layer_2.conv2d_1.weight", "conv"),
+    ("stage0.block2.branch1.resnet_layer_2.conv2d/bias", "stage0.block2.branch1.resnet_layer_2.conv2d_1.bias", "same"),
+    ("stage0.block3.branch1.resnet_layer.batch_normalization/gamma", "stage0.block3.branch1.resnet_layer.batch_normalization.weight", "same"),
+    ("stage0.block3.branch1.resnet_layer.batch_normalization/beta", "stage0.block3.branch1.resnet_layer.batch_normalization.bias", "same"),
+    ("stage0.block3.branch1.resnet_layer.batch_normalization/moving_mean", "stage0.block3.branch1.resnet_layer.batch_normalization.running_mean", "same"),
+    ("stage0.block3.branch1.resnet_layer.batch_normalization/moving_variance", "stage0.block3.branch1.resnet_layer.batch_normalization.running_var", "same"),
+    ("stage0.block3.branch1.resnet_layer.conv2d/kernel", "stage0.block3.branch1.resnet_layer.conv2d_1.weight", "conv"),
+    ("stage0.block3.branch1.resnet_layer.conv2d/bias", "stage0.block3.branch1.resnet_layer.conv2d_1.bias", "same"),
+    ("stage0.block3.branch1.resnet_layer_1.batch_normalization/gamma", "stage0.block3.branch1.resnet_layer_1.batch_normalization.weight", "same"),
+    ("stage0.block3.branch1.resnet_layer_1.batch_normalization/beta", "stage0.block3.branch1.resnet_layer_1.batch_normalization.bias", "same"),
+    ("stage0.block3.branch1.resnet_layer_1.batch_normalization/moving_mean", "stage0.block3.branch1.resnet_layer_1.batch_normalization.running_mean", "same"),
+    ("stage0.block3.branch1.resnet_layer_1.batch_normalization/moving_variance", "stage0.block3.branch1.resnet_layer_1.batch_normalization.running_var", "same"),
+    ("stage0.block3.branch1.resnet_layer_1.conv2d/kernel", "stage0.block3.branch1.resnet_layer_1.conv2d_1.weight", "conv"),
+    ("stage0.block3.branch1.resnet_layer_1.conv2d/bias", "stage0.block3.branch1.resnet_layer_1.conv2d_1.bias", "same"),
+    ("stage0.block3.branch1.resnet_layer_2.batch_normalization/gamma", "stage0.block3.branch1.resnet_layer_2.batch_normalization.weight", "same"),
+    ("stage0.block3.branch1.resnet_layer_2.batch_normalization/beta", "stage0.block3.branch1.resnet_layer_2.batch_normalization.bias", "same"),
+    ("stage0.block3.branch1.resnet_layer_2.batch_normalization/moving_mean", "stage0.block3.branch1.resnet_layer_2.batch_normalization.running_mean", "same"),
+    ("stage0.block3.branch1.resnet_layer_2.batch_normalization/moving_variance", "stage0.block3.branch1.resnet_layer_2.batch_normalization.running_var", "same"),
+    ("stage0.block3.branch1.resnet_layer_2.conv2d/kernel", "stage0.block3.branch1.resnet_layer_2.conv2d_1.weight", "conv"),
+    ("stage0.block3.branch1.resnet_layer_2.conv2d/bias", "stage0.block3.branch1.resnet_layer_2.conv2d_1.bias", "same"),
+    ("stage0.block4.branch1.resnet_layer.batch_normalization/gamma", "stage0.block4.branch1.resnet_layer.batch_normalization.weight", "same"),
+    ("stage0.block4.branch1.resnet_layer.batch_normalization/beta", "stage0.block4.branch1.resnet_layer.batch_normalization.bias", "same"),
+    ("stage0.block4.branch1.resnet_layer.batch_normalization/moving_mean", "stage0.block4.branch1.resnet_layer.batch_normalization.running_mean", "same"),
+    ("stage0.block4.branch1.resnet_layer.batch_normalization/moving_variance", "stage0.block4.branch1.resnet_layer.batch_normalization.running_var", "same"),
+    ("stage0.block4.branch1.resnet_layer.conv2d/kernel", "stage0.block4.branch1.resnet_layer.conv2d_1.weight", "conv"),
+    ("stage0.block4.branch1.resnet_layer.conv2d/bias", "stage0.block4.branch1.resnet_layer.conv2d_1.bias", "same"),
+    ("stage0.block4.branch1.resnet_layer_1.batch_normalization/gamma", "stage0.block4.branch1.resnet_layer_1.batch_normalization.weight", "same"),
+    ("stage0.block4.branch1.resnet_layer_1.batch_normalization/beta", "stage0.block4.branch1.resnet_layer_1.batch_normalization.bias", "same"),
+    ("stage0.block4.branch1.resnet_layer_1.batch_normalization/moving_mean", "stage0.block4.branch1.resnet_layer_1.batch_normalization.running_mean", "same"),
+    ("stage0.block4.branch1.resnet_layer_1.batch_normalization/moving_variance", "stage0.block4.branch1.resnet_layer_1.batch_normalization.running_var", "same"),
+    ("stage0.block4.branch1.resnet_layer_1.conv2d/kernel", "stage0.block4.branch1.resnet_layer_1.conv2d_1.weight", "conv"),
+    ("stage0.block4.branch1.resnet_layer_1.conv2d/bias", "stage0.block4.branch1.resnet_layer_1.conv2d_1.bias", "same"),
+    ("stage0.block4.branch1.resnet_layer_2.batch_normalization/gamma", "stage0.block4.branch1.resnet_layer_2.batch_normalization.weight", "same"),
+    ("stage0.block4.branch1.resnet_layer_2.batch_normalization/beta", "stage0.block4.branch1.resnet_layer_2.batch_normalization.bias", "same"),
+    ("stage0.block4.branch1.resnet_layer_2.batch_normalization/moving_mean", "stage0.block4.branch1.resnet_layer_2.batch_normalization.running_mean", "same"),
+    ("stage0.block4.branch1.resnet_layer_2.batch_normalization/moving_variance", "stage0.block4.branch1.resnet_layer_2.batch_normalization.running_var", "same"),
+    ("stage0.block4.branch1.resnet_layer_2.conv2d/kernel", "stage0.block4.branch1.resnet_layer_2.conv2d_1.weight", "conv"),
+    ("stage0.block4.branch1.resnet_layer_2.conv2d/bias", "stage0.block4.branch1.resnet_layer_2.conv2d_1.bias", "same"),
+    ("stage0.block5.branch1.resnet_layer.batch_normalization/gamma", "stage0.block5.branch1.resnet_layer.batch_normalization.weight", "same"),
+    ("stage0.block5.branch1.resnet_layer.batch_normalization/beta", "stage0.block5.branch1.resnet_layer.batch_normalization.bias", "same"),
+    ("stage0.block5.branch1.resnet_layer.batch_normalization/moving_mean", "stage0.block5.branch1.resnet_layer.batch_normalization.running_mean", "same"),
+    ("stage0.block5.branch1.resnet_layer.batch_normalization/moving_variance", "stage0.block5.branch1.resnet_layer.batch_normalization.running_var", "same"),
+    ("stage0.block5.branch1.resnet_layer.conv2d/kernel", "stage0.block5.branch1.resnet_layer.conv2d_1.weight", "conv"),
+    ("stage0.block5.branch1.resnet_layer.conv2d/bias", "stage0.block5.branch1.resnet_layer.conv2d_1.bias", "same"),
+    ("stage0.block5.branch1.resnet_layer_1.batch_normalization/gamma", "stage0.block5.branch1.resnet_layer_1.batch_normalization.weight", "same"),
+    ("stage0.block5.branch1.resnet_layer_1.batch_normalization/beta", "stage0.block5.branch1.resnet_layer_1.batch_normalization.bias", "same"),
+    ("stage0.block5.branch1.resnet_layer_1.batch_normalization/moving_mean", "stage0.block5.branch1.resnet_layer_1.batch_normalization.running_mean", "same"),
+    ("stage0.block5.branch1.resnet_layer_1.batch_normalization/moving_variance", "stage0.block5.branch1.resnet_layer_1.batch_normalization.running_var", "same"),
+    ("stage0.block5.branch1.resnet_layer_1.conv2d/kernel", "stage0.block5.branch1.resnet_layer_1.conv2d_1.weight", "conv"),
+    ("stage0.block5.branch1.resnet_layer_1.conv2d/bias", "stage0.block5.branch1.resnet_layer_1.conv2d_1.bias", "same"),
+    ("stage0.block5.branch1.resnet_layer_2.batch_normalization/gamma", "stage0.block5.branch1.resnet_layer_2.batch_normalization.weight", "same"),
+    ("stage0.block5.branch1.resnet_layer_2.batch_normalization/beta", "stage0.block5.branch1.resnet_layer_2.batch_normalization.bias", "same"),
+    ("stage0.block5.branch1.resnet_layer_2.batch_normalization/moving_mean", "stage0.block5.branch1.resnet_layer_2.batch_normalization.running_mean", "same"),
+    ("stage0.block5.branch1.resnet_layer_2.batch_normalization/moving_variance", "stage0.block5.branch1.resnet_layer_2.batch_normalization.running_var", "same"),
+    ("stage0.block5.branch1.resnet_layer_2.conv2d/kernel", "stage0.block5.branch1.resnet_layer_2.conv2d_1.weight", "conv"),
+    ("stage0.block5.branch1.resnet_layer_2.conv2d/bias", "stage0.block5.branch1.resnet_layer_2.conv2d_1.bias", "same"),
+    ("stage1.block0.branch0.resnet_layer.conv2d/kernel", "stage1.block0.branch0.resnet_layer.conv2d.weight", "conv"),
+    ("stage1.block0.branch0.resnet_layer.conv2d/bias", "stage1.block0.branch0.resnet_layer.conv2d.bias", "same"),
+    ("stage1.block0.branch1.resnet_layer.batch_normalization/gamma", "stage1.block0.branch1.resnet_layer.batch_normalization.weight", "same"),
+    ("stage1.block0.branch1.resnet_layer.batch_normalization/beta", "stage1.block0.branch1.resnet_layer.batch_normalization.bias", "same"),
+    ("stage1.block0.branch1.resnet_layer.batch_normalization/moving_mean", "stage1.block0.branch1.resnet_layer.batch_normalization.running_mean", "same"),
+    ("stage1.block0.branch1.resnet_layer.batch_normalization/moving_variance", "stage1.block0.branch1.resnet_layer.batch_normalization.running_var", "same"),
+    ("stage1.block0.branch1.resnet_layer.conv2d/kernel", "stage1.block0.branch1.resnet_layer.conv2d_1.weight", "conv"),
+    ("stage1.block0.branch1.resnet_layer.conv2d/bias", "stage1.block0.branch1.resnet_layer.conv2d_1.bias", "same"),
+    ("stage1.block0.branch1.resnet_layer_1.batch_normalization/gamma", "stage1.block0.branch1.resnet_layer_1.batch_normalization.weight", "same"),
+    ("stage1.block0.branch1.resnet_layer_1.batch_normalization/beta", "stage1.block0.branch1.resnet_layer_1.batch_normalization.bias", "same"),
+    ("stage1.block0.branch1.resnet_layer_1.batch_normalization/moving_mean", "stage1.block0.branch1.resnet_layer_1.batch_normalization.running_mean", "same"),
+    ("stage1.block0.branch1.resnet_layer_1.batch_normalization/moving_variance", "stage1.block0.branch1.resnet_layer_1.batch_normalization.running_var", "same"),
+    ("stage1.block0.branch1.resnet_layer_1.conv2d/kernel", "stage1.block0.branch1.resnet_layer_1.conv2d_1.weight", "conv"),
+    ("stage1.block0.branch1.resnet_layer_1.conv2d/bias", "stage1.block0.branch1.resnet_layer_1.conv2d_1.bias", "same"),
+    ("stage1.block0.branch1.resnet_layer_2.batch_normalization/gamma", "stage1.block0.branch1.resnet_layer_2.batch_normalization.weight", "same"),
+    ("stage1.block0.branch1.resnet_layer_2.batch_normalization/beta", "stage1.block0.branch1.resnet_layer_2.batch_normalization.bias", "same"),
+    ("stage1.block0.branch1.resnet_layer_2.batch_normalization/moving_mean", "stage1.block0.branch1.resnet_layer_2.batch_normalization.running_mean", "same"),
+    ("stage1.block0.branch1.resnet_layer_2.batch_normalization/moving_variance", "stage1.block0.branch1.resnet_layer_2.batch_normalization.running_var", "same"),
+    ("stage1.block0.branch1.resnet_layer_2.conv2d/kernel", "stage1.block0.branch1.resnet_layer_2.conv2d_1.weight", "conv"),
+    ("stage1.block0.branch1.resnet_layer_2.conv2d/bias", "stage1.block0.branch1.resnet_layer_2.conv2d_1.bias", "same"),
+    ("stage1.block1.branch1.resnet_layer.batch_normalization/gamma", "stage1.block1.branch1.resnet_layer.batch_normalization.weight", "same"),
+    ("stage1.block1.branch1.resnet_layer.batch_normalization/beta", "stage1.block1.branch1.resnet_layer.batch_normalization.bias", "same"),
+    ("stage1.block1.branch1.resnet_layer.batch_normalization/moving_mean", "stage1.block1.branch1.resnet_layer.batch_normalization.running_mean", "same"),
+    ("stage1.block1.branch1.resnet_layer.batch_normalization/moving_variance", "stage1.block1.branch1.resnet_layer.batch_normalization.running_var", "same"),
+    ("stage1.block1.branch1.resnet_layer.conv2d/kernel", "stage1.block1.branch1.resnet_layer.conv2d_1.weight", "conv"),
+    ("stage1.block1.branch1.resnet_layer.conv2d/bias", "stage1.block1.branch1.resnet_layer.conv2d_1.bias", "same"),
+    ("stage1.block1.branch1.resnet_layer_1.batch_normalization/gamma", "stage1.block1.branch1.resnet_layer_1.batch_normalization.weight", "same"),
+    ("stage1.block1.branch1.resnet_layer_1.batch_normalization/beta", "stage1.block1.branch1.resnet_layer_1.batch_normalization.bias", "same"),
+    ("stage1.block1.branch1.resnet_layer_1.batch_normalization/moving_mean", "stage1.block1.branch1.resnet_layer_1.batch_normalization.running_mean", "same"),
+    ("stage1.block1.branch1.resnet_layer_1.batch_normalization/moving_variance", "stage1.block1.branch1.resnet_layer_1.batch_normalization.running_var", "same"),
+    ("stage1.block1.branch1.resnet_layer_1.conv2d/kernel", "stage1.block1.branch1.resnet_layer_1.conv2d_1.weight", "conv"),
+    ("stage1.block1.branch1.resnet_layer_1.conv2d/bias", "stage1.block1.branch1.resnet_layer_1.conv2d_1.bias", "same"),
+    ("stage1.block1.branch1.resnet_layer_2.batch_normalization/gamma", "stage1.block1.branch1.resnet_layer_2.batch_normalization.weight", "same"),
+    ("stage1.block1.branch1.resnet_layer_2.batch_normalization/beta", "stage1.block1.branch1.resnet_layer_2.batch_normalization.bias", "same"),
+    ("stage1.block1.branch1.resnet_layer_2.batch_normalization/moving_mean", "stage1.block1.branch1.resnet_layer_2.batch_normalization.running_mean", "same"),
+    ("stage1.block1.branch1.resnet_layer_2.batch_normalization/moving_variance", "stage1.block1.branch1.resnet_layer_2.batch_normalization.running_var", "same"),
+    ("stage1.block1.branch1.resnet_layer_2.conv2d/kernel", "stage1.block1.branch1.resnet_layer_2.conv2d_1.weight", "conv"),
+    ("stage1.block1.branch1.resnet_layer_2.conv2d/bias", "stage1.block1.branch1.resnet_layer_2.conv2d_1.bias", "same"),
+    ("stage1.block2.branch1.resnet_layer.batch_normalization/gamma", "stage1.block2.branch1.resnet_layer.batch_normalization.weight", "same"),
+    ("stage1.block2.branch1.resnet_layer.batch_normalization/beta", "stage1.block2.branch1.resnet_layer.batch_normalization.bias", "same"),
+    ("stage1.block2.branch1.resnet_layer.batch_normalization/moving_mean", "stage1.block2.branch1.resnet_layer.batch_normalization.running_mean", "same"),
+    ("stage1.block2.branch1.resnet_layer.batch_normalization/moving_variance", "stage1.block2.branch1.resnet_layer.batch_normalization.running_var", "same"),
+    ("stage1.block2.branch1.resnet_layer.conv2d/kernel", "stage1.block2.branch1.resnet_layer.conv2d_1.weight", "conv"),
+    ("stage1.block2.branch1.resnet_layer.conv2d/bias", "stage1.block2.branch1.resnet_layer.conv2d_1.bias", "same"),
+    ("stage1.block2.branch1.resnet_layer_1.batch_normalization/gamma", "stage1.block2.branch1.resnet_layer_1.batch_normalization.weight", "same"),
+    ("stage1.block2.branch1.resnet_layer_1.batch_normalization/beta", "stage1.block2.branch1.resnet_layer_1.batch_normalization.bias", "same"),
+    ("stage1.block2.branch1.resnet_layer_1.batch_normalization/moving_mean", "stage1.block2.branch1.resnet_layer_1.batch_normalization.running_mean", "same"),
+    ("stage1.block2.branch1.resnet_layer_1.batch_normalization/moving_variance", "stage1.block2.branch1.resnet_layer_1.batch_normalization.running_var", "same"),
+    ("stage1.block2.branch1.resnet_layer_1.conv2d/kernel", "stage1.block2.branch1.resnet_layer_1.conv2d_1.weight", "conv"),
+    ("stage1.block2.branch1.resnet_layer_1.conv2d/bias", "stage1.block2.branch1.resnet_layer_1.conv2d_1.bias", "same"),
+    ("stage1.block2.branch1.resnet_layer_2.batch_normalization/gamma", "stage1.block2.branch1.resnet_layer_2.batch_normalization.weight", "same"),
+    ("stage1.block2.branch1.resnet_layer_2.batch_normalization/beta", "stage1.block2.branch1.resnet_layer_2.batch_normalization.bias", "same"),
+    ("stage1.block2.branch1.resnet_layer_2.batch_normalization/moving_mean", "stage1.block2.branch1.resnet_layer_2.batch_normalization.running_mean", "same"),
+    ("stage1.block2.branch1.resnet_layer_2.batch_normalization/moving_variance", "stage1.block2.branch1.resnet_layer_2.batch_normalization.running_var", "same"),
+    ("stage1.block2.branch1.resnet_layer_2.conv2d/kernel", "stage1.block2.branch1.resnet_layer_2.conv2d_1.weight", "conv"),
+    ("stage1.block2.branch1.resnet_layer_2.conv2d/bias", "stage1.block2.branch1.resnet_layer_2.conv2d_1.bias", "same"),
+    ("stage1.block3.branch1.resnet_layer.batch_normalization/gamma", "stage1.block3.branch1.resnet_layer.batch_normalization.weight", "same"),
+    ("stage1.block3.branch1.resnet_layer.batch_normalization/beta", "stage1.block3.branch1.resnet_layer.batch_normalization.bias", "same"),
+    ("stage1.block3.branch1.resnet_layer.batch_normalization/moving_mean", "stage1.block3.branch1.resnet_layer.batch_normalization.running_mean", "same"),
+    ("stage1.block3.branch1.resnet_layer.batch_normalization/moving_variance", "stage1.block3.branch1.resnet_layer.batch_normalization.running_var", "same"),
+    ("stage1.block3.branch1.resnet_layer.conv2d/kernel", "stage1.block3.branch1.resnet_layer.conv2d_1.weight", "conv"),
+    ("stage1.block3.branch1.resnet_layer.conv2d/bias", "stage1.block3.branch1.resnet_layer.conv2d_1.bias", "same"),
+    ("stage1.block3.branch1.resnet_layer_1.batch_normalization/gamma", "stage1.block3.branch1.resnet_layer_1.batch_normalization.weight", "same"),
+    ("stage1.block3.branch1.resnet_layer_1.batch_normalization/beta", "stage1.block3.branch1.resnet_layer_1.batch_normalization.bias", "same"),
+    ("stage1.block3.branch1.resnet_layer_1.batch_normalization/moving_mean", "stage1.block3.branch1.resnet_layer_1.batch_normalization.running_mean", "same"),
+    ("stage1.block3.branch1.resnet_layer_1.batch_normalization/moving_variance", "stage1.block3.branch1.resnet_layer_1.batch_normalization.running_var", "same"),
+    ("stage1.block3.branch1.resnet_layer_1.conv2d/kernel", "stage1.block3.branch1.resnet_layer_1.conv2d_1.weight", "conv"),
+    ("stage1.block3.branch1.resnet_layer_1.conv2d/bias", "stage1.block3.branch1.resnet_layer_1.conv2d_1.bias", "same"),
+    ("stage1.block3.branch1.resnet_layer_2.batch_normalization/gamma", "stage1.block3.branch1.resnet_layer_2.batch_normalization.weight", "same"),
+    ("stage1.block3.branch1.resnet_layer_2.batch_normalization/beta", "stage1.block3.branch1.resnet_layer_2.batch_normalization.bias", "same"),
+    ("stage1.block3.branch1.resnet_layer_2.batch_normalization/moving_mean", "stage1.block3.branch1.resnet_layer_2.batch_normalization.running_mean", "same"),
+    ("stage1.block3.branch1.resnet_layer_2.batch_normalization/moving_variance", "stage1.block3.branch1.resnet_layer_2.batch_normalization.running_var", "same"),
+    ("stage1.block3.branch1.resnet_layer_2.conv2d/kernel", "stage1.block3.branch1.resnet_layer_2.conv2d_1.weight", "conv"),
+    ("stage1.block3.branch1.resnet_layer_2.conv2d/bias", "stage1.block3.branch1.resnet_layer_2.conv2d_1.bias", "same"),
+    ("stage1.block4.branch1.resnet_layer.batch_normalization/gamma", "stage1.block4.branch1.resnet_layer.batch_normalization.weight", "same"),
+    ("stage1.block4.branch1.resnet_layer.batch_normalization/beta", "stage1.block4.branch1.resnet_layer.batch_normalization.bias", "same"),
+    ("stage1.block4.branch1.resnet_layer.batch_normalization/moving_mean", "stage1.block4.branch1.resnet_layer.batch_normalization.running_mean", "same"),
+    ("stage1.block4.branch1.resnet_layer.batch_normalization/moving_variance", "stage1.block4.branch1.resnet_layer.batch_normalization.running_var", "same"),
+    ("stage1.block4.branch1.resnet_layer.conv2d/kernel", "stage1.block4.branch1.resnet_layer.conv2d_1.weight", "conv"),
+    ("stage1.block4.branch1.resnet_layer.conv2d/bias", "stage1.block4.branch1.resnet_layer.conv2d_1.bias", "same"),
+    ("stage1.block4.branch1.resnet_layer_1.batch_normalization/gamma", "stage1.block4.branch1.resnet_layer_1.batch_normalization.weight", "same"),
+    ("stage1.block4.branch1.resnet_layer_1.batch_normalization/beta", "stage1.block4.branch1.resnet_layer_1.batch_normalization.bias", "same"),
+    ("stage1.block4.branch1.resnet_layer_1.batch_normalization/moving_mean", "stage1.block4.branch1.resnet_layer_1.batch_normalization.running_mean", "same"),
+    ("stage1.block4.branch1.resnet_layer_1.batch_normalization/moving_variance", "stage1.block4.branch1.resnet_layer_1.batch_normalization.running_var", "same"),
+    ("stage1.block4.branch1.resnet_layer_1.conv2d/kernel", "stage1.block4.branch1.resnet_layer_1.conv2d_1.weight", "conv"),
+    ("stage1.block4.branch1.resnet_layer_1.conv2d/bias", "stage1.block4.branch1.resnet_layer_1.conv2d_1.bias", "same"),
+    ("stage1.block4.branch1.resnet_layer_2.batch_normalization/gamma", "stage1.block4.branch1.resnet_layer_2.batch_normalization.weight", "same"),
+    ("stage1.block4.branch1.resnet_layer_2.batch_normalization/beta", "stage1.block4.branch1.resnet_layer_2.batch_normalization.bias", "same"),
+    ("stage1.block4.branch1.resnet_layer_2.batch_normalization/moving_mean", "stage1.block4.branch1.resnet_layer_2.batch_normalization.running_mean", "same"),
+    ("stage1.block4.branch1.resnet_layer_2.batch_normalization/moving_variance", "stage1.block4.branch1.resnet_layer_2.batch_normalization.running_var", "same"),
+    ("stage1.block4.branch1.resnet_layer_2.conv2d/kernel", "stage1.block4.branch1.resnet_layer_2.conv2d_1.weight", "conv"),
+    ("stage1.block4.branch1.resnet_layer_2.conv2d/bias", "stage1.block4.branch1.resnet_layer_2.conv2d_1.bias", "same"),
+    ("stage1.block5.branch1.resnet_layer.batch_normalization/gamma", "stage1.block5.branch1.resnet_layer.batch_normalization.weight", "same"),
+    ("stage1.block5.branch1.resnet_layer.batch_normalization/beta", "stage1.block5.branch1.resnet_layer.batch_normalization.bias", "same"),
+    ("stage1.block5.branch1.resnet_layer.batch_normalization/moving_mean", "stage1.block5.branch1.resnet_layer.batch_normalization.running_mean", "same"),
+    ("stage1.block5.branch1.resnet_layer.batch_normalization/moving_variance", "stage1.block5.branch1.resnet_layer.batch_normalization.running_var", "same"),
+    ("stage1.block5.branch1.resnet_layer.conv2d/kernel", "stage1.block5.branch1.resnet_layer.conv2d_1.weight", "conv"),
+    ("stage1.block5.branch1.resnet_layer.conv2d/bias", "stage1.block5.branch1.resnet_layer.conv2d_1.bias", "same"),
+    ("stage1.block5.branch1.resnet_layer_1.batch_normalization/gamma", "stage1.block5.branch1.resnet_layer_1.batch_normalization.weight", "same"),
+    ("stage1.block5.branch1.resnet_layer_1.batch_normalization/beta", "stage1.block5.branch1.resnet_layer_1.batch_normalization.bias", "same"),
+    ("stage1.block5.branch1.resnet_layer_1.batch_normalization/moving_mean", "stage1.block5.branch1.resnet_layer_1.batch_normalization.running_mean", "same"),
+    ("stage1.block5.branch1.resnet_layer_1.batch_normalization/moving_variance", "stage1.block5.branch1.resnet_layer_1.batch_normalization.running_var", "same"),
+    ("stage1.block5.branch1.resnet_layer_1.conv2d/kernel", "stage1.block5.branch1.resnet_layer_1.conv2d_1.weight", "conv"),
+    ("stage1.block5.branch1.resnet_layer_1.conv2d/bias", "stage1.block5.branch1.resnet_layer_1.conv2d_1.bias", "same"),
+    ("stage1.block5.branch1.resnet_layer_2.batch_normalization/gamma", "stage1.block5.branch1.resnet_layer_2.batch_normalization.weight", "same"),
+    ("stage1.block5.branch1.resnet_layer_2.batch_normalization/beta", "stage1.block5.branch1.resnet_layer_2.batch_normalization.bias", "same"),
+    ("stage1.block5.branch1.resnet_layer_2.batch_normalization/moving_mean", "stage1.block5.branch1.resnet_layer_2.batch_normalization.running_mean", "same"),
+    ("stage1.block5.branch1.resnet_layer_2.batch_normalization/moving_variance", "stage1.block5.branch1.resnet_layer_2.batch_normalization.running_var", "same"),
+    ("stage1.block5.branch1.resnet_layer_2.conv2d/kernel", "stage1.block5.branch1.resnet_layer_2.conv2d_1.weight", "conv"),
+    ("stage1.block5.branch1.resnet_layer_2.conv2d/bias", "stage1.block5.branch1.resnet_layer_2.conv2d_1.bias", "same"),
+    ("stage2.block0.branch0.resnet_layer.conv2d/kernel", "stage2.block0.branch0.resnet_layer.conv2d.weight", "conv"),
+    ("stage2.block0.branch0.resnet_layer.conv2d/bias", "stage2.block0.branch0.resnet_layer.conv2d.bias", "same"),
+    ("stage2.block0.branch1.resnet_layer.batch_normalization/gamma", "stage2.block0.branch1.resnet_layer.batch_normalization.weight", "same"),
+    ("stage2.block0.branch1.resnet_layer.batch_normalization/beta", "stage2.block0.branch1.resnet_layer.batch_normalization.bias", "same"),
+    ("stage2.block0.branch1.resnet_layer.batch_normalization/moving_mean", "stage2.block0.branch1.resnet_layer.batch_normalization.running_mean", "same"),
+    ("stage2.block0.branch1.resnet_layer.batch_normalization/moving_variance", "stage2.block0.branch1.resnet_layer.batch_normalization.running_var", "same"),
+    ("stage2.block0.branch1.resnet_layer.conv2d/kernel", "stage2.block0.branch1.resnet_layer.conv2d_1.weight", "conv"),
+    ("stage2.block0.branch1.resnet_layer.conv2d/bias", "stage2.block0.branch1.resnet_layer.conv2d_1.bias", "same"),
+    ("stage2.block0.branch1.resnet_layer_1.batch_normalization/gamma", "stage2.block0.branch1.resnet_layer_1.batch_normalization.weight", "same"),
+    ("stage2.block0.branch1.resnet_layer_1.batch_normalization/beta", "stage2.block0.branch1.resnet_layer_1.batch_normalization.bias", "same"),
+    ("stage2.block0.branch1.resnet_layer_1.batch_normalization/moving_mean", "stage2.block0.branch1.resnet_layer_1.batch_normalization.running_mean", "same"),
+    ("stage2.block0.branch1.resnet_layer_1.batch_normalization/moving_variance", "stage2.block0.branch1.resnet_layer_1.batch_normalization.running_var", "same"),
+    ("stage2.block0.branch1.resnet_layer_1.conv2d/kernel", "stage2.block0.branch1.resnet_layer_1.conv2d_1.weight", "conv"),
+    ("stage2.block0.branch1.resnet_layer_1.conv2d/bias", "stage2.block0.branch1.resnet_layer_1.conv2d_1.bias", "same"),
+    ("stage2.block0.branch1.resnet_layer_2.batch_normalization/gamma", "stage2.block0.branch1.resnet_layer_2.batch_normalization.weight", "same"),
+    ("stage2.block0.branch1.resnet_layer_2.batch_normalization/beta", "stage2.block0.branch1.resnet_layer_2.batch_normalization.bias", "same"),
+    ("stage2.block0.branch1.resnet_layer_2.batch_normalization/moving_mean", "stage2.block0.branch1.resnet_layer_2.batch_normalization.running_mean", "same"),
+    ("stage2.block0.branch1.resnet_layer_2.batch_normalization/moving_variance", "stage2.block0.branch1.resnet_layer_2.batch_normalization.running_var", "same"),
+    ("stage2.block0.branch1.resnet_layer_2.conv2d/kernel", "stage2.block0.branch1.resnet_layer_2.conv2d_1.weight", "conv"),
+    ("stage2.block0.branch1.resnet_layer_2.conv2d/bias", "stage2.block0.branch1.resnet_layer_2.conv2d_1.bias", "same"),
+    ("stage2.block1.branch1.resnet_layer.batch_normalization/gamma", "stage2.block1.branch1.resnet_layer.batch_normalization.weight", "same"),
+    ("stage2.block1.branch1.resnet_layer.batch_normalization/beta", "stage2.block1.branch1.resnet_layer.batch_normalization.bias", "same"),
+    ("stage2.block1.branch1.resnet_layer.batch_normalization/moving_mean", "stage2.block1.branch1.resnet_layer.batch_normalization.running_mean", "same"),
+    ("stage2.block1.branch1.resnet_layer.batch_normalization/moving_variance", "stage2.block1.branch1.resnet_layer.batch_normalization.running_var", "same"),
+    ("stage2.block1.branch1.resnet_layer.conv2d/kernel", "stage2.block1.branch1.resnet_layer.conv2d_1.weight", "conv"),
+    ("stage2.block1.branch1.resnet_layer.conv2d/bias", "stage2.block1.branch1.resnet_layer.conv2d_1.bias", "same"),
+    ("stage2.block1.branch1.resnet_layer_1.batch_normalization/gamma", "stage2.block1.branch1.resnet_layer_1.batch_normalization.weight", "same"),
+    ("stage2.block1.branch1.resnet_layer_1.batch_normalization/beta", "stage2.block1.branch1.resnet_layer_1.batch_normalization.bias", "same"),
+    ("stage2.block1.branch1.resnet_layer_1.batch_normalization/moving_mean", "stage2.block1.branch1.resnet_layer_1.batch_normalization.running_mean", "same"),
+    ("stage2.block1.branch1.resnet_layer_1.batch_normalization/moving_variance", "stage2.block1.branch1.resnet_layer_1.batch_normalization.running_var", "same"),
+    ("stage2.block1.branch1.resnet_layer_1.conv2d/kernel", "stage2.block1.branch1.resnet_layer_1.conv2d_1.weight", "conv"),
+    ("stage2.block1.branch1.resnet_layer_1.conv2d/bias", "stage2.block1.branch1.resnet_layer_1.conv2d_1.bias", "same"),
+    ("stage2.block1.branch1.resnet_layer_2.batch_normalization/gamma", "stage2.block1.branch1.resnet_layer_2.batch_normalization.weight", "same"),
+    ("stage2.block1.branch1.resnet_layer_2.batch_normalization/beta", "stage2.block1.branch1.resnet_layer_2.batch_normalization.bias", "same"),
+    ("stage2.block1.branch1.resnet_layer_2.batch_normalization/moving_mean", "stage2.block1.branch1.resnet_layer_2.batch_normalization.running_mean", "same"),
+    ("stage2.block1.branch1.resnet_layer_2.batch_normalization/moving_variance", "stage2.block1.branch1.resnet_layer_2.batch_normalization.running_var", "same"),
+    ("stage2.block1.branch1.resnet_layer_2.conv2d/kernel", "stage2.block1.branch1.resnet_layer_2.conv2d_1.weight", "conv"),
+    ("stage2.block1.branch1.resnet_layer_2.conv2d/bias", "stage2.block1.branch1.resnet_layer_2.conv2d_1.bias", "same"),
+    ("stage2.block2.branch1.resnet_layer.batch_normalization/gamma", "stage2.block2.branch1.resnet_layer.batch_normalization.weight", "same"),
+    ("stage2.block2.branch1.resnet_layer.batch_normalization/beta", "stage2.block2.branch1.resnet_layer.batch_normalization.bias", "same"),
+    ("stage2.block2.branch1.resnet_layer.batch_normalization/moving_mean", "stage2.block2.branch1.resnet_layer.batch_normalization.running_mean", "same"),
+    ("stage2.block2.branch1.resnet_layer.batch_normalization/moving_variance", "stage2.block2.branch1.resnet_layer.batch_normalization.running_var", "same"),
+    ("stage2.block2.branch1.resnet_layer.conv2d/kernel", "stage2.block2.branch1.resnet_layer.conv2d_1.weight", "conv"),
+    ("stage2.block2.branch1.resnet_layer.conv2d/bias", "stage2.block2.branch1.resnet_layer.conv2d_1.bias", "same"),
+    ("stage2.block2.branch1.resnet_layer_1.batch_normalization/gamma", "stage2.block2.branch1.resnet_layer_1.batch_normalization.weight", "same"),
+    ("stage2.block2.branch1.resnet_layer_1.batch_normalization/beta", "stage2.block2.branch1.resnet_layer_1.batch_normalization.bias", "same"),
+    ("stage2.block2.branch1.resnet_layer_1.batch_normalization/moving_mean", "stage2.block2.branch1.resnet_layer_1.batch_normalization.running_mean", "same"),
+    ("stage2.block2.branch1.resnet_layer_1.batch_normalization/moving_variance", "stage2.block2.branch1.resnet_layer_1.batch_normalization.running_var", "same"),
+    ("stage2.block2.branch1.resnet_layer_1.conv2d/kernel", "stage2.block2.branch1.resnet_layer_1.conv2d_1.weight", "conv"),
+    ("stage2.block2.branch1.resnet_layer_1.conv2d/bias", "stage2.block2.branch1.resnet_layer_1.conv2d_1.bias", "same"),
+    ("stage2.block2.branch1.resnet_layer_2.batch_normalization/gamma", "stage2.block2.branch1.resnet_layer_2.batch_normalization.weight", "same"),
+    ("stage2.block2.branch1.resnet_layer_2.batch_normalization/beta", "stage2.block2.branch1.resnet_layer_2.batch_normalization.bias", "same"),
+    ("stage2.block2.branch1.resnet_layer_2.batch_normalization/moving_mean", "stage2.block2.branch1.resnet_layer_2.batch_normalization.running_mean", "same"),
+    ("stage2.block2.branch1.resnet_layer_2.batch_normalization/moving_variance", "stage2.block2.branch1.resnet_layer_2.batch_normalization.running_var", "same"),
+    ("stage2.block2.branch1.resnet_layer_2.conv2d/kernel", "stage2.block2.branch1.resnet_layer_2.conv2d_1.weight", "conv"),
+    ("stage2.block2.branch1.resnet_layer_2.conv2d/bias", "stage2.block2.branch1.resnet_layer_2.conv2d_1.bias", "same"),
+    ("stage2.block3.branch1.resnet_layer.batch_normalization/gamma", "stage2.block3.branch1.resnet_layer.batch_normalization.weight", "same"),
+    ("stage2.block3.branch1.resnet_layer.batch_normalization/beta", "stage2.block3.branch1.resnet_layer.batch_normalization.bias", "same"),
+    ("stage2.block3.branch1.resnet_layer.batch_normalization/moving_mean", "stage2.block3.branch1.resnet_layer.batch_normalization.running_mean", "same"),
+    ("stage2.block3.branch1.resnet_layer.batch_normalization/moving_variance", "stage2.block3.branch1.resnet_layer.batch_normalization.running_var", "same"),
+    ("stage2.block3.branch1.resnet_layer.conv2d/kernel", "stage2.block3.branch1.resnet_layer.conv2d_1.weight", "conv"),
+    ("stage2.block3.branch1.resnet_layer.conv2d/bias", "stage2.block3.branch1.resnet_layer.conv2d_1.bias", "same"),
+    ("stage2.block3.branch1.resnet_layer_1.batch_normalization/gamma", "stage2.block3.branch1.resnet_layer_1.batch_normalization.weight", "same"),
+    ("stage2.block3.branch1.resnet_layer_1.batch_normalization/beta", "stage2.block3.branch1.resnet_layer_1.batch_normalization.bias", "same"),
+    ("stage2.block3.branch1.resnet_layer_1.batch_normalization/moving_mean", "stage2.block3.branch1.resnet_layer_1.batch_normalization.running_mean", "same"),
+    ("stage2.block3.branch1.resnet_layer_1.batch_normalization/moving_variance", "stage2.block3.branch1.resnet_layer_1.batch_normalization.running_var", "same"),
+    ("stage2.block3.branch1.resnet_layer_1.conv2d/kernel", "stage2.block3.branch1.resnet_layer_1.conv2d_1.weight", "conv"),
+    ("stage2.block3.branch1.resnet_layer_1.conv2d/bias", "stage2.block3.branch1.resnet_layer_1.conv2d_1.bias", "same"),
+    ("stage2.block3.branch1.resnet_layer_2.batch_normalization/gamma", "stage2.block3.branch1.resnet_layer_2.batch_normalization.weight", "same"),
+    ("stage2.block3.branch1.resnet_layer_2.batch_normalization/beta", "stage2.block3.branch1.resnet_layer_2.batch_normalization.bias", "same"),
+    ("stage2.block3.branch1.resnet_layer_2.batch_normalization/moving_mean", "stage2.block3.branch1.resnet_layer_2.batch_normalization.running_mean", "same"),
+    ("stage2.block3.branch1.resnet_layer_2.batch_normalization/moving_variance", "stage2.block3.branch1.resnet_layer_2.batch_normalization.running_var", "same"),
+    ("stage2.block3.branch1.resnet_layer_2.conv2d/kernel", "stage2.block3.branch1.resnet_layer_2.conv2d_1.weight", "conv"),
+    ("stage2.block3.branch1.resnet_layer_2.conv2d/bias", "stage2.block3.branch1.resnet_layer_2.conv2d_1.bias", "same"),
+    ("stage2.block4.branch1.resnet_layer.batch_normalization/gamma", "stage2.block4.branch1.resnet_layer.batch_normalization.weight", "same"),
+    ("stage2.block4.branch1.resnet_layer.batch_normalization/beta", "stage2.block4.branch1.resnet_layer.batch_normalization.bias", "same"),
+    ("stage2.block4.branch1.resnet_layer.batch_normalization/moving_mean", "stage2.block4.branch1.resnet_layer.batch_normalization.running_mean", "same"),
+    ("stage2.block4.branch1.resnet_layer.batch_normalization/moving_variance", "stage2.block4.branch1.resnet_layer.batch_normalization.running_var", "same"),
+    ("stage2.block4.branch1.resnet_layer.conv2d/kernel", "stage2.block4.branch1.resnet_layer.conv2d_1.weight", "conv"),
+    ("stage2.block4.branch1.resnet_layer.conv2d/bias", "stage2.block4.branch1.resnet_layer.conv2d_1.bias", "same"),
+    ("stage2.block4.branch1.resnet_layer_1.batch_normalization/gamma", "stage2.block4.branch1.resnet_layer_1.batch_normalization.weight", "same"),
+    ("stage2.block4.branch1.resnet_layer_1.batch_normalization/beta", "stage2.block4.branch1.resnet_layer_1.batch_normalization.bias", "same"),
+    ("stage2.block4.branch1.resnet_layer_1.batch_normalization/moving_mean", "stage2.block4.branch1.resnet_layer_1.batch_normalization.running_mean", "same"),
+    ("stage2.block4.branch1.resnet_layer_1.batch_normalization/moving_variance", "stage2.block4.branch1.resnet_layer_1.batch_normalization.running_var", "same"),
+    ("stage2.block4.branch1.resnet_layer_1.conv2d/kernel", "stage2.block4.branch1.resnet_layer_1.conv2d_1.weight", "conv"),
+    ("stage2.block4.branch1.resnet_layer_1.conv2d/bias", "stage2.block4.branch1.resnet_layer_1.conv2d_1.bias", "same"),
+    ("stage2.block4.branch1.resnet_layer_2.batch_normalization/gamma", "stage2.block4.branch1.resnet_layer_2.batch_normalization.weight", "same"),
+    ("stage2.block4.branch1.resnet_layer_2.batch_normalization/beta", "stage2.block4.branch1.resnet_layer_2.batch_normalization.bias", "same"),
+    ("stage2.block4.branch1.resnet_layer_2.batch_normalization/moving_mean", "stage2.block4.branch1.resnet_layer_2.batch_normalization.running_mean", "same"),
+    ("stage2.block4.branch1.resnet_layer_2.batch_normalization/moving_variance", "stage2.block4.branch1.resnet_layer_2.batch_normalization.running_var", "same"),
+    ("stage2.block4.branch1.resnet_layer_2.conv2d/kernel", "stage2.block4.branch1.resnet_layer_2.conv2d_1.weight", "conv"),
+    ("stage2.block4.branch1.resnet_layer_2.conv2d/bias", "stage2.block4.branch1.resnet_layer_2.conv2d_1.bias", "same"),
+    ("stage2.block5.branch1.resnet_layer.batch_normalization/gamma", "stage2.block5.branch1.resnet_layer.batch_normalization.weight", "same"),
+    ("stage2.block5.branch1.resnet_layer.batch_normalization/beta", "stage2.block5.branch1.resnet_layer.batch_normalization.bias", "same"),
+    ("stage2.block5.branch1.resnet_layer.batch_normalization/moving_mean", "stage2.block5.branch1.resnet_layer.batch_normalization.running_mean", "same"),
+    ("stage2.block5.branch1.resnet_layer.batch_normalization/moving_variance", "stage2.block5.branch1.resnet_layer.batch_normalization.running_var", "same"),
+    ("stage2.block5.branch1.resnet_layer.conv2d/kernel", "stage2.block5.branch1.resnet_layer.conv2d_1.weight", "conv"),
+    ("stage2.block5.branch1.resnet_layer.conv2d/bias", "stage2.block5.branch1.resnet_layer.conv2d_1.bias", "same"),
+    ("stage2.block5.branch1.resnet_layer_1.batch_normalization/gamma", "stage2.block5.branch1.resnet_layer_1.batch_normalization.weight", "same"),
+    ("stage2.block5.branch1.resnet_layer_1.batch_normalization/beta", "stage2.block5.branch1.resnet_layer_1.batch_normalization.bias", "same"),
+    ("stage2.block5.branch1.resnet_layer_1.batch_normalization/moving_mean", "stage2.block5.branch1.resnet_layer_1.batch_normalization.running_mean", "same"),
+    ("stage2.block5.branch1.resnet_layer_1.batch_normalization/moving_variance", "stage2.block5.branch1.resnet_layer_1.batch_normalization.running_var", "same"),
+    ("stage2.block5.branch1.resnet_layer_1.conv2d/kernel", "stage2.block5.branch1.resnet_layer_1.conv2d_1.weight", "conv"),
+    ("stage2.block5.branch1.resnet_layer_1.conv2d/bias", "stage2.block5.branch1.resnet_layer_1.conv2d_1.bias", "same"),
+    ("stage2.block5.branch1.resnet_layer_2.batch_normalization/gamma", "stage2.block5.branch1.resnet_layer_2.batch_normalization.weight", "same"),
+    ("stage2.block5.branch1.resnet_layer_2.batch_normalization/beta", "stage2.block5.branch1.resnet_layer_2.batch_normalization.bias", "same"),
+    ("stage2.block5.branch1.resnet_layer_2.batch_normalization/moving_mean", "stage2.block5.branch1.resnet_layer_2.batch_normalization.running_mean", "same"),
+    ("stage2.block5.branch1.resnet_layer_2.batch_normalization/moving_variance", "stage2.block5.branch1.resnet_layer_2.batch_normalization.running_var", "same"),
+    ("stage2.block5.branch1.resnet_layer_2.conv2d/kernel", "stage2.block5.branch1.resnet_layer_2.conv2d_1.weight", "conv"),
+    ("stage2.block5.branch1.resnet_layer_2.conv2d/bias", "stage2.block5.branch1.resnet_layer_2.conv2d_1.bias", "same"),
     ("batch_normalization/gamma", "batch_normalization.weight", "same"),
     ("batch_normalization/beta", "batch_normalization.bias", "same"),
     ("batch_normalization/moving_mean", "batch_normalization.running_mean", "same"),

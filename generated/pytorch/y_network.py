@@ -12,13 +12,14 @@ torch-to-tfjs), which reads KERAS_WEIGHTS below.
 """
 from __future__ import annotations
 
+import math
 from typing import Optional
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
-__all__ = ["YNetwork", "Level", "Level2", "Level3", "CnnBranch", "KERAS_WEIGHTS", "keras_loss", "make_optimizer"]
+__all__ = ["YNetwork", "CnnBranch", "KERAS_WEIGHTS", "keras_loss", "make_optimizer"]
 
 
 def _check_args(module: nn.Module, given: dict, hint: str) -> None:
@@ -29,109 +30,121 @@ def _check_args(module: nn.Module, given: dict, hint: str) -> None:
             raise ValueError(f"this module was exported with {name}={exported!r}; " + hint.format(name=name, value=value))
 
 
-class Level(nn.Module):
-    """One iteration of the loop over `level`. (batch, 1, 28, 28) -> (batch, 32, 14, 14). Built for
-    `branch0/left/level0`, `branch1/right/level0`."""
+def keras_init_(w: torch.Tensor, initializer: str, layout: str = "same", groups: int = 1) -> None:
+    """Draw w in place as the Keras initializer of that name does, with the fans of its Keras shape
+    (layout: how the PyTorch tensor holds it, as in KERAS_WEIGHTS): he_normal, glorot_normal and
+    lecun_normal are truncated at two standard deviations, glorot_* use fan_avg."""
+    s = tuple(w.shape)
+    if layout in ("conv", "conv_transpose"):  # (O, I, *k) and (I, O, *k): Keras' (*k, I, O) and (*k, O, I)
+        rf = math.prod(s[2:])
+        fan_in, fan_out = s[1] * rf, s[0] * rf
+    elif layout == "depthwise":  # (C * M, 1, *k): Keras' (*k, C, M), C = groups
+        rf = math.prod(s[2:])
+        fan_in, fan_out = groups * rf, s[0] // groups * rf
+    elif layout in ("dense", "flat_dense"):  # (out, in): Keras' (in, out)
+        fan_in, fan_out = s[1], s[0]
+    elif len(s) == 1:
+        fan_in = fan_out = s[0]
+    else:
+        rf = math.prod(s[:-2])
+        fan_in, fan_out = s[-2] * rf, s[-1] * rf
 
-    def __init__(self) -> None:
-        super().__init__()
-        self.conv2d = nn.Conv2d(1, 32, (3, 3), stride=(1, 1), padding=(1, 1))
-        self.dropout = nn.Dropout(0.4)
-        self.reset_parameters()
+    def trunc(std: float) -> None:
+        nn.init.trunc_normal_(w, std=std, a=-2 * std, b=2 * std)
 
-    @torch.no_grad()
-    def reset_parameters(self) -> None:
-        """Draw every weight as Keras' initializers do (he_normal is truncated, glorot_uniform uses fan_avg)."""
-        nn.init.uniform_(self.conv2d.weight, -0.142133810904, 0.142133810904)
-        nn.init.zeros_(self.conv2d.bias)
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        x = F.relu(self.conv2d(x))
-        x = self.dropout(x)
-        max_pooling2d = F.max_pool2d(x, (2, 2), (2, 2))
-        return max_pooling2d
-
-    def regularization_loss(self) -> torch.Tensor:
-        """The Keras regularizers' penalty (l2: l * sum(w^2), on those kernels only), added to the loss."""
-        return torch.zeros(())
-
-
-class Level2(nn.Module):
-    """One iteration of the loop over `level`. (batch, 32, 14, 14) -> (batch, 64, 7, 7). Built for
-    `branch0/left/level1`, `branch1/right/level1`."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.conv2d = nn.Conv2d(32, 64, (3, 3), stride=(1, 1), padding=(1, 1))
-        self.dropout = nn.Dropout(0.4)
-        self.reset_parameters()
-
-    @torch.no_grad()
-    def reset_parameters(self) -> None:
-        """Draw every weight as Keras' initializers do (he_normal is truncated, glorot_uniform uses fan_avg)."""
-        nn.init.uniform_(self.conv2d.weight, -0.0833333333333, 0.0833333333333)
-        nn.init.zeros_(self.conv2d.bias)
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        x = F.relu(self.conv2d(x))
-        x = self.dropout(x)
-        max_pooling2d = F.max_pool2d(x, (2, 2), (2, 2))
-        return max_pooling2d
-
-    def regularization_loss(self) -> torch.Tensor:
-        """The Keras regularizers' penalty (l2: l * sum(w^2), on those kernels only), added to the loss."""
-        return torch.zeros(())
+    if initializer == "zeros":
+        nn.init.zeros_(w)
+    elif initializer == "ones":
+        nn.init.ones_(w)
+    elif initializer == "glorot_uniform":
+        limit = math.sqrt(6 / (fan_in + fan_out))
+        nn.init.uniform_(w, -limit, limit)
+    elif initializer == "glorot_normal":
+        trunc(math.sqrt(2 / (fan_in + fan_out)) / 0.8796256610342398)
+    elif initializer == "he_uniform":
+        limit = math.sqrt(6 / fan_in)
+        nn.init.uniform_(w, -limit, limit)
+    elif initializer == "he_normal":
+        trunc(math.sqrt(2 / fan_in) / 0.8796256610342398)
+    elif initializer == "lecun_uniform":
+        limit = math.sqrt(3 / fan_in)
+        nn.init.uniform_(w, -limit, limit)
+    elif initializer in ("lecun_normal", "variance_scaling"):
+        trunc(math.sqrt(1 / fan_in) / 0.8796256610342398)
+    elif initializer == "random_uniform":
+        nn.init.uniform_(w, -0.05, 0.05)
+    elif initializer == "random_normal":
+        nn.init.normal_(w, 0.0, 0.05)
+    elif initializer == "truncated_normal":
+        trunc(0.05)
+    elif initializer == "orthogonal":
+        nn.init.orthogonal_(w)
+    elif initializer == "identity":
+        nn.init.eye_(w)
+    else:
+        raise ValueError(f"initializer {initializer!r} has no PyTorch mapping")
 
 
-class Level3(nn.Module):
-    """One iteration of the loop over `level`. (batch, 64, 7, 7) -> (batch, 128, 3, 3). Built for
-    `branch0/left/level2`, `branch1/right/level2`."""
+def _pair(v) -> tuple[int, int]:
+    return (v, v) if isinstance(v, int) else (int(v[0]), int(v[1]))
 
-    def __init__(self) -> None:
-        super().__init__()
-        self.conv2d = nn.Conv2d(64, 128, (3, 3), stride=(1, 1), padding=(1, 1))
-        self.dropout = nn.Dropout(0.4)
-        self.reset_parameters()
 
-    @torch.no_grad()
-    def reset_parameters(self) -> None:
-        """Draw every weight as Keras' initializers do (he_normal is truncated, glorot_uniform uses fan_avg)."""
-        nn.init.uniform_(self.conv2d.weight, -0.0589255650989, 0.0589255650989)
-        nn.init.zeros_(self.conv2d.bias)
+def same_padding(kernel_size, stride=1, dilation=1) -> tuple[int, int]:
+    """TF's 'same' padding as nn.Conv2d's padding=, where it does not depend on the input size
+    (stride 1 and an odd effective kernel: the same pad on both sides); else (0, 0), and pad_same
+    pads in forward."""
+    pads = []
+    for k, s, d in zip(_pair(kernel_size), _pair(stride), _pair(dilation)):
+        total = (k - 1) * d
+        if s != 1 or total % 2:
+            return (0, 0)
+        pads.append(total // 2)
+    return (pads[0], pads[1])
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        x = F.relu(self.conv2d(x))
-        x = self.dropout(x)
-        max_pooling2d = F.max_pool2d(x, (2, 2), (2, 2))
-        return max_pooling2d
 
-    def regularization_loss(self) -> torch.Tensor:
-        """The Keras regularizers' penalty (l2: l * sum(w^2), on those kernels only), added to the loss."""
-        return torch.zeros(())
+def pad_same(x: torch.Tensor, conv: nn.Conv2d) -> torch.Tensor:
+    """x padded for conv as TF's 'same' padding does it, from x's size: the odd row and column
+    after (as timm's pad_same); x itself where conv pads (padding=) or there is nothing to pad."""
+    if conv.padding != (0, 0):
+        return x
+    pads = []
+    for n, k, s, d in zip(x.shape[-2:], conv.kernel_size, conv.stride, conv.dilation):
+        total = max((-(-n // s) - 1) * s + (k - 1) * d + 1 - n, 0)
+        pads.append((total // 2, total - total // 2))
+    (t, b), (l, r) = pads
+    return F.pad(x, (l, r, t, b)) if t or b or l or r else x
 
 
 class CnnBranch(nn.Module):
     """Block `cnn_branch`. levels x [conv2d (same, relu) -> dropout -> max pooling], filters
-    doubling each level. (batch, 1, 28, 28) -> (batch, 128, 3, 3). Built for `branch0/left`,
-    `branch1/right`."""
+    doubling each level. Built from the block's params and `in_channels` (the channels of its
+    input); `out_channels` is its output's."""
 
-    EXPORTED_WITH = {"filters": 32, "levels": 3, "kernel_size": 3, "dropout": 0.4, "dilation_rate": 1}
-
-    def __init__(self, *, filters: int = 32, levels: int = 3, kernel_size: int = 3, dropout: float = 0.4, dilation_rate: int = 1) -> None:
+    def __init__(self, *, in_channels: int, filters: int, levels: int, kernel_size: int, dropout: float, dilation_rate: int = 1) -> None:
         super().__init__()
-        _check_args(self, {"filters": filters, "levels": levels, "kernel_size": kernel_size, "dropout": dropout, "dilation_rate": dilation_rate}, "a form of block `cnn_branch`: change the call in the spec and export again")
-        self.level = nn.ModuleList([Level(), Level2(), Level3()])
+        self.level = nn.ModuleList()
+        channels = in_channels
+        for level in range(levels):
+            m = nn.Module()
+            m.conv2d = nn.Conv2d(channels, filters * 2 ** level, kernel_size, stride=1, dilation=dilation_rate, padding=same_padding(kernel_size, 1, dilation_rate))
+            m.dropout = nn.Dropout(dropout)
+            self.level.append(m)
+            channels = filters * 2 ** level
+        self.out_channels = channels
         self.reset_parameters()
 
     @torch.no_grad()
     def reset_parameters(self) -> None:
         """Draw every weight as Keras' initializers do (he_normal is truncated, glorot_uniform uses fan_avg)."""
         for level in self.level:
-            level.reset_parameters()
+            keras_init_(level.conv2d.weight, "glorot_uniform", "conv")
+            nn.init.zeros_(level.conv2d.bias)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         for level in self.level:
-            x = level(x)
+            x = F.relu(level.conv2d(pad_same(x, level.conv2d)))
+            x = level.dropout(x)
+            x = F.max_pool2d(x, (2, 2), (2, 2))
         return x
 
     def regularization_loss(self) -> torch.Tensor:
@@ -148,9 +161,9 @@ class YNetwork(nn.Module):
         super().__init__()
         _check_args(self, {"filters": filters, "levels": levels, "kernel_size": kernel_size, "dropout": dropout, "num_classes": num_classes, "right_dilation": right_dilation}, "export the spec again with --set {name}={value!r}")
         self.branch0 = nn.Module()
-        self.branch0.left = CnnBranch(filters=32, levels=3, kernel_size=3, dropout=0.4)
+        self.branch0.left = CnnBranch(in_channels=1, filters=32, levels=3, kernel_size=3, dropout=0.4)
         self.branch1 = nn.Module()
-        self.branch1.right = CnnBranch(filters=32, levels=3, kernel_size=3, dropout=0.4, dilation_rate=1)
+        self.branch1.right = CnnBranch(in_channels=1, filters=32, levels=3, kernel_size=3, dropout=0.4, dilation_rate=1)
         self.dropout = nn.Dropout(0.4)
         self.dense = nn.Linear(2304, 10)
         self.reset_parameters()
@@ -169,9 +182,9 @@ class YNetwork(nn.Module):
             left_input: (batch, 1, 28, 28) images, channels first, float32.
             right_input: (batch, 1, 28, 28) images, channels first, float32.
         """
-        branch0_left = self.branch0.left(left_input)
-        branch1_right = self.branch1.right(right_input)
-        x = torch.cat([branch0_left, branch1_right], dim=1)
+        left = self.branch0.left(left_input)
+        right = self.branch1.right(right_input)
+        x = torch.cat([left, right], dim=1)
         x = torch.flatten(x, 1)
         x = self.dropout(x)
         dense = F.softmax(self.dense(x), dim=-1)

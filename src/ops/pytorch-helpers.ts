@@ -8,18 +8,22 @@
  */
 import { ACTIVATION } from './pytorch.js';
 
-/** `keras_activation(name, x)`: the activations of src/ops/pytorch.ts by name (softmax over the last axis). */
+/** Keras' truncated-normal correction: the stddev of a unit normal truncated at +-2. */
+const TRUNC = 0.87962566103423978;
+
+/** `keras_activation(name, x, dim)`: the activations of src/ops/pytorch.ts by name (softmax over `dim`). */
 function activationHelper(): string {
-  const rows = Object.entries(ACTIVATION).map(([name, f]) => `    ${JSON.stringify(name)}: lambda x: ${f('x', -1)},`);
+  const rows = Object.entries(ACTIVATION).map(([name, f]) => `    ${JSON.stringify(name)}: lambda x, dim: ${f('x', 'dim' as unknown as number)},`);
   return [
     '_KERAS_ACTIVATIONS = {',
     ...rows,
     '}',
     '',
     '',
-    'def keras_activation(name: Optional[str], x: torch.Tensor) -> torch.Tensor:',
-    '    """A Keras activation by name (None is linear; hard_sigmoid is clip(0.2 x + 0.5, 0, 1), as in tfjs and Keras 2)."""',
-    '    return x if name is None else _KERAS_ACTIVATIONS[name](x)',
+    'def keras_activation(name: Optional[str], x: torch.Tensor, dim: int = -1) -> torch.Tensor:',
+    '    """A Keras activation by name (None is linear; hard_sigmoid is clip(0.2 x + 0.5, 0, 1), as in tfjs and',
+    '    Keras 2; softmax over `dim`: the last axis, or 1, the channels of an image held channels-first)."""',
+    '    return x if name is None else _KERAS_ACTIVATIONS[name](x, dim)',
   ].join('\n');
 }
 
@@ -153,12 +157,100 @@ class KerasMultiHeadAttention(nn.Module):
         o = (scores @ v).transpose(1, 2)  # (batch, T, heads, value_dim)
         return self.attention_output(o)`;
 
+/** Keras' initializers drawn with the fans of a weight's Keras shape, read from the PyTorch tensor (general block classes). */
+const KERAS_INIT = `def keras_init_(w: torch.Tensor, initializer: str, layout: str = "same", groups: int = 1) -> None:
+    """Draw w in place as the Keras initializer of that name does, with the fans of its Keras shape
+    (layout: how the PyTorch tensor holds it, as in KERAS_WEIGHTS): he_normal, glorot_normal and
+    lecun_normal are truncated at two standard deviations, glorot_* use fan_avg."""
+    s = tuple(w.shape)
+    if layout in ("conv", "conv_transpose"):  # (O, I, *k) and (I, O, *k): Keras' (*k, I, O) and (*k, O, I)
+        rf = math.prod(s[2:])
+        fan_in, fan_out = s[1] * rf, s[0] * rf
+    elif layout == "depthwise":  # (C * M, 1, *k): Keras' (*k, C, M), C = groups
+        rf = math.prod(s[2:])
+        fan_in, fan_out = groups * rf, s[0] // groups * rf
+    elif layout in ("dense", "flat_dense"):  # (out, in): Keras' (in, out)
+        fan_in, fan_out = s[1], s[0]
+    elif len(s) == 1:
+        fan_in = fan_out = s[0]
+    else:
+        rf = math.prod(s[:-2])
+        fan_in, fan_out = s[-2] * rf, s[-1] * rf
+
+    def trunc(std: float) -> None:
+        nn.init.trunc_normal_(w, std=std, a=-2 * std, b=2 * std)
+
+    if initializer == "zeros":
+        nn.init.zeros_(w)
+    elif initializer == "ones":
+        nn.init.ones_(w)
+    elif initializer == "glorot_uniform":
+        limit = math.sqrt(6 / (fan_in + fan_out))
+        nn.init.uniform_(w, -limit, limit)
+    elif initializer == "glorot_normal":
+        trunc(math.sqrt(2 / (fan_in + fan_out)) / ${TRUNC})
+    elif initializer == "he_uniform":
+        limit = math.sqrt(6 / fan_in)
+        nn.init.uniform_(w, -limit, limit)
+    elif initializer == "he_normal":
+        trunc(math.sqrt(2 / fan_in) / ${TRUNC})
+    elif initializer == "lecun_uniform":
+        limit = math.sqrt(3 / fan_in)
+        nn.init.uniform_(w, -limit, limit)
+    elif initializer in ("lecun_normal", "variance_scaling"):
+        trunc(math.sqrt(1 / fan_in) / ${TRUNC})
+    elif initializer == "random_uniform":
+        nn.init.uniform_(w, -0.05, 0.05)
+    elif initializer == "random_normal":
+        nn.init.normal_(w, 0.0, 0.05)
+    elif initializer == "truncated_normal":
+        trunc(0.05)
+    elif initializer == "orthogonal":
+        nn.init.orthogonal_(w)
+    elif initializer == "identity":
+        nn.init.eye_(w)
+    else:
+        raise ValueError(f"initializer {initializer!r} has no PyTorch mapping")`;
+
+/** TF's 'same' padding for a general block class: nn.Conv2d's padding= where it is symmetric and fixed. */
+const SAME_PADDING = `def _pair(v) -> tuple[int, int]:
+    return (v, v) if isinstance(v, int) else (int(v[0]), int(v[1]))
+
+
+def same_padding(kernel_size, stride=1, dilation=1) -> tuple[int, int]:
+    """TF's 'same' padding as nn.Conv2d's padding=, where it does not depend on the input size
+    (stride 1 and an odd effective kernel: the same pad on both sides); else (0, 0), and pad_same
+    pads in forward."""
+    pads = []
+    for k, s, d in zip(_pair(kernel_size), _pair(stride), _pair(dilation)):
+        total = (k - 1) * d
+        if s != 1 or total % 2:
+            return (0, 0)
+        pads.append(total // 2)
+    return (pads[0], pads[1])`;
+
+/** ... and pad_same, in forward, where the pads depend on the input size (stride > 1). */
+const PAD_SAME = `def pad_same(x: torch.Tensor, conv: nn.Conv2d) -> torch.Tensor:
+    """x padded for conv as TF's 'same' padding does it, from x's size: the odd row and column
+    after (as timm's pad_same); x itself where conv pads (padding=) or there is nothing to pad."""
+    if conv.padding != (0, 0):
+        return x
+    pads = []
+    for n, k, s, d in zip(x.shape[-2:], conv.kernel_size, conv.stride, conv.dilation):
+        total = max((-(-n // s) - 1) * s + (k - 1) * d + 1 - n, 0)
+        pads.append((total // 2, total - total // 2))
+    (t, b), (l, r) = pads
+    return F.pad(x, (l, r, t, b)) if t or b or l or r else x`;
+
 /** The helpers by name: the Python text, and the helpers it uses. */
 export const PY_HELPERS: Record<string, { text: () => string; uses: readonly string[]; imports?: readonly string[] }> = {
   keras_activation: { text: activationHelper, uses: [] },
   KerasRNN: { text: () => RECURRENT, uses: ['keras_activation'] },
   KerasBidirectional: { text: () => BIDIRECTIONAL, uses: [] },
   KerasMultiHeadAttention: { text: () => ATTENTION, uses: [], imports: ['math'] },
+  keras_init_: { text: () => KERAS_INIT, uses: [], imports: ['math'] },
+  same_padding: { text: () => SAME_PADDING, uses: [] },
+  pad_same: { text: () => PAD_SAME, uses: ['same_padding'] },
 };
 
 const HELPER_ORDER = Object.keys(PY_HELPERS);

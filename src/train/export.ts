@@ -46,6 +46,8 @@ export function pytorchModuleText(spec: string, opts: ExportOptions): { text?: s
       source,
       ...(result.ast.doc ? { doc: result.ast.doc } : {}),
       params: result.ast.params,
+      blocks: result.ast.blocks,
+      docs: result.docs,
       ...(training ? { training: { optimizer: training.optimizer, loss: training.loss.name } } : {}),
     });
     return { text: m.text, className: m.className, stderr: rendered };

@@ -1,9 +1,10 @@
 /**
  * The PyTorch exporter: a typed graph -> a readable, importable Python module: an nn.Module for
- * the spec, and below it a child module per block call and loop iteration (structure.ts says which
- * scopes qualify), each loop an nn.ModuleList; branches are plain containers. A class is one form
- * of a call: the text of its layers for its arguments and input shapes; calls of the same form
- * share the class (README, "PyTorch", says why forms rather than Python conditionals). Keras'
+ * the spec, and below it a child module per block call (structure.ts says which qualify); loop
+ * iterations and branches are plain containers. A block's class is general (general.ts: built from
+ * the block's params and input channels); a block that cannot be one falls back to a class per
+ * form of its calls: the text of its layers for its arguments and input shapes, calls of the same
+ * form sharing the class (README, "PyTorch"). Keras'
  * initializers and regularizers, the recipe's loss and optimizer, and the table that maps each
  * Keras (tfjs) weight to its state_dict key (KERAS_WEIGHTS, which the converter reads).
  * Each op says how it is written (OpDef.pytorch, next to its tfjs mapping); this file only
@@ -16,6 +17,9 @@ import { UnsupportedByPytorch, type PytorchContext, type PytorchWeight } from '.
 import { known, py } from '../../ops/pytorch.js';
 import { helperDefinitions } from '../../ops/pytorch-helpers.js';
 import { unitTree, type Unit, type UnitItem } from './structure.js';
+import { generalClass, NotGeneral, spanKey, type GeneralClass, type GeneralContext } from './general.js';
+import type { BlockDecl } from '../../types/spec.js';
+import type { LoadedDocument } from '../../load/yaml.js';
 
 export { UnsupportedByPytorch };
 
@@ -31,6 +35,9 @@ export interface PytorchExportOptions {
   doc?: string;
   params: readonly ParamDecl[];
   training?: PytorchTraining;
+  /** The spec's blocks and source maps: each block becomes one general class (general.ts) where it can. */
+  blocks?: ReadonlyMap<string, BlockDecl>;
+  docs?: ReadonlyMap<string, Pick<LoadedDocument, 'spans' | 'file'>>;
 }
 
 const PY_RESERVED = new Set([
@@ -157,16 +164,18 @@ export interface PytorchModule {
   className: string;
 }
 
-/** A Python class of the module: a form of a block call or loop iteration (or the spec itself). */
+/** A Python class of the module: a form of a block call (or the spec itself). */
 interface PyClass {
   name: string;
   /** The docstring's text (the ids of the calls or iterations it serves are added at the end). */
   doc: string;
-  /** Ids of the block calls or loop iterations built from this class. */
+  /** Ids of the block calls built from this class. */
   uses: string[];
   lines: string[];
   /** Whether it (or a module below it) has a regularizer term. */
   hasReg: boolean;
+  /** The block it is a form of. */
+  block: string;
 }
 
 /** What one export collects: the classes (children first), their forms, the weight table. */
@@ -184,6 +193,12 @@ interface Emit {
   helpers: Set<string>;
   /** Node id -> the Python name of its output's Keras mask, and the unit (path) where that name lives. */
   masks: Map<string, { name: string; unit: string }>;
+  /** The general block classes (absent without the spec's blocks). */
+  general?: GeneralContext;
+  /** Blocks written one class per call form, and why. */
+  fallbacks: Map<string, string>;
+  /** The general classes the module uses (one may be built and then not used: a call it cannot take). */
+  usedGeneral: Set<GeneralClass>;
 }
 
 /** One unit's body, in local names: what its class holds and does. */
@@ -212,15 +227,13 @@ function attrNamer(base: string): (id: string) => string {
   };
 }
 
-/** The reads and writes of each item (the loop of a non-chain becomes one call per iteration). */
-type Step = { item: UnitItem; ins: string[]; outs: string[]; index?: number };
+/** The reads and writes of each item. */
+type Step = { item: UnitItem; ins: string[]; outs: string[] };
 function stepsOf(unit: Unit): Step[] {
   const steps: Step[] = [];
   for (const it of unit.items) {
     if (it.kind === 'node') steps.push({ item: it, ins: [...it.node.inputs], outs: [it.node.id] });
-    else if (it.kind === 'call') steps.push({ item: it, ins: it.unit.inputs, outs: it.unit.outputs });
-    else if (it.chain) steps.push({ item: it, ins: it.units[0]!.inputs, outs: it.units[it.units.length - 1]!.outputs });
-    else it.units.forEach((u, index) => steps.push({ item: it, ins: u.inputs, outs: u.outputs, index }));
+    else steps.push({ item: it, ins: it.unit.inputs, outs: it.unit.outputs });
   }
   return steps;
 }
@@ -244,25 +257,30 @@ function variables(unit: Unit, steps: Step[], graph: TypedGraph): { variable: Ma
     if (name === 'x') holder = id;
   });
   const rel = (id: string) => (unit.path ? id.slice(unit.path.length + 1) : id);
+  // Names are not taken again where Keras masks flow (a mask's name follows its value's).
+  const reuse = !graph.nodes.some((n) => n.attrs.mask_zero);
+  const held = new Map<string, string>();
   steps.forEach((s, k) => {
     for (const v of s.outs) {
       const r = reads.get(v) ?? [];
       const next = steps[k + 1];
       const free = holder === undefined || lastRead(holder) <= k;
-      // A chained loop rebinds its input's name (`for block in self.block: x = block(x)`).
-      const chained = s.item.kind === 'loop' && s.index === undefined && holder === s.ins[0] && free;
       const once = next !== undefined && r.length === 1 && r[0] === k + 1 && new Set(next.ins).size === 1 && free;
-      if ((chained || once) && s.outs.length === 1 && !graph.inputs.includes(v)) {
+      if (once && s.outs.length === 1 && !graph.inputs.includes(v)) {
         variable.set(v, 'x');
         holder = v;
         continue;
       }
-      // A block call's (or loop's) one output is named after the call (`enc1`), not its last layer.
-      const named = s.outs.length === 1 ? (s.item.kind === 'call' ? s.item.unit.path : s.item.kind === 'loop' ? (s.index === undefined ? s.item.path : s.item.units[s.index]!.path) : v) : v;
-      const base = pyIdent(rel(named).replace(/\//g, '_'));
+      // A block call's one output is named after the call (`enc1`), not its last layer; a name whose
+      // value nobody reads any more is taken again (`activation` in each residual block), so that
+      // the unrolled forward keeps only the tensors still needed alive, as a loop would.
+      const named = s.outs.length === 1 && s.item.kind === 'call' ? s.item.unit.path : v;
+      const base = pyIdent((reuse ? rel(named).split('/').pop()! : rel(named).replace(/\//g, '_')));
       let name = base;
-      for (let i = 2; taken.has(name); i++) name = `${base}_${i}`;
+      const busy = (n: string) => taken.has(n) && (!reuse || !held.has(n) || lastRead(held.get(n)!) > k || s.outs.includes(held.get(n)!));
+      for (let i = 2; busy(name); i++) name = `${base}_${i}`;
       taken.add(name);
+      held.set(name, v);
       variable.set(v, name);
     }
   });
@@ -331,10 +349,7 @@ function nodeLines(e: Emit, node: TypedNode, ctxBase: { self: string; inputs: st
         body.resets.push(...drawStatements(ref, pw, w.shape));
         if (pw.regularizer?.l2) body.regs.push(`${num(pw.regularizer.l2)} * ${ref}.square().sum()`);
         if (pw.regularizer?.l1) body.regs.push(`${num(pw.regularizer.l1)} * ${ref}.abs().sum()`);
-        const key = `${prefix}${ctxBase.self}.${pw.key}`;
-        const kerasName = ownerId.replace(/\//g, '.');
-        const saved = pw.tfjsName?.replace('{layer}', kerasName) ?? w.name;
-        e.table.push(`    (${py(`${kerasName}/${saved}`)}, ${py(key)}, ${py(pw.layout)}${pw.hwc ? `, ${py(pw.hwc)}` : ''}),`);
+        e.table.push(tableRow(ownerId, w.name, pw, `${prefix}${ctxBase.self}.${pw.key}`));
       }
     }
     return def.pytorch.forward(ctx);
@@ -342,6 +357,104 @@ function nodeLines(e: Emit, node: TypedNode, ctxBase: { self: string; inputs: st
     if (e instanceof UnsupportedByPytorch && !e.nodeId) throw new UnsupportedByPytorch(e.message.startsWith(node.op) ? e.message : `${node.op}: ${e.message}`, node.id);
     throw e;
   }
+}
+
+/** A row of KERAS_WEIGHTS: the Keras weight's name in a tfjs model folder, its state_dict key, its layout. */
+function tableRow(ownerId: string, weight: string, pw: PytorchWeight, key: string): string {
+  const kerasName = ownerId.replace(/\//g, '.');
+  const saved = pw.tfjsName?.replace('{layer}', kerasName) ?? weight;
+  return `    (${py(`${kerasName}/${saved}`)}, ${py(key)}, ${py(pw.layout)}${pw.hwc ? `, ${py(pw.hwc)}` : ''}),`;
+}
+
+/** The PyTorch weights of a node as its op maps them (for the weight table of a general class's call). */
+function nodeWeights(e: Emit, node: TypedNode): Record<string, PytorchWeight> {
+  const def = e.registry.get(node.op)!;
+  const ownerId = node.sharedWith ?? node.id;
+  const ctx: PytorchContext = {
+    attrs: node.attrs, inputShapes: node.inputShapes, outputShape: node.outputShape, inputs: node.inputs.map(() => 'x'), self: 'self',
+    ...(e.plan.chwFlatten.has(node.id) ? { flattenChannelsFirst: true } : {}),
+    ...(e.plan.denseFromChw.has(ownerId) ? { denseFromChw: e.plan.denseFromChw.get(ownerId)! } : {}),
+  };
+  return def.pytorch?.weights?.(ctx) ?? {};
+}
+
+/** Nodes of a unit, deep. */
+function unitNodes(u: Unit): TypedNode[] {
+  return u.items.flatMap((it) => (it.kind === 'node' ? [it.node] : unitNodes(it.unit)));
+}
+
+/**
+ * A block call written with the block's general class: `ResnetLayer(in_channels=16, filters=32, strides=2)`
+ * (the channels of its inputs, sizes read from its shapes, the arguments the spec gave), and the weight
+ * table's rows of its layers, whose keys follow the class's attributes. Undefined where the block has no
+ * general class: then it is written one class per form, and the reason is kept for that class's comment.
+ */
+function generalCall(e: Emit, unit: Unit, prefix: string): { ctor: string; cls: GeneralClass } | undefined {
+  const g = e.general;
+  const scope = unit.scope!;
+  if (!g || scope.kind !== 'block') return undefined;
+  const ranks = unit.inputs.map((i) => e.byId.get(i)!.outputShape.length);
+  const cls = generalClass(g, scope.label, ranks);
+  const fail = (why: string) => {
+    if (!e.fallbacks.has(scope.label)) e.fallbacks.set(scope.label, why);
+    return undefined;
+  };
+  if (cls instanceof NotGeneral) return fail(cls.message);
+  // A Keras mask (embedding mask_zero) is passed within one module only: the per-form path says so (MS4140).
+  if (unit.inputs.some((i) => e.masks.has(i))) return fail('its input carries a Keras mask');
+  const nodes = unitNodes(unit);
+  if (nodes.some((n) => n.sharedWith)) return fail('a layer shared with share:');
+  const rows: string[] = [];
+  for (const n of nodes) {
+    const key = generalKey(cls, unit, n);
+    if (key === undefined) return fail(`layer '${n.id}' not found in the class`);
+    const weights = nodeWeights(e, n);
+    for (const w of n.weights) {
+      const pw = weights[w.name];
+      if (!pw) return fail(`weight ${w.name} of '${n.id}'`);
+      rows.push(tableRow(n.id, w.name, pw, `${prefix}${key}.${pw.key}`));
+    }
+  }
+  const args = unit.inputs.map((i, k) => {
+    const s = e.byId.get(i)!.outputShape;
+    return `${cls.inputArgs[k]}=${py(s[s.length - 1])}`;
+  });
+  for (const s of cls.shapeArgs) {
+    const n = nodes.find((x) => spanKey(x.span) === s.span);
+    if (!n) return fail(`the size ${s.name}`);
+    args.push(`${s.name}=${py(n.outputShape[n.outputShape.length - 1])}`);
+  }
+  for (const a of scope.call?.args ?? []) if (a.given) args.push(`${pyIdent(a.name)}=${py(a.value)}`);
+  e.table.push(...rows);
+  const use = (c: GeneralClass): void => {
+    e.usedGeneral.add(c);
+    for (const { child } of c.calls.values()) use(child);
+  };
+  use(cls);
+  return { ctor: `${cls.name}(${args.join(', ')})`, cls };
+}
+
+/** The attribute path of a node inside a general class's instance: the class's segments, loop indices filled in. */
+function generalKey(cls: GeneralClass, unit: Unit, n: TypedNode): string | undefined {
+  const at = n.scopes.findIndex((s) => s.path === unit.path);
+  const below = n.scopes.slice(at + 1);
+  const loops = below.filter((s) => s.loop).map((s) => s.loop!.index);
+  const calls = below.filter((s) => s.kind === 'block').length;
+  const trace = n.trace.slice(0, calls).reverse();
+  const segs: string[] = [];
+  let cur: GeneralClass = cls;
+  for (const t of trace) {
+    const c = cur.calls.get(spanKey(t));
+    if (!c) return undefined;
+    segs.push(...c.segs);
+    cur = c.child;
+  }
+  const l = cur.layers.get(spanKey(n.span));
+  if (!l) return n.weights.length ? undefined : '';
+  segs.push(...l);
+  let k = 0;
+  const out = segs.map((s) => (s === '{}' ? String(loops[k++]) : s));
+  return k === loops.length ? out.join('.') : undefined;
 }
 
 /** `self.a = nn.Module()` for each container above a dotted path, once. */
@@ -365,13 +478,12 @@ function construct(cls: PyClass, unit: Unit): string {
 /** A unit's body in local names, its children emitted first (their classes, and their weight rows under `prefix`). */
 function unitBody(e: Emit, unit: Unit, prefix: string): { body: Body; variable: Map<string, string> } {
   const steps = stepsOf(unit);
-  const { variable, taken } = variables(unit, steps, e.graph);
+  const { variable } = variables(unit, steps, e.graph);
   const attr = attrNamer(unit.path);
   const body: Body = { init: [], resets: [], regs: [], forward: [], hasReg: false };
   const made = new Set<string>();
   const owned = new Set<string>();
   const owner = new Map<string, string>();
-  const loopVar = new Map<UnitItem, string>();
   const vars = (ids: readonly string[]) => ids.map((i) => variable.get(i)!).join(', ');
   for (const s of steps) {
     const it = s.item;
@@ -382,35 +494,16 @@ function unitBody(e: Emit, unit: Unit, prefix: string): { body: Body; variable: 
       if (!owned.has(ownerId)) containers(self, made, body.init);
       const fwd = nodeLines(e, it.node, { self, inputs: it.node.inputs.map((i) => variable.get(i)!), unit: unit.path, variable: variable.get(it.node.id)! }, prefix, body, owned);
       body.forward.push(`${variable.get(it.node.id)} = ${fwd}`);
-    } else if (it.kind === 'call') {
+    } else {
       const a = attr(it.unit.path);
-      const cls = emitUnit(e, it.unit, `${prefix}${a}.`);
+      const general = generalCall(e, it.unit, `${prefix}${a}.`);
+      const cls = general?.cls ?? emitUnit(e, it.unit, `${prefix}${a}.`);
       containers(a, made, body.init);
-      body.init.push(`self.${a} = ${construct(cls, it.unit)}`);
+      body.init.push(`self.${a} = ${general ? general.ctor : construct(cls as PyClass, it.unit)}`);
       body.resets.push(`self.${a}.reset_parameters()`);
       if (cls.hasReg) body.regs.push(`self.${a}.regularization_loss()`);
       body.hasReg ||= cls.hasReg;
       body.forward.push(`${s.outs.length ? `${vars(s.outs)} = ` : ''}self.${a}(${vars(s.ins)})`);
-    } else {
-      const a = attr(it.path);
-      if (!loopVar.has(it)) {
-        const classes = it.units.map((u, k) => emitUnit(e, u, `${prefix}${a}.${k}.`));
-        containers(a, made, body.init);
-        body.init.push(`self.${a} = nn.ModuleList([${classes.map((c, k) => construct(c, it.units[k]!)).join(', ')}])`);
-        let v = pyIdent(it.name);
-        for (let i = 2; taken.has(v); i++) v = `${pyIdent(it.name)}_${i}`;
-        taken.add(v);
-        loopVar.set(it, v);
-        body.resets.push(`for ${v} in self.${a}:`, `    ${v}.reset_parameters()`);
-        if (classes.some((c) => c.hasReg)) body.regs.push(`sum(${v}.regularization_loss() for ${v} in self.${a})`);
-        body.hasReg ||= classes.some((c) => c.hasReg);
-      }
-      if (s.index !== undefined) body.forward.push(`${s.outs.length ? `${vars(s.outs)} = ` : ''}self.${a}[${s.index}](${vars(s.ins)})`);
-      else {
-        const [i, o] = [variable.get(s.ins[0]!)!, variable.get(s.outs[0]!)!];
-        if (i !== o) body.forward.push(`${o} = ${i}`);
-        body.forward.push(`for ${loopVar.get(it)} in self.${a}:`, `    ${o} = ${loopVar.get(it)}(${o})`);
-      }
     }
   }
   body.hasReg ||= body.regs.length > 0;
@@ -423,7 +516,7 @@ function torchShape(e: Emit, id: string): string {
   return `(batch, ${(s.length === 3 ? [s[2], s[0], s[1]] : s).join(', ')})`;
 }
 
-/** A block call's or loop iteration's class: the body's form, shared by the units that expand to the same one. */
+/** A block call's class: the body's form, shared by the calls that expand to the same one. */
 function emitUnit(e: Emit, unit: Unit, prefix: string): PyClass {
   const { body, variable } = unitBody(e, unit, prefix);
   const scope = unit.scope!;
@@ -431,7 +524,7 @@ function emitUnit(e: Emit, unit: Unit, prefix: string): PyClass {
   const ins = unit.inputs.map((i) => variable.get(i)!);
   const outs = unit.outputs.map((o) => variable.get(o)!);
   const L: string[] = [];
-  const what = scope.call ? `Block \`${scope.label}\`` : `One iteration of the loop over \`${scope.loop!.name}\``;
+  const what = `Block \`${scope.label}\``;
   const doc = scope.call?.doc ? ` ${scope.call.doc.trim().replace(/\s+/g, ' ').replace(/"""/g, "'''").replace(/\\/g, '\\\\')}` : '';
   const docText = `${what}.${doc} ${unit.inputs.map((i) => torchShape(e, i)).join(', ')} -> ${unit.outputs.map((o) => torchShape(e, o)).join(', ')}.`;
   L.push(docText, '');
@@ -448,11 +541,11 @@ function emitUnit(e: Emit, unit: Unit, prefix: string): PyClass {
     known_.uses.push(unit.path);
     return known_;
   }
-  const base = pascal(scope.call ? scope.label : scope.loop!.name);
+  const base = pascal(scope.label);
   let name = base;
   for (let k = 2; e.names.has(name); k++) name = `${base}${k}`;
   e.names.add(name);
-  const cls: PyClass = { name, doc: docText, uses: [unit.path], lines: L.slice(1), hasReg: body.hasReg };
+  const cls: PyClass = { name, doc: docText, uses: [unit.path], lines: L.slice(1), hasReg: body.hasReg, block: scope.label };
   e.forms.set(key, cls);
   e.classes.push(cls);
   return cls;
@@ -481,20 +574,47 @@ function classMethods(body: Body, params: string[], outs: string[], forwardDoc: 
 /** Export a typed graph as a PyTorch module. Throws UnsupportedByPytorch for what it cannot write exactly. */
 export function exportPytorch(graph: TypedGraph, registry: OpRegistry, opts: PytorchExportOptions): PytorchModule {
   const className = pascal(graph.name);
-  const e: Emit = { graph, registry, plan: flattenPlan(graph), byId: new Map(graph.nodes.map((n) => [n.id, n])), classes: [], forms: new Map(), names: new Set([className]), table: [], helpers: new Set(), masks: new Map() };
+  const e: Emit = { graph, registry, plan: flattenPlan(graph), byId: new Map(graph.nodes.map((n) => [n.id, n])), classes: [], forms: new Map(), names: new Set([className]), table: [], helpers: new Set(), masks: new Map(), fallbacks: new Map(), usedGeneral: new Set() };
+  if (opts.blocks && opts.docs) {
+    // A flatten of a block flattens in (C, H, W) order in every call, or in none.
+    const order = new Map<string, boolean>();
+    const conflicts = new Set<string>();
+    for (const n of graph.nodes) {
+      if (n.op !== 'flatten') continue;
+      const k = spanKey(n.span), v = e.plan.chwFlatten.has(n.id);
+      if (order.has(k) && order.get(k) !== v) conflicts.add(k);
+      order.set(k, v);
+    }
+    e.general = {
+      registry, docs: opts.docs, blocks: opts.blocks, pyIdent, pascal, helpers: e.helpers, imports: new Set(), names: e.names, classes: [], built: new Map(),
+      flattenOrder: (k) => {
+        if (conflicts.has(k)) throw new NotGeneral('a flatten whose order differs between calls');
+        return order.get(k);
+      },
+    };
+  }
   const root = moduleClass(e, unitTree(graph), className, opts);
   const helpers = helperDefinitions(e.helpers);
+  const imports = [...new Set([...helpers.imports, ...(e.general?.imports ?? [])])].sort();
+  const used = (e.general?.classes ?? []).filter((c) => e.usedGeneral.has(c));
+  const generalClasses = used.flatMap((c) => [`class ${c.name}(nn.Module):`, generalDoc(c), '', ...c.lines, '', '']);
+  const fallbackNote = (c: PyClass) => {
+    const why = e.fallbacks.get(c.block);
+    return why ? [`# One class per call form of block \`${c.block}\`: it cannot be one general class (${why}).`] : [];
+  };
+
   const L = [
-    ...moduleHeader(graph, opts, helpers.imports),
+    ...moduleHeader(graph, opts, imports),
     '',
-    `__all__ = [${[className, ...e.classes.map((c) => c.name)].map((n) => py(n)).join(', ')}, "KERAS_WEIGHTS", "keras_loss", "make_optimizer"]`,
+    `__all__ = [${[className, ...used.map((c) => c.name), ...e.classes.map((c) => c.name)].map((n) => py(n)).join(', ')}, "KERAS_WEIGHTS", "keras_loss", "make_optimizer"]`,
     '',
     '',
     ...checkArgsHelper(),
     '',
     '',
     ...helpers.text.flatMap((h) => [h, '', '']),
-    ...e.classes.flatMap((c) => [`class ${c.name}(nn.Module):`, classDoc(c), ...c.lines, '', '']),
+    ...generalClasses,
+    ...e.classes.flatMap((c) => [...fallbackNote(c), `class ${c.name}(nn.Module):`, classDoc(c), ...c.lines, '', '']),
     ...root,
     '',
     '',
@@ -595,4 +715,13 @@ function trainingHelpers(t: PytorchTraining | undefined, outputs: number): strin
   else L.push(`    return torch.optim.RMSprop(model.parameters(), lr=lr, alpha=${num(o.rho ?? 0.9)}, momentum=${num(o.momentum ?? 0)}, eps=${num(o.epsilon ?? 1e-7)}, centered=${py(!!o.centered)})`);
   void outputs;
   return L;
+}
+
+/** A general class's docstring: the block, its doc, what its constructor takes. */
+function generalDoc(c: GeneralClass): string {
+  const doc = c.block.doc ? ` ${c.block.doc.trim().replace(/\s+/g, ' ').replace(/"""/g, "'''").replace(/\\/g, '\\\\')}` : '';
+  const ins = c.inputArgs.map((a) => `\`${a}\``).join(', ');
+  const shapes = c.shapeArgs.length ? `, and ${c.shapeArgs.map((s) => `\`${s.name}\``).join(', ')} (read from the input's shape where the spec calls it)` : '';
+  const text = `Block \`${c.block.name}\`.${doc} Built from the block's params and ${ins} (the channels of ${c.inputArgs.length > 1 ? 'its inputs' : 'its input'})${shapes}; \`out_channels\` is its output's.`;
+  return `    """${wrap(text, 92).split('\n').join('\n    ')}"""`;
 }

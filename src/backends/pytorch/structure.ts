@@ -1,15 +1,14 @@
 /**
- * The module structure of the PyTorch export: the typed graph's nodes regrouped by the scopes the
- * expander recorded (block calls, loop iterations), so that each block call and each loop
- * iteration becomes a child nn.Module and each loop an nn.ModuleList. Branches stay plain
- * containers inside their enclosing module. A scope becomes a module only when that is exact
+ * The module structure of the PyTorch export: the typed graph's nodes regrouped by the block-call
+ * scopes the expander recorded, so that each block call becomes a child nn.Module. Loop
+ * iterations and branches stay plain containers inside their enclosing module. A scope becomes a module only when that is exact
  * and simple: its nodes are contiguous in the graph's order (so the call sits where its layers
  * were), and no `share:` crosses its border (a shared layer and its users live in one module).
  * Any other scope is inlined into its parent, as the whole graph was before.
  */
 import type { Scope, TypedGraph, TypedNode } from '../../types/ir.js';
 
-/** A module of the export: the spec itself (path '') or one block call / loop iteration. */
+/** A module of the export: the spec itself (path '') or one block call. */
 export interface Unit {
   /** The id prefix of the nodes inside ('' for the spec). */
   path: string;
@@ -23,11 +22,11 @@ export interface Unit {
 
 export type UnitItem =
   | { kind: 'node'; node: TypedNode }
-  | { kind: 'call'; unit: Unit }
-  /** A loop's iterations; `chain`: each takes the previous one's only output as its only input. */
-  | { kind: 'loop'; name: string; path: string; units: Unit[]; chain: boolean };
+  | { kind: 'call'; unit: Unit };
 
-const moduleScope = (s: Scope) => s.kind !== 'branch';
+// Only block calls are modules: a loop iteration or a branch is a plain container (nn.Module()) in the
+// module around it, so that the module has one class per block (general.ts), none per loop body.
+const moduleScope = (s: Scope) => s.kind === 'block';
 
 /** Scopes that cannot be modules: not contiguous in the graph's order, or cut by a `share:`. */
 function inlinedScopes(nodes: readonly TypedNode[]): Set<string> {
@@ -52,7 +51,7 @@ function inlinedScopes(nodes: readonly TypedNode[]): Set<string> {
   return out;
 }
 
-/** The graph as a tree of units: the spec's, with its block calls and loop iterations below. */
+/** The graph as a tree of units: the spec's, with its block calls below. */
 export function unitTree(graph: TypedGraph): Unit {
   const nodes = graph.nodes.filter((n) => n.op !== 'input');
   const inlined = inlinedScopes(nodes);
@@ -85,35 +84,18 @@ function buildUnit(path: string, scope: Scope | undefined, nodes: readonly Typed
     const g = groups.get(it.unit.path)!;
     return { kind: 'call' as const, unit: buildUnit(g.scope.path, g.scope, g.nodes, g.index, isModule) };
   });
-  return { path, ...(scope ? { scope } : {}), items: loops(built), inputs: [], outputs: [] };
-}
-
-/** Consecutive iterations of one loop become one loop item. */
-function loops(items: UnitItem[]): UnitItem[] {
-  const out: UnitItem[] = [];
-  for (const it of items) {
-    const loop = it.kind === 'call' ? it.unit.scope?.loop : undefined;
-    const last = out[out.length - 1];
-    if (it.kind === 'call' && loop) {
-      if (last?.kind === 'loop' && last.units[0]!.scope!.loop!.key === loop.key) last.units.push(it.unit);
-      else {
-        const parent = it.unit.path.split('/').slice(0, -1).join('/');
-        out.push({ kind: 'loop', name: loop.name, path: parent ? `${parent}/${loop.name}` : loop.name, units: [it.unit], chain: false });
-      }
-    } else out.push(it);
-  }
-  return out;
+  return { path, ...(scope ? { scope } : {}), items: built, inputs: [], outputs: [] };
 }
 
 /** Ids of the nodes in a unit, deep. */
 function* nodeIds(u: Unit): Iterable<string> {
   for (const it of u.items) {
     if (it.kind === 'node') yield it.node.id;
-    else for (const c of it.kind === 'call' ? [it.unit] : it.units) yield* nodeIds(c);
+    else yield* nodeIds(it.unit);
   }
 }
 
-/** Fill in each unit's inputs and outputs (bottom-up) and whether each loop is a chain. */
+/** Fill in each unit's inputs and outputs. */
 function ioOf(u: Unit, graph: TypedGraph): void {
   const reads = new Map<string, string[]>(); // value -> ids of the nodes reading it
   for (const n of graph.nodes) for (const i of n.inputs) reads.set(i, [...(reads.get(i) ?? []), n.id]);
@@ -128,11 +110,6 @@ function ioOf(u: Unit, graph: TypedGraph): void {
       : [...graph.outputs];
     for (const it of unit.items) {
       if (it.kind === 'call') visit(it.unit);
-      if (it.kind !== 'loop') continue;
-      it.units.forEach(visit);
-      const last = it.units.length - 1;
-      it.chain = it.units.every((x, k) => x.inputs.length === 1 && x.outputs.length === 1 && (k === last || !graph.outputs.includes(x.outputs[0]!))
-        && (k === 0 || (x.inputs[0] === it.units[k - 1]!.outputs[0] && (reads.get(x.inputs[0]!) ?? []).every((r) => new Set(nodeIds(x)).has(r)))));
     }
   };
   visit(u);
