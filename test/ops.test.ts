@@ -788,7 +788,10 @@ describe('ops beyond tfjs: static rules (forward passes: test/beyond-tfjs.test.t
     expect(nb.outputShape).toEqual([10, 5]);
     expect(total(nb)).toBe(16 * 6 + 6 * 6 + 6 * 6 + 6 * 5);
     expect(mergeErrors('multi_head_attention', [[10, 16], [12, 16], [11, 16]], { num_heads: 1, key_dim: 2 }).join('\n')).toMatch(/one length/);
-    expect(mergeErrors('multi_head_attention', [[10, 16], [12, 16], [12, 16], [12, 16]], { num_heads: 1, key_dim: 2 }).join('\n')).toMatch(/2 or 3 inputs/);
+    // A fourth input is the attention mask, (query length, key length); a fifth is one too many.
+    expect(merge('multi_head_attention', [[10, 16], [12, 16], [12, 16], [10, 12]], { num_heads: 1, key_dim: 2 }).outputShape).toEqual([10, 16]);
+    expect(mergeErrors('multi_head_attention', [[10, 16], [12, 16], [12, 16], [12, 16]], { num_heads: 1, key_dim: 2 }).join('\n')).toMatch(/attention_mask \(input 4\) must be \(batch, query length, key length\) = \(None, 10, 12\), got \(None, 12, 16\)/);
+    expect(mergeErrors('multi_head_attention', [[10, 16], [12, 16], [12, 16], [10, 12], [10, 12]], { num_heads: 1, key_dim: 2 }).join('\n')).toMatch(/2 to 4 inputs/);
     expect(mergeErrors('multi_head_attention', [[4, 4, 16], [12, 16]], { num_heads: 1, key_dim: 2 }).join('\n')).toMatch(/\(batch, length, features\) query/);
   });
 

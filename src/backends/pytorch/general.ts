@@ -415,6 +415,21 @@ class Writer {
       const p = this.storePlaceholders.get(`\u0001${k}\u0001`)!;
       return finalNames.get(`${p.level.init}\u0000${p.name}`) ?? p.name;
     });
+    const L = this.classLines(inputArgs, sig, inputs, out, stores, fix);
+    const base = this.g.pascal(b.name);
+    let name = base;
+    for (let k = 2; this.g.names.has(name); k++) name = `${base}${k}`;
+    this.g.names.add(name);
+    const cls: GeneralClass = {
+      name, block: b, lines: L, hasReg: this.hasReg, inputArgs, shapeArgs: this.shapeArgs.map((s) => ({ name: s.arg, span: s.span })),
+      ranks: this.ranks, outRank: out.rank, layers: this.layers, calls: this.calls, chwFlatten: this.chwFlatten,
+    };
+    this.g.classes.push(cls);
+    return cls;
+  }
+
+  /** The class's text: __init__ (with the stores), reset_parameters, forward and regularization_loss. */
+  private classLines(inputArgs: string[], sig: string[], inputs: Val[], out: Val, stores: Lines, fix: (s: string) => string): string[] {
     const shapeSig = this.shapeArgs.map((s) => `${s.arg}: int`);
     const L: string[] = [];
     L.push(`    def __init__(self, *, ${[...inputArgs.map((a) => `${a}: int`), ...shapeSig, ...sig].join(', ')}) -> None:`);
@@ -434,16 +449,7 @@ class Writer {
     L.push('        """The Keras regularizers\' penalty (l2: l * sum(w^2), on those kernels only), added to the loss."""');
     if (this.regs.lines.length) L.push('        loss = torch.zeros(())', ...this.regs.lines.map(fix), '        return loss');
     else L.push('        return torch.zeros(())');
-    const base = this.g.pascal(b.name);
-    let name = base;
-    for (let k = 2; this.g.names.has(name); k++) name = `${base}${k}`;
-    this.g.names.add(name);
-    const cls: GeneralClass = {
-      name, block: b, lines: L, hasReg: this.hasReg, inputArgs, shapeArgs: this.shapeArgs.map((s) => ({ name: s.arg, span: s.span })),
-      ranks: this.ranks, outRank: out.rank, layers: this.layers, calls: this.calls, chwFlatten: this.chwFlatten,
-    };
-    this.g.classes.push(cls);
-    return cls;
+    return L;
   }
 
   private bindLet(name: string, t: Template, env: Env, level: Level, init: Lines, uses: Set<string>): void {
@@ -767,6 +773,16 @@ function writeLayer(g: GeneralContext, def: OpDef, attrs: Map<string, Sym>, ins:
   }
 }
 
+/**
+ * A layer of a general block class whose attributes or input channels are params, written by
+ * sentinels: the op's own PyTorch mapping is run three times with distinct sentinel numbers in place
+ * of each symbolic value (and of the input size), and the three texts must agree once each sentinel
+ * is replaced by its Python expression; the output channels are then recognised as an input's, a
+ * param's, a literal or a sum. Anything else (code that depends on the input size, a weight drawn in
+ * parts, a Keras mask) is NotGeneral, and the block falls back to one class per call form.
+ * Long (~130 lines) by design: the three renderings share the sentinel table and the attribute
+ * closures, and split apart they would pass a dozen values between them.
+ */
 function sentinelLayer(g: GeneralContext, def: OpDef, attrs: Map<string, Sym>, ins: Val[], span: string): WrittenLayer {
   // TF's 'same' pads depend on the input size modulo the strides: sentinel strides (larger than any
   // pad) would hide that, so a window op with 'same' padding takes its window and strides as literals.
