@@ -330,9 +330,11 @@ describe('gru with reset_after: true (Keras 2 default; tfjs has only false): mod
       (m2.predict(x2) as TF.Tensor).dataSync().forEach((g, i) => expect(g).toBeCloseTo(cpu[i]!, 4));
       const got = grads(m2, wasm, x2, y2);
       expect(got.loss).toBeCloseTo(want.loss, 5);
+      // Floor: 1e-6 of the largest gradient of all (cancelling sums round differently by CPU).
+      const floor = 1e-6 * Math.max(...want.grads.map((g) => Math.max(...Array.from(g, Math.abs))));
       want.grads.forEach((g, i) => {
         const scale = Math.max(1e-6, ...Array.from(g, Math.abs));
-        expect(Math.max(...Array.from(g, (v, j) => Math.abs(v - got.grads[i]![j]!))), `gradient ${i}`).toBeLessThanOrEqual(1e-4 * scale);
+        expect(Math.max(...Array.from(g, (v, j) => Math.abs(v - got.grads[i]![j]!))), `gradient ${i}`).toBeLessThanOrEqual(Math.max(1e-4 * scale, floor));
       });
       m2.compile({ optimizer: wasm.train.adam(0.01), loss: 'meanSquaredError' });
       const before = m2.getWeights().map((t) => t.dataSync().slice());

@@ -187,7 +187,7 @@ describe.each(MODELS)('$file: one training step', ({ file, small }) => {
     }
   });
 
-  it('wasm and cpu agree on the loss and every gradient from identical weights and data (rel. 1e-4)', async () => {
+  it('wasm and cpu agree on the loss and every gradient from identical weights and data (rel. 1e-4, floor 1e-6 of the largest)', async () => {
     const results: { loss: number; grads: Float32Array[] }[] = [];
     let weights: { data: Float32Array; shape: number[] }[] | undefined;
     for (const backend of ['cpu', 'wasm'] as const) {
@@ -206,10 +206,14 @@ describe.each(MODELS)('$file: one training step', ({ file, small }) => {
     }
     const [cpu, wasm] = results as [typeof results[0], typeof results[0]];
     expect(Math.abs(wasm.loss - cpu.loss)).toBeLessThanOrEqual(1e-5 * Math.abs(cpu.loss));
+    // Relative to each gradient's largest entry, with a floor of 1e-6 of the largest gradient of all: a
+    // gradient that is a sum of cancelling terms (a softmax bias: sum of p - y over the batch) is small
+    // beside the terms it sums, and float32 rounding of those terms (a few ulps) differs by CPU.
+    const floor = 1e-6 * Math.max(...cpu.grads.map((g) => Math.max(...Array.from(g, Math.abs))));
     cpu.grads.forEach((g, i) => {
       const scale = Math.max(1e-6, ...Array.from(g, Math.abs));
       const diff = Math.max(...Array.from(g, (v, j) => Math.abs(v - wasm.grads[i]![j]!)));
-      expect(diff, `gradient ${i}`).toBeLessThanOrEqual(1e-4 * scale);
+      expect(diff, `gradient ${i}`).toBeLessThanOrEqual(Math.max(1e-4 * scale, floor));
     });
   });
 });
