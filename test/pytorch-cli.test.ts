@@ -49,23 +49,22 @@ describe('modelspec export --format pytorch', () => {
     // The stem is a call of block resnet_layer: its class draws (with the fans of the weight it
     // is built with: keras_init_) and penalises its own conv.
     const stem = t.slice(t.indexOf('class ResnetLayer(nn.Module):'), t.indexOf('class ResnetV1(nn.Module):'));
-    expect(t).toContain('        self.stem = ResnetLayer(in_channels=3)\n');
+    expect(t).toContain('        self.stem = ResnetLayer(in_channels=input_shape[2])\n');
     expect(stem).toContain('keras_init_(self.conv2d.weight, "he_normal", "conv")');
     expect(t).toContain('        trunc(math.sqrt(2 / fan_in) / 0.8796256610342398)');
     // bias zeros.
     expect(stem).toContain('nn.init.zeros_(self.conv2d.bias)');
     // l2(1e-4) on each conv kernel: a penalty in the loss, not weight decay on every parameter.
     expect(stem).toContain('loss = loss + 0.0001 * self.conv2d.weight.square().sum()');
-    expect(t).toContain('            self.stem.regularization_loss()\n            + self.stage0.block0.branch1.resnet_layer.regularization_loss()\n');
-    // The Dense of the spec itself: its draw written out (he_normal, fan_in 64).
-    const dstd = Math.sqrt(2 / 64) / 0.87962566103423978;
-    expect(t).toContain(`nn.init.trunc_normal_(self.dense.weight, std=${Number(dstd.toPrecision(12))}, a=${Number((-2 * dstd).toPrecision(12))}`);
+    expect(t).toContain('        loss = loss + self.stem.regularization_loss()\n        for stage in self.stage:\n            for block in stage.block:\n');
+    // The Dense of the spec itself, sized by its input: drawn with the fans of the weight it is built with.
+    expect(t).toContain('        keras_init_(self.dense.weight, "he_normal", "dense")\n');
     expect(t).not.toMatch(/weight_decay/);
     expect(t).toContain('torch.optim.Adam(model.parameters(), lr=lr, betas=(0.9, 0.999), eps=1e-7)');
     expect(t).toContain('p = p.clamp(1e-7, 1.0 - 1e-7)');
     expect(t).toContain('F.avg_pool2d(x, (8, 8), (8, 8))');
     const mnist = run(['export', 'specs/mnist-cnn.yaml', '--format', 'pytorch']).stdout;
-    expect(mnist).toContain('nn.init.uniform_(self.conv2d.weight, -0.101273936708, 0.101273936708)'); // sqrt(6 / (9 + 576))
+    expect(mnist).toContain('keras_init_(self.conv2d.weight, "glorot_uniform", "conv")');
     expect(mnist).toContain('("dense/kernel", "dense.weight", "flat_dense", (3, 3, 64))');
     const y = run(['export', 'specs/y-network.yaml', '--format', 'pytorch']).stdout;
     expect(y).toMatch(/torch\.cat\(\[\w+, \w+\], dim=1\)/); // Keras axis -1 of an image: the channels
@@ -135,16 +134,24 @@ describe('modelspec export --format pytorch: module structure', () => {
     // One class per block (resnet_layer) and the spec's own, at any depth: ResNet110 has ResNet20's.
     expect(classes(t)).toEqual(['ResnetLayer', 'ResnetV1']);
     expect(classes(text(18))).toEqual(classes(t));
-    expect(t).not.toContain('EXPORTED_WITH = {"filters"');
+    expect(t).not.toContain('EXPORTED_WITH');
+    // The spec's class is general too: exported at n=3 or n=18, only the defaults, the counts and the weight table differ.
+    const methods = (s: string) => s.slice(s.indexOf('    def __init__(self, *, n: int'), s.indexOf('KERAS_WEIGHTS = [')).replace('n: int = 18', 'n: int = 3');
+    expect(methods(text(18))).toBe(methods(t));
     expect(t).toContain('class ResnetLayer(nn.Module):\n    """Block `resnet_layer`. Conv2D (same padding');
     expect(t).toContain('    def __init__(self, *, in_channels: int, filters: int = 16, kernel_size: int = 3, strides: int = 1, activation: Optional[str] = "relu", batch_normalization: bool = True, conv_first: bool = True) -> None:');
     // when: on a param is a module or None, and a test in forward; the activation a Python choice.
     expect(t).toContain('        self.batch_normalization = nn.BatchNorm2d(channels, eps=0.001, momentum=0.01) if batch_normalization else None\n');
     expect(t).toContain('        if self.activation is not None:\n            x = keras_activation(self.activation, x, dim=1)\n');
-    // Each call passes its arguments and input channels, computed at export; loop iterations are containers.
-    expect(t).toContain('        self.stage1.block0.branch0.resnet_layer = ResnetLayer(in_channels=16, filters=32, kernel_size=1, strides=2, activation=None, batch_normalization=False)\n');
+    // Each call passes its arguments and the channels of its input; the spec's loops are ModuleLists
+    // built in Python loops over its params, a when: on a loop variable a module or None.
+    expect(t).toContain('        for stage in (0, 1, 2):\n            m = nn.Module()\n            filters = 16 * 2 ** stage\n            m.block = nn.ModuleList()\n');
+    expect(t).toContain('            for block in range(n):\n                m2 = nn.Module()\n                down = stage > 0 and block == 0\n');
+    expect(t).toContain('                m2.branch0.resnet_layer = ResnetLayer(in_channels=channels_2, filters=filters, kernel_size=1, strides=2, activation=None, batch_normalization=False) if down else None\n');
+    // The flatten's size, which the Dense takes, from a forward pass of zeros through the layers before it.
+    expect(t).toContain('        flatten_features = self._flatten_features(torch.zeros(1, input_shape[2], input_shape[0], input_shape[1]))\n        self.dense = nn.Linear(flatten_features, num_classes)\n');
     // The weight table: the Keras name (the graph's id) and the state_dict key (the class's attributes).
-    expect(t).toContain('    ("stage1.block2.branch1.resnet_layer_1.conv2d/kernel", "stage1.block2.branch1.resnet_layer_1.conv2d.weight", "conv"),\n');
+    expect(t).toContain('    ("stage1.block2.branch1.resnet_layer_1.conv2d/kernel", "stage.1.block.2.branch1.resnet_layer_1.conv2d.weight", "conv"),\n');
     expect(text(3)).toBe(t); // deterministic
     // A loop inside a block: an nn.ModuleList built in a loop over the argument.
     const y = run(['export', 'specs/y-network.yaml', '--format', 'pytorch']).stdout;
@@ -245,16 +252,51 @@ print(pads(32, 3, 2), pads(224, 7, 2), pads(32, 1, 2), pads(33, 3, 2), pads(32, 
     expect(r.stdout).toBe('((0, 0), (33, 33)) ((0, 0), (229, 229)) ((0, 0), (32, 32)) ((0, 0), (35, 35)) ((1, 1), (32, 32))\n');
   });
 
-  it('the exported module refuses a parameter it was not exported with, naming the --set to use', () => {
+  it("the spec's class builds for other params: ResNet32 from ResNet20's module, with ResNet32's parameters, keys and outputs", () => {
+    const dir = tmp();
+    expect(run(['export', 'specs/resnet-v1.yaml', '--format', 'pytorch', '--set', 'n=5', '--out', join(dir, 'r32.py')]).code).toBe(0);
+    const total = /Total params: ([\d,]+)/.exec(run(['summary', 'specs/resnet-v1.yaml', '--set', 'n=5']).stdout)![1]!;
+    expect(total).toBe('470,218');
     const r = spawnSync(PYTHON, ['-c', `import importlib.util as u
-s = u.spec_from_file_location("m", "${ROOT}generated/pytorch/mnist_cnn.py"); m = u.module_from_spec(s); s.loader.exec_module(m)
-m.MnistCnn()
+import torch
+def load(path, name):
+    s = u.spec_from_file_location(name, path); m = u.module_from_spec(s); s.loader.exec_module(m); return m
+m20 = load("${ROOT}generated/pytorch/resnet_v1.py", "m20")
+m32 = load("${dir}/r32.py", "m32")
+torch.manual_seed(0)
+a = m20.ResnetV1(n=5)
+b = m32.ResnetV1()
+# Keras' count: weights and BatchNormalization's moving statistics (not num_batches_tracked).
+print(f"{sum(v.numel() for k, v in a.state_dict().items() if not k.endswith('num_batches_tracked')):,}")
+sa, sb = a.state_dict(), b.state_dict()
+print(list(sa) == list(sb), all(sa[k].shape == sb[k].shape for k in sa), {k for k in sa if not k.endswith("num_batches_tracked")} == {e[1] for e in m32.KERAS_WEIGHTS})
+b.load_state_dict(sa)
+a.eval(); b.eval()
+x = torch.rand(2, 3, 32, 32)
+ya, yb = a(x), b(x)
+print(tuple(ya.shape), torch.equal(ya, yb), a.training, len(a.stage[2].block))
 try:
-    m.MnistCnn(filters=32)
+    m20.ResnetV1(input_shape=(32, 32))
+except Exception as e:
+    print(type(e).__name__)`], { encoding: 'utf8' });
+    expect(r.stderr).toBe('');
+    expect(r.stdout).toBe(`${total}\nTrue True True\n(2, 10) True False 5\nIndexError\n`);
+  });
+
+  it('a spec whose class cannot be general (share:) refuses a parameter it was not exported with, naming the --set to use', () => {
+    const out = join(tmp(), 'siamese.py');
+    const e = run(['export', 'specs/siamese.yaml', '--format', 'pytorch', '--out', out]);
+    expect(e.code).toBe(0);
+    expect(readFileSync(out, 'utf8')).toContain("# The spec's class is written for the values it was exported with: it cannot be general in its params (a layer shared with share:).\nclass Siamese(nn.Module):");
+    const r = spawnSync(PYTHON, ['-c', `import importlib.util as u
+s = u.spec_from_file_location("m", "${out}"); m = u.module_from_spec(s); s.loader.exec_module(m)
+m.Siamese()
+try:
+    m.Siamese(filters=32)
 except ValueError as e:
     print(e)`], { encoding: 'utf8' });
     expect(r.stderr).toBe('');
-    expect(r.stdout).toBe('this module was exported with filters=64; export the spec again with --set filters=32\n');
+    expect(r.stdout).toBe('this module was exported with filters=16; export the spec again with --set filters=32\n');
   });
 
   it('train --engine torch leaves a tfjs run alone unless --force, and waits for no live run in its folder (exit 2 / 1)', () => {

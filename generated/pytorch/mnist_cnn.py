@@ -12,6 +12,7 @@ below.
 """
 from __future__ import annotations
 
+import math
 from typing import Optional
 
 import torch
@@ -21,39 +22,86 @@ from torch import nn
 __all__ = ["MnistCnn", "KERAS_WEIGHTS", "keras_loss", "make_optimizer"]
 
 
-def _check_args(module: nn.Module, given: dict, hint: str) -> None:
-    """The layers are built for the values exported with (EXPORTED_WITH): refuse others, saying what to do."""
-    for name, value in given.items():
-        exported = type(module).EXPORTED_WITH[name]
-        if value != exported and not (isinstance(value, (list, tuple)) and tuple(value) == exported):
-            raise ValueError(f"this module was exported with {name}={exported!r}; " + hint.format(name=name, value=value))
+def keras_init_(w: torch.Tensor, initializer: str, layout: str = "same", groups: int = 1) -> None:
+    """Draw w in place as the Keras initializer of that name does, with the fans of its Keras shape
+    (layout: how the PyTorch tensor holds it, as in KERAS_WEIGHTS): he_normal, glorot_normal and
+    lecun_normal are truncated at two standard deviations, glorot_* use fan_avg."""
+    s = tuple(w.shape)
+    if layout in ("conv", "conv_transpose"):  # (O, I, *k) and (I, O, *k): Keras' (*k, I, O) and (*k, O, I)
+        rf = math.prod(s[2:])
+        fan_in, fan_out = s[1] * rf, s[0] * rf
+    elif layout == "depthwise":  # (C * M, 1, *k): Keras' (*k, C, M), C = groups
+        rf = math.prod(s[2:])
+        fan_in, fan_out = groups * rf, s[0] // groups * rf
+    elif layout in ("dense", "flat_dense"):  # (out, in): Keras' (in, out)
+        fan_in, fan_out = s[1], s[0]
+    elif len(s) == 1:
+        fan_in = fan_out = s[0]
+    else:
+        rf = math.prod(s[:-2])
+        fan_in, fan_out = s[-2] * rf, s[-1] * rf
+
+    def trunc(std: float) -> None:
+        nn.init.trunc_normal_(w, std=std, a=-2 * std, b=2 * std)
+
+    if initializer == "zeros":
+        nn.init.zeros_(w)
+    elif initializer == "ones":
+        nn.init.ones_(w)
+    elif initializer == "glorot_uniform":
+        limit = math.sqrt(6 / (fan_in + fan_out))
+        nn.init.uniform_(w, -limit, limit)
+    elif initializer == "glorot_normal":
+        trunc(math.sqrt(2 / (fan_in + fan_out)) / 0.8796256610342398)
+    elif initializer == "he_uniform":
+        limit = math.sqrt(6 / fan_in)
+        nn.init.uniform_(w, -limit, limit)
+    elif initializer == "he_normal":
+        trunc(math.sqrt(2 / fan_in) / 0.8796256610342398)
+    elif initializer == "lecun_uniform":
+        limit = math.sqrt(3 / fan_in)
+        nn.init.uniform_(w, -limit, limit)
+    elif initializer in ("lecun_normal", "variance_scaling"):
+        trunc(math.sqrt(1 / fan_in) / 0.8796256610342398)
+    elif initializer == "random_uniform":
+        nn.init.uniform_(w, -0.05, 0.05)
+    elif initializer == "random_normal":
+        nn.init.normal_(w, 0.0, 0.05)
+    elif initializer == "truncated_normal":
+        trunc(0.05)
+    elif initializer == "orthogonal":
+        nn.init.orthogonal_(w)
+    elif initializer == "identity":
+        nn.init.eye_(w)
+    else:
+        raise ValueError(f"initializer {initializer!r} has no PyTorch mapping")
 
 
 class MnistCnn(nn.Module):
-    """`mnist_cnn`: 80,266 parameters as Keras counts them (80,266 trainable)."""
-
-    EXPORTED_WITH = {"filters": 64, "kernel_size": 3, "dropout": 0.3, "num_classes": 10}
+    """`mnist_cnn`: 80,266 parameters as Keras counts them (80,266 trainable) with the values it
+    was exported with, the constructor's defaults. Built from the spec's params as any of its
+    blocks is from theirs; KERAS_WEIGHTS lists the weights of the module those defaults build."""
 
     def __init__(self, *, filters: int = 64, kernel_size: int = 3, dropout: float = 0.3, num_classes: int = 10) -> None:
         super().__init__()
-        _check_args(self, {"filters": filters, "kernel_size": kernel_size, "dropout": dropout, "num_classes": num_classes}, "export the spec again with --set {name}={value!r}")
-        self.conv2d = nn.Conv2d(1, 64, (3, 3), stride=(1, 1))
-        self.conv2d_1 = nn.Conv2d(64, 64, (3, 3), stride=(1, 1))
-        self.conv2d_2 = nn.Conv2d(64, 64, (3, 3), stride=(1, 1))
-        self.dropout = nn.Dropout(0.3)
-        self.dense = nn.Linear(576, 10)
+        self.conv2d = nn.Conv2d(1, filters, (kernel_size, kernel_size), stride=(1, 1))
+        self.conv2d_1 = nn.Conv2d(filters, filters, (kernel_size, kernel_size), stride=(1, 1))
+        self.conv2d_2 = nn.Conv2d(filters, filters, (kernel_size, kernel_size), stride=(1, 1))
+        flatten_features = self._flatten_features(torch.zeros(1, 1, 28, 28))
+        self.dropout = nn.Dropout(dropout)
+        self.dense = nn.Linear(flatten_features, num_classes)
         self.reset_parameters()
 
     @torch.no_grad()
     def reset_parameters(self) -> None:
         """Draw every weight as Keras' initializers do (he_normal is truncated, glorot_uniform uses fan_avg)."""
-        nn.init.uniform_(self.conv2d.weight, -0.101273936708, 0.101273936708)
+        keras_init_(self.conv2d.weight, "glorot_uniform", "conv")
         nn.init.zeros_(self.conv2d.bias)
-        nn.init.uniform_(self.conv2d_1.weight, -0.0721687836487, 0.0721687836487)
+        keras_init_(self.conv2d_1.weight, "glorot_uniform", "conv")
         nn.init.zeros_(self.conv2d_1.bias)
-        nn.init.uniform_(self.conv2d_2.weight, -0.0721687836487, 0.0721687836487)
+        keras_init_(self.conv2d_2.weight, "glorot_uniform", "conv")
         nn.init.zeros_(self.conv2d_2.bias)
-        nn.init.uniform_(self.dense.weight, -0.101187488603, 0.101187488603)
+        keras_init_(self.dense.weight, "glorot_uniform", "dense")
         nn.init.zeros_(self.dense.bias)
 
     def forward(self, image: torch.Tensor) -> torch.Tensor:
@@ -68,8 +116,22 @@ class MnistCnn(nn.Module):
         x = F.relu(self.conv2d_2(x))
         x = torch.flatten(x, 1)
         x = self.dropout(x)
-        dense = F.softmax(self.dense(x), dim=-1)
-        return dense
+        x = F.softmax(self.dense(x), dim=-1)
+        return x
+
+    @torch.no_grad()
+    def _flatten_features(self, image: torch.Tensor) -> int:
+        """The size of `flatten`'s output, which __init__ sizes the next layer by: the layers before it, run on zeros in eval mode."""
+        mode = self.training
+        self.eval()
+        x = F.relu(self.conv2d(image))
+        x = F.max_pool2d(x, (2, 2), (2, 2))
+        x = F.relu(self.conv2d_1(x))
+        x = F.max_pool2d(x, (2, 2), (2, 2))
+        x = F.relu(self.conv2d_2(x))
+        x = torch.flatten(x, 1)
+        self.train(mode)
+        return x.shape[1]
 
     def regularization_loss(self) -> torch.Tensor:
         """The Keras regularizers' penalty (l2: l * sum(w^2), on those kernels only), added to the loss."""

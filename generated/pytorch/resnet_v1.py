@@ -23,14 +23,6 @@ from torch import nn
 __all__ = ["ResnetV1", "ResnetLayer", "KERAS_WEIGHTS", "keras_loss", "make_optimizer"]
 
 
-def _check_args(module: nn.Module, given: dict, hint: str) -> None:
-    """The layers are built for the values exported with (EXPORTED_WITH): refuse others, saying what to do."""
-    for name, value in given.items():
-        exported = type(module).EXPORTED_WITH[name]
-        if value != exported and not (isinstance(value, (list, tuple)) and tuple(value) == exported):
-            raise ValueError(f"this module was exported with {name}={exported!r}; " + hint.format(name=name, value=value))
-
-
 _KERAS_ACTIVATIONS = {
     "linear": lambda x, dim: x,
     "relu": lambda x, dim: F.relu(x),
@@ -194,85 +186,49 @@ class ResnetLayer(nn.Module):
 
 
 class ResnetV1(nn.Module):
-    """`resnet_v1`: 274,442 parameters as Keras counts them (273,066 trainable)."""
-
-    EXPORTED_WITH = {"n": 3, "num_classes": 10, "input_shape": (32, 32, 3)}
+    """`resnet_v1`: 274,442 parameters as Keras counts them (273,066 trainable) with the values it
+    was exported with, the constructor's defaults. Built from the spec's params as any of its
+    blocks is from theirs; KERAS_WEIGHTS lists the weights of the module those defaults build."""
 
     def __init__(self, *, n: int = 3, num_classes: int = 10, input_shape: tuple[int, ...] = (32, 32, 3)) -> None:
         super().__init__()
-        _check_args(self, {"n": n, "num_classes": num_classes, "input_shape": input_shape}, "export the spec again with --set {name}={value!r}")
-        self.stem = ResnetLayer(in_channels=3)
-        self.stage0 = nn.Module()
-        self.stage0.block0 = nn.Module()
-        self.stage0.block0.branch1 = nn.Module()
-        self.stage0.block0.branch1.resnet_layer = ResnetLayer(in_channels=16, filters=16, strides=1)
-        self.stage0.block0.branch1.resnet_layer_1 = ResnetLayer(in_channels=16, filters=16, activation=None)
-        self.stage0.block1 = nn.Module()
-        self.stage0.block1.branch1 = nn.Module()
-        self.stage0.block1.branch1.resnet_layer = ResnetLayer(in_channels=16, filters=16, strides=1)
-        self.stage0.block1.branch1.resnet_layer_1 = ResnetLayer(in_channels=16, filters=16, activation=None)
-        self.stage0.block2 = nn.Module()
-        self.stage0.block2.branch1 = nn.Module()
-        self.stage0.block2.branch1.resnet_layer = ResnetLayer(in_channels=16, filters=16, strides=1)
-        self.stage0.block2.branch1.resnet_layer_1 = ResnetLayer(in_channels=16, filters=16, activation=None)
-        self.stage1 = nn.Module()
-        self.stage1.block0 = nn.Module()
-        self.stage1.block0.branch0 = nn.Module()
-        self.stage1.block0.branch0.resnet_layer = ResnetLayer(in_channels=16, filters=32, kernel_size=1, strides=2, activation=None, batch_normalization=False)
-        self.stage1.block0.branch1 = nn.Module()
-        self.stage1.block0.branch1.resnet_layer = ResnetLayer(in_channels=16, filters=32, strides=2)
-        self.stage1.block0.branch1.resnet_layer_1 = ResnetLayer(in_channels=32, filters=32, activation=None)
-        self.stage1.block1 = nn.Module()
-        self.stage1.block1.branch1 = nn.Module()
-        self.stage1.block1.branch1.resnet_layer = ResnetLayer(in_channels=32, filters=32, strides=1)
-        self.stage1.block1.branch1.resnet_layer_1 = ResnetLayer(in_channels=32, filters=32, activation=None)
-        self.stage1.block2 = nn.Module()
-        self.stage1.block2.branch1 = nn.Module()
-        self.stage1.block2.branch1.resnet_layer = ResnetLayer(in_channels=32, filters=32, strides=1)
-        self.stage1.block2.branch1.resnet_layer_1 = ResnetLayer(in_channels=32, filters=32, activation=None)
-        self.stage2 = nn.Module()
-        self.stage2.block0 = nn.Module()
-        self.stage2.block0.branch0 = nn.Module()
-        self.stage2.block0.branch0.resnet_layer = ResnetLayer(in_channels=32, filters=64, kernel_size=1, strides=2, activation=None, batch_normalization=False)
-        self.stage2.block0.branch1 = nn.Module()
-        self.stage2.block0.branch1.resnet_layer = ResnetLayer(in_channels=32, filters=64, strides=2)
-        self.stage2.block0.branch1.resnet_layer_1 = ResnetLayer(in_channels=64, filters=64, activation=None)
-        self.stage2.block1 = nn.Module()
-        self.stage2.block1.branch1 = nn.Module()
-        self.stage2.block1.branch1.resnet_layer = ResnetLayer(in_channels=64, filters=64, strides=1)
-        self.stage2.block1.branch1.resnet_layer_1 = ResnetLayer(in_channels=64, filters=64, activation=None)
-        self.stage2.block2 = nn.Module()
-        self.stage2.block2.branch1 = nn.Module()
-        self.stage2.block2.branch1.resnet_layer = ResnetLayer(in_channels=64, filters=64, strides=1)
-        self.stage2.block2.branch1.resnet_layer_1 = ResnetLayer(in_channels=64, filters=64, activation=None)
-        self.dense = nn.Linear(64, 10)
+        depth = 6 * n + 2
+        self.stem = ResnetLayer(in_channels=input_shape[2])
+        self.stage = nn.ModuleList()
+        channels = self.stem.out_channels
+        for stage in (0, 1, 2):
+            m = nn.Module()
+            filters = 16 * 2 ** stage
+            m.block = nn.ModuleList()
+            channels_2 = channels
+            for block in range(n):
+                m2 = nn.Module()
+                down = stage > 0 and block == 0
+                m2.branch0 = nn.Module()
+                m2.branch0.resnet_layer = ResnetLayer(in_channels=channels_2, filters=filters, kernel_size=1, strides=2, activation=None, batch_normalization=False) if down else None
+                channels_3 = m2.branch0.resnet_layer.out_channels if m2.branch0.resnet_layer is not None else channels_2
+                m2.branch1 = nn.Module()
+                m2.branch1.resnet_layer = ResnetLayer(in_channels=channels_2, filters=filters, strides=2 if down else 1)
+                m2.branch1.resnet_layer_1 = ResnetLayer(in_channels=m2.branch1.resnet_layer.out_channels, filters=filters, activation=None)
+                m.block.append(m2)
+                channels_2 = channels_3
+            self.stage.append(m)
+            channels = channels_2
+        flatten_features = self._flatten_features(torch.zeros(1, input_shape[2], input_shape[0], input_shape[1]))
+        self.dense = nn.Linear(flatten_features, num_classes)
         self.reset_parameters()
 
     @torch.no_grad()
     def reset_parameters(self) -> None:
         """Draw every weight as Keras' initializers do (he_normal is truncated, glorot_uniform uses fan_avg)."""
         self.stem.reset_parameters()
-        self.stage0.block0.branch1.resnet_layer.reset_parameters()
-        self.stage0.block0.branch1.resnet_layer_1.reset_parameters()
-        self.stage0.block1.branch1.resnet_layer.reset_parameters()
-        self.stage0.block1.branch1.resnet_layer_1.reset_parameters()
-        self.stage0.block2.branch1.resnet_layer.reset_parameters()
-        self.stage0.block2.branch1.resnet_layer_1.reset_parameters()
-        self.stage1.block0.branch0.resnet_layer.reset_parameters()
-        self.stage1.block0.branch1.resnet_layer.reset_parameters()
-        self.stage1.block0.branch1.resnet_layer_1.reset_parameters()
-        self.stage1.block1.branch1.resnet_layer.reset_parameters()
-        self.stage1.block1.branch1.resnet_layer_1.reset_parameters()
-        self.stage1.block2.branch1.resnet_layer.reset_parameters()
-        self.stage1.block2.branch1.resnet_layer_1.reset_parameters()
-        self.stage2.block0.branch0.resnet_layer.reset_parameters()
-        self.stage2.block0.branch1.resnet_layer.reset_parameters()
-        self.stage2.block0.branch1.resnet_layer_1.reset_parameters()
-        self.stage2.block1.branch1.resnet_layer.reset_parameters()
-        self.stage2.block1.branch1.resnet_layer_1.reset_parameters()
-        self.stage2.block2.branch1.resnet_layer.reset_parameters()
-        self.stage2.block2.branch1.resnet_layer_1.reset_parameters()
-        nn.init.trunc_normal_(self.dense.weight, std=0.200968097143, a=-0.401936194287, b=0.401936194287)
+        for stage in self.stage:
+            for block in stage.block:
+                if block.branch0.resnet_layer is not None:
+                    block.branch0.resnet_layer.reset_parameters()
+                block.branch1.resnet_layer.reset_parameters()
+                block.branch1.resnet_layer_1.reset_parameters()
+        keras_init_(self.dense.weight, "he_normal", "dense")
         nn.init.zeros_(self.dense.bias)
 
     def forward(self, image: torch.Tensor) -> torch.Tensor:
@@ -280,75 +236,54 @@ class ResnetV1(nn.Module):
         Args:
             image: (batch, 3, 32, 32) images, channels first, float32.
         """
-        stem = self.stem(image)
-        x = self.stage0.block0.branch1.resnet_layer(stem)
-        resnet_layer_1 = self.stage0.block0.branch1.resnet_layer_1(x)
-        x = stem + resnet_layer_1
-        activation = F.relu(x)
-        x = self.stage0.block1.branch1.resnet_layer(activation)
-        resnet_layer_1 = self.stage0.block1.branch1.resnet_layer_1(x)
-        x = activation + resnet_layer_1
-        activation = F.relu(x)
-        x = self.stage0.block2.branch1.resnet_layer(activation)
-        resnet_layer_1 = self.stage0.block2.branch1.resnet_layer_1(x)
-        x = activation + resnet_layer_1
-        activation = F.relu(x)
-        resnet_layer = self.stage1.block0.branch0.resnet_layer(activation)
-        x = self.stage1.block0.branch1.resnet_layer(activation)
-        resnet_layer_1 = self.stage1.block0.branch1.resnet_layer_1(x)
-        x = resnet_layer + resnet_layer_1
-        activation = F.relu(x)
-        x = self.stage1.block1.branch1.resnet_layer(activation)
-        resnet_layer_1 = self.stage1.block1.branch1.resnet_layer_1(x)
-        x = activation + resnet_layer_1
-        activation = F.relu(x)
-        x = self.stage1.block2.branch1.resnet_layer(activation)
-        resnet_layer_1 = self.stage1.block2.branch1.resnet_layer_1(x)
-        x = activation + resnet_layer_1
-        activation = F.relu(x)
-        resnet_layer = self.stage2.block0.branch0.resnet_layer(activation)
-        x = self.stage2.block0.branch1.resnet_layer(activation)
-        resnet_layer_1 = self.stage2.block0.branch1.resnet_layer_1(x)
-        x = resnet_layer + resnet_layer_1
-        activation = F.relu(x)
-        x = self.stage2.block1.branch1.resnet_layer(activation)
-        resnet_layer_1 = self.stage2.block1.branch1.resnet_layer_1(x)
-        x = activation + resnet_layer_1
-        activation = F.relu(x)
-        x = self.stage2.block2.branch1.resnet_layer(activation)
-        resnet_layer_1 = self.stage2.block2.branch1.resnet_layer_1(x)
-        x = activation + resnet_layer_1
-        x = F.relu(x)
+        x = self.stem(image)
+        for stage in self.stage:
+            for block in stage.block:
+                resnet_layer = x
+                if block.branch0.resnet_layer is not None:
+                    resnet_layer = block.branch0.resnet_layer(x)
+                resnet_layer_2 = block.branch1.resnet_layer(x)
+                resnet_layer_2 = block.branch1.resnet_layer_1(resnet_layer_2)
+                add = resnet_layer + resnet_layer_2
+                add = F.relu(add)
+                x = add
         x = F.avg_pool2d(x, (8, 8), (8, 8))
         x = torch.flatten(x, 1)
-        dense = F.softmax(self.dense(x), dim=-1)
-        return dense
+        x = F.softmax(self.dense(x), dim=-1)
+        return x
+
+    @torch.no_grad()
+    def _flatten_features(self, image: torch.Tensor) -> int:
+        """The size of `flatten`'s output, which __init__ sizes the next layer by: the layers before it, run on zeros in eval mode."""
+        mode = self.training
+        self.eval()
+        x = self.stem(image)
+        for stage in self.stage:
+            for block in stage.block:
+                resnet_layer = x
+                if block.branch0.resnet_layer is not None:
+                    resnet_layer = block.branch0.resnet_layer(x)
+                resnet_layer_2 = block.branch1.resnet_layer(x)
+                resnet_layer_2 = block.branch1.resnet_layer_1(resnet_layer_2)
+                add = resnet_layer + resnet_layer_2
+                add = F.relu(add)
+                x = add
+        x = F.avg_pool2d(x, (8, 8), (8, 8))
+        x = torch.flatten(x, 1)
+        self.train(mode)
+        return x.shape[1]
 
     def regularization_loss(self) -> torch.Tensor:
         """The Keras regularizers' penalty (l2: l * sum(w^2), on those kernels only), added to the loss."""
-        return (
-            self.stem.regularization_loss()
-            + self.stage0.block0.branch1.resnet_layer.regularization_loss()
-            + self.stage0.block0.branch1.resnet_layer_1.regularization_loss()
-            + self.stage0.block1.branch1.resnet_layer.regularization_loss()
-            + self.stage0.block1.branch1.resnet_layer_1.regularization_loss()
-            + self.stage0.block2.branch1.resnet_layer.regularization_loss()
-            + self.stage0.block2.branch1.resnet_layer_1.regularization_loss()
-            + self.stage1.block0.branch0.resnet_layer.regularization_loss()
-            + self.stage1.block0.branch1.resnet_layer.regularization_loss()
-            + self.stage1.block0.branch1.resnet_layer_1.regularization_loss()
-            + self.stage1.block1.branch1.resnet_layer.regularization_loss()
-            + self.stage1.block1.branch1.resnet_layer_1.regularization_loss()
-            + self.stage1.block2.branch1.resnet_layer.regularization_loss()
-            + self.stage1.block2.branch1.resnet_layer_1.regularization_loss()
-            + self.stage2.block0.branch0.resnet_layer.regularization_loss()
-            + self.stage2.block0.branch1.resnet_layer.regularization_loss()
-            + self.stage2.block0.branch1.resnet_layer_1.regularization_loss()
-            + self.stage2.block1.branch1.resnet_layer.regularization_loss()
-            + self.stage2.block1.branch1.resnet_layer_1.regularization_loss()
-            + self.stage2.block2.branch1.resnet_layer.regularization_loss()
-            + self.stage2.block2.branch1.resnet_layer_1.regularization_loss()
-        )
+        loss = torch.zeros(())
+        loss = loss + self.stem.regularization_loss()
+        for stage in self.stage:
+            for block in stage.block:
+                if block.branch0.resnet_layer is not None:
+                    loss = loss + block.branch0.resnet_layer.regularization_loss()
+                loss = loss + block.branch1.resnet_layer.regularization_loss()
+                loss = loss + block.branch1.resnet_layer_1.regularization_loss()
+        return loss
 
 
 # (Keras weight name in model.json, state_dict key, layout[, (H, W, C) of a flattened image]).
@@ -361,118 +296,118 @@ KERAS_WEIGHTS = [
     ("stem.batch_normalization/beta", "stem.batch_normalization.bias", "same"),
     ("stem.batch_normalization/moving_mean", "stem.batch_normalization.running_mean", "same"),
     ("stem.batch_normalization/moving_variance", "stem.batch_normalization.running_var", "same"),
-    ("stage0.block0.branch1.resnet_layer.conv2d/kernel", "stage0.block0.branch1.resnet_layer.conv2d.weight", "conv"),
-    ("stage0.block0.branch1.resnet_layer.conv2d/bias", "stage0.block0.branch1.resnet_layer.conv2d.bias", "same"),
-    ("stage0.block0.branch1.resnet_layer.batch_normalization/gamma", "stage0.block0.branch1.resnet_layer.batch_normalization.weight", "same"),
-    ("stage0.block0.branch1.resnet_layer.batch_normalization/beta", "stage0.block0.branch1.resnet_layer.batch_normalization.bias", "same"),
-    ("stage0.block0.branch1.resnet_layer.batch_normalization/moving_mean", "stage0.block0.branch1.resnet_layer.batch_normalization.running_mean", "same"),
-    ("stage0.block0.branch1.resnet_layer.batch_normalization/moving_variance", "stage0.block0.branch1.resnet_layer.batch_normalization.running_var", "same"),
-    ("stage0.block0.branch1.resnet_layer_1.conv2d/kernel", "stage0.block0.branch1.resnet_layer_1.conv2d.weight", "conv"),
-    ("stage0.block0.branch1.resnet_layer_1.conv2d/bias", "stage0.block0.branch1.resnet_layer_1.conv2d.bias", "same"),
-    ("stage0.block0.branch1.resnet_layer_1.batch_normalization/gamma", "stage0.block0.branch1.resnet_layer_1.batch_normalization.weight", "same"),
-    ("stage0.block0.branch1.resnet_layer_1.batch_normalization/beta", "stage0.block0.branch1.resnet_layer_1.batch_normalization.bias", "same"),
-    ("stage0.block0.branch1.resnet_layer_1.batch_normalization/moving_mean", "stage0.block0.branch1.resnet_layer_1.batch_normalization.running_mean", "same"),
-    ("stage0.block0.branch1.resnet_layer_1.batch_normalization/moving_variance", "stage0.block0.branch1.resnet_layer_1.batch_normalization.running_var", "same"),
-    ("stage0.block1.branch1.resnet_layer.conv2d/kernel", "stage0.block1.branch1.resnet_layer.conv2d.weight", "conv"),
-    ("stage0.block1.branch1.resnet_layer.conv2d/bias", "stage0.block1.branch1.resnet_layer.conv2d.bias", "same"),
-    ("stage0.block1.branch1.resnet_layer.batch_normalization/gamma", "stage0.block1.branch1.resnet_layer.batch_normalization.weight", "same"),
-    ("stage0.block1.branch1.resnet_layer.batch_normalization/beta", "stage0.block1.branch1.resnet_layer.batch_normalization.bias", "same"),
-    ("stage0.block1.branch1.resnet_layer.batch_normalization/moving_mean", "stage0.block1.branch1.resnet_layer.batch_normalization.running_mean", "same"),
-    ("stage0.block1.branch1.resnet_layer.batch_normalization/moving_variance", "stage0.block1.branch1.resnet_layer.batch_normalization.running_var", "same"),
-    ("stage0.block1.branch1.resnet_layer_1.conv2d/kernel", "stage0.block1.branch1.resnet_layer_1.conv2d.weight", "conv"),
-    ("stage0.block1.branch1.resnet_layer_1.conv2d/bias", "stage0.block1.branch1.resnet_layer_1.conv2d.bias", "same"),
-    ("stage0.block1.branch1.resnet_layer_1.batch_normalization/gamma", "stage0.block1.branch1.resnet_layer_1.batch_normalization.weight", "same"),
-    ("stage0.block1.branch1.resnet_layer_1.batch_normalization/beta", "stage0.block1.branch1.resnet_layer_1.batch_normalization.bias", "same"),
-    ("stage0.block1.branch1.resnet_layer_1.batch_normalization/moving_mean", "stage0.block1.branch1.resnet_layer_1.batch_normalization.running_mean", "same"),
-    ("stage0.block1.branch1.resnet_layer_1.batch_normalization/moving_variance", "stage0.block1.branch1.resnet_layer_1.batch_normalization.running_var", "same"),
-    ("stage0.block2.branch1.resnet_layer.conv2d/kernel", "stage0.block2.branch1.resnet_layer.conv2d.weight", "conv"),
-    ("stage0.block2.branch1.resnet_layer.conv2d/bias", "stage0.block2.branch1.resnet_layer.conv2d.bias", "same"),
-    ("stage0.block2.branch1.resnet_layer.batch_normalization/gamma", "stage0.block2.branch1.resnet_layer.batch_normalization.weight", "same"),
-    ("stage0.block2.branch1.resnet_layer.batch_normalization/beta", "stage0.block2.branch1.resnet_layer.batch_normalization.bias", "same"),
-    ("stage0.block2.branch1.resnet_layer.batch_normalization/moving_mean", "stage0.block2.branch1.resnet_layer.batch_normalization.running_mean", "same"),
-    ("stage0.block2.branch1.resnet_layer.batch_normalization/moving_variance", "stage0.block2.branch1.resnet_layer.batch_normalization.running_var", "same"),
-    ("stage0.block2.branch1.resnet_layer_1.conv2d/kernel", "stage0.block2.branch1.resnet_layer_1.conv2d.weight", "conv"),
-    ("stage0.block2.branch1.resnet_layer_1.conv2d/bias", "stage0.block2.branch1.resnet_layer_1.conv2d.bias", "same"),
-    ("stage0.block2.branch1.resnet_layer_1.batch_normalization/gamma", "stage0.block2.branch1.resnet_layer_1.batch_normalization.weight", "same"),
-    ("stage0.block2.branch1.resnet_layer_1.batch_normalization/beta", "stage0.block2.branch1.resnet_layer_1.batch_normalization.bias", "same"),
-    ("stage0.block2.branch1.resnet_layer_1.batch_normalization/moving_mean", "stage0.block2.branch1.resnet_layer_1.batch_normalization.running_mean", "same"),
-    ("stage0.block2.branch1.resnet_layer_1.batch_normalization/moving_variance", "stage0.block2.branch1.resnet_layer_1.batch_normalization.running_var", "same"),
-    ("stage1.block0.branch0.resnet_layer.conv2d/kernel", "stage1.block0.branch0.resnet_layer.conv2d.weight", "conv"),
-    ("stage1.block0.branch0.resnet_layer.conv2d/bias", "stage1.block0.branch0.resnet_layer.conv2d.bias", "same"),
-    ("stage1.block0.branch1.resnet_layer.conv2d/kernel", "stage1.block0.branch1.resnet_layer.conv2d.weight", "conv"),
-    ("stage1.block0.branch1.resnet_layer.conv2d/bias", "stage1.block0.branch1.resnet_layer.conv2d.bias", "same"),
-    ("stage1.block0.branch1.resnet_layer.batch_normalization/gamma", "stage1.block0.branch1.resnet_layer.batch_normalization.weight", "same"),
-    ("stage1.block0.branch1.resnet_layer.batch_normalization/beta", "stage1.block0.branch1.resnet_layer.batch_normalization.bias", "same"),
-    ("stage1.block0.branch1.resnet_layer.batch_normalization/moving_mean", "stage1.block0.branch1.resnet_layer.batch_normalization.running_mean", "same"),
-    ("stage1.block0.branch1.resnet_layer.batch_normalization/moving_variance", "stage1.block0.branch1.resnet_layer.batch_normalization.running_var", "same"),
-    ("stage1.block0.branch1.resnet_layer_1.conv2d/kernel", "stage1.block0.branch1.resnet_layer_1.conv2d.weight", "conv"),
-    ("stage1.block0.branch1.resnet_layer_1.conv2d/bias", "stage1.block0.branch1.resnet_layer_1.conv2d.bias", "same"),
-    ("stage1.block0.branch1.resnet_layer_1.batch_normalization/gamma", "stage1.block0.branch1.resnet_layer_1.batch_normalization.weight", "same"),
-    ("stage1.block0.branch1.resnet_layer_1.batch_normalization/beta", "stage1.block0.branch1.resnet_layer_1.batch_normalization.bias", "same"),
-    ("stage1.block0.branch1.resnet_layer_1.batch_normalization/moving_mean", "stage1.block0.branch1.resnet_layer_1.batch_normalization.running_mean", "same"),
-    ("stage1.block0.branch1.resnet_layer_1.batch_normalization/moving_variance", "stage1.block0.branch1.resnet_layer_1.batch_normalization.running_var", "same"),
-    ("stage1.block1.branch1.resnet_layer.conv2d/kernel", "stage1.block1.branch1.resnet_layer.conv2d.weight", "conv"),
-    ("stage1.block1.branch1.resnet_layer.conv2d/bias", "stage1.block1.branch1.resnet_layer.conv2d.bias", "same"),
-    ("stage1.block1.branch1.resnet_layer.batch_normalization/gamma", "stage1.block1.branch1.resnet_layer.batch_normalization.weight", "same"),
-    ("stage1.block1.branch1.resnet_layer.batch_normalization/beta", "stage1.block1.branch1.resnet_layer.batch_normalization.bias", "same"),
-    ("stage1.block1.branch1.resnet_layer.batch_normalization/moving_mean", "stage1.block1.branch1.resnet_layer.batch_normalization.running_mean", "same"),
-    ("stage1.block1.branch1.resnet_layer.batch_normalization/moving_variance", "stage1.block1.branch1.resnet_layer.batch_normalization.running_var", "same"),
-    ("stage1.block1.branch1.resnet_layer_1.conv2d/kernel", "stage1.block1.branch1.resnet_layer_1.conv2d.weight", "conv"),
-    ("stage1.block1.branch1.resnet_layer_1.conv2d/bias", "stage1.block1.branch1.resnet_layer_1.conv2d.bias", "same"),
-    ("stage1.block1.branch1.resnet_layer_1.batch_normalization/gamma", "stage1.block1.branch1.resnet_layer_1.batch_normalization.weight", "same"),
-    ("stage1.block1.branch1.resnet_layer_1.batch_normalization/beta", "stage1.block1.branch1.resnet_layer_1.batch_normalization.bias", "same"),
-    ("stage1.block1.branch1.resnet_layer_1.batch_normalization/moving_mean", "stage1.block1.branch1.resnet_layer_1.batch_normalization.running_mean", "same"),
-    ("stage1.block1.branch1.resnet_layer_1.batch_normalization/moving_variance", "stage1.block1.branch1.resnet_layer_1.batch_normalization.running_var", "same"),
-    ("stage1.block2.branch1.resnet_layer.conv2d/kernel", "stage1.block2.branch1.resnet_layer.conv2d.weight", "conv"),
-    ("stage1.block2.branch1.resnet_layer.conv2d/bias", "stage1.block2.branch1.resnet_layer.conv2d.bias", "same"),
-    ("stage1.block2.branch1.resnet_layer.batch_normalization/gamma", "stage1.block2.branch1.resnet_layer.batch_normalization.weight", "same"),
-    ("stage1.block2.branch1.resnet_layer.batch_normalization/beta", "stage1.block2.branch1.resnet_layer.batch_normalization.bias", "same"),
-    ("stage1.block2.branch1.resnet_layer.batch_normalization/moving_mean", "stage1.block2.branch1.resnet_layer.batch_normalization.running_mean", "same"),
-    ("stage1.block2.branch1.resnet_layer.batch_normalization/moving_variance", "stage1.block2.branch1.resnet_layer.batch_normalization.running_var", "same"),
-    ("stage1.block2.branch1.resnet_layer_1.conv2d/kernel", "stage1.block2.branch1.resnet_layer_1.conv2d.weight", "conv"),
-    ("stage1.block2.branch1.resnet_layer_1.conv2d/bias", "stage1.block2.branch1.resnet_layer_1.conv2d.bias", "same"),
-    ("stage1.block2.branch1.resnet_layer_1.batch_normalization/gamma", "stage1.block2.branch1.resnet_layer_1.batch_normalization.weight", "same"),
-    ("stage1.block2.branch1.resnet_layer_1.batch_normalization/beta", "stage1.block2.branch1.resnet_layer_1.batch_normalization.bias", "same"),
-    ("stage1.block2.branch1.resnet_layer_1.batch_normalization/moving_mean", "stage1.block2.branch1.resnet_layer_1.batch_normalization.running_mean", "same"),
-    ("stage1.block2.branch1.resnet_layer_1.batch_normalization/moving_variance", "stage1.block2.branch1.resnet_layer_1.batch_normalization.running_var", "same"),
-    ("stage2.block0.branch0.resnet_layer.conv2d/kernel", "stage2.block0.branch0.resnet_layer.conv2d.weight", "conv"),
-    ("stage2.block0.branch0.resnet_layer.conv2d/bias", "stage2.block0.branch0.resnet_layer.conv2d.bias", "same"),
-    ("stage2.block0.branch1.resnet_layer.conv2d/kernel", "stage2.block0.branch1.resnet_layer.conv2d.weight", "conv"),
-    ("stage2.block0.branch1.resnet_layer.conv2d/bias", "stage2.block0.branch1.resnet_layer.conv2d.bias", "same"),
-    ("stage2.block0.branch1.resnet_layer.batch_normalization/gamma", "stage2.block0.branch1.resnet_layer.batch_normalization.weight", "same"),
-    ("stage2.block0.branch1.resnet_layer.batch_normalization/beta", "stage2.block0.branch1.resnet_layer.batch_normalization.bias", "same"),
-    ("stage2.block0.branch1.resnet_layer.batch_normalization/moving_mean", "stage2.block0.branch1.resnet_layer.batch_normalization.running_mean", "same"),
-    ("stage2.block0.branch1.resnet_layer.batch_normalization/moving_variance", "stage2.block0.branch1.resnet_layer.batch_normalization.running_var", "same"),
-    ("stage2.block0.branch1.resnet_layer_1.conv2d/kernel", "stage2.block0.branch1.resnet_layer_1.conv2d.weight", "conv"),
-    ("stage2.block0.branch1.resnet_layer_1.conv2d/bias", "stage2.block0.branch1.resnet_layer_1.conv2d.bias", "same"),
-    ("stage2.block0.branch1.resnet_layer_1.batch_normalization/gamma", "stage2.block0.branch1.resnet_layer_1.batch_normalization.weight", "same"),
-    ("stage2.block0.branch1.resnet_layer_1.batch_normalization/beta", "stage2.block0.branch1.resnet_layer_1.batch_normalization.bias", "same"),
-    ("stage2.block0.branch1.resnet_layer_1.batch_normalization/moving_mean", "stage2.block0.branch1.resnet_layer_1.batch_normalization.running_mean", "same"),
-    ("stage2.block0.branch1.resnet_layer_1.batch_normalization/moving_variance", "stage2.block0.branch1.resnet_layer_1.batch_normalization.running_var", "same"),
-    ("stage2.block1.branch1.resnet_layer.conv2d/kernel", "stage2.block1.branch1.resnet_layer.conv2d.weight", "conv"),
-    ("stage2.block1.branch1.resnet_layer.conv2d/bias", "stage2.block1.branch1.resnet_layer.conv2d.bias", "same"),
-    ("stage2.block1.branch1.resnet_layer.batch_normalization/gamma", "stage2.block1.branch1.resnet_layer.batch_normalization.weight", "same"),
-    ("stage2.block1.branch1.resnet_layer.batch_normalization/beta", "stage2.block1.branch1.resnet_layer.batch_normalization.bias", "same"),
-    ("stage2.block1.branch1.resnet_layer.batch_normalization/moving_mean", "stage2.block1.branch1.resnet_layer.batch_normalization.running_mean", "same"),
-    ("stage2.block1.branch1.resnet_layer.batch_normalization/moving_variance", "stage2.block1.branch1.resnet_layer.batch_normalization.running_var", "same"),
-    ("stage2.block1.branch1.resnet_layer_1.conv2d/kernel", "stage2.block1.branch1.resnet_layer_1.conv2d.weight", "conv"),
-    ("stage2.block1.branch1.resnet_layer_1.conv2d/bias", "stage2.block1.branch1.resnet_layer_1.conv2d.bias", "same"),
-    ("stage2.block1.branch1.resnet_layer_1.batch_normalization/gamma", "stage2.block1.branch1.resnet_layer_1.batch_normalization.weight", "same"),
-    ("stage2.block1.branch1.resnet_layer_1.batch_normalization/beta", "stage2.block1.branch1.resnet_layer_1.batch_normalization.bias", "same"),
-    ("stage2.block1.branch1.resnet_layer_1.batch_normalization/moving_mean", "stage2.block1.branch1.resnet_layer_1.batch_normalization.running_mean", "same"),
-    ("stage2.block1.branch1.resnet_layer_1.batch_normalization/moving_variance", "stage2.block1.branch1.resnet_layer_1.batch_normalization.running_var", "same"),
-    ("stage2.block2.branch1.resnet_layer.conv2d/kernel", "stage2.block2.branch1.resnet_layer.conv2d.weight", "conv"),
-    ("stage2.block2.branch1.resnet_layer.conv2d/bias", "stage2.block2.branch1.resnet_layer.conv2d.bias", "same"),
-    ("stage2.block2.branch1.resnet_layer.batch_normalization/gamma", "stage2.block2.branch1.resnet_layer.batch_normalization.weight", "same"),
-    ("stage2.block2.branch1.resnet_layer.batch_normalization/beta", "stage2.block2.branch1.resnet_layer.batch_normalization.bias", "same"),
-    ("stage2.block2.branch1.resnet_layer.batch_normalization/moving_mean", "stage2.block2.branch1.resnet_layer.batch_normalization.running_mean", "same"),
-    ("stage2.block2.branch1.resnet_layer.batch_normalization/moving_variance", "stage2.block2.branch1.resnet_layer.batch_normalization.running_var", "same"),
-    ("stage2.block2.branch1.resnet_layer_1.conv2d/kernel", "stage2.block2.branch1.resnet_layer_1.conv2d.weight", "conv"),
-    ("stage2.block2.branch1.resnet_layer_1.conv2d/bias", "stage2.block2.branch1.resnet_layer_1.conv2d.bias", "same"),
-    ("stage2.block2.branch1.resnet_layer_1.batch_normalization/gamma", "stage2.block2.branch1.resnet_layer_1.batch_normalization.weight", "same"),
-    ("stage2.block2.branch1.resnet_layer_1.batch_normalization/beta", "stage2.block2.branch1.resnet_layer_1.batch_normalization.bias", "same"),
-    ("stage2.block2.branch1.resnet_layer_1.batch_normalization/moving_mean", "stage2.block2.branch1.resnet_layer_1.batch_normalization.running_mean", "same"),
-    ("stage2.block2.branch1.resnet_layer_1.batch_normalization/moving_variance", "stage2.block2.branch1.resnet_layer_1.batch_normalization.running_var", "same"),
+    ("stage0.block0.branch1.resnet_layer.conv2d/kernel", "stage.0.block.0.branch1.resnet_layer.conv2d.weight", "conv"),
+    ("stage0.block0.branch1.resnet_layer.conv2d/bias", "stage.0.block.0.branch1.resnet_layer.conv2d.bias", "same"),
+    ("stage0.block0.branch1.resnet_layer.batch_normalization/gamma", "stage.0.block.0.branch1.resnet_layer.batch_normalization.weight", "same"),
+    ("stage0.block0.branch1.resnet_layer.batch_normalization/beta", "stage.0.block.0.branch1.resnet_layer.batch_normalization.bias", "same"),
+    ("stage0.block0.branch1.resnet_layer.batch_normalization/moving_mean", "stage.0.block.0.branch1.resnet_layer.batch_normalization.running_mean", "same"),
+    ("stage0.block0.branch1.resnet_layer.batch_normalization/moving_variance", "stage.0.block.0.branch1.resnet_layer.batch_normalization.running_var", "same"),
+    ("stage0.block0.branch1.resnet_layer_1.conv2d/kernel", "stage.0.block.0.branch1.resnet_layer_1.conv2d.weight", "conv"),
+    ("stage0.block0.branch1.resnet_layer_1.conv2d/bias", "stage.0.block.0.branch1.resnet_layer_1.conv2d.bias", "same"),
+    ("stage0.block0.branch1.resnet_layer_1.batch_normalization/gamma", "stage.0.block.0.branch1.resnet_layer_1.batch_normalization.weight", "same"),
+    ("stage0.block0.branch1.resnet_layer_1.batch_normalization/beta", "stage.0.block.0.branch1.resnet_layer_1.batch_normalization.bias", "same"),
+    ("stage0.block0.branch1.resnet_layer_1.batch_normalization/moving_mean", "stage.0.block.0.branch1.resnet_layer_1.batch_normalization.running_mean", "same"),
+    ("stage0.block0.branch1.resnet_layer_1.batch_normalization/moving_variance", "stage.0.block.0.branch1.resnet_layer_1.batch_normalization.running_var", "same"),
+    ("stage0.block1.branch1.resnet_layer.conv2d/kernel", "stage.0.block.1.branch1.resnet_layer.conv2d.weight", "conv"),
+    ("stage0.block1.branch1.resnet_layer.conv2d/bias", "stage.0.block.1.branch1.resnet_layer.conv2d.bias", "same"),
+    ("stage0.block1.branch1.resnet_layer.batch_normalization/gamma", "stage.0.block.1.branch1.resnet_layer.batch_normalization.weight", "same"),
+    ("stage0.block1.branch1.resnet_layer.batch_normalization/beta", "stage.0.block.1.branch1.resnet_layer.batch_normalization.bias", "same"),
+    ("stage0.block1.branch1.resnet_layer.batch_normalization/moving_mean", "stage.0.block.1.branch1.resnet_layer.batch_normalization.running_mean", "same"),
+    ("stage0.block1.branch1.resnet_layer.batch_normalization/moving_variance", "stage.0.block.1.branch1.resnet_layer.batch_normalization.running_var", "same"),
+    ("stage0.block1.branch1.resnet_layer_1.conv2d/kernel", "stage.0.block.1.branch1.resnet_layer_1.conv2d.weight", "conv"),
+    ("stage0.block1.branch1.resnet_layer_1.conv2d/bias", "stage.0.block.1.branch1.resnet_layer_1.conv2d.bias", "same"),
+    ("stage0.block1.branch1.resnet_layer_1.batch_normalization/gamma", "stage.0.block.1.branch1.resnet_layer_1.batch_normalization.weight", "same"),
+    ("stage0.block1.branch1.resnet_layer_1.batch_normalization/beta", "stage.0.block.1.branch1.resnet_layer_1.batch_normalization.bias", "same"),
+    ("stage0.block1.branch1.resnet_layer_1.batch_normalization/moving_mean", "stage.0.block.1.branch1.resnet_layer_1.batch_normalization.running_mean", "same"),
+    ("stage0.block1.branch1.resnet_layer_1.batch_normalization/moving_variance", "stage.0.block.1.branch1.resnet_layer_1.batch_normalization.running_var", "same"),
+    ("stage0.block2.branch1.resnet_layer.conv2d/kernel", "stage.0.block.2.branch1.resnet_layer.conv2d.weight", "conv"),
+    ("stage0.block2.branch1.resnet_layer.conv2d/bias", "stage.0.block.2.branch1.resnet_layer.conv2d.bias", "same"),
+    ("stage0.block2.branch1.resnet_layer.batch_normalization/gamma", "stage.0.block.2.branch1.resnet_layer.batch_normalization.weight", "same"),
+    ("stage0.block2.branch1.resnet_layer.batch_normalization/beta", "stage.0.block.2.branch1.resnet_layer.batch_normalization.bias", "same"),
+    ("stage0.block2.branch1.resnet_layer.batch_normalization/moving_mean", "stage.0.block.2.branch1.resnet_layer.batch_normalization.running_mean", "same"),
+    ("stage0.block2.branch1.resnet_layer.batch_normalization/moving_variance", "stage.0.block.2.branch1.resnet_layer.batch_normalization.running_var", "same"),
+    ("stage0.block2.branch1.resnet_layer_1.conv2d/kernel", "stage.0.block.2.branch1.resnet_layer_1.conv2d.weight", "conv"),
+    ("stage0.block2.branch1.resnet_layer_1.conv2d/bias", "stage.0.block.2.branch1.resnet_layer_1.conv2d.bias", "same"),
+    ("stage0.block2.branch1.resnet_layer_1.batch_normalization/gamma", "stage.0.block.2.branch1.resnet_layer_1.batch_normalization.weight", "same"),
+    ("stage0.block2.branch1.resnet_layer_1.batch_normalization/beta", "stage.0.block.2.branch1.resnet_layer_1.batch_normalization.bias", "same"),
+    ("stage0.block2.branch1.resnet_layer_1.batch_normalization/moving_mean", "stage.0.block.2.branch1.resnet_layer_1.batch_normalization.running_mean", "same"),
+    ("stage0.block2.branch1.resnet_layer_1.batch_normalization/moving_variance", "stage.0.block.2.branch1.resnet_layer_1.batch_normalization.running_var", "same"),
+    ("stage1.block0.branch0.resnet_layer.conv2d/kernel", "stage.1.block.0.branch0.resnet_layer.conv2d.weight", "conv"),
+    ("stage1.block0.branch0.resnet_layer.conv2d/bias", "stage.1.block.0.branch0.resnet_layer.conv2d.bias", "same"),
+    ("stage1.block0.branch1.resnet_layer.conv2d/kernel", "stage.1.block.0.branch1.resnet_layer.conv2d.weight", "conv"),
+    ("stage1.block0.branch1.resnet_layer.conv2d/bias", "stage.1.block.0.branch1.resnet_layer.conv2d.bias", "same"),
+    ("stage1.block0.branch1.resnet_layer.batch_normalization/gamma", "stage.1.block.0.branch1.resnet_layer.batch_normalization.weight", "same"),
+    ("stage1.block0.branch1.resnet_layer.batch_normalization/beta", "stage.1.block.0.branch1.resnet_layer.batch_normalization.bias", "same"),
+    ("stage1.block0.branch1.resnet_layer.batch_normalization/moving_mean", "stage.1.block.0.branch1.resnet_layer.batch_normalization.running_mean", "same"),
+    ("stage1.block0.branch1.resnet_layer.batch_normalization/moving_variance", "stage.1.block.0.branch1.resnet_layer.batch_normalization.running_var", "same"),
+    ("stage1.block0.branch1.resnet_layer_1.conv2d/kernel", "stage.1.block.0.branch1.resnet_layer_1.conv2d.weight", "conv"),
+    ("stage1.block0.branch1.resnet_layer_1.conv2d/bias", "stage.1.block.0.branch1.resnet_layer_1.conv2d.bias", "same"),
+    ("stage1.block0.branch1.resnet_layer_1.batch_normalization/gamma", "stage.1.block.0.branch1.resnet_layer_1.batch_normalization.weight", "same"),
+    ("stage1.block0.branch1.resnet_layer_1.batch_normalization/beta", "stage.1.block.0.branch1.resnet_layer_1.batch_normalization.bias", "same"),
+    ("stage1.block0.branch1.resnet_layer_1.batch_normalization/moving_mean", "stage.1.block.0.branch1.resnet_layer_1.batch_normalization.running_mean", "same"),
+    ("stage1.block0.branch1.resnet_layer_1.batch_normalization/moving_variance", "stage.1.block.0.branch1.resnet_layer_1.batch_normalization.running_var", "same"),
+    ("stage1.block1.branch1.resnet_layer.conv2d/kernel", "stage.1.block.1.branch1.resnet_layer.conv2d.weight", "conv"),
+    ("stage1.block1.branch1.resnet_layer.conv2d/bias", "stage.1.block.1.branch1.resnet_layer.conv2d.bias", "same"),
+    ("stage1.block1.branch1.resnet_layer.batch_normalization/gamma", "stage.1.block.1.branch1.resnet_layer.batch_normalization.weight", "same"),
+    ("stage1.block1.branch1.resnet_layer.batch_normalization/beta", "stage.1.block.1.branch1.resnet_layer.batch_normalization.bias", "same"),
+    ("stage1.block1.branch1.resnet_layer.batch_normalization/moving_mean", "stage.1.block.1.branch1.resnet_layer.batch_normalization.running_mean", "same"),
+    ("stage1.block1.branch1.resnet_layer.batch_normalization/moving_variance", "stage.1.block.1.branch1.resnet_layer.batch_normalization.running_var", "same"),
+    ("stage1.block1.branch1.resnet_layer_1.conv2d/kernel", "stage.1.block.1.branch1.resnet_layer_1.conv2d.weight", "conv"),
+    ("stage1.block1.branch1.resnet_layer_1.conv2d/bias", "stage.1.block.1.branch1.resnet_layer_1.conv2d.bias", "same"),
+    ("stage1.block1.branch1.resnet_layer_1.batch_normalization/gamma", "stage.1.block.1.branch1.resnet_layer_1.batch_normalization.weight", "same"),
+    ("stage1.block1.branch1.resnet_layer_1.batch_normalization/beta", "stage.1.block.1.branch1.resnet_layer_1.batch_normalization.bias", "same"),
+    ("stage1.block1.branch1.resnet_layer_1.batch_normalization/moving_mean", "stage.1.block.1.branch1.resnet_layer_1.batch_normalization.running_mean", "same"),
+    ("stage1.block1.branch1.resnet_layer_1.batch_normalization/moving_variance", "stage.1.block.1.branch1.resnet_layer_1.batch_normalization.running_var", "same"),
+    ("stage1.block2.branch1.resnet_layer.conv2d/kernel", "stage.1.block.2.branch1.resnet_layer.conv2d.weight", "conv"),
+    ("stage1.block2.branch1.resnet_layer.conv2d/bias", "stage.1.block.2.branch1.resnet_layer.conv2d.bias", "same"),
+    ("stage1.block2.branch1.resnet_layer.batch_normalization/gamma", "stage.1.block.2.branch1.resnet_layer.batch_normalization.weight", "same"),
+    ("stage1.block2.branch1.resnet_layer.batch_normalization/beta", "stage.1.block.2.branch1.resnet_layer.batch_normalization.bias", "same"),
+    ("stage1.block2.branch1.resnet_layer.batch_normalization/moving_mean", "stage.1.block.2.branch1.resnet_layer.batch_normalization.running_mean", "same"),
+    ("stage1.block2.branch1.resnet_layer.batch_normalization/moving_variance", "stage.1.block.2.branch1.resnet_layer.batch_normalization.running_var", "same"),
+    ("stage1.block2.branch1.resnet_layer_1.conv2d/kernel", "stage.1.block.2.branch1.resnet_layer_1.conv2d.weight", "conv"),
+    ("stage1.block2.branch1.resnet_layer_1.conv2d/bias", "stage.1.block.2.branch1.resnet_layer_1.conv2d.bias", "same"),
+    ("stage1.block2.branch1.resnet_layer_1.batch_normalization/gamma", "stage.1.block.2.branch1.resnet_layer_1.batch_normalization.weight", "same"),
+    ("stage1.block2.branch1.resnet_layer_1.batch_normalization/beta", "stage.1.block.2.branch1.resnet_layer_1.batch_normalization.bias", "same"),
+    ("stage1.block2.branch1.resnet_layer_1.batch_normalization/moving_mean", "stage.1.block.2.branch1.resnet_layer_1.batch_normalization.running_mean", "same"),
+    ("stage1.block2.branch1.resnet_layer_1.batch_normalization/moving_variance", "stage.1.block.2.branch1.resnet_layer_1.batch_normalization.running_var", "same"),
+    ("stage2.block0.branch0.resnet_layer.conv2d/kernel", "stage.2.block.0.branch0.resnet_layer.conv2d.weight", "conv"),
+    ("stage2.block0.branch0.resnet_layer.conv2d/bias", "stage.2.block.0.branch0.resnet_layer.conv2d.bias", "same"),
+    ("stage2.block0.branch1.resnet_layer.conv2d/kernel", "stage.2.block.0.branch1.resnet_layer.conv2d.weight", "conv"),
+    ("stage2.block0.branch1.resnet_layer.conv2d/bias", "stage.2.block.0.branch1.resnet_layer.conv2d.bias", "same"),
+    ("stage2.block0.branch1.resnet_layer.batch_normalization/gamma", "stage.2.block.0.branch1.resnet_layer.batch_normalization.weight", "same"),
+    ("stage2.block0.branch1.resnet_layer.batch_normalization/beta", "stage.2.block.0.branch1.resnet_layer.batch_normalization.bias", "same"),
+    ("stage2.block0.branch1.resnet_layer.batch_normalization/moving_mean", "stage.2.block.0.branch1.resnet_layer.batch_normalization.running_mean", "same"),
+    ("stage2.block0.branch1.resnet_layer.batch_normalization/moving_variance", "stage.2.block.0.branch1.resnet_layer.batch_normalization.running_var", "same"),
+    ("stage2.block0.branch1.resnet_layer_1.conv2d/kernel", "stage.2.block.0.branch1.resnet_layer_1.conv2d.weight", "conv"),
+    ("stage2.block0.branch1.resnet_layer_1.conv2d/bias", "stage.2.block.0.branch1.resnet_layer_1.conv2d.bias", "same"),
+    ("stage2.block0.branch1.resnet_layer_1.batch_normalization/gamma", "stage.2.block.0.branch1.resnet_layer_1.batch_normalization.weight", "same"),
+    ("stage2.block0.branch1.resnet_layer_1.batch_normalization/beta", "stage.2.block.0.branch1.resnet_layer_1.batch_normalization.bias", "same"),
+    ("stage2.block0.branch1.resnet_layer_1.batch_normalization/moving_mean", "stage.2.block.0.branch1.resnet_layer_1.batch_normalization.running_mean", "same"),
+    ("stage2.block0.branch1.resnet_layer_1.batch_normalization/moving_variance", "stage.2.block.0.branch1.resnet_layer_1.batch_normalization.running_var", "same"),
+    ("stage2.block1.branch1.resnet_layer.conv2d/kernel", "stage.2.block.1.branch1.resnet_layer.conv2d.weight", "conv"),
+    ("stage2.block1.branch1.resnet_layer.conv2d/bias", "stage.2.block.1.branch1.resnet_layer.conv2d.bias", "same"),
+    ("stage2.block1.branch1.resnet_layer.batch_normalization/gamma", "stage.2.block.1.branch1.resnet_layer.batch_normalization.weight", "same"),
+    ("stage2.block1.branch1.resnet_layer.batch_normalization/beta", "stage.2.block.1.branch1.resnet_layer.batch_normalization.bias", "same"),
+    ("stage2.block1.branch1.resnet_layer.batch_normalization/moving_mean", "stage.2.block.1.branch1.resnet_layer.batch_normalization.running_mean", "same"),
+    ("stage2.block1.branch1.resnet_layer.batch_normalization/moving_variance", "stage.2.block.1.branch1.resnet_layer.batch_normalization.running_var", "same"),
+    ("stage2.block1.branch1.resnet_layer_1.conv2d/kernel", "stage.2.block.1.branch1.resnet_layer_1.conv2d.weight", "conv"),
+    ("stage2.block1.branch1.resnet_layer_1.conv2d/bias", "stage.2.block.1.branch1.resnet_layer_1.conv2d.bias", "same"),
+    ("stage2.block1.branch1.resnet_layer_1.batch_normalization/gamma", "stage.2.block.1.branch1.resnet_layer_1.batch_normalization.weight", "same"),
+    ("stage2.block1.branch1.resnet_layer_1.batch_normalization/beta", "stage.2.block.1.branch1.resnet_layer_1.batch_normalization.bias", "same"),
+    ("stage2.block1.branch1.resnet_layer_1.batch_normalization/moving_mean", "stage.2.block.1.branch1.resnet_layer_1.batch_normalization.running_mean", "same"),
+    ("stage2.block1.branch1.resnet_layer_1.batch_normalization/moving_variance", "stage.2.block.1.branch1.resnet_layer_1.batch_normalization.running_var", "same"),
+    ("stage2.block2.branch1.resnet_layer.conv2d/kernel", "stage.2.block.2.branch1.resnet_layer.conv2d.weight", "conv"),
+    ("stage2.block2.branch1.resnet_layer.conv2d/bias", "stage.2.block.2.branch1.resnet_layer.conv2d.bias", "same"),
+    ("stage2.block2.branch1.resnet_layer.batch_normalization/gamma", "stage.2.block.2.branch1.resnet_layer.batch_normalization.weight", "same"),
+    ("stage2.block2.branch1.resnet_layer.batch_normalization/beta", "stage.2.block.2.branch1.resnet_layer.batch_normalization.bias", "same"),
+    ("stage2.block2.branch1.resnet_layer.batch_normalization/moving_mean", "stage.2.block.2.branch1.resnet_layer.batch_normalization.running_mean", "same"),
+    ("stage2.block2.branch1.resnet_layer.batch_normalization/moving_variance", "stage.2.block.2.branch1.resnet_layer.batch_normalization.running_var", "same"),
+    ("stage2.block2.branch1.resnet_layer_1.conv2d/kernel", "stage.2.block.2.branch1.resnet_layer_1.conv2d.weight", "conv"),
+    ("stage2.block2.branch1.resnet_layer_1.conv2d/bias", "stage.2.block.2.branch1.resnet_layer_1.conv2d.bias", "same"),
+    ("stage2.block2.branch1.resnet_layer_1.batch_normalization/gamma", "stage.2.block.2.branch1.resnet_layer_1.batch_normalization.weight", "same"),
+    ("stage2.block2.branch1.resnet_layer_1.batch_normalization/beta", "stage.2.block.2.branch1.resnet_layer_1.batch_normalization.bias", "same"),
+    ("stage2.block2.branch1.resnet_layer_1.batch_normalization/moving_mean", "stage.2.block.2.branch1.resnet_layer_1.batch_normalization.running_mean", "same"),
+    ("stage2.block2.branch1.resnet_layer_1.batch_normalization/moving_variance", "stage.2.block.2.branch1.resnet_layer_1.batch_normalization.running_var", "same"),
     ("dense/kernel", "dense.weight", "flat_dense", (1, 1, 64)),
     ("dense/bias", "dense.bias", "same"),
 ]

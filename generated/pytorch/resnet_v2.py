@@ -23,14 +23,6 @@ from torch import nn
 __all__ = ["ResnetV2", "ResnetLayer", "KERAS_WEIGHTS", "keras_loss", "make_optimizer"]
 
 
-def _check_args(module: nn.Module, given: dict, hint: str) -> None:
-    """The layers are built for the values exported with (EXPORTED_WITH): refuse others, saying what to do."""
-    for name, value in given.items():
-        exported = type(module).EXPORTED_WITH[name]
-        if value != exported and not (isinstance(value, (list, tuple)) and tuple(value) == exported):
-            raise ValueError(f"this module was exported with {name}={exported!r}; " + hint.format(name=name, value=value))
-
-
 _KERAS_ACTIVATIONS = {
     "linear": lambda x, dim: x,
     "relu": lambda x, dim: F.relu(x),
@@ -194,183 +186,59 @@ class ResnetLayer(nn.Module):
 
 
 class ResnetV2(nn.Module):
-    """`resnet_v2`: 1,673,738 parameters as Keras counts them (1,663,338 trainable)."""
-
-    EXPORTED_WITH = {"n": 6, "num_classes": 10, "input_shape": (32, 32, 3)}
+    """`resnet_v2`: 1,673,738 parameters as Keras counts them (1,663,338 trainable) with the values
+    it was exported with, the constructor's defaults. Built from the spec's params as any of its
+    blocks is from theirs; KERAS_WEIGHTS lists the weights of the module those defaults build."""
 
     def __init__(self, *, n: int = 6, num_classes: int = 10, input_shape: tuple[int, ...] = (32, 32, 3)) -> None:
         super().__init__()
-        _check_args(self, {"n": n, "num_classes": num_classes, "input_shape": input_shape}, "export the spec again with --set {name}={value!r}")
-        self.stem = ResnetLayer(in_channels=3, filters=16, conv_first=True)
-        self.stage0 = nn.Module()
-        self.stage0.block0 = nn.Module()
-        self.stage0.block0.branch0 = nn.Module()
-        self.stage0.block0.branch0.resnet_layer = ResnetLayer(in_channels=16, filters=64, kernel_size=1, strides=1, activation=None, batch_normalization=False)
-        self.stage0.block0.branch1 = nn.Module()
-        self.stage0.block0.branch1.resnet_layer = ResnetLayer(in_channels=16, filters=16, kernel_size=1, strides=1, activation=None, batch_normalization=False, conv_first=False)
-        self.stage0.block0.branch1.resnet_layer_1 = ResnetLayer(in_channels=16, filters=16, conv_first=False)
-        self.stage0.block0.branch1.resnet_layer_2 = ResnetLayer(in_channels=16, filters=64, kernel_size=1, conv_first=False)
-        self.stage0.block1 = nn.Module()
-        self.stage0.block1.branch1 = nn.Module()
-        self.stage0.block1.branch1.resnet_layer = ResnetLayer(in_channels=64, filters=16, kernel_size=1, strides=1, activation="relu", batch_normalization=True, conv_first=False)
-        self.stage0.block1.branch1.resnet_layer_1 = ResnetLayer(in_channels=16, filters=16, conv_first=False)
-        self.stage0.block1.branch1.resnet_layer_2 = ResnetLayer(in_channels=16, filters=64, kernel_size=1, conv_first=False)
-        self.stage0.block2 = nn.Module()
-        self.stage0.block2.branch1 = nn.Module()
-        self.stage0.block2.branch1.resnet_layer = ResnetLayer(in_channels=64, filters=16, kernel_size=1, strides=1, activation="relu", batch_normalization=True, conv_first=False)
-        self.stage0.block2.branch1.resnet_layer_1 = ResnetLayer(in_channels=16, filters=16, conv_first=False)
-        self.stage0.block2.branch1.resnet_layer_2 = ResnetLayer(in_channels=16, filters=64, kernel_size=1, conv_first=False)
-        self.stage0.block3 = nn.Module()
-        self.stage0.block3.branch1 = nn.Module()
-        self.stage0.block3.branch1.resnet_layer = ResnetLayer(in_channels=64, filters=16, kernel_size=1, strides=1, activation="relu", batch_normalization=True, conv_first=False)
-        self.stage0.block3.branch1.resnet_layer_1 = ResnetLayer(in_channels=16, filters=16, conv_first=False)
-        self.stage0.block3.branch1.resnet_layer_2 = ResnetLayer(in_channels=16, filters=64, kernel_size=1, conv_first=False)
-        self.stage0.block4 = nn.Module()
-        self.stage0.block4.branch1 = nn.Module()
-        self.stage0.block4.branch1.resnet_layer = ResnetLayer(in_channels=64, filters=16, kernel_size=1, strides=1, activation="relu", batch_normalization=True, conv_first=False)
-        self.stage0.block4.branch1.resnet_layer_1 = ResnetLayer(in_channels=16, filters=16, conv_first=False)
-        self.stage0.block4.branch1.resnet_layer_2 = ResnetLayer(in_channels=16, filters=64, kernel_size=1, conv_first=False)
-        self.stage0.block5 = nn.Module()
-        self.stage0.block5.branch1 = nn.Module()
-        self.stage0.block5.branch1.resnet_layer = ResnetLayer(in_channels=64, filters=16, kernel_size=1, strides=1, activation="relu", batch_normalization=True, conv_first=False)
-        self.stage0.block5.branch1.resnet_layer_1 = ResnetLayer(in_channels=16, filters=16, conv_first=False)
-        self.stage0.block5.branch1.resnet_layer_2 = ResnetLayer(in_channels=16, filters=64, kernel_size=1, conv_first=False)
-        self.stage1 = nn.Module()
-        self.stage1.block0 = nn.Module()
-        self.stage1.block0.branch0 = nn.Module()
-        self.stage1.block0.branch0.resnet_layer = ResnetLayer(in_channels=64, filters=128, kernel_size=1, strides=2, activation=None, batch_normalization=False)
-        self.stage1.block0.branch1 = nn.Module()
-        self.stage1.block0.branch1.resnet_layer = ResnetLayer(in_channels=64, filters=64, kernel_size=1, strides=2, activation="relu", batch_normalization=True, conv_first=False)
-        self.stage1.block0.branch1.resnet_layer_1 = ResnetLayer(in_channels=64, filters=64, conv_first=False)
-        self.stage1.block0.branch1.resnet_layer_2 = ResnetLayer(in_channels=64, filters=128, kernel_size=1, conv_first=False)
-        self.stage1.block1 = nn.Module()
-        self.stage1.block1.branch1 = nn.Module()
-        self.stage1.block1.branch1.resnet_layer = ResnetLayer(in_channels=128, filters=64, kernel_size=1, strides=1, activation="relu", batch_normalization=True, conv_first=False)
-        self.stage1.block1.branch1.resnet_layer_1 = ResnetLayer(in_channels=64, filters=64, conv_first=False)
-        self.stage1.block1.branch1.resnet_layer_2 = ResnetLayer(in_channels=64, filters=128, kernel_size=1, conv_first=False)
-        self.stage1.block2 = nn.Module()
-        self.stage1.block2.branch1 = nn.Module()
-        self.stage1.block2.branch1.resnet_layer = ResnetLayer(in_channels=128, filters=64, kernel_size=1, strides=1, activation="relu", batch_normalization=True, conv_first=False)
-        self.stage1.block2.branch1.resnet_layer_1 = ResnetLayer(in_channels=64, filters=64, conv_first=False)
-        self.stage1.block2.branch1.resnet_layer_2 = ResnetLayer(in_channels=64, filters=128, kernel_size=1, conv_first=False)
-        self.stage1.block3 = nn.Module()
-        self.stage1.block3.branch1 = nn.Module()
-        self.stage1.block3.branch1.resnet_layer = ResnetLayer(in_channels=128, filters=64, kernel_size=1, strides=1, activation="relu", batch_normalization=True, conv_first=False)
-        self.stage1.block3.branch1.resnet_layer_1 = ResnetLayer(in_channels=64, filters=64, conv_first=False)
-        self.stage1.block3.branch1.resnet_layer_2 = ResnetLayer(in_channels=64, filters=128, kernel_size=1, conv_first=False)
-        self.stage1.block4 = nn.Module()
-        self.stage1.block4.branch1 = nn.Module()
-        self.stage1.block4.branch1.resnet_layer = ResnetLayer(in_channels=128, filters=64, kernel_size=1, strides=1, activation="relu", batch_normalization=True, conv_first=False)
-        self.stage1.block4.branch1.resnet_layer_1 = ResnetLayer(in_channels=64, filters=64, conv_first=False)
-        self.stage1.block4.branch1.resnet_layer_2 = ResnetLayer(in_channels=64, filters=128, kernel_size=1, conv_first=False)
-        self.stage1.block5 = nn.Module()
-        self.stage1.block5.branch1 = nn.Module()
-        self.stage1.block5.branch1.resnet_layer = ResnetLayer(in_channels=128, filters=64, kernel_size=1, strides=1, activation="relu", batch_normalization=True, conv_first=False)
-        self.stage1.block5.branch1.resnet_layer_1 = ResnetLayer(in_channels=64, filters=64, conv_first=False)
-        self.stage1.block5.branch1.resnet_layer_2 = ResnetLayer(in_channels=64, filters=128, kernel_size=1, conv_first=False)
-        self.stage2 = nn.Module()
-        self.stage2.block0 = nn.Module()
-        self.stage2.block0.branch0 = nn.Module()
-        self.stage2.block0.branch0.resnet_layer = ResnetLayer(in_channels=128, filters=256, kernel_size=1, strides=2, activation=None, batch_normalization=False)
-        self.stage2.block0.branch1 = nn.Module()
-        self.stage2.block0.branch1.resnet_layer = ResnetLayer(in_channels=128, filters=128, kernel_size=1, strides=2, activation="relu", batch_normalization=True, conv_first=False)
-        self.stage2.block0.branch1.resnet_layer_1 = ResnetLayer(in_channels=128, filters=128, conv_first=False)
-        self.stage2.block0.branch1.resnet_layer_2 = ResnetLayer(in_channels=128, filters=256, kernel_size=1, conv_first=False)
-        self.stage2.block1 = nn.Module()
-        self.stage2.block1.branch1 = nn.Module()
-        self.stage2.block1.branch1.resnet_layer = ResnetLayer(in_channels=256, filters=128, kernel_size=1, strides=1, activation="relu", batch_normalization=True, conv_first=False)
-        self.stage2.block1.branch1.resnet_layer_1 = ResnetLayer(in_channels=128, filters=128, conv_first=False)
-        self.stage2.block1.branch1.resnet_layer_2 = ResnetLayer(in_channels=128, filters=256, kernel_size=1, conv_first=False)
-        self.stage2.block2 = nn.Module()
-        self.stage2.block2.branch1 = nn.Module()
-        self.stage2.block2.branch1.resnet_layer = ResnetLayer(in_channels=256, filters=128, kernel_size=1, strides=1, activation="relu", batch_normalization=True, conv_first=False)
-        self.stage2.block2.branch1.resnet_layer_1 = ResnetLayer(in_channels=128, filters=128, conv_first=False)
-        self.stage2.block2.branch1.resnet_layer_2 = ResnetLayer(in_channels=128, filters=256, kernel_size=1, conv_first=False)
-        self.stage2.block3 = nn.Module()
-        self.stage2.block3.branch1 = nn.Module()
-        self.stage2.block3.branch1.resnet_layer = ResnetLayer(in_channels=256, filters=128, kernel_size=1, strides=1, activation="relu", batch_normalization=True, conv_first=False)
-        self.stage2.block3.branch1.resnet_layer_1 = ResnetLayer(in_channels=128, filters=128, conv_first=False)
-        self.stage2.block3.branch1.resnet_layer_2 = ResnetLayer(in_channels=128, filters=256, kernel_size=1, conv_first=False)
-        self.stage2.block4 = nn.Module()
-        self.stage2.block4.branch1 = nn.Module()
-        self.stage2.block4.branch1.resnet_layer = ResnetLayer(in_channels=256, filters=128, kernel_size=1, strides=1, activation="relu", batch_normalization=True, conv_first=False)
-        self.stage2.block4.branch1.resnet_layer_1 = ResnetLayer(in_channels=128, filters=128, conv_first=False)
-        self.stage2.block4.branch1.resnet_layer_2 = ResnetLayer(in_channels=128, filters=256, kernel_size=1, conv_first=False)
-        self.stage2.block5 = nn.Module()
-        self.stage2.block5.branch1 = nn.Module()
-        self.stage2.block5.branch1.resnet_layer = ResnetLayer(in_channels=256, filters=128, kernel_size=1, strides=1, activation="relu", batch_normalization=True, conv_first=False)
-        self.stage2.block5.branch1.resnet_layer_1 = ResnetLayer(in_channels=128, filters=128, conv_first=False)
-        self.stage2.block5.branch1.resnet_layer_2 = ResnetLayer(in_channels=128, filters=256, kernel_size=1, conv_first=False)
-        self.batch_normalization = nn.BatchNorm2d(256, eps=0.001, momentum=0.01)
-        self.dense = nn.Linear(256, 10)
+        depth = 9 * n + 2
+        self.stem = ResnetLayer(in_channels=input_shape[2], filters=16, conv_first=True)
+        self.stage = nn.ModuleList()
+        channels = self.stem.out_channels
+        for stage in (0, 1, 2):
+            m = nn.Module()
+            f_in = 16 if stage == 0 else 64 * 2 ** (stage - 1)
+            f_out = 4 * f_in if stage == 0 else 2 * f_in
+            m.block = nn.ModuleList()
+            channels_2 = channels
+            for block in range(n):
+                m2 = nn.Module()
+                first = block == 0
+                strides = 2 if first and stage > 0 else 1
+                bare = first and stage == 0
+                m2.branch0 = nn.Module()
+                m2.branch0.resnet_layer = ResnetLayer(in_channels=channels_2, filters=f_out, kernel_size=1, strides=strides, activation=None, batch_normalization=False) if first else None
+                channels_3 = m2.branch0.resnet_layer.out_channels if m2.branch0.resnet_layer is not None else channels_2
+                m2.branch1 = nn.Module()
+                m2.branch1.resnet_layer = ResnetLayer(in_channels=channels_2, filters=f_in, kernel_size=1, strides=strides, activation=None if bare else "relu", batch_normalization=not bare, conv_first=False)
+                m2.branch1.resnet_layer_1 = ResnetLayer(in_channels=m2.branch1.resnet_layer.out_channels, filters=f_in, conv_first=False)
+                m2.branch1.resnet_layer_2 = ResnetLayer(in_channels=m2.branch1.resnet_layer_1.out_channels, filters=f_out, kernel_size=1, conv_first=False)
+                m.block.append(m2)
+                channels_2 = channels_3
+            self.stage.append(m)
+            channels = channels_2
+        self.batch_normalization = nn.BatchNorm2d(channels, eps=0.001, momentum=0.01)
+        flatten_features = self._flatten_features(torch.zeros(1, input_shape[2], input_shape[0], input_shape[1]))
+        self.dense = nn.Linear(flatten_features, num_classes)
         self.reset_parameters()
 
     @torch.no_grad()
     def reset_parameters(self) -> None:
         """Draw every weight as Keras' initializers do (he_normal is truncated, glorot_uniform uses fan_avg)."""
         self.stem.reset_parameters()
-        self.stage0.block0.branch0.resnet_layer.reset_parameters()
-        self.stage0.block0.branch1.resnet_layer.reset_parameters()
-        self.stage0.block0.branch1.resnet_layer_1.reset_parameters()
-        self.stage0.block0.branch1.resnet_layer_2.reset_parameters()
-        self.stage0.block1.branch1.resnet_layer.reset_parameters()
-        self.stage0.block1.branch1.resnet_layer_1.reset_parameters()
-        self.stage0.block1.branch1.resnet_layer_2.reset_parameters()
-        self.stage0.block2.branch1.resnet_layer.reset_parameters()
-        self.stage0.block2.branch1.resnet_layer_1.reset_parameters()
-        self.stage0.block2.branch1.resnet_layer_2.reset_parameters()
-        self.stage0.block3.branch1.resnet_layer.reset_parameters()
-        self.stage0.block3.branch1.resnet_layer_1.reset_parameters()
-        self.stage0.block3.branch1.resnet_layer_2.reset_parameters()
-        self.stage0.block4.branch1.resnet_layer.reset_parameters()
-        self.stage0.block4.branch1.resnet_layer_1.reset_parameters()
-        self.stage0.block4.branch1.resnet_layer_2.reset_parameters()
-        self.stage0.block5.branch1.resnet_layer.reset_parameters()
-        self.stage0.block5.branch1.resnet_layer_1.reset_parameters()
-        self.stage0.block5.branch1.resnet_layer_2.reset_parameters()
-        self.stage1.block0.branch0.resnet_layer.reset_parameters()
-        self.stage1.block0.branch1.resnet_layer.reset_parameters()
-        self.stage1.block0.branch1.resnet_layer_1.reset_parameters()
-        self.stage1.block0.branch1.resnet_layer_2.reset_parameters()
-        self.stage1.block1.branch1.resnet_layer.reset_parameters()
-        self.stage1.block1.branch1.resnet_layer_1.reset_parameters()
-        self.stage1.block1.branch1.resnet_layer_2.reset_parameters()
-        self.stage1.block2.branch1.resnet_layer.reset_parameters()
-        self.stage1.block2.branch1.resnet_layer_1.reset_parameters()
-        self.stage1.block2.branch1.resnet_layer_2.reset_parameters()
-        self.stage1.block3.branch1.resnet_layer.reset_parameters()
-        self.stage1.block3.branch1.resnet_layer_1.reset_parameters()
-        self.stage1.block3.branch1.resnet_layer_2.reset_parameters()
-        self.stage1.block4.branch1.resnet_layer.reset_parameters()
-        self.stage1.block4.branch1.resnet_layer_1.reset_parameters()
-        self.stage1.block4.branch1.resnet_layer_2.reset_parameters()
-        self.stage1.block5.branch1.resnet_layer.reset_parameters()
-        self.stage1.block5.branch1.resnet_layer_1.reset_parameters()
-        self.stage1.block5.branch1.resnet_layer_2.reset_parameters()
-        self.stage2.block0.branch0.resnet_layer.reset_parameters()
-        self.stage2.block0.branch1.resnet_layer.reset_parameters()
-        self.stage2.block0.branch1.resnet_layer_1.reset_parameters()
-        self.stage2.block0.branch1.resnet_layer_2.reset_parameters()
-        self.stage2.block1.branch1.resnet_layer.reset_parameters()
-        self.stage2.block1.branch1.resnet_layer_1.reset_parameters()
-        self.stage2.block1.branch1.resnet_layer_2.reset_parameters()
-        self.stage2.block2.branch1.resnet_layer.reset_parameters()
-        self.stage2.block2.branch1.resnet_layer_1.reset_parameters()
-        self.stage2.block2.branch1.resnet_layer_2.reset_parameters()
-        self.stage2.block3.branch1.resnet_layer.reset_parameters()
-        self.stage2.block3.branch1.resnet_layer_1.reset_parameters()
-        self.stage2.block3.branch1.resnet_layer_2.reset_parameters()
-        self.stage2.block4.branch1.resnet_layer.reset_parameters()
-        self.stage2.block4.branch1.resnet_layer_1.reset_parameters()
-        self.stage2.block4.branch1.resnet_layer_2.reset_parameters()
-        self.stage2.block5.branch1.resnet_layer.reset_parameters()
-        self.stage2.block5.branch1.resnet_layer_1.reset_parameters()
-        self.stage2.block5.branch1.resnet_layer_2.reset_parameters()
+        for stage in self.stage:
+            for block in stage.block:
+                if block.branch0.resnet_layer is not None:
+                    block.branch0.resnet_layer.reset_parameters()
+                block.branch1.resnet_layer.reset_parameters()
+                block.branch1.resnet_layer_1.reset_parameters()
+                block.branch1.resnet_layer_2.reset_parameters()
         nn.init.ones_(self.batch_normalization.weight)
         nn.init.zeros_(self.batch_normalization.bias)
         nn.init.zeros_(self.batch_normalization.running_mean)
         nn.init.ones_(self.batch_normalization.running_var)
-        nn.init.trunc_normal_(self.dense.weight, std=0.100484048572, a=-0.200968097143, b=0.200968097143)
+        keras_init_(self.dense.weight, "he_normal", "dense")
         nn.init.zeros_(self.dense.bias)
 
     def forward(self, image: torch.Tensor) -> torch.Tensor:
@@ -378,151 +246,59 @@ class ResnetV2(nn.Module):
         Args:
             image: (batch, 3, 32, 32) images, channels first, float32.
         """
-        stem = self.stem(image)
-        resnet_layer = self.stage0.block0.branch0.resnet_layer(stem)
-        x = self.stage0.block0.branch1.resnet_layer(stem)
-        x = self.stage0.block0.branch1.resnet_layer_1(x)
-        resnet_layer_2 = self.stage0.block0.branch1.resnet_layer_2(x)
-        add = resnet_layer + resnet_layer_2
-        x = self.stage0.block1.branch1.resnet_layer(add)
-        x = self.stage0.block1.branch1.resnet_layer_1(x)
-        resnet_layer_2 = self.stage0.block1.branch1.resnet_layer_2(x)
-        add = add + resnet_layer_2
-        x = self.stage0.block2.branch1.resnet_layer(add)
-        x = self.stage0.block2.branch1.resnet_layer_1(x)
-        resnet_layer_2 = self.stage0.block2.branch1.resnet_layer_2(x)
-        add = add + resnet_layer_2
-        x = self.stage0.block3.branch1.resnet_layer(add)
-        x = self.stage0.block3.branch1.resnet_layer_1(x)
-        resnet_layer_2 = self.stage0.block3.branch1.resnet_layer_2(x)
-        add = add + resnet_layer_2
-        x = self.stage0.block4.branch1.resnet_layer(add)
-        x = self.stage0.block4.branch1.resnet_layer_1(x)
-        resnet_layer_2 = self.stage0.block4.branch1.resnet_layer_2(x)
-        add = add + resnet_layer_2
-        x = self.stage0.block5.branch1.resnet_layer(add)
-        x = self.stage0.block5.branch1.resnet_layer_1(x)
-        resnet_layer_2 = self.stage0.block5.branch1.resnet_layer_2(x)
-        add = add + resnet_layer_2
-        resnet_layer = self.stage1.block0.branch0.resnet_layer(add)
-        x = self.stage1.block0.branch1.resnet_layer(add)
-        x = self.stage1.block0.branch1.resnet_layer_1(x)
-        resnet_layer_2 = self.stage1.block0.branch1.resnet_layer_2(x)
-        add = resnet_layer + resnet_layer_2
-        x = self.stage1.block1.branch1.resnet_layer(add)
-        x = self.stage1.block1.branch1.resnet_layer_1(x)
-        resnet_layer_2 = self.stage1.block1.branch1.resnet_layer_2(x)
-        add = add + resnet_layer_2
-        x = self.stage1.block2.branch1.resnet_layer(add)
-        x = self.stage1.block2.branch1.resnet_layer_1(x)
-        resnet_layer_2 = self.stage1.block2.branch1.resnet_layer_2(x)
-        add = add + resnet_layer_2
-        x = self.stage1.block3.branch1.resnet_layer(add)
-        x = self.stage1.block3.branch1.resnet_layer_1(x)
-        resnet_layer_2 = self.stage1.block3.branch1.resnet_layer_2(x)
-        add = add + resnet_layer_2
-        x = self.stage1.block4.branch1.resnet_layer(add)
-        x = self.stage1.block4.branch1.resnet_layer_1(x)
-        resnet_layer_2 = self.stage1.block4.branch1.resnet_layer_2(x)
-        add = add + resnet_layer_2
-        x = self.stage1.block5.branch1.resnet_layer(add)
-        x = self.stage1.block5.branch1.resnet_layer_1(x)
-        resnet_layer_2 = self.stage1.block5.branch1.resnet_layer_2(x)
-        add = add + resnet_layer_2
-        resnet_layer = self.stage2.block0.branch0.resnet_layer(add)
-        x = self.stage2.block0.branch1.resnet_layer(add)
-        x = self.stage2.block0.branch1.resnet_layer_1(x)
-        resnet_layer_2 = self.stage2.block0.branch1.resnet_layer_2(x)
-        add = resnet_layer + resnet_layer_2
-        x = self.stage2.block1.branch1.resnet_layer(add)
-        x = self.stage2.block1.branch1.resnet_layer_1(x)
-        resnet_layer_2 = self.stage2.block1.branch1.resnet_layer_2(x)
-        add = add + resnet_layer_2
-        x = self.stage2.block2.branch1.resnet_layer(add)
-        x = self.stage2.block2.branch1.resnet_layer_1(x)
-        resnet_layer_2 = self.stage2.block2.branch1.resnet_layer_2(x)
-        add = add + resnet_layer_2
-        x = self.stage2.block3.branch1.resnet_layer(add)
-        x = self.stage2.block3.branch1.resnet_layer_1(x)
-        resnet_layer_2 = self.stage2.block3.branch1.resnet_layer_2(x)
-        add = add + resnet_layer_2
-        x = self.stage2.block4.branch1.resnet_layer(add)
-        x = self.stage2.block4.branch1.resnet_layer_1(x)
-        resnet_layer_2 = self.stage2.block4.branch1.resnet_layer_2(x)
-        add = add + resnet_layer_2
-        x = self.stage2.block5.branch1.resnet_layer(add)
-        x = self.stage2.block5.branch1.resnet_layer_1(x)
-        resnet_layer_2 = self.stage2.block5.branch1.resnet_layer_2(x)
-        x = add + resnet_layer_2
+        x = self.stem(image)
+        for stage in self.stage:
+            for block in stage.block:
+                resnet_layer = x
+                if block.branch0.resnet_layer is not None:
+                    resnet_layer = block.branch0.resnet_layer(x)
+                resnet_layer_2 = block.branch1.resnet_layer(x)
+                resnet_layer_2 = block.branch1.resnet_layer_1(resnet_layer_2)
+                resnet_layer_2 = block.branch1.resnet_layer_2(resnet_layer_2)
+                add = resnet_layer + resnet_layer_2
+                x = add
         x = self.batch_normalization(x)
         x = F.relu(x)
         x = F.avg_pool2d(x, (8, 8), (8, 8))
         x = torch.flatten(x, 1)
-        dense = F.softmax(self.dense(x), dim=-1)
-        return dense
+        x = F.softmax(self.dense(x), dim=-1)
+        return x
+
+    @torch.no_grad()
+    def _flatten_features(self, image: torch.Tensor) -> int:
+        """The size of `flatten`'s output, which __init__ sizes the next layer by: the layers before it, run on zeros in eval mode."""
+        mode = self.training
+        self.eval()
+        x = self.stem(image)
+        for stage in self.stage:
+            for block in stage.block:
+                resnet_layer = x
+                if block.branch0.resnet_layer is not None:
+                    resnet_layer = block.branch0.resnet_layer(x)
+                resnet_layer_2 = block.branch1.resnet_layer(x)
+                resnet_layer_2 = block.branch1.resnet_layer_1(resnet_layer_2)
+                resnet_layer_2 = block.branch1.resnet_layer_2(resnet_layer_2)
+                add = resnet_layer + resnet_layer_2
+                x = add
+        x = self.batch_normalization(x)
+        x = F.relu(x)
+        x = F.avg_pool2d(x, (8, 8), (8, 8))
+        x = torch.flatten(x, 1)
+        self.train(mode)
+        return x.shape[1]
 
     def regularization_loss(self) -> torch.Tensor:
         """The Keras regularizers' penalty (l2: l * sum(w^2), on those kernels only), added to the loss."""
-        return (
-            self.stem.regularization_loss()
-            + self.stage0.block0.branch0.resnet_layer.regularization_loss()
-            + self.stage0.block0.branch1.resnet_layer.regularization_loss()
-            + self.stage0.block0.branch1.resnet_layer_1.regularization_loss()
-            + self.stage0.block0.branch1.resnet_layer_2.regularization_loss()
-            + self.stage0.block1.branch1.resnet_layer.regularization_loss()
-            + self.stage0.block1.branch1.resnet_layer_1.regularization_loss()
-            + self.stage0.block1.branch1.resnet_layer_2.regularization_loss()
-            + self.stage0.block2.branch1.resnet_layer.regularization_loss()
-            + self.stage0.block2.branch1.resnet_layer_1.regularization_loss()
-            + self.stage0.block2.branch1.resnet_layer_2.regularization_loss()
-            + self.stage0.block3.branch1.resnet_layer.regularization_loss()
-            + self.stage0.block3.branch1.resnet_layer_1.regularization_loss()
-            + self.stage0.block3.branch1.resnet_layer_2.regularization_loss()
-            + self.stage0.block4.branch1.resnet_layer.regularization_loss()
-            + self.stage0.block4.branch1.resnet_layer_1.regularization_loss()
-            + self.stage0.block4.branch1.resnet_layer_2.regularization_loss()
-            + self.stage0.block5.branch1.resnet_layer.regularization_loss()
-            + self.stage0.block5.branch1.resnet_layer_1.regularization_loss()
-            + self.stage0.block5.branch1.resnet_layer_2.regularization_loss()
-            + self.stage1.block0.branch0.resnet_layer.regularization_loss()
-            + self.stage1.block0.branch1.resnet_layer.regularization_loss()
-            + self.stage1.block0.branch1.resnet_layer_1.regularization_loss()
-            + self.stage1.block0.branch1.resnet_layer_2.regularization_loss()
-            + self.stage1.block1.branch1.resnet_layer.regularization_loss()
-            + self.stage1.block1.branch1.resnet_layer_1.regularization_loss()
-            + self.stage1.block1.branch1.resnet_layer_2.regularization_loss()
-            + self.stage1.block2.branch1.resnet_layer.regularization_loss()
-            + self.stage1.block2.branch1.resnet_layer_1.regularization_loss()
-            + self.stage1.block2.branch1.resnet_layer_2.regularization_loss()
-            + self.stage1.block3.branch1.resnet_layer.regularization_loss()
-            + self.stage1.block3.branch1.resnet_layer_1.regularization_loss()
-            + self.stage1.block3.branch1.resnet_layer_2.regularization_loss()
-            + self.stage1.block4.branch1.resnet_layer.regularization_loss()
-            + self.stage1.block4.branch1.resnet_layer_1.regularization_loss()
-            + self.stage1.block4.branch1.resnet_layer_2.regularization_loss()
-            + self.stage1.block5.branch1.resnet_layer.regularization_loss()
-            + self.stage1.block5.branch1.resnet_layer_1.regularization_loss()
-            + self.stage1.block5.branch1.resnet_layer_2.regularization_loss()
-            + self.stage2.block0.branch0.resnet_layer.regularization_loss()
-            + self.stage2.block0.branch1.resnet_layer.regularization_loss()
-            + self.stage2.block0.branch1.resnet_layer_1.regularization_loss()
-            + self.stage2.block0.branch1.resnet_layer_2.regularization_loss()
-            + self.stage2.block1.branch1.resnet_layer.regularization_loss()
-            + self.stage2.block1.branch1.resnet_layer_1.regularization_loss()
-            + self.stage2.block1.branch1.resnet_layer_2.regularization_loss()
-            + self.stage2.block2.branch1.resnet_layer.regularization_loss()
-            + self.stage2.block2.branch1.resnet_layer_1.regularization_loss()
-            + self.stage2.block2.branch1.resnet_layer_2.regularization_loss()
-            + self.stage2.block3.branch1.resnet_layer.regularization_loss()
-            + self.stage2.block3.branch1.resnet_layer_1.regularization_loss()
-            + self.stage2.block3.branch1.resnet_layer_2.regularization_loss()
-            + self.stage2.block4.branch1.resnet_layer.regularization_loss()
-            + self.stage2.block4.branch1.resnet_layer_1.regularization_loss()
-            + self.stage2.block4.branch1.resnet_layer_2.regularization_loss()
-            + self.stage2.block5.branch1.resnet_layer.regularization_loss()
-            + self.stage2.block5.branch1.resnet_layer_1.regularization_loss()
-            + self.stage2.block5.branch1.resnet_layer_2.regularization_loss()
-        )
+        loss = torch.zeros(())
+        loss = loss + self.stem.regularization_loss()
+        for stage in self.stage:
+            for block in stage.block:
+                if block.branch0.resnet_layer is not None:
+                    loss = loss + block.branch0.resnet_layer.regularization_loss()
+                loss = loss + block.branch1.resnet_layer.regularization_loss()
+                loss = loss + block.branch1.resnet_layer_1.regularization_loss()
+                loss = loss + block.branch1.resnet_layer_2.regularization_loss()
+        return loss
 
 
 # (Keras weight name in model.json, state_dict key, layout[, (H, W, C) of a flattened image]).
@@ -535,332 +311,332 @@ KERAS_WEIGHTS = [
     ("stem.batch_normalization/beta", "stem.batch_normalization.bias", "same"),
     ("stem.batch_normalization/moving_mean", "stem.batch_normalization.running_mean", "same"),
     ("stem.batch_normalization/moving_variance", "stem.batch_normalization.running_var", "same"),
-    ("stage0.block0.branch0.resnet_layer.conv2d/kernel", "stage0.block0.branch0.resnet_layer.conv2d.weight", "conv"),
-    ("stage0.block0.branch0.resnet_layer.conv2d/bias", "stage0.block0.branch0.resnet_layer.conv2d.bias", "same"),
-    ("stage0.block0.branch1.resnet_layer.conv2d/kernel", "stage0.block0.branch1.resnet_layer.conv2d_1.weight", "conv"),
-    ("stage0.block0.branch1.resnet_layer.conv2d/bias", "stage0.block0.branch1.resnet_layer.conv2d_1.bias", "same"),
-    ("stage0.block0.branch1.resnet_layer_1.batch_normalization/gamma", "stage0.block0.branch1.resnet_layer_1.batch_normalization.weight", "same"),
-    ("stage0.block0.branch1.resnet_layer_1.batch_normalization/beta", "stage0.block0.branch1.resnet_layer_1.batch_normalization.bias", "same"),
-    ("stage0.block0.branch1.resnet_layer_1.batch_normalization/moving_mean", "stage0.block0.branch1.resnet_layer_1.batch_normalization.running_mean", "same"),
-    ("stage0.block0.branch1.resnet_layer_1.batch_normalization/moving_variance", "stage0.block0.branch1.resnet_layer_1.batch_normalization.running_var", "same"),
-    ("stage0.block0.branch1.resnet_layer_1.conv2d/kernel", "stage0.block0.branch1.resnet_layer_1.conv2d_1.weight", "conv"),
-    ("stage0.block0.branch1.resnet_layer_1.conv2d/bias", "stage0.block0.branch1.resnet_layer_1.conv2d_1.bias", "same"),
-    ("stage0.block0.branch1.resnet_layer_2.batch_normalization/gamma", "stage0.block0.branch1.resnet_layer_2.batch_normalization.weight", "same"),
-    ("stage0.block0.branch1.resnet_layer_2.batch_normalization/beta", "stage0.block0.branch1.resnet_layer_2.batch_normalization.bias", "same"),
-    ("stage0.block0.branch1.resnet_layer_2.batch_normalization/moving_mean", "stage0.block0.branch1.resnet_layer_2.batch_normalization.running_mean", "same"),
-    ("stage0.block0.branch1.resnet_layer_2.batch_normalization/moving_variance", "stage0.block0.branch1.resnet_layer_2.batch_normalization.running_var", "same"),
-    ("stage0.block0.branch1.resnet_layer_2.conv2d/kernel", "stage0.block0.branch1.resnet_layer_2.conv2d_1.weight", "conv"),
-    ("stage0.block0.branch1.resnet_layer_2.conv2d/bias", "stage0.block0.branch1.resnet_layer_2.conv2d_1.bias", "same"),
-    ("stage0.block1.branch1.resnet_layer.batch_normalization/gamma", "stage0.block1.branch1.resnet_layer.batch_normalization.weight", "same"),
-    ("stage0.block1.branch1.resnet_layer.batch_normalization/beta", "stage0.block1.branch1.resnet_layer.batch_normalization.bias", "same"),
-    ("stage0.block1.branch1.resnet_layer.batch_normalization/moving_mean", "stage0.block1.branch1.resnet_layer.batch_normalization.running_mean", "same"),
-    ("stage0.block1.branch1.resnet_layer.batch_normalization/moving_variance", "stage0.block1.branch1.resnet_layer.batch_normalization.running_var", "same"),
-    ("stage0.block1.branch1.resnet_layer.conv2d/kernel", "stage0.block1.branch1.resnet_layer.conv2d_1.weight", "conv"),
-    ("stage0.block1.branch1.resnet_layer.conv2d/bias", "stage0.block1.branch1.resnet_layer.conv2d_1.bias", "same"),
-    ("stage0.block1.branch1.resnet_layer_1.batch_normalization/gamma", "stage0.block1.branch1.resnet_layer_1.batch_normalization.weight", "same"),
-    ("stage0.block1.branch1.resnet_layer_1.batch_normalization/beta", "stage0.block1.branch1.resnet_layer_1.batch_normalization.bias", "same"),
-    ("stage0.block1.branch1.resnet_layer_1.batch_normalization/moving_mean", "stage0.block1.branch1.resnet_layer_1.batch_normalization.running_mean", "same"),
-    ("stage0.block1.branch1.resnet_layer_1.batch_normalization/moving_variance", "stage0.block1.branch1.resnet_layer_1.batch_normalization.running_var", "same"),
-    ("stage0.block1.branch1.resnet_layer_1.conv2d/kernel", "stage0.block1.branch1.resnet_layer_1.conv2d_1.weight", "conv"),
-    ("stage0.block1.branch1.resnet_layer_1.conv2d/bias", "stage0.block1.branch1.resnet_layer_1.conv2d_1.bias", "same"),
-    ("stage0.block1.branch1.resnet_layer_2.batch_normalization/gamma", "stage0.block1.branch1.resnet_layer_2.batch_normalization.weight", "same"),
-    ("stage0.block1.branch1.resnet_layer_2.batch_normalization/beta", "stage0.block1.branch1.resnet_layer_2.batch_normalization.bias", "same"),
-    ("stage0.block1.branch1.resnet_layer_2.batch_normalization/moving_mean", "stage0.block1.branch1.resnet_layer_2.batch_normalization.running_mean", "same"),
-    ("stage0.block1.branch1.resnet_layer_2.batch_normalization/moving_variance", "stage0.block1.branch1.resnet_layer_2.batch_normalization.running_var", "same"),
-    ("stage0.block1.branch1.resnet_layer_2.conv2d/kernel", "stage0.block1.branch1.resnet_layer_2.conv2d_1.weight", "conv"),
-    ("stage0.block1.branch1.resnet_layer_2.conv2d/bias", "stage0.block1.branch1.resnet_layer_2.conv2d_1.bias", "same"),
-    ("stage0.block2.branch1.resnet_layer.batch_normalization/gamma", "stage0.block2.branch1.resnet_layer.batch_normalization.weight", "same"),
-    ("stage0.block2.branch1.resnet_layer.batch_normalization/beta", "stage0.block2.branch1.resnet_layer.batch_normalization.bias", "same"),
-    ("stage0.block2.branch1.resnet_layer.batch_normalization/moving_mean", "stage0.block2.branch1.resnet_layer.batch_normalization.running_mean", "same"),
-    ("stage0.block2.branch1.resnet_layer.batch_normalization/moving_variance", "stage0.block2.branch1.resnet_layer.batch_normalization.running_var", "same"),
-    ("stage0.block2.branch1.resnet_layer.conv2d/kernel", "stage0.block2.branch1.resnet_layer.conv2d_1.weight", "conv"),
-    ("stage0.block2.branch1.resnet_layer.conv2d/bias", "stage0.block2.branch1.resnet_layer.conv2d_1.bias", "same"),
-    ("stage0.block2.branch1.resnet_layer_1.batch_normalization/gamma", "stage0.block2.branch1.resnet_layer_1.batch_normalization.weight", "same"),
-    ("stage0.block2.branch1.resnet_layer_1.batch_normalization/beta", "stage0.block2.branch1.resnet_layer_1.batch_normalization.bias", "same"),
-    ("stage0.block2.branch1.resnet_layer_1.batch_normalization/moving_mean", "stage0.block2.branch1.resnet_layer_1.batch_normalization.running_mean", "same"),
-    ("stage0.block2.branch1.resnet_layer_1.batch_normalization/moving_variance", "stage0.block2.branch1.resnet_layer_1.batch_normalization.running_var", "same"),
-    ("stage0.block2.branch1.resnet_layer_1.conv2d/kernel", "stage0.block2.branch1.resnet_layer_1.conv2d_1.weight", "conv"),
-    ("stage0.block2.branch1.resnet_layer_1.conv2d/bias", "stage0.block2.branch1.resnet_layer_1.conv2d_1.bias", "same"),
-    ("stage0.block2.branch1.resnet_layer_2.batch_normalization/gamma", "stage0.block2.branch1.resnet_layer_2.batch_normalization.weight", "same"),
-    ("stage0.block2.branch1.resnet_layer_2.batch_normalization/beta", "stage0.block2.branch1.resnet_layer_2.batch_normalization.bias", "same"),
-    ("stage0.block2.branch1.resnet_layer_2.batch_normalization/moving_mean", "stage0.block2.branch1.resnet_layer_2.batch_normalization.running_mean", "same"),
-    ("stage0.block2.branch1.resnet_layer_2.batch_normalization/moving_variance", "stage0.block2.branch1.resnet_layer_2.batch_normalization.running_var", "same"),
-    ("stage0.block2.branch1.resnet_layer_2.conv2d/kernel", "stage0.block2.branch1.resnet_layer_2.conv2d_1.weight", "conv"),
-    ("stage0.block2.branch1.resnet_layer_2.conv2d/bias", "stage0.block2.branch1.resnet_layer_2.conv2d_1.bias", "same"),
-    ("stage0.block3.branch1.resnet_layer.batch_normalization/gamma", "stage0.block3.branch1.resnet_layer.batch_normalization.weight", "same"),
-    ("stage0.block3.branch1.resnet_layer.batch_normalization/beta", "stage0.block3.branch1.resnet_layer.batch_normalization.bias", "same"),
-    ("stage0.block3.branch1.resnet_layer.batch_normalization/moving_mean", "stage0.block3.branch1.resnet_layer.batch_normalization.running_mean", "same"),
-    ("stage0.block3.branch1.resnet_layer.batch_normalization/moving_variance", "stage0.block3.branch1.resnet_layer.batch_normalization.running_var", "same"),
-    ("stage0.block3.branch1.resnet_layer.conv2d/kernel", "stage0.block3.branch1.resnet_layer.conv2d_1.weight", "conv"),
-    ("stage0.block3.branch1.resnet_layer.conv2d/bias", "stage0.block3.branch1.resnet_layer.conv2d_1.bias", "same"),
-    ("stage0.block3.branch1.resnet_layer_1.batch_normalization/gamma", "stage0.block3.branch1.resnet_layer_1.batch_normalization.weight", "same"),
-    ("stage0.block3.branch1.resnet_layer_1.batch_normalization/beta", "stage0.block3.branch1.resnet_layer_1.batch_normalization.bias", "same"),
-    ("stage0.block3.branch1.resnet_layer_1.batch_normalization/moving_mean", "stage0.block3.branch1.resnet_layer_1.batch_normalization.running_mean", "same"),
-    ("stage0.block3.branch1.resnet_layer_1.batch_normalization/moving_variance", "stage0.block3.branch1.resnet_layer_1.batch_normalization.running_var", "same"),
-    ("stage0.block3.branch1.resnet_layer_1.conv2d/kernel", "stage0.block3.branch1.resnet_layer_1.conv2d_1.weight", "conv"),
-    ("stage0.block3.branch1.resnet_layer_1.conv2d/bias", "stage0.block3.branch1.resnet_layer_1.conv2d_1.bias", "same"),
-    ("stage0.block3.branch1.resnet_layer_2.batch_normalization/gamma", "stage0.block3.branch1.resnet_layer_2.batch_normalization.weight", "same"),
-    ("stage0.block3.branch1.resnet_layer_2.batch_normalization/beta", "stage0.block3.branch1.resnet_layer_2.batch_normalization.bias", "same"),
-    ("stage0.block3.branch1.resnet_layer_2.batch_normalization/moving_mean", "stage0.block3.branch1.resnet_layer_2.batch_normalization.running_mean", "same"),
-    ("stage0.block3.branch1.resnet_layer_2.batch_normalization/moving_variance", "stage0.block3.branch1.resnet_layer_2.batch_normalization.running_var", "same"),
-    ("stage0.block3.branch1.resnet_layer_2.conv2d/kernel", "stage0.block3.branch1.resnet_layer_2.conv2d_1.weight", "conv"),
-    ("stage0.block3.branch1.resnet_layer_2.conv2d/bias", "stage0.block3.branch1.resnet_layer_2.conv2d_1.bias", "same"),
-    ("stage0.block4.branch1.resnet_layer.batch_normalization/gamma", "stage0.block4.branch1.resnet_layer.batch_normalization.weight", "same"),
-    ("stage0.block4.branch1.resnet_layer.batch_normalization/beta", "stage0.block4.branch1.resnet_layer.batch_normalization.bias", "same"),
-    ("stage0.block4.branch1.resnet_layer.batch_normalization/moving_mean", "stage0.block4.branch1.resnet_layer.batch_normalization.running_mean", "same"),
-    ("stage0.block4.branch1.resnet_layer.batch_normalization/moving_variance", "stage0.block4.branch1.resnet_layer.batch_normalization.running_var", "same"),
-    ("stage0.block4.branch1.resnet_layer.conv2d/kernel", "stage0.block4.branch1.resnet_layer.conv2d_1.weight", "conv"),
-    ("stage0.block4.branch1.resnet_layer.conv2d/bias", "stage0.block4.branch1.resnet_layer.conv2d_1.bias", "same"),
-    ("stage0.block4.branch1.resnet_layer_1.batch_normalization/gamma", "stage0.block4.branch1.resnet_layer_1.batch_normalization.weight", "same"),
-    ("stage0.block4.branch1.resnet_layer_1.batch_normalization/beta", "stage0.block4.branch1.resnet_layer_1.batch_normalization.bias", "same"),
-    ("stage0.block4.branch1.resnet_layer_1.batch_normalization/moving_mean", "stage0.block4.branch1.resnet_layer_1.batch_normalization.running_mean", "same"),
-    ("stage0.block4.branch1.resnet_layer_1.batch_normalization/moving_variance", "stage0.block4.branch1.resnet_layer_1.batch_normalization.running_var", "same"),
-    ("stage0.block4.branch1.resnet_layer_1.conv2d/kernel", "stage0.block4.branch1.resnet_layer_1.conv2d_1.weight", "conv"),
-    ("stage0.block4.branch1.resnet_layer_1.conv2d/bias", "stage0.block4.branch1.resnet_layer_1.conv2d_1.bias", "same"),
-    ("stage0.block4.branch1.resnet_layer_2.batch_normalization/gamma", "stage0.block4.branch1.resnet_layer_2.batch_normalization.weight", "same"),
-    ("stage0.block4.branch1.resnet_layer_2.batch_normalization/beta", "stage0.block4.branch1.resnet_layer_2.batch_normalization.bias", "same"),
-    ("stage0.block4.branch1.resnet_layer_2.batch_normalization/moving_mean", "stage0.block4.branch1.resnet_layer_2.batch_normalization.running_mean", "same"),
-    ("stage0.block4.branch1.resnet_layer_2.batch_normalization/moving_variance", "stage0.block4.branch1.resnet_layer_2.batch_normalization.running_var", "same"),
-    ("stage0.block4.branch1.resnet_layer_2.conv2d/kernel", "stage0.block4.branch1.resnet_layer_2.conv2d_1.weight", "conv"),
-    ("stage0.block4.branch1.resnet_layer_2.conv2d/bias", "stage0.block4.branch1.resnet_layer_2.conv2d_1.bias", "same"),
-    ("stage0.block5.branch1.resnet_layer.batch_normalization/gamma", "stage0.block5.branch1.resnet_layer.batch_normalization.weight", "same"),
-    ("stage0.block5.branch1.resnet_layer.batch_normalization/beta", "stage0.block5.branch1.resnet_layer.batch_normalization.bias", "same"),
-    ("stage0.block5.branch1.resnet_layer.batch_normalization/moving_mean", "stage0.block5.branch1.resnet_layer.batch_normalization.running_mean", "same"),
-    ("stage0.block5.branch1.resnet_layer.batch_normalization/moving_variance", "stage0.block5.branch1.resnet_layer.batch_normalization.running_var", "same"),
-    ("stage0.block5.branch1.resnet_layer.conv2d/kernel", "stage0.block5.branch1.resnet_layer.conv2d_1.weight", "conv"),
-    ("stage0.block5.branch1.resnet_layer.conv2d/bias", "stage0.block5.branch1.resnet_layer.conv2d_1.bias", "same"),
-    ("stage0.block5.branch1.resnet_layer_1.batch_normalization/gamma", "stage0.block5.branch1.resnet_layer_1.batch_normalization.weight", "same"),
-    ("stage0.block5.branch1.resnet_layer_1.batch_normalization/beta", "stage0.block5.branch1.resnet_layer_1.batch_normalization.bias", "same"),
-    ("stage0.block5.branch1.resnet_layer_1.batch_normalization/moving_mean", "stage0.block5.branch1.resnet_layer_1.batch_normalization.running_mean", "same"),
-    ("stage0.block5.branch1.resnet_layer_1.batch_normalization/moving_variance", "stage0.block5.branch1.resnet_layer_1.batch_normalization.running_var", "same"),
-    ("stage0.block5.branch1.resnet_layer_1.conv2d/kernel", "stage0.block5.branch1.resnet_layer_1.conv2d_1.weight", "conv"),
-    ("stage0.block5.branch1.resnet_layer_1.conv2d/bias", "stage0.block5.branch1.resnet_layer_1.conv2d_1.bias", "same"),
-    ("stage0.block5.branch1.resnet_layer_2.batch_normalization/gamma", "stage0.block5.branch1.resnet_layer_2.batch_normalization.weight", "same"),
-    ("stage0.block5.branch1.resnet_layer_2.batch_normalization/beta", "stage0.block5.branch1.resnet_layer_2.batch_normalization.bias", "same"),
-    ("stage0.block5.branch1.resnet_layer_2.batch_normalization/moving_mean", "stage0.block5.branch1.resnet_layer_2.batch_normalization.running_mean", "same"),
-    ("stage0.block5.branch1.resnet_layer_2.batch_normalization/moving_variance", "stage0.block5.branch1.resnet_layer_2.batch_normalization.running_var", "same"),
-    ("stage0.block5.branch1.resnet_layer_2.conv2d/kernel", "stage0.block5.branch1.resnet_layer_2.conv2d_1.weight", "conv"),
-    ("stage0.block5.branch1.resnet_layer_2.conv2d/bias", "stage0.block5.branch1.resnet_layer_2.conv2d_1.bias", "same"),
-    ("stage1.block0.branch0.resnet_layer.conv2d/kernel", "stage1.block0.branch0.resnet_layer.conv2d.weight", "conv"),
-    ("stage1.block0.branch0.resnet_layer.conv2d/bias", "stage1.block0.branch0.resnet_layer.conv2d.bias", "same"),
-    ("stage1.block0.branch1.resnet_layer.batch_normalization/gamma", "stage1.block0.branch1.resnet_layer.batch_normalization.weight", "same"),
-    ("stage1.block0.branch1.resnet_layer.batch_normalization/beta", "stage1.block0.branch1.resnet_layer.batch_normalization.bias", "same"),
-    ("stage1.block0.branch1.resnet_layer.batch_normalization/moving_mean", "stage1.block0.branch1.resnet_layer.batch_normalization.running_mean", "same"),
-    ("stage1.block0.branch1.resnet_layer.batch_normalization/moving_variance", "stage1.block0.branch1.resnet_layer.batch_normalization.running_var", "same"),
-    ("stage1.block0.branch1.resnet_layer.conv2d/kernel", "stage1.block0.branch1.resnet_layer.conv2d_1.weight", "conv"),
-    ("stage1.block0.branch1.resnet_layer.conv2d/bias", "stage1.block0.branch1.resnet_layer.conv2d_1.bias", "same"),
-    ("stage1.block0.branch1.resnet_layer_1.batch_normalization/gamma", "stage1.block0.branch1.resnet_layer_1.batch_normalization.weight", "same"),
-    ("stage1.block0.branch1.resnet_layer_1.batch_normalization/beta", "stage1.block0.branch1.resnet_layer_1.batch_normalization.bias", "same"),
-    ("stage1.block0.branch1.resnet_layer_1.batch_normalization/moving_mean", "stage1.block0.branch1.resnet_layer_1.batch_normalization.running_mean", "same"),
-    ("stage1.block0.branch1.resnet_layer_1.batch_normalization/moving_variance", "stage1.block0.branch1.resnet_layer_1.batch_normalization.running_var", "same"),
-    ("stage1.block0.branch1.resnet_layer_1.conv2d/kernel", "stage1.block0.branch1.resnet_layer_1.conv2d_1.weight", "conv"),
-    ("stage1.block0.branch1.resnet_layer_1.conv2d/bias", "stage1.block0.branch1.resnet_layer_1.conv2d_1.bias", "same"),
-    ("stage1.block0.branch1.resnet_layer_2.batch_normalization/gamma", "stage1.block0.branch1.resnet_layer_2.batch_normalization.weight", "same"),
-    ("stage1.block0.branch1.resnet_layer_2.batch_normalization/beta", "stage1.block0.branch1.resnet_layer_2.batch_normalization.bias", "same"),
-    ("stage1.block0.branch1.resnet_layer_2.batch_normalization/moving_mean", "stage1.block0.branch1.resnet_layer_2.batch_normalization.running_mean", "same"),
-    ("stage1.block0.branch1.resnet_layer_2.batch_normalization/moving_variance", "stage1.block0.branch1.resnet_layer_2.batch_normalization.running_var", "same"),
-    ("stage1.block0.branch1.resnet_layer_2.conv2d/kernel", "stage1.block0.branch1.resnet_layer_2.conv2d_1.weight", "conv"),
-    ("stage1.block0.branch1.resnet_layer_2.conv2d/bias", "stage1.block0.branch1.resnet_layer_2.conv2d_1.bias", "same"),
-    ("stage1.block1.branch1.resnet_layer.batch_normalization/gamma", "stage1.block1.branch1.resnet_layer.batch_normalization.weight", "same"),
-    ("stage1.block1.branch1.resnet_layer.batch_normalization/beta", "stage1.block1.branch1.resnet_layer.batch_normalization.bias", "same"),
-    ("stage1.block1.branch1.resnet_layer.batch_normalization/moving_mean", "stage1.block1.branch1.resnet_layer.batch_normalization.running_mean", "same"),
-    ("stage1.block1.branch1.resnet_layer.batch_normalization/moving_variance", "stage1.block1.branch1.resnet_layer.batch_normalization.running_var", "same"),
-    ("stage1.block1.branch1.resnet_layer.conv2d/kernel", "stage1.block1.branch1.resnet_layer.conv2d_1.weight", "conv"),
-    ("stage1.block1.branch1.resnet_layer.conv2d/bias", "stage1.block1.branch1.resnet_layer.conv2d_1.bias", "same"),
-    ("stage1.block1.branch1.resnet_layer_1.batch_normalization/gamma", "stage1.block1.branch1.resnet_layer_1.batch_normalization.weight", "same"),
-    ("stage1.block1.branch1.resnet_layer_1.batch_normalization/beta", "stage1.block1.branch1.resnet_layer_1.batch_normalization.bias", "same"),
-    ("stage1.block1.branch1.resnet_layer_1.batch_normalization/moving_mean", "stage1.block1.branch1.resnet_layer_1.batch_normalization.running_mean", "same"),
-    ("stage1.block1.branch1.resnet_layer_1.batch_normalization/moving_variance", "stage1.block1.branch1.resnet_layer_1.batch_normalization.running_var", "same"),
-    ("stage1.block1.branch1.resnet_layer_1.conv2d/kernel", "stage1.block1.branch1.resnet_layer_1.conv2d_1.weight", "conv"),
-    ("stage1.block1.branch1.resnet_layer_1.conv2d/bias", "stage1.block1.branch1.resnet_layer_1.conv2d_1.bias", "same"),
-    ("stage1.block1.branch1.resnet_layer_2.batch_normalization/gamma", "stage1.block1.branch1.resnet_layer_2.batch_normalization.weight", "same"),
-    ("stage1.block1.branch1.resnet_layer_2.batch_normalization/beta", "stage1.block1.branch1.resnet_layer_2.batch_normalization.bias", "same"),
-    ("stage1.block1.branch1.resnet_layer_2.batch_normalization/moving_mean", "stage1.block1.branch1.resnet_layer_2.batch_normalization.running_mean", "same"),
-    ("stage1.block1.branch1.resnet_layer_2.batch_normalization/moving_variance", "stage1.block1.branch1.resnet_layer_2.batch_normalization.running_var", "same"),
-    ("stage1.block1.branch1.resnet_layer_2.conv2d/kernel", "stage1.block1.branch1.resnet_layer_2.conv2d_1.weight", "conv"),
-    ("stage1.block1.branch1.resnet_layer_2.conv2d/bias", "stage1.block1.branch1.resnet_layer_2.conv2d_1.bias", "same"),
-    ("stage1.block2.branch1.resnet_layer.batch_normalization/gamma", "stage1.block2.branch1.resnet_layer.batch_normalization.weight", "same"),
-    ("stage1.block2.branch1.resnet_layer.batch_normalization/beta", "stage1.block2.branch1.resnet_layer.batch_normalization.bias", "same"),
-    ("stage1.block2.branch1.resnet_layer.batch_normalization/moving_mean", "stage1.block2.branch1.resnet_layer.batch_normalization.running_mean", "same"),
-    ("stage1.block2.branch1.resnet_layer.batch_normalization/moving_variance", "stage1.block2.branch1.resnet_layer.batch_normalization.running_var", "same"),
-    ("stage1.block2.branch1.resnet_layer.conv2d/kernel", "stage1.block2.branch1.resnet_layer.conv2d_1.weight", "conv"),
-    ("stage1.block2.branch1.resnet_layer.conv2d/bias", "stage1.block2.branch1.resnet_layer.conv2d_1.bias", "same"),
-    ("stage1.block2.branch1.resnet_layer_1.batch_normalization/gamma", "stage1.block2.branch1.resnet_layer_1.batch_normalization.weight", "same"),
-    ("stage1.block2.branch1.resnet_layer_1.batch_normalization/beta", "stage1.block2.branch1.resnet_layer_1.batch_normalization.bias", "same"),
-    ("stage1.block2.branch1.resnet_layer_1.batch_normalization/moving_mean", "stage1.block2.branch1.resnet_layer_1.batch_normalization.running_mean", "same"),
-    ("stage1.block2.branch1.resnet_layer_1.batch_normalization/moving_variance", "stage1.block2.branch1.resnet_layer_1.batch_normalization.running_var", "same"),
-    ("stage1.block2.branch1.resnet_layer_1.conv2d/kernel", "stage1.block2.branch1.resnet_layer_1.conv2d_1.weight", "conv"),
-    ("stage1.block2.branch1.resnet_layer_1.conv2d/bias", "stage1.block2.branch1.resnet_layer_1.conv2d_1.bias", "same"),
-    ("stage1.block2.branch1.resnet_layer_2.batch_normalization/gamma", "stage1.block2.branch1.resnet_layer_2.batch_normalization.weight", "same"),
-    ("stage1.block2.branch1.resnet_layer_2.batch_normalization/beta", "stage1.block2.branch1.resnet_layer_2.batch_normalization.bias", "same"),
-    ("stage1.block2.branch1.resnet_layer_2.batch_normalization/moving_mean", "stage1.block2.branch1.resnet_layer_2.batch_normalization.running_mean", "same"),
-    ("stage1.block2.branch1.resnet_layer_2.batch_normalization/moving_variance", "stage1.block2.branch1.resnet_layer_2.batch_normalization.running_var", "same"),
-    ("stage1.block2.branch1.resnet_layer_2.conv2d/kernel", "stage1.block2.branch1.resnet_layer_2.conv2d_1.weight", "conv"),
-    ("stage1.block2.branch1.resnet_layer_2.conv2d/bias", "stage1.block2.branch1.resnet_layer_2.conv2d_1.bias", "same"),
-    ("stage1.block3.branch1.resnet_layer.batch_normalization/gamma", "stage1.block3.branch1.resnet_layer.batch_normalization.weight", "same"),
-    ("stage1.block3.branch1.resnet_layer.batch_normalization/beta", "stage1.block3.branch1.resnet_layer.batch_normalization.bias", "same"),
-    ("stage1.block3.branch1.resnet_layer.batch_normalization/moving_mean", "stage1.block3.branch1.resnet_layer.batch_normalization.running_mean", "same"),
-    ("stage1.block3.branch1.resnet_layer.batch_normalization/moving_variance", "stage1.block3.branch1.resnet_layer.batch_normalization.running_var", "same"),
-    ("stage1.block3.branch1.resnet_layer.conv2d/kernel", "stage1.block3.branch1.resnet_layer.conv2d_1.weight", "conv"),
-    ("stage1.block3.branch1.resnet_layer.conv2d/bias", "stage1.block3.branch1.resnet_layer.conv2d_1.bias", "same"),
-    ("stage1.block3.branch1.resnet_layer_1.batch_normalization/gamma", "stage1.block3.branch1.resnet_layer_1.batch_normalization.weight", "same"),
-    ("stage1.block3.branch1.resnet_layer_1.batch_normalization/beta", "stage1.block3.branch1.resnet_layer_1.batch_normalization.bias", "same"),
-    ("stage1.block3.branch1.resnet_layer_1.batch_normalization/moving_mean", "stage1.block3.branch1.resnet_layer_1.batch_normalization.running_mean", "same"),
-    ("stage1.block3.branch1.resnet_layer_1.batch_normalization/moving_variance", "stage1.block3.branch1.resnet_layer_1.batch_normalization.running_var", "same"),
-    ("stage1.block3.branch1.resnet_layer_1.conv2d/kernel", "stage1.block3.branch1.resnet_layer_1.conv2d_1.weight", "conv"),
-    ("stage1.block3.branch1.resnet_layer_1.conv2d/bias", "stage1.block3.branch1.resnet_layer_1.conv2d_1.bias", "same"),
-    ("stage1.block3.branch1.resnet_layer_2.batch_normalization/gamma", "stage1.block3.branch1.resnet_layer_2.batch_normalization.weight", "same"),
-    ("stage1.block3.branch1.resnet_layer_2.batch_normalization/beta", "stage1.block3.branch1.resnet_layer_2.batch_normalization.bias", "same"),
-    ("stage1.block3.branch1.resnet_layer_2.batch_normalization/moving_mean", "stage1.block3.branch1.resnet_layer_2.batch_normalization.running_mean", "same"),
-    ("stage1.block3.branch1.resnet_layer_2.batch_normalization/moving_variance", "stage1.block3.branch1.resnet_layer_2.batch_normalization.running_var", "same"),
-    ("stage1.block3.branch1.resnet_layer_2.conv2d/kernel", "stage1.block3.branch1.resnet_layer_2.conv2d_1.weight", "conv"),
-    ("stage1.block3.branch1.resnet_layer_2.conv2d/bias", "stage1.block3.branch1.resnet_layer_2.conv2d_1.bias", "same"),
-    ("stage1.block4.branch1.resnet_layer.batch_normalization/gamma", "stage1.block4.branch1.resnet_layer.batch_normalization.weight", "same"),
-    ("stage1.block4.branch1.resnet_layer.batch_normalization/beta", "stage1.block4.branch1.resnet_layer.batch_normalization.bias", "same"),
-    ("stage1.block4.branch1.resnet_layer.batch_normalization/moving_mean", "stage1.block4.branch1.resnet_layer.batch_normalization.running_mean", "same"),
-    ("stage1.block4.branch1.resnet_layer.batch_normalization/moving_variance", "stage1.block4.branch1.resnet_layer.batch_normalization.running_var", "same"),
-    ("stage1.block4.branch1.resnet_layer.conv2d/kernel", "stage1.block4.branch1.resnet_layer.conv2d_1.weight", "conv"),
-    ("stage1.block4.branch1.resnet_layer.conv2d/bias", "stage1.block4.branch1.resnet_layer.conv2d_1.bias", "same"),
-    ("stage1.block4.branch1.resnet_layer_1.batch_normalization/gamma", "stage1.block4.branch1.resnet_layer_1.batch_normalization.weight", "same"),
-    ("stage1.block4.branch1.resnet_layer_1.batch_normalization/beta", "stage1.block4.branch1.resnet_layer_1.batch_normalization.bias", "same"),
-    ("stage1.block4.branch1.resnet_layer_1.batch_normalization/moving_mean", "stage1.block4.branch1.resnet_layer_1.batch_normalization.running_mean", "same"),
-    ("stage1.block4.branch1.resnet_layer_1.batch_normalization/moving_variance", "stage1.block4.branch1.resnet_layer_1.batch_normalization.running_var", "same"),
-    ("stage1.block4.branch1.resnet_layer_1.conv2d/kernel", "stage1.block4.branch1.resnet_layer_1.conv2d_1.weight", "conv"),
-    ("stage1.block4.branch1.resnet_layer_1.conv2d/bias", "stage1.block4.branch1.resnet_layer_1.conv2d_1.bias", "same"),
-    ("stage1.block4.branch1.resnet_layer_2.batch_normalization/gamma", "stage1.block4.branch1.resnet_layer_2.batch_normalization.weight", "same"),
-    ("stage1.block4.branch1.resnet_layer_2.batch_normalization/beta", "stage1.block4.branch1.resnet_layer_2.batch_normalization.bias", "same"),
-    ("stage1.block4.branch1.resnet_layer_2.batch_normalization/moving_mean", "stage1.block4.branch1.resnet_layer_2.batch_normalization.running_mean", "same"),
-    ("stage1.block4.branch1.resnet_layer_2.batch_normalization/moving_variance", "stage1.block4.branch1.resnet_layer_2.batch_normalization.running_var", "same"),
-    ("stage1.block4.branch1.resnet_layer_2.conv2d/kernel", "stage1.block4.branch1.resnet_layer_2.conv2d_1.weight", "conv"),
-    ("stage1.block4.branch1.resnet_layer_2.conv2d/bias", "stage1.block4.branch1.resnet_layer_2.conv2d_1.bias", "same"),
-    ("stage1.block5.branch1.resnet_layer.batch_normalization/gamma", "stage1.block5.branch1.resnet_layer.batch_normalization.weight", "same"),
-    ("stage1.block5.branch1.resnet_layer.batch_normalization/beta", "stage1.block5.branch1.resnet_layer.batch_normalization.bias", "same"),
-    ("stage1.block5.branch1.resnet_layer.batch_normalization/moving_mean", "stage1.block5.branch1.resnet_layer.batch_normalization.running_mean", "same"),
-    ("stage1.block5.branch1.resnet_layer.batch_normalization/moving_variance", "stage1.block5.branch1.resnet_layer.batch_normalization.running_var", "same"),
-    ("stage1.block5.branch1.resnet_layer.conv2d/kernel", "stage1.block5.branch1.resnet_layer.conv2d_1.weight", "conv"),
-    ("stage1.block5.branch1.resnet_layer.conv2d/bias", "stage1.block5.branch1.resnet_layer.conv2d_1.bias", "same"),
-    ("stage1.block5.branch1.resnet_layer_1.batch_normalization/gamma", "stage1.block5.branch1.resnet_layer_1.batch_normalization.weight", "same"),
-    ("stage1.block5.branch1.resnet_layer_1.batch_normalization/beta", "stage1.block5.branch1.resnet_layer_1.batch_normalization.bias", "same"),
-    ("stage1.block5.branch1.resnet_layer_1.batch_normalization/moving_mean", "stage1.block5.branch1.resnet_layer_1.batch_normalization.running_mean", "same"),
-    ("stage1.block5.branch1.resnet_layer_1.batch_normalization/moving_variance", "stage1.block5.branch1.resnet_layer_1.batch_normalization.running_var", "same"),
-    ("stage1.block5.branch1.resnet_layer_1.conv2d/kernel", "stage1.block5.branch1.resnet_layer_1.conv2d_1.weight", "conv"),
-    ("stage1.block5.branch1.resnet_layer_1.conv2d/bias", "stage1.block5.branch1.resnet_layer_1.conv2d_1.bias", "same"),
-    ("stage1.block5.branch1.resnet_layer_2.batch_normalization/gamma", "stage1.block5.branch1.resnet_layer_2.batch_normalization.weight", "same"),
-    ("stage1.block5.branch1.resnet_layer_2.batch_normalization/beta", "stage1.block5.branch1.resnet_layer_2.batch_normalization.bias", "same"),
-    ("stage1.block5.branch1.resnet_layer_2.batch_normalization/moving_mean", "stage1.block5.branch1.resnet_layer_2.batch_normalization.running_mean", "same"),
-    ("stage1.block5.branch1.resnet_layer_2.batch_normalization/moving_variance", "stage1.block5.branch1.resnet_layer_2.batch_normalization.running_var", "same"),
-    ("stage1.block5.branch1.resnet_layer_2.conv2d/kernel", "stage1.block5.branch1.resnet_layer_2.conv2d_1.weight", "conv"),
-    ("stage1.block5.branch1.resnet_layer_2.conv2d/bias", "stage1.block5.branch1.resnet_layer_2.conv2d_1.bias", "same"),
-    ("stage2.block0.branch0.resnet_layer.conv2d/kernel", "stage2.block0.branch0.resnet_layer.conv2d.weight", "conv"),
-    ("stage2.block0.branch0.resnet_layer.conv2d/bias", "stage2.block0.branch0.resnet_layer.conv2d.bias", "same"),
-    ("stage2.block0.branch1.resnet_layer.batch_normalization/gamma", "stage2.block0.branch1.resnet_layer.batch_normalization.weight", "same"),
-    ("stage2.block0.branch1.resnet_layer.batch_normalization/beta", "stage2.block0.branch1.resnet_layer.batch_normalization.bias", "same"),
-    ("stage2.block0.branch1.resnet_layer.batch_normalization/moving_mean", "stage2.block0.branch1.resnet_layer.batch_normalization.running_mean", "same"),
-    ("stage2.block0.branch1.resnet_layer.batch_normalization/moving_variance", "stage2.block0.branch1.resnet_layer.batch_normalization.running_var", "same"),
-    ("stage2.block0.branch1.resnet_layer.conv2d/kernel", "stage2.block0.branch1.resnet_layer.conv2d_1.weight", "conv"),
-    ("stage2.block0.branch1.resnet_layer.conv2d/bias", "stage2.block0.branch1.resnet_layer.conv2d_1.bias", "same"),
-    ("stage2.block0.branch1.resnet_layer_1.batch_normalization/gamma", "stage2.block0.branch1.resnet_layer_1.batch_normalization.weight", "same"),
-    ("stage2.block0.branch1.resnet_layer_1.batch_normalization/beta", "stage2.block0.branch1.resnet_layer_1.batch_normalization.bias", "same"),
-    ("stage2.block0.branch1.resnet_layer_1.batch_normalization/moving_mean", "stage2.block0.branch1.resnet_layer_1.batch_normalization.running_mean", "same"),
-    ("stage2.block0.branch1.resnet_layer_1.batch_normalization/moving_variance", "stage2.block0.branch1.resnet_layer_1.batch_normalization.running_var", "same"),
-    ("stage2.block0.branch1.resnet_layer_1.conv2d/kernel", "stage2.block0.branch1.resnet_layer_1.conv2d_1.weight", "conv"),
-    ("stage2.block0.branch1.resnet_layer_1.conv2d/bias", "stage2.block0.branch1.resnet_layer_1.conv2d_1.bias", "same"),
-    ("stage2.block0.branch1.resnet_layer_2.batch_normalization/gamma", "stage2.block0.branch1.resnet_layer_2.batch_normalization.weight", "same"),
-    ("stage2.block0.branch1.resnet_layer_2.batch_normalization/beta", "stage2.block0.branch1.resnet_layer_2.batch_normalization.bias", "same"),
-    ("stage2.block0.branch1.resnet_layer_2.batch_normalization/moving_mean", "stage2.block0.branch1.resnet_layer_2.batch_normalization.running_mean", "same"),
-    ("stage2.block0.branch1.resnet_layer_2.batch_normalization/moving_variance", "stage2.block0.branch1.resnet_layer_2.batch_normalization.running_var", "same"),
-    ("stage2.block0.branch1.resnet_layer_2.conv2d/kernel", "stage2.block0.branch1.resnet_layer_2.conv2d_1.weight", "conv"),
-    ("stage2.block0.branch1.resnet_layer_2.conv2d/bias", "stage2.block0.branch1.resnet_layer_2.conv2d_1.bias", "same"),
-    ("stage2.block1.branch1.resnet_layer.batch_normalization/gamma", "stage2.block1.branch1.resnet_layer.batch_normalization.weight", "same"),
-    ("stage2.block1.branch1.resnet_layer.batch_normalization/beta", "stage2.block1.branch1.resnet_layer.batch_normalization.bias", "same"),
-    ("stage2.block1.branch1.resnet_layer.batch_normalization/moving_mean", "stage2.block1.branch1.resnet_layer.batch_normalization.running_mean", "same"),
-    ("stage2.block1.branch1.resnet_layer.batch_normalization/moving_variance", "stage2.block1.branch1.resnet_layer.batch_normalization.running_var", "same"),
-    ("stage2.block1.branch1.resnet_layer.conv2d/kernel", "stage2.block1.branch1.resnet_layer.conv2d_1.weight", "conv"),
-    ("stage2.block1.branch1.resnet_layer.conv2d/bias", "stage2.block1.branch1.resnet_layer.conv2d_1.bias", "same"),
-    ("stage2.block1.branch1.resnet_layer_1.batch_normalization/gamma", "stage2.block1.branch1.resnet_layer_1.batch_normalization.weight", "same"),
-    ("stage2.block1.branch1.resnet_layer_1.batch_normalization/beta", "stage2.block1.branch1.resnet_layer_1.batch_normalization.bias", "same"),
-    ("stage2.block1.branch1.resnet_layer_1.batch_normalization/moving_mean", "stage2.block1.branch1.resnet_layer_1.batch_normalization.running_mean", "same"),
-    ("stage2.block1.branch1.resnet_layer_1.batch_normalization/moving_variance", "stage2.block1.branch1.resnet_layer_1.batch_normalization.running_var", "same"),
-    ("stage2.block1.branch1.resnet_layer_1.conv2d/kernel", "stage2.block1.branch1.resnet_layer_1.conv2d_1.weight", "conv"),
-    ("stage2.block1.branch1.resnet_layer_1.conv2d/bias", "stage2.block1.branch1.resnet_layer_1.conv2d_1.bias", "same"),
-    ("stage2.block1.branch1.resnet_layer_2.batch_normalization/gamma", "stage2.block1.branch1.resnet_layer_2.batch_normalization.weight", "same"),
-    ("stage2.block1.branch1.resnet_layer_2.batch_normalization/beta", "stage2.block1.branch1.resnet_layer_2.batch_normalization.bias", "same"),
-    ("stage2.block1.branch1.resnet_layer_2.batch_normalization/moving_mean", "stage2.block1.branch1.resnet_layer_2.batch_normalization.running_mean", "same"),
-    ("stage2.block1.branch1.resnet_layer_2.batch_normalization/moving_variance", "stage2.block1.branch1.resnet_layer_2.batch_normalization.running_var", "same"),
-    ("stage2.block1.branch1.resnet_layer_2.conv2d/kernel", "stage2.block1.branch1.resnet_layer_2.conv2d_1.weight", "conv"),
-    ("stage2.block1.branch1.resnet_layer_2.conv2d/bias", "stage2.block1.branch1.resnet_layer_2.conv2d_1.bias", "same"),
-    ("stage2.block2.branch1.resnet_layer.batch_normalization/gamma", "stage2.block2.branch1.resnet_layer.batch_normalization.weight", "same"),
-    ("stage2.block2.branch1.resnet_layer.batch_normalization/beta", "stage2.block2.branch1.resnet_layer.batch_normalization.bias", "same"),
-    ("stage2.block2.branch1.resnet_layer.batch_normalization/moving_mean", "stage2.block2.branch1.resnet_layer.batch_normalization.running_mean", "same"),
-    ("stage2.block2.branch1.resnet_layer.batch_normalization/moving_variance", "stage2.block2.branch1.resnet_layer.batch_normalization.running_var", "same"),
-    ("stage2.block2.branch1.resnet_layer.conv2d/kernel", "stage2.block2.branch1.resnet_layer.conv2d_1.weight", "conv"),
-    ("stage2.block2.branch1.resnet_layer.conv2d/bias", "stage2.block2.branch1.resnet_layer.conv2d_1.bias", "same"),
-    ("stage2.block2.branch1.resnet_layer_1.batch_normalization/gamma", "stage2.block2.branch1.resnet_layer_1.batch_normalization.weight", "same"),
-    ("stage2.block2.branch1.resnet_layer_1.batch_normalization/beta", "stage2.block2.branch1.resnet_layer_1.batch_normalization.bias", "same"),
-    ("stage2.block2.branch1.resnet_layer_1.batch_normalization/moving_mean", "stage2.block2.branch1.resnet_layer_1.batch_normalization.running_mean", "same"),
-    ("stage2.block2.branch1.resnet_layer_1.batch_normalization/moving_variance", "stage2.block2.branch1.resnet_layer_1.batch_normalization.running_var", "same"),
-    ("stage2.block2.branch1.resnet_layer_1.conv2d/kernel", "stage2.block2.branch1.resnet_layer_1.conv2d_1.weight", "conv"),
-    ("stage2.block2.branch1.resnet_layer_1.conv2d/bias", "stage2.block2.branch1.resnet_layer_1.conv2d_1.bias", "same"),
-    ("stage2.block2.branch1.resnet_layer_2.batch_normalization/gamma", "stage2.block2.branch1.resnet_layer_2.batch_normalization.weight", "same"),
-    ("stage2.block2.branch1.resnet_layer_2.batch_normalization/beta", "stage2.block2.branch1.resnet_layer_2.batch_normalization.bias", "same"),
-    ("stage2.block2.branch1.resnet_layer_2.batch_normalization/moving_mean", "stage2.block2.branch1.resnet_layer_2.batch_normalization.running_mean", "same"),
-    ("stage2.block2.branch1.resnet_layer_2.batch_normalization/moving_variance", "stage2.block2.branch1.resnet_layer_2.batch_normalization.running_var", "same"),
-    ("stage2.block2.branch1.resnet_layer_2.conv2d/kernel", "stage2.block2.branch1.resnet_layer_2.conv2d_1.weight", "conv"),
-    ("stage2.block2.branch1.resnet_layer_2.conv2d/bias", "stage2.block2.branch1.resnet_layer_2.conv2d_1.bias", "same"),
-    ("stage2.block3.branch1.resnet_layer.batch_normalization/gamma", "stage2.block3.branch1.resnet_layer.batch_normalization.weight", "same"),
-    ("stage2.block3.branch1.resnet_layer.batch_normalization/beta", "stage2.block3.branch1.resnet_layer.batch_normalization.bias", "same"),
-    ("stage2.block3.branch1.resnet_layer.batch_normalization/moving_mean", "stage2.block3.branch1.resnet_layer.batch_normalization.running_mean", "same"),
-    ("stage2.block3.branch1.resnet_layer.batch_normalization/moving_variance", "stage2.block3.branch1.resnet_layer.batch_normalization.running_var", "same"),
-    ("stage2.block3.branch1.resnet_layer.conv2d/kernel", "stage2.block3.branch1.resnet_layer.conv2d_1.weight", "conv"),
-    ("stage2.block3.branch1.resnet_layer.conv2d/bias", "stage2.block3.branch1.resnet_layer.conv2d_1.bias", "same"),
-    ("stage2.block3.branch1.resnet_layer_1.batch_normalization/gamma", "stage2.block3.branch1.resnet_layer_1.batch_normalization.weight", "same"),
-    ("stage2.block3.branch1.resnet_layer_1.batch_normalization/beta", "stage2.block3.branch1.resnet_layer_1.batch_normalization.bias", "same"),
-    ("stage2.block3.branch1.resnet_layer_1.batch_normalization/moving_mean", "stage2.block3.branch1.resnet_layer_1.batch_normalization.running_mean", "same"),
-    ("stage2.block3.branch1.resnet_layer_1.batch_normalization/moving_variance", "stage2.block3.branch1.resnet_layer_1.batch_normalization.running_var", "same"),
-    ("stage2.block3.branch1.resnet_layer_1.conv2d/kernel", "stage2.block3.branch1.resnet_layer_1.conv2d_1.weight", "conv"),
-    ("stage2.block3.branch1.resnet_layer_1.conv2d/bias", "stage2.block3.branch1.resnet_layer_1.conv2d_1.bias", "same"),
-    ("stage2.block3.branch1.resnet_layer_2.batch_normalization/gamma", "stage2.block3.branch1.resnet_layer_2.batch_normalization.weight", "same"),
-    ("stage2.block3.branch1.resnet_layer_2.batch_normalization/beta", "stage2.block3.branch1.resnet_layer_2.batch_normalization.bias", "same"),
-    ("stage2.block3.branch1.resnet_layer_2.batch_normalization/moving_mean", "stage2.block3.branch1.resnet_layer_2.batch_normalization.running_mean", "same"),
-    ("stage2.block3.branch1.resnet_layer_2.batch_normalization/moving_variance", "stage2.block3.branch1.resnet_layer_2.batch_normalization.running_var", "same"),
-    ("stage2.block3.branch1.resnet_layer_2.conv2d/kernel", "stage2.block3.branch1.resnet_layer_2.conv2d_1.weight", "conv"),
-    ("stage2.block3.branch1.resnet_layer_2.conv2d/bias", "stage2.block3.branch1.resnet_layer_2.conv2d_1.bias", "same"),
-    ("stage2.block4.branch1.resnet_layer.batch_normalization/gamma", "stage2.block4.branch1.resnet_layer.batch_normalization.weight", "same"),
-    ("stage2.block4.branch1.resnet_layer.batch_normalization/beta", "stage2.block4.branch1.resnet_layer.batch_normalization.bias", "same"),
-    ("stage2.block4.branch1.resnet_layer.batch_normalization/moving_mean", "stage2.block4.branch1.resnet_layer.batch_normalization.running_mean", "same"),
-    ("stage2.block4.branch1.resnet_layer.batch_normalization/moving_variance", "stage2.block4.branch1.resnet_layer.batch_normalization.running_var", "same"),
-    ("stage2.block4.branch1.resnet_layer.conv2d/kernel", "stage2.block4.branch1.resnet_layer.conv2d_1.weight", "conv"),
-    ("stage2.block4.branch1.resnet_layer.conv2d/bias", "stage2.block4.branch1.resnet_layer.conv2d_1.bias", "same"),
-    ("stage2.block4.branch1.resnet_layer_1.batch_normalization/gamma", "stage2.block4.branch1.resnet_layer_1.batch_normalization.weight", "same"),
-    ("stage2.block4.branch1.resnet_layer_1.batch_normalization/beta", "stage2.block4.branch1.resnet_layer_1.batch_normalization.bias", "same"),
-    ("stage2.block4.branch1.resnet_layer_1.batch_normalization/moving_mean", "stage2.block4.branch1.resnet_layer_1.batch_normalization.running_mean", "same"),
-    ("stage2.block4.branch1.resnet_layer_1.batch_normalization/moving_variance", "stage2.block4.branch1.resnet_layer_1.batch_normalization.running_var", "same"),
-    ("stage2.block4.branch1.resnet_layer_1.conv2d/kernel", "stage2.block4.branch1.resnet_layer_1.conv2d_1.weight", "conv"),
-    ("stage2.block4.branch1.resnet_layer_1.conv2d/bias", "stage2.block4.branch1.resnet_layer_1.conv2d_1.bias", "same"),
-    ("stage2.block4.branch1.resnet_layer_2.batch_normalization/gamma", "stage2.block4.branch1.resnet_layer_2.batch_normalization.weight", "same"),
-    ("stage2.block4.branch1.resnet_layer_2.batch_normalization/beta", "stage2.block4.branch1.resnet_layer_2.batch_normalization.bias", "same"),
-    ("stage2.block4.branch1.resnet_layer_2.batch_normalization/moving_mean", "stage2.block4.branch1.resnet_layer_2.batch_normalization.running_mean", "same"),
-    ("stage2.block4.branch1.resnet_layer_2.batch_normalization/moving_variance", "stage2.block4.branch1.resnet_layer_2.batch_normalization.running_var", "same"),
-    ("stage2.block4.branch1.resnet_layer_2.conv2d/kernel", "stage2.block4.branch1.resnet_layer_2.conv2d_1.weight", "conv"),
-    ("stage2.block4.branch1.resnet_layer_2.conv2d/bias", "stage2.block4.branch1.resnet_layer_2.conv2d_1.bias", "same"),
-    ("stage2.block5.branch1.resnet_layer.batch_normalization/gamma", "stage2.block5.branch1.resnet_layer.batch_normalization.weight", "same"),
-    ("stage2.block5.branch1.resnet_layer.batch_normalization/beta", "stage2.block5.branch1.resnet_layer.batch_normalization.bias", "same"),
-    ("stage2.block5.branch1.resnet_layer.batch_normalization/moving_mean", "stage2.block5.branch1.resnet_layer.batch_normalization.running_mean", "same"),
-    ("stage2.block5.branch1.resnet_layer.batch_normalization/moving_variance", "stage2.block5.branch1.resnet_layer.batch_normalization.running_var", "same"),
-    ("stage2.block5.branch1.resnet_layer.conv2d/kernel", "stage2.block5.branch1.resnet_layer.conv2d_1.weight", "conv"),
-    ("stage2.block5.branch1.resnet_layer.conv2d/bias", "stage2.block5.branch1.resnet_layer.conv2d_1.bias", "same"),
-    ("stage2.block5.branch1.resnet_layer_1.batch_normalization/gamma", "stage2.block5.branch1.resnet_layer_1.batch_normalization.weight", "same"),
-    ("stage2.block5.branch1.resnet_layer_1.batch_normalization/beta", "stage2.block5.branch1.resnet_layer_1.batch_normalization.bias", "same"),
-    ("stage2.block5.branch1.resnet_layer_1.batch_normalization/moving_mean", "stage2.block5.branch1.resnet_layer_1.batch_normalization.running_mean", "same"),
-    ("stage2.block5.branch1.resnet_layer_1.batch_normalization/moving_variance", "stage2.block5.branch1.resnet_layer_1.batch_normalization.running_var", "same"),
-    ("stage2.block5.branch1.resnet_layer_1.conv2d/kernel", "stage2.block5.branch1.resnet_layer_1.conv2d_1.weight", "conv"),
-    ("stage2.block5.branch1.resnet_layer_1.conv2d/bias", "stage2.block5.branch1.resnet_layer_1.conv2d_1.bias", "same"),
-    ("stage2.block5.branch1.resnet_layer_2.batch_normalization/gamma", "stage2.block5.branch1.resnet_layer_2.batch_normalization.weight", "same"),
-    ("stage2.block5.branch1.resnet_layer_2.batch_normalization/beta", "stage2.block5.branch1.resnet_layer_2.batch_normalization.bias", "same"),
-    ("stage2.block5.branch1.resnet_layer_2.batch_normalization/moving_mean", "stage2.block5.branch1.resnet_layer_2.batch_normalization.running_mean", "same"),
-    ("stage2.block5.branch1.resnet_layer_2.batch_normalization/moving_variance", "stage2.block5.branch1.resnet_layer_2.batch_normalization.running_var", "same"),
-    ("stage2.block5.branch1.resnet_layer_2.conv2d/kernel", "stage2.block5.branch1.resnet_layer_2.conv2d_1.weight", "conv"),
-    ("stage2.block5.branch1.resnet_layer_2.conv2d/bias", "stage2.block5.branch1.resnet_layer_2.conv2d_1.bias", "same"),
+    ("stage0.block0.branch0.resnet_layer.conv2d/kernel", "stage.0.block.0.branch0.resnet_layer.conv2d.weight", "conv"),
+    ("stage0.block0.branch0.resnet_layer.conv2d/bias", "stage.0.block.0.branch0.resnet_layer.conv2d.bias", "same"),
+    ("stage0.block0.branch1.resnet_layer.conv2d/kernel", "stage.0.block.0.branch1.resnet_layer.conv2d_1.weight", "conv"),
+    ("stage0.block0.branch1.resnet_layer.conv2d/bias", "stage.0.block.0.branch1.resnet_layer.conv2d_1.bias", "same"),
+    ("stage0.block0.branch1.resnet_layer_1.batch_normalization/gamma", "stage.0.block.0.branch1.resnet_layer_1.batch_normalization.weight", "same"),
+    ("stage0.block0.branch1.resnet_layer_1.batch_normalization/beta", "stage.0.block.0.branch1.resnet_layer_1.batch_normalization.bias", "same"),
+    ("stage0.block0.branch1.resnet_layer_1.batch_normalization/moving_mean", "stage.0.block.0.branch1.resnet_layer_1.batch_normalization.running_mean", "same"),
+    ("stage0.block0.branch1.resnet_layer_1.batch_normalization/moving_variance", "stage.0.block.0.branch1.resnet_layer_1.batch_normalization.running_var", "same"),
+    ("stage0.block0.branch1.resnet_layer_1.conv2d/kernel", "stage.0.block.0.branch1.resnet_layer_1.conv2d_1.weight", "conv"),
+    ("stage0.block0.branch1.resnet_layer_1.conv2d/bias", "stage.0.block.0.branch1.resnet_layer_1.conv2d_1.bias", "same"),
+    ("stage0.block0.branch1.resnet_layer_2.batch_normalization/gamma", "stage.0.block.0.branch1.resnet_layer_2.batch_normalization.weight", "same"),
+    ("stage0.block0.branch1.resnet_layer_2.batch_normalization/beta", "stage.0.block.0.branch1.resnet_layer_2.batch_normalization.bias", "same"),
+    ("stage0.block0.branch1.resnet_layer_2.batch_normalization/moving_mean", "stage.0.block.0.branch1.resnet_layer_2.batch_normalization.running_mean", "same"),
+    ("stage0.block0.branch1.resnet_layer_2.batch_normalization/moving_variance", "stage.0.block.0.branch1.resnet_layer_2.batch_normalization.running_var", "same"),
+    ("stage0.block0.branch1.resnet_layer_2.conv2d/kernel", "stage.0.block.0.branch1.resnet_layer_2.conv2d_1.weight", "conv"),
+    ("stage0.block0.branch1.resnet_layer_2.conv2d/bias", "stage.0.block.0.branch1.resnet_layer_2.conv2d_1.bias", "same"),
+    ("stage0.block1.branch1.resnet_layer.batch_normalization/gamma", "stage.0.block.1.branch1.resnet_layer.batch_normalization.weight", "same"),
+    ("stage0.block1.branch1.resnet_layer.batch_normalization/beta", "stage.0.block.1.branch1.resnet_layer.batch_normalization.bias", "same"),
+    ("stage0.block1.branch1.resnet_layer.batch_normalization/moving_mean", "stage.0.block.1.branch1.resnet_layer.batch_normalization.running_mean", "same"),
+    ("stage0.block1.branch1.resnet_layer.batch_normalization/moving_variance", "stage.0.block.1.branch1.resnet_layer.batch_normalization.running_var", "same"),
+    ("stage0.block1.branch1.resnet_layer.conv2d/kernel", "stage.0.block.1.branch1.resnet_layer.conv2d_1.weight", "conv"),
+    ("stage0.block1.branch1.resnet_layer.conv2d/bias", "stage.0.block.1.branch1.resnet_layer.conv2d_1.bias", "same"),
+    ("stage0.block1.branch1.resnet_layer_1.batch_normalization/gamma", "stage.0.block.1.branch1.resnet_layer_1.batch_normalization.weight", "same"),
+    ("stage0.block1.branch1.resnet_layer_1.batch_normalization/beta", "stage.0.block.1.branch1.resnet_layer_1.batch_normalization.bias", "same"),
+    ("stage0.block1.branch1.resnet_layer_1.batch_normalization/moving_mean", "stage.0.block.1.branch1.resnet_layer_1.batch_normalization.running_mean", "same"),
+    ("stage0.block1.branch1.resnet_layer_1.batch_normalization/moving_variance", "stage.0.block.1.branch1.resnet_layer_1.batch_normalization.running_var", "same"),
+    ("stage0.block1.branch1.resnet_layer_1.conv2d/kernel", "stage.0.block.1.branch1.resnet_layer_1.conv2d_1.weight", "conv"),
+    ("stage0.block1.branch1.resnet_layer_1.conv2d/bias", "stage.0.block.1.branch1.resnet_layer_1.conv2d_1.bias", "same"),
+    ("stage0.block1.branch1.resnet_layer_2.batch_normalization/gamma", "stage.0.block.1.branch1.resnet_layer_2.batch_normalization.weight", "same"),
+    ("stage0.block1.branch1.resnet_layer_2.batch_normalization/beta", "stage.0.block.1.branch1.resnet_layer_2.batch_normalization.bias", "same"),
+    ("stage0.block1.branch1.resnet_layer_2.batch_normalization/moving_mean", "stage.0.block.1.branch1.resnet_layer_2.batch_normalization.running_mean", "same"),
+    ("stage0.block1.branch1.resnet_layer_2.batch_normalization/moving_variance", "stage.0.block.1.branch1.resnet_layer_2.batch_normalization.running_var", "same"),
+    ("stage0.block1.branch1.resnet_layer_2.conv2d/kernel", "stage.0.block.1.branch1.resnet_layer_2.conv2d_1.weight", "conv"),
+    ("stage0.block1.branch1.resnet_layer_2.conv2d/bias", "stage.0.block.1.branch1.resnet_layer_2.conv2d_1.bias", "same"),
+    ("stage0.block2.branch1.resnet_layer.batch_normalization/gamma", "stage.0.block.2.branch1.resnet_layer.batch_normalization.weight", "same"),
+    ("stage0.block2.branch1.resnet_layer.batch_normalization/beta", "stage.0.block.2.branch1.resnet_layer.batch_normalization.bias", "same"),
+    ("stage0.block2.branch1.resnet_layer.batch_normalization/moving_mean", "stage.0.block.2.branch1.resnet_layer.batch_normalization.running_mean", "same"),
+    ("stage0.block2.branch1.resnet_layer.batch_normalization/moving_variance", "stage.0.block.2.branch1.resnet_layer.batch_normalization.running_var", "same"),
+    ("stage0.block2.branch1.resnet_layer.conv2d/kernel", "stage.0.block.2.branch1.resnet_layer.conv2d_1.weight", "conv"),
+    ("stage0.block2.branch1.resnet_layer.conv2d/bias", "stage.0.block.2.branch1.resnet_layer.conv2d_1.bias", "same"),
+    ("stage0.block2.branch1.resnet_layer_1.batch_normalization/gamma", "stage.0.block.2.branch1.resnet_layer_1.batch_normalization.weight", "same"),
+    ("stage0.block2.branch1.resnet_layer_1.batch_normalization/beta", "stage.0.block.2.branch1.resnet_layer_1.batch_normalization.bias", "same"),
+    ("stage0.block2.branch1.resnet_layer_1.batch_normalization/moving_mean", "stage.0.block.2.branch1.resnet_layer_1.batch_normalization.running_mean", "same"),
+    ("stage0.block2.branch1.resnet_layer_1.batch_normalization/moving_variance", "stage.0.block.2.branch1.resnet_layer_1.batch_normalization.running_var", "same"),
+    ("stage0.block2.branch1.resnet_layer_1.conv2d/kernel", "stage.0.block.2.branch1.resnet_layer_1.conv2d_1.weight", "conv"),
+    ("stage0.block2.branch1.resnet_layer_1.conv2d/bias", "stage.0.block.2.branch1.resnet_layer_1.conv2d_1.bias", "same"),
+    ("stage0.block2.branch1.resnet_layer_2.batch_normalization/gamma", "stage.0.block.2.branch1.resnet_layer_2.batch_normalization.weight", "same"),
+    ("stage0.block2.branch1.resnet_layer_2.batch_normalization/beta", "stage.0.block.2.branch1.resnet_layer_2.batch_normalization.bias", "same"),
+    ("stage0.block2.branch1.resnet_layer_2.batch_normalization/moving_mean", "stage.0.block.2.branch1.resnet_layer_2.batch_normalization.running_mean", "same"),
+    ("stage0.block2.branch1.resnet_layer_2.batch_normalization/moving_variance", "stage.0.block.2.branch1.resnet_layer_2.batch_normalization.running_var", "same"),
+    ("stage0.block2.branch1.resnet_layer_2.conv2d/kernel", "stage.0.block.2.branch1.resnet_layer_2.conv2d_1.weight", "conv"),
+    ("stage0.block2.branch1.resnet_layer_2.conv2d/bias", "stage.0.block.2.branch1.resnet_layer_2.conv2d_1.bias", "same"),
+    ("stage0.block3.branch1.resnet_layer.batch_normalization/gamma", "stage.0.block.3.branch1.resnet_layer.batch_normalization.weight", "same"),
+    ("stage0.block3.branch1.resnet_layer.batch_normalization/beta", "stage.0.block.3.branch1.resnet_layer.batch_normalization.bias", "same"),
+    ("stage0.block3.branch1.resnet_layer.batch_normalization/moving_mean", "stage.0.block.3.branch1.resnet_layer.batch_normalization.running_mean", "same"),
+    ("stage0.block3.branch1.resnet_layer.batch_normalization/moving_variance", "stage.0.block.3.branch1.resnet_layer.batch_normalization.running_var", "same"),
+    ("stage0.block3.branch1.resnet_layer.conv2d/kernel", "stage.0.block.3.branch1.resnet_layer.conv2d_1.weight", "conv"),
+    ("stage0.block3.branch1.resnet_layer.conv2d/bias", "stage.0.block.3.branch1.resnet_layer.conv2d_1.bias", "same"),
+    ("stage0.block3.branch1.resnet_layer_1.batch_normalization/gamma", "stage.0.block.3.branch1.resnet_layer_1.batch_normalization.weight", "same"),
+    ("stage0.block3.branch1.resnet_layer_1.batch_normalization/beta", "stage.0.block.3.branch1.resnet_layer_1.batch_normalization.bias", "same"),
+    ("stage0.block3.branch1.resnet_layer_1.batch_normalization/moving_mean", "stage.0.block.3.branch1.resnet_layer_1.batch_normalization.running_mean", "same"),
+    ("stage0.block3.branch1.resnet_layer_1.batch_normalization/moving_variance", "stage.0.block.3.branch1.resnet_layer_1.batch_normalization.running_var", "same"),
+    ("stage0.block3.branch1.resnet_layer_1.conv2d/kernel", "stage.0.block.3.branch1.resnet_layer_1.conv2d_1.weight", "conv"),
+    ("stage0.block3.branch1.resnet_layer_1.conv2d/bias", "stage.0.block.3.branch1.resnet_layer_1.conv2d_1.bias", "same"),
+    ("stage0.block3.branch1.resnet_layer_2.batch_normalization/gamma", "stage.0.block.3.branch1.resnet_layer_2.batch_normalization.weight", "same"),
+    ("stage0.block3.branch1.resnet_layer_2.batch_normalization/beta", "stage.0.block.3.branch1.resnet_layer_2.batch_normalization.bias", "same"),
+    ("stage0.block3.branch1.resnet_layer_2.batch_normalization/moving_mean", "stage.0.block.3.branch1.resnet_layer_2.batch_normalization.running_mean", "same"),
+    ("stage0.block3.branch1.resnet_layer_2.batch_normalization/moving_variance", "stage.0.block.3.branch1.resnet_layer_2.batch_normalization.running_var", "same"),
+    ("stage0.block3.branch1.resnet_layer_2.conv2d/kernel", "stage.0.block.3.branch1.resnet_layer_2.conv2d_1.weight", "conv"),
+    ("stage0.block3.branch1.resnet_layer_2.conv2d/bias", "stage.0.block.3.branch1.resnet_layer_2.conv2d_1.bias", "same"),
+    ("stage0.block4.branch1.resnet_layer.batch_normalization/gamma", "stage.0.block.4.branch1.resnet_layer.batch_normalization.weight", "same"),
+    ("stage0.block4.branch1.resnet_layer.batch_normalization/beta", "stage.0.block.4.branch1.resnet_layer.batch_normalization.bias", "same"),
+    ("stage0.block4.branch1.resnet_layer.batch_normalization/moving_mean", "stage.0.block.4.branch1.resnet_layer.batch_normalization.running_mean", "same"),
+    ("stage0.block4.branch1.resnet_layer.batch_normalization/moving_variance", "stage.0.block.4.branch1.resnet_layer.batch_normalization.running_var", "same"),
+    ("stage0.block4.branch1.resnet_layer.conv2d/kernel", "stage.0.block.4.branch1.resnet_layer.conv2d_1.weight", "conv"),
+    ("stage0.block4.branch1.resnet_layer.conv2d/bias", "stage.0.block.4.branch1.resnet_layer.conv2d_1.bias", "same"),
+    ("stage0.block4.branch1.resnet_layer_1.batch_normalization/gamma", "stage.0.block.4.branch1.resnet_layer_1.batch_normalization.weight", "same"),
+    ("stage0.block4.branch1.resnet_layer_1.batch_normalization/beta", "stage.0.block.4.branch1.resnet_layer_1.batch_normalization.bias", "same"),
+    ("stage0.block4.branch1.resnet_layer_1.batch_normalization/moving_mean", "stage.0.block.4.branch1.resnet_layer_1.batch_normalization.running_mean", "same"),
+    ("stage0.block4.branch1.resnet_layer_1.batch_normalization/moving_variance", "stage.0.block.4.branch1.resnet_layer_1.batch_normalization.running_var", "same"),
+    ("stage0.block4.branch1.resnet_layer_1.conv2d/kernel", "stage.0.block.4.branch1.resnet_layer_1.conv2d_1.weight", "conv"),
+    ("stage0.block4.branch1.resnet_layer_1.conv2d/bias", "stage.0.block.4.branch1.resnet_layer_1.conv2d_1.bias", "same"),
+    ("stage0.block4.branch1.resnet_layer_2.batch_normalization/gamma", "stage.0.block.4.branch1.resnet_layer_2.batch_normalization.weight", "same"),
+    ("stage0.block4.branch1.resnet_layer_2.batch_normalization/beta", "stage.0.block.4.branch1.resnet_layer_2.batch_normalization.bias", "same"),
+    ("stage0.block4.branch1.resnet_layer_2.batch_normalization/moving_mean", "stage.0.block.4.branch1.resnet_layer_2.batch_normalization.running_mean", "same"),
+    ("stage0.block4.branch1.resnet_layer_2.batch_normalization/moving_variance", "stage.0.block.4.branch1.resnet_layer_2.batch_normalization.running_var", "same"),
+    ("stage0.block4.branch1.resnet_layer_2.conv2d/kernel", "stage.0.block.4.branch1.resnet_layer_2.conv2d_1.weight", "conv"),
+    ("stage0.block4.branch1.resnet_layer_2.conv2d/bias", "stage.0.block.4.branch1.resnet_layer_2.conv2d_1.bias", "same"),
+    ("stage0.block5.branch1.resnet_layer.batch_normalization/gamma", "stage.0.block.5.branch1.resnet_layer.batch_normalization.weight", "same"),
+    ("stage0.block5.branch1.resnet_layer.batch_normalization/beta", "stage.0.block.5.branch1.resnet_layer.batch_normalization.bias", "same"),
+    ("stage0.block5.branch1.resnet_layer.batch_normalization/moving_mean", "stage.0.block.5.branch1.resnet_layer.batch_normalization.running_mean", "same"),
+    ("stage0.block5.branch1.resnet_layer.batch_normalization/moving_variance", "stage.0.block.5.branch1.resnet_layer.batch_normalization.running_var", "same"),
+    ("stage0.block5.branch1.resnet_layer.conv2d/kernel", "stage.0.block.5.branch1.resnet_layer.conv2d_1.weight", "conv"),
+    ("stage0.block5.branch1.resnet_layer.conv2d/bias", "stage.0.block.5.branch1.resnet_layer.conv2d_1.bias", "same"),
+    ("stage0.block5.branch1.resnet_layer_1.batch_normalization/gamma", "stage.0.block.5.branch1.resnet_layer_1.batch_normalization.weight", "same"),
+    ("stage0.block5.branch1.resnet_layer_1.batch_normalization/beta", "stage.0.block.5.branch1.resnet_layer_1.batch_normalization.bias", "same"),
+    ("stage0.block5.branch1.resnet_layer_1.batch_normalization/moving_mean", "stage.0.block.5.branch1.resnet_layer_1.batch_normalization.running_mean", "same"),
+    ("stage0.block5.branch1.resnet_layer_1.batch_normalization/moving_variance", "stage.0.block.5.branch1.resnet_layer_1.batch_normalization.running_var", "same"),
+    ("stage0.block5.branch1.resnet_layer_1.conv2d/kernel", "stage.0.block.5.branch1.resnet_layer_1.conv2d_1.weight", "conv"),
+    ("stage0.block5.branch1.resnet_layer_1.conv2d/bias", "stage.0.block.5.branch1.resnet_layer_1.conv2d_1.bias", "same"),
+    ("stage0.block5.branch1.resnet_layer_2.batch_normalization/gamma", "stage.0.block.5.branch1.resnet_layer_2.batch_normalization.weight", "same"),
+    ("stage0.block5.branch1.resnet_layer_2.batch_normalization/beta", "stage.0.block.5.branch1.resnet_layer_2.batch_normalization.bias", "same"),
+    ("stage0.block5.branch1.resnet_layer_2.batch_normalization/moving_mean", "stage.0.block.5.branch1.resnet_layer_2.batch_normalization.running_mean", "same"),
+    ("stage0.block5.branch1.resnet_layer_2.batch_normalization/moving_variance", "stage.0.block.5.branch1.resnet_layer_2.batch_normalization.running_var", "same"),
+    ("stage0.block5.branch1.resnet_layer_2.conv2d/kernel", "stage.0.block.5.branch1.resnet_layer_2.conv2d_1.weight", "conv"),
+    ("stage0.block5.branch1.resnet_layer_2.conv2d/bias", "stage.0.block.5.branch1.resnet_layer_2.conv2d_1.bias", "same"),
+    ("stage1.block0.branch0.resnet_layer.conv2d/kernel", "stage.1.block.0.branch0.resnet_layer.conv2d.weight", "conv"),
+    ("stage1.block0.branch0.resnet_layer.conv2d/bias", "stage.1.block.0.branch0.resnet_layer.conv2d.bias", "same"),
+    ("stage1.block0.branch1.resnet_layer.batch_normalization/gamma", "stage.1.block.0.branch1.resnet_layer.batch_normalization.weight", "same"),
+    ("stage1.block0.branch1.resnet_layer.batch_normalization/beta", "stage.1.block.0.branch1.resnet_layer.batch_normalization.bias", "same"),
+    ("stage1.block0.branch1.resnet_layer.batch_normalization/moving_mean", "stage.1.block.0.branch1.resnet_layer.batch_normalization.running_mean", "same"),
+    ("stage1.block0.branch1.resnet_layer.batch_normalization/moving_variance", "stage.1.block.0.branch1.resnet_layer.batch_normalization.running_var", "same"),
+    ("stage1.block0.branch1.resnet_layer.conv2d/kernel", "stage.1.block.0.branch1.resnet_layer.conv2d_1.weight", "conv"),
+    ("stage1.block0.branch1.resnet_layer.conv2d/bias", "stage.1.block.0.branch1.resnet_layer.conv2d_1.bias", "same"),
+    ("stage1.block0.branch1.resnet_layer_1.batch_normalization/gamma", "stage.1.block.0.branch1.resnet_layer_1.batch_normalization.weight", "same"),
+    ("stage1.block0.branch1.resnet_layer_1.batch_normalization/beta", "stage.1.block.0.branch1.resnet_layer_1.batch_normalization.bias", "same"),
+    ("stage1.block0.branch1.resnet_layer_1.batch_normalization/moving_mean", "stage.1.block.0.branch1.resnet_layer_1.batch_normalization.running_mean", "same"),
+    ("stage1.block0.branch1.resnet_layer_1.batch_normalization/moving_variance", "stage.1.block.0.branch1.resnet_layer_1.batch_normalization.running_var", "same"),
+    ("stage1.block0.branch1.resnet_layer_1.conv2d/kernel", "stage.1.block.0.branch1.resnet_layer_1.conv2d_1.weight", "conv"),
+    ("stage1.block0.branch1.resnet_layer_1.conv2d/bias", "stage.1.block.0.branch1.resnet_layer_1.conv2d_1.bias", "same"),
+    ("stage1.block0.branch1.resnet_layer_2.batch_normalization/gamma", "stage.1.block.0.branch1.resnet_layer_2.batch_normalization.weight", "same"),
+    ("stage1.block0.branch1.resnet_layer_2.batch_normalization/beta", "stage.1.block.0.branch1.resnet_layer_2.batch_normalization.bias", "same"),
+    ("stage1.block0.branch1.resnet_layer_2.batch_normalization/moving_mean", "stage.1.block.0.branch1.resnet_layer_2.batch_normalization.running_mean", "same"),
+    ("stage1.block0.branch1.resnet_layer_2.batch_normalization/moving_variance", "stage.1.block.0.branch1.resnet_layer_2.batch_normalization.running_var", "same"),
+    ("stage1.block0.branch1.resnet_layer_2.conv2d/kernel", "stage.1.block.0.branch1.resnet_layer_2.conv2d_1.weight", "conv"),
+    ("stage1.block0.branch1.resnet_layer_2.conv2d/bias", "stage.1.block.0.branch1.resnet_layer_2.conv2d_1.bias", "same"),
+    ("stage1.block1.branch1.resnet_layer.batch_normalization/gamma", "stage.1.block.1.branch1.resnet_layer.batch_normalization.weight", "same"),
+    ("stage1.block1.branch1.resnet_layer.batch_normalization/beta", "stage.1.block.1.branch1.resnet_layer.batch_normalization.bias", "same"),
+    ("stage1.block1.branch1.resnet_layer.batch_normalization/moving_mean", "stage.1.block.1.branch1.resnet_layer.batch_normalization.running_mean", "same"),
+    ("stage1.block1.branch1.resnet_layer.batch_normalization/moving_variance", "stage.1.block.1.branch1.resnet_layer.batch_normalization.running_var", "same"),
+    ("stage1.block1.branch1.resnet_layer.conv2d/kernel", "stage.1.block.1.branch1.resnet_layer.conv2d_1.weight", "conv"),
+    ("stage1.block1.branch1.resnet_layer.conv2d/bias", "stage.1.block.1.branch1.resnet_layer.conv2d_1.bias", "same"),
+    ("stage1.block1.branch1.resnet_layer_1.batch_normalization/gamma", "stage.1.block.1.branch1.resnet_layer_1.batch_normalization.weight", "same"),
+    ("stage1.block1.branch1.resnet_layer_1.batch_normalization/beta", "stage.1.block.1.branch1.resnet_layer_1.batch_normalization.bias", "same"),
+    ("stage1.block1.branch1.resnet_layer_1.batch_normalization/moving_mean", "stage.1.block.1.branch1.resnet_layer_1.batch_normalization.running_mean", "same"),
+    ("stage1.block1.branch1.resnet_layer_1.batch_normalization/moving_variance", "stage.1.block.1.branch1.resnet_layer_1.batch_normalization.running_var", "same"),
+    ("stage1.block1.branch1.resnet_layer_1.conv2d/kernel", "stage.1.block.1.branch1.resnet_layer_1.conv2d_1.weight", "conv"),
+    ("stage1.block1.branch1.resnet_layer_1.conv2d/bias", "stage.1.block.1.branch1.resnet_layer_1.conv2d_1.bias", "same"),
+    ("stage1.block1.branch1.resnet_layer_2.batch_normalization/gamma", "stage.1.block.1.branch1.resnet_layer_2.batch_normalization.weight", "same"),
+    ("stage1.block1.branch1.resnet_layer_2.batch_normalization/beta", "stage.1.block.1.branch1.resnet_layer_2.batch_normalization.bias", "same"),
+    ("stage1.block1.branch1.resnet_layer_2.batch_normalization/moving_mean", "stage.1.block.1.branch1.resnet_layer_2.batch_normalization.running_mean", "same"),
+    ("stage1.block1.branch1.resnet_layer_2.batch_normalization/moving_variance", "stage.1.block.1.branch1.resnet_layer_2.batch_normalization.running_var", "same"),
+    ("stage1.block1.branch1.resnet_layer_2.conv2d/kernel", "stage.1.block.1.branch1.resnet_layer_2.conv2d_1.weight", "conv"),
+    ("stage1.block1.branch1.resnet_layer_2.conv2d/bias", "stage.1.block.1.branch1.resnet_layer_2.conv2d_1.bias", "same"),
+    ("stage1.block2.branch1.resnet_layer.batch_normalization/gamma", "stage.1.block.2.branch1.resnet_layer.batch_normalization.weight", "same"),
+    ("stage1.block2.branch1.resnet_layer.batch_normalization/beta", "stage.1.block.2.branch1.resnet_layer.batch_normalization.bias", "same"),
+    ("stage1.block2.branch1.resnet_layer.batch_normalization/moving_mean", "stage.1.block.2.branch1.resnet_layer.batch_normalization.running_mean", "same"),
+    ("stage1.block2.branch1.resnet_layer.batch_normalization/moving_variance", "stage.1.block.2.branch1.resnet_layer.batch_normalization.running_var", "same"),
+    ("stage1.block2.branch1.resnet_layer.conv2d/kernel", "stage.1.block.2.branch1.resnet_layer.conv2d_1.weight", "conv"),
+    ("stage1.block2.branch1.resnet_layer.conv2d/bias", "stage.1.block.2.branch1.resnet_layer.conv2d_1.bias", "same"),
+    ("stage1.block2.branch1.resnet_layer_1.batch_normalization/gamma", "stage.1.block.2.branch1.resnet_layer_1.batch_normalization.weight", "same"),
+    ("stage1.block2.branch1.resnet_layer_1.batch_normalization/beta", "stage.1.block.2.branch1.resnet_layer_1.batch_normalization.bias", "same"),
+    ("stage1.block2.branch1.resnet_layer_1.batch_normalization/moving_mean", "stage.1.block.2.branch1.resnet_layer_1.batch_normalization.running_mean", "same"),
+    ("stage1.block2.branch1.resnet_layer_1.batch_normalization/moving_variance", "stage.1.block.2.branch1.resnet_layer_1.batch_normalization.running_var", "same"),
+    ("stage1.block2.branch1.resnet_layer_1.conv2d/kernel", "stage.1.block.2.branch1.resnet_layer_1.conv2d_1.weight", "conv"),
+    ("stage1.block2.branch1.resnet_layer_1.conv2d/bias", "stage.1.block.2.branch1.resnet_layer_1.conv2d_1.bias", "same"),
+    ("stage1.block2.branch1.resnet_layer_2.batch_normalization/gamma", "stage.1.block.2.branch1.resnet_layer_2.batch_normalization.weight", "same"),
+    ("stage1.block2.branch1.resnet_layer_2.batch_normalization/beta", "stage.1.block.2.branch1.resnet_layer_2.batch_normalization.bias", "same"),
+    ("stage1.block2.branch1.resnet_layer_2.batch_normalization/moving_mean", "stage.1.block.2.branch1.resnet_layer_2.batch_normalization.running_mean", "same"),
+    ("stage1.block2.branch1.resnet_layer_2.batch_normalization/moving_variance", "stage.1.block.2.branch1.resnet_layer_2.batch_normalization.running_var", "same"),
+    ("stage1.block2.branch1.resnet_layer_2.conv2d/kernel", "stage.1.block.2.branch1.resnet_layer_2.conv2d_1.weight", "conv"),
+    ("stage1.block2.branch1.resnet_layer_2.conv2d/bias", "stage.1.block.2.branch1.resnet_layer_2.conv2d_1.bias", "same"),
+    ("stage1.block3.branch1.resnet_layer.batch_normalization/gamma", "stage.1.block.3.branch1.resnet_layer.batch_normalization.weight", "same"),
+    ("stage1.block3.branch1.resnet_layer.batch_normalization/beta", "stage.1.block.3.branch1.resnet_layer.batch_normalization.bias", "same"),
+    ("stage1.block3.branch1.resnet_layer.batch_normalization/moving_mean", "stage.1.block.3.branch1.resnet_layer.batch_normalization.running_mean", "same"),
+    ("stage1.block3.branch1.resnet_layer.batch_normalization/moving_variance", "stage.1.block.3.branch1.resnet_layer.batch_normalization.running_var", "same"),
+    ("stage1.block3.branch1.resnet_layer.conv2d/kernel", "stage.1.block.3.branch1.resnet_layer.conv2d_1.weight", "conv"),
+    ("stage1.block3.branch1.resnet_layer.conv2d/bias", "stage.1.block.3.branch1.resnet_layer.conv2d_1.bias", "same"),
+    ("stage1.block3.branch1.resnet_layer_1.batch_normalization/gamma", "stage.1.block.3.branch1.resnet_layer_1.batch_normalization.weight", "same"),
+    ("stage1.block3.branch1.resnet_layer_1.batch_normalization/beta", "stage.1.block.3.branch1.resnet_layer_1.batch_normalization.bias", "same"),
+    ("stage1.block3.branch1.resnet_layer_1.batch_normalization/moving_mean", "stage.1.block.3.branch1.resnet_layer_1.batch_normalization.running_mean", "same"),
+    ("stage1.block3.branch1.resnet_layer_1.batch_normalization/moving_variance", "stage.1.block.3.branch1.resnet_layer_1.batch_normalization.running_var", "same"),
+    ("stage1.block3.branch1.resnet_layer_1.conv2d/kernel", "stage.1.block.3.branch1.resnet_layer_1.conv2d_1.weight", "conv"),
+    ("stage1.block3.branch1.resnet_layer_1.conv2d/bias", "stage.1.block.3.branch1.resnet_layer_1.conv2d_1.bias", "same"),
+    ("stage1.block3.branch1.resnet_layer_2.batch_normalization/gamma", "stage.1.block.3.branch1.resnet_layer_2.batch_normalization.weight", "same"),
+    ("stage1.block3.branch1.resnet_layer_2.batch_normalization/beta", "stage.1.block.3.branch1.resnet_layer_2.batch_normalization.bias", "same"),
+    ("stage1.block3.branch1.resnet_layer_2.batch_normalization/moving_mean", "stage.1.block.3.branch1.resnet_layer_2.batch_normalization.running_mean", "same"),
+    ("stage1.block3.branch1.resnet_layer_2.batch_normalization/moving_variance", "stage.1.block.3.branch1.resnet_layer_2.batch_normalization.running_var", "same"),
+    ("stage1.block3.branch1.resnet_layer_2.conv2d/kernel", "stage.1.block.3.branch1.resnet_layer_2.conv2d_1.weight", "conv"),
+    ("stage1.block3.branch1.resnet_layer_2.conv2d/bias", "stage.1.block.3.branch1.resnet_layer_2.conv2d_1.bias", "same"),
+    ("stage1.block4.branch1.resnet_layer.batch_normalization/gamma", "stage.1.block.4.branch1.resnet_layer.batch_normalization.weight", "same"),
+    ("stage1.block4.branch1.resnet_layer.batch_normalization/beta", "stage.1.block.4.branch1.resnet_layer.batch_normalization.bias", "same"),
+    ("stage1.block4.branch1.resnet_layer.batch_normalization/moving_mean", "stage.1.block.4.branch1.resnet_layer.batch_normalization.running_mean", "same"),
+    ("stage1.block4.branch1.resnet_layer.batch_normalization/moving_variance", "stage.1.block.4.branch1.resnet_layer.batch_normalization.running_var", "same"),
+    ("stage1.block4.branch1.resnet_layer.conv2d/kernel", "stage.1.block.4.branch1.resnet_layer.conv2d_1.weight", "conv"),
+    ("stage1.block4.branch1.resnet_layer.conv2d/bias", "stage.1.block.4.branch1.resnet_layer.conv2d_1.bias", "same"),
+    ("stage1.block4.branch1.resnet_layer_1.batch_normalization/gamma", "stage.1.block.4.branch1.resnet_layer_1.batch_normalization.weight", "same"),
+    ("stage1.block4.branch1.resnet_layer_1.batch_normalization/beta", "stage.1.block.4.branch1.resnet_layer_1.batch_normalization.bias", "same"),
+    ("stage1.block4.branch1.resnet_layer_1.batch_normalization/moving_mean", "stage.1.block.4.branch1.resnet_layer_1.batch_normalization.running_mean", "same"),
+    ("stage1.block4.branch1.resnet_layer_1.batch_normalization/moving_variance", "stage.1.block.4.branch1.resnet_layer_1.batch_normalization.running_var", "same"),
+    ("stage1.block4.branch1.resnet_layer_1.conv2d/kernel", "stage.1.block.4.branch1.resnet_layer_1.conv2d_1.weight", "conv"),
+    ("stage1.block4.branch1.resnet_layer_1.conv2d/bias", "stage.1.block.4.branch1.resnet_layer_1.conv2d_1.bias", "same"),
+    ("stage1.block4.branch1.resnet_layer_2.batch_normalization/gamma", "stage.1.block.4.branch1.resnet_layer_2.batch_normalization.weight", "same"),
+    ("stage1.block4.branch1.resnet_layer_2.batch_normalization/beta", "stage.1.block.4.branch1.resnet_layer_2.batch_normalization.bias", "same"),
+    ("stage1.block4.branch1.resnet_layer_2.batch_normalization/moving_mean", "stage.1.block.4.branch1.resnet_layer_2.batch_normalization.running_mean", "same"),
+    ("stage1.block4.branch1.resnet_layer_2.batch_normalization/moving_variance", "stage.1.block.4.branch1.resnet_layer_2.batch_normalization.running_var", "same"),
+    ("stage1.block4.branch1.resnet_layer_2.conv2d/kernel", "stage.1.block.4.branch1.resnet_layer_2.conv2d_1.weight", "conv"),
+    ("stage1.block4.branch1.resnet_layer_2.conv2d/bias", "stage.1.block.4.branch1.resnet_layer_2.conv2d_1.bias", "same"),
+    ("stage1.block5.branch1.resnet_layer.batch_normalization/gamma", "stage.1.block.5.branch1.resnet_layer.batch_normalization.weight", "same"),
+    ("stage1.block5.branch1.resnet_layer.batch_normalization/beta", "stage.1.block.5.branch1.resnet_layer.batch_normalization.bias", "same"),
+    ("stage1.block5.branch1.resnet_layer.batch_normalization/moving_mean", "stage.1.block.5.branch1.resnet_layer.batch_normalization.running_mean", "same"),
+    ("stage1.block5.branch1.resnet_layer.batch_normalization/moving_variance", "stage.1.block.5.branch1.resnet_layer.batch_normalization.running_var", "same"),
+    ("stage1.block5.branch1.resnet_layer.conv2d/kernel", "stage.1.block.5.branch1.resnet_layer.conv2d_1.weight", "conv"),
+    ("stage1.block5.branch1.resnet_layer.conv2d/bias", "stage.1.block.5.branch1.resnet_layer.conv2d_1.bias", "same"),
+    ("stage1.block5.branch1.resnet_layer_1.batch_normalization/gamma", "stage.1.block.5.branch1.resnet_layer_1.batch_normalization.weight", "same"),
+    ("stage1.block5.branch1.resnet_layer_1.batch_normalization/beta", "stage.1.block.5.branch1.resnet_layer_1.batch_normalization.bias", "same"),
+    ("stage1.block5.branch1.resnet_layer_1.batch_normalization/moving_mean", "stage.1.block.5.branch1.resnet_layer_1.batch_normalization.running_mean", "same"),
+    ("stage1.block5.branch1.resnet_layer_1.batch_normalization/moving_variance", "stage.1.block.5.branch1.resnet_layer_1.batch_normalization.running_var", "same"),
+    ("stage1.block5.branch1.resnet_layer_1.conv2d/kernel", "stage.1.block.5.branch1.resnet_layer_1.conv2d_1.weight", "conv"),
+    ("stage1.block5.branch1.resnet_layer_1.conv2d/bias", "stage.1.block.5.branch1.resnet_layer_1.conv2d_1.bias", "same"),
+    ("stage1.block5.branch1.resnet_layer_2.batch_normalization/gamma", "stage.1.block.5.branch1.resnet_layer_2.batch_normalization.weight", "same"),
+    ("stage1.block5.branch1.resnet_layer_2.batch_normalization/beta", "stage.1.block.5.branch1.resnet_layer_2.batch_normalization.bias", "same"),
+    ("stage1.block5.branch1.resnet_layer_2.batch_normalization/moving_mean", "stage.1.block.5.branch1.resnet_layer_2.batch_normalization.running_mean", "same"),
+    ("stage1.block5.branch1.resnet_layer_2.batch_normalization/moving_variance", "stage.1.block.5.branch1.resnet_layer_2.batch_normalization.running_var", "same"),
+    ("stage1.block5.branch1.resnet_layer_2.conv2d/kernel", "stage.1.block.5.branch1.resnet_layer_2.conv2d_1.weight", "conv"),
+    ("stage1.block5.branch1.resnet_layer_2.conv2d/bias", "stage.1.block.5.branch1.resnet_layer_2.conv2d_1.bias", "same"),
+    ("stage2.block0.branch0.resnet_layer.conv2d/kernel", "stage.2.block.0.branch0.resnet_layer.conv2d.weight", "conv"),
+    ("stage2.block0.branch0.resnet_layer.conv2d/bias", "stage.2.block.0.branch0.resnet_layer.conv2d.bias", "same"),
+    ("stage2.block0.branch1.resnet_layer.batch_normalization/gamma", "stage.2.block.0.branch1.resnet_layer.batch_normalization.weight", "same"),
+    ("stage2.block0.branch1.resnet_layer.batch_normalization/beta", "stage.2.block.0.branch1.resnet_layer.batch_normalization.bias", "same"),
+    ("stage2.block0.branch1.resnet_layer.batch_normalization/moving_mean", "stage.2.block.0.branch1.resnet_layer.batch_normalization.running_mean", "same"),
+    ("stage2.block0.branch1.resnet_layer.batch_normalization/moving_variance", "stage.2.block.0.branch1.resnet_layer.batch_normalization.running_var", "same"),
+    ("stage2.block0.branch1.resnet_layer.conv2d/kernel", "stage.2.block.0.branch1.resnet_layer.conv2d_1.weight", "conv"),
+    ("stage2.block0.branch1.resnet_layer.conv2d/bias", "stage.2.block.0.branch1.resnet_layer.conv2d_1.bias", "same"),
+    ("stage2.block0.branch1.resnet_layer_1.batch_normalization/gamma", "stage.2.block.0.branch1.resnet_layer_1.batch_normalization.weight", "same"),
+    ("stage2.block0.branch1.resnet_layer_1.batch_normalization/beta", "stage.2.block.0.branch1.resnet_layer_1.batch_normalization.bias", "same"),
+    ("stage2.block0.branch1.resnet_layer_1.batch_normalization/moving_mean", "stage.2.block.0.branch1.resnet_layer_1.batch_normalization.running_mean", "same"),
+    ("stage2.block0.branch1.resnet_layer_1.batch_normalization/moving_variance", "stage.2.block.0.branch1.resnet_layer_1.batch_normalization.running_var", "same"),
+    ("stage2.block0.branch1.resnet_layer_1.conv2d/kernel", "stage.2.block.0.branch1.resnet_layer_1.conv2d_1.weight", "conv"),
+    ("stage2.block0.branch1.resnet_layer_1.conv2d/bias", "stage.2.block.0.branch1.resnet_layer_1.conv2d_1.bias", "same"),
+    ("stage2.block0.branch1.resnet_layer_2.batch_normalization/gamma", "stage.2.block.0.branch1.resnet_layer_2.batch_normalization.weight", "same"),
+    ("stage2.block0.branch1.resnet_layer_2.batch_normalization/beta", "stage.2.block.0.branch1.resnet_layer_2.batch_normalization.bias", "same"),
+    ("stage2.block0.branch1.resnet_layer_2.batch_normalization/moving_mean", "stage.2.block.0.branch1.resnet_layer_2.batch_normalization.running_mean", "same"),
+    ("stage2.block0.branch1.resnet_layer_2.batch_normalization/moving_variance", "stage.2.block.0.branch1.resnet_layer_2.batch_normalization.running_var", "same"),
+    ("stage2.block0.branch1.resnet_layer_2.conv2d/kernel", "stage.2.block.0.branch1.resnet_layer_2.conv2d_1.weight", "conv"),
+    ("stage2.block0.branch1.resnet_layer_2.conv2d/bias", "stage.2.block.0.branch1.resnet_layer_2.conv2d_1.bias", "same"),
+    ("stage2.block1.branch1.resnet_layer.batch_normalization/gamma", "stage.2.block.1.branch1.resnet_layer.batch_normalization.weight", "same"),
+    ("stage2.block1.branch1.resnet_layer.batch_normalization/beta", "stage.2.block.1.branch1.resnet_layer.batch_normalization.bias", "same"),
+    ("stage2.block1.branch1.resnet_layer.batch_normalization/moving_mean", "stage.2.block.1.branch1.resnet_layer.batch_normalization.running_mean", "same"),
+    ("stage2.block1.branch1.resnet_layer.batch_normalization/moving_variance", "stage.2.block.1.branch1.resnet_layer.batch_normalization.running_var", "same"),
+    ("stage2.block1.branch1.resnet_layer.conv2d/kernel", "stage.2.block.1.branch1.resnet_layer.conv2d_1.weight", "conv"),
+    ("stage2.block1.branch1.resnet_layer.conv2d/bias", "stage.2.block.1.branch1.resnet_layer.conv2d_1.bias", "same"),
+    ("stage2.block1.branch1.resnet_layer_1.batch_normalization/gamma", "stage.2.block.1.branch1.resnet_layer_1.batch_normalization.weight", "same"),
+    ("stage2.block1.branch1.resnet_layer_1.batch_normalization/beta", "stage.2.block.1.branch1.resnet_layer_1.batch_normalization.bias", "same"),
+    ("stage2.block1.branch1.resnet_layer_1.batch_normalization/moving_mean", "stage.2.block.1.branch1.resnet_layer_1.batch_normalization.running_mean", "same"),
+    ("stage2.block1.branch1.resnet_layer_1.batch_normalization/moving_variance", "stage.2.block.1.branch1.resnet_layer_1.batch_normalization.running_var", "same"),
+    ("stage2.block1.branch1.resnet_layer_1.conv2d/kernel", "stage.2.block.1.branch1.resnet_layer_1.conv2d_1.weight", "conv"),
+    ("stage2.block1.branch1.resnet_layer_1.conv2d/bias", "stage.2.block.1.branch1.resnet_layer_1.conv2d_1.bias", "same"),
+    ("stage2.block1.branch1.resnet_layer_2.batch_normalization/gamma", "stage.2.block.1.branch1.resnet_layer_2.batch_normalization.weight", "same"),
+    ("stage2.block1.branch1.resnet_layer_2.batch_normalization/beta", "stage.2.block.1.branch1.resnet_layer_2.batch_normalization.bias", "same"),
+    ("stage2.block1.branch1.resnet_layer_2.batch_normalization/moving_mean", "stage.2.block.1.branch1.resnet_layer_2.batch_normalization.running_mean", "same"),
+    ("stage2.block1.branch1.resnet_layer_2.batch_normalization/moving_variance", "stage.2.block.1.branch1.resnet_layer_2.batch_normalization.running_var", "same"),
+    ("stage2.block1.branch1.resnet_layer_2.conv2d/kernel", "stage.2.block.1.branch1.resnet_layer_2.conv2d_1.weight", "conv"),
+    ("stage2.block1.branch1.resnet_layer_2.conv2d/bias", "stage.2.block.1.branch1.resnet_layer_2.conv2d_1.bias", "same"),
+    ("stage2.block2.branch1.resnet_layer.batch_normalization/gamma", "stage.2.block.2.branch1.resnet_layer.batch_normalization.weight", "same"),
+    ("stage2.block2.branch1.resnet_layer.batch_normalization/beta", "stage.2.block.2.branch1.resnet_layer.batch_normalization.bias", "same"),
+    ("stage2.block2.branch1.resnet_layer.batch_normalization/moving_mean", "stage.2.block.2.branch1.resnet_layer.batch_normalization.running_mean", "same"),
+    ("stage2.block2.branch1.resnet_layer.batch_normalization/moving_variance", "stage.2.block.2.branch1.resnet_layer.batch_normalization.running_var", "same"),
+    ("stage2.block2.branch1.resnet_layer.conv2d/kernel", "stage.2.block.2.branch1.resnet_layer.conv2d_1.weight", "conv"),
+    ("stage2.block2.branch1.resnet_layer.conv2d/bias", "stage.2.block.2.branch1.resnet_layer.conv2d_1.bias", "same"),
+    ("stage2.block2.branch1.resnet_layer_1.batch_normalization/gamma", "stage.2.block.2.branch1.resnet_layer_1.batch_normalization.weight", "same"),
+    ("stage2.block2.branch1.resnet_layer_1.batch_normalization/beta", "stage.2.block.2.branch1.resnet_layer_1.batch_normalization.bias", "same"),
+    ("stage2.block2.branch1.resnet_layer_1.batch_normalization/moving_mean", "stage.2.block.2.branch1.resnet_layer_1.batch_normalization.running_mean", "same"),
+    ("stage2.block2.branch1.resnet_layer_1.batch_normalization/moving_variance", "stage.2.block.2.branch1.resnet_layer_1.batch_normalization.running_var", "same"),
+    ("stage2.block2.branch1.resnet_layer_1.conv2d/kernel", "stage.2.block.2.branch1.resnet_layer_1.conv2d_1.weight", "conv"),
+    ("stage2.block2.branch1.resnet_layer_1.conv2d/bias", "stage.2.block.2.branch1.resnet_layer_1.conv2d_1.bias", "same"),
+    ("stage2.block2.branch1.resnet_layer_2.batch_normalization/gamma", "stage.2.block.2.branch1.resnet_layer_2.batch_normalization.weight", "same"),
+    ("stage2.block2.branch1.resnet_layer_2.batch_normalization/beta", "stage.2.block.2.branch1.resnet_layer_2.batch_normalization.bias", "same"),
+    ("stage2.block2.branch1.resnet_layer_2.batch_normalization/moving_mean", "stage.2.block.2.branch1.resnet_layer_2.batch_normalization.running_mean", "same"),
+    ("stage2.block2.branch1.resnet_layer_2.batch_normalization/moving_variance", "stage.2.block.2.branch1.resnet_layer_2.batch_normalization.running_var", "same"),
+    ("stage2.block2.branch1.resnet_layer_2.conv2d/kernel", "stage.2.block.2.branch1.resnet_layer_2.conv2d_1.weight", "conv"),
+    ("stage2.block2.branch1.resnet_layer_2.conv2d/bias", "stage.2.block.2.branch1.resnet_layer_2.conv2d_1.bias", "same"),
+    ("stage2.block3.branch1.resnet_layer.batch_normalization/gamma", "stage.2.block.3.branch1.resnet_layer.batch_normalization.weight", "same"),
+    ("stage2.block3.branch1.resnet_layer.batch_normalization/beta", "stage.2.block.3.branch1.resnet_layer.batch_normalization.bias", "same"),
+    ("stage2.block3.branch1.resnet_layer.batch_normalization/moving_mean", "stage.2.block.3.branch1.resnet_layer.batch_normalization.running_mean", "same"),
+    ("stage2.block3.branch1.resnet_layer.batch_normalization/moving_variance", "stage.2.block.3.branch1.resnet_layer.batch_normalization.running_var", "same"),
+    ("stage2.block3.branch1.resnet_layer.conv2d/kernel", "stage.2.block.3.branch1.resnet_layer.conv2d_1.weight", "conv"),
+    ("stage2.block3.branch1.resnet_layer.conv2d/bias", "stage.2.block.3.branch1.resnet_layer.conv2d_1.bias", "same"),
+    ("stage2.block3.branch1.resnet_layer_1.batch_normalization/gamma", "stage.2.block.3.branch1.resnet_layer_1.batch_normalization.weight", "same"),
+    ("stage2.block3.branch1.resnet_layer_1.batch_normalization/beta", "stage.2.block.3.branch1.resnet_layer_1.batch_normalization.bias", "same"),
+    ("stage2.block3.branch1.resnet_layer_1.batch_normalization/moving_mean", "stage.2.block.3.branch1.resnet_layer_1.batch_normalization.running_mean", "same"),
+    ("stage2.block3.branch1.resnet_layer_1.batch_normalization/moving_variance", "stage.2.block.3.branch1.resnet_layer_1.batch_normalization.running_var", "same"),
+    ("stage2.block3.branch1.resnet_layer_1.conv2d/kernel", "stage.2.block.3.branch1.resnet_layer_1.conv2d_1.weight", "conv"),
+    ("stage2.block3.branch1.resnet_layer_1.conv2d/bias", "stage.2.block.3.branch1.resnet_layer_1.conv2d_1.bias", "same"),
+    ("stage2.block3.branch1.resnet_layer_2.batch_normalization/gamma", "stage.2.block.3.branch1.resnet_layer_2.batch_normalization.weight", "same"),
+    ("stage2.block3.branch1.resnet_layer_2.batch_normalization/beta", "stage.2.block.3.branch1.resnet_layer_2.batch_normalization.bias", "same"),
+    ("stage2.block3.branch1.resnet_layer_2.batch_normalization/moving_mean", "stage.2.block.3.branch1.resnet_layer_2.batch_normalization.running_mean", "same"),
+    ("stage2.block3.branch1.resnet_layer_2.batch_normalization/moving_variance", "stage.2.block.3.branch1.resnet_layer_2.batch_normalization.running_var", "same"),
+    ("stage2.block3.branch1.resnet_layer_2.conv2d/kernel", "stage.2.block.3.branch1.resnet_layer_2.conv2d_1.weight", "conv"),
+    ("stage2.block3.branch1.resnet_layer_2.conv2d/bias", "stage.2.block.3.branch1.resnet_layer_2.conv2d_1.bias", "same"),
+    ("stage2.block4.branch1.resnet_layer.batch_normalization/gamma", "stage.2.block.4.branch1.resnet_layer.batch_normalization.weight", "same"),
+    ("stage2.block4.branch1.resnet_layer.batch_normalization/beta", "stage.2.block.4.branch1.resnet_layer.batch_normalization.bias", "same"),
+    ("stage2.block4.branch1.resnet_layer.batch_normalization/moving_mean", "stage.2.block.4.branch1.resnet_layer.batch_normalization.running_mean", "same"),
+    ("stage2.block4.branch1.resnet_layer.batch_normalization/moving_variance", "stage.2.block.4.branch1.resnet_layer.batch_normalization.running_var", "same"),
+    ("stage2.block4.branch1.resnet_layer.conv2d/kernel", "stage.2.block.4.branch1.resnet_layer.conv2d_1.weight", "conv"),
+    ("stage2.block4.branch1.resnet_layer.conv2d/bias", "stage.2.block.4.branch1.resnet_layer.conv2d_1.bias", "same"),
+    ("stage2.block4.branch1.resnet_layer_1.batch_normalization/gamma", "stage.2.block.4.branch1.resnet_layer_1.batch_normalization.weight", "same"),
+    ("stage2.block4.branch1.resnet_layer_1.batch_normalization/beta", "stage.2.block.4.branch1.resnet_layer_1.batch_normalization.bias", "same"),
+    ("stage2.block4.branch1.resnet_layer_1.batch_normalization/moving_mean", "stage.2.block.4.branch1.resnet_layer_1.batch_normalization.running_mean", "same"),
+    ("stage2.block4.branch1.resnet_layer_1.batch_normalization/moving_variance", "stage.2.block.4.branch1.resnet_layer_1.batch_normalization.running_var", "same"),
+    ("stage2.block4.branch1.resnet_layer_1.conv2d/kernel", "stage.2.block.4.branch1.resnet_layer_1.conv2d_1.weight", "conv"),
+    ("stage2.block4.branch1.resnet_layer_1.conv2d/bias", "stage.2.block.4.branch1.resnet_layer_1.conv2d_1.bias", "same"),
+    ("stage2.block4.branch1.resnet_layer_2.batch_normalization/gamma", "stage.2.block.4.branch1.resnet_layer_2.batch_normalization.weight", "same"),
+    ("stage2.block4.branch1.resnet_layer_2.batch_normalization/beta", "stage.2.block.4.branch1.resnet_layer_2.batch_normalization.bias", "same"),
+    ("stage2.block4.branch1.resnet_layer_2.batch_normalization/moving_mean", "stage.2.block.4.branch1.resnet_layer_2.batch_normalization.running_mean", "same"),
+    ("stage2.block4.branch1.resnet_layer_2.batch_normalization/moving_variance", "stage.2.block.4.branch1.resnet_layer_2.batch_normalization.running_var", "same"),
+    ("stage2.block4.branch1.resnet_layer_2.conv2d/kernel", "stage.2.block.4.branch1.resnet_layer_2.conv2d_1.weight", "conv"),
+    ("stage2.block4.branch1.resnet_layer_2.conv2d/bias", "stage.2.block.4.branch1.resnet_layer_2.conv2d_1.bias", "same"),
+    ("stage2.block5.branch1.resnet_layer.batch_normalization/gamma", "stage.2.block.5.branch1.resnet_layer.batch_normalization.weight", "same"),
+    ("stage2.block5.branch1.resnet_layer.batch_normalization/beta", "stage.2.block.5.branch1.resnet_layer.batch_normalization.bias", "same"),
+    ("stage2.block5.branch1.resnet_layer.batch_normalization/moving_mean", "stage.2.block.5.branch1.resnet_layer.batch_normalization.running_mean", "same"),
+    ("stage2.block5.branch1.resnet_layer.batch_normalization/moving_variance", "stage.2.block.5.branch1.resnet_layer.batch_normalization.running_var", "same"),
+    ("stage2.block5.branch1.resnet_layer.conv2d/kernel", "stage.2.block.5.branch1.resnet_layer.conv2d_1.weight", "conv"),
+    ("stage2.block5.branch1.resnet_layer.conv2d/bias", "stage.2.block.5.branch1.resnet_layer.conv2d_1.bias", "same"),
+    ("stage2.block5.branch1.resnet_layer_1.batch_normalization/gamma", "stage.2.block.5.branch1.resnet_layer_1.batch_normalization.weight", "same"),
+    ("stage2.block5.branch1.resnet_layer_1.batch_normalization/beta", "stage.2.block.5.branch1.resnet_layer_1.batch_normalization.bias", "same"),
+    ("stage2.block5.branch1.resnet_layer_1.batch_normalization/moving_mean", "stage.2.block.5.branch1.resnet_layer_1.batch_normalization.running_mean", "same"),
+    ("stage2.block5.branch1.resnet_layer_1.batch_normalization/moving_variance", "stage.2.block.5.branch1.resnet_layer_1.batch_normalization.running_var", "same"),
+    ("stage2.block5.branch1.resnet_layer_1.conv2d/kernel", "stage.2.block.5.branch1.resnet_layer_1.conv2d_1.weight", "conv"),
+    ("stage2.block5.branch1.resnet_layer_1.conv2d/bias", "stage.2.block.5.branch1.resnet_layer_1.conv2d_1.bias", "same"),
+    ("stage2.block5.branch1.resnet_layer_2.batch_normalization/gamma", "stage.2.block.5.branch1.resnet_layer_2.batch_normalization.weight", "same"),
+    ("stage2.block5.branch1.resnet_layer_2.batch_normalization/beta", "stage.2.block.5.branch1.resnet_layer_2.batch_normalization.bias", "same"),
+    ("stage2.block5.branch1.resnet_layer_2.batch_normalization/moving_mean", "stage.2.block.5.branch1.resnet_layer_2.batch_normalization.running_mean", "same"),
+    ("stage2.block5.branch1.resnet_layer_2.batch_normalization/moving_variance", "stage.2.block.5.branch1.resnet_layer_2.batch_normalization.running_var", "same"),
+    ("stage2.block5.branch1.resnet_layer_2.conv2d/kernel", "stage.2.block.5.branch1.resnet_layer_2.conv2d_1.weight", "conv"),
+    ("stage2.block5.branch1.resnet_layer_2.conv2d/bias", "stage.2.block.5.branch1.resnet_layer_2.conv2d_1.bias", "same"),
     ("batch_normalization/gamma", "batch_normalization.weight", "same"),
     ("batch_normalization/beta", "batch_normalization.bias", "same"),
     ("batch_normalization/moving_mean", "batch_normalization.running_mean", "same"),

@@ -22,14 +22,6 @@ from torch import nn
 __all__ = ["YNetwork", "CnnBranch", "KERAS_WEIGHTS", "keras_loss", "make_optimizer"]
 
 
-def _check_args(module: nn.Module, given: dict, hint: str) -> None:
-    """The layers are built for the values exported with (EXPORTED_WITH): refuse others, saying what to do."""
-    for name, value in given.items():
-        exported = type(module).EXPORTED_WITH[name]
-        if value != exported and not (isinstance(value, (list, tuple)) and tuple(value) == exported):
-            raise ValueError(f"this module was exported with {name}={exported!r}; " + hint.format(name=name, value=value))
-
-
 def keras_init_(w: torch.Tensor, initializer: str, layout: str = "same", groups: int = 1) -> None:
     """Draw w in place as the Keras initializer of that name does, with the fans of its Keras shape
     (layout: how the PyTorch tensor holds it, as in KERAS_WEIGHTS): he_normal, glorot_normal and
@@ -153,19 +145,19 @@ class CnnBranch(nn.Module):
 
 
 class YNetwork(nn.Module):
-    """`y_network`: 208,394 parameters as Keras counts them (208,394 trainable)."""
-
-    EXPORTED_WITH = {"filters": 32, "levels": 3, "kernel_size": 3, "dropout": 0.4, "num_classes": 10, "right_dilation": 1}
+    """`y_network`: 208,394 parameters as Keras counts them (208,394 trainable) with the values it
+    was exported with, the constructor's defaults. Built from the spec's params as any of its
+    blocks is from theirs; KERAS_WEIGHTS lists the weights of the module those defaults build."""
 
     def __init__(self, *, filters: int = 32, levels: int = 3, kernel_size: int = 3, dropout: float = 0.4, num_classes: int = 10, right_dilation: int = 1) -> None:
         super().__init__()
-        _check_args(self, {"filters": filters, "levels": levels, "kernel_size": kernel_size, "dropout": dropout, "num_classes": num_classes, "right_dilation": right_dilation}, "export the spec again with --set {name}={value!r}")
         self.branch0 = nn.Module()
-        self.branch0.left = CnnBranch(in_channels=1, filters=32, levels=3, kernel_size=3, dropout=0.4)
+        self.branch0.left = CnnBranch(in_channels=1, filters=filters, levels=levels, kernel_size=kernel_size, dropout=dropout)
         self.branch1 = nn.Module()
-        self.branch1.right = CnnBranch(in_channels=1, filters=32, levels=3, kernel_size=3, dropout=0.4, dilation_rate=1)
-        self.dropout = nn.Dropout(0.4)
-        self.dense = nn.Linear(2304, 10)
+        self.branch1.right = CnnBranch(in_channels=1, filters=filters, levels=levels, kernel_size=kernel_size, dropout=dropout, dilation_rate=right_dilation)
+        flatten_features = self._flatten_features(torch.zeros(1, 1, 28, 28), torch.zeros(1, 1, 28, 28))
+        self.dropout = nn.Dropout(dropout)
+        self.dense = nn.Linear(flatten_features, num_classes)
         self.reset_parameters()
 
     @torch.no_grad()
@@ -173,7 +165,7 @@ class YNetwork(nn.Module):
         """Draw every weight as Keras' initializers do (he_normal is truncated, glorot_uniform uses fan_avg)."""
         self.branch0.left.reset_parameters()
         self.branch1.right.reset_parameters()
-        nn.init.uniform_(self.dense.weight, -0.0509206510688, 0.0509206510688)
+        keras_init_(self.dense.weight, "glorot_uniform", "dense")
         nn.init.zeros_(self.dense.bias)
 
     def forward(self, left_input: torch.Tensor, right_input: torch.Tensor) -> torch.Tensor:
@@ -182,13 +174,25 @@ class YNetwork(nn.Module):
             left_input: (batch, 1, 28, 28) images, channels first, float32.
             right_input: (batch, 1, 28, 28) images, channels first, float32.
         """
-        left = self.branch0.left(left_input)
+        x = self.branch0.left(left_input)
         right = self.branch1.right(right_input)
-        x = torch.cat([left, right], dim=1)
-        x = torch.flatten(x, 1)
-        x = self.dropout(x)
-        dense = F.softmax(self.dense(x), dim=-1)
-        return dense
+        concatenate = torch.cat([x, right], dim=1)
+        concatenate = torch.flatten(concatenate, 1)
+        concatenate = self.dropout(concatenate)
+        concatenate = F.softmax(self.dense(concatenate), dim=-1)
+        return concatenate
+
+    @torch.no_grad()
+    def _flatten_features(self, left_input: torch.Tensor, right_input: torch.Tensor) -> int:
+        """The size of `flatten`'s output, which __init__ sizes the next layer by: the layers before it, run on zeros in eval mode."""
+        mode = self.training
+        self.eval()
+        x = self.branch0.left(left_input)
+        right = self.branch1.right(right_input)
+        concatenate = torch.cat([x, right], dim=1)
+        concatenate = torch.flatten(concatenate, 1)
+        self.train(mode)
+        return concatenate.shape[1]
 
     def regularization_loss(self) -> torch.Tensor:
         """The Keras regularizers' penalty (l2: l * sum(w^2), on those kernels only), added to the loss."""

@@ -48,6 +48,7 @@ export function pytorchModuleText(spec: string, opts: ExportOptions): { text?: s
       params: result.ast.params,
       blocks: result.ast.blocks,
       docs: result.docs,
+      spec: result.ast,
       ...(training ? { training: { optimizer: training.optimizer, loss: training.loss.name } } : {}),
     });
     return { text: m.text, className: m.className, stderr: rendered };

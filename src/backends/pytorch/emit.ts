@@ -11,13 +11,13 @@
  * walks the graph. Deterministic: the same graph gives the same text.
  */
 import type { TypedGraph, TypedNode } from '../../types/ir.js';
-import type { ParamDecl } from '../../types/spec.js';
+import type { ParamDecl, SpecAst } from '../../types/spec.js';
 import type { OpRegistry } from '../../ops/index.js';
 import { UnsupportedByPytorch, type PytorchContext, type PytorchWeight } from '../../ops/types.js';
 import { known, py } from '../../ops/pytorch.js';
 import { helperDefinitions } from '../../ops/pytorch-helpers.js';
 import { unitTree, type Unit, type UnitItem } from './structure.js';
-import { generalClass, NotGeneral, spanKey, type GeneralClass, type GeneralContext } from './general.js';
+import { generalClass, specClass, NotGeneral, spanKey, type GeneralClass, type GeneralContext } from './general.js';
 import type { BlockDecl } from '../../types/spec.js';
 import type { LoadedDocument } from '../../load/yaml.js';
 
@@ -38,6 +38,8 @@ export interface PytorchExportOptions {
   /** The spec's blocks and source maps: each block becomes one general class (general.ts) where it can. */
   blocks?: ReadonlyMap<string, BlockDecl>;
   docs?: ReadonlyMap<string, Pick<LoadedDocument, 'spans' | 'file'>>;
+  /** The spec's own declarations: its class is written general in its params from them (general.ts) where it can be. */
+  spec?: Pick<SpecAst, 'file' | 'name' | 'doc' | 'params' | 'lets' | 'asserts' | 'inputs' | 'body' | 'outputs'>;
 }
 
 const PY_RESERVED = new Set([
@@ -199,6 +201,8 @@ interface Emit {
   fallbacks: Map<string, string>;
   /** The general classes the module uses (one may be built and then not used: a call it cannot take). */
   usedGeneral: Set<GeneralClass>;
+  /** Why the spec's own class is not general, where it is not. */
+  specFallback?: string;
 }
 
 /** One unit's body, in local names: what its class holds and does. */
@@ -609,9 +613,7 @@ export function exportPytorch(graph: TypedGraph, registry: OpRegistry, opts: Pyt
     `__all__ = [${[className, ...used.map((c) => c.name), ...e.classes.map((c) => c.name)].map((n) => py(n)).join(', ')}, "KERAS_WEIGHTS", "keras_loss", "make_optimizer"]`,
     '',
     '',
-    ...checkArgsHelper(),
-    '',
-    '',
+    ...(e.classes.length || e.specFallback !== undefined || !e.general || !opts.spec ? [...checkArgsHelper(), '', ''] : []),
     ...helpers.text.flatMap((h) => [h, '', '']),
     ...generalClasses,
     ...e.classes.flatMap((c) => [...fallbackNote(c), `class ${c.name}(nn.Module):`, classDoc(c), ...c.lines, '', '']),
@@ -671,19 +673,73 @@ function moduleHeader(graph: TypedGraph, opts: PytorchExportOptions, imports: re
   return L;
 }
 
+/** The docstring of the spec's forward: each input's PyTorch shape. */
+function forwardDoc(e: Emit, name: (id: string) => string): string[] {
+  const inputDocs = e.graph.inputs.map((id) => {
+    const n = e.byId.get(id)!;
+    const s = n.outputShape;
+    return `            ${name(id)}: ${torchShape(e, id)}${s.length === 3 ? ' images, channels first' : ''}, ${n.attrs.dtype as string}.`;
+  });
+  return ['        """', '        Args:', ...inputDocs, '        """'];
+}
+
+/**
+ * The spec's own class written general in the spec's params (general.ts: the spec's body as a block
+ * whose params are the spec's, their defaults the values exported with), and the weight table's rows
+ * for the module those defaults build. Undefined, with the reason kept, where it cannot be.
+ */
+function generalSpecClass(e: Emit, unit: Unit, className: string, opts: PytorchExportOptions): string[] | undefined {
+  const g = e.general, ast = opts.spec;
+  if (!g || !ast) return undefined;
+  const fail = (why: string) => {
+    e.specFallback = why;
+    return undefined;
+  };
+  if ((ast.outputs?.length ?? 1) !== 1) return fail('it has several outputs');
+  if (e.graph.nodes.some((n) => n.attrs.mask_zero)) return fail('a Keras mask flows through it');
+  const nodes = unitNodes(unit);
+  if (nodes.some((n) => n.sharedWith)) return fail('a layer shared with share:');
+  const inputs = ast.inputs.map((i) => ({ name: i.name, rank: e.byId.get(i.name)?.outputShape.length ?? 0, shape: i.shape, dtype: i.dtype }));
+  const block: BlockDecl = {
+    name: ast.name, params: ast.params, lets: ast.lets, asserts: ast.asserts, inputs: ast.inputs.map((i) => i.name), body: ast.body,
+    ...(ast.outputs?.[0] ? { output: ast.outputs[0] } : {}), file: ast.file, ptr: '',
+  };
+  const defaults = Object.fromEntries(opts.params.map((p) => [p.name, e.graph.params[p.name]]));
+  const cls = specClass(g, block, { className, inputs, defaults, forwardDoc: forwardDoc(e, pyIdent) });
+  if (cls instanceof NotGeneral) return fail(cls.message);
+  const rows: string[] = [];
+  for (const n of nodes) {
+    const key = generalKey(cls, unit, n);
+    if (key === undefined) return fail(`layer '${n.id}' not found in the class`);
+    const weights = nodeWeights(e, n);
+    for (const w of n.weights) {
+      const pw = weights[w.name];
+      if (!pw) return fail(`weight ${w.name} of '${n.id}'`);
+      rows.push(tableRow(n.id, w.name, pw, `${key}.${pw.key}`));
+    }
+  }
+  e.table.push(...rows);
+  const use = (c: GeneralClass): void => {
+    e.usedGeneral.add(c);
+    for (const { child } of c.calls.values()) use(child);
+  };
+  for (const { child } of cls.calls.values()) use(child);
+  const { graph } = e;
+  const doc = `\`${graph.name}\`: ${graph.totals.total.toLocaleString('en-US')} parameters as Keras counts them (${graph.totals.trainable.toLocaleString('en-US')} trainable) with the values it was exported with, the constructor's defaults. Built from the spec's params as any of its blocks is from theirs; KERAS_WEIGHTS lists the weights of the module those defaults build.`;
+  return [`class ${className}(nn.Module):`, `    """${wrap(doc, 92).split('\n').join('\n    ')}"""`, '', ...cls.lines];
+}
+
 /** The spec's own class: its typed params, its layers and child modules, forward over the graph. */
 function moduleClass(e: Emit, unit: Unit, className: string, opts: PytorchExportOptions): string[] {
+  const general = generalSpecClass(e, unit, className, opts);
+  if (general) return general;
   const { graph } = e;
   const { body, variable } = unitBody(e, unit, '');
   const inputs = graph.inputs.map((id) => variable.get(id)!);
   const outs = graph.outputs.map((id) => variable.get(id)!);
   const paramSig = opts.params.map((p) => `${pyIdent(p.name)}: ${PARAM_TYPE[p.type] ?? 'object'} = ${py(graph.params[p.name])}`);
-  const inputDocs = graph.inputs.map((id) => {
-    const n = e.byId.get(id)!;
-    const s = n.outputShape;
-    return `            ${variable.get(id)}: ${torchShape(e, id)}${s.length === 3 ? ' images, channels first' : ''}, ${n.attrs.dtype as string}.`;
-  });
   const L: string[] = [];
+  if (e.specFallback) L.push(`# The spec's class is written for the values it was exported with: it cannot be general in its params (${e.specFallback}).`);
   L.push(`class ${className}(nn.Module):`);
   L.push(`    """\`${graph.name}\`: ${graph.totals.total.toLocaleString('en-US')} parameters as Keras counts them (${graph.totals.trainable.toLocaleString('en-US')} trainable)."""`);
   L.push('');
@@ -692,7 +748,7 @@ function moduleClass(e: Emit, unit: Unit, className: string, opts: PytorchExport
   L.push(`    def __init__(self${paramSig.length ? `, *, ${paramSig.join(', ')}` : ''}) -> None:`);
   L.push('        super().__init__()');
   if (opts.params.length) L.push(`        _check_args(self, {${opts.params.map((p) => `${py(p.name)}: ${pyIdent(p.name)}`).join(', ')}}, "export the spec again with --set {name}={value!r}")`);
-  L.push(...classMethods(body, inputs.map((i) => `${i}: torch.Tensor`), outs, ['        """', '        Args:', ...inputDocs, '        """']));
+  L.push(...classMethods(body, inputs.map((i) => `${i}: torch.Tensor`), outs, forwardDoc(e, (id) => variable.get(id)!)));
   return L;
 }
 

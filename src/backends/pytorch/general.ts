@@ -278,6 +278,39 @@ export function generalClass(g: GeneralContext, blockName: string, ranks: number
   return out;
 }
 
+/** A spec input, for the spec's own class: its Keras rank, shape template and dtype. */
+export interface SpecInput {
+  name: string;
+  rank: number;
+  shape: Template;
+  dtype: string;
+}
+
+/** The spec's own class: what differs from a block's (no channels arguments; the spec's inputs). */
+export interface SpecMode {
+  className: string;
+  inputs: SpecInput[];
+  /** The values exported with: the constructor's defaults. */
+  defaults: Readonly<Record<string, unknown>>;
+  /** The docstring of forward's arguments. */
+  forwardDoc: string[];
+}
+
+/**
+ * The spec's own class, general in the spec's params as a block's class is in its own: the spec's
+ * body written as a block whose params are the spec's (their defaults the values exported with) and
+ * whose inputs have the channels their shapes give; a size read from a shape (a flatten before a
+ * Dense) is found in __init__ by running the layers before it on zeros. NotGeneral where it cannot be.
+ */
+export function specClass(g: GeneralContext, block: BlockDecl, mode: SpecMode): GeneralClass | NotGeneral {
+  try {
+    return new Writer(g, block, mode.inputs.map((i) => i.rank), mode).write();
+  } catch (e) {
+    if (!(e instanceof NotGeneral)) throw e;
+    return e;
+  }
+}
+
 class Writer {
   private readonly init = new Lines(2);
   private readonly fwd = new Lines(2);
@@ -295,7 +328,17 @@ class Writer {
   private storeSeq = 0;
   private readonly storePlaceholders = new Map<string, { level: Level; name: string }>();
 
-  constructor(private readonly g: GeneralContext, private readonly block: BlockDecl, private readonly ranks: number[]) {}
+  /** Sizes found by a forward pass on zeros (the spec's class): the method, the size's local, where forward stood. */
+  private readonly dryRuns: { method: string; arg: string; fwdEnd: number; out: string; what: string }[] = [];
+  /** The zero tensors of the spec's inputs (a dry run's arguments). */
+  private zeros: string[] = [];
+  /** Stores of the class level already written into __init__ (before a dry run, which reads them). */
+  private readonly storedEarly = new Set<string>();
+  private readonly finalNames = new Map<string, string>();
+  /** Names read by reference (from:, share:, the output). */
+  private readonly referenced = new Set<string>();
+
+  constructor(private readonly g: GeneralContext, private readonly block: BlockDecl, private readonly ranks: number[], private readonly spec?: SpecMode) {}
 
   private ident(s: string): string {
     return pyReserved(s, this.g.pyIdent);
@@ -364,19 +407,24 @@ class Writer {
       this.locals.add(name);
       env.set(p.name, { sym: { py: name, prec: ATOM, known: false, kind: kindOfParam(p) }, level });
       const type = PARAM_TYPE[p.type] ?? 'object';
-      const t = p.hasDefault && p.default === null && p.type !== 'activation' ? `Optional[${type}]` : type;
-      sig.push(p.hasDefault ? `${name}: ${t} = ${py(p.default)}` : `${name}: ${t}`);
+      const hasDefault = this.spec ? p.name in this.spec.defaults : p.hasDefault;
+      const dflt = this.spec ? this.spec.defaults[p.name] : p.default;
+      const t = hasDefault && dflt === null && p.type !== 'activation' ? `Optional[${type}]` : type;
+      sig.push(hasDefault ? `${name}: ${t} = ${py(dflt)}` : `${name}: ${t}`);
     }
-    const inputArgs = b.inputs.map((n, k) => {
+    const inputArgs = this.spec ? [] : b.inputs.map((n, k) => {
       const base = this.ranks[k] === 3 ? 'channels' : 'features';
       return n === 'x' && b.inputs.length === 1 ? `in_${base}` : this.ident(`${n}_${base}`);
     });
     inputArgs.forEach((a) => this.locals.add(a));
     const refs = new Map<string, Val>();
-    const referenced = new Set<string>();
+    const referenced = this.referenced;
     collectRefs(b.body, referenced);
     if (b.output) referenced.add(b.output.name);
-    const inputs: Val[] = b.inputs.map((n, k) => {
+    const uses = new Set<string>();
+    // The spec's input shapes may read its lets (a block's lets never read its inputs).
+    if (this.spec) for (const l of b.lets) this.bindLet(l.name, l.value, env, level, this.init, uses);
+    const inputs: Val[] = this.spec ? this.specInputs(env, uses, refs) : b.inputs.map((n, k) => {
       const v = b.inputs.length === 1 || n === 'x' ? 'x' : this.fresh(n);
       this.vars.add(v);
       this.vars.add('x');
@@ -385,8 +433,7 @@ class Writer {
       if (val.pinned) this.pinnedVars.add(v);
       return val;
     });
-    const uses = new Set<string>();
-    for (const l of b.lets) this.bindLet(l.name, l.value, env, level, this.init, uses);
+    if (!this.spec) for (const l of b.lets) this.bindLet(l.name, l.value, env, level, this.init, uses);
     for (const a of b.asserts) {
       const c = templatePy(a.that, this.initLookup(env), uses);
       if (c.known && c.value !== true) throw new NotGeneral('an assert that fails');
@@ -402,49 +449,104 @@ class Writer {
     uses.forEach((u) => this.g.imports.add(u));
     // Stores, then names in forward.
     const stores = new Lines(2);
-    const finalNames = new Map<string, string>();
-    const storeLines = (lv: Level, lines: Lines) => {
-      for (const [name, expr] of lv.stores) {
-        const a = this.attr(lv, name);
-        finalNames.set(`${lv.init}\u0000${name}`, a);
-        lines.push(`${lv.init}.${a} = ${expr}`);
-      }
-    };
-    storeLines(level, stores);
+    this.storeLines(level, stores);
     const fix = (s: string) => s.replace(/\u0001(\d+)\u0001/g, (_m, k: string) => {
       const p = this.storePlaceholders.get(`\u0001${k}\u0001`)!;
-      return finalNames.get(`${p.level.init}\u0000${p.name}`) ?? p.name;
+      return this.finalNames.get(`${p.level.init}\u0000${p.name}`) ?? p.name;
     });
     const L = this.classLines(inputArgs, sig, inputs, out, stores, fix);
-    const base = this.g.pascal(b.name);
-    let name = base;
-    for (let k = 2; this.g.names.has(name); k++) name = `${base}${k}`;
-    this.g.names.add(name);
+    let name = this.spec?.className ?? this.g.pascal(b.name);
+    if (!this.spec) {
+      const base = name;
+      for (let k = 2; this.g.names.has(name); k++) name = `${base}${k}`;
+      this.g.names.add(name);
+    }
     const cls: GeneralClass = {
       name, block: b, lines: L, hasReg: this.hasReg, inputArgs, shapeArgs: this.shapeArgs.map((s) => ({ name: s.arg, span: s.span })),
       ranks: this.ranks, outRank: out.rank, layers: this.layers, calls: this.calls, chwFlatten: this.chwFlatten,
     };
-    this.g.classes.push(cls);
+    if (!this.spec) this.g.classes.push(cls);
     return cls;
+  }
+
+  /** `self.<attr> = <expr>` for the values forward reads at a level (those not written before a dry run). */
+  private storeLines(lv: Level, lines: Lines): void {
+    for (const [name, expr] of lv.stores) {
+      if (lv === this.root && this.storedEarly.has(`${name}\u0000${expr}`)) continue;
+      const a = this.attr(lv, name);
+      this.finalNames.set(`${lv.init}\u0000${name}`, a);
+      lines.push(`${lv.init}.${a} = ${expr}`);
+    }
+  }
+
+  /** The spec's inputs: their forward variables (the input names), channels from their shapes, and zeros for a dry run. */
+  private specInputs(env: Env, uses: Set<string>, refs: Map<string, Val>): Val[] {
+    this.vars.add('x');
+    this.vars.add('mode'); // the dry run's
+    return this.spec!.inputs.map((inp) => {
+      const s = templatePy(inp.shape, this.initLookup(env), uses);
+      const dims: Sym[] = s.known
+        ? (s.value as unknown[]).map(lit)
+        : s.items ?? Array.from({ length: inp.rank }, (_, i) => ({ py: `${paren(s, ATOM)}[${i}]`, prec: ATOM, known: false, kind: 'num' as const }));
+      if (dims.length !== inp.rank) throw new NotGeneral(`input '${inp.name}' has ${dims.length} dimensions`);
+      // A dry run's zeros: channels first for an image, as forward takes it; none where a dimension is None.
+      const order = inp.rank === 3 ? [2, 0, 1] : dims.map((_, i) => i);
+      const sized = order.every((i) => !(dims[i]!.known && dims[i]!.value === null));
+      this.zeros.push(sized ? `torch.zeros(1, ${order.map((i) => dims[i]!.py).join(', ')}${inp.dtype.startsWith('int') ? ', dtype=torch.long' : ''})` : '');
+      // Pinned: forward keeps the input's name for the input (the first layer writes `x`).
+      const val: Val = { v: this.fresh(inp.name), rank: inp.rank, ch: dims[inp.rank - 1]!, pinned: true };
+      refs.set(inp.name, val);
+      this.pinnedVars.add(val.v);
+      return val;
+    });
+  }
+
+  /**
+   * A size read from a shape in the spec's class (a flatten's, which the Dense after it takes): found
+   * in __init__ by a method that runs the layers before it on zeros. The values forward has read so
+   * far are written into __init__ first, since that method reads them.
+   */
+  private dryRun(arg: string, out: string, what: string): void {
+    if (this.zeros.some((z) => !z)) throw new NotGeneral(`the size of '${what}' read from a shape, after an input with a None dimension`);
+    for (const [name, expr] of this.root.stores) {
+      const key = `${name}\u0000${expr}`;
+      if (this.storedEarly.has(key)) continue;
+      this.storedEarly.add(key);
+      const a = this.attr(this.root, name);
+      this.finalNames.set(`${this.root.init}\u0000${name}`, a);
+      this.init.push(`${this.root.init}.${a} = ${expr}`);
+    }
+    const method = `_${arg}`;
+    this.dryRuns.push({ method, arg, fwdEnd: this.fwd.lines.length, out, what });
+    this.init.push(`${arg} = self.${method}(${this.zeros.join(', ')})`);
   }
 
   /** The class's text: __init__ (with the stores), reset_parameters, forward and regularization_loss. */
   private classLines(inputArgs: string[], sig: string[], inputs: Val[], out: Val, stores: Lines, fix: (s: string) => string): string[] {
     const shapeSig = this.shapeArgs.map((s) => `${s.arg}: int`);
     const L: string[] = [];
-    L.push(`    def __init__(self, *, ${[...inputArgs.map((a) => `${a}: int`), ...shapeSig, ...sig].join(', ')}) -> None:`);
+    const all = [...inputArgs.map((a) => `${a}: int`), ...shapeSig, ...sig];
+    L.push(`    def __init__(self${all.length ? `, *, ${all.join(', ')}` : ''}) -> None:`);
     L.push('        super().__init__()');
     L.push(...this.init.lines.map(fix));
     L.push(...stores.lines);
-    L.push(`        self.out_channels = ${out.ch.py}`);
+    if (!this.spec) L.push(`        self.out_channels = ${out.ch.py}`);
     L.push('        self.reset_parameters()', '');
     L.push('    @torch.no_grad()', '    def reset_parameters(self) -> None:');
     L.push('        """Draw every weight as Keras\' initializers do (he_normal is truncated, glorot_uniform uses fan_avg)."""');
     L.push(...(this.resets.lines.length ? this.resets.lines.map(fix) : ['        pass']), '');
     const params = inputs.map((i) => `${i.v}: torch.Tensor`).join(', ');
     L.push(`    def forward(self, ${params}) -> torch.Tensor:`);
+    L.push(...this.spec?.forwardDoc ?? []);
     L.push(...this.fwd.lines.map(fix));
     L.push(`        return ${out.v}`, '');
+    for (const d of this.dryRuns) {
+      L.push('    @torch.no_grad()', `    def ${d.method}(self, ${params}) -> int:`);
+      L.push(`        """The size of \`${d.what}\`'s output, which __init__ sizes the next layer by: the layers before it, run on zeros in eval mode."""`);
+      L.push('        mode = self.training', '        self.eval()');
+      L.push(...this.fwd.lines.slice(0, d.fwdEnd).map(fix));
+      L.push('        self.train(mode)', `        return ${d.out}.shape[1]`, '');
+    }
     L.push('    def regularization_loss(self) -> torch.Tensor:');
     L.push('        """The Keras regularizers\' penalty (l2: l * sum(w^2), on those kernels only), added to the loss."""');
     if (this.regs.lines.length) L.push('        loss = torch.zeros(())', ...this.regs.lines.map(fix), '        return loss');
@@ -494,8 +596,11 @@ class Writer {
         case 'share': throw new NotGeneral('share: inside a block');
       }
       if (item.id) {
-        out = { ...out, pinned: true };
-        this.pinnedVars.add(out.v);
+        // Pinned (never rebound) only where something reads it by name later.
+        if (this.referenced.has(item.id)) {
+          out = { ...out, pinned: true };
+          this.pinnedVars.add(out.v);
+        }
         c.refs.set(item.id, out);
       }
       cur = out;
@@ -523,10 +628,12 @@ class Writer {
     const selfInit = `${c.level.init}.${a}`;
     const selfFwd = `${c.level.fwd}.${a}`;
     const out: Val = { v: '', rank: w.rank, ch: w.ch(ins), pinned: false };
+    let dry: string | undefined;
     if (w.shapeArg) {
       if (this.loopDepth || cond) throw new NotGeneral('a size read from the input shape inside a loop or under a when:');
       const arg = this.local(`${this.ident(base)}_features`);
-      this.shapeArgs.push({ name: arg, span, arg });
+      if (this.spec) dry = arg;
+      else this.shapeArgs.push({ name: arg, span, arg });
       out.ch = { py: arg, prec: ATOM, known: false, kind: 'num' };
     }
     if (w.flatten !== undefined) {
@@ -557,6 +664,7 @@ class Writer {
         out.ch = { py: l, prec: ATOM, known: false, kind: 'num' };
       }
     } else this.fwd.push(`${v} = ${fwdText}`);
+    if (dry) this.dryRun(dry, v, base);
     // reset_parameters and the penalty
     if (w.weights.length) {
       const r = new Lines(0), g = new Lines(0);
@@ -619,6 +727,7 @@ class Writer {
     const input: Val = { ...ins[0]!, pinned: true };
     this.pinnedVars.add(input.v);
     const outs: Val[] = [];
+    const held: string[] = [];
     item.branches.forEach((b, j) => {
       let start = input;
       if (b.from) {
@@ -640,11 +749,20 @@ class Writer {
       if (inner.taken.size) this.init.insert(mark, `${inner.init} = nn.Module()`);
       else level.taken.delete(a);
       outs.push(out.v === input.v ? { ...out, pinned: true } : out);
+      // The next branches may not write over this one's output before the merge reads it.
+      if (!this.pinnedVars.has(out.v)) {
+        this.pinnedVars.add(out.v);
+        held.push(out.v);
+      }
     });
-    if (item.branches.length === 1 && !item.mergeAttrs.size) return outs[0]!;
+    if (item.branches.length === 1 && !item.mergeAttrs.size) {
+      held.forEach((v) => this.pinnedVars.delete(v));
+      return outs[0]!;
+    }
     const wasPinned = ins[0]!.pinned;
     const merged = this.layer(item.merge, item.mergeAttrs, `${item.ptr}/merge`, 'value', item.id ?? item.merge, outs.map((o) => ({ ...o, pinned: true })), c, undefined);
     if (!wasPinned) this.pinnedVars.delete(input.v);
+    held.forEach((v) => this.pinnedVars.delete(v));
     return merged;
   }
 
