@@ -55,6 +55,8 @@ const CASES: [string, string[], ('wasm' | 'cpu')?, 'no-train'?][] = [
   ['test/fixtures/torch-rnn.yaml', []],
   // One general class per block: a flatten + dense inside it, pad_same on an odd size, when: and activation by params.
   ['test/fixtures/torch-block-classes.yaml', []],
+  // multi_head_attention's causal mask, an attention_mask (input 4), and both.
+  ['test/fixtures/torch-attention.yaml', []],
 ];
 const BATCH = 3;
 /** The length given to a sequence of any length (None steps). */
@@ -101,7 +103,9 @@ describe.skipIf(!hasTorch)('PyTorch export: same outputs and training steps as T
         const size = shape.reduce((a, b) => a * b, 1);
         const int = n.attrs.dtype === 'int32';
         const vocab = graph.params.vocab_size as number;
-        return { shape, dtype: n.attrs.dtype as string, data: Array.from({ length: size }, () => (int ? Math.floor(r() * vocab) : r())) };
+        // An input called `mask` (an attention_mask) holds 0 and 1, as Keras' masks do.
+        const value = int ? () => Math.floor(r() * vocab) : id === 'mask' ? () => Math.round(r()) : r;
+        return { shape, dtype: n.attrs.dtype as string, data: Array.from({ length: size }, value) };
       });
       // mask_zero: some steps are masked (token 0), so that the masked recurrence is compared too.
       if (graph.nodes.some((n) => n.attrs.mask_zero)) expect(inputs[0]!.data.filter((t) => t === 0).length).toBeGreaterThan(1);

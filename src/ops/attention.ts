@@ -5,7 +5,7 @@
  */
 import { attr } from './attrs.js';
 import { requireKnown } from './shape-util.js';
-import { ShapeError, UnsupportedByPytorch, type OpDef, type PytorchWeight } from './types.js';
+import { ShapeError, type OpDef, type PytorchWeight } from './types.js';
 import { py } from './pytorch.js';
 import { formatShape, type Shape } from '../types/shape.js';
 
@@ -49,8 +49,7 @@ export const multiHeadAttention: OpDef = {
   pytorch: {
     helpers: ['KerasMultiHeadAttention'],
     modules: (c) => {
-      const { q, v, k, mask } = attentionInputs(c.inputShapes);
-      if (mask) throw new UnsupportedByPytorch('multi_head_attention with an attention_mask (a fourth input) cannot be exported to PyTorch yet');
+      const { q, v, k } = attentionInputs(c.inputShapes);
       const a = c.attrs;
       const dk = a.key_dim as number;
       const args = {
@@ -58,9 +57,11 @@ export const multiHeadAttention: OpDef = {
         value_dim: (a.value_dim as number | null) ?? dk, output_dim: (a.output_shape as number | null) ?? q[1],
       };
       const named = Object.entries(args).map(([n, x]) => `${n}=${x}`).join(', ');
-      return { '': `KerasMultiHeadAttention(${named}${a.use_bias ? '' : ', use_bias=False'}${a.dropout ? `, dropout=${py(a.dropout)}` : ''})` };
+      const opts = `${a.use_bias ? '' : ', use_bias=False'}${a.dropout ? `, dropout=${py(a.dropout)}` : ''}${a.use_causal_mask ? ', use_causal_mask=True' : ''}`;
+      return { '': `KerasMultiHeadAttention(${named}${opts})` };
     },
-    forward: (c) => `${c.self}(${c.inputs.join(', ')})`,
+    // [query, value, key, mask]: the mask by its keyword.
+    forward: (c) => `${c.self}(${c.inputs.slice(0, 3).join(', ')}${c.inputs[3] ? `, attention_mask=${c.inputs[3]}` : ''})`,
     // Keras' names (query/kernel ...) are the state_dict's (query.kernel ...), in Keras' layout.
     weights: (c) => Object.fromEntries(['query', 'key', 'value', 'attention_output'].flatMap((p) => [
       [`${p}/kernel`, { key: `${p}.kernel`, layout: 'same', initializer: c.attrs.kernel_initializer as string }],

@@ -136,24 +136,35 @@ class KerasMultiHeadAttention(nn.Module):
     """Keras' MultiHeadAttention over (batch, length, features) inputs: query, key and value
     projections with kernels (features, heads, key_dim or value_dim), the query scaled by
     1/sqrt(key_dim), softmax over the keys, dropout on the probabilities, and the output
-    projection with kernel (heads, value_dim, output features)."""
+    projection with kernel (heads, value_dim, output features). An attention_mask (batch, T, S),
+    1 attends and 0 masks, and the causal mask (query t sees keys s <= t; use_causal_mask) are
+    combined by a logical and, and the masked scores get (1 - mask) * -1e9 before the softmax, as
+    Keras computes them (_compute_attention_mask, _masked_softmax)."""
 
     def __init__(self, query_dim: int, value_dim_in: int, key_dim_in: int, num_heads: int, key_dim: int, value_dim: int,
-                 output_dim: int, use_bias: bool = True, dropout: float = 0.0) -> None:
+                 output_dim: int, use_bias: bool = True, dropout: float = 0.0, use_causal_mask: bool = False) -> None:
         super().__init__()
-        self.key_dim = key_dim
+        self.key_dim, self.use_causal_mask = key_dim, use_causal_mask
         self.query = KerasEinsumDense((query_dim, num_heads, key_dim), use_bias)
         self.key = KerasEinsumDense((key_dim_in, num_heads, key_dim), use_bias)
         self.value = KerasEinsumDense((value_dim_in, num_heads, value_dim), use_bias)
         self.attention_output = KerasEinsumDense((num_heads, value_dim, output_dim), use_bias, inputs=2)
         self.dropout = nn.Dropout(dropout)
 
-    def forward(self, query: torch.Tensor, value: torch.Tensor, key: Optional[torch.Tensor] = None) -> torch.Tensor:
+    def forward(self, query: torch.Tensor, value: torch.Tensor, key: Optional[torch.Tensor] = None,
+                attention_mask: Optional[torch.Tensor] = None) -> torch.Tensor:
         key = value if key is None else key
         q = self.query(query).transpose(1, 2) * (1.0 / math.sqrt(self.key_dim))  # (batch, heads, T, key_dim)
         k = self.key(key).transpose(1, 2)
         v = self.value(value).transpose(1, 2)
-        scores = self.dropout(torch.softmax(q @ k.transpose(-1, -2), dim=-1))  # (batch, heads, T, S)
+        logits = q @ k.transpose(-1, -2)  # (batch, heads, T, S)
+        mask = None if attention_mask is None else attention_mask.to(logits.dtype)
+        if self.use_causal_mask:
+            causal = torch.ones(logits.shape[-2:], dtype=logits.dtype, device=logits.device).tril()
+            mask = causal if mask is None else (mask != 0).to(logits.dtype) * causal
+        if mask is not None:
+            logits = logits + (1.0 - (mask[:, None] if mask.dim() == 3 else mask)) * -1e9
+        scores = self.dropout(torch.softmax(logits, dim=-1))
         o = (scores @ v).transpose(1, 2)  # (batch, T, heads, value_dim)
         return self.attention_output(o)`;
 
