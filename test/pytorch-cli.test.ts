@@ -183,6 +183,39 @@ layers:
     expect(r.stdout).toContain('    EXPORTED_WITH = {"k": 2}');
   });
 
+  it('writes return_state and initial states within one module; a state passed into a block call is MS4140 at the layer that reads it (exit 1)', () => {
+    const dir = tmp();
+    const body = `inputs:
+  source: {shape: [6, 3]}
+  target: {shape: [5, 2]}
+layers:
+  - gru: {units: 4, return_state: true}
+    from: source
+    id: enc
+`;
+    writeFileSync(join(dir, 'flat.yaml'), `modelspec: 1\nname: flat\n${body}  - gru: {units: 4}\n    from: [target, enc.state]\n  - dense: 2\n`);
+    let r = run(['export', join(dir, 'flat.yaml'), '--format', 'pytorch']);
+    expect([r.code, r.stderr]).toEqual([0, '']);
+    expect(r.stdout).toContain('        enc, enc_state = self.enc(source)\n        x = self.gru(target, initial_state=(enc_state,))\n');
+    writeFileSync(join(dir, 'nested.yaml'), `modelspec: 1
+name: nested
+blocks:
+  decoder:
+    inputs: [seq, h]
+    layers:
+      - gru: {units: 4}
+        from: [seq, h]
+${body}  - decoder: {}
+    from: [target, enc.state]
+  - dense: 2
+`);
+    r = run(['export', join(dir, 'nested.yaml'), '--format', 'pytorch']);
+    expect(r.code).toBe(1);
+    expect(r.stdout).toBe('');
+    expect(r.stderr).toContain("nested.yaml:7:9 - error MS4140: 'decoder/gru': it reads a state of 'enc' (return_state) made outside its block; the PyTorch export passes states within one module only");
+    expect(r.stderr).toMatch(/nested\.yaml:16:5: in the block called here/);
+  });
+
   it('inlines a block whose layers are shared with share: (one module holds a shared layer and its users)', () => {
     const dir = tmp();
     writeFileSync(join(dir, 'twin.yaml'), `modelspec: 1

@@ -57,6 +57,8 @@ const CASES: [string, string[], ('wasm' | 'cpu')?, 'no-train'?][] = [
   ['test/fixtures/torch-block-classes.yaml', []],
   // multi_head_attention's causal mask, an attention_mask (input 4), and both.
   ['test/fixtures/torch-attention.yaml', []],
+  // return_state and initial states: an LSTM encoder's (h, c) start a decoder; a GRU's state read on.
+  ['test/fixtures/torch-states.yaml', []],
 ];
 const BATCH = 3;
 /** The length given to a sequence of any length (None steps). */

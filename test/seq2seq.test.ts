@@ -214,6 +214,46 @@ describe('seq2seq in TensorFlow.js', () => {
     }
   });
 
+  it('predict, evaluate and fit run a decoder followed by another LSTM, and compute what apply does (tfjs 4.22 RNN.apply leaked initial states: src/backends/tfjs/recurrent-kwargs.ts)', async () => {
+    await use('cpu');
+    const spec = compileYaml(`name: leak
+inputs:
+  source: {shape: [4, 3]}
+  target: {shape: [5, 2]}
+layers:
+  - lstm: {units: 3, return_state: true}
+    from: source
+    id: enc
+  - lstm: {units: 3, return_sequences: true}
+    from: [target, enc.state_h, enc.state_c]
+    id: dec
+  - lstm: {units: 3}
+    id: tail
+  - add: {}
+    from: [tail, enc.state_h]
+  - dense: {units: 2, activation: softmax}
+`);
+    expect(spec.diagnostics).toEqual([]);
+    const model = await buildModel(spec, {}, { tf });
+    const x = [tf.randomUniform([2, 4, 3], 0, 1, 'float32', 1), tf.randomUniform([2, 5, 2], 0, 1, 'float32', 2)];
+    const y = tf.tensor2d([[1, 0], [0, 1]]);
+    try {
+      model.compile({ optimizer: tf.train.sgd(0.1), loss: 'categoricalCrossentropy' });
+      // apply() runs the graph by itself (Container.runInternalGraph); the executor (predict, evaluate,
+      // fit) shared one kwargs object between layers, into which the decoder wrote its initial states.
+      const want = tf.tidy(() => tf.metrics.categoricalCrossentropy(y, model.apply(x) as TF.Tensor).mean().dataSync()[0]!);
+      const predicted = tf.tidy(() => tf.metrics.categoricalCrossentropy(y, model.predict(x) as TF.Tensor).mean().dataSync()[0]!);
+      const evaluated = (model.evaluate(x, y) as TF.Scalar).dataSync()[0]!;
+      const trained = (await model.trainOnBatch(x, y)) as number; // the loss at the weights before the step
+      expect([predicted, evaluated, trained].map((v) => Math.abs(v - want))).toEqual([0, expect.any(Number), expect.any(Number)]);
+      expect(Math.max(Math.abs(evaluated - want), Math.abs(trained - want))).toBeLessThan(1e-6);
+    } finally {
+      model.optimizer?.dispose();
+      model.dispose();
+      tf.dispose([...x, y]);
+    }
+  });
+
   it('the spec2ts builder makes the same model as the interpreter (topology, connections included)', async () => {
     await use('cpu');
     const out = join(ROOT, 'tmp', `seq2seq-test-${process.pid}`);

@@ -35,19 +35,21 @@ const RECURRENT = `class KerasRNN(nn.Module):
     GRU with reset_after=False applies the reset gate before the recurrent product (r * h) U_h,
     as TensorFlow.js builds it; with True after it, r * (h U_h + b_h), as Keras 2 and torch do.
     At a masked step (mask False) the state is kept and the previous output repeated, as Keras
-    does; go_backwards reads the steps last to first, and returns the sequence in that order."""
+    does; go_backwards reads the steps last to first, and returns the sequence in that order.
+    initial_state is Keras' (h, or h and c for an LSTM; zeros without it); with return_state the
+    output is followed by the final states, as Keras returns [output, state_h, state_c]."""
 
     GATES = {"simple_rnn": 1, "lstm": 4, "gru": 3}
 
     def __init__(self, cell: str, features: int, units: int, *, activation: Optional[str] = "tanh",
                  recurrent_activation: Optional[str] = "sigmoid", use_bias: bool = True, reset_after: bool = False,
-                 return_sequences: bool = False, go_backwards: bool = False) -> None:
+                 return_sequences: bool = False, go_backwards: bool = False, return_state: bool = False) -> None:
         super().__init__()
         gates = self.GATES[cell]
         self.cell, self.units = cell, units
         self.activation, self.recurrent_activation = activation, recurrent_activation
         self.reset_after = cell == "gru" and reset_after
-        self.return_sequences, self.go_backwards = return_sequences, go_backwards
+        self.return_sequences, self.go_backwards, self.return_state = return_sequences, go_backwards, return_state
         self.kernel = nn.Parameter(torch.empty(features, gates * units))
         self.recurrent_kernel = nn.Parameter(torch.empty(units, gates * units))
         bias_shape = (2, gates * units) if self.reset_after else (gates * units,)
@@ -77,12 +79,16 @@ const RECURRENT = `class KerasRNN(nn.Module):
             hh = act(xw[:, 2 * u:] + (r * h) @ uk[:, 2 * u:])
         return z * h + (1 - z) * hh, c
 
-    def forward(self, x: torch.Tensor, mask: Optional[torch.Tensor] = None) -> torch.Tensor:
+    def forward(self, x: torch.Tensor, mask: Optional[torch.Tensor] = None,
+                initial_state: Optional[tuple[torch.Tensor, ...]] = None):
         xw = x @ self.kernel
         if self.bias is not None:
             xw = xw + (self.bias[0] if self.reset_after else self.bias)
-        h = x.new_zeros(x.shape[0], self.units)
-        c = x.new_zeros(x.shape[0], self.units) if self.cell == "lstm" else None
+        if initial_state is not None:
+            h, c = initial_state[0], (initial_state[1] if self.cell == "lstm" else None)
+        else:
+            h = x.new_zeros(x.shape[0], self.units)
+            c = x.new_zeros(x.shape[0], self.units) if self.cell == "lstm" else None
         outputs = []
         steps = range(x.shape[1] - 1, -1, -1) if self.go_backwards else range(x.shape[1])
         for t in steps:
@@ -93,7 +99,10 @@ const RECURRENT = `class KerasRNN(nn.Module):
                 c_t = None if c is None else torch.where(keep, c_t, c)
             h, c = h_t, c_t
             outputs.append(h)
-        return torch.stack(outputs, 1) if self.return_sequences else h`;
+        y = torch.stack(outputs, 1) if self.return_sequences else h
+        if self.return_state:
+            return (y, h, c) if self.cell == "lstm" else (y, h)
+        return y`;
 
 const BIDIRECTIONAL = `class KerasBidirectional(nn.Module):
     """Keras' Bidirectional: a recurrent layer forwards and a copy with go_backwards, the backward

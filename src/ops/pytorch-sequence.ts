@@ -16,7 +16,7 @@ const features = (c: PytorchContext) => c.inputShapes[0]![c.inputShapes[0]!.leng
 
 /** Attributes a recurrent layer can be exported with only at their default (training-time noise, states kept across batches). */
 function refuseRecurrent(op: string, a: Attrs): void {
-  for (const [k, v] of Object.entries({ dropout: 0, recurrent_dropout: 0, stateful: false, return_state: false })) {
+  for (const [k, v] of Object.entries({ dropout: 0, recurrent_dropout: 0, stateful: false })) {
     if (k in a && a[k] !== v) throw new UnsupportedByPytorch(`${op} with ${k}: ${JSON.stringify(a[k])} cannot be exported to PyTorch (only ${JSON.stringify(v)})`);
   }
 }
@@ -30,6 +30,7 @@ export function rnnModule(cell: string, a: Attrs, inputFeatures: number): string
   if (cell === 'gru') args.push(`reset_after=${py(!!a.reset_after)}`);
   if (a.return_sequences) args.push('return_sequences=True');
   if (a.go_backwards) args.push('go_backwards=True');
+  if (a.return_state) args.push('return_state=True');
   return `KerasRNN(${args.join(', ')})`;
 }
 
@@ -46,18 +47,18 @@ export function rnnWeights(cell: string, a: Attrs, prefix = ''): Record<string, 
   };
 }
 
-/** The call of a recurrent module, with the input's Keras mask when it carries one. */
-export const rnnCall = (c: PytorchContext) => `${c.self}(${c.inputs[0]}${c.mask ? `, ${c.mask}` : ''})`;
+/** The call of a recurrent module, with the input's Keras mask when it carries one, and Keras' initial_state (from: [seq, h, c]). */
+export const rnnCall = (c: PytorchContext) => {
+  const states = c.inputs.slice(1);
+  const init = states.length ? `, initial_state=(${states.join(', ')}${states.length === 1 ? ',' : ''})` : '';
+  return `${c.self}(${c.inputs[0]}${c.mask ? `, ${c.mask}` : ''}${init})`;
+};
 
 /** simple_rnn, lstm, gru: the steps run by KerasRNN; the mask goes on with the sequence (return_sequences). */
 export function recurrentPytorch(cell: 'simple_rnn' | 'lstm' | 'gru'): PytorchMapping {
   return {
     helpers: ['KerasRNN'],
-    modules: (c) => {
-      // Keras' initial_state (from: [seq, h, c]) would be nn.LSTM's (h0, c0): not written yet.
-      if (c.inputShapes.length > 1) throw new UnsupportedByPytorch(`${cell} with initial states (from: [sequence, ${cell === 'lstm' ? 'h, c' : 'h'}]) cannot be exported to PyTorch yet`);
-      return { '': rnnModule(cell, c.attrs, features(c)) };
-    },
+    modules: (c) => ({ '': rnnModule(cell, c.attrs, features(c)) }),
     forward: rnnCall,
     mask: (c) => (c.attrs.return_sequences ? c.mask ?? null : null),
     weights: (c) => rnnWeights(cell, c.attrs),

@@ -10,7 +10,7 @@
  * Each op says how it is written (OpDef.pytorch, next to its tfjs mapping); this file only
  * walks the graph. Deterministic: the same graph gives the same text.
  */
-import type { TypedGraph, TypedNode } from '../../types/ir.js';
+import { tensorKey, type TypedGraph, type TypedNode } from '../../types/ir.js';
 import type { ParamDecl, SpecAst } from '../../types/spec.js';
 import type { OpRegistry } from '../../ops/index.js';
 import { UnsupportedByPytorch, type PytorchContext, type PytorchWeight } from '../../ops/types.js';
@@ -231,12 +231,26 @@ function attrNamer(base: string): (id: string) => string {
   };
 }
 
+/** A node's inputs as tensor keys (`enc` and its state outputs `enc` port 1, 2: tensorKey). */
+const nodeInputs = (n: TypedNode): string[] => n.inputs.map((i, k) => tensorKey(i, n.ports?.[k]));
+/** A node's outputs as tensor keys: one, or one per output (a recurrent layer with return_state). */
+const nodeOutputs = (n: TypedNode): string[] => (n.outputShapes ? n.outputShapes.map((_, p) => tensorKey(n.id, p)) : [n.id]);
+/** The graph's outputs as tensor keys. */
+const graphOutputs = (g: TypedGraph): string[] => g.outputs.map((o, k) => tensorKey(o, g.outputPorts?.[k]));
+/** The Python name of an output of a node: `enc`, `enc_state_h`, `enc_state_c` (lstm), `enc_state`. */
+function portName(n: TypedNode | undefined, key: string): string {
+  const [id, port] = key.split('\u0001') as [string, string | undefined];
+  if (!port) return id;
+  const states = n?.op === 'lstm' ? ['state_h', 'state_c'] : ['state'];
+  return `${id}_${states[Number(port) - 1] ?? `out${port}`}`;
+}
+
 /** The reads and writes of each item. */
 type Step = { item: UnitItem; ins: string[]; outs: string[] };
 function stepsOf(unit: Unit): Step[] {
   const steps: Step[] = [];
   for (const it of unit.items) {
-    if (it.kind === 'node') steps.push({ item: it, ins: [...it.node.inputs], outs: [it.node.id] });
+    if (it.kind === 'node') steps.push({ item: it, ins: nodeInputs(it.node), outs: nodeOutputs(it.node) });
     else steps.push({ item: it, ins: it.unit.inputs, outs: it.unit.outputs });
   }
   return steps;
@@ -278,7 +292,7 @@ function variables(unit: Unit, steps: Step[], graph: TypedGraph): { variable: Ma
       // A block call's one output is named after the call (`enc1`), not its last layer; a name whose
       // value nobody reads any more is taken again (`activation` in each residual block), so that
       // the unrolled forward keeps only the tensors still needed alive, as a loop would.
-      const named = s.outs.length === 1 && s.item.kind === 'call' ? s.item.unit.path : v;
+      const named = s.outs.length === 1 && s.item.kind === 'call' ? s.item.unit.path : s.item.kind === 'node' ? portName(s.item.node, v) : v;
       const base = pyIdent((reuse ? rel(named).split('/').pop()! : rel(named).replace(/\//g, '_')));
       let name = base;
       const busy = (n: string) => taken.has(n) && (!reuse || !held.has(n) || lastRead(held.get(n)!) > k || s.outs.includes(held.get(n)!));
@@ -307,7 +321,7 @@ function drawStatements(ref: string, pw: PytorchWeight, shape: readonly number[]
  * mask (Keras' compute_mask), or an error where the op cannot take a mask.
  */
 function maskStep(node: TypedNode, def: NonNullable<ReturnType<OpRegistry['get']>>, ctx: PytorchContext, masks: Emit['masks'], unit: string, variable: string): string | undefined {
-  const given = node.inputs.map((i) => masks.get(i));
+  const given = nodeInputs(node).map((i) => masks.get(i));
   // A mask is a local variable of the module that made it; the export does not pass masks between modules.
   if (given.some((m) => m !== undefined && m.unit !== unit)) {
     throw new UnsupportedByPytorch(`op '${node.op}' takes a Keras mask (from an embedding with mask_zero: true) made in another block or loop; the PyTorch export passes masks within one module only`, node.id);
@@ -326,7 +340,7 @@ function maskStep(node: TypedNode, def: NonNullable<ReturnType<OpRegistry['get']
 function nodeLines(e: Emit, node: TypedNode, ctxBase: { self: string; inputs: string[]; unit: string; variable: string }, prefix: string, body: Body, owned: Set<string>): string {
   const def = e.registry.get(node.op);
   if (!def?.pytorch) throw new UnsupportedByPytorch(`op '${node.op}' has no PyTorch mapping`, node.id);
-  const inputMask = e.masks.get(node.inputs[0]!);
+  const inputMask = e.masks.get(nodeInputs(node)[0]!);
   const ownerId = node.sharedWith ?? node.id;
   const ctx: PytorchContext = {
     attrs: node.attrs,
@@ -380,6 +394,16 @@ function nodeWeights(e: Emit, node: TypedNode): Record<string, PytorchWeight> {
     ...(e.plan.denseFromChw.has(ownerId) ? { denseFromChw: e.plan.denseFromChw.get(ownerId)! } : {}),
   };
   return def.pytorch?.weights?.(ctx) ?? {};
+}
+
+/** A block call reading a state output (return_state) made outside it: the export passes states within one module only. */
+function refuseStatesIn(unit: Unit): void {
+  const nodes = unitNodes(unit);
+  const inside = new Set(nodes.map((n) => n.id));
+  for (const n of nodes) {
+    const k = n.inputs.findIndex((i, j) => (n.ports?.[j] ?? 0) > 0 && !inside.has(i));
+    if (k >= 0) throw new UnsupportedByPytorch(`it reads a state of '${n.inputs[k]}' (return_state) made outside its block; the PyTorch export passes states within one module only`, n.id);
+  }
 }
 
 /** Nodes of a unit, deep. */
@@ -496,9 +520,16 @@ function unitBody(e: Emit, unit: Unit, prefix: string): { body: Body; variable: 
       if (!owner.has(ownerId)) owner.set(ownerId, attr(ownerId));
       const self = owner.get(ownerId)!;
       if (!owned.has(ownerId)) containers(self, made, body.init);
-      const fwd = nodeLines(e, it.node, { self, inputs: it.node.inputs.map((i) => variable.get(i)!), unit: unit.path, variable: variable.get(it.node.id)! }, prefix, body, owned);
-      body.forward.push(`${variable.get(it.node.id)} = ${fwd}`);
+      const inputs = s.ins.map((i) => {
+        const v = variable.get(i);
+        // A state output (return_state) read in another module than its layer's: not passed across.
+        if (v === undefined) throw new UnsupportedByPytorch(`it reads a state of '${i.split('\u0001')[0]}' (return_state) from another block or loop; the PyTorch export passes states within one module only`, it.node.id);
+        return v;
+      });
+      const fwd = nodeLines(e, it.node, { self, inputs, unit: unit.path, variable: variable.get(it.node.id)! }, prefix, body, owned);
+      body.forward.push(`${s.outs.map((o) => variable.get(o)!).join(', ')} = ${fwd}`);
     } else {
+      refuseStatesIn(it.unit);
       const a = attr(it.unit.path);
       const general = generalCall(e, it.unit, `${prefix}${a}.`);
       const cls = general?.cls ?? emitUnit(e, it.unit, `${prefix}${a}.`);
@@ -736,7 +767,7 @@ function moduleClass(e: Emit, unit: Unit, className: string, opts: PytorchExport
   const { graph } = e;
   const { body, variable } = unitBody(e, unit, '');
   const inputs = graph.inputs.map((id) => variable.get(id)!);
-  const outs = graph.outputs.map((id) => variable.get(id)!);
+  const outs = graphOutputs(graph).map((id) => variable.get(id)!);
   const paramSig = opts.params.map((p) => `${pyIdent(p.name)}: ${PARAM_TYPE[p.type] ?? 'object'} = ${py(graph.params[p.name])}`);
   const L: string[] = [];
   if (e.specFallback) L.push(`# The spec's class is written for the values it was exported with: it cannot be general in its params (${e.specFallback}).`);

@@ -622,6 +622,8 @@ class Writer {
     const span = this.span(spanPtr, which);
     const attrs = new Map<string, Sym>();
     for (const [k, t] of attrTemplates) attrs.set(k, templatePy(t, this.initLookup(c.env), c.uses));
+    const rs = attrs.get('return_state');
+    if (rs && !(rs.known && rs.value === false)) throw new NotGeneral(`${op} with return_state (several outputs)`);
     const w = writeLayer(this.g, def, attrs, ins, span);
     const needsModule = w.modules.length > 0;
     const a = needsModule ? this.attr(c.level, base) : base;

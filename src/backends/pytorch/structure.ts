@@ -6,7 +6,7 @@
  * were), and no `share:` crosses its border (a shared layer and its users live in one module).
  * Any other scope is inlined into its parent, as the whole graph was before.
  */
-import type { Scope, TypedGraph, TypedNode } from '../../types/ir.js';
+import { tensorKey, type Scope, type TypedGraph, type TypedNode } from '../../types/ir.js';
 
 /** A module of the export: the spec itself (path '') or one block call. */
 export interface Unit {
@@ -107,7 +107,7 @@ function ioOf(u: Unit, graph: TypedGraph): void {
     unit.inputs = unit.path ? inputs : [...graph.inputs];
     unit.outputs = unit.path
       ? [...inside].filter((id) => graph.outputs.includes(id) || (reads.get(id) ?? []).some((r) => !inside.has(r)))
-      : [...graph.outputs];
+      : graph.outputs.map((o, k) => tensorKey(o, graph.outputPorts?.[k]));
     for (const it of unit.items) {
       if (it.kind === 'call') visit(it.unit);
     }

@@ -76,11 +76,14 @@ export async function loadTf(requested?: BackendName): Promise<{ tf: Tf; backend
   return (loaded = { tf, backend });
 }
 
-/** What modelspec adds to any tfjs it loads: gradients tfjs lacks, layers Keras has and tfjs lacks. */
+/** What modelspec adds to any tfjs it loads: gradients tfjs lacks, layers Keras has and tfjs lacks, a recurrent-layer fix. */
 async function registerExtras(tf: Tf): Promise<void> {
-  const [{ registerMissingGradients }, { registerCustomLayers }] = await Promise.all([import('./gradients.js'), import('./custom-layers.js')]);
+  const [{ registerMissingGradients }, { registerCustomLayers }, { isolateRecurrentKwargs }] = await Promise.all([
+    import('./gradients.js'), import('./custom-layers.js'), import('./recurrent-kwargs.js'),
+  ]);
   registerMissingGradients(tf);
   registerCustomLayers(tf);
+  isolateRecurrentKwargs(tf);
 }
 
 /**
