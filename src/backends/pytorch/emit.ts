@@ -432,17 +432,8 @@ function generalCall(e: Emit, unit: Unit, prefix: string): { ctor: string; cls: 
   if (unit.inputs.some((i) => e.masks.has(i))) return fail('its input carries a Keras mask');
   const nodes = unitNodes(unit);
   if (nodes.some((n) => n.sharedWith)) return fail('a layer shared with share:');
-  const rows: string[] = [];
-  for (const n of nodes) {
-    const key = generalKey(cls, unit, n);
-    if (key === undefined) return fail(`layer '${n.id}' not found in the class`);
-    const weights = nodeWeights(e, n);
-    for (const w of n.weights) {
-      const pw = weights[w.name];
-      if (!pw) return fail(`weight ${w.name} of '${n.id}'`);
-      rows.push(tableRow(n.id, w.name, pw, `${prefix}${key}.${pw.key}`));
-    }
-  }
+  const rows = generalRows(e, cls, unit, nodes, prefix);
+  if (typeof rows === 'string') return fail(rows);
   const args = unit.inputs.map((i, k) => {
     const s = e.byId.get(i)!.outputShape;
     return `${cls.inputArgs[k]}=${py(s[s.length - 1])}`;
@@ -454,12 +445,30 @@ function generalCall(e: Emit, unit: Unit, prefix: string): { ctor: string; cls: 
   }
   for (const a of scope.call?.args ?? []) if (a.given) args.push(`${pyIdent(a.name)}=${py(a.value)}`);
   e.table.push(...rows);
-  const use = (c: GeneralClass): void => {
-    e.usedGeneral.add(c);
-    for (const { child } of c.calls.values()) use(child);
-  };
-  use(cls);
+  markUsed(e, cls);
   return { ctor: `${cls.name}(${args.join(', ')})`, cls };
+}
+
+/** The weight table's rows of a unit's nodes written by a general class (keys under `prefix`), or why they cannot be. */
+function generalRows(e: Emit, cls: GeneralClass, unit: Unit, nodes: readonly TypedNode[], prefix: string): string[] | string {
+  const rows: string[] = [];
+  for (const n of nodes) {
+    const key = generalKey(cls, unit, n);
+    if (key === undefined) return `layer '${n.id}' not found in the class`;
+    const weights = nodeWeights(e, n);
+    for (const w of n.weights) {
+      const pw = weights[w.name];
+      if (!pw) return `weight ${w.name} of '${n.id}'`;
+      rows.push(tableRow(n.id, w.name, pw, `${prefix}${key}.${pw.key}`));
+    }
+  }
+  return rows;
+}
+
+/** A general class and the classes it calls are written into the module. */
+function markUsed(e: Emit, c: GeneralClass): void {
+  e.usedGeneral.add(c);
+  for (const { child } of c.calls.values()) markUsed(e, child);
 }
 
 /** The attribute path of a node inside a general class's instance: the class's segments, loop indices filled in. */
@@ -738,23 +747,10 @@ function generalSpecClass(e: Emit, unit: Unit, className: string, opts: PytorchE
   const defaults = Object.fromEntries(opts.params.map((p) => [p.name, e.graph.params[p.name]]));
   const cls = specClass(g, block, { className, inputs, defaults, forwardDoc: forwardDoc(e, pyIdent) });
   if (cls instanceof NotGeneral) return fail(cls.message);
-  const rows: string[] = [];
-  for (const n of nodes) {
-    const key = generalKey(cls, unit, n);
-    if (key === undefined) return fail(`layer '${n.id}' not found in the class`);
-    const weights = nodeWeights(e, n);
-    for (const w of n.weights) {
-      const pw = weights[w.name];
-      if (!pw) return fail(`weight ${w.name} of '${n.id}'`);
-      rows.push(tableRow(n.id, w.name, pw, `${key}.${pw.key}`));
-    }
-  }
+  const rows = generalRows(e, cls, unit, nodes, '');
+  if (typeof rows === 'string') return fail(rows);
   e.table.push(...rows);
-  const use = (c: GeneralClass): void => {
-    e.usedGeneral.add(c);
-    for (const { child } of c.calls.values()) use(child);
-  };
-  for (const { child } of cls.calls.values()) use(child);
+  for (const { child } of cls.calls.values()) markUsed(e, child);
   const { graph } = e;
   const doc = `\`${graph.name}\`: ${graph.totals.total.toLocaleString('en-US')} parameters as Keras counts them (${graph.totals.trainable.toLocaleString('en-US')} trainable) with the values it was exported with, the constructor's defaults. Built from the spec's params as any of its blocks is from theirs; KERAS_WEIGHTS lists the weights of the module those defaults build.`;
   return [`class ${className}(nn.Module):`, `    """${wrap(doc, 92).split('\n').join('\n    ')}"""`, '', ...cls.lines];
