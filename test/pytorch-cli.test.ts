@@ -278,11 +278,20 @@ def pads(n, k, s):
     x = torch.zeros(1, 1, n, n)
     y = m.pad_same(x, conv)
     return conv.padding, tuple(y.shape[-2:])
-print(pads(32, 3, 2), pads(224, 7, 2), pads(32, 1, 2), pads(33, 3, 2), pads(32, 3, 1))`], { encoding: 'utf8' });
+print(pads(32, 3, 2), pads(224, 7, 2), pads(32, 1, 2), pads(33, 3, 2), pads(32, 3, 1))
+def pads1d(n, k, s):
+    conv = nn.Conv1d(1, 1, k, stride=s, padding=m.same_padding(k, s, dims=1))
+    x = torch.arange(1.0, n + 1).reshape(1, 1, n)
+    y = m.pad_same(x, conv)
+    return conv.padding, y.flatten().tolist()
+print(pads1d(5, 4, 1), pads1d(6, 3, 2), pads1d(5, 3, 1))`], { encoding: 'utf8' });
     expect(r.stderr).toBe('');
     // (0, 1) for 32/k3/s2, (2, 3) for 224/k7/s2, none for k1, (1, 1) for 33; stride 1: padding=(1, 1) in the conv.
     expect(samePads(224, 7, 2)).toEqual([2, 3]);
-    expect(r.stdout).toBe('((0, 0), (33, 33)) ((0, 0), (229, 229)) ((0, 0), (32, 32)) ((0, 0), (35, 35)) ((1, 1), (32, 32))\n');
+    expect(samePads(5, 4, 1)).toEqual([1, 2]);
+    expect(r.stdout).toBe('((0, 0), (33, 33)) ((0, 0), (229, 229)) ((0, 0), (32, 32)) ((0, 0), (35, 35)) ((1, 1), (32, 32))\n'
+      // 1-D (nn.Conv1d): k4 on 5 pads (1, 2); k3/s2 on 6 pads (0, 1); k3/s1 is padding=(1,) in the conv.
+      + '((0,), [0.0, 1.0, 2.0, 3.0, 4.0, 5.0, 0.0, 0.0]) ((0,), [1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 0.0]) ((1,), [1.0, 2.0, 3.0, 4.0, 5.0])\n');
   });
 
   it("the spec's class builds for other params: ResNet32 from ResNet20's module, with ResNet32's parameters, keys and outputs", () => {

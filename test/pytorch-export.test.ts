@@ -40,8 +40,9 @@ const CASES: [string, string[], ('wasm' | 'cpu')?, 'no-train'?][] = [
   ['specs/siamese.yaml', ['filters=2', 'embed_dim=4', 'input_shape=[12,12,1]']],
   // Embedding with mask_zero (token 0 appears among the 8 ids: masked steps), bidirectional LSTMs.
   ['specs/lstm-text-classifier.yaml', ['vocab_size=8', 'embed_dim=4', 'units=3'], 'cpu'],
-  // conv1d 'same', max_pooling1d, GRUs (reset_after: false) over series of any length (LENGTH here).
-  ['specs/gru-time-series.yaml', ['filters=4', 'kernel_size=3', 'units=4', 'horizon=2']],
+  // conv1d 'same' (an even kernel: pad_same puts the odd pad after), max_pooling1d, GRUs (reset_after:
+  // false) over series of any length (LENGTH here).
+  ['specs/gru-time-series.yaml', ['filters=4', 'kernel_size=4', 'units=4', 'horizon=2']],
   // token + position embeddings, multi-head attention (key_dim 4 x 2 heads), layer norm, global pooling 1-D.
   ['specs/transformer-classifier.yaml', ['vocab_size=8', 'maxlen=5', 'embed_dim=4', 'num_heads=2', 'ff_dim=4'], 'cpu'],
   // TF padding of strided windows, pooling, depthwise, transposed conv, reshape: inference and the

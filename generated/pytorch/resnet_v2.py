@@ -102,34 +102,34 @@ def keras_init_(w: torch.Tensor, initializer: str, layout: str = "same", groups:
         raise ValueError(f"initializer {initializer!r} has no PyTorch mapping")
 
 
-def _pair(v) -> tuple[int, int]:
-    return (v, v) if isinstance(v, int) else (int(v[0]), int(v[1]))
+def _tuple(v, n: int) -> tuple[int, ...]:
+    return (v,) * n if isinstance(v, int) else tuple(int(x) for x in v)
 
 
-def same_padding(kernel_size, stride=1, dilation=1) -> tuple[int, int]:
-    """TF's 'same' padding as nn.Conv2d's padding=, where it does not depend on the input size
-    (stride 1 and an odd effective kernel: the same pad on both sides); else (0, 0), and pad_same
-    pads in forward."""
+def same_padding(kernel_size, stride=1, dilation=1, dims: int = 2) -> tuple[int, ...]:
+    """TF's 'same' padding as the padding= of nn.Conv2d (dims=2) or nn.Conv1d (dims=1), where it
+    does not depend on the input size (stride 1 and an odd effective kernel: the same pad on both
+    sides); else zeros, and pad_same pads in forward."""
     pads = []
-    for k, s, d in zip(_pair(kernel_size), _pair(stride), _pair(dilation)):
+    for k, s, d in zip(_tuple(kernel_size, dims), _tuple(stride, dims), _tuple(dilation, dims)):
         total = (k - 1) * d
         if s != 1 or total % 2:
-            return (0, 0)
+            return (0,) * dims
         pads.append(total // 2)
-    return (pads[0], pads[1])
+    return tuple(pads)
 
 
-def pad_same(x: torch.Tensor, conv: nn.Conv2d) -> torch.Tensor:
-    """x padded for conv as TF's 'same' padding does it, from x's size: the odd row and column
-    after (as timm's pad_same); x itself where conv pads (padding=) or there is nothing to pad."""
-    if conv.padding != (0, 0):
+def pad_same(x: torch.Tensor, conv: nn.Module) -> torch.Tensor:
+    """x (N, C, H, W) or (N, C, L) padded for conv (nn.Conv2d, nn.Conv1d) as TF's 'same' padding
+    does it, from x's size: the odd row and column after (as timm's pad_same); x itself where conv
+    pads (padding=) or there is nothing to pad."""
+    if any(conv.padding):
         return x
-    pads = []
-    for n, k, s, d in zip(x.shape[-2:], conv.kernel_size, conv.stride, conv.dilation):
+    pads: list[int] = []
+    for n, k, s, d in zip(x.shape[2:], conv.kernel_size, conv.stride, conv.dilation):
         total = max((-(-n // s) - 1) * s + (k - 1) * d + 1 - n, 0)
-        pads.append((total // 2, total - total // 2))
-    (t, b), (l, r) = pads
-    return F.pad(x, (l, r, t, b)) if t or b or l or r else x
+        pads = [total // 2, total - total // 2] + pads  # F.pad takes the last dimension first
+    return F.pad(x, pads) if any(pads) else x
 
 
 class ResnetLayer(nn.Module):

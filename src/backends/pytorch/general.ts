@@ -888,7 +888,7 @@ function writeLayer(g: GeneralContext, def: OpDef, attrs: Map<string, Sym>, ins:
     return sentinelLayer(g, def, attrs, ins, span);
   } catch (e) {
     // A convolution whose pads depend on the input size, or whose channels are a product: its own form.
-    if (!(e instanceof NotGeneral) || (def.name !== 'conv2d' && def.name !== 'depthwise_conv2d')) throw e;
+    if (!(e instanceof NotGeneral) || !['conv2d', 'depthwise_conv2d', 'conv1d'].includes(def.name)) throw e;
     return convLayer(g, def, attrs, ins, e);
   }
 }
@@ -1061,9 +1061,10 @@ function substitute(text: string, slots: { py: string; prec: number; value: numb
 }
 
 /**
- * conv2d or depthwise_conv2d with params in its kernel size, strides, dilation or depth multiplier:
- * `nn.Conv2d(in_channels, filters, kernel_size, stride=strides, padding=same_padding(...))`, and
- * `pad_same` in forward where TF's 'same' pads depend on the input size (stride > 1).
+ * conv2d, depthwise_conv2d or conv1d with params in its kernel size, strides, dilation or depth
+ * multiplier: `nn.Conv2d(in_channels, filters, kernel_size, stride=strides, padding=same_padding(...))`
+ * (nn.Conv1d over the steps, transposed to (N, C, L) and back), and `pad_same` in forward where
+ * TF's 'same' pads depend on the input size (stride > 1).
  */
 function convLayer(g: GeneralContext, def: OpDef, attrs: Map<string, Sym>, ins: Val[], why: NotGeneral): WrittenLayer {
   const get = (k: string): Sym => attrs.get(k) ?? lit(def.attrs[k]!.default);
@@ -1074,7 +1075,9 @@ function convLayer(g: GeneralContext, def: OpDef, attrs: Map<string, Sym>, ins: 
   need('activity_regularizer', null);
   if (def.name === 'conv2d') need('groups', 1);
   const pad = get('padding'), useBias = get('use_bias');
-  if (!pad.known || !useBias.known || ins.length !== 1 || ins[0]!.rank !== 3) throw why;
+  const oneD = def.name === 'conv1d';
+  if (oneD) need('groups', 1);
+  if (!pad.known || !useBias.known || ins.length !== 1 || ins[0]!.rank !== (oneD ? 2 : 3)) throw why;
   const depthwise = def.name === 'depthwise_conv2d';
   const cin = ins[0]!.ch;
   const k = get('kernel_size'), s = get('strides'), d = get('dilation_rate');
@@ -1090,7 +1093,7 @@ function convLayer(g: GeneralContext, def: OpDef, attrs: Map<string, Sym>, ins: 
     : get('filters');
   const args = [cin.py, out.py, k.py, `stride=${s.py}`];
   if (dil) args.push(`dilation=${dil}`);
-  if (same) args.push(`padding=same_padding(${k.py}, ${s.py}${dil ? `, ${dil}` : ''})`);
+  if (same) args.push(`padding=same_padding(${k.py}, ${s.py}${dil ? `, ${dil}` : ''}${oneD ? ', dims=1' : ''})`);
   if (depthwise) args.push(`groups=${cin.py}`);
   if (!useBias.value) args.push('bias=False');
   const act = get('activation');
@@ -1100,20 +1103,24 @@ function convLayer(g: GeneralContext, def: OpDef, attrs: Map<string, Sym>, ins: 
     ...(useBias.value ? [{ key: 'bias', layout: 'same' as const, initializer: get('bias_initializer'), regularizer: regOf(get('bias_regularizer')) }] : []),
   ];
   return {
-    modules: [['', `nn.Conv2d(${args.join(', ')})`]],
+    modules: [['', `nn.Conv${oneD ? '1' : '2'}d(${args.join(', ')})`]],
     forward: (inputs, self, fwd) => {
-      const y = same ? `${self}(pad_same(${inputs[0]}, ${self}))` : `${self}(${inputs[0]})`;
+      // conv1d: the steps' features as channels, (N, L, C) -> (N, C, L), and back.
+      const x = oneD ? `${inputs[0]}.transpose(1, 2)` : inputs[0]!;
+      const conv = same ? `${self}(pad_same(${x}, ${self}))` : `${self}(${x})`;
+      const y = oneD ? `${conv}.transpose(1, 2)` : conv;
+      const dim = oneD ? -1 : 1;
       if (act.known) {
         if (act.value === null || act.value === 'linear') return y;
         const f = ACT[act.value as string];
         if (!f) throw new NotGeneral(`activation '${String(act.value)}'`);
-        return f(y, 1);
+        return f(y, dim);
       }
       g.helpers.add('keras_activation');
-      return `keras_activation(${toFwd(act, fwd)}, ${y}, dim=1)`;
+      return `keras_activation(${toFwd(act, fwd)}, ${y}${oneD ? '' : ', dim=1'})`;
     },
     weights,
-    rank: 3,
+    rank: oneD ? 2 : 3,
     ch: () => out,
   };
 }
