@@ -325,6 +325,30 @@ except Exception as e:
     expect(r.stdout).toBe(`${total}\nTrue True True\n(2, 10) True False 5\nIndexError\n`);
   });
 
+  it.each([
+    ['transformer-classifier', 'TransformerClassifier', ['vocab_size=50', 'maxlen=7', 'embed_dim=8', 'num_heads=3', 'ff_dim=16', 'num_classes=4'], 'torch.randint(0, 50, (2, 7))'],
+    ['gru-time-series', 'GruTimeSeries', ['features=3', 'filters=6', 'kernel_size=4', 'units=10', 'horizon=2'], 'torch.rand(2, 9, 3)'],
+  ])("%s: the class exported with the defaults, built with other params, is the module exported with them (keys, shapes, outputs)", (spec, cls, set, input) => {
+    const dir = tmp();
+    expect(run(['export', `specs/${spec}.yaml`, '--format', 'pytorch', '--out', join(dir, 'a.py')]).code).toBe(0);
+    expect(run(['export', `specs/${spec}.yaml`, '--format', 'pytorch', ...set.flatMap((x) => ['--set', x]), '--out', join(dir, 'b.py')]).code).toBe(0);
+    const kwargs = set.join(', ');
+    const r = spawnSync(PYTHON, ['-c', `import importlib.util as u
+import torch
+def load(path, name):
+    s = u.spec_from_file_location(name, path); m = u.module_from_spec(s); s.loader.exec_module(m); return m
+a = load("${dir}/a.py", "a").${cls}(${kwargs})
+b = load("${dir}/b.py", "b").${cls}()
+sa, sb = a.state_dict(), b.state_dict()
+print(list(sa) == list(sb), all(sa[k].shape == sb[k].shape for k in sa))
+b.load_state_dict(sa)
+a.eval(); b.eval()
+x = ${input}
+print(torch.equal(a(x), b(x)), tuple(a(x).shape))`], { encoding: 'utf8' });
+    expect(r.stderr).toBe('');
+    expect(r.stdout).toBe(`True True\nTrue (2, ${spec === 'gru-time-series' ? 2 : 4})\n`);
+  });
+
   it('a spec whose class cannot be general (share:) refuses a parameter it was not exported with, naming the --set to use', () => {
     const out = join(tmp(), 'siamese.py');
     const e = run(['export', 'specs/siamese.yaml', '--format', 'pytorch', '--out', out]);

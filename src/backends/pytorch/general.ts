@@ -176,6 +176,12 @@ interface Val {
   v: string;
   rank: number;
   ch: Sym;
+  /**
+   * The steps of a sequence (rank 2) where the spec's class knows them from a param or a literal
+   * (`tokens: {shape: [$maxlen]}` embedded): a layer that reads the length (a position embedding)
+   * is then written with it. Absent: any length (a sentinel that may not reach the text).
+   */
+  len?: Sym;
   /** Read later by name (an id, a block input, a branches' input): never rebound. */
   pinned: boolean;
 }
@@ -494,7 +500,7 @@ class Writer {
       const sized = order.every((i) => !(dims[i]!.known && dims[i]!.value === null));
       this.zeros.push(sized ? `torch.zeros(1, ${order.map((i) => dims[i]!.py).join(', ')}${inp.dtype.startsWith('int') ? ', dtype=torch.long' : ''})` : '');
       // Pinned: forward keeps the input's name for the input (the first layer writes `x`).
-      const val: Val = { v: this.fresh(inp.name), rank: inp.rank, ch: dims[inp.rank - 1]!, pinned: true };
+      const val: Val = { v: this.fresh(inp.name), rank: inp.rank, ch: dims[inp.rank - 1]!, pinned: true, ...(inp.rank === 2 ? { len: dims[0]! } : {}) };
       refs.set(inp.name, val);
       this.pinnedVars.add(val.v);
       return val;
@@ -629,7 +635,8 @@ class Writer {
     const a = needsModule ? this.attr(c.level, base) : base;
     const selfInit = `${c.level.init}.${a}`;
     const selfFwd = `${c.level.fwd}.${a}`;
-    const out: Val = { v: '', rank: w.rank, ch: w.ch(ins), pinned: false };
+    const len = w.len?.(ins);
+    const out: Val = { v: '', rank: w.rank, ch: w.ch(ins), pinned: false, ...(len ? { len } : {}) };
     let dry: string | undefined;
     if (w.shapeArg) {
       if (this.loopDepth || cond) throw new NotGeneral('a size read from the input shape inside a loop or under a when:');
@@ -872,6 +879,8 @@ interface WrittenLayer {
   weights: WrittenWeight[];
   rank: number;
   ch(ins: Val[]): Sym;
+  /** The steps of a sequence output, where known (Val.len). */
+  len?(ins: Val[]): Sym | undefined;
   /** The output's size is read from the input shape (a flatten): a constructor argument. */
   shapeArg?: boolean;
   flatten?: boolean;
@@ -900,7 +909,7 @@ function writeLayer(g: GeneralContext, def: OpDef, attrs: Map<string, Sym>, ins:
  * is replaced by its Python expression; the output channels are then recognised as an input's, a
  * param's, a literal or a sum. Anything else (code that depends on the input size, a weight drawn in
  * parts, a Keras mask) is NotGeneral, and the block falls back to one class per call form.
- * Long (~130 lines) by design: the three renderings share the sentinel table and the attribute
+ * Long (~140 lines) by design: the three renderings share the sentinel table and the attribute
  * closures, and split apart they would pass a dozen values between them.
  */
 function sentinelLayer(g: GeneralContext, def: OpDef, attrs: Map<string, Sym>, ins: Val[], span: string): WrittenLayer {
@@ -920,6 +929,7 @@ function sentinelLayer(g: GeneralContext, def: OpDef, attrs: Map<string, Sym>, i
   };
   const merging = def.arity === 'merge' && def.name !== 'concatenate';
   const inCh = ins.map((i) => (i.ch.known ? [0, 1, 2].map(() => i.ch.value as number) : slotOf(merging ? ins[0]!.ch : i.ch)));
+  const inLen = ins.map((i) => (!i.len || (i.len.known && typeof i.len.value !== 'number') ? undefined : i.len.known ? [0, 1, 2].map(() => i.len!.value as number) : slotOf(i.len)));
   let activation: Sym | undefined;
   const inits = new Map<string, Sym>();
   const concrete = (variant: number): Record<string, unknown> => {
@@ -940,14 +950,14 @@ function sentinelLayer(g: GeneralContext, def: OpDef, attrs: Map<string, Sym>, i
     if (problem) throw new NotGeneral(`${def.name}: ${problem.message ?? 'attributes'}`);
     return full;
   };
-  const texts: { modules: [string, string][]; forward: string; weights: WrittenWeight[]; rank: number; outCh: number; flatten: boolean }[] = [];
+  const texts: { modules: [string, string][]; forward: string; weights: WrittenWeight[]; rank: number; outCh: number; outLen: number; flatten: boolean }[] = [];
   const flattenCf = def.name === 'flatten' ? g.flattenOrder(span) ?? false : false;
   for (let variant = 0; variant < 3; variant++) {
     const a = concrete(variant);
     const shapes: Shape[] = ins.map((i, k) => {
       const c = inCh[k]![variant]!;
       if (i.rank === 3) return [H[variant]!, W[variant]!, c];
-      if (i.rank === 2) return [H[variant]!, c];
+      if (i.rank === 2) return [inLen[k]?.[variant] ?? H[variant]!, c];
       if (i.rank === 1) return [c];
       throw new NotGeneral(`an input of rank ${i.rank + 1}`);
     });
@@ -989,6 +999,7 @@ function sentinelLayer(g: GeneralContext, def: OpDef, attrs: Map<string, Sym>, i
       weights: ws,
       rank: outShape.length,
       outCh: typeof outCh === 'number' ? outCh : NaN,
+      outLen: outShape.length === 2 && typeof outShape[0] === 'number' ? outShape[0] : NaN,
       flatten: def.name === 'flatten',
     });
   }
@@ -1000,11 +1011,8 @@ function sentinelLayer(g: GeneralContext, def: OpDef, attrs: Map<string, Sym>, i
   let ch: ((ins: Val[]) => Sym) | undefined;
   let shapeArg = false;
   const outs = texts.map((t) => t.outCh);
-  const k = slots.findIndex((s) => s.values.every((v, i) => v === outs[i]));
-  const inputK = inCh.findIndex((c) => c.every((v, i) => v === outs[i]));
-  if (inputK >= 0) ch = (xs) => xs[inputK]!.ch;
-  else if (k >= 0) ch = () => ({ py: slots[k]!.py, prec: slots[k]!.prec, known: false, kind: 'num' });
-  else if (outs.every((o) => o === outs[0]) && Number.isFinite(outs[0])) ch = () => lit(outs[0]);
+  const chOf = recognise(outs, inCh, slots);
+  if (chOf) ch = 'input' in chOf ? (xs) => xs[chOf.input]!.ch : () => chOf.sym;
   else if (ins.length > 1 && outs.every((o, i) => o === inCh.reduce((s, c) => s + c[i]!, 0))) {
     ch = (xs) => ({ py: xs.map((x) => paren(x.ch, 8)).join(' + '), prec: 7, known: false, kind: 'num' });
   } else if (texts[0]!.rank === 1 && texts[0]!.flatten) {
@@ -1013,6 +1021,9 @@ function sentinelLayer(g: GeneralContext, def: OpDef, attrs: Map<string, Sym>, i
   } else throw new NotGeneral(`${def.name}: output channels not a param, an input's or a literal`);
   const t0 = texts[0]!;
   const fwdText = t0.forward;
+  // The output's steps: an input's, a param's or a literal (else any length).
+  const lenOf = t0.rank === 2 ? recognise(texts.map((t) => t.outLen), inLen, slots) : undefined;
+  const len = lenOf && ('input' in lenOf ? (xs: Val[]) => xs[lenOf.input]!.len : () => lenOf.sym);
   return {
     modules: t0.modules,
     forward: (inputs, self, fwd) => {
@@ -1033,9 +1044,24 @@ function sentinelLayer(g: GeneralContext, def: OpDef, attrs: Map<string, Sym>, i
     weights: t0.weights,
     rank: t0.rank,
     ch: ch!,
+    ...(len ? { len } : {}),
     ...(shapeArg ? { shapeArg } : {}),
     ...(t0.flatten ? { flatten: flattenCf } : {}),
   };
+}
+
+/**
+ * A size of a layer's output in its three renderings, recognised: an input's (the index into
+ * `given`, each input's sizes in the three), a param's (its slot) or a literal; else undefined.
+ */
+function recognise(sizes: readonly number[], given: readonly (readonly number[] | undefined)[], slots: readonly { py: string; prec: number; values: number[] }[]): { input: number } | { sym: Sym } | undefined {
+  const same = (vs: readonly number[]) => vs.every((v, i) => v === sizes[i]);
+  const input = given.findIndex((c) => c !== undefined && same(c));
+  if (input >= 0) return { input };
+  const k = slots.findIndex((x) => same(x.values));
+  if (k >= 0) return { sym: { py: slots[k]!.py, prec: slots[k]!.prec, known: false, kind: 'num' } };
+  if (sizes.every((o) => o === sizes[0]) && Number.isFinite(sizes[0])) return { sym: lit(sizes[0]) };
+  return undefined;
 }
 
 /** A symbolic attribute's forward expression: each name it reads stored on the module. */
