@@ -16,7 +16,7 @@ import type { OpRegistry } from '../../ops/index.js';
 import { UnsupportedByPytorch, type PytorchContext, type PytorchWeight } from '../../ops/types.js';
 import { known, py } from '../../ops/pytorch.js';
 import { helperDefinitions } from '../../ops/pytorch-helpers.js';
-import { unitTree, type Unit, type UnitItem } from './structure.js';
+import { graphOutputs, unitTree, type Unit, type UnitItem } from './structure.js';
 import { generalClass, specClass, NotGeneral, spanKey, type GeneralClass, type GeneralContext } from './general.js';
 import type { BlockDecl } from '../../types/spec.js';
 import type { LoadedDocument } from '../../load/yaml.js';
@@ -235,14 +235,11 @@ function attrNamer(base: string): (id: string) => string {
 const nodeInputs = (n: TypedNode): string[] => n.inputs.map((i, k) => tensorKey(i, n.ports?.[k]));
 /** A node's outputs as tensor keys: one, or one per output (a recurrent layer with return_state). */
 const nodeOutputs = (n: TypedNode): string[] => (n.outputShapes ? n.outputShapes.map((_, p) => tensorKey(n.id, p)) : [n.id]);
-/** The graph's outputs as tensor keys. */
-const graphOutputs = (g: TypedGraph): string[] => g.outputs.map((o, k) => tensorKey(o, g.outputPorts?.[k]));
-/** The Python name of an output of a node: `enc`, `enc_state_h`, `enc_state_c` (lstm), `enc_state`. */
-function portName(n: TypedNode | undefined, key: string): string {
+/** The Python name of an output of a node: `enc`, then its states by their op's names (OpDef.states): `enc_state_h`, `enc_state`. */
+function portName(registry: OpRegistry, n: TypedNode, key: string): string {
   const [id, port] = key.split('\u0001') as [string, string | undefined];
   if (!port) return id;
-  const states = n?.op === 'lstm' ? ['state_h', 'state_c'] : ['state'];
-  return `${id}_${states[Number(port) - 1] ?? `out${port}`}`;
+  return `${id}_${registry.get(n.op)?.states?.[Number(port) - 1] ?? `out${port}`}`;
 }
 
 /** The reads and writes of each item. */
@@ -260,7 +257,7 @@ function stepsOf(unit: Unit): Step[] {
  * Python variables of a unit's values: its inputs are `x` (or x1, x2, ...; the spec's keep their
  * names), a value read once, by the very next step, is `x` too, the others are named after their id.
  */
-function variables(unit: Unit, steps: Step[], graph: TypedGraph): { variable: Map<string, string>; taken: Set<string> } {
+function variables(unit: Unit, steps: Step[], graph: TypedGraph, registry: OpRegistry): { variable: Map<string, string>; taken: Set<string> } {
   const reads = new Map<string, number[]>();
   steps.forEach((s, k) => s.ins.forEach((i) => reads.set(i, [...(reads.get(i) ?? []), k])));
   unit.outputs.forEach((o) => reads.set(o, [...(reads.get(o) ?? []), steps.length]));
@@ -292,7 +289,7 @@ function variables(unit: Unit, steps: Step[], graph: TypedGraph): { variable: Ma
       // A block call's one output is named after the call (`enc1`), not its last layer; a name whose
       // value nobody reads any more is taken again (`activation` in each residual block), so that
       // the unrolled forward keeps only the tensors still needed alive, as a loop would.
-      const named = s.outs.length === 1 && s.item.kind === 'call' ? s.item.unit.path : s.item.kind === 'node' ? portName(s.item.node, v) : v;
+      const named = s.outs.length === 1 && s.item.kind === 'call' ? s.item.unit.path : s.item.kind === 'node' ? portName(registry, s.item.node, v) : v;
       const base = pyIdent((reuse ? rel(named).split('/').pop()! : rel(named).replace(/\//g, '_')));
       let name = base;
       const busy = (n: string) => taken.has(n) && (!reuse || !held.has(n) || lastRead(held.get(n)!) > k || s.outs.includes(held.get(n)!));
@@ -515,7 +512,7 @@ function construct(cls: PyClass, unit: Unit): string {
 /** A unit's body in local names, its children emitted first (their classes, and their weight rows under `prefix`). */
 function unitBody(e: Emit, unit: Unit, prefix: string): { body: Body; variable: Map<string, string> } {
   const steps = stepsOf(unit);
-  const { variable } = variables(unit, steps, e.graph);
+  const { variable } = variables(unit, steps, e.graph, e.registry);
   const attr = attrNamer(unit.path);
   const body: Body = { init: [], resets: [], regs: [], forward: [], hasReg: false };
   const made = new Set<string>();

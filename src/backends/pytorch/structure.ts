@@ -51,6 +51,9 @@ function inlinedScopes(nodes: readonly TypedNode[]): Set<string> {
   return out;
 }
 
+/** The graph's outputs as tensor keys (a state output: its node's id and port, tensorKey). */
+export const graphOutputs = (g: TypedGraph): string[] => g.outputs.map((o, k) => tensorKey(o, g.outputPorts?.[k]));
+
 /** The graph as a tree of units: the spec's, with its block calls below. */
 export function unitTree(graph: TypedGraph): Unit {
   const nodes = graph.nodes.filter((n) => n.op !== 'input');
@@ -107,7 +110,7 @@ function ioOf(u: Unit, graph: TypedGraph): void {
     unit.inputs = unit.path ? inputs : [...graph.inputs];
     unit.outputs = unit.path
       ? [...inside].filter((id) => graph.outputs.includes(id) || (reads.get(id) ?? []).some((r) => !inside.has(r)))
-      : graph.outputs.map((o, k) => tensorKey(o, graph.outputPorts?.[k]));
+      : graphOutputs(graph);
     for (const it of unit.items) {
       if (it.kind === 'call') visit(it.unit);
     }
